@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package chasqui needs to build, test and run.
+# Idempotent: it asks dpkg first and calls apt-get only for what is missing,
+# so a second run on a ready machine prints nothing and takes a fraction of a second.
+set -euo pipefail
+
+packages=(
+    # build
+    build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
+    # media transport and codecs (DESIGN.md "Dependencies")
+    libuv1-dev libsrtp2-dev libssl-dev libopus-dev libvpx-dev
+    # tests
+    libcmocka-dev valgrind
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+    [ "$status" = "installed" ] || missing+=("$p")
+done
+
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+        SUDO=sudo
+    else
+        echo "install-deps: need root to install: ${missing[*]}" >&2
+        exit 1
+    fi
+else
+    SUDO=
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"
