@@ -5,15 +5,17 @@
 # a crash stops the run and leaves crash-* in build/fuzz/artifacts/<format>/: minimise it,
 # fix the bug, and commit the input under fuzz/crashers/<format>/ so ctest replays it.
 #   scripts/fuzz.sh [seconds] [format...]
+# CHASQUI_FUZZ_BUILD names another build directory (default build/fuzz).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
+out=${CHASQUI_FUZZ_BUILD:-build/fuzz}
 
 ./scripts/install-deps.sh
-CC=clang cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHASQUI_FUZZ=ON \
+CC=clang cmake -S . -B "$out" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHASQUI_FUZZ=ON \
     -DCHASQUI_SANITIZE=ON -DCHASQUI_TESTS=OFF >/dev/null
-cmake --build build/fuzz -j"$(nproc)" >/dev/null
+cmake --build "$out" -j"$(nproc)" >/dev/null
 
 if [ $# -gt 0 ]; then
     formats=("$@")
@@ -27,17 +29,17 @@ fi
 
 status=0
 for f in "${formats[@]}"; do
-    mkdir -p "build/fuzz/corpus/$f" "build/fuzz/artifacts/$f"
+    mkdir -p "$out/corpus/$f" "$out/artifacts/$f"
     dict=()
     [ -f "fuzz/dict/$f.dict" ] && dict=(-dict="fuzz/dict/$f.dict")
     printf 'fuzz %-12s %ss ... ' "$f" "$seconds"
-    if "build/fuzz/bin/fuzz_$f" -max_total_time="$seconds" -print_final_stats=1 \
-        -artifact_prefix="build/fuzz/artifacts/$f/" "${dict[@]}" \
-        "build/fuzz/corpus/$f" "fuzz/corpus/$f" >"build/fuzz/$f.log" 2>&1; then
-        runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "build/fuzz/$f.log")
+    if "$out/bin/fuzz_$f" -max_total_time="$seconds" -print_final_stats=1 \
+        -artifact_prefix="$out/artifacts/$f/" "${dict[@]}" \
+        "$out/corpus/$f" "fuzz/corpus/$f" >"$out/$f.log" 2>&1; then
+        runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/$f.log")
         echo "clean, ${runs:-?} runs"
     else
-        echo "FINDING (see build/fuzz/$f.log and build/fuzz/artifacts/$f/)"
+        echo "FINDING (see $out/$f.log and $out/artifacts/$f/)"
         status=1
     fi
 done
