@@ -15,11 +15,13 @@ out=${CHASQUI_FUZZ_BUILD:-build/fuzz}
 ./scripts/install-deps.sh
 CC=clang cmake -S . -B "$out" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHASQUI_FUZZ=ON \
     -DCHASQUI_SANITIZE=ON -DCHASQUI_TESTS=OFF >/dev/null
-cmake --build "$out" -j"$(nproc)" >/dev/null
-
 if [ $# -gt 0 ]; then
     formats=("$@")
+    targets=()
+    for f in "${formats[@]}"; do targets+=(--target "fuzz_$f"); done
+    cmake --build "$out" -j"$(nproc)" "${targets[@]}" >/dev/null
 else
+    cmake --build "$out" -j"$(nproc)" >/dev/null
     formats=()
     for src in fuzz/fuzz_*.c; do
         f=$(basename "$src" .c)
