@@ -14,6 +14,7 @@ cmake -S . -B build/test -DCMAKE_BUILD_TYPE=Debug -DCHASQUI_SANITIZE=ON \
 cmake --build build/test -j"$jobs"
 
 ./scripts/check-format.sh
+./scripts/static-check.sh
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

@@ -10,7 +10,7 @@ packages=(
     # media transport and codecs (DESIGN.md "Dependencies")
     libuv1-dev libsrtp2-dev libssl-dev libopus-dev libvpx-dev
     # tests
-    libcmocka-dev valgrind
+    libcmocka-dev valgrind cppcheck
 )
 
 missing=()
