@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mapfile -t files < <(git ls-files -co --exclude-standard -- '*.c' '*.h' 2>/dev/null ||
-    find rtp codec relay signaling client tools tests fuzz -name '*.[ch]')
+    find rtp codec relay signaling client tools tests fuzz -name '*.[ch]' 2>/dev/null)
 [ ${#files[@]} -eq 0 ] && exit 0
 if [ "${1:-}" = "--fix" ]; then
     clang-format -i "${files[@]}"
