@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
     # build
-    build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
+    build-essential cmake pkg-config clang libclang-rt-14-dev clang-format dpkg-dev
     # media transport and codecs (DESIGN.md "Dependencies")
     libuv1-dev libsrtp2-dev libssl-dev libopus-dev libvpx-dev
     # tests
@@ -19,7 +19,25 @@ for p in "${packages[@]}"; do
     [ "$status" = "installed" ] || missing+=("$p")
 done
 
-[ ${#missing[@]} -eq 0 ] && exit 0
+# libsrtp2 on OpenSSL goes to /opt: it needs root (or sudo) the first time only.
+srtp_openssl() {
+    local script
+    script="$(dirname "$0")/build-libsrtp2-openssl.sh"
+    if [ "$(id -u)" -eq 0 ]; then
+        "$script"
+    elif [ -f /opt/chasqui/libsrtp2-openssl/.chasqui-built-2.5.0 ]; then
+        return 0
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$script"
+    else
+        echo "install-deps: not root: libsrtp2 on OpenSSL not built (the system's is used)" >&2
+    fi
+}
+
+if [ ${#missing[@]} -eq 0 ]; then
+    srtp_openssl
+    exit 0
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
     if command -v sudo >/dev/null 2>&1; then
@@ -36,4 +54,5 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+srtp_openssl
 echo "install-deps: done"
