@@ -1,0 +1,149 @@
+#include "support/peer.h"
+
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "rtp/demux.h"
+#include "rtp/error.h"
+#include "rtp/stun.h"
+
+static void copy_str(char *dst, size_t cap, const char *src) {
+    snprintf(dst, cap, "%s", src ? src : "");
+}
+
+int cq_test_peer_open(cq_test_peer_t *p, const cq_test_peer_config_t *cfg) {
+    memset(p, 0, sizeof *p);
+    p->udp.fd = -1;
+    copy_str(p->relay_ufrag, sizeof p->relay_ufrag, cfg->relay_ufrag);
+    copy_str(p->relay_pwd, sizeof p->relay_pwd, cfg->relay_pwd);
+    copy_str(p->local_ufrag, sizeof p->local_ufrag, cfg->local_ufrag ? cfg->local_ufrag : "peer");
+    int err = cq_udp_addr_parse(&p->relay, cfg->relay_ip, cfg->relay_port);
+    if (err != 0)
+        return err;
+    err = cq_udp_open(&p->udp, cfg->bind_ip ? cfg->bind_ip : "127.0.0.1", 0, 1 << 20, 1 << 20);
+    if (err != 0)
+        return err;
+    size_t klen = cq_srtp_key_len(cfg->suite);
+    if ((err = cq_srtp_init(&p->tx, cfg->suite, CQ_SRTP_OUTBOUND, cfg->key_tx, klen, 0)) != 0 ||
+        (err = cq_srtp_init(&p->rx, cfg->suite, CQ_SRTP_INBOUND, cfg->key_rx, klen, 1024)) != 0) {
+        cq_test_peer_close(p);
+        return err;
+    }
+    return 0;
+}
+
+void cq_test_peer_close(cq_test_peer_t *p) {
+    cq_srtp_close(&p->tx);
+    cq_srtp_close(&p->rx);
+    cq_udp_close(&p->udp);
+}
+
+/* Waits for one datagram; returns its length, 0 on time-out, or an error. */
+static int wait_datagram(cq_test_peer_t *p, uint8_t *buf, size_t cap, int timeout_ms) {
+    struct pollfd pfd = {.fd = p->udp.fd, .events = POLLIN};
+    int r = poll(&pfd, 1, timeout_ms);
+    if (r <= 0)
+        return 0;
+    cq_udp_dgram_t m = {.data = buf, .cap = cap};
+    int n = cq_udp_recv(&p->udp, &m, 1);
+    if (n <= 0)
+        return n;
+    return m.truncated ? CQ_ETRUNCATED : (int)m.len;
+}
+
+int cq_test_peer_bind(cq_test_peer_t *p, bool nominate, int timeout_ms) {
+    uint8_t tid[CQ_STUN_TID_SIZE] = {0};
+    p->tid_counter++;
+    memcpy(tid, &p->tid_counter, sizeof p->tid_counter);
+    tid[11] = 0xc9;
+    char username[80];
+    int ulen = snprintf(username, sizeof username, "%s:%s", p->relay_ufrag, p->local_ufrag);
+    uint8_t req[256];
+    cq_stun_writer_t w;
+    int rc;
+    if ((rc = cq_stun_writer_init(&w, req, sizeof req, CQ_STUN_METHOD_BINDING,
+                                  CQ_STUN_CLASS_REQUEST, tid)) < 0 ||
+        (rc = cq_stun_add_username(&w, username, (size_t)ulen)) < 0 ||
+        (rc = cq_stun_add_priority(&w, 0x6e7f1eff)) < 0 ||
+        (rc = cq_stun_add_ice_controlling(&w, 0x1122334455667788ull)) < 0 ||
+        (nominate && (rc = cq_stun_add_use_candidate(&w)) < 0) ||
+        (rc = cq_stun_add_message_integrity(&w, (const uint8_t *)p->relay_pwd,
+                                            strlen(p->relay_pwd))) < 0 ||
+        (rc = cq_stun_add_fingerprint(&w)) < 0)
+        return rc;
+    if ((rc = cq_test_peer_send_raw(p, req, cq_stun_writer_len(&w))) != 0)
+        return rc;
+
+    uint8_t buf[2048];
+    for (int waited = 0; waited < timeout_ms; waited += 10) {
+        int n = wait_datagram(p, buf, sizeof buf, 10);
+        if (n <= 0 || cq_demux_classify(buf, (size_t)n) != CQ_DEMUX_STUN)
+            continue;
+        cq_stun_view_t v;
+        if (cq_stun_parse(buf, (size_t)n, &v) < 0 || memcmp(v.tid, tid, sizeof tid) != 0)
+            continue;
+        p->stun_received++;
+        if (cq_stun_check_fingerprint(buf, (size_t)n, &v) != 0)
+            return CQ_EAUTH;
+        if (v.cls == CQ_STUN_CLASS_ERROR)
+            return -(int)v.error_code;
+        if (v.cls != CQ_STUN_CLASS_SUCCESS ||
+            cq_stun_check_integrity(buf, (size_t)n, &v, (const uint8_t *)p->relay_pwd,
+                                    strlen(p->relay_pwd)) != 0)
+            return CQ_EAUTH;
+        if (v.attrs & CQ_STUN_HAS_XOR_MAPPED_ADDRESS) {
+            p->mapped.family = v.xor_mapped_address.family == CQ_STUN_FAMILY_IPV6 ? 6 : 4;
+            p->mapped.port = v.xor_mapped_address.port;
+            memcpy(p->mapped.ip, v.xor_mapped_address.addr, 16);
+        }
+        return 0;
+    }
+    return CQ_EAGAIN;
+}
+
+int cq_test_peer_send_raw(cq_test_peer_t *p, const uint8_t *data, size_t len) {
+    return cq_udp_send_one(&p->udp, data, len, &p->relay);
+}
+
+static int send_protected(cq_test_peer_t *p, const uint8_t *pkt, size_t len, bool rtcp) {
+    uint8_t buf[CQ_UDP_MAX_DATAGRAM + CQ_SRTP_PROTECT_HEADROOM];
+    if (len > CQ_UDP_MAX_DATAGRAM)
+        return CQ_EINVAL;
+    memcpy(buf, pkt, len);
+    int rc = rtcp ? cq_srtp_protect_rtcp(&p->tx, buf, &len, sizeof buf)
+                  : cq_srtp_protect(&p->tx, buf, &len, sizeof buf);
+    return rc != 0 ? rc : cq_test_peer_send_raw(p, buf, len);
+}
+
+int cq_test_peer_send_rtp(cq_test_peer_t *p, const uint8_t *pkt, size_t len) {
+    return send_protected(p, pkt, len, false);
+}
+
+int cq_test_peer_send_rtcp(cq_test_peer_t *p, const uint8_t *pkt, size_t len) {
+    return send_protected(p, pkt, len, true);
+}
+
+int cq_test_peer_recv(cq_test_peer_t *p, uint8_t *out, size_t cap, bool *is_rtcp, int timeout_ms) {
+    for (int waited = 0; waited <= timeout_ms; waited += 5) {
+        int n = wait_datagram(p, out, cap, 5);
+        if (n <= 0)
+            continue;
+        size_t len = (size_t)n;
+        cq_demux_kind_t kind = cq_demux_classify(out, len);
+        if (kind != CQ_DEMUX_RTP && kind != CQ_DEMUX_RTCP) {
+            p->other_received++;
+            continue;
+        }
+        bool rtcp = kind == CQ_DEMUX_RTCP;
+        int rc =
+            rtcp ? cq_srtp_unprotect_rtcp(&p->rx, out, &len) : cq_srtp_unprotect(&p->rx, out, &len);
+        if (rc != 0) {
+            p->auth_failures++;
+            continue;
+        }
+        *is_rtcp = rtcp;
+        return (int)len;
+    }
+    return CQ_EAGAIN;
+}

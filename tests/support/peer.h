@@ -1,0 +1,61 @@
+/*
+ * A telecentre endpoint for relay tests, built only from rtp/ and relay/udp.h: it binds
+ * to the relay over ICE-lite (a real, authenticated STUN Binding request), then sends and
+ * receives real SRTP. Deliberately independent of the relay's own session code, so tests
+ * that use it check the relay from the outside, as a client would.
+ *
+ * Single-threaded and blocking with bounded waits; for tests only.
+ */
+#ifndef CQ_TEST_PEER_H
+#define CQ_TEST_PEER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "relay/udp.h"
+#include "rtp/srtp.h"
+
+typedef struct {
+    cq_udp_t udp;
+    cq_udp_addr_t relay;
+    char relay_ufrag[32], relay_pwd[64], local_ufrag[32];
+    cq_srtp_t tx, rx;
+    cq_udp_addr_t mapped; /* the address the relay saw, from its Binding response */
+    uint64_t tid_counter;
+    /* What arrived and was not what the caller waited for. */
+    unsigned stun_received, auth_failures, other_received;
+} cq_test_peer_t;
+
+typedef struct {
+    const char *relay_ip;
+    uint16_t relay_port;
+    const char *relay_ufrag, *relay_pwd, *local_ufrag;
+    cq_srtp_suite_t suite;
+    const uint8_t *key_tx, *key_rx; /* master key + salt, cq_srtp_key_len(suite) bytes */
+    const char *bind_ip;            /* "127.0.0.1" by default */
+} cq_test_peer_config_t;
+
+/* Opens the socket and SRTP contexts. Returns 0 or a CQ_E / negated errno code. */
+int cq_test_peer_open(cq_test_peer_t *p, const cq_test_peer_config_t *cfg);
+void cq_test_peer_close(cq_test_peer_t *p);
+
+/* Sends an authenticated Binding request (USE-CANDIDATE when nominate) and waits up to
+ * timeout_ms for the matching success response, checking its MESSAGE-INTEGRITY and
+ * FINGERPRINT. Returns 0, the STUN error code as a negative number (-401, -487),
+ * CQ_EAUTH (a response that does not verify) or CQ_EAGAIN (no answer in time). */
+int cq_test_peer_bind(cq_test_peer_t *p, bool nominate, int timeout_ms);
+
+/* Sends raw bytes to the relay (garbage, replays, forged packets). */
+int cq_test_peer_send_raw(cq_test_peer_t *p, const uint8_t *data, size_t len);
+
+/* Protects the plain RTP packet [pkt, pkt + len) and sends it. Returns 0 or an error. */
+int cq_test_peer_send_rtp(cq_test_peer_t *p, const uint8_t *pkt, size_t len);
+int cq_test_peer_send_rtcp(cq_test_peer_t *p, const uint8_t *pkt, size_t len);
+
+/* Waits up to timeout_ms for the next SRTP or SRTCP packet from the relay and unprotects
+ * it into out. Returns its plain length with *is_rtcp set, or CQ_EAGAIN on time-out.
+ * Packets that fail to unprotect are counted in auth_failures and skipped. */
+int cq_test_peer_recv(cq_test_peer_t *p, uint8_t *out, size_t cap, bool *is_rtcp, int timeout_ms);
+
+#endif
