@@ -589,6 +589,19 @@ static int fb_parse_typed(const cq_rtcp_header_t *h, uint8_t pt, uint8_t fmt, cq
     return cq_rtcp_fb_parse(h, fb);
 }
 
+/* A feedback message whose FCI is a list of fixed-size entries (NACK pairs, FIR entries):
+ * at least one entry and nothing but whole entries. */
+static int fb_parse_entries(const cq_rtcp_header_t *h, uint8_t pt, uint8_t fmt, size_t entry_size,
+                            cq_rtcp_fb_t *fb, size_t *count) {
+    int err = fb_parse_typed(h, pt, fmt, fb);
+    if (err)
+        return err;
+    if (fb->fci_len < entry_size || fb->fci_len % entry_size != 0)
+        return CQ_EMALFORMED;
+    *count = fb->fci_len / entry_size;
+    return 0;
+}
+
 static void fb_header_write(uint8_t *buf, uint8_t pt, uint8_t fmt, size_t size, uint32_t sender,
                             uint32_t media) {
     cq_rtcp_header_write(buf, fmt, pt, size);
@@ -611,15 +624,14 @@ static void fb_header_write(uint8_t *buf, uint8_t pt, uint8_t fmt, size_t size, 
  */
 int cq_rtcp_nack_parse(const cq_rtcp_header_t *h, cq_rtcp_nack_t *nack) {
     cq_rtcp_fb_t fb;
-    int err = fb_parse_typed(h, CQ_RTCP_PT_RTPFB, CQ_RTCP_FMT_NACK, &fb);
+    size_t count;
+    int err = fb_parse_entries(h, CQ_RTCP_PT_RTPFB, CQ_RTCP_FMT_NACK, NACK_PAIR_SIZE, &fb, &count);
     if (err)
         return err;
-    if (fb.fci_len < NACK_PAIR_SIZE || fb.fci_len % NACK_PAIR_SIZE != 0)
-        return CQ_EMALFORMED;
     nack->sender_ssrc = fb.sender_ssrc;
     nack->media_ssrc = fb.media_ssrc;
     nack->pairs = fb.fci;
-    nack->count = fb.fci_len / NACK_PAIR_SIZE;
+    nack->count = count;
     return 0;
 }
 
@@ -735,15 +747,14 @@ int cq_rtcp_pli_write(uint32_t sender_ssrc, uint32_t media_ssrc, uint8_t *buf, s
  */
 int cq_rtcp_fir_parse(const cq_rtcp_header_t *h, cq_rtcp_fir_t *fir) {
     cq_rtcp_fb_t fb;
-    int err = fb_parse_typed(h, CQ_RTCP_PT_PSFB, CQ_RTCP_FMT_FIR, &fb);
+    size_t count;
+    int err = fb_parse_entries(h, CQ_RTCP_PT_PSFB, CQ_RTCP_FMT_FIR, FIR_ENTRY_SIZE, &fb, &count);
     if (err)
         return err;
-    if (fb.fci_len < FIR_ENTRY_SIZE || fb.fci_len % FIR_ENTRY_SIZE != 0)
-        return CQ_EMALFORMED;
     fir->sender_ssrc = fb.sender_ssrc;
     fir->media_ssrc = fb.media_ssrc;
     fir->entries = fb.fci;
-    fir->count = fb.fci_len / FIR_ENTRY_SIZE;
+    fir->count = count;
     return 0;
 }
 

@@ -8,6 +8,8 @@
 
 #include <cmocka.h>
 
+#include "support/test_bytes.h"
+
 #include "codec/red.h"
 #include "rtp/error.h"
 #include "support/test_rand.h"
@@ -138,13 +140,6 @@ static void test_red_limits(void **state) {
 
 /* A heap copy of exactly n bytes, so that the sanitizer build catches a read past the end
  * of a truncated input (a prefix of a larger array would hide it). */
-static uint8_t *exact_copy(const uint8_t *src, size_t n) {
-    uint8_t *p = malloc(n ? n : 1);
-    assert_non_null(p);
-    if (n)
-        memcpy(p, src, n);
-    return p;
-}
 
 static void test_red_parse_truncated_at_every_length(void **state) {
     (void)state;
@@ -152,7 +147,7 @@ static void test_red_parse_truncated_at_every_length(void **state) {
                            0xa1, 0xa2, 0xa3, 0xb1, 0xb2, 0xc1, 0xc2, 0xc3, 0xc4};
     cq_red_block_t b[4] = {{.pt = 99}};
     for (size_t cut = 0; cut < sizeof pkt; cut++) {
-        uint8_t *in = exact_copy(pkt, cut);
+        uint8_t *in = cq_test_exact_copy(pkt, cut);
         int rc = cq_red_parse(in, cut, b, 4);
         free(in);
         int want;

@@ -7,6 +7,8 @@
 
 #include <cmocka.h>
 
+#include "support/test_bytes.h"
+
 #include "codec/vp8_desc.h"
 #include "rtp/error.h"
 #include "support/test_rand.h"
@@ -42,13 +44,6 @@ static const char *desc_diff(const cq_vp8_desc_t *a, const cq_vp8_desc_t *b) {
 
 /* A heap copy of exactly n bytes, so that the sanitizer build catches a read past the end
  * of a truncated input (a prefix of a larger array would hide it). */
-static uint8_t *exact_copy(const uint8_t *src, size_t n) {
-    uint8_t *p = malloc(n ? n : 1);
-    assert_non_null(p);
-    if (n)
-        memcpy(p, src, n);
-    return p;
-}
 
 /* ---- parse: hand-built descriptors, byte for byte ------------------------------------ */
 
@@ -242,7 +237,7 @@ static void test_vp8_desc_parse_every_combination(void **state) {
             /* Truncated at every length: short of the descriptor, or descriptor alone. */
             for (size_t cut = 0; cut <= n; cut++) {
                 cq_vp8_desc_t u = {.tl0picidx = 0x77};
-                uint8_t *in = exact_copy(b, cut);
+                uint8_t *in = cq_test_exact_copy(b, cut);
                 rc = cq_vp8_desc_parse(in, cut, &u);
                 free(in);
                 assert_int_equal(rc, cut < n ? CQ_ETRUNCATED : CQ_EMALFORMED);
@@ -613,13 +608,13 @@ static void test_vp8_frame_header_parse_errors(void **state) {
     cq_vp8_frame_header_t h = {.width = 77};
     /* Truncated keyframe at every length. */
     for (size_t cut = 0; cut < sizeof keyframe_640x360; cut++) {
-        uint8_t *in = exact_copy(keyframe_640x360, cut);
+        uint8_t *in = cq_test_exact_copy(keyframe_640x360, cut);
         assert_int_equal(cq_vp8_frame_header_parse(in, cut, &h), CQ_ETRUNCATED);
         free(in);
     }
     const uint8_t inter[] = {0x11, 0x0c, 0x00};
     for (size_t cut = 0; cut < sizeof inter; cut++) {
-        uint8_t *in = exact_copy(inter, cut);
+        uint8_t *in = cq_test_exact_copy(inter, cut);
         assert_int_equal(cq_vp8_frame_header_parse(in, cut, &h), CQ_ETRUNCATED);
         free(in);
     }

@@ -7,6 +7,8 @@
 
 #include <cmocka.h>
 
+#include "support/test_bytes.h"
+
 #include "rtp/error.h"
 #include "rtp/rtp.h"
 #include "support/test_rand.h"
@@ -75,10 +77,7 @@ static const uint8_t pkt_chrome_audio[] = {
 /* Parses a copy of bytes[0..len) held in an exact-size heap block, so that AddressSanitizer
  * catches any read past the end; returns the parser's result. */
 static int parse_exact(const uint8_t *bytes, size_t len, cq_rtp_view_t *v) {
-    uint8_t *copy = malloc(len ? len : 1);
-    assert_non_null(copy);
-    if (len)
-        memcpy(copy, bytes, len);
+    uint8_t *copy = cq_test_exact_copy(bytes, len);
     int rc = cq_rtp_parse(copy, len, v);
     free(copy);
     return rc;
