@@ -171,11 +171,13 @@ int cq_worker_call(struct cq_worker *w, int (*fn)(void *arg), void *arg) {
         uv_sem_destroy(&c.done);
         return CQ_EBADSTATE;
     }
+    /* The queue holds this stack frame's call: safe, because this thread waits below
+     * until the worker has run it and let go of it (run_calls reads next first). */
     if (w->tail)
-        w->tail->next = &c;
+        w->tail->next = &c; // cppcheck-suppress autoVariables
     else
-        w->head = &c;
-    w->tail = &c;
+        w->head = &c; // cppcheck-suppress autoVariables
+    w->tail = &c;     // cppcheck-suppress autoVariables
     uv_mutex_unlock(&w->lock);
     uv_async_send(&w->wakeup);
     uv_sem_wait(&c.done);

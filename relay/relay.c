@@ -1,0 +1,232 @@
+#include "relay/relay.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "relay/map.h"
+#include "relay/router.h"
+#include "relay/worker.h"
+#include "rtp/error.h"
+
+struct relay_worker {
+    struct cq_worker *worker;
+    struct cq_router *router;
+    unsigned sessions; /* placed here, counted on the main thread */
+};
+
+struct cq_relay {
+    unsigned nworkers;
+    struct relay_worker w[CQ_RELAY_MAX_WORKERS];
+    cq_map_t session_worker; /* session id -> worker index + 1 */
+};
+
+static const cq_worker_ops_t router_ops = {cq_router_on_readable, cq_router_on_tick};
+
+int cq_relay_create(struct cq_relay **out, const cq_relay_config_t *cfg) {
+    unsigned n = cfg->workers ? cfg->workers : 1;
+    if (n > CQ_RELAY_MAX_WORKERS)
+        return CQ_EINVAL;
+    int err = cq_srtp_global_init(); /* once, before worker threads use libsrtp2 */
+    if (err != 0)
+        return err;
+    struct cq_relay *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return CQ_ENOMEM;
+    if ((err = cq_map_init(&r->session_worker, 64)) != 0)
+        goto fail;
+    for (unsigned i = 0; i < n; i++) {
+        cq_router_config_t rc = {
+            .consent_us = (uint64_t)(cfg->consent_s ? cfg->consent_s : 30) * 1000000u,
+            .seed = uv_hrtime() ^ ((uint64_t)i << 48),
+        };
+        if ((err = cq_router_create(&r->w[i].router, &rc)) != 0)
+            goto fail;
+        int buf = cfg->socket_buffer ? cfg->socket_buffer : 4 << 20;
+        cq_worker_config_t wc = {
+            .host = cfg->host,
+            .port = cfg->port ? (uint16_t)(cfg->port + i) : 0,
+            .rcvbuf = buf,
+            .sndbuf = buf,
+        };
+        if ((err = cq_worker_create(&r->w[i].worker, &wc, &router_ops, r->w[i].router)) != 0)
+            goto fail;
+        r->nworkers = i + 1;
+    }
+    for (unsigned i = 0; i < n; i++)
+        if ((err = cq_worker_start(r->w[i].worker)) != 0)
+            goto fail;
+    *out = r;
+    return 0;
+fail:
+    cq_relay_destroy(r);
+    return err;
+}
+
+void cq_relay_destroy(struct cq_relay *r) {
+    if (r == NULL)
+        return;
+    /* Workers stop first: only then may their routers be touched from this thread. */
+    for (unsigned i = 0; i < CQ_RELAY_MAX_WORKERS; i++)
+        cq_worker_destroy(r->w[i].worker);
+    for (unsigned i = 0; i < CQ_RELAY_MAX_WORKERS; i++)
+        cq_router_destroy(r->w[i].router);
+    cq_map_close(&r->session_worker);
+    free(r);
+}
+
+static struct relay_worker *worker_of(struct cq_relay *r, uint32_t session_id) {
+    uintptr_t v = (uintptr_t)cq_map_get(&r->session_worker, session_id);
+    return v ? &r->w[v - 1] : NULL;
+}
+
+/* Every call below travels to the session's worker as one of these. */
+struct call {
+    struct cq_router *router;
+    uint32_t session, a, b;
+    const cq_relay_participant_params_t *params;
+    void *out;
+};
+
+static int do_session_create(void *arg) {
+    struct call *c = arg;
+    return cq_router_session_create(c->router, c->session);
+}
+
+static int do_session_close(void *arg) {
+    struct call *c = arg;
+    return cq_router_session_close(c->router, c->session);
+}
+
+static int do_participant_add(void *arg) {
+    struct call *c = arg;
+    return cq_router_participant_add(c->router, c->session, c->params);
+}
+
+static int do_participant_remove(void *arg) {
+    struct call *c = arg;
+    return cq_router_participant_remove(c->router, c->session, c->a);
+}
+
+static int do_subscribe(void *arg) {
+    struct call *c = arg;
+    return cq_router_subscribe(c->router, c->session, c->a, c->b);
+}
+
+static int do_unsubscribe(void *arg) {
+    struct call *c = arg;
+    return cq_router_unsubscribe(c->router, c->session, c->a, c->b);
+}
+
+static int do_consumer_ssrcs(void *arg) {
+    struct call *c = arg;
+    return cq_router_consumer_ssrcs(c->router, c->session, c->a, c->b, c->out);
+}
+
+static int do_participant_stats(void *arg) {
+    struct call *c = arg;
+    return cq_router_participant_stats(c->router, c->session, c->a, c->out);
+}
+
+static int do_worker_stats(void *arg) {
+    struct call *c = arg;
+    cq_router_worker_stats(c->router, c->out);
+    return 0;
+}
+
+static int call_session(struct cq_relay *r, uint32_t session_id, int (*fn)(void *),
+                        struct call *c) {
+    struct relay_worker *w = worker_of(r, session_id);
+    if (w == NULL)
+        return CQ_ENOENT;
+    c->router = w->router;
+    c->session = session_id;
+    return cq_worker_call(w->worker, fn, c);
+}
+
+int cq_relay_session_create(struct cq_relay *r, uint32_t session_id, uint16_t *media_port) {
+    if (worker_of(r, session_id) != NULL)
+        return CQ_EEXIST;
+    unsigned best = 0;
+    for (unsigned i = 1; i < r->nworkers; i++)
+        if (r->w[i].sessions < r->w[best].sessions)
+            best = i;
+    struct call c = {.router = r->w[best].router, .session = session_id};
+    int err = cq_worker_call(r->w[best].worker, do_session_create, &c);
+    if (err != 0)
+        return err;
+    if ((err = cq_map_put(&r->session_worker, session_id, (void *)(uintptr_t)(best + 1))) != 0) {
+        cq_worker_call(r->w[best].worker, do_session_close, &c);
+        return err;
+    }
+    r->w[best].sessions++;
+    if (media_port)
+        *media_port = cq_worker_port(r->w[best].worker);
+    return 0;
+}
+
+int cq_relay_session_close(struct cq_relay *r, uint32_t session_id) {
+    struct relay_worker *w = worker_of(r, session_id);
+    struct call c = {0};
+    int err = call_session(r, session_id, do_session_close, &c);
+    if (err == 0) {
+        cq_map_remove(&r->session_worker, session_id);
+        w->sessions--;
+    }
+    return err;
+}
+
+int cq_relay_participant_add(struct cq_relay *r, uint32_t session_id,
+                             const cq_relay_participant_params_t *p) {
+    struct call c = {.params = p};
+    return call_session(r, session_id, do_participant_add, &c);
+}
+
+int cq_relay_participant_remove(struct cq_relay *r, uint32_t session_id, uint32_t participant_id) {
+    struct call c = {.a = participant_id};
+    return call_session(r, session_id, do_participant_remove, &c);
+}
+
+int cq_relay_subscribe(struct cq_relay *r, uint32_t session_id, uint32_t subscriber,
+                       uint32_t publisher) {
+    struct call c = {.a = subscriber, .b = publisher};
+    return call_session(r, session_id, do_subscribe, &c);
+}
+
+int cq_relay_unsubscribe(struct cq_relay *r, uint32_t session_id, uint32_t subscriber,
+                         uint32_t publisher) {
+    struct call c = {.a = subscriber, .b = publisher};
+    return call_session(r, session_id, do_unsubscribe, &c);
+}
+
+int cq_relay_consumer_ssrcs(struct cq_relay *r, uint32_t session_id, uint32_t subscriber,
+                            uint32_t publisher, cq_relay_consumer_ssrcs_t *out) {
+    struct call c = {.a = subscriber, .b = publisher, .out = out};
+    return call_session(r, session_id, do_consumer_ssrcs, &c);
+}
+
+int cq_relay_participant_stats(struct cq_relay *r, uint32_t session_id, uint32_t participant_id,
+                               cq_relay_participant_stats_t *out) {
+    struct call c = {.a = participant_id, .out = out};
+    return call_session(r, session_id, do_participant_stats, &c);
+}
+
+int cq_relay_worker_stats(struct cq_relay *r, cq_relay_worker_stats_t *out) {
+    memset(out, 0, sizeof *out);
+    for (unsigned i = 0; i < r->nworkers; i++) {
+        cq_relay_worker_stats_t s = {0};
+        struct call c = {.router = r->w[i].router, .out = &s};
+        int err = cq_worker_call(r->w[i].worker, do_worker_stats, &c);
+        if (err != 0)
+            return err;
+        out->datagrams += s.datagrams;
+        out->drops_unbound += s.drops_unbound;
+        out->drops_stun += s.drops_stun;
+        out->drops_garbage += s.drops_garbage;
+        out->stun_errors += s.stun_errors;
+        out->consent_expired += s.consent_expired;
+        out->send_dropped += s.send_dropped;
+    }
+    return 0;
+}

@@ -1,0 +1,121 @@
+/*
+ * chasqui-relay's C API: the SFU as the signaling server (and tests) drive it.
+ *
+ * Threads: every function here is called from one thread, the owner's (the main loop).
+ * Each call is carried to the worker that holds the session and waits for it there
+ * (relay/worker.h), so it returns with the change applied or an error, never half done.
+ * Nothing here is called from a worker.
+ *
+ * Ownership: the relay copies what it is given (credentials, keys); callers keep nothing
+ * alive for it.
+ */
+#ifndef CQ_RELAY_RELAY_H
+#define CQ_RELAY_RELAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rtp/srtp.h"
+
+struct cq_relay;
+
+#define CQ_RELAY_MAX_WORKERS 16
+#define CQ_RELAY_MAX_LAYERS  3  /* simulcast spatial layers per publisher */
+#define CQ_RELAY_UFRAG_MAX   32 /* ICE ufrag, ice-chars (RFC 8445 §5.3: 4..256; ours short) */
+#define CQ_RELAY_PWD_MAX     64 /* ICE password, at least 22 characters */
+
+typedef struct {
+    const char *host;   /* bind address; NULL or "::" for every address, both families */
+    uint16_t port;      /* worker i listens on port + i; 0 lets each pick (tests) */
+    unsigned workers;   /* 0 for 1 */
+    int socket_buffer;  /* receive and send buffer per socket, bytes; 0: 4 MiB */
+    unsigned consent_s; /* a bound participant silent this long is unbound; 0: 30 s */
+} cq_relay_config_t;
+
+/* What a participant may publish and how it talks to the relay. */
+typedef struct {
+    uint32_t id;                            /* unique within its session, chosen by the caller */
+    char ice_ufrag[CQ_RELAY_UFRAG_MAX + 1]; /* relay-side ufrag: unique in the relay */
+    char ice_pwd[CQ_RELAY_PWD_MAX + 1];     /* relay-side password */
+    cq_srtp_suite_t suite;
+    uint8_t key_in[CQ_SRTP_MAX_KEY_LEN];  /* what the participant protects with */
+    uint8_t key_out[CQ_SRTP_MAX_KEY_LEN]; /* what the relay protects with toward it */
+    uint32_t audio_ssrc;                  /* 0: publishes no audio */
+    unsigned video_layers;                /* 0..CQ_RELAY_MAX_LAYERS, lowest first */
+    uint32_t video_ssrc[CQ_RELAY_MAX_LAYERS];
+    uint32_t video_rtx_ssrc[CQ_RELAY_MAX_LAYERS]; /* 0: no RTX for that layer */
+    bool subscribe_all; /* receive every publisher of the session, present and future */
+} cq_relay_participant_params_t;
+
+/* The SSRCs a subscriber sees for one publisher: stable for as long as it is subscribed,
+ * whatever layer is forwarded. */
+typedef struct {
+    uint32_t audio, video, video_rtx;
+} cq_relay_consumer_ssrcs_t;
+
+/* Counters of one participant, as the relay saw them. */
+typedef struct {
+    bool bound;
+    uint64_t packets_in, bytes_in;   /* media received from it, after SRTP */
+    uint64_t packets_out, bytes_out; /* media sent to it */
+    uint64_t stun_checks;            /* authenticated Binding requests */
+    uint64_t rebinds;                /* moves to a new address (NAT rebinding) */
+    uint64_t drops_auth;             /* SRTP authentication failures */
+    uint64_t drops_replay;           /* SRTP replays */
+    uint64_t drops_unknown_ssrc;     /* SSRCs it did not announce */
+    uint64_t drops_malformed;        /* not RTP after decryption */
+} cq_relay_participant_stats_t;
+
+/* Counters of a whole worker: what was dropped before any participant was known. */
+typedef struct {
+    uint64_t datagrams;
+    uint64_t drops_unbound;   /* media from an address no participant is bound to */
+    uint64_t drops_stun;      /* STUN that was not an answerable, authenticated request */
+    uint64_t drops_garbage;   /* neither STUN nor RTP/RTCP, or truncated by the kernel */
+    uint64_t stun_errors;     /* error answers sent (401, 420, 487) */
+    uint64_t consent_expired; /* participants unbound for silence */
+    uint64_t send_dropped;    /* datagrams the socket refused or could not take */
+} cq_relay_worker_stats_t;
+
+/* Starts the workers and binds their sockets. Returns 0 and *out, or an error (a port in
+ * use is -EADDRINUSE). */
+int cq_relay_create(struct cq_relay **out, const cq_relay_config_t *cfg);
+
+/* Stops every worker, closes every session. NULL is fine. */
+void cq_relay_destroy(struct cq_relay *r);
+
+/* Creates a session on the least loaded worker and says which UDP port its participants
+ * send to. Returns 0, CQ_EEXIST or CQ_ENOMEM. */
+int cq_relay_session_create(struct cq_relay *r, uint32_t session_id, uint16_t *media_port);
+
+/* Closes a session: its participants are removed. Returns 0 or CQ_ENOENT. */
+int cq_relay_session_close(struct cq_relay *r, uint32_t session_id);
+
+/* Adds a participant. Returns 0, CQ_ENOENT (no session), CQ_EEXIST (id or ufrag taken),
+ * CQ_EINVAL (bad parameters: empty credentials, a duplicated or zero SSRC, too many layers,
+ * wrong suite) or what SRTP set-up reported. */
+int cq_relay_participant_add(struct cq_relay *r, uint32_t session_id,
+                             const cq_relay_participant_params_t *p);
+
+/* Removes a participant: nobody receives it any more, and its consumers go. */
+int cq_relay_participant_remove(struct cq_relay *r, uint32_t session_id, uint32_t participant_id);
+
+/* subscriber starts (or stops) receiving publisher. Subscribing twice is CQ_EEXIST, and
+ * unsubscribing what is not subscribed CQ_ENOENT. */
+int cq_relay_subscribe(struct cq_relay *r, uint32_t session_id, uint32_t subscriber,
+                       uint32_t publisher);
+int cq_relay_unsubscribe(struct cq_relay *r, uint32_t session_id, uint32_t subscriber,
+                         uint32_t publisher);
+
+/* The SSRCs subscriber sees for publisher. Returns 0 or CQ_ENOENT (not subscribed). */
+int cq_relay_consumer_ssrcs(struct cq_relay *r, uint32_t session_id, uint32_t subscriber,
+                            uint32_t publisher, cq_relay_consumer_ssrcs_t *out);
+
+int cq_relay_participant_stats(struct cq_relay *r, uint32_t session_id, uint32_t participant_id,
+                               cq_relay_participant_stats_t *out);
+
+/* Sums of every worker's counters. */
+int cq_relay_worker_stats(struct cq_relay *r, cq_relay_worker_stats_t *out);
+
+#endif

@@ -1,0 +1,638 @@
+#include "relay/router.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "relay/ice.h"
+#include "relay/map.h"
+#include "rtp/demux.h"
+#include "rtp/error.h"
+#include "rtp/rtp.h"
+#include "rtp/stun.h"
+
+/* Receive slots: the largest datagram, and room for libsrtp2 to work in place. */
+#define RX_SLOT_SIZE 1536
+/* Receive batches per readable event before timers and commands get their turn. */
+#define MAX_BATCHES_PER_EVENT 8
+/* Consent is checked once a second; per tick would scan every participant 50 times. */
+#define CONSENT_CHECK_US 1000000u
+/* Replay window for media from participants: video on radio links arrives reordered. */
+#define INBOUND_REPLAY_WINDOW 1024
+/* RFC 8445 §5.3: an ICE password carries at least 128 bits, 22 characters. */
+#define MIN_PWD_LEN 22
+
+enum stream_kind { STREAM_AUDIO, STREAM_VIDEO, STREAM_RTX };
+
+#define MAX_STREAMS (1 + 2 * CQ_RELAY_MAX_LAYERS)
+
+/* A stream a participant publishes, found by SSRC among its few streams. */
+struct stream {
+    uint32_t ssrc;
+    uint8_t kind;  /* enum stream_kind */
+    uint8_t layer; /* spatial layer of video and its RTX */
+};
+
+/* One subscriber receiving one publisher: the stable SSRCs it sees. */
+struct consumer {
+    struct participant *subscriber;
+    struct participant *publisher;
+    cq_relay_consumer_ssrcs_t ssrcs;
+};
+
+struct participant {
+    struct session *session;
+    struct participant *next; /* in the session */
+    uint32_t id;
+    char ufrag[CQ_RELAY_UFRAG_MAX + 1];
+    size_t ufrag_len;
+    char pwd[CQ_RELAY_PWD_MAX + 1];
+    size_t pwd_len;
+
+    bool bound;
+    cq_udp_addr_t addr;
+    uint64_t last_seen_us;
+
+    cq_srtp_t srtp_in, srtp_out;
+    struct stream streams[MAX_STREAMS];
+    unsigned nstreams;
+    bool subscribe_all;
+
+    /* Who receives this participant: consumers owned here, one per subscriber. */
+    struct consumer **consumers;
+    size_t nconsumers, cap_consumers;
+
+    cq_relay_participant_stats_t stats;
+};
+
+struct session {
+    uint32_t id;
+    struct participant *participants;
+    struct session *next; /* in the router */
+};
+
+struct cq_router {
+    cq_router_config_t cfg;
+    cq_map_t sessions; /* id -> session */
+    struct session *session_list;
+    cq_map_t by_ufrag; /* hash(ufrag) -> participant */
+    cq_map_t by_addr;  /* hash(address) -> bound participant */
+    uint64_t rng;
+    uint64_t next_consent_check_us;
+    cq_relay_worker_stats_t stats;
+    bool sendq_ready;
+    cq_udp_sendq_t sendq;
+    _Alignas(64) uint8_t rx[CQ_UDP_BATCH][RX_SLOT_SIZE];
+};
+
+/* ---- lookups ------------------------------------------------------------------------ */
+
+static uint64_t addr_key(const cq_udp_addr_t *a) {
+    uint8_t bytes[19];
+    bytes[0] = a->family;
+    bytes[1] = (uint8_t)(a->port >> 8);
+    bytes[2] = (uint8_t)a->port;
+    memcpy(bytes + 3, a->ip, 16);
+    return cq_map_hash_bytes(bytes, sizeof bytes);
+}
+
+static struct participant *find_by_addr(const struct cq_router *r, const cq_udp_addr_t *a) {
+    struct participant *p = cq_map_get(&r->by_addr, addr_key(a));
+    /* The key is a hash: confirm, so a collision can never deliver to the wrong peer. */
+    return p != NULL && cq_udp_addr_equal(&p->addr, a) ? p : NULL;
+}
+
+static struct participant *find_by_ufrag(const struct cq_router *r, const char *ufrag, size_t len) {
+    struct participant *p = cq_map_get(&r->by_ufrag, cq_map_hash_bytes(ufrag, len));
+    return p != NULL && p->ufrag_len == len && memcmp(p->ufrag, ufrag, len) == 0 ? p : NULL;
+}
+
+static const struct stream *find_stream(const struct participant *p, uint32_t ssrc) {
+    for (unsigned i = 0; i < p->nstreams; i++)
+        if (p->streams[i].ssrc == ssrc)
+            return &p->streams[i];
+    return NULL;
+}
+
+static struct session *find_session(const struct cq_router *r, uint32_t id) {
+    return cq_map_get(&r->sessions, id);
+}
+
+static struct participant *find_participant(const struct session *s, uint32_t id) {
+    for (struct participant *p = s->participants; p != NULL; p = p->next)
+        if (p->id == id)
+            return p;
+    return NULL;
+}
+
+static struct consumer *find_consumer(const struct participant *publisher,
+                                      const struct participant *subscriber) {
+    for (size_t i = 0; i < publisher->nconsumers; i++)
+        if (publisher->consumers[i]->subscriber == subscriber)
+            return publisher->consumers[i];
+    return NULL;
+}
+
+/* ---- binding ------------------------------------------------------------------------ */
+
+static void unbind(struct cq_router *r, struct participant *p) {
+    if (!p->bound)
+        return;
+    cq_map_remove(&r->by_addr, addr_key(&p->addr));
+    p->bound = false;
+    p->stats.bound = false;
+}
+
+/*
+ * An authenticated check binds a participant to the address it came from. A participant
+ * already bound elsewhere moves only on a nominating check (USE-CANDIDATE), which chasqui's
+ * client sends on every check: a NAT that rebinds on a flaky link is followed at once,
+ * while a stray consent check from an old path cannot steal the binding back.
+ */
+static void bind_participant(struct cq_router *r, struct participant *p, const cq_udp_addr_t *from,
+                             bool nominated, uint64_t now_us) {
+    p->last_seen_us = now_us;
+    p->stats.stun_checks++;
+    if (p->bound && cq_udp_addr_equal(&p->addr, from))
+        return;
+    if (p->bound && !nominated)
+        return;
+    bool moving = p->bound;
+    /* Whoever held this address before (a participant that left without a word, its
+     * port now reused) loses it: the newest authenticated owner wins. */
+    struct participant *holder = find_by_addr(r, from);
+    if (holder != NULL && holder != p)
+        unbind(r, holder);
+    unbind(r, p);
+    if (cq_map_put(&r->by_addr, addr_key(from), p) != 0)
+        return; /* out of memory: stays unbound, its next check tries again */
+    p->addr = *from;
+    p->bound = true;
+    p->stats.bound = true;
+    if (moving)
+        p->stats.rebinds++;
+}
+
+/* ---- packet path -------------------------------------------------------------------- */
+
+static void handle_stun(struct cq_router *r, const cq_udp_dgram_t *d, uint64_t now_us) {
+    cq_stun_view_t v;
+    const char *ufrag;
+    size_t ufrag_len;
+    if (cq_stun_parse(d->data, d->len, &v) < 0 ||
+        cq_ice_request_ufrag(&v, &ufrag, &ufrag_len) != 0) {
+        r->stats.drops_stun++;
+        return;
+    }
+    struct participant *p = find_by_ufrag(r, ufrag, ufrag_len);
+    cq_ice_result_t res;
+    cq_ice_check(d->data, d->len, &v, p ? p->pwd : NULL, p ? p->pwd_len : 0, &res);
+    if (res.verdict == CQ_ICE_DROP) {
+        r->stats.drops_stun++;
+        return;
+    }
+    uint8_t *out = cq_udp_sendq_slot(&r->sendq);
+    int n;
+    if (res.verdict == CQ_ICE_ERROR) {
+        r->stats.stun_errors++;
+        n = cq_ice_write_error(&v, &res, p ? p->pwd : NULL, p ? p->pwd_len : 0, out,
+                               CQ_UDP_SLOT_SIZE);
+    } else {
+        bind_participant(r, p, &d->from, res.nominated, now_us);
+        n = cq_ice_write_success(&v, &d->from, p->pwd, p->pwd_len, out, CQ_UDP_SLOT_SIZE);
+    }
+    if (n > 0)
+        cq_udp_sendq_commit(&r->sendq, (size_t)n, &d->from);
+}
+
+/*
+ * Sends a copy of the plain RTP packet [pkt, pkt + len) to every subscriber of its
+ * publisher, each under the SSRC that subscriber knows it by, protected with that
+ * subscriber's key. The received slot stays untouched: copies are rewritten in the send
+ * queue's scratch slots.
+ */
+static void forward(struct cq_router *r, struct participant *pub, const struct stream *s,
+                    const uint8_t *pkt, size_t len) {
+    /* Until the layer selector is wired in, video forwards the lowest layer only, which
+     * every receiver can take; RTX from the publisher serves the upstream NACKs. */
+    if (s->kind == STREAM_RTX || (s->kind == STREAM_VIDEO && s->layer != 0))
+        return;
+    for (size_t i = 0; i < pub->nconsumers; i++) {
+        struct consumer *c = pub->consumers[i];
+        struct participant *sub = c->subscriber;
+        if (!sub->bound)
+            continue;
+        uint8_t *slot = cq_udp_sendq_slot(&r->sendq);
+        memcpy(slot, pkt, len);
+        cq_rtp_set_ssrc(slot, s->kind == STREAM_AUDIO ? c->ssrcs.audio : c->ssrcs.video);
+        size_t out_len = len;
+        if (cq_srtp_protect(&sub->srtp_out, slot, &out_len, CQ_UDP_SLOT_SIZE) != 0) {
+            r->stats.send_dropped++;
+            continue;
+        }
+        if (cq_udp_sendq_commit(&r->sendq, out_len, &sub->addr) == 0) {
+            sub->stats.packets_out++;
+            sub->stats.bytes_out += out_len;
+        }
+    }
+}
+
+static void handle_media(struct cq_router *r, cq_udp_dgram_t *d, bool rtcp, uint64_t now_us) {
+    struct participant *p = find_by_addr(r, &d->from);
+    if (p == NULL) {
+        r->stats.drops_unbound++;
+        return;
+    }
+    size_t len = d->len;
+    int rc = rtcp ? cq_srtp_unprotect_rtcp(&p->srtp_in, d->data, &len)
+                  : cq_srtp_unprotect(&p->srtp_in, d->data, &len);
+    if (rc != 0) {
+        if (rc == CQ_EREPLAY)
+            p->stats.drops_replay++;
+        else
+            p->stats.drops_auth++;
+        return;
+    }
+    /* Authenticated traffic proves the path works, as a consent check would. */
+    p->last_seen_us = now_us;
+    if (rtcp)
+        return; /* RTCP termination is the next step of the relay's work */
+    cq_rtp_view_t v;
+    if (cq_rtp_parse(d->data, len, &v) < 0) {
+        p->stats.drops_malformed++;
+        return;
+    }
+    const struct stream *s = find_stream(p, v.ssrc);
+    if (s == NULL) {
+        p->stats.drops_unknown_ssrc++;
+        return;
+    }
+    p->stats.packets_in++;
+    p->stats.bytes_in += len;
+    forward(r, p, s, d->data, len);
+}
+
+static void handle(struct cq_router *r, cq_udp_dgram_t *d, uint64_t now_us) {
+    r->stats.datagrams++;
+    if (d->truncated || d->len == 0) {
+        r->stats.drops_garbage++;
+        return;
+    }
+    switch (cq_demux_classify(d->data, d->len)) {
+    case CQ_DEMUX_STUN:
+        handle_stun(r, d, now_us);
+        return;
+    case CQ_DEMUX_RTP:
+        handle_media(r, d, false, now_us);
+        return;
+    case CQ_DEMUX_RTCP:
+        handle_media(r, d, true, now_us);
+        return;
+    default:
+        r->stats.drops_garbage++;
+        return;
+    }
+}
+
+void cq_router_on_readable(void *ctx, cq_udp_t *udp, uint64_t now_us) {
+    struct cq_router *r = ctx;
+    if (!r->sendq_ready) {
+        cq_udp_sendq_init(&r->sendq, udp);
+        r->sendq_ready = true;
+    }
+    cq_udp_dgram_t msgs[CQ_UDP_BATCH];
+    for (int batch = 0; batch < MAX_BATCHES_PER_EVENT; batch++) {
+        for (unsigned i = 0; i < CQ_UDP_BATCH; i++)
+            msgs[i] = (cq_udp_dgram_t){.data = r->rx[i], .cap = RX_SLOT_SIZE};
+        int n = cq_udp_recv(udp, msgs, CQ_UDP_BATCH);
+        if (n <= 0)
+            break;
+        for (int i = 0; i < n; i++)
+            handle(r, &msgs[i], now_us);
+        cq_udp_sendq_flush(&r->sendq);
+        if (n < CQ_UDP_BATCH)
+            break;
+    }
+    r->stats.send_dropped = r->sendq.dropped_full + r->sendq.dropped_error;
+}
+
+void cq_router_on_tick(void *ctx, uint64_t now_us) {
+    struct cq_router *r = ctx;
+    if (now_us < r->next_consent_check_us)
+        return;
+    r->next_consent_check_us = now_us + CONSENT_CHECK_US;
+    /* RFC 7675: without fresh consent, stop sending; the participant stays in its
+     * session and binds again with its next check. */
+    for (struct session *s = r->session_list; s != NULL; s = s->next)
+        for (struct participant *p = s->participants; p != NULL; p = p->next)
+            if (p->bound && now_us - p->last_seen_us > r->cfg.consent_us) {
+                unbind(r, p);
+                r->stats.consent_expired++;
+            }
+}
+
+/* ---- control ------------------------------------------------------------------------ */
+
+int cq_router_create(struct cq_router **out, const cq_router_config_t *cfg) {
+    struct cq_router *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return CQ_ENOMEM;
+    r->cfg = *cfg;
+    if (r->cfg.consent_us == 0)
+        r->cfg.consent_us = 30000000u;
+    r->rng = cfg->seed ? cfg->seed : 0x9e3779b97f4a7c15ull;
+    if (cq_map_init(&r->sessions, 16) != 0 || cq_map_init(&r->by_ufrag, 64) != 0 ||
+        cq_map_init(&r->by_addr, 64) != 0) {
+        cq_router_destroy(r);
+        return CQ_ENOMEM;
+    }
+    *out = r;
+    return 0;
+}
+
+unsigned cq_router_session_count(const struct cq_router *r) {
+    return (unsigned)r->sessions.count;
+}
+
+int cq_router_session_create(struct cq_router *r, uint32_t session_id) {
+    if (find_session(r, session_id) != NULL)
+        return CQ_EEXIST;
+    struct session *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return CQ_ENOMEM;
+    s->id = session_id;
+    int err = cq_map_put(&r->sessions, session_id, s);
+    if (err != 0) {
+        free(s);
+        return err;
+    }
+    s->next = r->session_list;
+    r->session_list = s;
+    return 0;
+}
+
+/* xorshift64*: outgoing SSRCs need to be unpredictable enough not to collide, not secret. */
+static uint32_t next_random(struct cq_router *r) {
+    r->rng ^= r->rng >> 12;
+    r->rng ^= r->rng << 25;
+    r->rng ^= r->rng >> 27;
+    return (uint32_t)((r->rng * 0x2545f4914f6cdd1dull) >> 32);
+}
+
+/* An SSRC the subscriber does not already see or send: RFC 3550 §8 asks for uniqueness
+ * within the session as each receiver sees it. */
+static bool ssrc_in_use(const struct participant *sub, uint32_t ssrc) {
+    if (ssrc == 0 || find_stream(sub, ssrc) != NULL)
+        return true;
+    for (struct participant *q = sub->session->participants; q != NULL; q = q->next) {
+        const struct consumer *c = find_consumer(q, sub);
+        if (c && (c->ssrcs.audio == ssrc || c->ssrcs.video == ssrc || c->ssrcs.video_rtx == ssrc))
+            return true;
+    }
+    return false;
+}
+
+static uint32_t fresh_ssrc(struct cq_router *r, const struct participant *sub) {
+    uint32_t ssrc;
+    do {
+        ssrc = next_random(r);
+    } while (ssrc_in_use(sub, ssrc));
+    return ssrc;
+}
+
+static int add_consumer(struct cq_router *r, struct participant *pub, struct participant *sub) {
+    if (find_consumer(pub, sub) != NULL)
+        return CQ_EEXIST;
+    if (pub->nconsumers == pub->cap_consumers) {
+        size_t cap = pub->cap_consumers ? pub->cap_consumers * 2 : 8;
+        struct consumer **grown = realloc(pub->consumers, cap * sizeof *grown);
+        if (grown == NULL)
+            return CQ_ENOMEM;
+        pub->consumers = grown;
+        pub->cap_consumers = cap;
+    }
+    struct consumer *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return CQ_ENOMEM;
+    c->subscriber = sub;
+    c->publisher = pub;
+    c->ssrcs.audio = fresh_ssrc(r, sub);
+    c->ssrcs.video = 0;
+    pub->consumers[pub->nconsumers++] = c; /* visible to ssrc_in_use from here on */
+    c->ssrcs.video = fresh_ssrc(r, sub);
+    c->ssrcs.video_rtx = fresh_ssrc(r, sub);
+    return 0;
+}
+
+static int remove_consumer(struct participant *pub, const struct participant *sub) {
+    for (size_t i = 0; i < pub->nconsumers; i++) {
+        if (pub->consumers[i]->subscriber == sub) {
+            free(pub->consumers[i]);
+            pub->consumers[i] = pub->consumers[--pub->nconsumers];
+            return 0;
+        }
+    }
+    return CQ_ENOENT;
+}
+
+static int check_params(const cq_relay_participant_params_t *p, size_t *ufrag_len,
+                        size_t *pwd_len) {
+    *ufrag_len = strnlen(p->ice_ufrag, sizeof p->ice_ufrag);
+    *pwd_len = strnlen(p->ice_pwd, sizeof p->ice_pwd);
+    if (*ufrag_len == 0 || *ufrag_len > CQ_RELAY_UFRAG_MAX || memchr(p->ice_ufrag, ':', *ufrag_len))
+        return CQ_EINVAL;
+    if (*pwd_len < MIN_PWD_LEN || *pwd_len > CQ_RELAY_PWD_MAX)
+        return CQ_EINVAL;
+    if (p->video_layers > CQ_RELAY_MAX_LAYERS || cq_srtp_key_len(p->suite) == 0)
+        return CQ_EINVAL;
+    uint32_t all[MAX_STREAMS];
+    unsigned n = 0;
+    if (p->audio_ssrc)
+        all[n++] = p->audio_ssrc;
+    for (unsigned i = 0; i < p->video_layers; i++) {
+        if (p->video_ssrc[i] == 0)
+            return CQ_EINVAL;
+        all[n++] = p->video_ssrc[i];
+        if (p->video_rtx_ssrc[i])
+            all[n++] = p->video_rtx_ssrc[i];
+    }
+    for (unsigned i = 0; i < n; i++)
+        for (unsigned j = i + 1; j < n; j++)
+            if (all[i] == all[j])
+                return CQ_EINVAL;
+    return 0;
+}
+
+static void participant_free(struct cq_router *r, struct participant *p) {
+    unbind(r, p);
+    struct participant *holder = find_by_ufrag(r, p->ufrag, p->ufrag_len);
+    if (holder == p)
+        cq_map_remove(&r->by_ufrag, cq_map_hash_bytes(p->ufrag, p->ufrag_len));
+    for (size_t i = 0; i < p->nconsumers; i++)
+        free(p->consumers[i]);
+    free(p->consumers);
+    cq_srtp_close(&p->srtp_in);
+    cq_srtp_close(&p->srtp_out);
+    free(p);
+}
+
+static int subscribe(struct cq_router *r, struct participant *sub, struct participant *pub) {
+    if (sub == pub)
+        return CQ_EINVAL;
+    return add_consumer(r, pub, sub);
+}
+
+int cq_router_participant_add(struct cq_router *r, uint32_t session_id,
+                              const cq_relay_participant_params_t *params) {
+    struct session *s = find_session(r, session_id);
+    if (s == NULL)
+        return CQ_ENOENT;
+    size_t ufrag_len, pwd_len;
+    int err = check_params(params, &ufrag_len, &pwd_len);
+    if (err != 0)
+        return err;
+    if (find_participant(s, params->id) != NULL ||
+        cq_map_get(&r->by_ufrag, cq_map_hash_bytes(params->ice_ufrag, ufrag_len)) != NULL)
+        return CQ_EEXIST;
+
+    struct participant *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return CQ_ENOMEM;
+    p->session = s;
+    p->id = params->id;
+    memcpy(p->ufrag, params->ice_ufrag, ufrag_len);
+    p->ufrag_len = ufrag_len;
+    memcpy(p->pwd, params->ice_pwd, pwd_len);
+    p->pwd_len = pwd_len;
+    p->subscribe_all = params->subscribe_all;
+    if (params->audio_ssrc)
+        p->streams[p->nstreams++] = (struct stream){params->audio_ssrc, STREAM_AUDIO, 0};
+    for (unsigned i = 0; i < params->video_layers; i++) {
+        p->streams[p->nstreams++] =
+            (struct stream){params->video_ssrc[i], STREAM_VIDEO, (uint8_t)i};
+        if (params->video_rtx_ssrc[i])
+            p->streams[p->nstreams++] =
+                (struct stream){params->video_rtx_ssrc[i], STREAM_RTX, (uint8_t)i};
+    }
+    size_t klen = cq_srtp_key_len(params->suite);
+    if ((err = cq_srtp_init(&p->srtp_in, params->suite, CQ_SRTP_INBOUND, params->key_in, klen,
+                            INBOUND_REPLAY_WINDOW)) != 0 ||
+        (err = cq_srtp_init(&p->srtp_out, params->suite, CQ_SRTP_OUTBOUND, params->key_out, klen,
+                            0)) != 0)
+        goto fail;
+    if ((err = cq_map_put(&r->by_ufrag, cq_map_hash_bytes(p->ufrag, ufrag_len), p)) != 0)
+        goto fail;
+    p->next = s->participants;
+    s->participants = p;
+
+    for (struct participant *q = s->participants; q != NULL; q = q->next) {
+        if (q == p)
+            continue;
+        if ((p->subscribe_all && (err = subscribe(r, p, q)) != 0) ||
+            (q->subscribe_all && (err = subscribe(r, q, p)) != 0)) {
+            cq_router_participant_remove(r, session_id, p->id);
+            return err;
+        }
+    }
+    return 0;
+
+fail:
+    participant_free(r, p);
+    return err;
+}
+
+int cq_router_participant_remove(struct cq_router *r, uint32_t session_id, uint32_t id) {
+    struct session *s = find_session(r, session_id);
+    if (s == NULL)
+        return CQ_ENOENT;
+    struct participant **link = &s->participants;
+    while (*link != NULL && (*link)->id != id)
+        link = &(*link)->next;
+    struct participant *p = *link;
+    if (p == NULL)
+        return CQ_ENOENT;
+    *link = p->next;
+    for (struct participant *q = s->participants; q != NULL; q = q->next)
+        remove_consumer(q, p); /* p no longer receives q */
+    participant_free(r, p);    /* nobody receives p: its consumers go with it */
+    return 0;
+}
+
+int cq_router_session_close(struct cq_router *r, uint32_t session_id) {
+    struct session *s = cq_map_remove(&r->sessions, session_id);
+    if (s == NULL)
+        return CQ_ENOENT;
+    struct session **link = &r->session_list;
+    while (*link != s)
+        link = &(*link)->next;
+    *link = s->next;
+    while (s->participants != NULL) {
+        struct participant *p = s->participants;
+        s->participants = p->next;
+        participant_free(r, p);
+    }
+    free(s);
+    return 0;
+}
+
+static int find_pair(struct cq_router *r, uint32_t session_id, uint32_t subscriber,
+                     uint32_t publisher, struct participant **sub, struct participant **pub) {
+    struct session *s = find_session(r, session_id);
+    if (s == NULL)
+        return CQ_ENOENT;
+    *sub = find_participant(s, subscriber);
+    *pub = find_participant(s, publisher);
+    return *sub && *pub ? 0 : CQ_ENOENT;
+}
+
+int cq_router_subscribe(struct cq_router *r, uint32_t session_id, uint32_t subscriber,
+                        uint32_t publisher) {
+    struct participant *sub, *pub;
+    int err = find_pair(r, session_id, subscriber, publisher, &sub, &pub);
+    return err ? err : subscribe(r, sub, pub);
+}
+
+int cq_router_unsubscribe(struct cq_router *r, uint32_t session_id, uint32_t subscriber,
+                          uint32_t publisher) {
+    struct participant *sub, *pub;
+    int err = find_pair(r, session_id, subscriber, publisher, &sub, &pub);
+    return err ? err : remove_consumer(pub, sub);
+}
+
+int cq_router_consumer_ssrcs(struct cq_router *r, uint32_t session_id, uint32_t subscriber,
+                             uint32_t publisher, cq_relay_consumer_ssrcs_t *out) {
+    struct participant *sub, *pub;
+    int err = find_pair(r, session_id, subscriber, publisher, &sub, &pub);
+    if (err)
+        return err;
+    const struct consumer *c = find_consumer(pub, sub);
+    if (c == NULL)
+        return CQ_ENOENT;
+    *out = c->ssrcs;
+    return 0;
+}
+
+int cq_router_participant_stats(struct cq_router *r, uint32_t session_id, uint32_t id,
+                                cq_relay_participant_stats_t *out) {
+    struct session *s = find_session(r, session_id);
+    struct participant *p = s ? find_participant(s, id) : NULL;
+    if (p == NULL)
+        return CQ_ENOENT;
+    *out = p->stats;
+    return 0;
+}
+
+void cq_router_worker_stats(const struct cq_router *r, cq_relay_worker_stats_t *out) {
+    *out = r->stats;
+}
+
+void cq_router_destroy(struct cq_router *r) {
+    if (r == NULL)
+        return;
+    while (r->session_list != NULL)
+        cq_router_session_close(r, r->session_list->id);
+    cq_map_close(&r->sessions);
+    cq_map_close(&r->by_ufrag);
+    cq_map_close(&r->by_addr);
+    free(r);
+}

@@ -1,0 +1,48 @@
+/*
+ * A worker's session logic: the sessions, participants, streams and consumers that live
+ * on one worker, and what happens to each datagram that arrives there.
+ *
+ * Everything here runs on the worker's thread (cq_router_on_readable and _on_tick are the
+ * worker's ops; the other functions are run through cq_worker_call by relay.c), so nothing
+ * is locked. Control operations allocate; the packet path does not.
+ */
+#ifndef CQ_RELAY_ROUTER_H
+#define CQ_RELAY_ROUTER_H
+
+#include <stdint.h>
+
+#include "relay/relay.h"
+#include "relay/udp.h"
+
+struct cq_router;
+
+typedef struct {
+    uint64_t consent_us; /* unbind a participant silent this long; 0: 30 s */
+    uint64_t seed;       /* for outgoing SSRCs; 0 picks a fixed one (tests) */
+} cq_router_config_t;
+
+int cq_router_create(struct cq_router **out, const cq_router_config_t *cfg);
+void cq_router_destroy(struct cq_router *r);
+
+/* Worker ops (ctx is the router). */
+void cq_router_on_readable(void *ctx, cq_udp_t *udp, uint64_t now_us);
+void cq_router_on_tick(void *ctx, uint64_t now_us);
+
+/* Control, on the worker thread; same results as the relay.h functions they serve. */
+unsigned cq_router_session_count(const struct cq_router *r);
+int cq_router_session_create(struct cq_router *r, uint32_t session_id);
+int cq_router_session_close(struct cq_router *r, uint32_t session_id);
+int cq_router_participant_add(struct cq_router *r, uint32_t session_id,
+                              const cq_relay_participant_params_t *p);
+int cq_router_participant_remove(struct cq_router *r, uint32_t session_id, uint32_t id);
+int cq_router_subscribe(struct cq_router *r, uint32_t session_id, uint32_t subscriber,
+                        uint32_t publisher);
+int cq_router_unsubscribe(struct cq_router *r, uint32_t session_id, uint32_t subscriber,
+                          uint32_t publisher);
+int cq_router_consumer_ssrcs(struct cq_router *r, uint32_t session_id, uint32_t subscriber,
+                             uint32_t publisher, cq_relay_consumer_ssrcs_t *out);
+int cq_router_participant_stats(struct cq_router *r, uint32_t session_id, uint32_t id,
+                                cq_relay_participant_stats_t *out);
+void cq_router_worker_stats(const struct cq_router *r, cq_relay_worker_stats_t *out);
+
+#endif

@@ -1,0 +1,374 @@
+/*
+ * The relay from the outside: a real relay (one worker thread) on loopback, telecentre
+ * peers built from rtp/ that bind over ICE-lite and send real SRTP. Every wait is bounded.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <uv.h>
+
+#include "relay/relay.h"
+#include "rtp/bytes.h"
+#include "rtp/error.h"
+#include "rtp/rtp.h"
+#include "support/peer.h"
+#include "support/test_rand.h"
+
+#define N       3
+#define SESSION 7
+#define AUDIO   50
+#define VIDEO   30
+
+typedef struct {
+    struct cq_relay *relay;
+    uint16_t port;
+    cq_relay_participant_params_t params[N];
+    cq_test_peer_t peers[N];
+} fixture_t;
+
+static uint32_t audio_ssrc(int i) {
+    return 0xa0000000u + (uint32_t)i;
+}
+static uint32_t video_ssrc(int i, int layer) {
+    return 0xb0000000u + (uint32_t)(i * 16 + layer);
+}
+
+static void make_params(cq_relay_participant_params_t *p, int i) {
+    memset(p, 0, sizeof *p);
+    p->id = (uint32_t)(i + 1);
+    snprintf(p->ice_ufrag, sizeof p->ice_ufrag, "tc%d", i);
+    snprintf(p->ice_pwd, sizeof p->ice_pwd, "password-of-telecentre-%d", i);
+    p->suite = CQ_SRTP_AEAD_AES_128_GCM;
+    for (int k = 0; k < CQ_SRTP_MAX_KEY_LEN; k++) {
+        p->key_in[k] = (uint8_t)(i * 31 + k);
+        p->key_out[k] = (uint8_t)(i * 17 + k + 100);
+    }
+    p->audio_ssrc = audio_ssrc(i);
+    p->video_layers = 2;
+    p->video_ssrc[0] = video_ssrc(i, 0);
+    p->video_ssrc[1] = video_ssrc(i, 1);
+    p->video_rtx_ssrc[0] = video_ssrc(i, 8);
+    p->subscribe_all = true;
+}
+
+static void open_peer(fixture_t *f, int i) {
+    cq_test_peer_config_t cfg = {.relay_ip = "127.0.0.1",
+                                 .relay_port = f->port,
+                                 .relay_ufrag = f->params[i].ice_ufrag,
+                                 .relay_pwd = f->params[i].ice_pwd,
+                                 .local_ufrag = "peer",
+                                 .suite = f->params[i].suite,
+                                 .key_tx = f->params[i].key_in,
+                                 .key_rx = f->params[i].key_out};
+    assert_int_equal(cq_test_peer_open(&f->peers[i], &cfg), 0);
+}
+
+static int setup(void **state) {
+    static fixture_t f;
+    memset(&f, 0, sizeof f);
+    cq_relay_config_t cfg = {.host = "127.0.0.1", .workers = 1};
+    assert_int_equal(cq_relay_create(&f.relay, &cfg), 0);
+    assert_int_equal(cq_relay_session_create(f.relay, SESSION, &f.port), 0);
+    assert_true(f.port > 0);
+    for (int i = 0; i < N; i++) {
+        make_params(&f.params[i], i);
+        assert_int_equal(cq_relay_participant_add(f.relay, SESSION, &f.params[i]), 0);
+        open_peer(&f, i);
+        assert_int_equal(cq_test_peer_bind(&f.peers[i], true, 2000), 0);
+    }
+    *state = &f;
+    return 0;
+}
+
+static int teardown(void **state) {
+    fixture_t *f = *state;
+    for (int i = 0; i < N; i++)
+        cq_test_peer_close(&f->peers[i]);
+    cq_relay_destroy(f->relay);
+    return 0;
+}
+
+/* The payload says who sent it, which stream and which sequence number, so a receiver
+ * can check what it got without trusting the header the relay rewrote. */
+static size_t media_packet(uint8_t *buf, int sender, uint32_t ssrc, uint16_t seq, bool video) {
+    cq_rtp_header_t h = {.payload_type = video ? 96 : 111,
+                         .marker = video && seq % 3 == 2,
+                         .seq = seq,
+                         .timestamp = (uint32_t)seq * (video ? 3000u : 960u),
+                         .ssrc = ssrc};
+    int n = cq_rtp_header_write(&h, NULL, 0, buf, 64);
+    assert_true(n > 0);
+    size_t len = (size_t)n;
+    buf[len++] = (uint8_t)sender;
+    cq_store_be32(buf + len, ssrc);
+    len += 4;
+    cq_store_be16(buf + len, seq);
+    len += 2;
+    size_t body = video ? 900 : 60;
+    for (size_t k = 0; k < body; k++)
+        buf[len++] = (uint8_t)(k ^ seq);
+    return len;
+}
+
+static void send_media(fixture_t *f, int i, uint16_t first_seq, int audio, int video) {
+    uint8_t pkt[1200];
+    for (int k = 0; k < audio; k++) {
+        size_t len = media_packet(pkt, i, audio_ssrc(i), (uint16_t)(first_seq + k), false);
+        assert_int_equal(cq_test_peer_send_rtp(&f->peers[i], pkt, len), 0);
+    }
+    for (int layer = 0; layer < 2; layer++)
+        for (int k = 0; k < video; k++) {
+            size_t len =
+                media_packet(pkt, i, video_ssrc(i, layer), (uint16_t)(first_seq + k), true);
+            assert_int_equal(cq_test_peer_send_rtp(&f->peers[i], pkt, len), 0);
+        }
+}
+
+typedef struct {
+    int audio[N], video[N]; /* packets received per sender */
+    int wrong;              /* anything that breaks an expectation */
+    uint16_t last_seq[N][2];
+    bool seen[N][2];
+} tally_t;
+
+/* Receives what peer i gets until `want` media packets arrived or a bounded wait ends, and
+ * checks each one: the SSRC is the one the relay promised for that sender, the payload
+ * arrived intact, only the base video layer came, sequence numbers run on without gaps. */
+static void receive(fixture_t *f, int i, int want, tally_t *t) {
+    memset(t, 0, sizeof *t);
+    /* A sender i is not subscribed to (removed) has no SSRCs: its packets count as wrong. */
+    cq_relay_consumer_ssrcs_t ssrcs[N] = {{0}};
+    for (int j = 0; j < N; j++)
+        if (j != i && cq_relay_consumer_ssrcs(f->relay, SESSION, (uint32_t)(i + 1),
+                                              (uint32_t)(j + 1), &ssrcs[j]) != 0)
+            memset(&ssrcs[j], 0, sizeof ssrcs[j]);
+    int got = 0;
+    while (got < want) {
+        uint8_t buf[1600];
+        bool rtcp;
+        int n = cq_test_peer_recv(&f->peers[i], buf, sizeof buf, &rtcp, 2000);
+        if (n == CQ_EAGAIN)
+            break;
+        assert_true(n > 0);
+        if (rtcp)
+            continue;
+        got++;
+        cq_rtp_view_t v;
+        assert_true(cq_rtp_parse(buf, (size_t)n, &v) > 0);
+        int sender = v.payload[0];
+        uint32_t orig_ssrc = cq_load_be32(v.payload + 1);
+        uint16_t orig_seq = cq_load_be16(v.payload + 5);
+        if (sender < 0 || sender >= N || sender == i) {
+            t->wrong++;
+            continue;
+        }
+        bool video = orig_ssrc != audio_ssrc(sender);
+        if ((video && orig_ssrc != video_ssrc(sender, 0)) ||
+            v.ssrc != (video ? ssrcs[sender].video : ssrcs[sender].audio) || v.seq != orig_seq) {
+            t->wrong++;
+            continue;
+        }
+        for (size_t k = 0; k < v.payload_len - 7; k++)
+            if (v.payload[7 + k] != (uint8_t)(k ^ orig_seq)) {
+                t->wrong++;
+                break;
+            }
+        int kind = video ? 1 : 0;
+        if (t->seen[sender][kind] && (uint16_t)(t->last_seq[sender][kind] + 1) != v.seq)
+            t->wrong++;
+        t->seen[sender][kind] = true;
+        t->last_seq[sender][kind] = v.seq;
+        if (video)
+            t->video[sender]++;
+        else
+            t->audio[sender]++;
+    }
+}
+
+static void test_forwarding_every_receiver_gets_every_stream(void **state) {
+    fixture_t *f = *state;
+    for (int i = 0; i < N; i++)
+        send_media(f, i, 100, AUDIO, VIDEO);
+    for (int i = 0; i < N; i++) {
+        tally_t t;
+        receive(f, i, (N - 1) * (AUDIO + VIDEO), &t);
+        assert_int_equal(t.wrong, 0);
+        for (int j = 0; j < N; j++) {
+            if (j == i)
+                continue;
+            assert_int_equal(t.audio[j], AUDIO);
+            assert_int_equal(t.video[j], VIDEO);
+        }
+        cq_relay_participant_stats_t st;
+        assert_int_equal(cq_relay_participant_stats(f->relay, SESSION, (uint32_t)(i + 1), &st), 0);
+        assert_true(st.bound);
+        assert_int_equal(st.packets_in, AUDIO + 2 * VIDEO);
+        assert_int_equal(st.packets_out, (N - 1) * (AUDIO + VIDEO));
+    }
+    /* Subscriber-visible SSRCs are distinct from each other and from the publishers'. */
+    cq_relay_consumer_ssrcs_t a, b;
+    assert_int_equal(cq_relay_consumer_ssrcs(f->relay, SESSION, 1, 2, &a), 0);
+    assert_int_equal(cq_relay_consumer_ssrcs(f->relay, SESSION, 1, 3, &b), 0);
+    assert_int_not_equal(a.audio, b.audio);
+    assert_int_not_equal(a.video, b.video);
+    assert_int_not_equal(a.audio, audio_ssrc(1));
+    assert_int_equal(cq_relay_consumer_ssrcs(f->relay, SESSION, 1, 1, &a), CQ_ENOENT);
+}
+
+/* 10,000 random and truncated datagrams from a stranger, forged and replayed SRTP from a
+ * bound peer: all dropped and counted, and forwarding goes on unharmed. */
+static void test_forwarding_survives_garbage_forgery_and_replay(void **state) {
+    fixture_t *f = *state;
+    cq_test_peer_t stranger;
+    cq_test_peer_config_t cfg = {.relay_ip = "127.0.0.1",
+                                 .relay_port = f->port,
+                                 .relay_ufrag = "nobody",
+                                 .relay_pwd = "nobody-knows-this-password",
+                                 .suite = CQ_SRTP_AEAD_AES_128_GCM,
+                                 .key_tx = f->params[0].key_in,
+                                 .key_rx = f->params[0].key_out};
+    assert_int_equal(cq_test_peer_open(&stranger, &cfg), 0);
+    cq_test_rand_t r = {4242};
+    uint8_t junk[1400];
+    for (int k = 0; k < 10000; k++) {
+        size_t len = 1 + cq_test_rand_below(&r, sizeof junk - 1);
+        cq_test_rand_fill(&r, junk, len);
+        if (k % 4 == 1)
+            junk[0] = (uint8_t)(0x80 | (junk[0] & 0x3f)); /* looks like RTP */
+        if (k % 4 == 2)
+            junk[0] = (uint8_t)(junk[0] & 0x03); /* looks like STUN */
+        assert_int_equal(cq_test_peer_send_raw(&stranger, junk, len), 0);
+        if (k % 100 == 0)
+            uv_sleep(1); /* keep within the socket buffer: loss here would test nothing */
+    }
+    /* The stranger even sends well-formed SRTP: it is not bound, so it goes nowhere. */
+    uint8_t pkt[1200];
+    size_t len = media_packet(pkt, 0, audio_ssrc(0), 7, false);
+    assert_int_equal(cq_test_peer_send_rtp(&stranger, pkt, len), 0);
+    /* A bound peer sends forged packets (random bytes after an RTP header) and replays. */
+    uint8_t forged[200];
+    for (int k = 0; k < 50; k++) {
+        cq_test_rand_fill(&r, forged, sizeof forged);
+        forged[0] = 0x80;
+        forged[1] = 111;
+        assert_int_equal(cq_test_peer_send_raw(&f->peers[0], forged, sizeof forged), 0);
+    }
+    uint8_t prot[1400];
+    len = media_packet(prot, 0, audio_ssrc(0), 599, false); /* just before the run below */
+    assert_int_equal(cq_srtp_protect(&f->peers[0].tx, prot, &len, sizeof prot), 0);
+    for (int k = 0; k < 3; k++)
+        assert_int_equal(cq_test_peer_send_raw(&f->peers[0], prot, len), 0);
+
+    /* And forwarding continues. */
+    send_media(f, 0, 600, AUDIO, 0);
+    for (int i = 1; i < N; i++) {
+        tally_t t;
+        receive(f, i, AUDIO + 1, &t);
+        assert_int_equal(t.wrong, 0);
+        assert_int_equal(t.audio[0], AUDIO + 1); /* the replayed packet once, then the rest */
+    }
+    cq_relay_worker_stats_t ws;
+    assert_int_equal(cq_relay_worker_stats(f->relay, &ws), 0);
+    assert_true(ws.drops_unbound + ws.drops_stun + ws.drops_garbage >= 10001);
+    cq_relay_participant_stats_t st;
+    assert_int_equal(cq_relay_participant_stats(f->relay, SESSION, 1, &st), 0);
+    assert_int_equal(st.drops_auth, 50);
+    assert_int_equal(st.drops_replay, 2);
+    cq_test_peer_close(&stranger);
+}
+
+/* A NAT rebinding: the peer's source port changes; an authenticated, nominating check
+ * from the new port moves it there and its streams flow on. */
+static void test_forwarding_follows_nat_rebinding(void **state) {
+    fixture_t *f = *state;
+    cq_udp_close(&f->peers[0].udp);
+    assert_int_equal(cq_udp_open(&f->peers[0].udp, "127.0.0.1", 0, 1 << 20, 1 << 20), 0);
+    /* Before the check, media from the new port is a stranger's. */
+    send_media(f, 0, 1000, 5, 0);
+    assert_int_equal(cq_test_peer_bind(&f->peers[0], true, 2000), 0);
+    send_media(f, 0, 2000, AUDIO, 0);
+    for (int i = 1; i < N; i++) {
+        tally_t t;
+        receive(f, i, AUDIO, &t);
+        assert_int_equal(t.audio[0], AUDIO);
+    }
+    /* And what is sent to it reaches the new port. */
+    send_media(f, 1, 3000, AUDIO, 0);
+    tally_t t;
+    receive(f, 0, AUDIO, &t);
+    assert_int_equal(t.audio[1], AUDIO);
+    cq_relay_participant_stats_t st;
+    assert_int_equal(cq_relay_participant_stats(f->relay, SESSION, 1, &st), 0);
+    assert_int_equal(st.rebinds, 1);
+}
+
+/* Empties a peer's socket of what earlier tests sent it, with a bounded wait. */
+static void drain(cq_test_peer_t *p) {
+    uint8_t buf[1600];
+    bool rtcp;
+    for (int k = 0; k < 10000 && cq_test_peer_recv(p, buf, sizeof buf, &rtcp, 50) > 0; k++)
+        ;
+}
+
+static void test_forwarding_stops_for_removed_participant(void **state) {
+    fixture_t *f = *state;
+    drain(&f->peers[2]);
+    assert_int_equal(cq_relay_participant_remove(f->relay, SESSION, 3), 0);
+    assert_int_equal(cq_relay_participant_remove(f->relay, SESSION, 3), CQ_ENOENT);
+    send_media(f, 0, 4000, 10, 0);
+    tally_t t;
+    receive(f, 1, 10, &t);
+    assert_int_equal(t.audio[0], 10);
+    /* Participant 3 is gone: nothing reaches its peer any more. */
+    uint8_t buf[1600];
+    bool rtcp;
+    assert_int_equal(cq_test_peer_recv(&f->peers[2], buf, sizeof buf, &rtcp, 300), CQ_EAGAIN);
+    /* A re-added participant with the same credentials binds again. */
+    assert_int_equal(cq_relay_participant_add(f->relay, SESSION, &f->params[2]), 0);
+    assert_int_equal(cq_relay_participant_add(f->relay, SESSION, &f->params[2]), CQ_EEXIST);
+}
+
+static void test_relay_api_rejects_bad_requests(void **state) {
+    fixture_t *f = *state;
+    cq_relay_participant_params_t p;
+    make_params(&p, 9);
+    assert_int_equal(cq_relay_participant_add(f->relay, 999, &p), CQ_ENOENT);
+    p.video_ssrc[1] = p.audio_ssrc; /* duplicated SSRC */
+    assert_int_equal(cq_relay_participant_add(f->relay, SESSION, &p), CQ_EINVAL);
+    make_params(&p, 9);
+    strcpy(p.ice_pwd, "short");
+    assert_int_equal(cq_relay_participant_add(f->relay, SESSION, &p), CQ_EINVAL);
+    make_params(&p, 9);
+    p.video_layers = 4;
+    assert_int_equal(cq_relay_participant_add(f->relay, SESSION, &p), CQ_EINVAL);
+    make_params(&p, 9);
+    strcpy(p.ice_ufrag, "tc0"); /* taken */
+    assert_int_equal(cq_relay_participant_add(f->relay, SESSION, &p), CQ_EEXIST);
+    assert_int_equal(cq_relay_session_create(f->relay, SESSION, NULL), CQ_EEXIST);
+    assert_int_equal(cq_relay_subscribe(f->relay, SESSION, 1, 2), CQ_EEXIST);
+    assert_int_equal(cq_relay_subscribe(f->relay, SESSION, 1, 1), CQ_EINVAL);
+    assert_int_equal(cq_relay_unsubscribe(f->relay, SESSION, 1, 2), 0);
+    assert_int_equal(cq_relay_unsubscribe(f->relay, SESSION, 1, 2), CQ_ENOENT);
+    assert_int_equal(cq_relay_subscribe(f->relay, SESSION, 1, 2), 0);
+    assert_int_equal(cq_relay_session_close(f->relay, 999), CQ_ENOENT);
+    uint16_t port;
+    assert_int_equal(cq_relay_session_create(f->relay, 8, &port), 0);
+    assert_int_equal(cq_relay_session_close(f->relay, 8), 0);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_forwarding_every_receiver_gets_every_stream),
+        cmocka_unit_test(test_forwarding_survives_garbage_forgery_and_replay),
+        cmocka_unit_test(test_forwarding_follows_nat_rebinding),
+        cmocka_unit_test(test_forwarding_stops_for_removed_participant),
+        cmocka_unit_test(test_relay_api_rejects_bad_requests),
+    };
+    return cmocka_run_group_tests_name("relay/forwarding", tests, setup, teardown);
+}
