@@ -125,10 +125,17 @@ int cq_test_peer_send_rtcp(cq_test_peer_t *p, const uint8_t *pkt, size_t len) {
 }
 
 int cq_test_peer_recv(cq_test_peer_t *p, uint8_t *out, size_t cap, bool *is_rtcp, int timeout_ms) {
-    for (int waited = 0; waited <= timeout_ms; waited += 5) {
-        int n = wait_datagram(p, out, cap, 5);
-        if (n <= 0)
+    /* Waits in slices so skipped datagrams do not extend the wait; a timeout of 0 is one
+     * non-blocking look. poll returns as soon as something arrives. */
+    for (int waited = 0;;) {
+        int slice = timeout_ms - waited < 5 ? timeout_ms - waited : 5;
+        int n = wait_datagram(p, out, cap, slice);
+        if (n <= 0) {
+            waited += slice;
+            if (waited >= timeout_ms)
+                return CQ_EAGAIN;
             continue;
+        }
         size_t len = (size_t)n;
         cq_demux_kind_t kind = cq_demux_classify(out, len);
         if (kind != CQ_DEMUX_RTP && kind != CQ_DEMUX_RTCP) {
@@ -145,5 +152,4 @@ int cq_test_peer_recv(cq_test_peer_t *p, uint8_t *out, size_t cap, bool *is_rtcp
         *is_rtcp = rtcp;
         return (int)len;
     }
-    return CQ_EAGAIN;
 }
