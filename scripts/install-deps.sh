@@ -19,16 +19,18 @@ for p in "${packages[@]}"; do
     [ "$status" = "installed" ] || missing+=("$p")
 done
 
-# libsrtp2 on OpenSSL goes to /opt: it needs root (or sudo) the first time only.
+# libsrtp2 on OpenSSL goes to /opt: it needs root (or sudo) the first time only. It is an
+# improvement, not a requirement: if it cannot be built (no root, Debian's archive out of
+# reach), the system libsrtp2 serves, CMake says so, and the no-allocation test skips.
 srtp_openssl() {
     local script
     script="$(dirname "$0")/build-libsrtp2-openssl.sh"
-    if [ "$(id -u)" -eq 0 ]; then
-        "$script"
-    elif [ -f /opt/chasqui/libsrtp2-openssl/.chasqui-built-2.5.0 ]; then
+    if [ -f /opt/chasqui/libsrtp2-openssl/.chasqui-built-2.5.0 ]; then
         return 0
+    elif [ "$(id -u)" -eq 0 ]; then
+        "$script" || echo "install-deps: libsrtp2 on OpenSSL not built (the system's is used)" >&2
     elif command -v sudo >/dev/null 2>&1; then
-        sudo "$script"
+        sudo "$script" || echo "install-deps: libsrtp2 on OpenSSL not built (the system's is used)" >&2
     else
         echo "install-deps: not root: libsrtp2 on OpenSSL not built (the system's is used)" >&2
     fi
