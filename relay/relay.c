@@ -64,10 +64,19 @@ fail:
     return err;
 }
 
+static int do_close_all(void *arg) {
+    cq_router_close_all(arg);
+    return 0;
+}
+
 void cq_relay_destroy(struct cq_relay *r) {
     if (r == NULL)
         return;
-    /* Workers stop first: only then may their routers be touched from this thread. */
+    /* Sessions close on their workers first, so subscribers hear BYE while sockets are
+     * open; then workers stop, and only then are routers touched from this thread. */
+    for (unsigned i = 0; i < r->nworkers; i++)
+        if (r->w[i].worker != NULL)
+            cq_worker_call(r->w[i].worker, do_close_all, r->w[i].router);
     for (unsigned i = 0; i < CQ_RELAY_MAX_WORKERS; i++)
         cq_worker_destroy(r->w[i].worker);
     for (unsigned i = 0; i < CQ_RELAY_MAX_WORKERS; i++)

@@ -8,6 +8,7 @@
 #include "relay/map.h"
 #include "rtp/demux.h"
 #include "rtp/error.h"
+#include "rtp/rtcp.h"
 #include "rtp/rtp.h"
 #include "rtp/stun.h"
 
@@ -463,7 +464,43 @@ static int check_params(const cq_relay_participant_params_t *p, size_t *ufrag_le
     return 0;
 }
 
+/*
+ * Tells every subscriber of p that p's streams end (RFC 3550 §6.6): an empty RR from the
+ * SSRC the subscriber knows p's audio by, then a BYE for all of p's SSRCs as that
+ * subscriber sees them, so its jitter buffers and decoders let go at once rather than
+ * after a time-out. Sent only where the socket is known (after the first datagram).
+ */
+static void send_bye(struct cq_router *r, const struct participant *p) {
+    if (!r->sendq_ready)
+        return;
+    static const char reason[] = "left";
+    for (size_t i = 0; i < p->nconsumers; i++) {
+        const struct consumer *c = p->consumers[i];
+        struct participant *sub = c->subscriber;
+        if (!sub->bound)
+            continue;
+        uint32_t ssrcs[3] = {c->ssrcs.audio, c->ssrcs.video, c->ssrcs.video_rtx};
+        uint8_t *slot = cq_udp_sendq_slot(&r->sendq);
+        cq_rtcp_compound_t cp;
+        cq_rtcp_compound_init(&cp, slot, CQ_UDP_SLOT_SIZE - CQ_SRTP_PROTECT_HEADROOM);
+        cq_rtcp_compound_commit(&cp, cq_rtcp_rr_write(c->ssrcs.audio, NULL, 0,
+                                                      cq_rtcp_compound_tail(&cp),
+                                                      cq_rtcp_compound_room(&cp)));
+        cq_rtcp_compound_commit(&cp, cq_rtcp_bye_write(ssrcs, 3, reason, sizeof reason - 1,
+                                                       cq_rtcp_compound_tail(&cp),
+                                                       cq_rtcp_compound_room(&cp)));
+        int len = cq_rtcp_compound_finish(&cp);
+        if (len <= 0)
+            continue;
+        size_t out_len = (size_t)len;
+        if (cq_srtp_protect_rtcp(&sub->srtp_out, slot, &out_len, CQ_UDP_SLOT_SIZE) == 0)
+            cq_udp_sendq_commit(&r->sendq, out_len, &sub->addr);
+    }
+    cq_udp_sendq_flush(&r->sendq);
+}
+
 static void participant_free(struct cq_router *r, struct participant *p) {
+    send_bye(r, p);
     unbind(r, p);
     struct participant *holder = find_by_ufrag(r, p->ufrag, p->ufrag_len);
     if (holder == p)
@@ -559,18 +596,18 @@ int cq_router_participant_remove(struct cq_router *r, uint32_t session_id, uint3
 }
 
 int cq_router_session_close(struct cq_router *r, uint32_t session_id) {
-    struct session *s = cq_map_remove(&r->sessions, session_id);
+    struct session *s = find_session(r, session_id);
     if (s == NULL)
         return CQ_ENOENT;
+    /* One by one, as a removal would: each leaves nobody holding a pointer to it, and the
+     * ones still there get its BYE. */
+    while (s->participants != NULL)
+        cq_router_participant_remove(r, session_id, s->participants->id);
+    cq_map_remove(&r->sessions, session_id);
     struct session **link = &r->session_list;
     while (*link != s)
         link = &(*link)->next;
     *link = s->next;
-    while (s->participants != NULL) {
-        struct participant *p = s->participants;
-        s->participants = p->next;
-        participant_free(r, p);
-    }
     free(s);
     return 0;
 }
@@ -626,9 +663,16 @@ void cq_router_worker_stats(const struct cq_router *r, cq_relay_worker_stats_t *
     *out = r->stats;
 }
 
+void cq_router_close_all(struct cq_router *r) {
+    while (r->session_list != NULL)
+        cq_router_session_close(r, r->session_list->id);
+}
+
 void cq_router_destroy(struct cq_router *r) {
     if (r == NULL)
         return;
+    /* The worker (and its socket) may be gone by now: nothing may be sent any more. */
+    r->sendq_ready = false;
     while (r->session_list != NULL)
         cq_router_session_close(r, r->session_list->id);
     cq_map_close(&r->sessions);

@@ -22,6 +22,12 @@ typedef struct {
 } cq_router_config_t;
 
 int cq_router_create(struct cq_router **out, const cq_router_config_t *cfg);
+
+/* Closes every session, telling subscribers with BYE; on the worker thread, while its
+ * socket is open. */
+void cq_router_close_all(struct cq_router *r);
+
+/* Frees everything without sending: callable after the worker stopped. */
 void cq_router_destroy(struct cq_router *r);
 
 /* Worker ops (ctx is the router). */

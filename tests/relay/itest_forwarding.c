@@ -16,6 +16,7 @@
 #include "relay/relay.h"
 #include "rtp/bytes.h"
 #include "rtp/error.h"
+#include "rtp/rtcp.h"
 #include "rtp/rtp.h"
 #include "support/peer.h"
 #include "support/test_rand.h"
@@ -308,6 +309,32 @@ static void test_forwarding_follows_nat_rebinding(void **state) {
     assert_int_equal(st.rebinds, 1);
 }
 
+/* Waits (bounded) for an SRTCP compound carrying a BYE that names ssrc; media and other
+ * RTCP on the way are skipped. */
+static bool got_bye_for(cq_test_peer_t *p, uint32_t ssrc) {
+    for (int k = 0; k < 1000; k++) {
+        uint8_t buf[1600];
+        bool rtcp;
+        int n = cq_test_peer_recv(p, buf, sizeof buf, &rtcp, 1000);
+        if (n == CQ_EAGAIN)
+            return false;
+        if (n <= 0 || !rtcp)
+            continue;
+        cq_rtcp_iter_t it;
+        cq_rtcp_header_t h;
+        cq_rtcp_iter_init(&it, buf, (size_t)n);
+        while (cq_rtcp_iter_next(&it, &h) > 0) {
+            cq_rtcp_bye_t bye;
+            if (cq_rtcp_bye_parse(&h, &bye) != 0)
+                continue;
+            for (size_t i = 0; i < bye.count; i++)
+                if (cq_rtcp_bye_ssrc(&bye, i) == ssrc)
+                    return true;
+        }
+    }
+    return false;
+}
+
 /* Empties a peer's socket of what earlier tests sent it, with a bounded wait. */
 static void drain(cq_test_peer_t *p) {
     uint8_t buf[1600];
@@ -319,7 +346,17 @@ static void drain(cq_test_peer_t *p) {
 static void test_forwarding_stops_for_removed_participant(void **state) {
     fixture_t *f = *state;
     drain(&f->peers[2]);
+    cq_relay_consumer_ssrcs_t seen_by[2];
+    for (int i = 0; i < 2; i++) {
+        drain(&f->peers[i]);
+        assert_int_equal(
+            cq_relay_consumer_ssrcs(f->relay, SESSION, (uint32_t)(i + 1), 3, &seen_by[i]), 0);
+    }
     assert_int_equal(cq_relay_participant_remove(f->relay, SESSION, 3), 0);
+    /* Those who received it are told, under the SSRCs they knew it by. */
+    for (int i = 0; i < 2; i++) {
+        assert_true(got_bye_for(&f->peers[i], seen_by[i].audio));
+    }
     assert_int_equal(cq_relay_participant_remove(f->relay, SESSION, 3), CQ_ENOENT);
     send_media(f, 0, 4000, 10, 0);
     tally_t t;
@@ -332,6 +369,43 @@ static void test_forwarding_stops_for_removed_participant(void **state) {
     /* A re-added participant with the same credentials binds again. */
     assert_int_equal(cq_relay_participant_add(f->relay, SESSION, &f->params[2]), 0);
     assert_int_equal(cq_relay_participant_add(f->relay, SESSION, &f->params[2]), CQ_EEXIST);
+}
+
+/* Closing a whole session with everyone bound: each hears the others' BYE, nothing is
+ * touched after it is freed (the sanitizer build checks), and the session is gone. */
+static void test_forwarding_session_close_says_bye(void **state) {
+    fixture_t *f = *state;
+    uint16_t port;
+    assert_int_equal(cq_relay_session_create(f->relay, 42, &port), 0);
+    cq_relay_participant_params_t p[2];
+    cq_test_peer_t peer[2];
+    for (int i = 0; i < 2; i++) {
+        make_params(&p[i], 20 + i);
+        assert_int_equal(cq_relay_participant_add(f->relay, 42, &p[i]), 0);
+        cq_test_peer_config_t cfg = {.relay_ip = "127.0.0.1",
+                                     .relay_port = port,
+                                     .relay_ufrag = p[i].ice_ufrag,
+                                     .relay_pwd = p[i].ice_pwd,
+                                     .suite = p[i].suite,
+                                     .key_tx = p[i].key_in,
+                                     .key_rx = p[i].key_out};
+        assert_int_equal(cq_test_peer_open(&peer[i], &cfg), 0);
+        assert_int_equal(cq_test_peer_bind(&peer[i], true, 2000), 0);
+    }
+    cq_relay_consumer_ssrcs_t s01, s10; /* s01: what peer 0 calls peer 1, and back */
+    assert_int_equal(cq_relay_consumer_ssrcs(f->relay, 42, p[0].id, p[1].id, &s01), 0);
+    assert_int_equal(cq_relay_consumer_ssrcs(f->relay, 42, p[1].id, p[0].id, &s10), 0);
+    assert_int_equal(cq_relay_session_close(f->relay, 42), 0);
+    /* Participants leave one by one, and whichever goes first is announced to the other
+     * (the last has nobody left to tell). */
+    bool bye0 = got_bye_for(&peer[0], s01.audio);
+    bool bye1 = !bye0 && got_bye_for(&peer[1], s10.audio);
+    assert_true(bye0 || bye1);
+    assert_int_equal(
+        cq_relay_participant_stats(f->relay, 42, p[0].id, &(cq_relay_participant_stats_t){0}),
+        CQ_ENOENT);
+    for (int i = 0; i < 2; i++)
+        cq_test_peer_close(&peer[i]);
 }
 
 static void test_relay_api_rejects_bad_requests(void **state) {
@@ -368,6 +442,7 @@ int main(void) {
         cmocka_unit_test(test_forwarding_survives_garbage_forgery_and_replay),
         cmocka_unit_test(test_forwarding_follows_nat_rebinding),
         cmocka_unit_test(test_forwarding_stops_for_removed_participant),
+        cmocka_unit_test(test_forwarding_session_close_says_bye),
         cmocka_unit_test(test_relay_api_rejects_bad_requests),
     };
     return cmocka_run_group_tests_name("relay/forwarding", tests, setup, teardown);
