@@ -64,7 +64,8 @@ typedef struct {
     uint64_t drops_auth;             /* SRTP authentication failures */
     uint64_t drops_replay;           /* SRTP replays */
     uint64_t drops_unknown_ssrc;     /* SSRCs it did not announce */
-    uint64_t drops_malformed;        /* not RTP after decryption */
+    uint64_t drops_malformed;        /* not RTP/RTCP after decryption */
+    uint64_t rtcp_in;                /* RTCP compounds received from it */
 } cq_relay_participant_stats_t;
 
 /* Counters of a whole worker: what was dropped before any participant was known. */

@@ -1,6 +1,7 @@
 #include "relay/router.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,11 +35,13 @@ struct stream {
     uint8_t layer; /* spatial layer of video and its RTX */
 };
 
-/* One subscriber receiving one publisher: the stable SSRCs it sees. */
+/* One subscriber receiving one publisher: the stable SSRCs it sees, and what it was sent
+ * under each (for the sender reports it receives in the publisher's name). */
 struct consumer {
     struct participant *subscriber;
     struct participant *publisher;
     cq_relay_consumer_ssrcs_t ssrcs;
+    uint32_t sent_packets[2], sent_octets[2]; /* [0] audio, [1] video; wrap as RFC 3550's */
 };
 
 struct participant {
@@ -213,7 +216,7 @@ static void handle_stun(struct cq_router *r, const cq_udp_dgram_t *d, uint64_t n
  * queue's scratch slots.
  */
 static void forward(struct cq_router *r, struct participant *pub, const struct stream *s,
-                    const uint8_t *pkt, size_t len) {
+                    const uint8_t *pkt, size_t len, size_t payload_len) {
     /* Until the layer selector is wired in, video forwards the lowest layer only, which
      * every receiver can take; RTX from the publisher serves the upstream NACKs. */
     if (s->kind == STREAM_RTX || (s->kind == STREAM_VIDEO && s->layer != 0))
@@ -234,7 +237,79 @@ static void forward(struct cq_router *r, struct participant *pub, const struct s
         if (cq_udp_sendq_commit(&r->sendq, out_len, &sub->addr) == 0) {
             sub->stats.packets_out++;
             sub->stats.bytes_out += out_len;
+            int k = s->kind == STREAM_AUDIO ? 0 : 1;
+            c->sent_packets[k]++;
+            c->sent_octets[k] += (uint32_t)payload_len;
         }
+    }
+}
+
+/* The CNAME subscribers see for a publisher: one per publisher, shared by its audio and
+ * video, which is what lets a receiver synchronise the two (RFC 3550 §6.5.1). */
+static int publisher_cname(const struct participant *p, char *buf, size_t cap) {
+    int n = snprintf(buf, cap, "chasqui-%u-%u", (unsigned)p->session->id, (unsigned)p->id);
+    return n > 0 && (size_t)n < cap ? n : CQ_ENOBUFS;
+}
+
+/*
+ * A publisher's sender report, passed on to each subscriber in the publisher's name: the
+ * SR comes from the SSRC that subscriber knows the stream by and keeps the publisher's
+ * NTP <-> RTP mapping (the relay forwards timestamps unchanged), so lip sync survives the
+ * relay; the counts are what that subscriber was actually sent. An SDES CNAME follows.
+ */
+static void relay_sender_report(struct cq_router *r, struct participant *pub,
+                                const cq_rtcp_sr_t *sr) {
+    const struct stream *s = find_stream(pub, sr->ssrc);
+    if (s == NULL || s->kind == STREAM_RTX || (s->kind == STREAM_VIDEO && s->layer != 0))
+        return;
+    int k = s->kind == STREAM_AUDIO ? 0 : 1;
+    char cname[48];
+    int cname_len = publisher_cname(pub, cname, sizeof cname);
+    if (cname_len < 0)
+        return;
+    for (size_t i = 0; i < pub->nconsumers; i++) {
+        struct consumer *c = pub->consumers[i];
+        struct participant *sub = c->subscriber;
+        if (!sub->bound)
+            continue;
+        uint32_t ssrc = k == 0 ? c->ssrcs.audio : c->ssrcs.video;
+        cq_rtcp_sender_info_t info = sr->info;
+        info.packet_count = c->sent_packets[k];
+        info.octet_count = c->sent_octets[k];
+        uint8_t *slot = cq_udp_sendq_slot(&r->sendq);
+        cq_rtcp_compound_t cp;
+        cq_rtcp_compound_init(&cp, slot, CQ_UDP_SLOT_SIZE - CQ_SRTP_PROTECT_HEADROOM);
+        cq_rtcp_compound_commit(&cp,
+                                cq_rtcp_sr_write(ssrc, &info, NULL, 0, cq_rtcp_compound_tail(&cp),
+                                                 cq_rtcp_compound_room(&cp)));
+        cq_rtcp_compound_commit(&cp, cq_rtcp_sdes_cname_write(ssrc, cname, (size_t)cname_len,
+                                                              cq_rtcp_compound_tail(&cp),
+                                                              cq_rtcp_compound_room(&cp)));
+        int len = cq_rtcp_compound_finish(&cp);
+        if (len <= 0)
+            continue;
+        size_t out_len = (size_t)len;
+        if (cq_srtp_protect_rtcp(&sub->srtp_out, slot, &out_len, CQ_UDP_SLOT_SIZE) == 0)
+            cq_udp_sendq_commit(&r->sendq, out_len, &sub->addr);
+    }
+}
+
+/* RTCP a participant sends, after SRTCP. Walks the whole compound first (RFC 3550 §A.2):
+ * a datagram that does not validate is dropped whole. */
+static void handle_rtcp(struct cq_router *r, struct participant *p, const uint8_t *data,
+                        size_t len) {
+    if (cq_rtcp_validate(data, len) <= 0) {
+        p->stats.drops_malformed++;
+        return;
+    }
+    p->stats.rtcp_in++;
+    cq_rtcp_iter_t it;
+    cq_rtcp_header_t h;
+    cq_rtcp_iter_init(&it, data, len);
+    while (cq_rtcp_iter_next(&it, &h) > 0) {
+        cq_rtcp_sr_t sr;
+        if (h.pt == CQ_RTCP_PT_SR && cq_rtcp_sr_parse(&h, &sr) == 0)
+            relay_sender_report(r, p, &sr);
     }
 }
 
@@ -256,8 +331,10 @@ static void handle_media(struct cq_router *r, cq_udp_dgram_t *d, bool rtcp, uint
     }
     /* Authenticated traffic proves the path works, as a consent check would. */
     p->last_seen_us = now_us;
-    if (rtcp)
-        return; /* RTCP termination is the next step of the relay's work */
+    if (rtcp) {
+        handle_rtcp(r, p, d->data, len);
+        return;
+    }
     cq_rtp_view_t v;
     if (cq_rtp_parse(d->data, len, &v) < 0) {
         p->stats.drops_malformed++;
@@ -270,7 +347,7 @@ static void handle_media(struct cq_router *r, cq_udp_dgram_t *d, bool rtcp, uint
     }
     p->stats.packets_in++;
     p->stats.bytes_in += len;
-    forward(r, p, s, d->data, len);
+    forward(r, p, s, d->data, len, v.payload_len);
 }
 
 static void handle(struct cq_router *r, cq_udp_dgram_t *d, uint64_t now_us) {

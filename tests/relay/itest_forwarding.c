@@ -408,6 +408,112 @@ static void test_forwarding_session_close_says_bye(void **state) {
         cq_test_peer_close(&peer[i]);
 }
 
+typedef struct {
+    bool sr;
+    uint32_t ssrc;
+    cq_rtcp_sender_info_t info;
+    char cname[64];
+} sr_seen_t;
+
+/* Waits (bounded) for the next SRTCP compound with an SR and returns its fields. */
+static bool next_sender_report(cq_test_peer_t *p, sr_seen_t *out) {
+    memset(out, 0, sizeof *out);
+    for (int k = 0; k < 1000; k++) {
+        uint8_t buf[1600];
+        bool rtcp;
+        int n = cq_test_peer_recv(p, buf, sizeof buf, &rtcp, 1000);
+        if (n == CQ_EAGAIN)
+            return false;
+        if (n <= 0 || !rtcp)
+            continue;
+        cq_rtcp_iter_t it;
+        cq_rtcp_header_t h;
+        cq_rtcp_iter_init(&it, buf, (size_t)n);
+        while (cq_rtcp_iter_next(&it, &h) > 0) {
+            cq_rtcp_sr_t sr;
+            cq_rtcp_sdes_t sdes;
+            cq_rtcp_sdes_item_t item;
+            if (cq_rtcp_sr_parse(&h, &sr) == 0) {
+                out->sr = true;
+                out->ssrc = sr.ssrc;
+                out->info = sr.info;
+            } else if (out->sr && cq_rtcp_sdes_parse(&h, &sdes) == 0 &&
+                       cq_rtcp_sdes_find(&sdes, out->ssrc, CQ_RTCP_SDES_CNAME, &item) == 0 &&
+                       item.len < sizeof out->cname) {
+                memcpy(out->cname, item.text, item.len);
+            }
+        }
+        if (out->sr)
+            return true;
+    }
+    return false;
+}
+
+/* Lip sync through the relay: a publisher's SR reaches each subscriber from the SSRC it
+ * knows the stream by, with the publisher's NTP/RTP mapping, the counts of what that
+ * subscriber was sent, and one CNAME for the publisher's audio and video. */
+static void test_forwarding_relays_sender_reports(void **state) {
+    fixture_t *f = *state;
+    uint16_t port;
+    assert_int_equal(cq_relay_session_create(f->relay, 43, &port), 0);
+    cq_relay_participant_params_t p[2];
+    cq_test_peer_t peer[2];
+    for (int i = 0; i < 2; i++) {
+        make_params(&p[i], 30 + i);
+        assert_int_equal(cq_relay_participant_add(f->relay, 43, &p[i]), 0);
+        cq_test_peer_config_t cfg = {.relay_ip = "127.0.0.1",
+                                     .relay_port = port,
+                                     .relay_ufrag = p[i].ice_ufrag,
+                                     .relay_pwd = p[i].ice_pwd,
+                                     .suite = p[i].suite,
+                                     .key_tx = p[i].key_in,
+                                     .key_rx = p[i].key_out};
+        assert_int_equal(cq_test_peer_open(&peer[i], &cfg), 0);
+        assert_int_equal(cq_test_peer_bind(&peer[i], true, 2000), 0);
+    }
+    uint8_t pkt[1200];
+    for (uint16_t k = 0; k < 10; k++) {
+        size_t len = media_packet(pkt, 30, audio_ssrc(30), k, false);
+        assert_int_equal(cq_test_peer_send_rtp(&peer[0], pkt, len), 0);
+    }
+    for (uint16_t k = 0; k < 4; k++) {
+        size_t len = media_packet(pkt, 30, video_ssrc(30, 0), k, true);
+        assert_int_equal(cq_test_peer_send_rtp(&peer[0], pkt, len), 0);
+    }
+    const uint32_t send_ssrc[2] = {audio_ssrc(30), video_ssrc(30, 0)};
+    const uint64_t ntp[2] = {0xe1a2b3c4d5e6f708ull, 0xe1a2b3c4d5e6f709ull};
+    const uint32_t rtp_ts[2] = {123456, 654321};
+    for (int k = 0; k < 2; k++) {
+        cq_rtcp_sender_info_t info = {ntp[k], rtp_ts[k], 999, 99999};
+        uint8_t rtcp[64];
+        int n = cq_rtcp_sr_write(send_ssrc[k], &info, NULL, 0, rtcp, sizeof rtcp);
+        assert_true(n > 0);
+        assert_int_equal(cq_test_peer_send_rtcp(&peer[0], rtcp, (size_t)n), 0);
+    }
+    cq_relay_consumer_ssrcs_t seen;
+    assert_int_equal(cq_relay_consumer_ssrcs(f->relay, 43, p[1].id, p[0].id, &seen), 0);
+    sr_seen_t a, v;
+    assert_true(next_sender_report(&peer[1], &a));
+    assert_true(next_sender_report(&peer[1], &v));
+    assert_int_equal(a.ssrc, seen.audio);
+    assert_true(a.info.ntp == ntp[0]);
+    assert_int_equal(a.info.rtp_ts, rtp_ts[0]);
+    assert_int_equal(a.info.packet_count, 10);
+    assert_int_equal(a.info.octet_count, 10 * (7 + 60)); /* payload octets only */
+    assert_int_equal(v.ssrc, seen.video);
+    assert_true(v.info.ntp == ntp[1]);
+    assert_int_equal(v.info.rtp_ts, rtp_ts[1]);
+    assert_int_equal(v.info.packet_count, 4);
+    assert_true(a.cname[0] != '\0');
+    assert_string_equal(a.cname, v.cname);
+    cq_relay_participant_stats_t st;
+    assert_int_equal(cq_relay_participant_stats(f->relay, 43, p[0].id, &st), 0);
+    assert_int_equal(st.rtcp_in, 2);
+    assert_int_equal(cq_relay_session_close(f->relay, 43), 0);
+    for (int i = 0; i < 2; i++)
+        cq_test_peer_close(&peer[i]);
+}
+
 static void test_relay_api_rejects_bad_requests(void **state) {
     fixture_t *f = *state;
     cq_relay_participant_params_t p;
@@ -443,6 +549,7 @@ int main(void) {
         cmocka_unit_test(test_forwarding_follows_nat_rebinding),
         cmocka_unit_test(test_forwarding_stops_for_removed_participant),
         cmocka_unit_test(test_forwarding_session_close_says_bye),
+        cmocka_unit_test(test_forwarding_relays_sender_reports),
         cmocka_unit_test(test_relay_api_rejects_bad_requests),
     };
     return cmocka_run_group_tests_name("relay/forwarding", tests, setup, teardown);
