@@ -5,6 +5,7 @@
 
 #include <uv.h>
 
+#include "relay/events.h"
 #include "relay/map.h"
 #include "relay/router.h"
 #include "relay/worker.h"
@@ -20,6 +21,8 @@ struct cq_relay {
     unsigned nworkers;
     struct relay_worker w[CQ_RELAY_MAX_WORKERS];
     cq_map_t session_worker; /* session id -> worker index + 1 */
+    bool events_ready;
+    cq_relay_events_t events; /* shared by the workers, drained by the owner */
 };
 
 static const cq_worker_ops_t router_ops = {cq_router_on_readable, cq_router_on_tick};
@@ -34,12 +37,15 @@ int cq_relay_create(struct cq_relay **out, const cq_relay_config_t *cfg) {
     struct cq_relay *r = calloc(1, sizeof *r);
     if (r == NULL)
         return CQ_ENOMEM;
-    if ((err = cq_map_init(&r->session_worker, 64)) != 0)
+    if ((err = cq_map_init(&r->session_worker, 64)) != 0 ||
+        (err = cq_relay_events_init(&r->events, cfg->events_notify)) != 0)
         goto fail;
+    r->events_ready = true;
     for (unsigned i = 0; i < n; i++) {
         cq_router_config_t rc = {
             .consent_us = (uint64_t)(cfg->consent_s ? cfg->consent_s : 30) * 1000000u,
             .seed = uv_hrtime() ^ ((uint64_t)i << 48),
+            .events = &r->events,
         };
         if ((err = cq_router_create(&r->w[i].router, &rc)) != 0)
             goto fail;
@@ -82,7 +88,14 @@ void cq_relay_destroy(struct cq_relay *r) {
     for (unsigned i = 0; i < CQ_RELAY_MAX_WORKERS; i++)
         cq_router_destroy(r->w[i].router);
     cq_map_close(&r->session_worker);
+    if (r->events_ready)
+        cq_relay_events_close(&r->events);
     free(r);
+}
+
+size_t cq_relay_poll_events(struct cq_relay *r, cq_relay_event_t *out, size_t max,
+                            uint64_t *dropped) {
+    return cq_relay_events_pop(&r->events, out, max, dropped);
 }
 
 static struct relay_worker *worker_of(struct cq_relay *r, uint32_t session_id) {

@@ -16,9 +16,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <uv.h>
+
 #include "rtp/srtp.h"
 
 struct cq_relay;
+
+/* What a worker tells the owner. Events are values: nothing in them points anywhere. */
+typedef enum {
+    CQ_RELAY_EVENT_BOUND = 1,    /* first authenticated check: media can flow */
+    CQ_RELAY_EVENT_MOVED,        /* rebound to a new address (NAT rebinding) */
+    CQ_RELAY_EVENT_CONSENT_LOST, /* silent past the consent time: unbound */
+} cq_relay_event_type_t;
+
+typedef struct {
+    cq_relay_event_type_t type;
+    uint32_t session_id;
+    uint32_t participant_id;
+    uint64_t time_us; /* monotonic, when the worker saw it */
+} cq_relay_event_t;
+
+/* Events waiting beyond this are dropped (and counted) rather than allocated for. */
+#define CQ_RELAY_EVENT_QUEUE 4096
 
 #define CQ_RELAY_MAX_WORKERS 16
 #define CQ_RELAY_MAX_LAYERS  3  /* simulcast spatial layers per publisher */
@@ -31,6 +50,9 @@ typedef struct {
     unsigned workers;   /* 0 for 1 */
     int socket_buffer;  /* receive and send buffer per socket, bytes; 0: 4 MiB */
     unsigned consent_s; /* a bound participant silent this long is unbound; 0: 30 s */
+    /* Woken (uv_async_send) when events are queued, if not NULL: an async handle on the
+     * owner's loop, whose callback drains cq_relay_poll_events. It must outlive the relay. */
+    uv_async_t *events_notify;
 } cq_relay_config_t;
 
 /* What a participant may publish and how it talks to the relay. */
@@ -118,5 +140,11 @@ int cq_relay_participant_stats(struct cq_relay *r, uint32_t session_id, uint32_t
 
 /* Sums of every worker's counters. */
 int cq_relay_worker_stats(struct cq_relay *r, cq_relay_worker_stats_t *out);
+
+/* Moves up to max queued events, oldest first, into out; returns how many. *dropped (if
+ * not NULL) receives the number of events lost to a full queue since the last call. Safe
+ * while workers run. */
+size_t cq_relay_poll_events(struct cq_relay *r, cq_relay_event_t *out, size_t max,
+                            uint64_t *dropped);
 
 #endif

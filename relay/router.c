@@ -139,6 +139,14 @@ static struct consumer *find_consumer(const struct participant *publisher,
 
 /* ---- binding ------------------------------------------------------------------------ */
 
+static void emit(struct cq_router *r, const struct participant *p, cq_relay_event_type_t type,
+                 uint64_t now_us) {
+    if (r->cfg.events == NULL)
+        return;
+    cq_relay_event_t ev = {type, p->session->id, p->id, now_us};
+    cq_relay_events_push(r->cfg.events, &ev);
+}
+
 static void unbind(struct cq_router *r, struct participant *p) {
     if (!p->bound)
         return;
@@ -175,6 +183,7 @@ static void bind_participant(struct cq_router *r, struct participant *p, const c
     p->stats.bound = true;
     if (moving)
         p->stats.rebinds++;
+    emit(r, p, moving ? CQ_RELAY_EVENT_MOVED : CQ_RELAY_EVENT_BOUND, now_us);
 }
 
 /* ---- packet path -------------------------------------------------------------------- */
@@ -406,6 +415,7 @@ void cq_router_on_tick(void *ctx, uint64_t now_us) {
             if (p->bound && now_us - p->last_seen_us > r->cfg.consent_us) {
                 unbind(r, p);
                 r->stats.consent_expired++;
+                emit(r, p, CQ_RELAY_EVENT_CONSENT_LOST, now_us);
             }
 }
 

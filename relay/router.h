@@ -11,14 +11,16 @@
 
 #include <stdint.h>
 
+#include "relay/events.h"
 #include "relay/relay.h"
 #include "relay/udp.h"
 
 struct cq_router;
 
 typedef struct {
-    uint64_t consent_us; /* unbind a participant silent this long; 0: 30 s */
-    uint64_t seed;       /* for outgoing SSRCs; 0 picks a fixed one (tests) */
+    uint64_t consent_us;       /* unbind a participant silent this long; 0: 30 s */
+    uint64_t seed;             /* for outgoing SSRCs; 0 picks a fixed one (tests) */
+    cq_relay_events_t *events; /* where events go; NULL drops them */
 } cq_router_config_t;
 
 int cq_router_create(struct cq_router **out, const cq_router_config_t *cfg);

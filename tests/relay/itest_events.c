@@ -1,0 +1,81 @@
+/*
+ * What the relay tells its owner about a participant's path: bound, moved after a NAT
+ * rebinding, and consent lost after silence (consent time set to 1 s here; the check runs
+ * once a second, so the wait below is bounded at 5 s).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <uv.h>
+
+#include "relay/relay.h"
+#include "rtp/error.h"
+#include "support/peer.h"
+
+static bool wait_event(struct cq_relay *r, cq_relay_event_type_t type, uint32_t id,
+                       int timeout_ms) {
+    for (int waited = 0; waited <= timeout_ms; waited += 10) {
+        cq_relay_event_t ev[16];
+        size_t n = cq_relay_poll_events(r, ev, 16, NULL);
+        for (size_t i = 0; i < n; i++)
+            if (ev[i].type == type && ev[i].participant_id == id && ev[i].session_id == 5)
+                return true;
+        uv_sleep(10);
+    }
+    return false;
+}
+
+static void test_events_bound_moved_consent_lost(void **state) {
+    (void)state;
+    struct cq_relay *relay;
+    cq_relay_config_t cfg = {.host = "127.0.0.1", .consent_s = 1};
+    assert_int_equal(cq_relay_create(&relay, &cfg), 0);
+    uint16_t port;
+    assert_int_equal(cq_relay_session_create(relay, 5, &port), 0);
+    cq_relay_participant_params_t p = {.id = 9, .suite = CQ_SRTP_AEAD_AES_128_GCM};
+    snprintf(p.ice_ufrag, sizeof p.ice_ufrag, "ev");
+    snprintf(p.ice_pwd, sizeof p.ice_pwd, "events-test-password-123");
+    p.audio_ssrc = 77;
+    assert_int_equal(cq_relay_participant_add(relay, 5, &p), 0);
+    cq_test_peer_t peer;
+    cq_test_peer_config_t pc = {.relay_ip = "127.0.0.1",
+                                .relay_port = port,
+                                .relay_ufrag = p.ice_ufrag,
+                                .relay_pwd = p.ice_pwd,
+                                .suite = p.suite,
+                                .key_tx = p.key_in,
+                                .key_rx = p.key_out};
+    assert_int_equal(cq_test_peer_open(&peer, &pc), 0);
+
+    assert_int_equal(cq_test_peer_bind(&peer, true, 2000), 0);
+    assert_true(wait_event(relay, CQ_RELAY_EVENT_BOUND, 9, 2000));
+
+    cq_udp_close(&peer.udp);
+    assert_int_equal(cq_udp_open(&peer.udp, "127.0.0.1", 0, 0, 0), 0);
+    assert_int_equal(cq_test_peer_bind(&peer, true, 2000), 0);
+    assert_true(wait_event(relay, CQ_RELAY_EVENT_MOVED, 9, 2000));
+
+    /* Silence: no checks, no media. */
+    assert_true(wait_event(relay, CQ_RELAY_EVENT_CONSENT_LOST, 9, 5000));
+    cq_relay_participant_stats_t st;
+    assert_int_equal(cq_relay_participant_stats(relay, 5, 9, &st), 0);
+    assert_false(st.bound);
+    /* A new check binds it again. */
+    assert_int_equal(cq_test_peer_bind(&peer, true, 2000), 0);
+    assert_true(wait_event(relay, CQ_RELAY_EVENT_BOUND, 9, 2000));
+
+    cq_test_peer_close(&peer);
+    cq_relay_destroy(relay);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_events_bound_moved_consent_lost),
+    };
+    return cmocka_run_group_tests_name("relay/events_loopback", tests, NULL, NULL);
+}
