@@ -79,15 +79,18 @@ typedef struct {
 /* Counters of one participant, as the relay saw them. */
 typedef struct {
     bool bound;
-    uint64_t packets_in, bytes_in;   /* media received from it, after SRTP */
-    uint64_t packets_out, bytes_out; /* media sent to it */
-    uint64_t stun_checks;            /* authenticated Binding requests */
-    uint64_t rebinds;                /* moves to a new address (NAT rebinding) */
-    uint64_t drops_auth;             /* SRTP authentication failures */
-    uint64_t drops_replay;           /* SRTP replays */
-    uint64_t drops_unknown_ssrc;     /* SSRCs it did not announce */
-    uint64_t drops_malformed;        /* not RTP/RTCP after decryption */
-    uint64_t rtcp_in;                /* RTCP compounds received from it */
+    uint64_t packets_in, bytes_in;        /* media received from it, after SRTP */
+    uint64_t packets_out, bytes_out;      /* media sent to it */
+    uint64_t stun_checks;                 /* authenticated Binding requests */
+    uint64_t rebinds;                     /* moves to a new address (NAT rebinding) */
+    uint64_t drops_auth;                  /* SRTP authentication failures */
+    uint64_t drops_replay;                /* SRTP replays */
+    uint64_t drops_unknown_ssrc;          /* SSRCs it did not announce */
+    uint64_t drops_malformed;             /* not RTP/RTCP after decryption */
+    uint64_t rtcp_in;                     /* RTCP compounds received from it */
+    uint64_t keyframe_requests_in;        /* PLI/FIR it sent for video it receives */
+    uint64_t keyframe_requests_sent;      /* PLIs the relay sent it, as a publisher */
+    uint64_t keyframe_requests_coalesced; /* requests for its video folded into one */
 } cq_relay_participant_stats_t;
 
 /* Counters of a whole worker: what was dropped before any participant was known. */

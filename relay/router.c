@@ -17,6 +17,9 @@
 #define RX_SLOT_SIZE 1536
 /* Receive batches per readable event before timers and commands get their turn. */
 #define MAX_BATCHES_PER_EVENT 8
+/* Keyframe requests from many receivers reach a publisher stream at most this often: a
+ * keyframe costs a weak uplink several times a normal frame (issue 3: ~300 ms). */
+#define KEYFRAME_REQUEST_INTERVAL_US 300000u
 /* Consent is checked once a second; per tick would scan every participant 50 times. */
 #define CONSENT_CHECK_US 1000000u
 /* Replay window for media from participants: video on radio links arrives reordered. */
@@ -31,8 +34,9 @@ enum stream_kind { STREAM_AUDIO, STREAM_VIDEO, STREAM_RTX };
 /* A stream a participant publishes, found by SSRC among its few streams. */
 struct stream {
     uint32_t ssrc;
-    uint8_t kind;  /* enum stream_kind */
-    uint8_t layer; /* spatial layer of video and its RTX */
+    uint8_t kind;                      /* enum stream_kind */
+    uint8_t layer;                     /* spatial layer of video and its RTX */
+    uint64_t last_keyframe_request_us; /* 0: never asked */
 };
 
 /* One subscriber receiving one publisher: the stable SSRCs it sees, and what it was sent
@@ -58,6 +62,7 @@ struct participant {
     uint64_t last_seen_us;
 
     cq_srtp_t srtp_in, srtp_out;
+    uint32_t rtcp_ssrc; /* the relay's SSRC in RTCP it sends this participant */
     struct stream streams[MAX_STREAMS];
     unsigned nstreams;
     bool subscribe_all;
@@ -177,7 +182,7 @@ static void bind_participant(struct cq_router *r, struct participant *p, const c
         unbind(r, holder);
     unbind(r, p);
     if (cq_map_put(&r->by_addr, addr_key(from), p) != 0)
-        return; /* out of memory: stays unbound, its next check tries again */
+        return; /* out of memory (or a 64-bit key collision): unbound, its next check retries */
     p->addr = *from;
     p->bound = true;
     p->stats.bound = true;
@@ -303,10 +308,67 @@ static void relay_sender_report(struct cq_router *r, struct participant *pub,
     }
 }
 
+/*
+ * Asks publisher pub for a keyframe of its lowest video layer (the one forwarded), unless
+ * one was asked for less than KEYFRAME_REQUEST_INTERVAL_US ago: however many receivers ask,
+ * the publisher's weak uplink sees one request per interval. Sent as a compound (an empty
+ * RR from the relay's SSRC, then the PLI), which every receiver of RTCP accepts.
+ */
+static void request_keyframe(struct cq_router *r, struct participant *pub, uint64_t now_us) {
+    struct stream *s = NULL;
+    for (unsigned i = 0; i < pub->nstreams && s == NULL; i++)
+        if (pub->streams[i].kind == STREAM_VIDEO && pub->streams[i].layer == 0)
+            s = &pub->streams[i];
+    if (s == NULL || !pub->bound)
+        return;
+    if (s->last_keyframe_request_us != 0 &&
+        now_us - s->last_keyframe_request_us < KEYFRAME_REQUEST_INTERVAL_US) {
+        pub->stats.keyframe_requests_coalesced++;
+        return;
+    }
+    uint8_t *slot = cq_udp_sendq_slot(&r->sendq);
+    cq_rtcp_compound_t cp;
+    cq_rtcp_compound_init(&cp, slot, CQ_UDP_SLOT_SIZE - CQ_SRTP_PROTECT_HEADROOM);
+    cq_rtcp_compound_commit(&cp,
+                            cq_rtcp_rr_write(pub->rtcp_ssrc, NULL, 0, cq_rtcp_compound_tail(&cp),
+                                             cq_rtcp_compound_room(&cp)));
+    cq_rtcp_compound_commit(&cp,
+                            cq_rtcp_pli_write(pub->rtcp_ssrc, s->ssrc, cq_rtcp_compound_tail(&cp),
+                                              cq_rtcp_compound_room(&cp)));
+    int len = cq_rtcp_compound_finish(&cp);
+    if (len <= 0)
+        return;
+    size_t out_len = (size_t)len;
+    if (cq_srtp_protect_rtcp(&pub->srtp_out, slot, &out_len, CQ_UDP_SLOT_SIZE) != 0 ||
+        cq_udp_sendq_commit(&r->sendq, out_len, &pub->addr) != 0)
+        return;
+    s->last_keyframe_request_us = now_us;
+    pub->stats.keyframe_requests_sent++;
+}
+
+/* The publisher whose video subscriber sub knows as media_ssrc, or NULL. Keyframe requests
+ * are rare, so a scan of the session is fine here. */
+static struct participant *publisher_of_video(const struct participant *sub, uint32_t media_ssrc) {
+    for (struct participant *q = sub->session->participants; q != NULL; q = q->next) {
+        const struct consumer *c = find_consumer(q, sub);
+        if (c != NULL && c->ssrcs.video == media_ssrc)
+            return q;
+    }
+    return NULL;
+}
+
+static void keyframe_wanted(struct cq_router *r, struct participant *sub, uint32_t media_ssrc,
+                            uint64_t now_us) {
+    sub->stats.keyframe_requests_in++;
+    struct participant *pub = publisher_of_video(sub, media_ssrc);
+    if (pub != NULL)
+        request_keyframe(r, pub, now_us);
+}
+
 /* RTCP a participant sends, after SRTCP. Walks the whole compound first (RFC 3550 §A.2):
  * a datagram that does not validate is dropped whole. */
-static void handle_rtcp(struct cq_router *r, struct participant *p, const uint8_t *data,
-                        size_t len) {
+static void handle_rtcp(struct cq_router *r, struct participant *p, const uint8_t *data, size_t len,
+                        uint64_t now_us) {
     if (cq_rtcp_validate(data, len) <= 0) {
         p->stats.drops_malformed++;
         return;
@@ -317,8 +379,17 @@ static void handle_rtcp(struct cq_router *r, struct participant *p, const uint8_
     cq_rtcp_iter_init(&it, data, len);
     while (cq_rtcp_iter_next(&it, &h) > 0) {
         cq_rtcp_sr_t sr;
-        if (h.pt == CQ_RTCP_PT_SR && cq_rtcp_sr_parse(&h, &sr) == 0)
+        cq_rtcp_fb_t pli;
+        cq_rtcp_fir_t fir;
+        if (h.pt == CQ_RTCP_PT_SR && cq_rtcp_sr_parse(&h, &sr) == 0) {
             relay_sender_report(r, p, &sr);
+        } else if (cq_rtcp_pli_parse(&h, &pli) == 0) {
+            keyframe_wanted(r, p, pli.media_ssrc, now_us);
+        } else if (cq_rtcp_fir_parse(&h, &fir) == 0) {
+            /* RFC 5104 §4.3.1: the SSRCs asked for are in the entries. */
+            for (size_t i = 0; i < fir.count; i++)
+                keyframe_wanted(r, p, cq_rtcp_fir_entry_at(&fir, i).ssrc, now_us);
+        }
     }
 }
 
@@ -341,7 +412,7 @@ static void handle_media(struct cq_router *r, cq_udp_dgram_t *d, bool rtcp, uint
     /* Authenticated traffic proves the path works, as a consent check would. */
     p->last_seen_us = now_us;
     if (rtcp) {
-        handle_rtcp(r, p, d->data, len);
+        handle_rtcp(r, p, d->data, len, now_us);
         return;
     }
     cq_rtp_view_t v;
@@ -629,14 +700,18 @@ int cq_router_participant_add(struct cq_router *r, uint32_t session_id,
     memcpy(p->pwd, params->ice_pwd, pwd_len);
     p->pwd_len = pwd_len;
     p->subscribe_all = params->subscribe_all;
+    do
+        p->rtcp_ssrc = next_random(r);
+    while (p->rtcp_ssrc == 0);
     if (params->audio_ssrc)
-        p->streams[p->nstreams++] = (struct stream){params->audio_ssrc, STREAM_AUDIO, 0};
-    for (unsigned i = 0; i < params->video_layers; i++) {
         p->streams[p->nstreams++] =
-            (struct stream){params->video_ssrc[i], STREAM_VIDEO, (uint8_t)i};
+            (struct stream){.ssrc = params->audio_ssrc, .kind = STREAM_AUDIO};
+    for (unsigned i = 0; i < params->video_layers; i++) {
+        p->streams[p->nstreams++] = (struct stream){
+            .ssrc = params->video_ssrc[i], .kind = STREAM_VIDEO, .layer = (uint8_t)i};
         if (params->video_rtx_ssrc[i])
-            p->streams[p->nstreams++] =
-                (struct stream){params->video_rtx_ssrc[i], STREAM_RTX, (uint8_t)i};
+            p->streams[p->nstreams++] = (struct stream){
+                .ssrc = params->video_rtx_ssrc[i], .kind = STREAM_RTX, .layer = (uint8_t)i};
     }
     size_t klen = cq_srtp_key_len(params->suite);
     if ((err = cq_srtp_init(&p->srtp_in, params->suite, CQ_SRTP_INBOUND, params->key_in, klen,

@@ -514,6 +514,81 @@ static void test_forwarding_relays_sender_reports(void **state) {
         cq_test_peer_close(&peer[i]);
 }
 
+/* Counts PLIs for media_ssrc that reach p within a bounded quiet time. */
+static int count_plis(cq_test_peer_t *p, uint32_t media_ssrc, int quiet_ms) {
+    int plis = 0;
+    for (int k = 0; k < 1000; k++) {
+        uint8_t buf[1600];
+        bool rtcp;
+        int n = cq_test_peer_recv(p, buf, sizeof buf, &rtcp, quiet_ms);
+        if (n == CQ_EAGAIN)
+            break;
+        if (n <= 0 || !rtcp)
+            continue;
+        cq_rtcp_iter_t it;
+        cq_rtcp_header_t h;
+        cq_rtcp_iter_init(&it, buf, (size_t)n);
+        while (cq_rtcp_iter_next(&it, &h) > 0) {
+            cq_rtcp_fb_t pli;
+            if (cq_rtcp_pli_parse(&h, &pli) == 0 && pli.media_ssrc == media_ssrc)
+                plis++;
+        }
+    }
+    return plis;
+}
+
+/* Keyframe requests: a receiver's PLI (for the SSRC it knows the video by) reaches the
+ * publisher as a PLI for its own SSRC; a burst is coalesced into one per ~300 ms; a FIR
+ * counts as a request too. */
+static void test_forwarding_coalesces_keyframe_requests(void **state) {
+    fixture_t *f = *state;
+    uint16_t port;
+    assert_int_equal(cq_relay_session_create(f->relay, 44, &port), 0);
+    cq_relay_participant_params_t p[2];
+    cq_test_peer_t peer[2];
+    for (int i = 0; i < 2; i++) {
+        make_params(&p[i], 40 + i);
+        assert_int_equal(cq_relay_participant_add(f->relay, 44, &p[i]), 0);
+        cq_test_peer_config_t cfg = {.relay_ip = "127.0.0.1",
+                                     .relay_port = port,
+                                     .relay_ufrag = p[i].ice_ufrag,
+                                     .relay_pwd = p[i].ice_pwd,
+                                     .suite = p[i].suite,
+                                     .key_tx = p[i].key_in,
+                                     .key_rx = p[i].key_out};
+        assert_int_equal(cq_test_peer_open(&peer[i], &cfg), 0);
+        assert_int_equal(cq_test_peer_bind(&peer[i], true, 2000), 0);
+    }
+    cq_relay_consumer_ssrcs_t seen; /* how B (peer 1) knows A */
+    assert_int_equal(cq_relay_consumer_ssrcs(f->relay, 44, p[1].id, p[0].id, &seen), 0);
+    uint8_t rtcp[64];
+    for (int k = 0; k < 5; k++) {
+        int n = cq_rtcp_pli_write(0x1234, seen.video, rtcp, sizeof rtcp);
+        assert_true(n > 0);
+        assert_int_equal(cq_test_peer_send_rtcp(&peer[1], rtcp, (size_t)n), 0);
+    }
+    assert_int_equal(count_plis(&peer[0], video_ssrc(40, 0), 150), 1);
+
+    uv_sleep(350);                       /* past the coalescing interval */
+    uint8_t fir[64] = {0x84, 206, 0, 4}; /* PSFB FMT 4, length 4 words: FIR with one entry */
+    cq_store_be32(fir + 4, 0x1234);
+    cq_store_be32(fir + 8, 0);
+    cq_store_be32(fir + 12, seen.video);
+    fir[16] = 1; /* command sequence number */
+    assert_int_equal(cq_test_peer_send_rtcp(&peer[1], fir, 20), 0);
+    assert_int_equal(count_plis(&peer[0], video_ssrc(40, 0), 150), 1);
+
+    cq_relay_participant_stats_t st;
+    assert_int_equal(cq_relay_participant_stats(f->relay, 44, p[1].id, &st), 0);
+    assert_int_equal(st.keyframe_requests_in, 6);
+    assert_int_equal(cq_relay_participant_stats(f->relay, 44, p[0].id, &st), 0);
+    assert_int_equal(st.keyframe_requests_sent, 2);
+    assert_int_equal(st.keyframe_requests_coalesced, 4);
+    assert_int_equal(cq_relay_session_close(f->relay, 44), 0);
+    for (int i = 0; i < 2; i++)
+        cq_test_peer_close(&peer[i]);
+}
+
 static void test_relay_api_rejects_bad_requests(void **state) {
     fixture_t *f = *state;
     cq_relay_participant_params_t p;
@@ -550,6 +625,7 @@ int main(void) {
         cmocka_unit_test(test_forwarding_stops_for_removed_participant),
         cmocka_unit_test(test_forwarding_session_close_says_bye),
         cmocka_unit_test(test_forwarding_relays_sender_reports),
+        cmocka_unit_test(test_forwarding_coalesces_keyframe_requests),
         cmocka_unit_test(test_relay_api_rejects_bad_requests),
     };
     return cmocka_run_group_tests_name("relay/forwarding", tests, setup, teardown);
