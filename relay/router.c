@@ -11,6 +11,7 @@
 #include "rtp/error.h"
 #include "rtp/rtcp.h"
 #include "rtp/rtp.h"
+#include "rtp/rtpstats.h"
 #include "rtp/stun.h"
 
 /* Receive slots: the largest datagram, and room for libsrtp2 to work in place. */
@@ -20,6 +21,10 @@
 /* Keyframe requests from many receivers reach a publisher stream at most this often: a
  * keyframe costs a weak uplink several times a normal frame (issue 3: ~300 ms). */
 #define KEYFRAME_REQUEST_INTERVAL_US 300000u
+/* Receiver reports to publishers: once a second. RFC 3550 §6.2 would allow less for a
+ * few streams, but a publisher on a weak uplink adapts on these loss figures (and RTT),
+ * and a second is what browsers' own reports settle at. */
+#define RECEIVER_REPORT_US 1000000u
 /* Consent is checked once a second; per tick would scan every participant 50 times. */
 #define CONSENT_CHECK_US 1000000u
 /* Replay window for media from participants: video on radio links arrives reordered. */
@@ -37,6 +42,7 @@ struct stream {
     uint8_t kind;                      /* enum stream_kind */
     uint8_t layer;                     /* spatial layer of video and its RTX */
     uint64_t last_keyframe_request_us; /* 0: never asked */
+    cq_rtp_recv_stats_t rx;            /* what the relay received: its receiver reports */
 };
 
 /* One subscriber receiving one publisher: the stable SSRCs it sees, and what it was sent
@@ -88,6 +94,7 @@ struct cq_router {
     cq_map_t by_addr;  /* hash(address) -> bound participant */
     uint64_t rng;
     uint64_t next_consent_check_us;
+    uint64_t next_report_us;
     cq_relay_worker_stats_t stats;
     bool sendq_ready;
     cq_udp_sendq_t sendq;
@@ -116,11 +123,13 @@ static struct participant *find_by_ufrag(const struct cq_router *r, const char *
     return p != NULL && p->ufrag_len == len && memcmp(p->ufrag, ufrag, len) == 0 ? p : NULL;
 }
 
-static const struct stream *find_stream(const struct participant *p, uint32_t ssrc) {
+/* The index of p's stream with that SSRC, or -1: an index serves const and mutable
+ * callers alike. */
+static int stream_index(const struct participant *p, uint32_t ssrc) {
     for (unsigned i = 0; i < p->nstreams; i++)
         if (p->streams[i].ssrc == ssrc)
-            return &p->streams[i];
-    return NULL;
+            return (int)i;
+    return -1;
 }
 
 static struct session *find_session(const struct cq_router *r, uint32_t id) {
@@ -272,9 +281,13 @@ static int publisher_cname(const struct participant *p, char *buf, size_t cap) {
  * relay; the counts are what that subscriber was actually sent. An SDES CNAME follows.
  */
 static void relay_sender_report(struct cq_router *r, struct participant *pub,
-                                const cq_rtcp_sr_t *sr) {
-    const struct stream *s = find_stream(pub, sr->ssrc);
-    if (s == NULL || s->kind == STREAM_RTX || (s->kind == STREAM_VIDEO && s->layer != 0))
+                                const cq_rtcp_sr_t *sr, uint64_t now_us) {
+    int idx = stream_index(pub, sr->ssrc);
+    if (idx < 0)
+        return;
+    struct stream *s = &pub->streams[idx];
+    cq_rtp_recv_stats_on_sr(&s->rx, sr->info.ntp, now_us); /* LSR/DLSR of our reports */
+    if (s->kind == STREAM_RTX || (s->kind == STREAM_VIDEO && s->layer != 0))
         return;
     int k = s->kind == STREAM_AUDIO ? 0 : 1;
     char cname[48];
@@ -382,7 +395,7 @@ static void handle_rtcp(struct cq_router *r, struct participant *p, const uint8_
         cq_rtcp_fb_t pli;
         cq_rtcp_fir_t fir;
         if (h.pt == CQ_RTCP_PT_SR && cq_rtcp_sr_parse(&h, &sr) == 0) {
-            relay_sender_report(r, p, &sr);
+            relay_sender_report(r, p, &sr, now_us);
         } else if (cq_rtcp_pli_parse(&h, &pli) == 0) {
             keyframe_wanted(r, p, pli.media_ssrc, now_us);
         } else if (cq_rtcp_fir_parse(&h, &fir) == 0) {
@@ -420,11 +433,13 @@ static void handle_media(struct cq_router *r, cq_udp_dgram_t *d, bool rtcp, uint
         p->stats.drops_malformed++;
         return;
     }
-    const struct stream *s = find_stream(p, v.ssrc);
-    if (s == NULL) {
+    int idx = stream_index(p, v.ssrc);
+    if (idx < 0) {
         p->stats.drops_unknown_ssrc++;
         return;
     }
+    struct stream *s = &p->streams[idx];
+    cq_rtp_recv_stats_update(&s->rx, v.seq, v.timestamp, now_us, len, s->kind == STREAM_RTX);
     p->stats.packets_in++;
     p->stats.bytes_in += len;
     forward(r, p, s, d->data, len, v.payload_len);
@@ -474,8 +489,35 @@ void cq_router_on_readable(void *ctx, cq_udp_t *udp, uint64_t now_us) {
     r->stats.send_dropped = r->sendq.dropped_full + r->sendq.dropped_error;
 }
 
+/* One RR to publisher p about every stream the relay receives from it. */
+static void send_receiver_report(struct cq_router *r, struct participant *p, uint64_t now_us) {
+    cq_rtcp_report_t blocks[MAX_STREAMS];
+    size_t n = 0;
+    for (unsigned i = 0; i < p->nstreams; i++)
+        if (p->streams[i].rx.started)
+            cq_rtp_recv_stats_report(&p->streams[i].rx, p->streams[i].ssrc, now_us, &blocks[n++]);
+    if (n == 0)
+        return;
+    uint8_t *slot = cq_udp_sendq_slot(&r->sendq);
+    int len = cq_rtcp_rr_write(p->rtcp_ssrc, blocks, n, slot,
+                               CQ_UDP_SLOT_SIZE - CQ_SRTP_PROTECT_HEADROOM);
+    if (len <= 0)
+        return;
+    size_t out_len = (size_t)len;
+    if (cq_srtp_protect_rtcp(&p->srtp_out, slot, &out_len, CQ_UDP_SLOT_SIZE) == 0)
+        cq_udp_sendq_commit(&r->sendq, out_len, &p->addr);
+}
+
 void cq_router_on_tick(void *ctx, uint64_t now_us) {
     struct cq_router *r = ctx;
+    if (r->sendq_ready && now_us >= r->next_report_us) {
+        r->next_report_us = now_us + RECEIVER_REPORT_US;
+        for (struct session *s = r->session_list; s != NULL; s = s->next)
+            for (struct participant *p = s->participants; p != NULL; p = p->next)
+                if (p->bound)
+                    send_receiver_report(r, p, now_us);
+        cq_udp_sendq_flush(&r->sendq);
+    }
     if (now_us < r->next_consent_check_us)
         return;
     r->next_consent_check_us = now_us + CONSENT_CHECK_US;
@@ -541,7 +583,7 @@ static uint32_t next_random(struct cq_router *r) {
 /* An SSRC the subscriber does not already see or send: RFC 3550 §8 asks for uniqueness
  * within the session as each receiver sees it. */
 static bool ssrc_in_use(const struct participant *sub, uint32_t ssrc) {
-    if (ssrc == 0 || find_stream(sub, ssrc) != NULL)
+    if (ssrc == 0 || stream_index(sub, ssrc) >= 0)
         return true;
     for (struct participant *q = sub->session->participants; q != NULL; q = q->next) {
         const struct consumer *c = find_consumer(q, sub);
@@ -713,6 +755,9 @@ int cq_router_participant_add(struct cq_router *r, uint32_t session_id,
             p->streams[p->nstreams++] = (struct stream){
                 .ssrc = params->video_rtx_ssrc[i], .kind = STREAM_RTX, .layer = (uint8_t)i};
     }
+    for (unsigned i = 0; i < p->nstreams; i++)
+        cq_rtp_recv_stats_init(&p->streams[i].rx,
+                               p->streams[i].kind == STREAM_AUDIO ? 48000u : 90000u);
     size_t klen = cq_srtp_key_len(params->suite);
     if ((err = cq_srtp_init(&p->srtp_in, params->suite, CQ_SRTP_INBOUND, params->key_in, klen,
                             INBOUND_REPLAY_WINDOW)) != 0 ||

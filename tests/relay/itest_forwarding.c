@@ -589,6 +589,68 @@ static void test_forwarding_coalesces_keyframe_requests(void **state) {
         cq_test_peer_close(&peer[i]);
 }
 
+/* The relay reports to each publisher what it received: loss, highest sequence and the
+ * last SR echoed back (LSR), about once a second. */
+static void test_forwarding_sends_receiver_reports_to_publishers(void **state) {
+    fixture_t *f = *state;
+    uint16_t port;
+    assert_int_equal(cq_relay_session_create(f->relay, 45, &port), 0);
+    cq_relay_participant_params_t p;
+    make_params(&p, 50);
+    assert_int_equal(cq_relay_participant_add(f->relay, 45, &p), 0);
+    cq_test_peer_t peer;
+    cq_test_peer_config_t cfg = {.relay_ip = "127.0.0.1",
+                                 .relay_port = port,
+                                 .relay_ufrag = p.ice_ufrag,
+                                 .relay_pwd = p.ice_pwd,
+                                 .suite = p.suite,
+                                 .key_tx = p.key_in,
+                                 .key_rx = p.key_out};
+    assert_int_equal(cq_test_peer_open(&peer, &cfg), 0);
+    assert_int_equal(cq_test_peer_bind(&peer, true, 2000), 0);
+    uint8_t pkt[1200];
+    for (uint16_t k = 0; k < 100; k++) {
+        if (k % 10 == 5)
+            continue; /* lost on the way */
+        size_t len = media_packet(pkt, 50, audio_ssrc(50), k, false);
+        assert_int_equal(cq_test_peer_send_rtp(&peer, pkt, len), 0);
+    }
+    const uint64_t ntp = 0x0102030405060708ull;
+    cq_rtcp_sender_info_t info = {ntp, 16000, 90, 6030};
+    uint8_t rtcp[64];
+    int n = cq_rtcp_sr_write(audio_ssrc(50), &info, NULL, 0, rtcp, sizeof rtcp);
+    assert_int_equal(cq_test_peer_send_rtcp(&peer, rtcp, (size_t)n), 0);
+
+    bool found = false;
+    cq_rtcp_report_t block = {0};
+    for (int k = 0; k < 100 && !found; k++) {
+        uint8_t buf[1600];
+        bool is_rtcp;
+        int len = cq_test_peer_recv(&peer, buf, sizeof buf, &is_rtcp, 3000);
+        if (len == CQ_EAGAIN)
+            break;
+        if (len <= 0 || !is_rtcp)
+            continue;
+        cq_rtcp_iter_t it;
+        cq_rtcp_header_t h;
+        cq_rtcp_iter_init(&it, buf, (size_t)len);
+        while (cq_rtcp_iter_next(&it, &h) > 0) {
+            cq_rtcp_rr_t rr;
+            if (cq_rtcp_rr_parse(&h, &rr) == 0 &&
+                cq_rtcp_report_find(&rr.reports, audio_ssrc(50), &block) == 0 && block.lsr != 0)
+                found = true;
+        }
+    }
+    assert_true(found);
+    assert_int_equal(block.cumulative_lost, 10);
+    assert_int_equal(block.highest_seq, 99);
+    assert_true(block.fraction_lost > 0);
+    assert_int_equal(block.lsr, 0x03040506);
+    assert_true(block.dlsr < 3 * 65536); /* the SR arrived less than 3 s before */
+    assert_int_equal(cq_relay_session_close(f->relay, 45), 0);
+    cq_test_peer_close(&peer);
+}
+
 static void test_relay_api_rejects_bad_requests(void **state) {
     fixture_t *f = *state;
     cq_relay_participant_params_t p;
@@ -626,6 +688,7 @@ int main(void) {
         cmocka_unit_test(test_forwarding_session_close_says_bye),
         cmocka_unit_test(test_forwarding_relays_sender_reports),
         cmocka_unit_test(test_forwarding_coalesces_keyframe_requests),
+        cmocka_unit_test(test_forwarding_sends_receiver_reports_to_publishers),
         cmocka_unit_test(test_relay_api_rejects_bad_requests),
     };
     return cmocka_run_group_tests_name("relay/forwarding", tests, setup, teardown);
