@@ -91,6 +91,10 @@ typedef struct {
     uint64_t keyframe_requests_in;        /* PLI/FIR it sent for video it receives */
     uint64_t keyframe_requests_sent;      /* PLIs the relay sent it, as a publisher */
     uint64_t keyframe_requests_coalesced; /* requests for its video folded into one */
+    uint64_t nacks_in;                    /* packets it asked again for (each NACKed seq) */
+    uint64_t rtx_sent;                    /* repairs sent to it from the relay's cache */
+    uint64_t nacks_limited;    /* not resent: asked again too soon, or over its RTX budget */
+    uint64_t nacks_unanswered; /* not in the cache (too old, never received) */
 } cq_relay_participant_stats_t;
 
 /* Counters of a whole worker: what was dropped before any participant was known. */

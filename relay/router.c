@@ -7,6 +7,8 @@
 
 #include "relay/ice.h"
 #include "relay/map.h"
+#include "relay/rtxcache.h"
+#include "codec/rtx.h"
 #include "rtp/demux.h"
 #include "rtp/error.h"
 #include "rtp/rtcp.h"
@@ -18,6 +20,20 @@
 #define RX_SLOT_SIZE 1536
 /* Receive batches per readable event before timers and commands get their turn. */
 #define MAX_BATCHES_PER_EVENT 8
+/* NACK answers: the RTX payload type chasqui announces (DESIGN.md), how long a packet stays
+ * in a stream's cache (older repairs are useless to a jitter buffer), how many recent
+ * resends each consumer remembers, and the shortest time between two resends of one packet
+ * to one receiver (a stand-in for its RTT until the relay measures RTT on each leg: a
+ * NACK repeated sooner means the first repair is still on its way). */
+#define RTX_PAYLOAD_TYPE       97
+#define RTX_CACHE_PACKETS      512
+#define RTX_CACHE_AGE_US       1000000u
+#define RESEND_MEMORY          512
+#define RESEND_MIN_INTERVAL_US 100000u
+/* RTX may use this share of the stream's own bitrate, with a floor so the first NACKs of a
+ * new stream are answered, and a burst of a quarter second of that budget. */
+#define RTX_SHARE     0.5
+#define RTX_FLOOR_BPS 64000.0
 /* Keyframe requests from many receivers reach a publisher stream at most this often: a
  * keyframe costs a weak uplink several times a normal frame (issue 3: ~300 ms). */
 #define KEYFRAME_REQUEST_INTERVAL_US 300000u
@@ -43,6 +59,9 @@ struct stream {
     uint8_t layer;                     /* spatial layer of video and its RTX */
     uint64_t last_keyframe_request_us; /* 0: never asked */
     cq_rtp_recv_stats_t rx;            /* what the relay received: its receiver reports */
+    cq_rtxcache_t cache;               /* video: the last second, for receivers' NACKs */
+    /* Bitrate over the last full second, for the RTX budget of its consumers. */
+    uint64_t window_start_us, window_bytes, rate_bps;
 };
 
 /* One subscriber receiving one publisher: the stable SSRCs it sees, and what it was sent
@@ -52,6 +71,11 @@ struct consumer {
     struct participant *publisher;
     cq_relay_consumer_ssrcs_t ssrcs;
     uint32_t sent_packets[2], sent_octets[2]; /* [0] audio, [1] video; wrap as RFC 3550's */
+    uint16_t rtx_seq;                         /* its own sequence space (RFC 4588 §4) */
+    double rtx_tokens;                        /* RTX budget, bytes */
+    uint64_t rtx_refill_us;
+    uint16_t resent_seq[RESEND_MEMORY]; /* when each recent packet was last resent */
+    uint64_t resent_us[RESEND_MEMORY];
 };
 
 struct participant {
@@ -370,6 +394,86 @@ static struct participant *publisher_of_video(const struct participant *sub, uin
     return NULL;
 }
 
+/* Whether consumer c may resend seq now: not twice within RESEND_MIN_INTERVAL_US, and within
+ * its RTX budget (a share of the stream's bitrate, refilled continuously). */
+static bool may_resend(struct consumer *c, const struct stream *s, uint16_t seq, size_t bytes,
+                       uint64_t now_us) {
+    unsigned i = seq % RESEND_MEMORY;
+    if (c->resent_seq[i] == seq && c->resent_us[i] != 0 &&
+        now_us - c->resent_us[i] < RESEND_MIN_INTERVAL_US)
+        return false;
+    double rate = (double)s->rate_bps * RTX_SHARE;
+    if (rate < RTX_FLOOR_BPS)
+        rate = RTX_FLOOR_BPS;
+    double cap = rate / 8 / 4;
+    if (c->rtx_refill_us == 0)
+        c->rtx_tokens = cap;
+    else
+        c->rtx_tokens += rate / 8 * (double)(now_us - c->rtx_refill_us) / 1e6;
+    if (c->rtx_tokens > cap)
+        c->rtx_tokens = cap;
+    c->rtx_refill_us = now_us;
+    if (c->rtx_tokens < (double)bytes)
+        return false;
+    c->rtx_tokens -= (double)bytes;
+    c->resent_seq[i] = seq;
+    c->resent_us[i] = now_us;
+    return true;
+}
+
+/* Answers a receiver's NACK for seq of publisher pub's forwarded video with an RTX packet
+ * from the cache: the receiver's RTX SSRC, its own RTX sequence, the original sequence
+ * number first in the payload (RFC 4588 §4). Forwarded video keeps the publisher's
+ * sequence numbers for now, so the cache is indexed by the number the receiver names. */
+static void resend(struct cq_router *r, struct participant *pub, struct consumer *c, uint16_t seq,
+                   uint64_t now_us) {
+    struct participant *sub = c->subscriber;
+    struct stream *s = NULL;
+    for (unsigned i = 0; i < pub->nstreams && s == NULL; i++)
+        if (pub->streams[i].kind == STREAM_VIDEO && pub->streams[i].layer == 0)
+            s = &pub->streams[i];
+    const uint8_t *pkt;
+    size_t len = s ? cq_rtxcache_get(&s->cache, seq, now_us, &pkt) : 0;
+    cq_rtp_view_t v;
+    if (len == 0 || cq_rtp_parse(pkt, len, &v) < 0) {
+        sub->stats.nacks_unanswered++;
+        return;
+    }
+    if (!may_resend(c, s, seq, len + 2, now_us)) {
+        sub->stats.nacks_limited++;
+        return;
+    }
+    uint8_t *slot = cq_udp_sendq_slot(&r->sendq);
+    int n = cq_rtx_wrap(pkt, v.header_len, v.payload_len, RTX_PAYLOAD_TYPE, c->rtx_seq,
+                        c->ssrcs.video_rtx, slot, CQ_UDP_SLOT_SIZE - CQ_SRTP_PROTECT_HEADROOM);
+    if (n <= 0)
+        return;
+    size_t out_len = (size_t)n;
+    if (cq_srtp_protect(&sub->srtp_out, slot, &out_len, CQ_UDP_SLOT_SIZE) != 0 ||
+        cq_udp_sendq_commit(&r->sendq, out_len, &sub->addr) != 0)
+        return;
+    c->rtx_seq++;
+    sub->stats.rtx_sent++;
+}
+
+static void nack_received(struct cq_router *r, struct participant *sub, const cq_rtcp_nack_t *nack,
+                          uint64_t now_us) {
+    struct participant *pub = publisher_of_video(sub, nack->media_ssrc);
+    struct consumer *c = pub ? find_consumer(pub, sub) : NULL;
+    for (size_t i = 0; i < nack->count; i++) {
+        cq_rtcp_nack_pair_t pair = cq_rtcp_nack_pair_at(nack, i);
+        for (int bit = -1; bit < 16; bit++) {
+            if (bit >= 0 && !(pair.blp & (1u << bit)))
+                continue;
+            sub->stats.nacks_in++;
+            if (c != NULL)
+                resend(r, pub, c, (uint16_t)(pair.pid + bit + 1), now_us);
+            else
+                sub->stats.nacks_unanswered++;
+        }
+    }
+}
+
 static void keyframe_wanted(struct cq_router *r, struct participant *sub, uint32_t media_ssrc,
                             uint64_t now_us) {
     sub->stats.keyframe_requests_in++;
@@ -394,8 +498,11 @@ static void handle_rtcp(struct cq_router *r, struct participant *p, const uint8_
         cq_rtcp_sr_t sr;
         cq_rtcp_fb_t pli;
         cq_rtcp_fir_t fir;
+        cq_rtcp_nack_t nack;
         if (h.pt == CQ_RTCP_PT_SR && cq_rtcp_sr_parse(&h, &sr) == 0) {
             relay_sender_report(r, p, &sr, now_us);
+        } else if (cq_rtcp_nack_parse(&h, &nack) == 0) {
+            nack_received(r, p, &nack, now_us);
         } else if (cq_rtcp_pli_parse(&h, &pli) == 0) {
             keyframe_wanted(r, p, pli.media_ssrc, now_us);
         } else if (cq_rtcp_fir_parse(&h, &fir) == 0) {
@@ -440,6 +547,15 @@ static void handle_media(struct cq_router *r, cq_udp_dgram_t *d, bool rtcp, uint
     }
     struct stream *s = &p->streams[idx];
     cq_rtp_recv_stats_update(&s->rx, v.seq, v.timestamp, now_us, len, s->kind == STREAM_RTX);
+    if (now_us - s->window_start_us >= 1000000u) {
+        uint64_t elapsed = now_us - s->window_start_us;
+        s->rate_bps = s->window_start_us ? s->window_bytes * 8u * 1000000u / elapsed : 0;
+        s->window_start_us = now_us;
+        s->window_bytes = 0;
+    }
+    s->window_bytes += len;
+    if (s->kind == STREAM_VIDEO)
+        cq_rtxcache_put(&s->cache, v.seq, d->data, len, now_us);
     p->stats.packets_in++;
     p->stats.bytes_in += len;
     forward(r, p, s, d->data, len, v.payload_len);
@@ -622,6 +738,7 @@ static int add_consumer(struct cq_router *r, struct participant *pub, struct par
     pub->consumers[pub->nconsumers++] = c; /* visible to ssrc_in_use from here on */
     c->ssrcs.video = fresh_ssrc(r, sub);
     c->ssrcs.video_rtx = fresh_ssrc(r, sub);
+    c->rtx_seq = (uint16_t)next_random(r); /* RFC 3550 §5.1: a random start */
     return 0;
 }
 
@@ -710,6 +827,8 @@ static void participant_free(struct cq_router *r, struct participant *p) {
     free(p->consumers);
     cq_srtp_close(&p->srtp_in);
     cq_srtp_close(&p->srtp_out);
+    for (unsigned i = 0; i < p->nstreams; i++)
+        cq_rtxcache_close(&p->streams[i].cache);
     free(p);
 }
 
@@ -755,9 +874,14 @@ int cq_router_participant_add(struct cq_router *r, uint32_t session_id,
             p->streams[p->nstreams++] = (struct stream){
                 .ssrc = params->video_rtx_ssrc[i], .kind = STREAM_RTX, .layer = (uint8_t)i};
     }
-    for (unsigned i = 0; i < p->nstreams; i++)
-        cq_rtp_recv_stats_init(&p->streams[i].rx,
-                               p->streams[i].kind == STREAM_AUDIO ? 48000u : 90000u);
+    for (unsigned i = 0; i < p->nstreams; i++) {
+        struct stream *st = &p->streams[i];
+        cq_rtp_recv_stats_init(&st->rx, st->kind == STREAM_AUDIO ? 48000u : 90000u);
+        if (st->kind == STREAM_VIDEO &&
+            (err = cq_rtxcache_init(&st->cache, RTX_CACHE_PACKETS, RX_SLOT_SIZE,
+                                    RTX_CACHE_AGE_US)) != 0)
+            goto fail;
+    }
     size_t klen = cq_srtp_key_len(params->suite);
     if ((err = cq_srtp_init(&p->srtp_in, params->suite, CQ_SRTP_INBOUND, params->key_in, klen,
                             INBOUND_REPLAY_WINDOW)) != 0 ||

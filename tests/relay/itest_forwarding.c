@@ -651,6 +651,83 @@ static void test_forwarding_sends_receiver_reports_to_publishers(void **state) {
     cq_test_peer_close(&peer);
 }
 
+/* A receiver's NACK is answered from the relay's cache as RTX: on the RTX SSRC it was
+ * given, payload type 97, the original sequence number first, the original payload after;
+ * a NACK repeated at once is not answered twice; a packet never sent cannot be. */
+static void test_forwarding_answers_nacks_with_rtx(void **state) {
+    fixture_t *f = *state;
+    uint16_t port;
+    assert_int_equal(cq_relay_session_create(f->relay, 46, &port), 0);
+    cq_relay_participant_params_t p[2];
+    cq_test_peer_t peer[2];
+    for (int i = 0; i < 2; i++) {
+        make_params(&p[i], 60 + i);
+        assert_int_equal(cq_relay_participant_add(f->relay, 46, &p[i]), 0);
+        cq_test_peer_config_t cfg = {.relay_ip = "127.0.0.1",
+                                     .relay_port = port,
+                                     .relay_ufrag = p[i].ice_ufrag,
+                                     .relay_pwd = p[i].ice_pwd,
+                                     .suite = p[i].suite,
+                                     .key_tx = p[i].key_in,
+                                     .key_rx = p[i].key_out};
+        assert_int_equal(cq_test_peer_open(&peer[i], &cfg), 0);
+        assert_int_equal(cq_test_peer_bind(&peer[i], true, 2000), 0);
+    }
+    uint8_t pkt[1200];
+    for (uint16_t k = 0; k < 20; k++) {
+        size_t len = media_packet(pkt, 60, video_ssrc(60, 0), k, true);
+        assert_int_equal(cq_test_peer_send_rtp(&peer[0], pkt, len), 0);
+    }
+    drain(&peer[1]); /* the 20 forwarded packets */
+
+    cq_relay_consumer_ssrcs_t seen;
+    assert_int_equal(cq_relay_consumer_ssrcs(f->relay, 46, p[1].id, p[0].id, &seen), 0);
+    cq_rtcp_nack_pair_t pair = {5, 1u << 1}; /* 5 and 7 */
+    uint8_t rtcp[64];
+    int n = cq_rtcp_nack_write(0x55, seen.video, &pair, 1, rtcp, sizeof rtcp);
+    assert_true(n > 0);
+    assert_int_equal(cq_test_peer_send_rtcp(&peer[1], rtcp, (size_t)n), 0);
+    assert_int_equal(cq_test_peer_send_rtcp(&peer[1], rtcp, (size_t)n), 0); /* at once again */
+    cq_rtcp_nack_pair_t never = {1000, 0};
+    n = cq_rtcp_nack_write(0x55, seen.video, &never, 1, rtcp, sizeof rtcp);
+    assert_int_equal(cq_test_peer_send_rtcp(&peer[1], rtcp, (size_t)n), 0);
+
+    int rtx = 0;
+    uint16_t osn[4];
+    for (int k = 0; k < 100; k++) {
+        uint8_t buf[1600];
+        bool is_rtcp;
+        int len = cq_test_peer_recv(&peer[1], buf, sizeof buf, &is_rtcp, 300);
+        if (len == CQ_EAGAIN)
+            break;
+        if (len <= 0 || is_rtcp)
+            continue;
+        cq_rtp_view_t v;
+        assert_true(cq_rtp_parse(buf, (size_t)len, &v) > 0);
+        assert_int_equal(v.ssrc, seen.video_rtx);
+        assert_int_equal(v.payload_type, 97);
+        uint16_t orig = cq_load_be16(v.payload);
+        /* After the OSN: the original payload, which names its own sequence number. */
+        assert_int_equal(v.payload[2], 60);
+        assert_int_equal(cq_load_be32(v.payload + 3), video_ssrc(60, 0));
+        assert_int_equal(cq_load_be16(v.payload + 7), orig);
+        assert_true(rtx < 4);
+        osn[rtx++] = orig;
+    }
+    assert_int_equal(rtx, 2);
+    assert_int_equal(osn[0], 5);
+    assert_int_equal(osn[1], 7);
+    cq_relay_participant_stats_t st;
+    assert_int_equal(cq_relay_participant_stats(f->relay, 46, p[1].id, &st), 0);
+    assert_int_equal(st.nacks_in, 5);
+    assert_int_equal(st.rtx_sent, 2);
+    assert_int_equal(st.nacks_limited, 2);
+    assert_int_equal(st.nacks_unanswered, 1);
+    assert_int_equal(cq_relay_session_close(f->relay, 46), 0);
+    for (int i = 0; i < 2; i++)
+        cq_test_peer_close(&peer[i]);
+}
+
 static void test_relay_api_rejects_bad_requests(void **state) {
     fixture_t *f = *state;
     cq_relay_participant_params_t p;
@@ -689,6 +766,7 @@ int main(void) {
         cmocka_unit_test(test_forwarding_relays_sender_reports),
         cmocka_unit_test(test_forwarding_coalesces_keyframe_requests),
         cmocka_unit_test(test_forwarding_sends_receiver_reports_to_publishers),
+        cmocka_unit_test(test_forwarding_answers_nacks_with_rtx),
         cmocka_unit_test(test_relay_api_rejects_bad_requests),
     };
     return cmocka_run_group_tests_name("relay/forwarding", tests, setup, teardown);

@@ -22,6 +22,7 @@
 
 #include "relay/relay.h"
 #include "rtp/error.h"
+#include "rtp/rtcp.h"
 #include "rtp/rtp.h"
 #include "support/peer.h"
 
@@ -94,8 +95,11 @@ static void params(cq_relay_participant_params_t *p, int i) {
 }
 
 /* Sends n packets (alternating audio and 1,000-byte video) from a to b and returns how
- * many b received, with a bounded wait. */
-static int send_and_receive(cq_test_peer_t *a, cq_test_peer_t *b, uint16_t seq0, int n) {
+ * many b received, with a bounded wait. When nack_ssrc is not 0, b NACKs a recent video
+ * packet every 50 packets (the SSRC it knows a's video by), so repairs from the relay's
+ * cache are counted in the burst too: they arrive as extra packets. */
+static int send_and_receive(cq_test_peer_t *a, cq_test_peer_t *b, uint16_t seq0, int n,
+                            uint32_t nack_ssrc, int *nacks) {
     uint8_t pkt[1200];
     int received = 0;
     for (int k = 0; k < n; k++) {
@@ -111,6 +115,14 @@ static int send_and_receive(cq_test_peer_t *a, cq_test_peer_t *b, uint16_t seq0,
         if (cq_test_peer_send_rtp(a, pkt, len) != 0)
             return -1;
         /* Keep the burst within the socket buffers: receive as we go. */
+        if (nack_ssrc != 0 && k % 50 == 49) {
+            cq_rtcp_nack_pair_t pair = {(uint16_t)(seq - 3), 0};
+            uint8_t nack[64];
+            int nl = cq_rtcp_nack_write(0x77, nack_ssrc, &pair, 1, nack, sizeof nack);
+            if (nl <= 0 || cq_test_peer_send_rtcp(b, nack, (size_t)nl) != 0)
+                return -1;
+            (*nacks)++;
+        }
         uint8_t buf[1600];
         bool rtcp;
         while (cq_test_peer_recv(b, buf, sizeof buf, &rtcp, 0) > 0)
@@ -118,7 +130,8 @@ static int send_and_receive(cq_test_peer_t *a, cq_test_peer_t *b, uint16_t seq0,
     }
     uint8_t buf[1600];
     bool rtcp;
-    while (received < n && cq_test_peer_recv(b, buf, sizeof buf, &rtcp, 2000) > 0)
+    /* Repairs are extra packets; the wait ends when the socket stays quiet. */
+    while (cq_test_peer_recv(b, buf, sizeof buf, &rtcp, received < n ? 2000 : 200) > 0)
         received++;
     return received;
 }
@@ -153,21 +166,41 @@ static void test_relay_forwards_without_allocating(void **state) {
         assert_int_equal(cq_test_peer_open(&peer[i], &pc), 0);
         assert_int_equal(cq_test_peer_bind(&peer[i], true, 2000), 0);
     }
-    /* Warm-up: libsrtp2 makes its per-SSRC stream state on each SSRC's first packet. */
-    assert_int_equal(send_and_receive(&peer[0], &peer[1], 1, 200), 200);
+    /* Warm-up: libsrtp2 makes its per-SSRC state on each SSRC's first packet, so every
+     * SSRC of the burst is used once first: media, the NACK's sender SSRC (on the peer and
+     * at the relay) and the RTX SSRC toward the receiver. */
+    cq_relay_consumer_ssrcs_t seen;
+    assert_int_equal(cq_relay_consumer_ssrcs(relay, SESSION, 2, 1, &seen), 0);
+    int nacks = 0;
+    int warm = send_and_receive(&peer[0], &peer[1], 1, 200, seen.video, &nacks);
+    assert_true(warm >= 200);
+    cq_relay_participant_stats_t ws;
+    assert_int_equal(cq_relay_participant_stats(relay, SESSION, 2, &ws), 0);
+    assert_true(ws.rtx_sent >= 1);
+    uv_sleep(300); /* let the RTX budget refill */
+    nacks = 0;
 
     atomic_store(&allocations, 0);
     atomic_store(&counting, true);
-    int got = send_and_receive(&peer[0], &peer[1], 1000, BURST);
+    int got = send_and_receive(&peer[0], &peer[1], 1000, BURST, seen.video, &nacks);
     atomic_store(&counting, false);
 
-    assert_int_equal(got, BURST);
+    assert_int_equal(nacks, BURST / 50);
+    cq_relay_participant_stats_t rx;
+    assert_int_equal(cq_relay_participant_stats(relay, SESSION, 2, &rx), 0);
+    /* The burst runs far faster than media does, so the RTX budget (a share of the
+     * stream's bitrate) refuses most repairs: both paths ran while counting. */
+    uint64_t rtx = rx.rtx_sent - ws.rtx_sent, limited = rx.nacks_limited - ws.nacks_limited;
+    assert_true(rtx >= 1);
+    assert_true(limited >= 1);
+    assert_int_equal(rtx + limited, (uint64_t)nacks);
+    assert_int_equal(got, BURST + (int)rtx); /* every packet, and every repair */
     unsigned long counted = atomic_load(&allocations);
     if (counted != 0)
         fail_msg("%lu heap allocations while forwarding %d packets", counted, BURST);
     cq_relay_participant_stats_t st;
     assert_int_equal(cq_relay_participant_stats(relay, SESSION, 2, &st), 0);
-    assert_int_equal(st.packets_out, 200 + BURST);
+    assert_int_equal(st.packets_out, 200 + BURST); /* media only; repairs count as rtx_sent */
 
     for (int i = 0; i < 2; i++)
         cq_test_peer_close(&peer[i]);
