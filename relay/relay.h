@@ -27,6 +27,7 @@ typedef enum {
     CQ_RELAY_EVENT_BOUND = 1,    /* first authenticated check: media can flow */
     CQ_RELAY_EVENT_MOVED,        /* rebound to a new address (NAT rebinding) */
     CQ_RELAY_EVENT_CONSENT_LOST, /* silent past the consent time: unbound */
+    CQ_RELAY_EVENT_SPEAKER,      /* the session's active speaker changed (0: nobody) */
 } cq_relay_event_type_t;
 
 typedef struct {

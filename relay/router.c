@@ -8,11 +8,13 @@
 #include "relay/ice.h"
 #include "relay/map.h"
 #include "relay/rtxcache.h"
+#include "relay/speaker.h"
 #include "codec/rtx.h"
 #include "rtp/demux.h"
 #include "rtp/error.h"
 #include "rtp/rtcp.h"
 #include "rtp/rtp.h"
+#include "rtp/rtpext.h"
 #include "rtp/rtpstats.h"
 #include "rtp/stun.h"
 
@@ -108,6 +110,7 @@ struct session {
     uint32_t id;
     struct participant *participants;
     struct session *next; /* in the router */
+    cq_speaker_t speaker;
 };
 
 struct cq_router {
@@ -513,6 +516,17 @@ static void handle_rtcp(struct cq_router *r, struct participant *p, const uint8_
     }
 }
 
+/* The audio level a packet carries (RFC 6464, at the id chasqui announces) feeds the
+ * session's active-speaker detector; packets without it count as silence. */
+static void feed_speaker(struct participant *p, const cq_rtp_view_t *v, uint64_t now_us) {
+    const uint8_t *data;
+    size_t len;
+    cq_rtpext_audio_level_t al;
+    if (cq_rtp_ext_find(v, CQ_RTPEXT_ID_AUDIO_LEVEL, &data, &len) == 0 &&
+        cq_rtpext_audio_level_parse(data, len, &al) == 0)
+        cq_speaker_feed(&p->session->speaker, p->id, al.level, al.voice, now_us);
+}
+
 static void handle_media(struct cq_router *r, cq_udp_dgram_t *d, bool rtcp, uint64_t now_us) {
     struct participant *p = find_by_addr(r, &d->from);
     if (p == NULL) {
@@ -556,6 +570,8 @@ static void handle_media(struct cq_router *r, cq_udp_dgram_t *d, bool rtcp, uint
     s->window_bytes += len;
     if (s->kind == STREAM_VIDEO)
         cq_rtxcache_put(&s->cache, v.seq, d->data, len, now_us);
+    if (s->kind == STREAM_AUDIO)
+        feed_speaker(p, &v, now_us);
     p->stats.packets_in++;
     p->stats.bytes_in += len;
     forward(r, p, s, d->data, len, v.payload_len);
@@ -626,6 +642,13 @@ static void send_receiver_report(struct cq_router *r, struct participant *p, uin
 
 void cq_router_on_tick(void *ctx, uint64_t now_us) {
     struct cq_router *r = ctx;
+    for (struct session *s = r->session_list; s != NULL; s = s->next) {
+        uint32_t who;
+        if (cq_speaker_evaluate(&s->speaker, now_us, &who) && r->cfg.events != NULL) {
+            cq_relay_event_t ev = {CQ_RELAY_EVENT_SPEAKER, s->id, who, now_us};
+            cq_relay_events_push(r->cfg.events, &ev);
+        }
+    }
     if (r->sendq_ready && now_us >= r->next_report_us) {
         r->next_report_us = now_us + RECEIVER_REPORT_US;
         for (struct session *s = r->session_list; s != NULL; s = s->next)
@@ -678,6 +701,7 @@ int cq_router_session_create(struct cq_router *r, uint32_t session_id) {
     if (s == NULL)
         return CQ_ENOMEM;
     s->id = session_id;
+    cq_speaker_init(&s->speaker);
     int err = cq_map_put(&r->sessions, session_id, s);
     if (err != 0) {
         free(s);
@@ -892,6 +916,9 @@ int cq_router_participant_add(struct cq_router *r, uint32_t session_id,
         goto fail;
     p->next = s->participants;
     s->participants = p;
+    /* Beyond CQ_SPEAKER_MAX talkers the detector ignores the rest (last-N's job). */
+    if (params->audio_ssrc)
+        cq_speaker_add(&s->speaker, p->id);
 
     for (struct participant *q = s->participants; q != NULL; q = q->next) {
         if (q == p)
@@ -920,6 +947,7 @@ int cq_router_participant_remove(struct cq_router *r, uint32_t session_id, uint3
     if (p == NULL)
         return CQ_ENOENT;
     *link = p->next;
+    cq_speaker_remove(&s->speaker, p->id);
     for (struct participant *q = s->participants; q != NULL; q = q->next)
         remove_consumer(q, p); /* p no longer receives q */
     participant_free(r, p);    /* nobody receives p: its consumers go with it */
