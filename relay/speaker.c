@@ -11,6 +11,9 @@
 #define FIRST_HOLD_US    300000u
 #define TAKEOVER_HOLD_US 1000000u
 #define MIN_INTERVAL_US  1500000u
+/* A packet stands for the audio before it; only a gap longer than the longest frame
+ * chasqui sends (60 ms) means silence (DTX, or a link that dropped out). */
+#define SILENCE_GAP_US 120000u
 
 static cq_speaker_entry_t *find(cq_speaker_t *s, uint32_t id) {
     for (unsigned i = 0; i < CQ_SPEAKER_MAX; i++)
@@ -75,7 +78,10 @@ bool cq_speaker_evaluate(cq_speaker_t *s, uint64_t now_us, uint32_t *speaker) {
         cq_speaker_entry_t *e = &s->e[i];
         if (!e->used)
             continue;
-        move_toward(e, 0, now_us); /* silence since the last packet decays the score */
+        /* Silence decays the score, but only a real gap is silence: between two packets of
+         * a talking participant the score must not depend on when the tick ran. */
+        if (e->last_us != 0 && now_us > e->last_us + SILENCE_GAP_US)
+            move_toward(e, 0, now_us);
         if (e->id == s->current)
             cur = e;
         if (best == NULL || e->score > best->score)

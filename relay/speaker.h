@@ -9,7 +9,8 @@
  * - only packets the sender marked as voice count, and only the part of their level above
  *   a noise floor of -50 dBov (speech at a microphone is around -20 to -40);
  * - each participant's activity is smoothed (a first-order filter with a 300 ms time
- *   constant; silence decays it the same way), since speech comes in syllables;
+ *   constant), since speech comes in syllables; a gap in its packets longer than 120 ms
+ *   (DTX, a dropped link) counts as silence and decays it the same way;
  * - a first speaker is named after 300 ms of activity above a threshold; a different
  *   participant takes over only when clearly more active (a margin) for a whole second,
  *   and never sooner than 1.5 s after the last change, so two people talking over each

@@ -102,6 +102,28 @@ static void test_speaker_background_noise_never_wins(void **state) {
     assert_int_equal(who, 0);
 }
 
+/* Where the evaluation falls between packets must not matter: evaluated right after each
+ * packet (a busy worker) or just before it, a talker is found all the same. */
+static void test_speaker_independent_of_evaluation_phase(void **state) {
+    (void)state;
+    for (uint64_t phase = 1000; phase < 20000; phase += 9000) {
+        cq_speaker_t s;
+        setup4(&s);
+        uint32_t who = 0;
+        int changes = 0;
+        for (uint64_t t = 1000000; t < 2000000; t += 20000) {
+            cq_speaker_feed(&s, 1, 25, true, t);
+            uint32_t w;
+            if (cq_speaker_evaluate(&s, t + phase, &w)) {
+                changes++;
+                who = w;
+            }
+        }
+        assert_int_equal(changes, 1);
+        assert_int_equal(who, 1);
+    }
+}
+
 static void test_speaker_removal_and_table_limits(void **state) {
     (void)state;
     cq_speaker_t s;
@@ -129,6 +151,7 @@ int main(void) {
         cmocka_unit_test(test_speaker_takeover_after_a_second_and_silence_keeps_speaker),
         cmocka_unit_test(test_speaker_overlapping_talkers_do_not_flap),
         cmocka_unit_test(test_speaker_background_noise_never_wins),
+        cmocka_unit_test(test_speaker_independent_of_evaluation_phase),
         cmocka_unit_test(test_speaker_removal_and_table_limits),
     };
     return cmocka_run_group_tests_name("relay/speaker", tests, NULL, NULL);
