@@ -294,6 +294,18 @@ static void forward(struct cq_router *r, struct participant *pub, const struct s
     }
 }
 
+/* Queues the RTCP compound built in the send queue's current slot for participant to:
+ * protected as SRTCP with its outbound context. Returns true when queued. */
+static bool queue_rtcp(struct cq_router *r, struct participant *to, uint8_t *slot,
+                       const cq_rtcp_compound_t *cp) {
+    int len = cq_rtcp_compound_finish(cp);
+    if (len <= 0)
+        return false;
+    size_t out_len = (size_t)len;
+    return cq_srtp_protect_rtcp(&to->srtp_out, slot, &out_len, CQ_UDP_SLOT_SIZE) == 0 &&
+           cq_udp_sendq_commit(&r->sendq, out_len, &to->addr) == 0;
+}
+
 /* The CNAME subscribers see for a publisher: one per publisher, shared by its audio and
  * video, which is what lets a receiver synchronise the two (RFC 3550 §6.5.1). */
 static int publisher_cname(const struct participant *p, char *buf, size_t cap) {
@@ -339,12 +351,7 @@ static void relay_sender_report(struct cq_router *r, struct participant *pub,
         cq_rtcp_compound_commit(&cp, cq_rtcp_sdes_cname_write(ssrc, cname, (size_t)cname_len,
                                                               cq_rtcp_compound_tail(&cp),
                                                               cq_rtcp_compound_room(&cp)));
-        int len = cq_rtcp_compound_finish(&cp);
-        if (len <= 0)
-            continue;
-        size_t out_len = (size_t)len;
-        if (cq_srtp_protect_rtcp(&sub->srtp_out, slot, &out_len, CQ_UDP_SLOT_SIZE) == 0)
-            cq_udp_sendq_commit(&r->sendq, out_len, &sub->addr);
+        queue_rtcp(r, sub, slot, &cp);
     }
 }
 
@@ -375,12 +382,7 @@ static void request_keyframe(struct cq_router *r, struct participant *pub, uint6
     cq_rtcp_compound_commit(&cp,
                             cq_rtcp_pli_write(pub->rtcp_ssrc, s->ssrc, cq_rtcp_compound_tail(&cp),
                                               cq_rtcp_compound_room(&cp)));
-    int len = cq_rtcp_compound_finish(&cp);
-    if (len <= 0)
-        return;
-    size_t out_len = (size_t)len;
-    if (cq_srtp_protect_rtcp(&pub->srtp_out, slot, &out_len, CQ_UDP_SLOT_SIZE) != 0 ||
-        cq_udp_sendq_commit(&r->sendq, out_len, &pub->addr) != 0)
+    if (!queue_rtcp(r, pub, slot, &cp))
         return;
     s->last_keyframe_request_us = now_us;
     pub->stats.keyframe_requests_sent++;
@@ -830,12 +832,7 @@ static void send_bye(struct cq_router *r, const struct participant *p) {
         cq_rtcp_compound_commit(&cp, cq_rtcp_bye_write(ssrcs, 3, reason, sizeof reason - 1,
                                                        cq_rtcp_compound_tail(&cp),
                                                        cq_rtcp_compound_room(&cp)));
-        int len = cq_rtcp_compound_finish(&cp);
-        if (len <= 0)
-            continue;
-        size_t out_len = (size_t)len;
-        if (cq_srtp_protect_rtcp(&sub->srtp_out, slot, &out_len, CQ_UDP_SLOT_SIZE) == 0)
-            cq_udp_sendq_commit(&r->sendq, out_len, &sub->addr);
+        queue_rtcp(r, sub, slot, &cp);
     }
     cq_udp_sendq_flush(&r->sendq);
 }

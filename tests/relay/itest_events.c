@@ -99,16 +99,7 @@ static void test_events_active_speaker(void **state) {
         snprintf(p.ice_ufrag, sizeof p.ice_ufrag, "sp%d", i);
         snprintf(p.ice_pwd, sizeof p.ice_pwd, "speaker-test-password-%d", i);
         p.audio_ssrc = 500u + (uint32_t)i;
-        assert_int_equal(cq_relay_participant_add(relay, 6, &p), 0);
-        cq_test_peer_config_t pc = {.relay_ip = "127.0.0.1",
-                                    .relay_port = port,
-                                    .relay_ufrag = p.ice_ufrag,
-                                    .relay_pwd = p.ice_pwd,
-                                    .suite = p.suite,
-                                    .key_tx = p.key_in,
-                                    .key_rx = p.key_out};
-        assert_int_equal(cq_test_peer_open(&peer[i], &pc), 0);
-        assert_int_equal(cq_test_peer_bind(&peer[i], true, 2000), 0);
+        assert_int_equal(cq_test_peer_join(&peer[i], relay, 6, port, &p), 0);
     }
     for (uint16_t k = 0; k < 60; k++) { /* 1.2 s of 20 ms packets */
         for (int i = 0; i < 2; i++) {

@@ -371,27 +371,25 @@ static void test_forwarding_stops_for_removed_participant(void **state) {
     assert_int_equal(cq_relay_participant_add(f->relay, SESSION, &f->params[2]), CQ_EEXIST);
 }
 
+/* A fresh session with two bound participants (params base and base + 1), for tests that
+ * need a clean slate; the caller closes the session and the peers. */
+static void pair_session(fixture_t *f, uint32_t session, int base,
+                         cq_relay_participant_params_t p[2], cq_test_peer_t peer[2]) {
+    uint16_t port;
+    assert_int_equal(cq_relay_session_create(f->relay, session, &port), 0);
+    for (int i = 0; i < 2; i++) {
+        make_params(&p[i], base + i);
+        assert_int_equal(cq_test_peer_join(&peer[i], f->relay, session, port, &p[i]), 0);
+    }
+}
+
 /* Closing a whole session with everyone bound: each hears the others' BYE, nothing is
  * touched after it is freed (the sanitizer build checks), and the session is gone. */
 static void test_forwarding_session_close_says_bye(void **state) {
     fixture_t *f = *state;
-    uint16_t port;
-    assert_int_equal(cq_relay_session_create(f->relay, 42, &port), 0);
     cq_relay_participant_params_t p[2];
     cq_test_peer_t peer[2];
-    for (int i = 0; i < 2; i++) {
-        make_params(&p[i], 20 + i);
-        assert_int_equal(cq_relay_participant_add(f->relay, 42, &p[i]), 0);
-        cq_test_peer_config_t cfg = {.relay_ip = "127.0.0.1",
-                                     .relay_port = port,
-                                     .relay_ufrag = p[i].ice_ufrag,
-                                     .relay_pwd = p[i].ice_pwd,
-                                     .suite = p[i].suite,
-                                     .key_tx = p[i].key_in,
-                                     .key_rx = p[i].key_out};
-        assert_int_equal(cq_test_peer_open(&peer[i], &cfg), 0);
-        assert_int_equal(cq_test_peer_bind(&peer[i], true, 2000), 0);
-    }
+    pair_session(f, 42, 20, p, peer);
     cq_relay_consumer_ssrcs_t s01, s10; /* s01: what peer 0 calls peer 1, and back */
     assert_int_equal(cq_relay_consumer_ssrcs(f->relay, 42, p[0].id, p[1].id, &s01), 0);
     assert_int_equal(cq_relay_consumer_ssrcs(f->relay, 42, p[1].id, p[0].id, &s10), 0);
@@ -454,23 +452,9 @@ static bool next_sender_report(cq_test_peer_t *p, sr_seen_t *out) {
  * subscriber was sent, and one CNAME for the publisher's audio and video. */
 static void test_forwarding_relays_sender_reports(void **state) {
     fixture_t *f = *state;
-    uint16_t port;
-    assert_int_equal(cq_relay_session_create(f->relay, 43, &port), 0);
     cq_relay_participant_params_t p[2];
     cq_test_peer_t peer[2];
-    for (int i = 0; i < 2; i++) {
-        make_params(&p[i], 30 + i);
-        assert_int_equal(cq_relay_participant_add(f->relay, 43, &p[i]), 0);
-        cq_test_peer_config_t cfg = {.relay_ip = "127.0.0.1",
-                                     .relay_port = port,
-                                     .relay_ufrag = p[i].ice_ufrag,
-                                     .relay_pwd = p[i].ice_pwd,
-                                     .suite = p[i].suite,
-                                     .key_tx = p[i].key_in,
-                                     .key_rx = p[i].key_out};
-        assert_int_equal(cq_test_peer_open(&peer[i], &cfg), 0);
-        assert_int_equal(cq_test_peer_bind(&peer[i], true, 2000), 0);
-    }
+    pair_session(f, 43, 30, p, peer);
     uint8_t pkt[1200];
     for (uint16_t k = 0; k < 10; k++) {
         size_t len = media_packet(pkt, 30, audio_ssrc(30), k, false);
@@ -542,23 +526,9 @@ static int count_plis(cq_test_peer_t *p, uint32_t media_ssrc, int quiet_ms) {
  * counts as a request too. */
 static void test_forwarding_coalesces_keyframe_requests(void **state) {
     fixture_t *f = *state;
-    uint16_t port;
-    assert_int_equal(cq_relay_session_create(f->relay, 44, &port), 0);
     cq_relay_participant_params_t p[2];
     cq_test_peer_t peer[2];
-    for (int i = 0; i < 2; i++) {
-        make_params(&p[i], 40 + i);
-        assert_int_equal(cq_relay_participant_add(f->relay, 44, &p[i]), 0);
-        cq_test_peer_config_t cfg = {.relay_ip = "127.0.0.1",
-                                     .relay_port = port,
-                                     .relay_ufrag = p[i].ice_ufrag,
-                                     .relay_pwd = p[i].ice_pwd,
-                                     .suite = p[i].suite,
-                                     .key_tx = p[i].key_in,
-                                     .key_rx = p[i].key_out};
-        assert_int_equal(cq_test_peer_open(&peer[i], &cfg), 0);
-        assert_int_equal(cq_test_peer_bind(&peer[i], true, 2000), 0);
-    }
+    pair_session(f, 44, 40, p, peer);
     cq_relay_consumer_ssrcs_t seen; /* how B (peer 1) knows A */
     assert_int_equal(cq_relay_consumer_ssrcs(f->relay, 44, p[1].id, p[0].id, &seen), 0);
     uint8_t rtcp[64];
@@ -656,23 +626,9 @@ static void test_forwarding_sends_receiver_reports_to_publishers(void **state) {
  * a NACK repeated at once is not answered twice; a packet never sent cannot be. */
 static void test_forwarding_answers_nacks_with_rtx(void **state) {
     fixture_t *f = *state;
-    uint16_t port;
-    assert_int_equal(cq_relay_session_create(f->relay, 46, &port), 0);
     cq_relay_participant_params_t p[2];
     cq_test_peer_t peer[2];
-    for (int i = 0; i < 2; i++) {
-        make_params(&p[i], 60 + i);
-        assert_int_equal(cq_relay_participant_add(f->relay, 46, &p[i]), 0);
-        cq_test_peer_config_t cfg = {.relay_ip = "127.0.0.1",
-                                     .relay_port = port,
-                                     .relay_ufrag = p[i].ice_ufrag,
-                                     .relay_pwd = p[i].ice_pwd,
-                                     .suite = p[i].suite,
-                                     .key_tx = p[i].key_in,
-                                     .key_rx = p[i].key_out};
-        assert_int_equal(cq_test_peer_open(&peer[i], &cfg), 0);
-        assert_int_equal(cq_test_peer_bind(&peer[i], true, 2000), 0);
-    }
+    pair_session(f, 46, 60, p, peer);
     uint8_t pkt[1200];
     for (uint16_t k = 0; k < 20; k++) {
         size_t len = media_packet(pkt, 60, video_ssrc(60, 0), k, true);

@@ -155,16 +155,7 @@ static void test_relay_forwards_without_allocating(void **state) {
     cq_test_peer_t peer[2];
     for (int i = 0; i < 2; i++) {
         params(&p[i], i);
-        assert_int_equal(cq_relay_participant_add(relay, SESSION, &p[i]), 0);
-        cq_test_peer_config_t pc = {.relay_ip = "127.0.0.1",
-                                    .relay_port = port,
-                                    .relay_ufrag = p[i].ice_ufrag,
-                                    .relay_pwd = p[i].ice_pwd,
-                                    .suite = p[i].suite,
-                                    .key_tx = p[i].key_in,
-                                    .key_rx = p[i].key_out};
-        assert_int_equal(cq_test_peer_open(&peer[i], &pc), 0);
-        assert_int_equal(cq_test_peer_bind(&peer[i], true, 2000), 0);
+        assert_int_equal(cq_test_peer_join(&peer[i], relay, SESSION, port, &p[i]), 0);
     }
     /* Warm-up: libsrtp2 makes its per-SSRC state on each SSRC's first packet, so every
      * SSRC of the burst is used once first: media, the NACK's sender SSRC (on the peer and

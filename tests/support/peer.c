@@ -102,6 +102,26 @@ int cq_test_peer_bind(cq_test_peer_t *p, bool nominate, int timeout_ms) {
     return CQ_EAGAIN;
 }
 
+int cq_test_peer_join(cq_test_peer_t *peer, struct cq_relay *relay, uint32_t session, uint16_t port,
+                      const cq_relay_participant_params_t *p) {
+    int err = cq_relay_participant_add(relay, session, p);
+    if (err != 0)
+        return err;
+    cq_test_peer_config_t cfg = {.relay_ip = "127.0.0.1",
+                                 .relay_port = port,
+                                 .relay_ufrag = p->ice_ufrag,
+                                 .relay_pwd = p->ice_pwd,
+                                 .local_ufrag = "peer",
+                                 .suite = p->suite,
+                                 .key_tx = p->key_in,
+                                 .key_rx = p->key_out};
+    if ((err = cq_test_peer_open(peer, &cfg)) != 0)
+        return err;
+    if ((err = cq_test_peer_bind(peer, true, 2000)) != 0)
+        cq_test_peer_close(peer);
+    return err;
+}
+
 int cq_test_peer_send_raw(cq_test_peer_t *p, const uint8_t *data, size_t len) {
     return cq_udp_send_one(&p->udp, data, len, &p->relay);
 }

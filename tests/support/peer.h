@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "relay/relay.h"
 #include "relay/udp.h"
 #include "rtp/srtp.h"
 
@@ -45,6 +46,13 @@ void cq_test_peer_close(cq_test_peer_t *p);
  * FINGERPRINT. Returns 0, the STUN error code as a negative number (-401, -487),
  * CQ_EAUTH (a response that does not verify) or CQ_EAGAIN (no answer in time). */
 int cq_test_peer_bind(cq_test_peer_t *p, bool nominate, int timeout_ms);
+
+/* What a telecentre does to join: adds participant p to session of relay (media on port),
+ * opens peer with p's credentials and keys (it protects with key_in and unprotects with
+ * key_out, as the relay does the reverse) and binds with a nominating check. Returns 0 or
+ * the first error; on error the peer is closed. */
+int cq_test_peer_join(cq_test_peer_t *peer, struct cq_relay *relay, uint32_t session, uint16_t port,
+                      const cq_relay_participant_params_t *p);
 
 /* Sends raw bytes to the relay (garbage, replays, forged packets). */
 int cq_test_peer_send_raw(cq_test_peer_t *p, const uint8_t *data, size_t len);
