@@ -1,0 +1,89 @@
+#include "rtp/nack_tracker.h"
+
+#include <string.h>
+
+#include "rtp/seq.h"
+
+void cq_nack_tracker_init(cq_nack_tracker_t *t) {
+    memset(t, 0, sizeof *t);
+    t->hold_us = 10000;
+    t->max_age_us = 1000000;
+    t->min_retry_us = 20000;
+    t->max_retries = 10;
+}
+
+static cq_nack_entry_t *slot(cq_nack_tracker_t *t, uint16_t seq) {
+    return &t->e[seq & (CQ_NACK_TRACKER_SIZE - 1)];
+}
+
+static void clear_all(cq_nack_tracker_t *t) {
+    for (unsigned i = 0; i < CQ_NACK_TRACKER_SIZE; i++)
+        t->e[i].used = false;
+    t->missing = 0;
+}
+
+void cq_nack_tracker_on_packet(cq_nack_tracker_t *t, uint16_t seq, uint64_t now_us) {
+    if (!t->started) {
+        t->started = true;
+        t->highest = seq;
+        return;
+    }
+    int32_t d = cq_seq_diff(seq, t->highest);
+    if (d <= 0) {
+        /* Late or repaired: fills its hole if it has one. */
+        cq_nack_entry_t *e = slot(t, seq);
+        if (e->used && e->seq == seq) {
+            e->used = false;
+            t->missing--;
+            t->recovered++;
+        }
+        return;
+    }
+    if (d > CQ_NACK_TRACKER_SIZE / 2) {
+        clear_all(t);
+        t->keyframe_needed = true;
+        t->highest = seq;
+        return;
+    }
+    for (int32_t k = 1; k < d; k++) {
+        uint16_t lost = (uint16_t)(t->highest + k);
+        cq_nack_entry_t *e = slot(t, lost);
+        if (e->used) /* an old hole the ring has come round to: it is past saving */
+            t->given_up++;
+        else
+            t->missing++;
+        *e = (cq_nack_entry_t){.seq = lost, .used = true, .missed_us = now_us};
+    }
+    t->highest = seq;
+}
+
+size_t cq_nack_tracker_poll(cq_nack_tracker_t *t, uint64_t now_us, uint64_t rtt_us, uint16_t *out,
+                            size_t cap) {
+    if (!t->started || t->missing == 0)
+        return 0;
+    uint64_t retry_us = rtt_us + rtt_us / 2;
+    if (retry_us < t->min_retry_us)
+        retry_us = t->min_retry_us;
+    size_t n = 0;
+    /* Oldest first: walk back from the highest over the ring's span. */
+    for (unsigned back = CQ_NACK_TRACKER_SIZE - 1; back >= 1 && n < cap; back--) {
+        uint16_t seq = (uint16_t)(t->highest - back);
+        cq_nack_entry_t *e = slot(t, seq);
+        if (!e->used || e->seq != seq)
+            continue;
+        if (now_us - e->missed_us > t->max_age_us || e->retries >= t->max_retries) {
+            e->used = false;
+            t->missing--;
+            t->given_up++;
+            continue;
+        }
+        bool due = e->retries == 0 ? now_us - e->missed_us >= t->hold_us
+                                   : now_us - e->last_sent_us >= retry_us;
+        if (!due)
+            continue;
+        e->retries++;
+        e->last_sent_us = now_us;
+        out[n++] = seq;
+    }
+    return n;
+}

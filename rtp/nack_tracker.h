@@ -1,0 +1,60 @@
+/*
+ * What a receiver asks again for, and when (RFC 4585 generic NACK): the relay tracks the
+ * gaps in what each publisher sends it, the client (issue 5) the gaps in what the relay
+ * sends. Pure and caller-owned: a fixed ring of missing sequence numbers, time passed in.
+ *
+ * The rules, and why:
+ * - A gap is asked for only after a short hold (10 ms by default): radio links reorder,
+ *   and a packet a few milliseconds late needs no repair.
+ * - A request unanswered is repeated after the retry interval (the caller's RTT estimate
+ *   times 1.5, at least 20 ms: a repair cannot come back sooner than a round trip).
+ * - A hole is given up after max_retries requests or when older than max_age (default
+ *   1 s: older repairs are useless to a jitter buffer); given-up holes are counted.
+ * - A gap too large to track (more than half the ring) clears everything and sets
+ *   keyframe_needed: recovering hundreds of packets over a weak link is slower than a new
+ *   keyframe, so video receivers ask for one instead.
+ */
+#ifndef CQ_RTP_NACK_TRACKER_H
+#define CQ_RTP_NACK_TRACKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CQ_NACK_TRACKER_SIZE 512 /* missing packets tracked at once (a power of two) */
+
+typedef struct {
+    uint16_t seq;
+    bool used;
+    uint8_t retries;    /* requests sent */
+    uint64_t missed_us; /* when the gap was seen */
+    uint64_t last_sent_us;
+} cq_nack_entry_t;
+
+typedef struct {
+    bool started;
+    uint16_t highest;
+    unsigned missing; /* holes being tracked */
+    uint64_t hold_us, max_age_us, min_retry_us;
+    unsigned max_retries;
+    /* Counters. */
+    uint64_t recovered; /* holes filled (by a repair or a late packet) */
+    uint64_t given_up;
+    bool keyframe_needed; /* set by a gap too large to repair; the caller clears it */
+    cq_nack_entry_t e[CQ_NACK_TRACKER_SIZE];
+} cq_nack_tracker_t;
+
+/* Resets *t with the defaults above (hold 10 ms, max age 1 s, 10 retries). */
+void cq_nack_tracker_init(cq_nack_tracker_t *t);
+
+/* A packet with sequence number seq arrived (first transmission or repair). */
+void cq_nack_tracker_on_packet(cq_nack_tracker_t *t, uint16_t seq, uint64_t now_us);
+
+/* Fills out[0 .. cap) with the sequence numbers to request now, oldest first (in RTP
+ * order, so cq_rtcp_nack_compact takes them as they are), marks them sent, and drops
+ * the holes that must be given up. rtt_us is the caller's round-trip estimate (0 when
+ * unknown). Returns how many were written; more may be due at the next call. */
+size_t cq_nack_tracker_poll(cq_nack_tracker_t *t, uint64_t now_us, uint64_t rtt_us, uint16_t *out,
+                            size_t cap);
+
+#endif

@@ -1,0 +1,108 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "rtp/nack_tracker.h"
+
+static void test_nack_tracker_single_loss_held_then_retried(void **state) {
+    (void)state;
+    cq_nack_tracker_t t;
+    cq_nack_tracker_init(&t);
+    uint16_t out[16];
+    cq_nack_tracker_on_packet(&t, 100, 0);
+    cq_nack_tracker_on_packet(&t, 102, 1000); /* 101 missing */
+    assert_int_equal(t.missing, 1);
+    assert_int_equal(cq_nack_tracker_poll(&t, 5000, 0, out, 16), 0); /* within the hold */
+    assert_int_equal(cq_nack_tracker_poll(&t, 11000, 0, out, 16), 1);
+    assert_int_equal(out[0], 101);
+    assert_int_equal(cq_nack_tracker_poll(&t, 20000, 100000, out, 16), 0); /* RTT 100 ms */
+    assert_int_equal(cq_nack_tracker_poll(&t, 11000 + 150000, 100000, out, 16), 1);
+    cq_nack_tracker_on_packet(&t, 101, 200000); /* the repair */
+    assert_int_equal(t.missing, 0);
+    assert_int_equal(t.recovered, 1);
+    assert_int_equal(cq_nack_tracker_poll(&t, 500000, 0, out, 16), 0);
+}
+
+/* Reordering inside the hold is never asked for. */
+static void test_nack_tracker_reordering_within_hold(void **state) {
+    (void)state;
+    cq_nack_tracker_t t;
+    cq_nack_tracker_init(&t);
+    uint16_t out[16];
+    cq_nack_tracker_on_packet(&t, 1, 0);
+    cq_nack_tracker_on_packet(&t, 3, 0);
+    cq_nack_tracker_on_packet(&t, 2, 4000);
+    assert_int_equal(cq_nack_tracker_poll(&t, 50000, 0, out, 16), 0);
+    assert_int_equal(t.recovered, 1);
+}
+
+/* A burst of 20 (the radio-link case) across the 65535 -> 0 wrap, oldest first, capped by
+ * the caller's array and resumed at the next poll. */
+static void test_nack_tracker_burst_across_wrap_and_cap(void **state) {
+    (void)state;
+    cq_nack_tracker_t t;
+    cq_nack_tracker_init(&t);
+    uint16_t out[8];
+    cq_nack_tracker_on_packet(&t, 65525, 0);
+    cq_nack_tracker_on_packet(&t, 10, 0); /* 65526 .. 9 lost: 20 packets */
+    assert_int_equal(t.missing, 20);
+    assert_int_equal(cq_nack_tracker_poll(&t, 20000, 0, out, 8), 8);
+    assert_int_equal(out[0], 65526);
+    assert_int_equal(out[7], 65533);
+    assert_int_equal(cq_nack_tracker_poll(&t, 20000, 0, out, 8), 8);
+    assert_int_equal(out[0], 65534);
+    assert_int_equal(out[2], 0);
+    assert_int_equal(cq_nack_tracker_poll(&t, 20000, 0, out, 8), 4);
+    assert_int_equal(out[3], 9);
+}
+
+static void test_nack_tracker_gives_up_by_count_and_age(void **state) {
+    (void)state;
+    cq_nack_tracker_t t;
+    cq_nack_tracker_init(&t);
+    t.max_retries = 3;
+    uint16_t out[4];
+    cq_nack_tracker_on_packet(&t, 1, 0);
+    cq_nack_tracker_on_packet(&t, 3, 0);
+    uint64_t now = 0;
+    int sent = 0;
+    for (int k = 0; k < 10; k++, now += 30000)
+        sent += (int)cq_nack_tracker_poll(&t, now + 20000, 0, out, 4);
+    assert_int_equal(sent, 3);
+    assert_int_equal(t.given_up, 1);
+    assert_int_equal(t.missing, 0);
+
+    cq_nack_tracker_init(&t);
+    cq_nack_tracker_on_packet(&t, 1, 0);
+    cq_nack_tracker_on_packet(&t, 3, 0);
+    assert_int_equal(cq_nack_tracker_poll(&t, 1000001, 0, out, 4), 0); /* too old already */
+    assert_int_equal(t.given_up, 1);
+}
+
+/* A gap too large to repair asks for a keyframe instead. */
+static void test_nack_tracker_huge_gap_wants_keyframe(void **state) {
+    (void)state;
+    cq_nack_tracker_t t;
+    cq_nack_tracker_init(&t);
+    uint16_t out[4];
+    cq_nack_tracker_on_packet(&t, 1, 0);
+    cq_nack_tracker_on_packet(&t, 3, 0);
+    cq_nack_tracker_on_packet(&t, 3 + CQ_NACK_TRACKER_SIZE, 0);
+    assert_true(t.keyframe_needed);
+    assert_int_equal(t.missing, 0);
+    assert_int_equal(cq_nack_tracker_poll(&t, 100000, 0, out, 4), 0);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_nack_tracker_single_loss_held_then_retried),
+        cmocka_unit_test(test_nack_tracker_reordering_within_hold),
+        cmocka_unit_test(test_nack_tracker_burst_across_wrap_and_cap),
+        cmocka_unit_test(test_nack_tracker_gives_up_by_count_and_age),
+        cmocka_unit_test(test_nack_tracker_huge_gap_wants_keyframe),
+    };
+    return cmocka_run_group_tests_name("rtp/nack_tracker", tests, NULL, NULL);
+}
