@@ -96,6 +96,8 @@ typedef struct {
     uint64_t rtx_sent;                    /* repairs sent to it from the relay's cache */
     uint64_t nacks_limited;    /* not resent: asked again too soon, or over its RTX budget */
     uint64_t nacks_unanswered; /* not in the cache (too old, never received) */
+    uint64_t nacks_sent;       /* packets the relay asked it again for, as a publisher */
+    uint64_t rtx_recovered;    /* repairs it sent that restored a missing packet */
 } cq_relay_participant_stats_t;
 
 /* Counters of a whole worker: what was dropped before any participant was known. */

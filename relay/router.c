@@ -12,6 +12,7 @@
 #include "codec/rtx.h"
 #include "rtp/demux.h"
 #include "rtp/error.h"
+#include "rtp/nack_tracker.h"
 #include "rtp/rtcp.h"
 #include "rtp/rtp.h"
 #include "rtp/rtpext.h"
@@ -27,7 +28,13 @@
  * resends each consumer remembers, and the shortest time between two resends of one packet
  * to one receiver (a stand-in for its RTT until the relay measures RTT on each leg: a
  * NACK repeated sooner means the first repair is still on its way). */
-#define RTX_PAYLOAD_TYPE       97
+#define RTX_PAYLOAD_TYPE   97
+#define VIDEO_PAYLOAD_TYPE 96 /* VP8: what a publisher's RTX restores to */
+/* NACKs to publishers: the relay does not measure RTT to a publisher yet, so it assumes
+ * 200 ms (retries every 300 ms): retrying sooner than a VSAT round trip would spend every
+ * retry before the first repair could come back. */
+#define UPSTREAM_RTT_GUESS_US  200000u
+#define UPSTREAM_NACK_MAX      64
 #define RTX_CACHE_PACKETS      512
 #define RTX_CACHE_AGE_US       1000000u
 #define RESEND_MEMORY          512
@@ -62,6 +69,7 @@ struct stream {
     uint64_t last_keyframe_request_us; /* 0: never asked */
     cq_rtp_recv_stats_t rx;            /* what the relay received: its receiver reports */
     cq_rtxcache_t cache;               /* video: the last second, for receivers' NACKs */
+    cq_nack_tracker_t *nack;           /* video: gaps in what the publisher sent */
     /* Bitrate over the last full second, for the RTX budget of its consumers. */
     uint64_t window_start_us, window_bytes, rate_bps;
 };
@@ -518,6 +526,33 @@ static void handle_rtcp(struct cq_router *r, struct participant *p, const uint8_
     }
 }
 
+/*
+ * A publisher's RTX (its answer to the relay's NACK) restored in place to the packet it
+ * repairs: the original SSRC and payload type, the original sequence number. It then
+ * goes where the original would have gone: the cache, the statistics (as a repair, so it
+ * does not count as jitter) and every subscriber, whose gap it fills. Padding-only RTX
+ * (bandwidth probes) carries nothing to restore and is dropped.
+ */
+static void recover_from_rtx(struct cq_router *r, struct participant *p, const struct stream *rtx,
+                             uint8_t *pkt, size_t len, const cq_rtp_view_t *v, uint64_t now_us) {
+    struct stream *orig = NULL;
+    for (unsigned i = 0; i < p->nstreams && orig == NULL; i++)
+        if (p->streams[i].kind == STREAM_VIDEO && p->streams[i].layer == rtx->layer)
+            orig = &p->streams[i];
+    (void)len;
+    if (orig == NULL)
+        return;
+    int n = cq_rtx_unwrap(pkt, v->header_len, v->payload_len, VIDEO_PAYLOAD_TYPE, orig->ssrc);
+    cq_rtp_view_t ov;
+    if (n <= 0 || cq_rtp_parse(pkt, (size_t)n, &ov) < 0)
+        return;
+    p->stats.rtx_recovered++;
+    cq_rtp_recv_stats_update(&orig->rx, ov.seq, ov.timestamp, now_us, (size_t)n, true);
+    cq_rtxcache_put(&orig->cache, ov.seq, pkt, (size_t)n, now_us);
+    cq_nack_tracker_on_packet(orig->nack, ov.seq, now_us);
+    forward(r, p, orig, pkt, (size_t)n, ov.payload_len);
+}
+
 /* The audio level a packet carries (RFC 6464, at the id chasqui announces) feeds the
  * session's active-speaker detector; packets without it count as silence. */
 static void feed_speaker(struct participant *p, const cq_rtp_view_t *v, uint64_t now_us) {
@@ -562,7 +597,11 @@ static void handle_media(struct cq_router *r, cq_udp_dgram_t *d, bool rtcp, uint
         return;
     }
     struct stream *s = &p->streams[idx];
-    cq_rtp_recv_stats_update(&s->rx, v.seq, v.timestamp, now_us, len, s->kind == STREAM_RTX);
+    if (s->kind == STREAM_RTX) {
+        recover_from_rtx(r, p, s, d->data, len, &v, now_us);
+        return;
+    }
+    cq_rtp_recv_stats_update(&s->rx, v.seq, v.timestamp, now_us, len, false);
     if (now_us - s->window_start_us >= 1000000u) {
         uint64_t elapsed = now_us - s->window_start_us;
         s->rate_bps = s->window_start_us ? s->window_bytes * 8u * 1000000u / elapsed : 0;
@@ -570,8 +609,15 @@ static void handle_media(struct cq_router *r, cq_udp_dgram_t *d, bool rtcp, uint
         s->window_bytes = 0;
     }
     s->window_bytes += len;
-    if (s->kind == STREAM_VIDEO)
+    if (s->kind == STREAM_VIDEO) {
         cq_rtxcache_put(&s->cache, v.seq, d->data, len, now_us);
+        cq_nack_tracker_on_packet(s->nack, v.seq, now_us);
+        if (s->nack->keyframe_needed) {
+            /* A gap too large to repair: a keyframe is the faster way back. */
+            s->nack->keyframe_needed = false;
+            request_keyframe(r, p, now_us);
+        }
+    }
     if (s->kind == STREAM_AUDIO)
         feed_speaker(p, &v, now_us);
     p->stats.packets_in++;
@@ -642,8 +688,42 @@ static void send_receiver_report(struct cq_router *r, struct participant *p, uin
         cq_udp_sendq_commit(&r->sendq, out_len, &p->addr);
 }
 
+/* NACKs to publisher p for the gaps in each of its video streams that are due now. */
+static void send_upstream_nacks(struct cq_router *r, struct participant *p, uint64_t now_us) {
+    for (unsigned i = 0; i < p->nstreams; i++) {
+        struct stream *s = &p->streams[i];
+        if (s->nack == NULL || s->nack->missing == 0)
+            continue;
+        uint16_t seqs[UPSTREAM_NACK_MAX];
+        size_t n =
+            cq_nack_tracker_poll(s->nack, now_us, UPSTREAM_RTT_GUESS_US, seqs, UPSTREAM_NACK_MAX);
+        cq_rtcp_nack_pair_t pairs[UPSTREAM_NACK_MAX];
+        int np = n ? cq_rtcp_nack_compact(seqs, n, pairs, UPSTREAM_NACK_MAX) : 0;
+        if (np <= 0)
+            continue;
+        uint8_t *slot = cq_udp_sendq_slot(&r->sendq);
+        cq_rtcp_compound_t cp;
+        cq_rtcp_compound_init(&cp, slot, CQ_UDP_SLOT_SIZE - CQ_SRTP_PROTECT_HEADROOM);
+        cq_rtcp_compound_commit(&cp,
+                                cq_rtcp_rr_write(p->rtcp_ssrc, NULL, 0, cq_rtcp_compound_tail(&cp),
+                                                 cq_rtcp_compound_room(&cp)));
+        cq_rtcp_compound_commit(&cp, cq_rtcp_nack_write(p->rtcp_ssrc, s->ssrc, pairs, (size_t)np,
+                                                        cq_rtcp_compound_tail(&cp),
+                                                        cq_rtcp_compound_room(&cp)));
+        if (queue_rtcp(r, p, slot, &cp))
+            p->stats.nacks_sent += n;
+    }
+}
+
 void cq_router_on_tick(void *ctx, uint64_t now_us) {
     struct cq_router *r = ctx;
+    if (r->sendq_ready) {
+        for (struct session *s = r->session_list; s != NULL; s = s->next)
+            for (struct participant *p = s->participants; p != NULL; p = p->next)
+                if (p->bound)
+                    send_upstream_nacks(r, p, now_us);
+        cq_udp_sendq_flush(&r->sendq);
+    }
     for (struct session *s = r->session_list; s != NULL; s = s->next) {
         uint32_t who;
         if (cq_speaker_evaluate(&s->speaker, now_us, &who) && r->cfg.events != NULL) {
@@ -848,8 +928,10 @@ static void participant_free(struct cq_router *r, struct participant *p) {
     free(p->consumers);
     cq_srtp_close(&p->srtp_in);
     cq_srtp_close(&p->srtp_out);
-    for (unsigned i = 0; i < p->nstreams; i++)
+    for (unsigned i = 0; i < p->nstreams; i++) {
         cq_rtxcache_close(&p->streams[i].cache);
+        free(p->streams[i].nack);
+    }
     free(p);
 }
 
@@ -898,10 +980,16 @@ int cq_router_participant_add(struct cq_router *r, uint32_t session_id,
     for (unsigned i = 0; i < p->nstreams; i++) {
         struct stream *st = &p->streams[i];
         cq_rtp_recv_stats_init(&st->rx, st->kind == STREAM_AUDIO ? 48000u : 90000u);
-        if (st->kind == STREAM_VIDEO &&
-            (err = cq_rtxcache_init(&st->cache, RTX_CACHE_PACKETS, RX_SLOT_SIZE,
+        if (st->kind != STREAM_VIDEO)
+            continue;
+        if ((err = cq_rtxcache_init(&st->cache, RTX_CACHE_PACKETS, RX_SLOT_SIZE,
                                     RTX_CACHE_AGE_US)) != 0)
             goto fail;
+        if ((st->nack = malloc(sizeof *st->nack)) == NULL) {
+            err = CQ_ENOMEM;
+            goto fail;
+        }
+        cq_nack_tracker_init(st->nack);
     }
     size_t klen = cq_srtp_key_len(params->suite);
     if ((err = cq_srtp_init(&p->srtp_in, params->suite, CQ_SRTP_INBOUND, params->key_in, klen,

@@ -15,6 +15,7 @@
 
 #include "relay/relay.h"
 #include "rtp/bytes.h"
+#include "codec/rtx.h"
 #include "rtp/error.h"
 #include "rtp/rtcp.h"
 #include "rtp/rtp.h"
@@ -684,6 +685,79 @@ static void test_forwarding_answers_nacks_with_rtx(void **state) {
         cq_test_peer_close(&peer[i]);
 }
 
+/* A loss on the publisher's uplink: the relay NACKs the publisher for it, and the
+ * publisher's RTX reaches the receiver as the original packet, filling its gap. */
+static void test_forwarding_recovers_publisher_losses(void **state) {
+    fixture_t *f = *state;
+    cq_relay_participant_params_t p[2];
+    cq_test_peer_t peer[2];
+    pair_session(f, 47, 70, p, peer);
+    uint8_t pkt[1200];
+    for (uint16_t k = 0; k < 10; k++) {
+        if (k == 5)
+            continue; /* lost on the uplink */
+        size_t len = media_packet(pkt, 70, video_ssrc(70, 0), k, true);
+        assert_int_equal(cq_test_peer_send_rtp(&peer[0], pkt, len), 0);
+    }
+    /* The relay asks the publisher for 5. */
+    bool asked = false;
+    for (int k = 0; k < 200 && !asked; k++) {
+        uint8_t buf[1600];
+        bool is_rtcp;
+        int n = cq_test_peer_recv(&peer[0], buf, sizeof buf, &is_rtcp, 2000);
+        if (n == CQ_EAGAIN)
+            break;
+        if (n <= 0 || !is_rtcp)
+            continue;
+        cq_rtcp_iter_t it;
+        cq_rtcp_header_t h;
+        cq_rtcp_iter_init(&it, buf, (size_t)n);
+        while (cq_rtcp_iter_next(&it, &h) > 0) {
+            cq_rtcp_nack_t nack;
+            uint16_t seqs[17];
+            if (cq_rtcp_nack_parse(&h, &nack) == 0 && nack.media_ssrc == video_ssrc(70, 0) &&
+                cq_rtcp_nack_expand(&nack, seqs, 17) >= 1 && seqs[0] == 5)
+                asked = true;
+        }
+    }
+    assert_true(asked);
+    /* The publisher answers with RTX on its RTX SSRC. */
+    size_t len = media_packet(pkt, 70, video_ssrc(70, 0), 5, true);
+    uint8_t rtx[1300];
+    int n = cq_rtx_wrap(pkt, 12, len - 12, 97, 1, p[0].video_rtx_ssrc[0], rtx, sizeof rtx);
+    assert_true(n > 0);
+    assert_int_equal(cq_test_peer_send_rtp(&peer[0], rtx, (size_t)n), 0);
+
+    cq_relay_consumer_ssrcs_t seen;
+    assert_int_equal(cq_relay_consumer_ssrcs(f->relay, 47, p[1].id, p[0].id, &seen), 0);
+    bool got[10] = {false};
+    for (int k = 0; k < 100; k++) {
+        uint8_t buf[1600];
+        bool is_rtcp;
+        int m = cq_test_peer_recv(&peer[1], buf, sizeof buf, &is_rtcp, 500);
+        if (m == CQ_EAGAIN)
+            break;
+        if (m <= 0 || is_rtcp)
+            continue;
+        cq_rtp_view_t v;
+        assert_true(cq_rtp_parse(buf, (size_t)m, &v) > 0);
+        assert_int_equal(v.ssrc, seen.video);
+        assert_int_equal(v.payload_type, 96);
+        assert_int_equal(cq_load_be16(v.payload + 5), v.seq); /* the payload is that packet's */
+        if (v.seq < 10)
+            got[v.seq] = true;
+    }
+    for (int k = 0; k < 10; k++)
+        assert_true(got[k]);
+    cq_relay_participant_stats_t st;
+    assert_int_equal(cq_relay_participant_stats(f->relay, 47, p[0].id, &st), 0);
+    assert_true(st.nacks_sent >= 1);
+    assert_int_equal(st.rtx_recovered, 1);
+    assert_int_equal(cq_relay_session_close(f->relay, 47), 0);
+    for (int i = 0; i < 2; i++)
+        cq_test_peer_close(&peer[i]);
+}
+
 static void test_relay_api_rejects_bad_requests(void **state) {
     fixture_t *f = *state;
     cq_relay_participant_params_t p;
@@ -723,6 +797,7 @@ int main(void) {
         cmocka_unit_test(test_forwarding_coalesces_keyframe_requests),
         cmocka_unit_test(test_forwarding_sends_receiver_reports_to_publishers),
         cmocka_unit_test(test_forwarding_answers_nacks_with_rtx),
+        cmocka_unit_test(test_forwarding_recovers_publisher_losses),
         cmocka_unit_test(test_relay_api_rejects_bad_requests),
     };
     return cmocka_run_group_tests_name("relay/forwarding", tests, setup, teardown);
