@@ -310,30 +310,52 @@ static void test_forwarding_follows_nat_rebinding(void **state) {
     assert_int_equal(st.rebinds, 1);
 }
 
-/* Waits (bounded) for an SRTCP compound carrying a BYE that names ssrc; media and other
- * RTCP on the way are skipped. */
-static bool got_bye_for(cq_test_peer_t *p, uint32_t ssrc) {
+/* Called for each packet of each SRTCP compound a peer receives; returning true ends the
+ * scan after that compound. */
+typedef bool (*rtcp_visit_fn)(const cq_rtcp_header_t *h, void *ctx);
+
+/* Receives on p (media is skipped) until a compound made visit return true, or nothing
+ * arrives for quiet_ms (bounded: at most 1000 datagrams). Returns whether visit did. */
+static bool scan_rtcp(cq_test_peer_t *p, int quiet_ms, rtcp_visit_fn visit, void *ctx) {
     for (int k = 0; k < 1000; k++) {
         uint8_t buf[1600];
         bool rtcp;
-        int n = cq_test_peer_recv(p, buf, sizeof buf, &rtcp, 1000);
+        int n = cq_test_peer_recv(p, buf, sizeof buf, &rtcp, quiet_ms);
         if (n == CQ_EAGAIN)
             return false;
         if (n <= 0 || !rtcp)
             continue;
         cq_rtcp_iter_t it;
         cq_rtcp_header_t h;
+        bool done = false;
         cq_rtcp_iter_init(&it, buf, (size_t)n);
-        while (cq_rtcp_iter_next(&it, &h) > 0) {
-            cq_rtcp_bye_t bye;
-            if (cq_rtcp_bye_parse(&h, &bye) != 0)
-                continue;
-            for (size_t i = 0; i < bye.count; i++)
-                if (cq_rtcp_bye_ssrc(&bye, i) == ssrc)
-                    return true;
-        }
+        while (cq_rtcp_iter_next(&it, &h) > 0)
+            done |= visit(&h, ctx);
+        if (done)
+            return true;
     }
     return false;
+}
+
+typedef struct {
+    uint32_t ssrc;
+} bye_wanted_t;
+
+static bool visit_bye(const cq_rtcp_header_t *h, void *ctx) {
+    const bye_wanted_t *w = ctx;
+    cq_rtcp_bye_t bye;
+    if (cq_rtcp_bye_parse(h, &bye) != 0)
+        return false;
+    for (size_t i = 0; i < bye.count; i++)
+        if (cq_rtcp_bye_ssrc(&bye, i) == w->ssrc)
+            return true;
+    return false;
+}
+
+/* Waits (bounded) for an SRTCP compound carrying a BYE that names ssrc. */
+static bool got_bye_for(cq_test_peer_t *p, uint32_t ssrc) {
+    bye_wanted_t w = {ssrc};
+    return scan_rtcp(p, 1000, visit_bye, &w);
 }
 
 /* Empties a peer's socket of what earlier tests sent it, with a bounded wait. */
@@ -414,38 +436,29 @@ typedef struct {
     char cname[64];
 } sr_seen_t;
 
-/* Waits (bounded) for the next SRTCP compound with an SR and returns its fields. */
+static bool visit_sender_report(const cq_rtcp_header_t *h, void *ctx) {
+    sr_seen_t *out = ctx;
+    cq_rtcp_sr_t sr;
+    cq_rtcp_sdes_t sdes;
+    cq_rtcp_sdes_item_t item;
+    if (cq_rtcp_sr_parse(h, &sr) == 0) {
+        out->sr = true;
+        out->ssrc = sr.ssrc;
+        out->info = sr.info;
+        return true;
+    }
+    if (out->sr && cq_rtcp_sdes_parse(h, &sdes) == 0 &&
+        cq_rtcp_sdes_find(&sdes, out->ssrc, CQ_RTCP_SDES_CNAME, &item) == 0 &&
+        item.len < sizeof out->cname)
+        memcpy(out->cname, item.text, item.len);
+    return false;
+}
+
+/* Waits (bounded) for the next SRTCP compound with an SR and returns its fields, with the
+ * CNAME of the SDES that follows it in the compound. */
 static bool next_sender_report(cq_test_peer_t *p, sr_seen_t *out) {
     memset(out, 0, sizeof *out);
-    for (int k = 0; k < 1000; k++) {
-        uint8_t buf[1600];
-        bool rtcp;
-        int n = cq_test_peer_recv(p, buf, sizeof buf, &rtcp, 1000);
-        if (n == CQ_EAGAIN)
-            return false;
-        if (n <= 0 || !rtcp)
-            continue;
-        cq_rtcp_iter_t it;
-        cq_rtcp_header_t h;
-        cq_rtcp_iter_init(&it, buf, (size_t)n);
-        while (cq_rtcp_iter_next(&it, &h) > 0) {
-            cq_rtcp_sr_t sr;
-            cq_rtcp_sdes_t sdes;
-            cq_rtcp_sdes_item_t item;
-            if (cq_rtcp_sr_parse(&h, &sr) == 0) {
-                out->sr = true;
-                out->ssrc = sr.ssrc;
-                out->info = sr.info;
-            } else if (out->sr && cq_rtcp_sdes_parse(&h, &sdes) == 0 &&
-                       cq_rtcp_sdes_find(&sdes, out->ssrc, CQ_RTCP_SDES_CNAME, &item) == 0 &&
-                       item.len < sizeof out->cname) {
-                memcpy(out->cname, item.text, item.len);
-            }
-        }
-        if (out->sr)
-            return true;
-    }
-    return false;
+    return scan_rtcp(p, 1000, visit_sender_report, out);
 }
 
 /* Lip sync through the relay: a publisher's SR reaches each subscriber from the SSRC it
@@ -499,27 +512,24 @@ static void test_forwarding_relays_sender_reports(void **state) {
         cq_test_peer_close(&peer[i]);
 }
 
+typedef struct {
+    uint32_t media_ssrc;
+    int count;
+} pli_count_t;
+
+static bool visit_pli(const cq_rtcp_header_t *h, void *ctx) {
+    pli_count_t *c = ctx;
+    cq_rtcp_fb_t pli;
+    if (cq_rtcp_pli_parse(h, &pli) == 0 && pli.media_ssrc == c->media_ssrc)
+        c->count++;
+    return false; /* keep counting until quiet */
+}
+
 /* Counts PLIs for media_ssrc that reach p within a bounded quiet time. */
 static int count_plis(cq_test_peer_t *p, uint32_t media_ssrc, int quiet_ms) {
-    int plis = 0;
-    for (int k = 0; k < 1000; k++) {
-        uint8_t buf[1600];
-        bool rtcp;
-        int n = cq_test_peer_recv(p, buf, sizeof buf, &rtcp, quiet_ms);
-        if (n == CQ_EAGAIN)
-            break;
-        if (n <= 0 || !rtcp)
-            continue;
-        cq_rtcp_iter_t it;
-        cq_rtcp_header_t h;
-        cq_rtcp_iter_init(&it, buf, (size_t)n);
-        while (cq_rtcp_iter_next(&it, &h) > 0) {
-            cq_rtcp_fb_t pli;
-            if (cq_rtcp_pli_parse(&h, &pli) == 0 && pli.media_ssrc == media_ssrc)
-                plis++;
-        }
-    }
-    return plis;
+    pli_count_t c = {media_ssrc, 0};
+    scan_rtcp(p, quiet_ms, visit_pli, &c);
+    return c.count;
 }
 
 /* Keyframe requests: a receiver's PLI (for the SSRC it knows the video by) reaches the
@@ -560,6 +570,33 @@ static void test_forwarding_coalesces_keyframe_requests(void **state) {
         cq_test_peer_close(&peer[i]);
 }
 
+typedef struct {
+    uint32_t ssrc;
+    cq_rtcp_report_t block;
+} rr_wanted_t;
+
+/* An RR block about w->ssrc that echoes an SR (LSR set). */
+static bool visit_rr_with_lsr(const cq_rtcp_header_t *h, void *ctx) {
+    rr_wanted_t *w = ctx;
+    cq_rtcp_rr_t rr;
+    return cq_rtcp_rr_parse(h, &rr) == 0 &&
+           cq_rtcp_report_find(&rr.reports, w->ssrc, &w->block) == 0 && w->block.lsr != 0;
+}
+
+typedef struct {
+    uint32_t media_ssrc;
+    uint16_t seq;
+} nack_wanted_t;
+
+/* A NACK for media_ssrc whose first requested sequence number is seq. */
+static bool visit_nack_for(const cq_rtcp_header_t *h, void *ctx) {
+    const nack_wanted_t *w = ctx;
+    cq_rtcp_nack_t nack;
+    uint16_t seqs[17];
+    return cq_rtcp_nack_parse(h, &nack) == 0 && nack.media_ssrc == w->media_ssrc &&
+           cq_rtcp_nack_expand(&nack, seqs, 17) >= 1 && seqs[0] == w->seq;
+}
+
 /* The relay reports to each publisher what it received: loss, highest sequence and the
  * last SR echoed back (LSR), about once a second. */
 static void test_forwarding_sends_receiver_reports_to_publishers(void **state) {
@@ -592,26 +629,9 @@ static void test_forwarding_sends_receiver_reports_to_publishers(void **state) {
     int n = cq_rtcp_sr_write(audio_ssrc(50), &info, NULL, 0, rtcp, sizeof rtcp);
     assert_int_equal(cq_test_peer_send_rtcp(&peer, rtcp, (size_t)n), 0);
 
-    bool found = false;
-    cq_rtcp_report_t block = {0};
-    for (int k = 0; k < 100 && !found; k++) {
-        uint8_t buf[1600];
-        bool is_rtcp;
-        int len = cq_test_peer_recv(&peer, buf, sizeof buf, &is_rtcp, 3000);
-        if (len == CQ_EAGAIN)
-            break;
-        if (len <= 0 || !is_rtcp)
-            continue;
-        cq_rtcp_iter_t it;
-        cq_rtcp_header_t h;
-        cq_rtcp_iter_init(&it, buf, (size_t)len);
-        while (cq_rtcp_iter_next(&it, &h) > 0) {
-            cq_rtcp_rr_t rr;
-            if (cq_rtcp_rr_parse(&h, &rr) == 0 &&
-                cq_rtcp_report_find(&rr.reports, audio_ssrc(50), &block) == 0 && block.lsr != 0)
-                found = true;
-        }
-    }
+    rr_wanted_t w = {audio_ssrc(50), {0}};
+    bool found = scan_rtcp(&peer, 3000, visit_rr_with_lsr, &w);
+    cq_rtcp_report_t block = w.block;
     assert_true(found);
     assert_int_equal(block.cumulative_lost, 10);
     assert_int_equal(block.highest_seq, 99);
@@ -700,26 +720,8 @@ static void test_forwarding_recovers_publisher_losses(void **state) {
         assert_int_equal(cq_test_peer_send_rtp(&peer[0], pkt, len), 0);
     }
     /* The relay asks the publisher for 5. */
-    bool asked = false;
-    for (int k = 0; k < 200 && !asked; k++) {
-        uint8_t buf[1600];
-        bool is_rtcp;
-        int n = cq_test_peer_recv(&peer[0], buf, sizeof buf, &is_rtcp, 2000);
-        if (n == CQ_EAGAIN)
-            break;
-        if (n <= 0 || !is_rtcp)
-            continue;
-        cq_rtcp_iter_t it;
-        cq_rtcp_header_t h;
-        cq_rtcp_iter_init(&it, buf, (size_t)n);
-        while (cq_rtcp_iter_next(&it, &h) > 0) {
-            cq_rtcp_nack_t nack;
-            uint16_t seqs[17];
-            if (cq_rtcp_nack_parse(&h, &nack) == 0 && nack.media_ssrc == video_ssrc(70, 0) &&
-                cq_rtcp_nack_expand(&nack, seqs, 17) >= 1 && seqs[0] == 5)
-                asked = true;
-        }
-    }
+    nack_wanted_t nw = {video_ssrc(70, 0), 5};
+    bool asked = scan_rtcp(&peer[0], 2000, visit_nack_for, &nw);
     assert_true(asked);
     /* The publisher answers with RTX on its RTX SSRC. */
     size_t len = media_packet(pkt, 70, video_ssrc(70, 0), 5, true);
