@@ -108,7 +108,9 @@ struct call {
     struct cq_router *router;
     uint32_t session, a, b;
     const cq_relay_participant_params_t *params;
+    const cq_relay_layer_prefs_t *prefs;
     void *out;
+    size_t *n;
 };
 
 static int do_session_create(void *arg) {
@@ -149,6 +151,21 @@ static int do_consumer_ssrcs(void *arg) {
 static int do_participant_stats(void *arg) {
     struct call *c = arg;
     return cq_router_participant_stats(c->router, c->session, c->a, c->out);
+}
+
+static int do_set_layer_prefs(void *arg) {
+    struct call *c = arg;
+    return cq_router_set_layer_prefs(c->router, c->session, c->a, c->b, c->prefs);
+}
+
+static int do_stream_stats(void *arg) {
+    struct call *c = arg;
+    return cq_router_stream_stats(c->router, c->session, c->a, c->out, c->n);
+}
+
+static int do_consumer_stats(void *arg) {
+    struct call *c = arg;
+    return cq_router_consumer_stats(c->router, c->session, c->a, c->b, c->out);
 }
 
 static int do_worker_stats(void *arg) {
@@ -232,6 +249,24 @@ int cq_relay_participant_stats(struct cq_relay *r, uint32_t session_id, uint32_t
                                cq_relay_participant_stats_t *out) {
     struct call c = {.a = participant_id, .out = out};
     return call_session(r, session_id, do_participant_stats, &c);
+}
+
+int cq_relay_set_layer_prefs(struct cq_relay *r, uint32_t session_id, uint32_t subscriber,
+                             uint32_t publisher, const cq_relay_layer_prefs_t *prefs) {
+    struct call c = {.a = subscriber, .b = publisher, .prefs = prefs};
+    return call_session(r, session_id, do_set_layer_prefs, &c);
+}
+
+int cq_relay_stream_stats(struct cq_relay *r, uint32_t session_id, uint32_t participant_id,
+                          cq_relay_stream_stats_t *out, size_t *n) {
+    struct call c = {.a = participant_id, .out = out, .n = n};
+    return call_session(r, session_id, do_stream_stats, &c);
+}
+
+int cq_relay_consumer_stats(struct cq_relay *r, uint32_t session_id, uint32_t subscriber,
+                            uint32_t publisher, cq_relay_consumer_stats_t *out) {
+    struct call c = {.a = subscriber, .b = publisher, .out = out};
+    return call_session(r, session_id, do_consumer_stats, &c);
 }
 
 int cq_relay_worker_stats(struct cq_relay *r, cq_relay_worker_stats_t *out) {

@@ -77,9 +77,43 @@ typedef struct {
     uint32_t audio, video, video_rtx;
 } cq_relay_consumer_ssrcs_t;
 
+/* Which video of one publisher a subscriber wants: the relay forwards the best layer
+ * within these bounds that the publisher sends. The default is every layer. */
+typedef struct {
+    int max_spatial;       /* highest simulcast layer, 0 = lowest; -1 pauses the video */
+    unsigned max_temporal; /* highest temporal layer (VP8 TID), 0..3 */
+} cq_relay_layer_prefs_t;
+
+/* Counters of one subscriber receiving one publisher's video. */
+typedef struct {
+    int spatial;             /* layer forwarded now; -1: none */
+    int spatial_target;      /* layer it is moving to (a keyframe is awaited); -1: none */
+    unsigned temporal;       /* highest temporal layer forwarded */
+    uint64_t packets, bytes; /* video sent */
+    uint64_t switches;       /* spatial switches made */
+    uint64_t drops_paused, drops_waiting, drops_layer, drops_temporal, drops_late;
+} cq_relay_consumer_stats_t;
+
+enum { CQ_RELAY_STREAM_AUDIO, CQ_RELAY_STREAM_VIDEO, CQ_RELAY_STREAM_RTX };
+
+/* Counters of one stream a participant publishes. */
+#define CQ_RELAY_MAX_STREAMS (1 + 2 * CQ_RELAY_MAX_LAYERS)
+typedef struct {
+    uint32_t ssrc;
+    uint8_t kind;  /* CQ_RELAY_STREAM_* */
+    uint8_t layer; /* spatial layer of video and its RTX */
+    bool active;   /* packets arrived in the last second */
+    uint64_t packets, bytes;
+    int64_t lost;         /* expected - received (RFC 3550 A.3) */
+    uint32_t jitter_us;   /* interarrival jitter */
+    uint64_t bitrate_bps; /* over the last full second */
+    uint64_t keyframes;   /* video: keyframes received */
+} cq_relay_stream_stats_t;
+
 /* Counters of one participant, as the relay saw them. */
 typedef struct {
     bool bound;
+    uint32_t rtt_us; /* round trip to it, from its receiver reports; 0: not known yet */
     uint64_t packets_in, bytes_in;        /* media received from it, after SRTP */
     uint64_t packets_out, bytes_out;      /* media sent to it */
     uint64_t stun_checks;                 /* authenticated Binding requests */
@@ -145,8 +179,21 @@ int cq_relay_unsubscribe(struct cq_relay *r, uint32_t session_id, uint32_t subsc
 int cq_relay_consumer_ssrcs(struct cq_relay *r, uint32_t session_id, uint32_t subscriber,
                             uint32_t publisher, cq_relay_consumer_ssrcs_t *out);
 
+/* Sets which layers of publisher's video subscriber receives. Returns 0, CQ_ENOENT (not
+ * subscribed) or CQ_EINVAL (max_temporal above 3). */
+int cq_relay_set_layer_prefs(struct cq_relay *r, uint32_t session_id, uint32_t subscriber,
+                             uint32_t publisher, const cq_relay_layer_prefs_t *prefs);
+
 int cq_relay_participant_stats(struct cq_relay *r, uint32_t session_id, uint32_t participant_id,
                                cq_relay_participant_stats_t *out);
+
+/* The streams participant_id publishes, into out[CQ_RELAY_MAX_STREAMS]; *n says how many. */
+int cq_relay_stream_stats(struct cq_relay *r, uint32_t session_id, uint32_t participant_id,
+                          cq_relay_stream_stats_t *out, size_t *n);
+
+/* What subscriber receives of publisher's video. Returns 0 or CQ_ENOENT (not subscribed). */
+int cq_relay_consumer_stats(struct cq_relay *r, uint32_t session_id, uint32_t subscriber,
+                            uint32_t publisher, cq_relay_consumer_stats_t *out);
 
 /* Sums of every worker's counters. */
 int cq_relay_worker_stats(struct cq_relay *r, cq_relay_worker_stats_t *out);

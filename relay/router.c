@@ -5,11 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "relay/consumer.h"
 #include "relay/ice.h"
 #include "relay/map.h"
 #include "relay/rtxcache.h"
 #include "relay/speaker.h"
 #include "codec/rtx.h"
+#include "codec/vp8_desc.h"
 #include "rtp/demux.h"
 #include "rtp/error.h"
 #include "rtp/nack_tracker.h"
@@ -30,22 +32,29 @@
  * NACK repeated sooner means the first repair is still on its way). */
 #define RTX_PAYLOAD_TYPE   97
 #define VIDEO_PAYLOAD_TYPE 96 /* VP8: what a publisher's RTX restores to */
-/* NACKs to publishers: the relay does not measure RTT to a publisher yet, so it assumes
- * 200 ms (retries every 300 ms): retrying sooner than a VSAT round trip would spend every
- * retry before the first repair could come back. */
-#define UPSTREAM_RTT_GUESS_US  200000u
-#define UPSTREAM_NACK_MAX      64
-#define RTX_CACHE_PACKETS      512
-#define RTX_CACHE_AGE_US       1000000u
-#define RESEND_MEMORY          512
-#define RESEND_MIN_INTERVAL_US 100000u
+/* Round-trip time to a participant until its receiver reports measure it: 200 ms, so
+ * that NACK retries (every 1.5 RTT) do not fire before a VSAT repair could come back. */
+#define RTT_GUESS_US      200000u
+#define UPSTREAM_NACK_MAX 64
+#define RTX_CACHE_PACKETS CQ_CONSUMER_HISTORY
+#define RTX_CACHE_AGE_US  1000000u
+/* A packet is resent to one receiver at most once per round trip, and never more often
+ * than this (a NACK repeated sooner means the first repair is still on its way). */
+#define RESEND_MIN_INTERVAL_US 20000u
 /* RTX may use this share of the stream's own bitrate, with a floor so the first NACKs of a
  * new stream are answered, and a burst of a quarter second of that budget. */
 #define RTX_SHARE     0.5
 #define RTX_FLOOR_BPS 64000.0
 /* Keyframe requests from many receivers reach a publisher stream at most this often: a
- * keyframe costs a weak uplink several times a normal frame (issue 3: ~300 ms). */
+ * keyframe costs a weak uplink several times a normal frame (issue 3: ~300 ms). A request
+ * that brought no keyframe is repeated, no sooner than this or two round trips: the PLI
+ * or the keyframe may have been lost on the way. */
 #define KEYFRAME_REQUEST_INTERVAL_US 300000u
+#define KEYFRAME_RETRY_US            1000000u
+/* A simulcast layer silent this long is taken as no longer sent (the publisher dropped it
+ * for its uplink): its subscribers move to another layer. Long enough for 5 frames/s video
+ * across a burst of loss. */
+#define LAYER_TIMEOUT_US 1000000u
 /* Receiver reports to publishers: once a second. RFC 3550 §6.2 would allow less for a
  * few streams, but a publisher on a weak uplink adapts on these loss figures (and RTT),
  * and a second is what browsers' own reports settle at. */
@@ -57,9 +66,13 @@
 /* RFC 8445 §5.3: an ICE password carries at least 128 bits, 22 characters. */
 #define MIN_PWD_LEN 22
 
-enum stream_kind { STREAM_AUDIO, STREAM_VIDEO, STREAM_RTX };
+enum stream_kind {
+    STREAM_AUDIO = CQ_RELAY_STREAM_AUDIO,
+    STREAM_VIDEO = CQ_RELAY_STREAM_VIDEO,
+    STREAM_RTX = CQ_RELAY_STREAM_RTX
+};
 
-#define MAX_STREAMS (1 + 2 * CQ_RELAY_MAX_LAYERS)
+#define MAX_STREAMS CQ_RELAY_MAX_STREAMS
 
 /* A stream a participant publishes, found by SSRC among its few streams. */
 struct stream {
@@ -67,25 +80,21 @@ struct stream {
     uint8_t kind;                      /* enum stream_kind */
     uint8_t layer;                     /* spatial layer of video and its RTX */
     uint64_t last_keyframe_request_us; /* 0: never asked */
-    cq_rtp_recv_stats_t rx;            /* what the relay received: its receiver reports */
-    cq_rtxcache_t cache;               /* video: the last second, for receivers' NACKs */
-    cq_nack_tracker_t *nack;           /* video: gaps in what the publisher sent */
+    uint64_t last_keyframe_us;         /* when the last keyframe started; 0: none yet */
+    uint64_t keyframes;
+    uint64_t last_packet_us; /* 0: nothing yet */
+    cq_rtp_recv_stats_t rx;  /* what the relay received: its receiver reports */
+    cq_rtxcache_t cache;     /* video: the last second, for receivers' NACKs */
+    cq_nack_tracker_t *nack; /* video: gaps in what the publisher sent */
     /* Bitrate over the last full second, for the RTX budget of its consumers. */
     uint64_t window_start_us, window_bytes, rate_bps;
 };
 
-/* One subscriber receiving one publisher: the stable SSRCs it sees, and what it was sent
- * under each (for the sender reports it receives in the publisher's name). */
+/* One subscriber receiving one publisher (relay/consumer.h holds what it was sent). */
 struct consumer {
     struct participant *subscriber;
     struct participant *publisher;
-    cq_relay_consumer_ssrcs_t ssrcs;
-    uint32_t sent_packets[2], sent_octets[2]; /* [0] audio, [1] video; wrap as RFC 3550's */
-    uint16_t rtx_seq;                         /* its own sequence space (RFC 4588 §4) */
-    double rtx_tokens;                        /* RTX budget, bytes */
-    uint64_t rtx_refill_us;
-    uint16_t resent_seq[RESEND_MEMORY]; /* when each recent packet was last resent */
-    uint64_t resent_us[RESEND_MEMORY];
+    cq_consumer_t s;
 };
 
 struct participant {
@@ -105,6 +114,9 @@ struct participant {
     uint32_t rtcp_ssrc; /* the relay's SSRC in RTCP it sends this participant */
     struct stream streams[MAX_STREAMS];
     unsigned nstreams;
+    unsigned video_layers;
+    uint8_t active_layers;   /* bit i: layer i sent within LAYER_TIMEOUT_US */
+    uint64_t video_since_us; /* first video packet; 0: none yet */
     bool subscribe_all;
 
     /* Who receives this participant: consumers owned here, one per subscriber. */
@@ -130,6 +142,7 @@ struct cq_router {
     uint64_t rng;
     uint64_t next_consent_check_us;
     uint64_t next_report_us;
+    uint64_t now_us; /* of the latest readable or tick event: the control path's clock */
     cq_relay_worker_stats_t stats;
     bool sendq_ready;
     cq_udp_sendq_t sendq;
@@ -267,18 +280,32 @@ static void handle_stun(struct cq_router *r, const cq_udp_dgram_t *d, uint64_t n
         cq_udp_sendq_commit(&r->sendq, (size_t)n, &d->from);
 }
 
+/* Protects the plain RTP packet in the send queue's current slot for sub and queues it.
+ * Returns the protected length, or 0 when it could not be sent (counted). */
+static size_t queue_rtp(struct cq_router *r, struct participant *sub, uint8_t *slot, size_t len) {
+    size_t out_len = len;
+    if (cq_srtp_protect(&sub->srtp_out, slot, &out_len, CQ_UDP_SLOT_SIZE) != 0 ||
+        cq_udp_sendq_commit(&r->sendq, out_len, &sub->addr) != 0) {
+        r->stats.send_dropped++;
+        return 0;
+    }
+    return out_len;
+}
+
+/* Counts a media packet (not a repair) sent to sub. */
+static void count_out(struct participant *sub, size_t bytes) {
+    sub->stats.packets_out++;
+    sub->stats.bytes_out += bytes;
+}
+
 /*
- * Sends a copy of the plain RTP packet [pkt, pkt + len) to every subscriber of its
+ * Sends a copy of the plain audio packet [pkt, pkt + len) to every subscriber of its
  * publisher, each under the SSRC that subscriber knows it by, protected with that
- * subscriber's key. The received slot stays untouched: copies are rewritten in the send
- * queue's scratch slots.
+ * subscriber's key. Audio has one stream: its numbers pass through unchanged. The
+ * received slot stays untouched: copies are rewritten in the send queue's scratch slots.
  */
-static void forward(struct cq_router *r, struct participant *pub, const struct stream *s,
-                    const uint8_t *pkt, size_t len, size_t payload_len) {
-    /* Until the layer selector is wired in, video forwards the lowest layer only, which
-     * every receiver can take; RTX from the publisher serves the upstream NACKs. */
-    if (s->kind == STREAM_RTX || (s->kind == STREAM_VIDEO && s->layer != 0))
-        return;
+static void forward_audio(struct cq_router *r, struct participant *pub, const uint8_t *pkt,
+                          size_t len, size_t payload_len) {
     for (size_t i = 0; i < pub->nconsumers; i++) {
         struct consumer *c = pub->consumers[i];
         struct participant *sub = c->subscriber;
@@ -286,19 +313,83 @@ static void forward(struct cq_router *r, struct participant *pub, const struct s
             continue;
         uint8_t *slot = cq_udp_sendq_slot(&r->sendq);
         memcpy(slot, pkt, len);
-        cq_rtp_set_ssrc(slot, s->kind == STREAM_AUDIO ? c->ssrcs.audio : c->ssrcs.video);
-        size_t out_len = len;
-        if (cq_srtp_protect(&sub->srtp_out, slot, &out_len, CQ_UDP_SLOT_SIZE) != 0) {
-            r->stats.send_dropped++;
+        cq_rtp_set_ssrc(slot, c->s.ssrcs.audio);
+        size_t sent = queue_rtp(r, sub, slot, len);
+        if (sent != 0) {
+            count_out(sub, sent);
+            c->s.sent_packets[0]++;
+            c->s.sent_octets[0] += (uint32_t)payload_len;
+        }
+    }
+}
+
+/* Writes the numbers a consumer's copy of a video packet goes out with: into the header,
+ * and into the VP8 descriptor that starts the payload at payload (as parsed into desc). */
+static void rewrite_video(uint8_t *pkt, uint8_t *payload, size_t payload_len,
+                          const cq_vp8_desc_t *desc, uint32_t ssrc, const cq_vsel_out_t *out) {
+    cq_rtp_set_ssrc(pkt, ssrc);
+    cq_rtp_set_seq(pkt, out->seq);
+    cq_rtp_set_timestamp(pkt, out->ts);
+    if (desc->has_picture_id)
+        cq_vp8_desc_set_picture_id(payload, payload_len, desc, out->picture_id);
+    if (desc->has_tl0picidx)
+        cq_vp8_desc_set_tl0picidx(payload, payload_len, desc, out->tl0picidx);
+}
+
+static void count_drop(cq_relay_consumer_stats_t *st, cq_vsel_verdict_t verdict) {
+    switch (verdict) {
+    case CQ_VSEL_DROP_PAUSED:
+        st->drops_paused++;
+        break;
+    case CQ_VSEL_DROP_WAITING:
+        st->drops_waiting++;
+        break;
+    case CQ_VSEL_DROP_LAYER:
+        st->drops_layer++;
+        break;
+    case CQ_VSEL_DROP_TEMPORAL:
+        st->drops_temporal++;
+        break;
+    case CQ_VSEL_DROP_LATE:
+        st->drops_late++;
+        break;
+    case CQ_VSEL_FORWARD:
+        break;
+    }
+}
+
+/*
+ * Offers a plain video packet of layer s (already parsed: v, and its VP8 descriptor vp) to
+ * every subscriber of the publisher. Each one's selector decides whether it goes, and
+ * under which numbers; what goes is remembered so the subscriber's NACKs find it.
+ */
+static void forward_video(struct cq_router *r, struct participant *pub, const struct stream *s,
+                          const uint8_t *pkt, const cq_rtp_view_t *v, const cq_vp8_desc_t *desc,
+                          const cq_vsel_packet_t *vp, uint64_t now_us) {
+    size_t len = v->header_len + v->payload_len + v->padding_len;
+    for (size_t i = 0; i < pub->nconsumers; i++) {
+        struct consumer *c = pub->consumers[i];
+        struct participant *sub = c->subscriber;
+        if (!sub->bound)
+            continue;
+        cq_vsel_out_t out;
+        cq_vsel_verdict_t verdict = cq_vsel_on_packet(&c->s.vsel, vp, now_us, &out);
+        if (verdict != CQ_VSEL_FORWARD) {
+            count_drop(&c->s.stats, verdict);
             continue;
         }
-        if (cq_udp_sendq_commit(&r->sendq, out_len, &sub->addr) == 0) {
-            sub->stats.packets_out++;
-            sub->stats.bytes_out += out_len;
-            int k = s->kind == STREAM_AUDIO ? 0 : 1;
-            c->sent_packets[k]++;
-            c->sent_octets[k] += (uint32_t)payload_len;
-        }
+        uint8_t *slot = cq_udp_sendq_slot(&r->sendq);
+        memcpy(slot, pkt, len);
+        rewrite_video(slot, slot + v->header_len, v->payload_len, desc, c->s.ssrcs.video, &out);
+        size_t sent = queue_rtp(r, sub, slot, len);
+        if (sent == 0)
+            continue;
+        count_out(sub, sent);
+        c->s.sent_packets[1]++;
+        c->s.sent_octets[1] += (uint32_t)v->payload_len;
+        c->s.stats.packets++;
+        c->s.stats.bytes += sent;
+        cq_consumer_sent_record(&c->s, s->layer, v->seq, &out, c->s.vsel.ts_delta);
     }
 }
 
@@ -324,8 +415,9 @@ static int publisher_cname(const struct participant *p, char *buf, size_t cap) {
 /*
  * A publisher's sender report, passed on to each subscriber in the publisher's name: the
  * SR comes from the SSRC that subscriber knows the stream by and keeps the publisher's
- * NTP <-> RTP mapping (the relay forwards timestamps unchanged), so lip sync survives the
- * relay; the counts are what that subscriber was actually sent. An SDES CNAME follows.
+ * NTP <-> RTP mapping, moved by the offset its video timestamps were given (only the
+ * forwarded layer's reports go on), so lip sync survives the relay; the counts are what
+ * that subscriber was actually sent. An SDES CNAME follows.
  */
 static void relay_sender_report(struct cq_router *r, struct participant *pub,
                                 const cq_rtcp_sr_t *sr, uint64_t now_us) {
@@ -334,7 +426,7 @@ static void relay_sender_report(struct cq_router *r, struct participant *pub,
         return;
     struct stream *s = &pub->streams[idx];
     cq_rtp_recv_stats_on_sr(&s->rx, sr->info.ntp, now_us); /* LSR/DLSR of our reports */
-    if (s->kind == STREAM_RTX || (s->kind == STREAM_VIDEO && s->layer != 0))
+    if (s->kind == STREAM_RTX)
         return;
     int k = s->kind == STREAM_AUDIO ? 0 : 1;
     char cname[48];
@@ -344,12 +436,14 @@ static void relay_sender_report(struct cq_router *r, struct participant *pub,
     for (size_t i = 0; i < pub->nconsumers; i++) {
         struct consumer *c = pub->consumers[i];
         struct participant *sub = c->subscriber;
-        if (!sub->bound)
+        if (!sub->bound || (k == 1 && c->s.vsel.spatial != s->layer))
             continue;
-        uint32_t ssrc = k == 0 ? c->ssrcs.audio : c->ssrcs.video;
+        uint32_t ssrc = k == 0 ? c->s.ssrcs.audio : c->s.ssrcs.video;
         cq_rtcp_sender_info_t info = sr->info;
-        info.packet_count = c->sent_packets[k];
-        info.octet_count = c->sent_octets[k];
+        if (k == 1)
+            info.rtp_ts += c->s.vsel.ts_delta;
+        info.packet_count = c->s.sent_packets[k];
+        info.octet_count = c->s.sent_octets[k];
         uint8_t *slot = cq_udp_sendq_slot(&r->sendq);
         cq_rtcp_compound_t cp;
         cq_rtcp_compound_init(&cp, slot, CQ_UDP_SLOT_SIZE - CQ_SRTP_PROTECT_HEADROOM);
@@ -359,22 +453,33 @@ static void relay_sender_report(struct cq_router *r, struct participant *pub,
         cq_rtcp_compound_commit(&cp, cq_rtcp_sdes_cname_write(ssrc, cname, (size_t)cname_len,
                                                               cq_rtcp_compound_tail(&cp),
                                                               cq_rtcp_compound_room(&cp)));
-        queue_rtcp(r, sub, slot, &cp);
+        if (queue_rtcp(r, sub, slot, &cp))
+            cq_consumer_sr_sent(&c->s, ssrc, info.ntp, now_us);
     }
 }
 
+static struct stream *video_stream(struct participant *p, int layer) {
+    for (unsigned i = 0; i < p->nstreams; i++)
+        if (p->streams[i].kind == STREAM_VIDEO && p->streams[i].layer == layer)
+            return &p->streams[i];
+    return NULL;
+}
+
+/* The round trip to p as its receiver reports measured it, or a guess until they do. */
+static uint64_t rtt_of(const struct participant *p) {
+    return p->stats.rtt_us ? p->stats.rtt_us : RTT_GUESS_US;
+}
+
 /*
- * Asks publisher pub for a keyframe of its lowest video layer (the one forwarded), unless
- * one was asked for less than KEYFRAME_REQUEST_INTERVAL_US ago: however many receivers ask,
- * the publisher's weak uplink sees one request per interval. Sent as a compound (an empty
- * RR from the relay's SSRC, then the PLI), which every receiver of RTCP accepts.
+ * Asks publisher pub for a keyframe of a video layer, unless one was asked for less than
+ * KEYFRAME_REQUEST_INTERVAL_US ago: however many receivers ask, the publisher's weak
+ * uplink sees one request per interval. Sent as a compound (an empty RR from the relay's
+ * SSRC, then the PLI), which every receiver of RTCP accepts.
  */
-static void request_keyframe(struct cq_router *r, struct participant *pub, uint64_t now_us) {
-    struct stream *s = NULL;
-    for (unsigned i = 0; i < pub->nstreams && s == NULL; i++)
-        if (pub->streams[i].kind == STREAM_VIDEO && pub->streams[i].layer == 0)
-            s = &pub->streams[i];
-    if (s == NULL || !pub->bound)
+static void request_keyframe(struct cq_router *r, struct participant *pub, int layer,
+                             uint64_t now_us) {
+    struct stream *s = video_stream(pub, layer);
+    if (s == NULL || !pub->bound || !r->sendq_ready)
         return;
     if (s->last_keyframe_request_us != 0 &&
         now_us - s->last_keyframe_request_us < KEYFRAME_REQUEST_INTERVAL_US) {
@@ -396,83 +501,65 @@ static void request_keyframe(struct cq_router *r, struct participant *pub, uint6
     pub->stats.keyframe_requests_sent++;
 }
 
-/* The publisher whose video subscriber sub knows as media_ssrc, or NULL. Keyframe requests
- * are rare, so a scan of the session is fine here. */
-static struct participant *publisher_of_video(const struct participant *sub, uint32_t media_ssrc) {
+/* The consumer through which subscriber sub knows a publisher's video as media_ssrc, or
+ * NULL. Feedback is rare next to media, so a scan of the session is fine here. */
+static struct consumer *consumer_of_video(const struct participant *sub, uint32_t media_ssrc) {
     for (struct participant *q = sub->session->participants; q != NULL; q = q->next) {
-        const struct consumer *c = find_consumer(q, sub);
-        if (c != NULL && c->ssrcs.video == media_ssrc)
-            return q;
+        struct consumer *c = find_consumer(q, sub);
+        if (c != NULL && c->s.ssrcs.video == media_ssrc)
+            return c;
     }
     return NULL;
 }
 
-/* Whether consumer c may resend seq now: not twice within RESEND_MIN_INTERVAL_US, and within
- * its RTX budget (a share of the stream's bitrate, refilled continuously). */
-static bool may_resend(struct consumer *c, const struct stream *s, uint16_t seq, size_t bytes,
-                       uint64_t now_us) {
-    unsigned i = seq % RESEND_MEMORY;
-    if (c->resent_seq[i] == seq && c->resent_us[i] != 0 &&
-        now_us - c->resent_us[i] < RESEND_MIN_INTERVAL_US)
-        return false;
-    double rate = (double)s->rate_bps * RTX_SHARE;
-    if (rate < RTX_FLOOR_BPS)
-        rate = RTX_FLOOR_BPS;
-    double cap = rate / 8 / 4;
-    if (c->rtx_refill_us == 0)
-        c->rtx_tokens = cap;
-    else
-        c->rtx_tokens += rate / 8 * (double)(now_us - c->rtx_refill_us) / 1e6;
-    if (c->rtx_tokens > cap)
-        c->rtx_tokens = cap;
-    c->rtx_refill_us = now_us;
-    if (c->rtx_tokens < (double)bytes)
-        return false;
-    c->rtx_tokens -= (double)bytes;
-    c->resent_seq[i] = seq;
-    c->resent_us[i] = now_us;
-    return true;
-}
-
-/* Answers a receiver's NACK for seq of publisher pub's forwarded video with an RTX packet
- * from the cache: the receiver's RTX SSRC, its own RTX sequence, the original sequence
- * number first in the payload (RFC 4588 §4). Forwarded video keeps the publisher's
- * sequence numbers for now, so the cache is indexed by the number the receiver names. */
-static void resend(struct cq_router *r, struct participant *pub, struct consumer *c, uint16_t seq,
-                   uint64_t now_us) {
+/*
+ * Answers a receiver's NACK for out_seq, a number of the video it was sent, with an RTX
+ * packet: the history says which layer and publisher packet that was, the layer's cache
+ * still holds it, and the copy is rewritten exactly as it first went out, then wrapped
+ * with the receiver's RTX SSRC and its own RTX sequence (RFC 4588 §4).
+ */
+static void resend(struct cq_router *r, struct consumer *c, uint16_t out_seq, uint64_t now_us) {
     struct participant *sub = c->subscriber;
-    struct stream *s = NULL;
-    for (unsigned i = 0; i < pub->nstreams && s == NULL; i++)
-        if (pub->streams[i].kind == STREAM_VIDEO && pub->streams[i].layer == 0)
-            s = &pub->streams[i];
+    cq_consumer_sent_t *e = cq_consumer_sent_find(&c->s, out_seq);
+    struct stream *s = e ? video_stream(c->publisher, e->layer) : NULL;
     const uint8_t *pkt;
-    size_t len = s ? cq_rtxcache_get(&s->cache, seq, now_us, &pkt) : 0;
+    size_t len = s ? cq_rtxcache_get(&s->cache, e->in_seq, now_us, &pkt) : 0;
     cq_rtp_view_t v;
     if (len == 0 || cq_rtp_parse(pkt, len, &v) < 0) {
         sub->stats.nacks_unanswered++;
         return;
     }
-    if (!may_resend(c, s, seq, len + 2, now_us)) {
+    double rate = (double)s->rate_bps * RTX_SHARE;
+    uint64_t interval = rtt_of(sub) > RESEND_MIN_INTERVAL_US ? rtt_of(sub) : RESEND_MIN_INTERVAL_US;
+    if (!cq_consumer_may_resend(&c->s, e, len + 2, rate > RTX_FLOOR_BPS ? rate : RTX_FLOOR_BPS,
+                                interval, now_us)) {
         sub->stats.nacks_limited++;
         return;
     }
     uint8_t *slot = cq_udp_sendq_slot(&r->sendq);
-    int n = cq_rtx_wrap(pkt, v.header_len, v.payload_len, RTX_PAYLOAD_TYPE, c->rtx_seq,
-                        c->ssrcs.video_rtx, slot, CQ_UDP_SLOT_SIZE - CQ_SRTP_PROTECT_HEADROOM);
-    if (n <= 0)
+    int n = cq_rtx_wrap(pkt, v.header_len, v.payload_len, RTX_PAYLOAD_TYPE, c->s.rtx_seq,
+                        c->s.ssrcs.video_rtx, slot, CQ_UDP_SLOT_SIZE - CQ_SRTP_PROTECT_HEADROOM);
+    cq_vp8_desc_t desc;
+    if (n <= 0 || cq_vp8_desc_parse(pkt + v.header_len, v.payload_len, &desc) < 0)
         return;
-    size_t out_len = (size_t)n;
-    if (cq_srtp_protect(&sub->srtp_out, slot, &out_len, CQ_UDP_SLOT_SIZE) != 0 ||
-        cq_udp_sendq_commit(&r->sendq, out_len, &sub->addr) != 0)
+    /* The original's numbers as the receiver knows them: OSN, timestamp, descriptor. */
+    uint8_t *osn = slot + v.header_len;
+    osn[0] = (uint8_t)(out_seq >> 8);
+    osn[1] = (uint8_t)out_seq;
+    cq_rtp_set_timestamp(slot, v.timestamp + e->ts_delta);
+    if (desc.has_picture_id)
+        cq_vp8_desc_set_picture_id(osn + 2, v.payload_len, &desc, e->picture_id);
+    if (desc.has_tl0picidx)
+        cq_vp8_desc_set_tl0picidx(osn + 2, v.payload_len, &desc, e->tl0picidx);
+    if (queue_rtp(r, sub, slot, (size_t)n) == 0)
         return;
-    c->rtx_seq++;
+    c->s.rtx_seq++;
     sub->stats.rtx_sent++;
 }
 
 static void nack_received(struct cq_router *r, struct participant *sub, const cq_rtcp_nack_t *nack,
                           uint64_t now_us) {
-    struct participant *pub = publisher_of_video(sub, nack->media_ssrc);
-    struct consumer *c = pub ? find_consumer(pub, sub) : NULL;
+    struct consumer *c = consumer_of_video(sub, nack->media_ssrc);
     for (size_t i = 0; i < nack->count; i++) {
         cq_rtcp_nack_pair_t pair = cq_rtcp_nack_pair_at(nack, i);
         for (int bit = -1; bit < 16; bit++) {
@@ -480,19 +567,47 @@ static void nack_received(struct cq_router *r, struct participant *sub, const cq
                 continue;
             sub->stats.nacks_in++;
             if (c != NULL)
-                resend(r, pub, c, (uint16_t)(pair.pid + bit + 1), now_us);
+                resend(r, c, (uint16_t)(pair.pid + bit + 1), now_us);
             else
                 sub->stats.nacks_unanswered++;
         }
     }
 }
 
+/* A receiver asks for a keyframe of the video it gets: from the layer it receives, or
+ * the one it waits for. */
 static void keyframe_wanted(struct cq_router *r, struct participant *sub, uint32_t media_ssrc,
                             uint64_t now_us) {
     sub->stats.keyframe_requests_in++;
-    struct participant *pub = publisher_of_video(sub, media_ssrc);
-    if (pub != NULL)
-        request_keyframe(r, pub, now_us);
+    struct consumer *c = consumer_of_video(sub, media_ssrc);
+    if (c == NULL)
+        return;
+    int layer = c->s.vsel.spatial >= 0 ? c->s.vsel.spatial : cq_vsel_wanted_layer(&c->s.vsel);
+    if (layer >= 0)
+        request_keyframe(r, c->publisher, layer, now_us);
+}
+
+/* A receiver report from p about what the relay sends it: each block that names a sender
+ * report the relay sent gives the round trip on p's leg, smoothed as TCP does (1/8). */
+static void receiver_report(struct participant *p, const cq_rtcp_reports_t *reports,
+                            uint64_t now_us) {
+    for (size_t i = 0; i < reports->count; i++) {
+        cq_rtcp_report_t rb = cq_rtcp_report_at(reports, i);
+        if (rb.lsr == 0)
+            continue;
+        for (struct participant *q = p->session->participants; q != NULL; q = q->next) {
+            const struct consumer *c = find_consumer(q, p);
+            uint64_t rtt;
+            if (c == NULL || cq_consumer_rtt(&c->s, rb.ssrc, rb.lsr, rb.dlsr, now_us, &rtt) != 0)
+                continue;
+            if (rtt > 10000000u)
+                break; /* an SR from long ago that happens to match: not a round trip */
+            uint32_t sample = (uint32_t)rtt;
+            p->stats.rtt_us = p->stats.rtt_us ? p->stats.rtt_us - p->stats.rtt_us / 8 + sample / 8
+                                              : (sample ? sample : 1);
+            break;
+        }
+    }
 }
 
 /* RTCP a participant sends, after SRTCP. Walks the whole compound first (RFC 3550 §A.2):
@@ -509,11 +624,15 @@ static void handle_rtcp(struct cq_router *r, struct participant *p, const uint8_
     cq_rtcp_iter_init(&it, data, len);
     while (cq_rtcp_iter_next(&it, &h) > 0) {
         cq_rtcp_sr_t sr;
+        cq_rtcp_rr_t rr;
         cq_rtcp_fb_t pli;
         cq_rtcp_fir_t fir;
         cq_rtcp_nack_t nack;
         if (h.pt == CQ_RTCP_PT_SR && cq_rtcp_sr_parse(&h, &sr) == 0) {
             relay_sender_report(r, p, &sr, now_us);
+            receiver_report(p, &sr.reports, now_us);
+        } else if (h.pt == CQ_RTCP_PT_RR && cq_rtcp_rr_parse(&h, &rr) == 0) {
+            receiver_report(p, &rr.reports, now_us);
         } else if (cq_rtcp_nack_parse(&h, &nack) == 0) {
             nack_received(r, p, &nack, now_us);
         } else if (cq_rtcp_pli_parse(&h, &pli) == 0) {
@@ -526,20 +645,77 @@ static void handle_rtcp(struct cq_router *r, struct participant *p, const uint8_
     }
 }
 
+/* What the selectors need from a video packet, read once for all its consumers. Returns
+ * false for a packet without video in it (padding only, a bandwidth probe) or with a
+ * descriptor that does not parse: neither can be spliced into anyone's stream. */
+static bool describe_video(const struct stream *s, const uint8_t *pkt, const cq_rtp_view_t *v,
+                           cq_vp8_desc_t *desc, cq_vsel_packet_t *vp) {
+    const uint8_t *payload = pkt + v->header_len;
+    if (v->payload_len == 0 || cq_vp8_desc_parse(payload, v->payload_len, desc) < 0)
+        return false;
+    cq_vp8_frame_header_t fh;
+    bool start = cq_vp8_desc_starts_frame(desc);
+    bool key =
+        start &&
+        cq_vp8_frame_header_parse(payload + desc->size, v->payload_len - desc->size, &fh) > 0 &&
+        fh.keyframe;
+    *vp = (cq_vsel_packet_t){
+        .layer = s->layer,
+        .seq = v->seq,
+        .ts = v->timestamp,
+        .frame_start = start,
+        .keyframe = key,
+        .has_tid = desc->has_tid,
+        .tid = desc->tid,
+        .layer_sync = desc->y,
+        .has_picture_id = desc->has_picture_id,
+        .picture_id_15bit = desc->picture_id_15bit,
+        .picture_id = desc->picture_id,
+        .has_tl0picidx = desc->has_tl0picidx,
+        .tl0picidx = desc->tl0picidx,
+    };
+    return true;
+}
+
+/*
+ * A video packet from publisher p on stream s, received or restored from its RTX: kept for
+ * receivers' NACKs, its gaps tracked for the relay's own NACKs, then offered to every
+ * subscriber's selector.
+ */
+static void video_arrived(struct cq_router *r, struct participant *p, struct stream *s,
+                          const uint8_t *pkt, const cq_rtp_view_t *v, uint64_t now_us) {
+    size_t len = v->header_len + v->payload_len + v->padding_len;
+    cq_rtxcache_put(&s->cache, v->seq, pkt, len, now_us);
+    cq_nack_tracker_on_packet(s->nack, v->seq, now_us);
+    if (s->nack->keyframe_needed) {
+        /* A gap too large to repair: a keyframe is the faster way back. */
+        s->nack->keyframe_needed = false;
+        request_keyframe(r, p, s->layer, now_us);
+    }
+    cq_vp8_desc_t desc;
+    cq_vsel_packet_t vp;
+    if (!describe_video(s, pkt, v, &desc, &vp)) {
+        if (v->payload_len != 0)
+            p->stats.drops_malformed++;
+        return;
+    }
+    if (vp.keyframe) {
+        s->keyframes++;
+        s->last_keyframe_us = now_us;
+    }
+    forward_video(r, p, s, pkt, v, &desc, &vp, now_us);
+}
+
 /*
  * A publisher's RTX (its answer to the relay's NACK) restored in place to the packet it
  * repairs: the original SSRC and payload type, the original sequence number. It then
- * goes where the original would have gone: the cache, the statistics (as a repair, so it
- * does not count as jitter) and every subscriber, whose gap it fills. Padding-only RTX
+ * goes where the original would have gone: the statistics (as a repair, so it does not
+ * count as jitter), the cache and every subscriber, whose gap it fills. Padding-only RTX
  * (bandwidth probes) carries nothing to restore and is dropped.
  */
 static void recover_from_rtx(struct cq_router *r, struct participant *p, const struct stream *rtx,
-                             uint8_t *pkt, size_t len, const cq_rtp_view_t *v, uint64_t now_us) {
-    struct stream *orig = NULL;
-    for (unsigned i = 0; i < p->nstreams && orig == NULL; i++)
-        if (p->streams[i].kind == STREAM_VIDEO && p->streams[i].layer == rtx->layer)
-            orig = &p->streams[i];
-    (void)len;
+                             uint8_t *pkt, const cq_rtp_view_t *v, uint64_t now_us) {
+    struct stream *orig = video_stream(p, rtx->layer);
     if (orig == NULL)
         return;
     int n = cq_rtx_unwrap(pkt, v->header_len, v->payload_len, VIDEO_PAYLOAD_TYPE, orig->ssrc);
@@ -548,9 +724,7 @@ static void recover_from_rtx(struct cq_router *r, struct participant *p, const s
         return;
     p->stats.rtx_recovered++;
     cq_rtp_recv_stats_update(&orig->rx, ov.seq, ov.timestamp, now_us, (size_t)n, true);
-    cq_rtxcache_put(&orig->cache, ov.seq, pkt, (size_t)n, now_us);
-    cq_nack_tracker_on_packet(orig->nack, ov.seq, now_us);
-    forward(r, p, orig, pkt, (size_t)n, ov.payload_len);
+    video_arrived(r, p, orig, pkt, &ov, now_us);
 }
 
 /* The audio level a packet carries (RFC 6464, at the id chasqui announces) feeds the
@@ -598,9 +772,12 @@ static void handle_media(struct cq_router *r, cq_udp_dgram_t *d, bool rtcp, uint
     }
     struct stream *s = &p->streams[idx];
     if (s->kind == STREAM_RTX) {
-        recover_from_rtx(r, p, s, d->data, len, &v, now_us);
+        recover_from_rtx(r, p, s, d->data, &v, now_us);
         return;
     }
+    s->last_packet_us = now_us;
+    if (p->video_since_us == 0 && s->kind == STREAM_VIDEO)
+        p->video_since_us = now_us;
     cq_rtp_recv_stats_update(&s->rx, v.seq, v.timestamp, now_us, len, false);
     if (now_us - s->window_start_us >= 1000000u) {
         uint64_t elapsed = now_us - s->window_start_us;
@@ -609,20 +786,14 @@ static void handle_media(struct cq_router *r, cq_udp_dgram_t *d, bool rtcp, uint
         s->window_bytes = 0;
     }
     s->window_bytes += len;
-    if (s->kind == STREAM_VIDEO) {
-        cq_rtxcache_put(&s->cache, v.seq, d->data, len, now_us);
-        cq_nack_tracker_on_packet(s->nack, v.seq, now_us);
-        if (s->nack->keyframe_needed) {
-            /* A gap too large to repair: a keyframe is the faster way back. */
-            s->nack->keyframe_needed = false;
-            request_keyframe(r, p, now_us);
-        }
-    }
-    if (s->kind == STREAM_AUDIO)
-        feed_speaker(p, &v, now_us);
     p->stats.packets_in++;
     p->stats.bytes_in += len;
-    forward(r, p, s, d->data, len, v.payload_len);
+    if (s->kind == STREAM_VIDEO) {
+        video_arrived(r, p, s, d->data, &v, now_us);
+    } else {
+        feed_speaker(p, &v, now_us);
+        forward_audio(r, p, d->data, len, v.payload_len);
+    }
 }
 
 static void handle(struct cq_router *r, cq_udp_dgram_t *d, uint64_t now_us) {
@@ -649,6 +820,7 @@ static void handle(struct cq_router *r, cq_udp_dgram_t *d, uint64_t now_us) {
 
 void cq_router_on_readable(void *ctx, cq_udp_t *udp, uint64_t now_us) {
     struct cq_router *r = ctx;
+    r->now_us = now_us;
     if (!r->sendq_ready) {
         cq_udp_sendq_init(&r->sendq, udp);
         r->sendq_ready = true;
@@ -695,8 +867,7 @@ static void send_upstream_nacks(struct cq_router *r, struct participant *p, uint
         if (s->nack == NULL || s->nack->missing == 0)
             continue;
         uint16_t seqs[UPSTREAM_NACK_MAX];
-        size_t n =
-            cq_nack_tracker_poll(s->nack, now_us, UPSTREAM_RTT_GUESS_US, seqs, UPSTREAM_NACK_MAX);
+        size_t n = cq_nack_tracker_poll(s->nack, now_us, rtt_of(p), seqs, UPSTREAM_NACK_MAX);
         cq_rtcp_nack_pair_t pairs[UPSTREAM_NACK_MAX];
         int np = n ? cq_rtcp_nack_compact(seqs, n, pairs, UPSTREAM_NACK_MAX) : 0;
         if (np <= 0)
@@ -715,13 +886,81 @@ static void send_upstream_nacks(struct cq_router *r, struct participant *p, uint
     }
 }
 
+/* Whether pub's layer is arriving: only then is a keyframe request for it any use (a
+ * layer's first frame after a pause is a keyframe anyway). */
+static bool layer_sending(const struct participant *pub, int layer, uint64_t now_us) {
+    for (unsigned i = 0; i < pub->nstreams; i++) {
+        const struct stream *s = &pub->streams[i];
+        if (s->kind == STREAM_VIDEO && s->layer == layer)
+            return s->last_packet_us != 0 && now_us - s->last_packet_us < LAYER_TIMEOUT_US;
+    }
+    return false;
+}
+
+/*
+ * Where consumer c's video should go: the highest layer its preferences allow among those
+ * the publisher is sending (any, until the publisher sends something), or none when it
+ * paused the video. A change that needs a keyframe asks for one.
+ */
+static void update_target(struct cq_router *r, struct consumer *c, uint64_t now_us) {
+    const struct participant *pub = c->publisher;
+    int max = c->s.prefs.max_spatial;
+    int target = -1;
+    if (max >= 0 && pub->video_layers > 0) {
+        int top = max < (int)pub->video_layers ? max : (int)pub->video_layers - 1;
+        target = top;
+        if (pub->active_layers != 0)
+            while (target > 0 && !(pub->active_layers & (1u << target)))
+                target--;
+    }
+    cq_vsel_set_target(&c->s.vsel, target, c->s.prefs.max_temporal);
+    int want = cq_vsel_wanted_layer(&c->s.vsel);
+    if (want >= 0 && layer_sending(pub, want, now_us))
+        request_keyframe(r, c->publisher, want, now_us);
+}
+
+/*
+ * Once a tick for each publisher: notices layers that started or stopped arriving and
+ * moves their subscribers, and asks again for a keyframe somebody still waits for (the
+ * PLI or the keyframe was lost on the way, or the subscriber was not bound when it came).
+ */
+static void review_layers(struct cq_router *r, struct participant *pub, uint64_t now_us) {
+    /* For a second after video starts, a layer not seen yet counts as coming: an encoder
+     * starts its layers together, and the first tick must not settle on the first one. */
+    bool starting = pub->video_since_us != 0 && now_us - pub->video_since_us < LAYER_TIMEOUT_US;
+    uint8_t active = 0;
+    for (unsigned i = 0; i < pub->nstreams; i++) {
+        const struct stream *s = &pub->streams[i];
+        if (s->kind == STREAM_VIDEO &&
+            (layer_sending(pub, s->layer, now_us) || (starting && s->last_packet_us == 0)))
+            active |= (uint8_t)(1u << s->layer);
+    }
+    if (active != pub->active_layers) {
+        pub->active_layers = active;
+        for (size_t i = 0; i < pub->nconsumers; i++)
+            update_target(r, pub->consumers[i], now_us);
+    }
+    uint64_t retry = 2 * rtt_of(pub) > KEYFRAME_RETRY_US ? 2 * rtt_of(pub) : KEYFRAME_RETRY_US;
+    for (size_t i = 0; i < pub->nconsumers; i++) {
+        if (!pub->consumers[i]->subscriber->bound)
+            continue;
+        struct stream *s = video_stream(pub, cq_vsel_wanted_layer(&pub->consumers[i]->s.vsel));
+        if (s != NULL && layer_sending(pub, s->layer, now_us) &&
+            (s->last_keyframe_request_us == 0 || now_us - s->last_keyframe_request_us >= retry))
+            request_keyframe(r, pub, s->layer, now_us);
+    }
+}
+
 void cq_router_on_tick(void *ctx, uint64_t now_us) {
     struct cq_router *r = ctx;
+    r->now_us = now_us;
     if (r->sendq_ready) {
         for (struct session *s = r->session_list; s != NULL; s = s->next)
             for (struct participant *p = s->participants; p != NULL; p = p->next)
-                if (p->bound)
+                if (p->bound) {
                     send_upstream_nacks(r, p, now_us);
+                    review_layers(r, p, now_us);
+                }
         cq_udp_sendq_flush(&r->sendq);
     }
     for (struct session *s = r->session_list; s != NULL; s = s->next) {
@@ -809,7 +1048,8 @@ static bool ssrc_in_use(const struct participant *sub, uint32_t ssrc) {
         return true;
     for (struct participant *q = sub->session->participants; q != NULL; q = q->next) {
         const struct consumer *c = find_consumer(q, sub);
-        if (c && (c->ssrcs.audio == ssrc || c->ssrcs.video == ssrc || c->ssrcs.video_rtx == ssrc))
+        if (c &&
+            (c->s.ssrcs.audio == ssrc || c->s.ssrcs.video == ssrc || c->s.ssrcs.video_rtx == ssrc))
             return true;
     }
     return false;
@@ -839,12 +1079,17 @@ static int add_consumer(struct cq_router *r, struct participant *pub, struct par
         return CQ_ENOMEM;
     c->subscriber = sub;
     c->publisher = pub;
-    c->ssrcs.audio = fresh_ssrc(r, sub);
-    c->ssrcs.video = 0;
+    cq_relay_consumer_ssrcs_t ssrcs = {0};
+    ssrcs.audio = fresh_ssrc(r, sub);
+    cq_consumer_init(&c->s, &ssrcs, 0);
     pub->consumers[pub->nconsumers++] = c; /* visible to ssrc_in_use from here on */
-    c->ssrcs.video = fresh_ssrc(r, sub);
-    c->ssrcs.video_rtx = fresh_ssrc(r, sub);
-    c->rtx_seq = (uint16_t)next_random(r); /* RFC 3550 §5.1: a random start */
+    c->s.ssrcs.video = fresh_ssrc(r, sub);
+    c->s.ssrcs.video_rtx = fresh_ssrc(r, sub);
+    c->s.rtx_seq = (uint16_t)next_random(r); /* RFC 3550 §5.1: a random start */
+    /* A new subscriber needs a keyframe to start from. */
+    update_target(r, c, r->now_us);
+    if (r->sendq_ready)
+        cq_udp_sendq_flush(&r->sendq);
     return 0;
 }
 
@@ -902,11 +1147,11 @@ static void send_bye(struct cq_router *r, const struct participant *p) {
         struct participant *sub = c->subscriber;
         if (!sub->bound)
             continue;
-        uint32_t ssrcs[3] = {c->ssrcs.audio, c->ssrcs.video, c->ssrcs.video_rtx};
+        uint32_t ssrcs[3] = {c->s.ssrcs.audio, c->s.ssrcs.video, c->s.ssrcs.video_rtx};
         uint8_t *slot = cq_udp_sendq_slot(&r->sendq);
         cq_rtcp_compound_t cp;
         cq_rtcp_compound_init(&cp, slot, CQ_UDP_SLOT_SIZE - CQ_SRTP_PROTECT_HEADROOM);
-        cq_rtcp_compound_commit(&cp, cq_rtcp_rr_write(c->ssrcs.audio, NULL, 0,
+        cq_rtcp_compound_commit(&cp, cq_rtcp_rr_write(c->s.ssrcs.audio, NULL, 0,
                                                       cq_rtcp_compound_tail(&cp),
                                                       cq_rtcp_compound_room(&cp)));
         cq_rtcp_compound_commit(&cp, cq_rtcp_bye_write(ssrcs, 3, reason, sizeof reason - 1,
@@ -964,6 +1209,7 @@ int cq_router_participant_add(struct cq_router *r, uint32_t session_id,
     memcpy(p->pwd, params->ice_pwd, pwd_len);
     p->pwd_len = pwd_len;
     p->subscribe_all = params->subscribe_all;
+    p->video_layers = params->video_layers;
     do
         p->rtcp_ssrc = next_random(r);
     while (p->rtcp_ssrc == 0);
@@ -1089,7 +1335,70 @@ int cq_router_consumer_ssrcs(struct cq_router *r, uint32_t session_id, uint32_t 
     const struct consumer *c = find_consumer(pub, sub);
     if (c == NULL)
         return CQ_ENOENT;
-    *out = c->ssrcs;
+    *out = c->s.ssrcs;
+    return 0;
+}
+
+int cq_router_set_layer_prefs(struct cq_router *r, uint32_t session_id, uint32_t subscriber,
+                              uint32_t publisher, const cq_relay_layer_prefs_t *prefs) {
+    struct participant *sub, *pub;
+    int err = find_pair(r, session_id, subscriber, publisher, &sub, &pub);
+    if (err)
+        return err;
+    struct consumer *c = find_consumer(pub, sub);
+    if (c == NULL)
+        return CQ_ENOENT;
+    if (prefs->max_temporal > CQ_VSEL_MAX_TEMPORAL)
+        return CQ_EINVAL;
+    c->s.prefs = *prefs;
+    if (c->s.prefs.max_spatial < -1)
+        c->s.prefs.max_spatial = -1;
+    update_target(r, c, r->now_us);
+    if (r->sendq_ready)
+        cq_udp_sendq_flush(&r->sendq);
+    return 0;
+}
+
+int cq_router_consumer_stats(struct cq_router *r, uint32_t session_id, uint32_t subscriber,
+                             uint32_t publisher, cq_relay_consumer_stats_t *out) {
+    struct participant *sub, *pub;
+    int err = find_pair(r, session_id, subscriber, publisher, &sub, &pub);
+    if (err)
+        return err;
+    const struct consumer *c = find_consumer(pub, sub);
+    if (c == NULL)
+        return CQ_ENOENT;
+    *out = c->s.stats;
+    out->spatial = c->s.vsel.spatial;
+    out->spatial_target = c->s.vsel.spatial_target;
+    out->temporal = c->s.vsel.temporal;
+    out->switches = c->s.vsel.switches;
+    return 0;
+}
+
+int cq_router_stream_stats(struct cq_router *r, uint32_t session_id, uint32_t id,
+                           cq_relay_stream_stats_t *out, size_t *n) {
+    struct session *s = find_session(r, session_id);
+    struct participant *p = s ? find_participant(s, id) : NULL;
+    if (p == NULL)
+        return CQ_ENOENT;
+    for (unsigned i = 0; i < p->nstreams; i++) {
+        const struct stream *st = &p->streams[i];
+        out[i] = (cq_relay_stream_stats_t){
+            .ssrc = st->ssrc,
+            .kind = st->kind,
+            .layer = st->layer,
+            .active = st->last_packet_us != 0 && r->now_us - st->last_packet_us < LAYER_TIMEOUT_US,
+            .packets = st->rx.received,
+            .bytes = st->rx.bytes,
+            .lost = st->rx.started ? cq_rtp_recv_stats_lost(&st->rx) : 0,
+            .jitter_us =
+                (uint32_t)((uint64_t)(st->rx.jitter_q4 >> 4) * 1000000u / st->rx.clock_rate),
+            .bitrate_bps = st->rate_bps,
+            .keyframes = st->keyframes,
+        };
+    }
+    *n = p->nstreams;
     return 0;
 }
 

@@ -49,8 +49,14 @@ int cq_router_unsubscribe(struct cq_router *r, uint32_t session_id, uint32_t sub
                           uint32_t publisher);
 int cq_router_consumer_ssrcs(struct cq_router *r, uint32_t session_id, uint32_t subscriber,
                              uint32_t publisher, cq_relay_consumer_ssrcs_t *out);
+int cq_router_set_layer_prefs(struct cq_router *r, uint32_t session_id, uint32_t subscriber,
+                              uint32_t publisher, const cq_relay_layer_prefs_t *prefs);
 int cq_router_participant_stats(struct cq_router *r, uint32_t session_id, uint32_t id,
                                 cq_relay_participant_stats_t *out);
+int cq_router_stream_stats(struct cq_router *r, uint32_t session_id, uint32_t id,
+                           cq_relay_stream_stats_t *out, size_t *n);
+int cq_router_consumer_stats(struct cq_router *r, uint32_t session_id, uint32_t subscriber,
+                             uint32_t publisher, cq_relay_consumer_stats_t *out);
 void cq_router_worker_stats(const struct cq_router *r, cq_relay_worker_stats_t *out);
 
 #endif

@@ -19,6 +19,7 @@
 #include "rtp/error.h"
 #include "rtp/rtcp.h"
 #include "rtp/rtp.h"
+#include "support/media.h"
 #include "support/peer.h"
 #include "support/test_rand.h"
 
@@ -96,26 +97,18 @@ static int teardown(void **state) {
     return 0;
 }
 
-/* The payload says who sent it, which stream and which sequence number, so a receiver
- * can check what it got without trusting the header the relay rewrote. */
+/* A tagged packet (support/media.h). Video is one VP8 frame per packet, PictureID and
+ * TL0PICIDX following the sequence number; every hundredth (the first of each burst the
+ * tests send) is a keyframe, which is where a subscriber's video can start. */
 static size_t media_packet(uint8_t *buf, int sender, uint32_t ssrc, uint16_t seq, bool video) {
-    cq_rtp_header_t h = {.payload_type = video ? 96 : 111,
-                         .marker = video && seq % 3 == 2,
-                         .seq = seq,
-                         .timestamp = (uint32_t)seq * (video ? 3000u : 960u),
-                         .ssrc = ssrc};
-    int n = cq_rtp_header_write(&h, NULL, 0, buf, 64);
-    assert_true(n > 0);
-    size_t len = (size_t)n;
-    buf[len++] = (uint8_t)sender;
-    cq_store_be32(buf + len, ssrc);
-    len += 4;
-    cq_store_be16(buf + len, seq);
-    len += 2;
-    size_t body = video ? 900 : 60;
-    for (size_t k = 0; k < body; k++)
-        buf[len++] = (uint8_t)(k ^ seq);
-    return len;
+    if (!video)
+        return cq_test_audio_packet(buf, sender, ssrc, seq, (uint32_t)seq * 960u);
+    cq_test_vp8_frame_t fr = {.seq = seq,
+                              .ts = (uint32_t)seq * 3000u,
+                              .picture_id = (uint16_t)(seq & 0x7fff),
+                              .tl0picidx = (uint8_t)seq,
+                              .keyframe = seq % 100 == 0};
+    return cq_test_video_packet(buf, sender, ssrc, &fr);
 }
 
 static void send_media(fixture_t *f, int i, uint16_t first_seq, int audio, int video) {
@@ -124,8 +117,9 @@ static void send_media(fixture_t *f, int i, uint16_t first_seq, int audio, int v
         size_t len = media_packet(pkt, i, audio_ssrc(i), (uint16_t)(first_seq + k), false);
         assert_int_equal(cq_test_peer_send_rtp(&f->peers[i], pkt, len), 0);
     }
-    for (int layer = 0; layer < 2; layer++)
-        for (int k = 0; k < video; k++) {
+    /* Simulcast: each frame on both layers, as an encoder pair produces them. */
+    for (int k = 0; k < video; k++)
+        for (int layer = 0; layer < 2; layer++) {
             size_t len =
                 media_packet(pkt, i, video_ssrc(i, layer), (uint16_t)(first_seq + k), true);
             assert_int_equal(cq_test_peer_send_rtp(&f->peers[i], pkt, len), 0);
@@ -134,14 +128,17 @@ static void send_media(fixture_t *f, int i, uint16_t first_seq, int audio, int v
 
 typedef struct {
     int audio[N], video[N]; /* packets received per sender */
+    int layer[N][2];        /* video packets per sender and the layer they came from */
     int wrong;              /* anything that breaks an expectation */
     uint16_t last_seq[N][2];
+    uint16_t last_picture_id[N];
     bool seen[N][2];
 } tally_t;
 
 /* Receives what peer i gets until `want` media packets arrived or a bounded wait ends, and
  * checks each one: the SSRC is the one the relay promised for that sender, the payload
- * arrived intact, only the base video layer came, sequence numbers run on without gaps. */
+ * arrived intact, sequence numbers (and for video PictureIDs) run on without gaps
+ * whatever layer is forwarded, and audio keeps the publisher's numbers. */
 static void receive(fixture_t *f, int i, int want, tally_t *t) {
     memset(t, 0, sizeof *t);
     /* A sender i is not subscribed to (removed) has no SSRCs: its packets count as wrong. */
@@ -162,56 +159,73 @@ static void receive(fixture_t *f, int i, int want, tally_t *t) {
             continue;
         got++;
         cq_rtp_view_t v;
+        cq_test_media_info_t m;
         assert_true(cq_rtp_parse(buf, (size_t)n, &v) > 0);
-        int sender = v.payload[0];
-        uint32_t orig_ssrc = cq_load_be32(v.payload + 1);
-        uint16_t orig_seq = cq_load_be16(v.payload + 5);
-        if (sender < 0 || sender >= N || sender == i) {
+        int sender = cq_test_media_read(&v, &m) == 0 ? m.sender : -1;
+        if (sender < 0 || sender >= N || sender == i || !m.body_intact) {
             t->wrong++;
             continue;
         }
-        bool video = orig_ssrc != audio_ssrc(sender);
-        if ((video && orig_ssrc != video_ssrc(sender, 0)) ||
-            v.ssrc != (video ? ssrcs[sender].video : ssrcs[sender].audio) || v.seq != orig_seq) {
+        int layer = m.ssrc == video_ssrc(sender, 0) ? 0 : m.ssrc == video_ssrc(sender, 1) ? 1 : -1;
+        bool ok = m.video ? layer >= 0 && v.ssrc == ssrcs[sender].video
+                          : m.ssrc == audio_ssrc(sender) && v.ssrc == ssrcs[sender].audio &&
+                                v.seq == m.seq;
+        int kind = m.video ? 1 : 0;
+        if (ok && t->seen[sender][kind] && (uint16_t)(t->last_seq[sender][kind] + 1) != v.seq)
+            ok = false;
+        if (ok && m.video && t->seen[sender][1] &&
+            ((t->last_picture_id[sender] + 1) & 0x7fff) != m.desc.picture_id)
+            ok = false;
+        if (!ok) {
             t->wrong++;
             continue;
         }
-        for (size_t k = 0; k < v.payload_len - 7; k++)
-            if (v.payload[7 + k] != (uint8_t)(k ^ orig_seq)) {
-                t->wrong++;
-                break;
-            }
-        int kind = video ? 1 : 0;
-        if (t->seen[sender][kind] && (uint16_t)(t->last_seq[sender][kind] + 1) != v.seq)
-            t->wrong++;
         t->seen[sender][kind] = true;
         t->last_seq[sender][kind] = v.seq;
-        if (video)
+        if (m.video) {
+            t->last_picture_id[sender] = m.desc.picture_id;
             t->video[sender]++;
-        else
+            t->layer[sender][layer]++;
+        } else {
             t->audio[sender]++;
+        }
     }
 }
 
+/*
+ * Three telecentres exchange audio and two-layer simulcast: every receiver gets every
+ * stream, decryptable and continuous. Nothing limits the layer here, so each video starts
+ * on the first keyframe that comes (layer 0's) and moves to layer 1 at its keyframe, the
+ * next packet: one packet of layer 0, then all of layer 1, numbered as one stream.
+ */
 static void test_forwarding_every_receiver_gets_every_stream(void **state) {
     fixture_t *f = *state;
     for (int i = 0; i < N; i++)
         send_media(f, i, 100, AUDIO, VIDEO);
     for (int i = 0; i < N; i++) {
         tally_t t;
-        receive(f, i, (N - 1) * (AUDIO + VIDEO), &t);
+        receive(f, i, (N - 1) * (AUDIO + VIDEO + 1), &t);
         assert_int_equal(t.wrong, 0);
         for (int j = 0; j < N; j++) {
             if (j == i)
                 continue;
             assert_int_equal(t.audio[j], AUDIO);
-            assert_int_equal(t.video[j], VIDEO);
+            assert_int_equal(t.layer[j][0], 1);
+            assert_int_equal(t.layer[j][1], VIDEO);
+            cq_relay_consumer_stats_t cs;
+            assert_int_equal(cq_relay_consumer_stats(f->relay, SESSION, (uint32_t)(i + 1),
+                                                     (uint32_t)(j + 1), &cs),
+                             0);
+            assert_int_equal(cs.spatial, 1);
+            assert_int_equal(cs.switches, 2);
+            assert_int_equal(cs.packets, VIDEO + 1);
+            assert_int_equal(cs.drops_layer, VIDEO - 1);
         }
         cq_relay_participant_stats_t st;
         assert_int_equal(cq_relay_participant_stats(f->relay, SESSION, (uint32_t)(i + 1), &st), 0);
         assert_true(st.bound);
         assert_int_equal(st.packets_in, AUDIO + 2 * VIDEO);
-        assert_int_equal(st.packets_out, (N - 1) * (AUDIO + VIDEO));
+        assert_int_equal(st.packets_out, (N - 1) * (AUDIO + VIDEO + 1));
     }
     /* Subscriber-visible SSRCs are distinct from each other and from the publishers'. */
     cq_relay_consumer_ssrcs_t a, b;
@@ -542,6 +556,11 @@ static void test_forwarding_coalesces_keyframe_requests(void **state) {
     pair_session(f, 44, 40, p, peer);
     cq_relay_consumer_ssrcs_t seen; /* how B (peer 1) knows A */
     assert_int_equal(cq_relay_consumer_ssrcs(f->relay, 44, p[1].id, p[0].id, &seen), 0);
+    /* A forwards layer 0 (a keyframe): B's requests are for that layer. */
+    uint8_t pkt[1200];
+    size_t len = media_packet(pkt, 40, video_ssrc(40, 0), 0, true);
+    assert_int_equal(cq_test_peer_send_rtp(&peer[0], pkt, len), 0);
+    drain(&peer[1]);
     uint8_t rtcp[64];
     for (int k = 0; k < 5; k++) {
         int n = cq_rtcp_pli_write(0x1234, seen.video, rtcp, sizeof rtcp);
@@ -685,9 +704,10 @@ static void test_forwarding_answers_nacks_with_rtx(void **state) {
         assert_int_equal(v.payload_type, 97);
         uint16_t orig = cq_load_be16(v.payload);
         /* After the OSN: the original payload, which names its own sequence number. */
-        assert_int_equal(v.payload[2], 60);
-        assert_int_equal(cq_load_be32(v.payload + 3), video_ssrc(60, 0));
-        assert_int_equal(cq_load_be16(v.payload + 7), orig);
+        const uint8_t *tag = v.payload + 2 + CQ_TEST_VP8_PREFIX;
+        assert_int_equal(tag[0], 60);
+        assert_int_equal(cq_load_be32(tag + 1), video_ssrc(60, 0));
+        assert_int_equal(cq_load_be16(tag + 5), orig);
         assert_true(rtx < 4);
         osn[rtx++] = orig;
     }
@@ -745,7 +765,9 @@ static void test_forwarding_recovers_publisher_losses(void **state) {
         assert_true(cq_rtp_parse(buf, (size_t)m, &v) > 0);
         assert_int_equal(v.ssrc, seen.video);
         assert_int_equal(v.payload_type, 96);
-        assert_int_equal(cq_load_be16(v.payload + 5), v.seq); /* the payload is that packet's */
+        cq_test_media_info_t info;
+        assert_int_equal(cq_test_media_read(&v, &info), 0);
+        assert_int_equal(info.seq, v.seq); /* the payload is that packet's */
         if (v.seq < 10)
             got[v.seq] = true;
     }

@@ -24,6 +24,7 @@
 #include "rtp/error.h"
 #include "rtp/rtcp.h"
 #include "rtp/rtp.h"
+#include "support/media.h"
 #include "support/peer.h"
 
 static atomic_bool counting;
@@ -105,13 +106,14 @@ static int send_and_receive(cq_test_peer_t *a, cq_test_peer_t *b, uint16_t seq0,
     for (int k = 0; k < n; k++) {
         bool video = k % 2 == 1;
         uint16_t seq = (uint16_t)(seq0 + k / 2);
-        cq_rtp_header_t h = {.payload_type = video ? 96 : 111,
-                             .seq = seq,
-                             .timestamp = seq * 960u,
-                             .ssrc = video ? 0x2000u : 0x1000u};
-        int hl = cq_rtp_header_write(&h, NULL, 0, pkt, sizeof pkt);
-        size_t len = (size_t)hl + (video ? 1000 : 80);
-        memset(pkt + hl, 0x5a, len - (size_t)hl);
+        /* Real VP8 (the relay parses each descriptor), starting with a keyframe. */
+        cq_test_vp8_frame_t fr = {.seq = seq,
+                                  .ts = seq * 3000u,
+                                  .picture_id = seq & 0x7fff,
+                                  .tl0picidx = (uint8_t)seq,
+                                  .keyframe = k == 1};
+        size_t len = video ? cq_test_video_packet(pkt, 0, 0x2000u, &fr)
+                           : cq_test_audio_packet(pkt, 0, 0x1000u, seq, seq * 960u);
         if (cq_test_peer_send_rtp(a, pkt, len) != 0)
             return -1;
         /* Keep the burst within the socket buffers: receive as we go. */
