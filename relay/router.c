@@ -1,153 +1,18 @@
-#include "relay/router.h"
+#include "relay/router_internal.h"
 
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "relay/consumer.h"
 #include "relay/ice.h"
-#include "relay/map.h"
-#include "relay/rtxcache.h"
-#include "relay/speaker.h"
 #include "codec/rtx.h"
 #include "codec/vp8_desc.h"
 #include "rtp/demux.h"
 #include "rtp/error.h"
-#include "rtp/nack_tracker.h"
-#include "rtp/rtcp.h"
 #include "rtp/rtp.h"
 #include "rtp/rtpext.h"
-#include "rtp/rtpstats.h"
 #include "rtp/stun.h"
-
-/* Receive slots: the largest datagram, and room for libsrtp2 to work in place. */
-#define RX_SLOT_SIZE 1536
-/* Receive batches per readable event before timers and commands get their turn. */
-#define MAX_BATCHES_PER_EVENT 8
-/* NACK answers: the RTX payload type chasqui announces (DESIGN.md), how long a packet stays
- * in a stream's cache (older repairs are useless to a jitter buffer), how many recent
- * resends each consumer remembers, and the shortest time between two resends of one packet
- * to one receiver (a stand-in for its RTT until the relay measures RTT on each leg: a
- * NACK repeated sooner means the first repair is still on its way). */
-#define RTX_PAYLOAD_TYPE   97
-#define VIDEO_PAYLOAD_TYPE 96 /* VP8: what a publisher's RTX restores to */
-/* Round-trip time to a participant until its receiver reports measure it: 200 ms, so
- * that NACK retries (every 1.5 RTT) do not fire before a VSAT repair could come back. */
-#define RTT_GUESS_US      200000u
-#define UPSTREAM_NACK_MAX 64
-#define RTX_CACHE_PACKETS CQ_CONSUMER_HISTORY
-#define RTX_CACHE_AGE_US  1000000u
-/* A packet is resent to one receiver at most once per round trip, and never more often
- * than this (a NACK repeated sooner means the first repair is still on its way). */
-#define RESEND_MIN_INTERVAL_US 20000u
-/* RTX may use this share of the stream's own bitrate, with a floor so the first NACKs of a
- * new stream are answered, and a burst of a quarter second of that budget. */
-#define RTX_SHARE     0.5
-#define RTX_FLOOR_BPS 64000.0
-/* Keyframe requests from many receivers reach a publisher stream at most this often: a
- * keyframe costs a weak uplink several times a normal frame (issue 3: ~300 ms). A request
- * that brought no keyframe is repeated, no sooner than this or two round trips: the PLI
- * or the keyframe may have been lost on the way. */
-#define KEYFRAME_REQUEST_INTERVAL_US 300000u
-#define KEYFRAME_RETRY_US            1000000u
-/* A simulcast layer silent this long is taken as no longer sent (the publisher dropped it
- * for its uplink): its subscribers move to another layer. Long enough for 5 frames/s video
- * across a burst of loss. */
-#define LAYER_TIMEOUT_US 1000000u
-/* Receiver reports to publishers: once a second. RFC 3550 §6.2 would allow less for a
- * few streams, but a publisher on a weak uplink adapts on these loss figures (and RTT),
- * and a second is what browsers' own reports settle at. */
-#define RECEIVER_REPORT_US 1000000u
-/* Consent is checked once a second; per tick would scan every participant 50 times. */
-#define CONSENT_CHECK_US 1000000u
-/* Replay window for media from participants: video on radio links arrives reordered. */
-#define INBOUND_REPLAY_WINDOW 1024
-/* RFC 8445 §5.3: an ICE password carries at least 128 bits, 22 characters. */
-#define MIN_PWD_LEN 22
-
-enum stream_kind {
-    STREAM_AUDIO = CQ_RELAY_STREAM_AUDIO,
-    STREAM_VIDEO = CQ_RELAY_STREAM_VIDEO,
-    STREAM_RTX = CQ_RELAY_STREAM_RTX
-};
-
-#define MAX_STREAMS CQ_RELAY_MAX_STREAMS
-
-/* A stream a participant publishes, found by SSRC among its few streams. */
-struct stream {
-    uint32_t ssrc;
-    uint8_t kind;                      /* enum stream_kind */
-    uint8_t layer;                     /* spatial layer of video and its RTX */
-    uint64_t last_keyframe_request_us; /* 0: never asked */
-    uint64_t last_keyframe_us;         /* when the last keyframe started; 0: none yet */
-    uint64_t keyframes;
-    uint64_t last_packet_us; /* 0: nothing yet */
-    cq_rtp_recv_stats_t rx;  /* what the relay received: its receiver reports */
-    cq_rtxcache_t cache;     /* video: the last second, for receivers' NACKs */
-    cq_nack_tracker_t *nack; /* video: gaps in what the publisher sent */
-    /* Bitrate over the last full second, for the RTX budget of its consumers. */
-    uint64_t window_start_us, window_bytes, rate_bps;
-};
-
-/* One subscriber receiving one publisher (relay/consumer.h holds what it was sent). */
-struct consumer {
-    struct participant *subscriber;
-    struct participant *publisher;
-    cq_consumer_t s;
-};
-
-struct participant {
-    struct session *session;
-    struct participant *next; /* in the session */
-    uint32_t id;
-    char ufrag[CQ_RELAY_UFRAG_MAX + 1];
-    size_t ufrag_len;
-    char pwd[CQ_RELAY_PWD_MAX + 1];
-    size_t pwd_len;
-
-    bool bound;
-    cq_udp_addr_t addr;
-    uint64_t last_seen_us;
-
-    cq_srtp_t srtp_in, srtp_out;
-    uint32_t rtcp_ssrc; /* the relay's SSRC in RTCP it sends this participant */
-    struct stream streams[MAX_STREAMS];
-    unsigned nstreams;
-    unsigned video_layers;
-    uint8_t active_layers;   /* bit i: layer i sent within LAYER_TIMEOUT_US */
-    uint64_t video_since_us; /* first video packet; 0: none yet */
-    bool subscribe_all;
-
-    /* Who receives this participant: consumers owned here, one per subscriber. */
-    struct consumer **consumers;
-    size_t nconsumers, cap_consumers;
-
-    cq_relay_participant_stats_t stats;
-};
-
-struct session {
-    uint32_t id;
-    struct participant *participants;
-    struct session *next; /* in the router */
-    cq_speaker_t speaker;
-};
-
-struct cq_router {
-    cq_router_config_t cfg;
-    cq_map_t sessions; /* id -> session */
-    struct session *session_list;
-    cq_map_t by_ufrag; /* hash(ufrag) -> participant */
-    cq_map_t by_addr;  /* hash(address) -> bound participant */
-    uint64_t rng;
-    uint64_t next_consent_check_us;
-    uint64_t next_report_us;
-    uint64_t now_us; /* of the latest readable or tick event: the control path's clock */
-    cq_relay_worker_stats_t stats;
-    bool sendq_ready;
-    cq_udp_sendq_t sendq;
-    _Alignas(64) uint8_t rx[CQ_UDP_BATCH][RX_SLOT_SIZE];
-};
 
 /* ---- lookups ------------------------------------------------------------------------ */
 
@@ -171,15 +36,6 @@ static struct participant *find_by_ufrag(const struct cq_router *r, const char *
     return p != NULL && p->ufrag_len == len && memcmp(p->ufrag, ufrag, len) == 0 ? p : NULL;
 }
 
-/* The index of p's stream with that SSRC, or -1: an index serves const and mutable
- * callers alike. */
-static int stream_index(const struct participant *p, uint32_t ssrc) {
-    for (unsigned i = 0; i < p->nstreams; i++)
-        if (p->streams[i].ssrc == ssrc)
-            return (int)i;
-    return -1;
-}
-
 static struct session *find_session(const struct cq_router *r, uint32_t id) {
     return cq_map_get(&r->sessions, id);
 }
@@ -188,14 +44,6 @@ static struct participant *find_participant(const struct session *s, uint32_t id
     for (struct participant *p = s->participants; p != NULL; p = p->next)
         if (p->id == id)
             return p;
-    return NULL;
-}
-
-static struct consumer *find_consumer(const struct participant *publisher,
-                                      const struct participant *subscriber) {
-    for (size_t i = 0; i < publisher->nconsumers; i++)
-        if (publisher->consumers[i]->subscriber == subscriber)
-            return publisher->consumers[i];
     return NULL;
 }
 
@@ -282,7 +130,8 @@ static void handle_stun(struct cq_router *r, const cq_udp_dgram_t *d, uint64_t n
 
 /* Protects the plain RTP packet in the send queue's current slot for sub and queues it.
  * Returns the protected length, or 0 when it could not be sent (counted). */
-static size_t queue_rtp(struct cq_router *r, struct participant *sub, uint8_t *slot, size_t len) {
+size_t cq_router_queue_rtp(struct cq_router *r, struct participant *sub, uint8_t *slot,
+                           size_t len) {
     size_t out_len = len;
     if (cq_srtp_protect(&sub->srtp_out, slot, &out_len, CQ_UDP_SLOT_SIZE) != 0 ||
         cq_udp_sendq_commit(&r->sendq, out_len, &sub->addr) != 0) {
@@ -314,7 +163,7 @@ static void forward_audio(struct cq_router *r, struct participant *pub, const ui
         uint8_t *slot = cq_udp_sendq_slot(&r->sendq);
         memcpy(slot, pkt, len);
         cq_rtp_set_ssrc(slot, c->s.ssrcs.audio);
-        size_t sent = queue_rtp(r, sub, slot, len);
+        size_t sent = cq_router_queue_rtp(r, sub, slot, len);
         if (sent != 0) {
             count_out(sub, sent);
             c->s.sent_packets[0]++;
@@ -381,7 +230,7 @@ static void forward_video(struct cq_router *r, struct participant *pub, const st
         uint8_t *slot = cq_udp_sendq_slot(&r->sendq);
         memcpy(slot, pkt, len);
         rewrite_video(slot, slot + v->header_len, v->payload_len, desc, c->s.ssrcs.video, &out);
-        size_t sent = queue_rtp(r, sub, slot, len);
+        size_t sent = cq_router_queue_rtp(r, sub, slot, len);
         if (sent == 0)
             continue;
         count_out(sub, sent);
@@ -390,258 +239,6 @@ static void forward_video(struct cq_router *r, struct participant *pub, const st
         c->s.stats.packets++;
         c->s.stats.bytes += sent;
         cq_consumer_sent_record(&c->s, s->layer, v->seq, &out, c->s.vsel.ts_delta);
-    }
-}
-
-/* Queues the RTCP compound built in the send queue's current slot for participant to:
- * protected as SRTCP with its outbound context. Returns true when queued. */
-static bool queue_rtcp(struct cq_router *r, struct participant *to, uint8_t *slot,
-                       const cq_rtcp_compound_t *cp) {
-    int len = cq_rtcp_compound_finish(cp);
-    if (len <= 0)
-        return false;
-    size_t out_len = (size_t)len;
-    return cq_srtp_protect_rtcp(&to->srtp_out, slot, &out_len, CQ_UDP_SLOT_SIZE) == 0 &&
-           cq_udp_sendq_commit(&r->sendq, out_len, &to->addr) == 0;
-}
-
-/* The CNAME subscribers see for a publisher: one per publisher, shared by its audio and
- * video, which is what lets a receiver synchronise the two (RFC 3550 §6.5.1). */
-static int publisher_cname(const struct participant *p, char *buf, size_t cap) {
-    int n = snprintf(buf, cap, "chasqui-%u-%u", (unsigned)p->session->id, (unsigned)p->id);
-    return n > 0 && (size_t)n < cap ? n : CQ_ENOBUFS;
-}
-
-/*
- * A publisher's sender report, passed on to each subscriber in the publisher's name: the
- * SR comes from the SSRC that subscriber knows the stream by and keeps the publisher's
- * NTP <-> RTP mapping, moved by the offset its video timestamps were given (only the
- * forwarded layer's reports go on), so lip sync survives the relay; the counts are what
- * that subscriber was actually sent. An SDES CNAME follows.
- */
-static void relay_sender_report(struct cq_router *r, struct participant *pub,
-                                const cq_rtcp_sr_t *sr, uint64_t now_us) {
-    int idx = stream_index(pub, sr->ssrc);
-    if (idx < 0)
-        return;
-    struct stream *s = &pub->streams[idx];
-    cq_rtp_recv_stats_on_sr(&s->rx, sr->info.ntp, now_us); /* LSR/DLSR of our reports */
-    if (s->kind == STREAM_RTX)
-        return;
-    int k = s->kind == STREAM_AUDIO ? 0 : 1;
-    char cname[48];
-    int cname_len = publisher_cname(pub, cname, sizeof cname);
-    if (cname_len < 0)
-        return;
-    for (size_t i = 0; i < pub->nconsumers; i++) {
-        struct consumer *c = pub->consumers[i];
-        struct participant *sub = c->subscriber;
-        if (!sub->bound || (k == 1 && c->s.vsel.spatial != s->layer))
-            continue;
-        uint32_t ssrc = k == 0 ? c->s.ssrcs.audio : c->s.ssrcs.video;
-        cq_rtcp_sender_info_t info = sr->info;
-        if (k == 1)
-            info.rtp_ts += c->s.vsel.ts_delta;
-        info.packet_count = c->s.sent_packets[k];
-        info.octet_count = c->s.sent_octets[k];
-        uint8_t *slot = cq_udp_sendq_slot(&r->sendq);
-        cq_rtcp_compound_t cp;
-        cq_rtcp_compound_init(&cp, slot, CQ_UDP_SLOT_SIZE - CQ_SRTP_PROTECT_HEADROOM);
-        cq_rtcp_compound_commit(&cp,
-                                cq_rtcp_sr_write(ssrc, &info, NULL, 0, cq_rtcp_compound_tail(&cp),
-                                                 cq_rtcp_compound_room(&cp)));
-        cq_rtcp_compound_commit(&cp, cq_rtcp_sdes_cname_write(ssrc, cname, (size_t)cname_len,
-                                                              cq_rtcp_compound_tail(&cp),
-                                                              cq_rtcp_compound_room(&cp)));
-        if (queue_rtcp(r, sub, slot, &cp))
-            cq_consumer_sr_sent(&c->s, ssrc, info.ntp, now_us);
-    }
-}
-
-static struct stream *video_stream(struct participant *p, int layer) {
-    for (unsigned i = 0; i < p->nstreams; i++)
-        if (p->streams[i].kind == STREAM_VIDEO && p->streams[i].layer == layer)
-            return &p->streams[i];
-    return NULL;
-}
-
-/* The round trip to p as its receiver reports measured it, or a guess until they do. */
-static uint64_t rtt_of(const struct participant *p) {
-    return p->stats.rtt_us ? p->stats.rtt_us : RTT_GUESS_US;
-}
-
-/*
- * Asks publisher pub for a keyframe of a video layer, unless one was asked for less than
- * KEYFRAME_REQUEST_INTERVAL_US ago: however many receivers ask, the publisher's weak
- * uplink sees one request per interval. Sent as a compound (an empty RR from the relay's
- * SSRC, then the PLI), which every receiver of RTCP accepts.
- */
-static void request_keyframe(struct cq_router *r, struct participant *pub, int layer,
-                             uint64_t now_us) {
-    struct stream *s = video_stream(pub, layer);
-    if (s == NULL || !pub->bound || !r->sendq_ready)
-        return;
-    if (s->last_keyframe_request_us != 0 &&
-        now_us - s->last_keyframe_request_us < KEYFRAME_REQUEST_INTERVAL_US) {
-        pub->stats.keyframe_requests_coalesced++;
-        return;
-    }
-    uint8_t *slot = cq_udp_sendq_slot(&r->sendq);
-    cq_rtcp_compound_t cp;
-    cq_rtcp_compound_init(&cp, slot, CQ_UDP_SLOT_SIZE - CQ_SRTP_PROTECT_HEADROOM);
-    cq_rtcp_compound_commit(&cp,
-                            cq_rtcp_rr_write(pub->rtcp_ssrc, NULL, 0, cq_rtcp_compound_tail(&cp),
-                                             cq_rtcp_compound_room(&cp)));
-    cq_rtcp_compound_commit(&cp,
-                            cq_rtcp_pli_write(pub->rtcp_ssrc, s->ssrc, cq_rtcp_compound_tail(&cp),
-                                              cq_rtcp_compound_room(&cp)));
-    if (!queue_rtcp(r, pub, slot, &cp))
-        return;
-    s->last_keyframe_request_us = now_us;
-    pub->stats.keyframe_requests_sent++;
-}
-
-/* The consumer through which subscriber sub knows a publisher's video as media_ssrc, or
- * NULL. Feedback is rare next to media, so a scan of the session is fine here. */
-static struct consumer *consumer_of_video(const struct participant *sub, uint32_t media_ssrc) {
-    for (struct participant *q = sub->session->participants; q != NULL; q = q->next) {
-        struct consumer *c = find_consumer(q, sub);
-        if (c != NULL && c->s.ssrcs.video == media_ssrc)
-            return c;
-    }
-    return NULL;
-}
-
-/*
- * Answers a receiver's NACK for out_seq, a number of the video it was sent, with an RTX
- * packet: the history says which layer and publisher packet that was, the layer's cache
- * still holds it, and the copy is rewritten exactly as it first went out, then wrapped
- * with the receiver's RTX SSRC and its own RTX sequence (RFC 4588 §4).
- */
-static void resend(struct cq_router *r, struct consumer *c, uint16_t out_seq, uint64_t now_us) {
-    struct participant *sub = c->subscriber;
-    cq_consumer_sent_t *e = cq_consumer_sent_find(&c->s, out_seq);
-    struct stream *s = e ? video_stream(c->publisher, e->layer) : NULL;
-    const uint8_t *pkt;
-    size_t len = s ? cq_rtxcache_get(&s->cache, e->in_seq, now_us, &pkt) : 0;
-    cq_rtp_view_t v;
-    if (len == 0 || cq_rtp_parse(pkt, len, &v) < 0) {
-        sub->stats.nacks_unanswered++;
-        return;
-    }
-    double rate = (double)s->rate_bps * RTX_SHARE;
-    uint64_t interval = rtt_of(sub) > RESEND_MIN_INTERVAL_US ? rtt_of(sub) : RESEND_MIN_INTERVAL_US;
-    if (!cq_consumer_may_resend(&c->s, e, len + 2, rate > RTX_FLOOR_BPS ? rate : RTX_FLOOR_BPS,
-                                interval, now_us)) {
-        sub->stats.nacks_limited++;
-        return;
-    }
-    uint8_t *slot = cq_udp_sendq_slot(&r->sendq);
-    int n = cq_rtx_wrap(pkt, v.header_len, v.payload_len, RTX_PAYLOAD_TYPE, c->s.rtx_seq,
-                        c->s.ssrcs.video_rtx, slot, CQ_UDP_SLOT_SIZE - CQ_SRTP_PROTECT_HEADROOM);
-    cq_vp8_desc_t desc;
-    if (n <= 0 || cq_vp8_desc_parse(pkt + v.header_len, v.payload_len, &desc) < 0)
-        return;
-    /* The original's numbers as the receiver knows them: OSN, timestamp, descriptor. */
-    uint8_t *osn = slot + v.header_len;
-    osn[0] = (uint8_t)(out_seq >> 8);
-    osn[1] = (uint8_t)out_seq;
-    cq_rtp_set_timestamp(slot, v.timestamp + e->ts_delta);
-    if (desc.has_picture_id)
-        cq_vp8_desc_set_picture_id(osn + 2, v.payload_len, &desc, e->picture_id);
-    if (desc.has_tl0picidx)
-        cq_vp8_desc_set_tl0picidx(osn + 2, v.payload_len, &desc, e->tl0picidx);
-    if (queue_rtp(r, sub, slot, (size_t)n) == 0)
-        return;
-    c->s.rtx_seq++;
-    sub->stats.rtx_sent++;
-}
-
-static void nack_received(struct cq_router *r, struct participant *sub, const cq_rtcp_nack_t *nack,
-                          uint64_t now_us) {
-    struct consumer *c = consumer_of_video(sub, nack->media_ssrc);
-    for (size_t i = 0; i < nack->count; i++) {
-        cq_rtcp_nack_pair_t pair = cq_rtcp_nack_pair_at(nack, i);
-        for (int bit = -1; bit < 16; bit++) {
-            if (bit >= 0 && !(pair.blp & (1u << bit)))
-                continue;
-            sub->stats.nacks_in++;
-            if (c != NULL)
-                resend(r, c, (uint16_t)(pair.pid + bit + 1), now_us);
-            else
-                sub->stats.nacks_unanswered++;
-        }
-    }
-}
-
-/* A receiver asks for a keyframe of the video it gets: from the layer it receives, or
- * the one it waits for. */
-static void keyframe_wanted(struct cq_router *r, struct participant *sub, uint32_t media_ssrc,
-                            uint64_t now_us) {
-    sub->stats.keyframe_requests_in++;
-    struct consumer *c = consumer_of_video(sub, media_ssrc);
-    if (c == NULL)
-        return;
-    int layer = c->s.vsel.spatial >= 0 ? c->s.vsel.spatial : cq_vsel_wanted_layer(&c->s.vsel);
-    if (layer >= 0)
-        request_keyframe(r, c->publisher, layer, now_us);
-}
-
-/* A receiver report from p about what the relay sends it: each block that names a sender
- * report the relay sent gives the round trip on p's leg, smoothed as TCP does (1/8). */
-static void receiver_report(struct participant *p, const cq_rtcp_reports_t *reports,
-                            uint64_t now_us) {
-    for (size_t i = 0; i < reports->count; i++) {
-        cq_rtcp_report_t rb = cq_rtcp_report_at(reports, i);
-        if (rb.lsr == 0)
-            continue;
-        for (struct participant *q = p->session->participants; q != NULL; q = q->next) {
-            const struct consumer *c = find_consumer(q, p);
-            uint64_t rtt;
-            if (c == NULL || cq_consumer_rtt(&c->s, rb.ssrc, rb.lsr, rb.dlsr, now_us, &rtt) != 0)
-                continue;
-            if (rtt > 10000000u)
-                break; /* an SR from long ago that happens to match: not a round trip */
-            uint32_t sample = (uint32_t)rtt;
-            p->stats.rtt_us = p->stats.rtt_us ? p->stats.rtt_us - p->stats.rtt_us / 8 + sample / 8
-                                              : (sample ? sample : 1);
-            break;
-        }
-    }
-}
-
-/* RTCP a participant sends, after SRTCP. Walks the whole compound first (RFC 3550 §A.2):
- * a datagram that does not validate is dropped whole. */
-static void handle_rtcp(struct cq_router *r, struct participant *p, const uint8_t *data, size_t len,
-                        uint64_t now_us) {
-    if (cq_rtcp_validate(data, len) <= 0) {
-        p->stats.drops_malformed++;
-        return;
-    }
-    p->stats.rtcp_in++;
-    cq_rtcp_iter_t it;
-    cq_rtcp_header_t h;
-    cq_rtcp_iter_init(&it, data, len);
-    while (cq_rtcp_iter_next(&it, &h) > 0) {
-        cq_rtcp_sr_t sr;
-        cq_rtcp_rr_t rr;
-        cq_rtcp_fb_t pli;
-        cq_rtcp_fir_t fir;
-        cq_rtcp_nack_t nack;
-        if (h.pt == CQ_RTCP_PT_SR && cq_rtcp_sr_parse(&h, &sr) == 0) {
-            relay_sender_report(r, p, &sr, now_us);
-            receiver_report(p, &sr.reports, now_us);
-        } else if (h.pt == CQ_RTCP_PT_RR && cq_rtcp_rr_parse(&h, &rr) == 0) {
-            receiver_report(p, &rr.reports, now_us);
-        } else if (cq_rtcp_nack_parse(&h, &nack) == 0) {
-            nack_received(r, p, &nack, now_us);
-        } else if (cq_rtcp_pli_parse(&h, &pli) == 0) {
-            keyframe_wanted(r, p, pli.media_ssrc, now_us);
-        } else if (cq_rtcp_fir_parse(&h, &fir) == 0) {
-            /* RFC 5104 §4.3.1: the SSRCs asked for are in the entries. */
-            for (size_t i = 0; i < fir.count; i++)
-                keyframe_wanted(r, p, cq_rtcp_fir_entry_at(&fir, i).ssrc, now_us);
-        }
     }
 }
 
@@ -690,7 +287,7 @@ static void video_arrived(struct cq_router *r, struct participant *p, struct str
     if (s->nack->keyframe_needed) {
         /* A gap too large to repair: a keyframe is the faster way back. */
         s->nack->keyframe_needed = false;
-        request_keyframe(r, p, s->layer, now_us);
+        cq_router_request_keyframe(r, p, s->layer, now_us);
     }
     cq_vp8_desc_t desc;
     cq_vsel_packet_t vp;
@@ -757,7 +354,7 @@ static void handle_media(struct cq_router *r, cq_udp_dgram_t *d, bool rtcp, uint
     /* Authenticated traffic proves the path works, as a consent check would. */
     p->last_seen_us = now_us;
     if (rtcp) {
-        handle_rtcp(r, p, d->data, len, now_us);
+        cq_router_handle_rtcp(r, p, d->data, len, now_us);
         return;
     }
     cq_rtp_view_t v;
@@ -841,51 +438,6 @@ void cq_router_on_readable(void *ctx, cq_udp_t *udp, uint64_t now_us) {
     r->stats.send_dropped = r->sendq.dropped_full + r->sendq.dropped_error;
 }
 
-/* One RR to publisher p about every stream the relay receives from it. */
-static void send_receiver_report(struct cq_router *r, struct participant *p, uint64_t now_us) {
-    cq_rtcp_report_t blocks[MAX_STREAMS];
-    size_t n = 0;
-    for (unsigned i = 0; i < p->nstreams; i++)
-        if (p->streams[i].rx.started)
-            cq_rtp_recv_stats_report(&p->streams[i].rx, p->streams[i].ssrc, now_us, &blocks[n++]);
-    if (n == 0)
-        return;
-    uint8_t *slot = cq_udp_sendq_slot(&r->sendq);
-    int len = cq_rtcp_rr_write(p->rtcp_ssrc, blocks, n, slot,
-                               CQ_UDP_SLOT_SIZE - CQ_SRTP_PROTECT_HEADROOM);
-    if (len <= 0)
-        return;
-    size_t out_len = (size_t)len;
-    if (cq_srtp_protect_rtcp(&p->srtp_out, slot, &out_len, CQ_UDP_SLOT_SIZE) == 0)
-        cq_udp_sendq_commit(&r->sendq, out_len, &p->addr);
-}
-
-/* NACKs to publisher p for the gaps in each of its video streams that are due now. */
-static void send_upstream_nacks(struct cq_router *r, struct participant *p, uint64_t now_us) {
-    for (unsigned i = 0; i < p->nstreams; i++) {
-        struct stream *s = &p->streams[i];
-        if (s->nack == NULL || s->nack->missing == 0)
-            continue;
-        uint16_t seqs[UPSTREAM_NACK_MAX];
-        size_t n = cq_nack_tracker_poll(s->nack, now_us, rtt_of(p), seqs, UPSTREAM_NACK_MAX);
-        cq_rtcp_nack_pair_t pairs[UPSTREAM_NACK_MAX];
-        int np = n ? cq_rtcp_nack_compact(seqs, n, pairs, UPSTREAM_NACK_MAX) : 0;
-        if (np <= 0)
-            continue;
-        uint8_t *slot = cq_udp_sendq_slot(&r->sendq);
-        cq_rtcp_compound_t cp;
-        cq_rtcp_compound_init(&cp, slot, CQ_UDP_SLOT_SIZE - CQ_SRTP_PROTECT_HEADROOM);
-        cq_rtcp_compound_commit(&cp,
-                                cq_rtcp_rr_write(p->rtcp_ssrc, NULL, 0, cq_rtcp_compound_tail(&cp),
-                                                 cq_rtcp_compound_room(&cp)));
-        cq_rtcp_compound_commit(&cp, cq_rtcp_nack_write(p->rtcp_ssrc, s->ssrc, pairs, (size_t)np,
-                                                        cq_rtcp_compound_tail(&cp),
-                                                        cq_rtcp_compound_room(&cp)));
-        if (queue_rtcp(r, p, slot, &cp))
-            p->stats.nacks_sent += n;
-    }
-}
-
 /* Whether pub's layer is arriving: only then is a keyframe request for it any use (a
  * layer's first frame after a pause is a keyframe anyway). */
 static bool layer_sending(const struct participant *pub, int layer, uint64_t now_us) {
@@ -916,7 +468,7 @@ static void update_target(struct cq_router *r, struct consumer *c, uint64_t now_
     cq_vsel_set_target(&c->s.vsel, target, c->s.prefs.max_temporal);
     int want = cq_vsel_wanted_layer(&c->s.vsel);
     if (want >= 0 && layer_sending(pub, want, now_us))
-        request_keyframe(r, c->publisher, want, now_us);
+        cq_router_request_keyframe(r, c->publisher, want, now_us);
 }
 
 /*
@@ -947,7 +499,7 @@ static void review_layers(struct cq_router *r, struct participant *pub, uint64_t
         struct stream *s = video_stream(pub, cq_vsel_wanted_layer(&pub->consumers[i]->s.vsel));
         if (s != NULL && layer_sending(pub, s->layer, now_us) &&
             (s->last_keyframe_request_us == 0 || now_us - s->last_keyframe_request_us >= retry))
-            request_keyframe(r, pub, s->layer, now_us);
+            cq_router_request_keyframe(r, pub, s->layer, now_us);
     }
 }
 
@@ -958,7 +510,7 @@ void cq_router_on_tick(void *ctx, uint64_t now_us) {
         for (struct session *s = r->session_list; s != NULL; s = s->next)
             for (struct participant *p = s->participants; p != NULL; p = p->next)
                 if (p->bound) {
-                    send_upstream_nacks(r, p, now_us);
+                    cq_router_send_upstream_nacks(r, p, now_us);
                     review_layers(r, p, now_us);
                 }
         cq_udp_sendq_flush(&r->sendq);
@@ -975,7 +527,7 @@ void cq_router_on_tick(void *ctx, uint64_t now_us) {
         for (struct session *s = r->session_list; s != NULL; s = s->next)
             for (struct participant *p = s->participants; p != NULL; p = p->next)
                 if (p->bound)
-                    send_receiver_report(r, p, now_us);
+                    cq_router_send_receiver_report(r, p, now_us);
         cq_udp_sendq_flush(&r->sendq);
     }
     if (now_us < r->next_consent_check_us)
@@ -1132,38 +684,8 @@ static int check_params(const cq_relay_participant_params_t *p, size_t *ufrag_le
     return 0;
 }
 
-/*
- * Tells every subscriber of p that p's streams end (RFC 3550 §6.6): an empty RR from the
- * SSRC the subscriber knows p's audio by, then a BYE for all of p's SSRCs as that
- * subscriber sees them, so its jitter buffers and decoders let go at once rather than
- * after a time-out. Sent only where the socket is known (after the first datagram).
- */
-static void send_bye(struct cq_router *r, const struct participant *p) {
-    if (!r->sendq_ready)
-        return;
-    static const char reason[] = "left";
-    for (size_t i = 0; i < p->nconsumers; i++) {
-        const struct consumer *c = p->consumers[i];
-        struct participant *sub = c->subscriber;
-        if (!sub->bound)
-            continue;
-        uint32_t ssrcs[3] = {c->s.ssrcs.audio, c->s.ssrcs.video, c->s.ssrcs.video_rtx};
-        uint8_t *slot = cq_udp_sendq_slot(&r->sendq);
-        cq_rtcp_compound_t cp;
-        cq_rtcp_compound_init(&cp, slot, CQ_UDP_SLOT_SIZE - CQ_SRTP_PROTECT_HEADROOM);
-        cq_rtcp_compound_commit(&cp, cq_rtcp_rr_write(c->s.ssrcs.audio, NULL, 0,
-                                                      cq_rtcp_compound_tail(&cp),
-                                                      cq_rtcp_compound_room(&cp)));
-        cq_rtcp_compound_commit(&cp, cq_rtcp_bye_write(ssrcs, 3, reason, sizeof reason - 1,
-                                                       cq_rtcp_compound_tail(&cp),
-                                                       cq_rtcp_compound_room(&cp)));
-        queue_rtcp(r, sub, slot, &cp);
-    }
-    cq_udp_sendq_flush(&r->sendq);
-}
-
 static void participant_free(struct cq_router *r, struct participant *p) {
-    send_bye(r, p);
+    cq_router_send_bye(r, p);
     unbind(r, p);
     struct participant *holder = find_by_ufrag(r, p->ufrag, p->ufrag_len);
     if (holder == p)
