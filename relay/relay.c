@@ -46,6 +46,7 @@ int cq_relay_create(struct cq_relay **out, const cq_relay_config_t *cfg) {
             .consent_us = (uint64_t)(cfg->consent_s ? cfg->consent_s : 30) * 1000000u,
             .seed = uv_hrtime() ^ ((uint64_t)i << 48),
             .events = &r->events,
+            .stats_log_us = (uint64_t)(cfg->stats_log_ms ? cfg->stats_log_ms : 10000) * 1000u,
         };
         if ((err = cq_router_create(&r->w[i].router, &rc)) != 0)
             goto fail;

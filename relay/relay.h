@@ -46,11 +46,12 @@ typedef struct {
 #define CQ_RELAY_PWD_MAX     64 /* ICE password, at least 22 characters */
 
 typedef struct {
-    const char *host;   /* bind address; NULL or "::" for every address, both families */
-    uint16_t port;      /* worker i listens on port + i; 0 lets each pick (tests) */
-    unsigned workers;   /* 0 for 1 */
-    int socket_buffer;  /* receive and send buffer per socket, bytes; 0: 4 MiB */
-    unsigned consent_s; /* a bound participant silent this long is unbound; 0: 30 s */
+    const char *host;      /* bind address; NULL or "::" for every address, both families */
+    uint16_t port;         /* worker i listens on port + i; 0 lets each pick (tests) */
+    unsigned workers;      /* 0 for 1 */
+    int socket_buffer;     /* receive and send buffer per socket, bytes; 0: 4 MiB */
+    unsigned consent_s;    /* a bound participant silent this long is unbound; 0: 30 s */
+    unsigned stats_log_ms; /* each participant's counters logged (info) this often; 0: 10 s */
     /* Woken (uv_async_send) when events are queued, if not NULL: an async handle on the
      * owner's loop, whose callback drains cq_relay_poll_events. It must outlive the relay. */
     uv_async_t *events_notify;

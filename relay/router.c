@@ -1,5 +1,6 @@
 #include "relay/router_internal.h"
 
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -339,16 +340,28 @@ static void handle_media(struct cq_router *r, cq_udp_dgram_t *d, bool rtcp, uint
     struct participant *p = find_by_addr(r, &d->from);
     if (p == NULL) {
         r->stats.drops_unbound++;
+        uint64_t held;
+        if (cq_log_limit_allow(&r->log_unbound, now_us, &held))
+            cq_log(CQ_LOG_DEBUG, "relay",
+                   "media from an unbound address dropped (%" PRIu64 " more since the last line)",
+                   held);
         return;
     }
     size_t len = d->len;
     int rc = rtcp ? cq_srtp_unprotect_rtcp(&p->srtp_in, d->data, &len)
                   : cq_srtp_unprotect(&p->srtp_in, d->data, &len);
     if (rc != 0) {
-        if (rc == CQ_EREPLAY)
+        uint64_t held;
+        if (rc == CQ_EREPLAY) {
             p->stats.drops_replay++;
-        else
+        } else {
             p->stats.drops_auth++;
+            if (cq_log_limit_allow(&r->log_auth, now_us, &held))
+                cq_log(CQ_LOG_WARN, "relay",
+                       "session %" PRIu32 " participant %" PRIu32
+                       ": SRTP%s authentication failed (%" PRIu64 " more since the last line)",
+                       p->session->id, p->id, rtcp ? "C" : "", held);
+        }
         return;
     }
     /* Authenticated traffic proves the path works, as a consent check would. */
@@ -393,10 +406,19 @@ static void handle_media(struct cq_router *r, cq_udp_dgram_t *d, bool rtcp, uint
     }
 }
 
+static void garbage(struct cq_router *r, uint64_t now_us) {
+    r->stats.drops_garbage++;
+    uint64_t held;
+    if (cq_log_limit_allow(&r->log_garbage, now_us, &held))
+        cq_log(CQ_LOG_DEBUG, "relay",
+               "datagram neither STUN nor RTP/RTCP dropped (%" PRIu64 " more since the last line)",
+               held);
+}
+
 static void handle(struct cq_router *r, cq_udp_dgram_t *d, uint64_t now_us) {
     r->stats.datagrams++;
     if (d->truncated || d->len == 0) {
-        r->stats.drops_garbage++;
+        garbage(r, now_us);
         return;
     }
     switch (cq_demux_classify(d->data, d->len)) {
@@ -410,7 +432,7 @@ static void handle(struct cq_router *r, cq_udp_dgram_t *d, uint64_t now_us) {
         handle_media(r, d, true, now_us);
         return;
     default:
-        r->stats.drops_garbage++;
+        garbage(r, now_us);
         return;
     }
 }
@@ -503,9 +525,55 @@ static void review_layers(struct cq_router *r, struct participant *pub, uint64_t
     }
 }
 
+/* One line of p's counters for the operator: what it sends, what it receives, how its
+ * link looks (loss, jitter, RTT) and which layer of each publisher it gets. */
+static void log_participant(const struct participant *p) {
+    uint64_t rate = 0, lost = 0, jitter_ms = 0;
+    for (unsigned i = 0; i < p->nstreams; i++) {
+        const struct stream *s = &p->streams[i];
+        if (s->kind == STREAM_RTX || !s->rx.started)
+            continue;
+        rate += s->rate_bps;
+        int64_t l = cq_rtp_recv_stats_lost(&s->rx);
+        lost += l > 0 ? (uint64_t)l : 0;
+        uint64_t j = (uint64_t)(s->rx.jitter_q4 >> 4) * 1000u / s->rx.clock_rate;
+        jitter_ms = j > jitter_ms ? j : jitter_ms;
+    }
+    char layers[256] = "";
+    size_t n = 0;
+    for (const struct participant *q = p->session->participants; q != NULL; q = q->next) {
+        const struct consumer *c = find_consumer(q, p);
+        if (c == NULL || q->video_layers == 0)
+            continue;
+        int k = snprintf(layers + n, sizeof layers - n, " %" PRIu32 ":%d/%u", q->id,
+                         c->s.vsel.spatial, (unsigned)c->s.vsel.temporal);
+        if (k < 0 || (size_t)k >= sizeof layers - n)
+            break; /* a session this large is summed up by its first subscriptions */
+        n += (size_t)k;
+    }
+    const cq_relay_participant_stats_t *st = &p->stats;
+    cq_log(CQ_LOG_INFO, "relay",
+           "session %" PRIu32 " participant %" PRIu32 " %s: in %" PRIu64 " pkt %" PRIu64
+           " kbit/s lost %" PRIu64 " jitter %" PRIu64 " ms; out %" PRIu64 " pkt; rtt %" PRIu32
+           " ms; nack in %" PRIu64 " rtx %" PRIu64 " limited %" PRIu64 "; pli in %" PRIu64
+           " sent %" PRIu64 "; drops auth %" PRIu64 " replay %" PRIu64 " ssrc %" PRIu64
+           "; layers%s",
+           p->session->id, p->id, p->bound ? "bound" : "unbound", st->packets_in, rate / 1000, lost,
+           jitter_ms, st->packets_out, st->rtt_us / 1000, st->nacks_in, st->rtx_sent,
+           st->nacks_limited, st->keyframe_requests_in, st->keyframe_requests_sent, st->drops_auth,
+           st->drops_replay, st->drops_unknown_ssrc, n ? layers : " -");
+}
+
 void cq_router_on_tick(void *ctx, uint64_t now_us) {
     struct cq_router *r = ctx;
     r->now_us = now_us;
+    if (r->cfg.stats_log_us != 0 && now_us >= r->next_stats_log_us) {
+        if (r->next_stats_log_us != 0 && cq_log_enabled(CQ_LOG_INFO))
+            for (struct session *s = r->session_list; s != NULL; s = s->next)
+                for (struct participant *p = s->participants; p != NULL; p = p->next)
+                    log_participant(p);
+        r->next_stats_log_us = now_us + r->cfg.stats_log_us;
+    }
     if (r->sendq_ready) {
         for (struct session *s = r->session_list; s != NULL; s = s->next)
             for (struct participant *p = s->participants; p != NULL; p = p->next)

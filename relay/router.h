@@ -21,6 +21,7 @@ typedef struct {
     uint64_t consent_us;       /* unbind a participant silent this long; 0: 30 s */
     uint64_t seed;             /* for outgoing SSRCs; 0 picks a fixed one (tests) */
     cq_relay_events_t *events; /* where events go; NULL drops them */
+    uint64_t stats_log_us;     /* a stats line per participant this often; 0: never */
 } cq_router_config_t;
 
 int cq_router_create(struct cq_router **out, const cq_router_config_t *cfg);

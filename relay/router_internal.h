@@ -13,6 +13,7 @@
 
 #include "relay/consumer.h"
 #include "relay/events.h"
+#include "relay/log.h"
 #include "relay/map.h"
 #include "rtp/nack_tracker.h"
 #include "relay/router.h"
@@ -145,6 +146,8 @@ struct cq_router {
     uint64_t next_consent_check_us;
     uint64_t next_report_us;
     uint64_t now_us; /* of the latest readable or tick event: the control path's clock */
+    uint64_t next_stats_log_us;
+    cq_log_limit_t log_unbound, log_auth, log_garbage; /* one line a second per cause */
     cq_relay_worker_stats_t stats;
     bool sendq_ready;
     cq_udp_sendq_t sendq;

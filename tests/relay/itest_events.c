@@ -13,6 +13,7 @@
 #include <cmocka.h>
 #include <uv.h>
 
+#include "relay/log.h"
 #include "relay/relay.h"
 #include "rtp/error.h"
 #include "rtp/rtp.h"
@@ -124,10 +125,69 @@ static void test_events_active_speaker(void **state) {
     cq_relay_destroy(relay);
 }
 
+/* Lines arrive from the worker thread: the capture takes a lock. */
+typedef struct {
+    uv_mutex_t lock;
+    int stats_lines;
+    char line[CQ_LOG_LINE_MAX + 1];
+} log_capture_t;
+
+static void capture_stats(cq_log_level_t level, const char *line, void *ctx) {
+    log_capture_t *c = ctx;
+    if (level != CQ_LOG_INFO || strstr(line, "session 6 participant 4 bound: in 5 pkt") == NULL)
+        return;
+    uv_mutex_lock(&c->lock);
+    c->stats_lines++;
+    snprintf(c->line, sizeof c->line, "%s", line);
+    uv_mutex_unlock(&c->lock);
+}
+
+/* Every participant's counters reach the log periodically (here every 100 ms), as an
+ * operator reads them: what came in, from whom, over which link. */
+static void test_events_stats_logged_periodically(void **state) {
+    (void)state;
+    log_capture_t cap = {0};
+    assert_int_equal(uv_mutex_init(&cap.lock), 0);
+    cq_log_set_sink(capture_stats, &cap);
+    struct cq_relay *relay;
+    cq_relay_config_t cfg = {.host = "127.0.0.1", .stats_log_ms = 100};
+    assert_int_equal(cq_relay_create(&relay, &cfg), 0);
+    uint16_t port;
+    assert_int_equal(cq_relay_session_create(relay, 6, &port), 0);
+    cq_relay_participant_params_t p = {.id = 4, .suite = CQ_SRTP_AEAD_AES_128_GCM};
+    snprintf(p.ice_ufrag, sizeof p.ice_ufrag, "logged");
+    snprintf(p.ice_pwd, sizeof p.ice_pwd, "stats-log-test-password");
+    p.audio_ssrc = 78;
+    cq_test_peer_t peer;
+    assert_int_equal(cq_test_peer_join(&peer, relay, 6, port, &p), 0);
+    for (uint16_t k = 0; k < 5; k++) {
+        uint8_t pkt[100];
+        cq_rtp_header_t h = {.payload_type = 111, .seq = k, .timestamp = k * 960u, .ssrc = 78};
+        int n = cq_rtp_header_write(&h, NULL, 0, pkt, sizeof pkt);
+        assert_true(n > 0);
+        memset(pkt + n, 0, 40);
+        assert_int_equal(cq_test_peer_send_rtp(&peer, pkt, (size_t)n + 40), 0);
+    }
+    int lines = 0;
+    for (int waited = 0; waited < 3000 && lines < 2; waited += 20) {
+        uv_sleep(20);
+        uv_mutex_lock(&cap.lock);
+        lines = cap.stats_lines;
+        uv_mutex_unlock(&cap.lock);
+    }
+    cq_relay_destroy(relay);
+    cq_log_set_sink(NULL, NULL);
+    assert_true(lines >= 2);
+    assert_non_null(strstr(cap.line, "rtt 0 ms"));
+    cq_test_peer_close(&peer);
+    uv_mutex_destroy(&cap.lock);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_events_bound_moved_consent_lost),
         cmocka_unit_test(test_events_active_speaker),
+        cmocka_unit_test(test_events_stats_logged_periodically),
     };
     return cmocka_run_group_tests_name("relay/events_loopback", tests, NULL, NULL);
 }
