@@ -336,15 +336,20 @@ static void feed_speaker(struct participant *p, const cq_rtp_view_t *v, uint64_t
         cq_speaker_feed(&p->session->speaker, p->id, al.level, al.voice, now_us);
 }
 
+/* Counts a dropped datagram and says so in the log, at most once a second per cause. */
+static void drop_logged(uint64_t *counter, cq_log_limit_t *lim, uint64_t now_us, const char *what) {
+    (*counter)++;
+    uint64_t held;
+    if (cq_log_limit_allow(lim, now_us, &held))
+        cq_log(CQ_LOG_DEBUG, "relay", "%s dropped (%" PRIu64 " more since the last line)", what,
+               held);
+}
+
 static void handle_media(struct cq_router *r, cq_udp_dgram_t *d, bool rtcp, uint64_t now_us) {
     struct participant *p = find_by_addr(r, &d->from);
     if (p == NULL) {
-        r->stats.drops_unbound++;
-        uint64_t held;
-        if (cq_log_limit_allow(&r->log_unbound, now_us, &held))
-            cq_log(CQ_LOG_DEBUG, "relay",
-                   "media from an unbound address dropped (%" PRIu64 " more since the last line)",
-                   held);
+        drop_logged(&r->stats.drops_unbound, &r->log_unbound, now_us,
+                    "media from an unbound address");
         return;
     }
     size_t len = d->len;
@@ -406,19 +411,11 @@ static void handle_media(struct cq_router *r, cq_udp_dgram_t *d, bool rtcp, uint
     }
 }
 
-static void garbage(struct cq_router *r, uint64_t now_us) {
-    r->stats.drops_garbage++;
-    uint64_t held;
-    if (cq_log_limit_allow(&r->log_garbage, now_us, &held))
-        cq_log(CQ_LOG_DEBUG, "relay",
-               "datagram neither STUN nor RTP/RTCP dropped (%" PRIu64 " more since the last line)",
-               held);
-}
-
 static void handle(struct cq_router *r, cq_udp_dgram_t *d, uint64_t now_us) {
     r->stats.datagrams++;
     if (d->truncated || d->len == 0) {
-        garbage(r, now_us);
+        drop_logged(&r->stats.drops_garbage, &r->log_garbage, now_us,
+                    "datagram neither STUN nor RTP/RTCP");
         return;
     }
     switch (cq_demux_classify(d->data, d->len)) {
@@ -432,7 +429,8 @@ static void handle(struct cq_router *r, cq_udp_dgram_t *d, uint64_t now_us) {
         handle_media(r, d, true, now_us);
         return;
     default:
-        garbage(r, now_us);
+        drop_logged(&r->stats.drops_garbage, &r->log_garbage, now_us,
+                    "datagram neither STUN nor RTP/RTCP");
         return;
     }
 }
