@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian 12 machine, builds chasqui (optimised, in build/) and runs the
-# main job: the district relay, once it exists. Arguments go to the relay.
+# main job: the district relay, chasqui-relay (Ctrl-C stops it). Arguments go to it.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -14,10 +14,5 @@ if [ -x build/bin/chasqui-relay ]; then
     exec build/bin/chasqui-relay "$@"
 fi
 
-# The daemon is issue 3/4 work; until it lands, say plainly what this build contains.
-echo "chasqui $(sed -n 's/^project(chasqui VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt): the relay daemon is not built yet."
-echo "Built so far (build/lib):"
-for lib in build/lib/*.a; do
-    [ -e "$lib" ] && echo "  $(basename "$lib")"
-done
-echo "Run ./test.sh to build and run every test."
+echo "run.sh: build/bin/chasqui-relay was not built; see the build output above." >&2
+exit 1

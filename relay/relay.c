@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include "relay/events.h"
+#include "relay/log.h"
 #include "relay/map.h"
 #include "relay/router.h"
 #include "relay/worker.h"
@@ -81,11 +82,17 @@ void cq_relay_destroy(struct cq_relay *r) {
         return;
     /* Sessions close on their workers first, so subscribers hear BYE while sockets are
      * open; then workers stop, and only then are routers touched from this thread. */
+    size_t sessions = r->session_worker.count;
+    unsigned workers = 0;
     for (unsigned i = 0; i < r->nworkers; i++)
         if (r->w[i].worker != NULL)
             cq_worker_call(r->w[i].worker, do_close_all, r->w[i].router);
-    for (unsigned i = 0; i < CQ_RELAY_MAX_WORKERS; i++)
+    for (unsigned i = 0; i < CQ_RELAY_MAX_WORKERS; i++) {
+        workers += r->w[i].worker != NULL;
         cq_worker_destroy(r->w[i].worker);
+    }
+    cq_log(CQ_LOG_INFO, "relay", "%u media worker%s stopped, %zu session%s closed", workers,
+           workers == 1 ? "" : "s", sessions, sessions == 1 ? "" : "s");
     for (unsigned i = 0; i < CQ_RELAY_MAX_WORKERS; i++)
         cq_router_destroy(r->w[i].router);
     cq_map_close(&r->session_worker);
@@ -97,6 +104,10 @@ void cq_relay_destroy(struct cq_relay *r) {
 size_t cq_relay_poll_events(struct cq_relay *r, cq_relay_event_t *out, size_t max,
                             uint64_t *dropped) {
     return cq_relay_events_pop(&r->events, out, max, dropped);
+}
+
+uint16_t cq_relay_media_port(const struct cq_relay *r, unsigned worker) {
+    return worker < r->nworkers ? cq_worker_port(r->w[worker].worker) : 0;
 }
 
 static struct relay_worker *worker_of(struct cq_relay *r, uint32_t session_id) {

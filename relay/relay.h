@@ -150,6 +150,9 @@ typedef struct {
  * use is -EADDRINUSE). */
 int cq_relay_create(struct cq_relay **out, const cq_relay_config_t *cfg);
 
+/* The UDP port worker i listens on, or 0 when there is no such worker. */
+uint16_t cq_relay_media_port(const struct cq_relay *r, unsigned worker);
+
 /* Stops every worker, closes every session. NULL is fine. */
 void cq_relay_destroy(struct cq_relay *r);
 
