@@ -6,7 +6,7 @@
 #include <uv.h>
 
 #include "relay/events.h"
-#include "relay/log.h"
+#include "signaling/log.h"
 #include "relay/map.h"
 #include "relay/router.h"
 #include "relay/worker.h"

@@ -13,7 +13,7 @@
 
 #include "relay/consumer.h"
 #include "relay/events.h"
-#include "relay/log.h"
+#include "signaling/log.h"
 #include "relay/map.h"
 #include "rtp/nack_tracker.h"
 #include "relay/router.h"

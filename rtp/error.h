@@ -22,6 +22,8 @@
     X(ENOENT, -ENOENT, "no such entry")                                                            \
     X(EEXIST, -EEXIST, "entry already exists")                                                     \
     X(ENOTSUP, -ENOTSUP, "operation not supported")                                                \
+    X(EIO, -EIO, "input/output or storage failure")                                                \
+    X(EACCES, -EACCES, "permission denied")                                                        \
     X(ETRUNCATED, -6001, "input is shorter than its format requires")                              \
     X(EMALFORMED, -6002, "input breaks the rules of its format")                                   \
     X(EVERSION, -6003, "unsupported protocol version")                                             \

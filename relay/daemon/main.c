@@ -15,7 +15,7 @@
 
 #include <uv.h>
 
-#include "relay/log.h"
+#include "signaling/log.h"
 #include "relay/relay.h"
 #include "rtp/error.h"
 

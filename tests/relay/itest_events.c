@@ -13,7 +13,7 @@
 #include <cmocka.h>
 #include <uv.h>
 
-#include "relay/log.h"
+#include "signaling/log.h"
 #include "relay/relay.h"
 #include "rtp/error.h"
 #include "rtp/rtp.h"

@@ -1,4 +1,4 @@
-#include "relay/log.h"
+#include "signaling/log.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>

@@ -6,7 +6,7 @@
 
 #include <cmocka.h>
 
-#include "relay/log.h"
+#include "signaling/log.h"
 
 typedef struct {
     int lines;

@@ -5,9 +5,12 @@
  *
  * The media path never logs per packet: it counts, and logs a cause at most once a
  * second through a cq_log_limit_t (STYLE.md, "Errors").
+ *
+ * It lives in signaling/, the lowest layer that may log (rtp/ and codec/ never do), so the
+ * control plane and the relay above it share one format.
  */
-#ifndef CQ_RELAY_LOG_H
-#define CQ_RELAY_LOG_H
+#ifndef CQ_SIGNALING_LOG_H
+#define CQ_SIGNALING_LOG_H
 
 #include <stdbool.h>
 #include <stdint.h>
