@@ -1,0 +1,725 @@
+#include "signaling/api.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+
+#include "rtp/error.h"
+#include "signaling/isotime.h"
+#include "signaling/log.h"
+#include "signaling/store.h"
+
+#define MIN_OPERATOR_KEY 16
+#define MAX_OPERATOR_KEY 128
+/* A session lasts at most this long: a typo in an end date must not book a week. */
+#define MAX_SESSION_S (12 * 3600)
+/* The joining window before the start, unless the request says otherwise. */
+#define DEFAULT_OPEN_BEFORE_S 600
+#define MAX_OPEN_BEFORE_S     (2 * 3600)
+
+struct cq_api {
+    struct cq_store *store;
+    char key[MAX_OPERATOR_KEY + 1];
+    size_t key_len;
+    cq_api_clock_fn clock;
+    void *clock_ctx;
+    cq_session_t scratch; /* one session at a time: 4 KB off the stack */
+};
+
+static const char *const state_names[] = {"scheduled", "open", "live", "ended", "cancelled"};
+static const char *const mode_names[] = {"conference", "broadcast"};
+
+static int64_t now_of(const struct cq_api *a) {
+    return a->clock ? a->clock(a->clock_ctx) : (int64_t)time(NULL);
+}
+
+int cq_api_create(struct cq_api **out, const cq_api_config_t *cfg) {
+    size_t klen = cfg->operator_key ? strnlen(cfg->operator_key, MAX_OPERATOR_KEY + 1) : 0;
+    if (cfg->store == NULL || klen < MIN_OPERATOR_KEY || klen > MAX_OPERATOR_KEY)
+        return CQ_EINVAL;
+    struct cq_api *a = calloc(1, sizeof *a);
+    if (a == NULL)
+        return CQ_ENOMEM;
+    a->store = cfg->store;
+    memcpy(a->key, cfg->operator_key, klen);
+    a->key_len = klen;
+    a->clock = cfg->clock;
+    a->clock_ctx = cfg->clock_ctx;
+    *out = a;
+    return 0;
+}
+
+void cq_api_destroy(struct cq_api *a) {
+    if (a != NULL)
+        OPENSSL_cleanse(a->key, sizeof a->key);
+    free(a);
+}
+
+void cq_api_response_free(cq_api_response_t *res) {
+    free(res->body);
+    res->body = NULL;
+}
+
+/* ---- responses ---------------------------------------------------------------------- */
+
+/* Takes the reference to body (NULL: no body). */
+static void respond(cq_api_response_t *res, int status, json_t *body) {
+    res->status = status;
+    res->body = NULL;
+    res->body_len = 0;
+    if (body != NULL) {
+        res->body = json_dumps(body, JSON_COMPACT);
+        json_decref(body);
+        if (res->body == NULL) {
+            res->status = 500;
+            return;
+        }
+        res->body_len = strlen(res->body);
+    }
+}
+
+static void fail(cq_api_response_t *res, int status, const char *kind, const char *field,
+                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void fail(cq_api_response_t *res, int status, const char *kind, const char *field,
+                 const char *fmt, ...) {
+    char reason[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof reason, fmt, ap);
+    va_end(ap);
+    json_t *o = json_pack("{s:s, s:s}", "error", kind, "reason", reason);
+    if (o != NULL && field != NULL)
+        json_object_set_new(o, "field", json_string(field));
+    respond(res, status, o);
+}
+
+/* A store failure: the operator sees a 500, the log says what SQLite said. */
+static void storage_failed(struct cq_api *a, cq_api_response_t *res, int err) {
+    cq_log(CQ_LOG_ERROR, "sig", "storage: %s (%s)", cq_strerror(err), cq_store_errmsg(a->store));
+    fail(res, 500, "storage", NULL, "the server could not read or write its database");
+}
+
+/* ---- request bodies ----------------------------------------------------------------- */
+
+/* A problem with one field of a request, said once and carried out as a 400. Both are
+ * copies: the field's name may belong to the request's JSON, freed before the answer. */
+typedef struct {
+    char field[64];
+    char reason[160];
+} bad_field_t;
+
+static bool bad(bad_field_t *b, const char *field, const char *reason) {
+    snprintf(b->field, sizeof b->field, "%s", field);
+    snprintf(b->reason, sizeof b->reason, "%s", reason);
+    return false;
+}
+
+/* Only the fields a route knows may appear: a misspelt one would otherwise be ignored
+ * silently, and the operator would think it was set. */
+static bool only_known(json_t *o, const char *const *known, bad_field_t *b) {
+    const char *key;
+    json_t *v;
+    json_object_foreach(o, key, v) {
+        bool found = false;
+        for (const char *const *k = known; *k != NULL && !found; k++)
+            found = strcmp(*k, key) == 0;
+        if (!found)
+            return bad(b, key, "is not a field of this request");
+    }
+    return true;
+}
+
+/* Copies string field `name` into dst (max characters). Absent is fine when !required
+ * (dst untouched). */
+static bool get_string(json_t *o, const char *name, bool required, bool allow_empty, size_t max,
+                       char *dst, bad_field_t *b) {
+    json_t *v = json_object_get(o, name);
+    if (v == NULL)
+        return required ? bad(b, name, "is required") : true;
+    if (!json_is_string(v))
+        return bad(b, name, "must be a string");
+    size_t len = json_string_length(v);
+    const char *s = json_string_value(v);
+    if (memchr(s, '\0', len) != NULL)
+        return bad(b, name, "must not contain NUL characters");
+    if (len == 0 && !allow_empty)
+        return bad(b, name, "must not be empty");
+    if (len > max) {
+        char r[64];
+        snprintf(r, sizeof r, "must be at most %zu bytes long", max);
+        return bad(b, name, r);
+    }
+    memcpy(dst, s, len);
+    dst[len] = '\0';
+    return true;
+}
+
+static bool get_time(json_t *o, const char *name, bool required, int64_t *out, bad_field_t *b) {
+    json_t *v = json_object_get(o, name);
+    if (v == NULL)
+        return required ? bad(b, name, "is required") : true;
+    if (!json_is_string(v) || cq_isotime_parse(json_string_value(v), out) != 0)
+        return bad(b, name, "must be a UTC time like 2026-11-23T14:00:00Z");
+    return true;
+}
+
+/* A JSON array of distinct positive ids, at most max of them. */
+static bool get_ids(json_t *o, const char *name, int64_t *ids, size_t max, size_t *n,
+                    bad_field_t *b) {
+    json_t *v = json_object_get(o, name);
+    if (!json_is_array(v))
+        return bad(b, name, "must be an array of telecentre ids");
+    if (json_array_size(v) > max)
+        return bad(b, name, "names too many telecentres");
+    size_t i;
+    json_t *e;
+    *n = 0;
+    json_array_foreach(v, i, e) {
+        if (!json_is_integer(e) || json_integer_value(e) <= 0)
+            return bad(b, name, "must hold positive integer ids");
+        int64_t id = (int64_t)json_integer_value(e);
+        for (size_t k = 0; k < *n; k++)
+            if (ids[k] == id)
+                return bad(b, name, "names a telecentre twice");
+        ids[(*n)++] = id;
+    }
+    return true;
+}
+
+/* Parses the body as one JSON object, or answers 400. */
+static json_t *body_object(const cq_api_request_t *req, cq_api_response_t *res) {
+    json_error_t err;
+    json_t *o = json_loadb(req->body ? req->body : "", req->body_len, JSON_REJECT_DUPLICATES, &err);
+    if (o == NULL) {
+        fail(res, 400, "bad_json", NULL, "the body is not JSON: %s (line %d, column %d)", err.text,
+             err.line, err.column);
+        return NULL;
+    }
+    if (!json_is_object(o)) {
+        json_decref(o);
+        fail(res, 400, "bad_json", NULL, "the body must be a JSON object");
+        return NULL;
+    }
+    return o;
+}
+
+/* ---- JSON of the model -------------------------------------------------------------- */
+
+static json_t *time_json(int64_t t) {
+    char buf[CQ_ISOTIME_LEN + 1];
+    return cq_isotime_format(t, buf, sizeof buf) == 0 ? json_string(buf) : json_null();
+}
+
+static json_t *telecentre_json(const cq_telecentre_t *t) {
+    json_t *o = json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)t->id, "name", t->name,
+                          "district", t->district, "contact", t->contact);
+    if (o != NULL)
+        json_object_set_new(o, "created", time_json(t->created_s));
+    return o;
+}
+
+static json_t *session_json(struct cq_api *a, const cq_session_t *s) {
+    json_t *members = json_array();
+    for (size_t i = 0; members != NULL && i < s->nmembers; i++) {
+        cq_telecentre_t t;
+        json_t *m = json_pack("{s:I, s:b}", "id", (json_int_t)s->members[i].telecentre_id,
+                              "presenter", s->members[i].presenter);
+        /* A telecentre deleted since is still listed by id in a past session. */
+        if (m != NULL && cq_store_telecentre_get(a->store, s->members[i].telecentre_id, &t) == 0)
+            json_object_set_new(m, "name", json_string(t.name));
+        json_array_append_new(members, m);
+    }
+    json_t *o =
+        json_pack("{s:I, s:s, s:s, s:s, s:o}", "id", (json_int_t)s->id, "title", s->title, "mode",
+                  mode_names[s->mode], "state", state_names[s->state], "telecentres", members);
+    if (o == NULL)
+        return NULL;
+    json_object_set_new(o, "start", time_json(s->start_s));
+    json_object_set_new(o, "end", time_json(s->end_s));
+    json_object_set_new(o, "opens", time_json(s->start_s - s->open_before_s));
+    if (s->ended_s != 0)
+        json_object_set_new(o, "ended", time_json(s->ended_s));
+    return o;
+}
+
+/* ---- the schedule ------------------------------------------------------------------- */
+
+/* The state the clock gives a session that was neither cancelled nor ended by hand. */
+static cq_session_state_t state_at(const cq_session_t *s, int64_t now) {
+    if (s->state == CQ_SESSION_CANCELLED || s->state == CQ_SESSION_ENDED)
+        return s->state;
+    if (now >= s->end_s)
+        return CQ_SESSION_ENDED;
+    if (now >= s->start_s)
+        return CQ_SESSION_LIVE;
+    if (now >= s->start_s - s->open_before_s)
+        return CQ_SESSION_OPEN;
+    return CQ_SESSION_SCHEDULED;
+}
+
+typedef struct {
+    struct cq_api *a;
+    int64_t now;
+} tick_t;
+
+static int advance(const cq_session_t *s, void *ctx) {
+    tick_t *t = ctx;
+    cq_session_state_t next = state_at(s, t->now);
+    if (next == s->state)
+        return 0;
+    int64_t ended = next == CQ_SESSION_ENDED ? s->end_s : 0;
+    int err = cq_store_session_set_state(t->a->store, s->id, next, ended);
+    if (err == 0)
+        cq_log(CQ_LOG_INFO, "sig", "session %" PRId64 " \"%s\": %s -> %s", s->id, s->title,
+               state_names[s->state], state_names[next]);
+    return err;
+}
+
+void cq_api_tick(struct cq_api *a) {
+    tick_t t = {a, now_of(a)};
+    unsigned pending =
+        (1u << CQ_SESSION_SCHEDULED) | (1u << CQ_SESSION_OPEN) | (1u << CQ_SESSION_LIVE);
+    int err = cq_store_session_each(a->store, pending, advance, &t);
+    if (err != 0)
+        cq_log(CQ_LOG_ERROR, "sig", "schedule: %s (%s)", cq_strerror(err),
+               cq_store_errmsg(a->store));
+}
+
+/* ---- routes ------------------------------------------------------------------------- */
+
+typedef struct {
+    struct cq_api *a;
+    const cq_api_request_t *req;
+    cq_api_response_t *res;
+    int64_t id; /* the {id} in the path, when there is one */
+} call_t;
+
+static const char *const telecentre_fields[] = {"name", "district", "contact", NULL};
+
+/* Fills t from body o: every field for a create, the given ones for an update. */
+static bool read_telecentre(json_t *o, bool create, cq_telecentre_t *t, bad_field_t *b) {
+    return only_known(o, telecentre_fields, b) &&
+           get_string(o, "name", create, false, CQ_STORE_NAME_MAX, t->name, b) &&
+           get_string(o, "district", create, false, CQ_STORE_NAME_MAX, t->district, b) &&
+           get_string(o, "contact", false, true, CQ_STORE_CONTACT_MAX, t->contact, b);
+}
+
+static void telecentre_write(call_t *c, bool create) {
+    json_t *o = body_object(c->req, c->res);
+    if (o == NULL)
+        return;
+    cq_telecentre_t t = {0};
+    bad_field_t b;
+    int err = 0;
+    if (!create && (err = cq_store_telecentre_get(c->a->store, c->id, &t)) != 0) {
+        json_decref(o);
+        if (err == CQ_ENOENT)
+            fail(c->res, 404, "not_found", NULL, "no telecentre %" PRId64, c->id);
+        else
+            storage_failed(c->a, c->res, err);
+        return;
+    }
+    bool ok = read_telecentre(o, create, &t, &b);
+    json_decref(o);
+    if (!ok) {
+        fail(c->res, 400, "bad_field", b.field, "%s %s", b.field, b.reason);
+        return;
+    }
+    err = create ? cq_store_telecentre_create(c->a->store, &t, now_of(c->a))
+                 : cq_store_telecentre_update(c->a->store, &t);
+    if (err == CQ_EEXIST)
+        fail(c->res, 409, "conflict", "name", "a telecentre is already called \"%s\"", t.name);
+    else if (err != 0)
+        storage_failed(c->a, c->res, err);
+    else
+        respond(c->res, create ? 201 : 200, telecentre_json(&t));
+}
+
+static int list_telecentre(const cq_telecentre_t *t, void *ctx) {
+    return json_array_append_new(ctx, telecentre_json(t)) == 0 ? 0 : CQ_ENOMEM;
+}
+
+static void telecentres(call_t *c) {
+    if (strcmp(c->req->method, "POST") == 0) {
+        telecentre_write(c, true);
+        return;
+    }
+    json_t *list = json_array();
+    int err = list ? cq_store_telecentre_each(c->a->store, list_telecentre, list) : CQ_ENOMEM;
+    if (err != 0) {
+        json_decref(list);
+        storage_failed(c->a, c->res, err);
+        return;
+    }
+    respond(c->res, 200, json_pack("{s:o}", "telecentres", list));
+}
+
+static void telecentre(call_t *c) {
+    const char *m = c->req->method;
+    if (strcmp(m, "PATCH") == 0 || strcmp(m, "PUT") == 0) {
+        telecentre_write(c, false);
+        return;
+    }
+    int err;
+    if (strcmp(m, "DELETE") == 0) {
+        err = cq_store_telecentre_delete(c->a->store, c->id);
+        if (err == 0)
+            respond(c->res, 204, NULL);
+        else if (err == CQ_EBADSTATE)
+            fail(c->res, 409, "conflict", NULL,
+                 "telecentre %" PRId64 " is invited to a session that is not over", c->id);
+    } else {
+        cq_telecentre_t t;
+        err = cq_store_telecentre_get(c->a->store, c->id, &t);
+        if (err == 0)
+            respond(c->res, 200, telecentre_json(&t));
+    }
+    if (err == CQ_ENOENT)
+        fail(c->res, 404, "not_found", NULL, "no telecentre %" PRId64, c->id);
+    else if (err != 0 && err != CQ_EBADSTATE)
+        storage_failed(c->a, c->res, err);
+}
+
+static const char *const session_fields[] = {
+    "title", "start", "end", "mode", "telecentres", "presenters", "open_before_minutes", NULL};
+
+/* Fills s from body o (every field for a create, the given ones for an update) and checks
+ * the whole: times in order and not too long, presenters among the invited, a broadcast
+ * with a presenter. */
+static bool read_session(json_t *o, bool create, int64_t now, cq_session_t *s, bad_field_t *b) {
+    if (!only_known(o, session_fields, b) ||
+        !get_string(o, "title", create, false, CQ_STORE_TITLE_MAX, s->title, b) ||
+        !get_time(o, "start", create, &s->start_s, b) || !get_time(o, "end", create, &s->end_s, b))
+        return false;
+    json_t *mode = json_object_get(o, "mode");
+    if (mode != NULL) {
+        const char *m = json_is_string(mode) ? json_string_value(mode) : "";
+        if (strcmp(m, "conference") == 0)
+            s->mode = CQ_SESSION_CONFERENCE;
+        else if (strcmp(m, "broadcast") == 0)
+            s->mode = CQ_SESSION_BROADCAST;
+        else
+            return bad(b, "mode", "must be \"conference\" or \"broadcast\"");
+    } else if (create) {
+        return bad(b, "mode", "is required");
+    }
+    json_t *open = json_object_get(o, "open_before_minutes");
+    if (open != NULL) {
+        if (!json_is_integer(open) || json_integer_value(open) < 0 ||
+            json_integer_value(open) * 60 > MAX_OPEN_BEFORE_S)
+            return bad(b, "open_before_minutes", "must be a whole number from 0 to 120");
+        s->open_before_s = (int64_t)json_integer_value(open) * 60;
+    } else if (create) {
+        s->open_before_s = DEFAULT_OPEN_BEFORE_S;
+    }
+    int64_t invited[CQ_STORE_MAX_MEMBERS], presenters[CQ_STORE_MAX_MEMBERS];
+    size_t ninvited = 0, npresenters = 0;
+    bool has_invited = json_object_get(o, "telecentres") != NULL;
+    bool has_presenters = json_object_get(o, "presenters") != NULL;
+    if (has_invited || create) {
+        if (!get_ids(o, "telecentres", invited, CQ_STORE_MAX_MEMBERS, &ninvited, b))
+            return false;
+        if (ninvited == 0)
+            return bad(b, "telecentres", "must invite at least one telecentre");
+    }
+    if (has_presenters &&
+        !get_ids(o, "presenters", presenters, CQ_STORE_MAX_MEMBERS, &npresenters, b))
+        return false;
+    if (has_invited || has_presenters) {
+        if (!has_invited) { /* presenters alone: among the members already invited */
+            ninvited = s->nmembers;
+            for (size_t i = 0; i < ninvited; i++)
+                invited[i] = s->members[i].telecentre_id;
+        }
+        if (!has_presenters) { /* keep the presenters that are still invited */
+            for (size_t i = 0; i < s->nmembers; i++)
+                if (s->members[i].presenter)
+                    presenters[npresenters++] = s->members[i].telecentre_id;
+        }
+        s->nmembers = ninvited;
+        for (size_t i = 0; i < ninvited; i++)
+            s->members[i] = (cq_member_t){invited[i], false};
+        for (size_t p = 0; p < npresenters; p++) {
+            size_t i = 0;
+            while (i < ninvited && invited[i] != presenters[p])
+                i++;
+            if (i == ninvited) {
+                if (has_presenters)
+                    return bad(b, "presenters", "must be among the invited telecentres");
+                continue; /* a presenter no longer invited stops presenting */
+            }
+            s->members[i].presenter = true;
+        }
+    }
+    if (s->end_s <= s->start_s)
+        return bad(b, "end", "must be after start");
+    if (s->end_s - s->start_s > MAX_SESSION_S)
+        return bad(b, "end", "makes the session longer than 12 hours");
+    if ((create || json_object_get(o, "start") != NULL) && s->start_s < now)
+        return bad(b, "start", "is in the past");
+    if (s->mode == CQ_SESSION_BROADCAST) {
+        bool any = false;
+        for (size_t i = 0; i < s->nmembers; i++)
+            any |= s->members[i].presenter;
+        if (!any)
+            return bad(b, "presenters", "a broadcast needs at least one presenter");
+    }
+    return true;
+}
+
+/* Answers a store error about a session's members: a telecentre that is not there. */
+static void session_store_failed(call_t *c, int err) {
+    if (err == CQ_ENOENT)
+        fail(c->res, 400, "bad_field", "telecentres", "telecentres names one that does not exist");
+    else
+        storage_failed(c->a, c->res, err);
+}
+
+static void session_write(call_t *c, bool create) {
+    json_t *o = body_object(c->req, c->res);
+    if (o == NULL)
+        return;
+    cq_session_t *s = &c->a->scratch;
+    memset(s, 0, sizeof *s);
+    int err = 0;
+    if (!create && (err = cq_store_session_get(c->a->store, c->id, s)) != 0) {
+        json_decref(o);
+        if (err == CQ_ENOENT)
+            fail(c->res, 404, "not_found", NULL, "no session %" PRId64, c->id);
+        else
+            storage_failed(c->a, c->res, err);
+        return;
+    }
+    if (!create && s->state != CQ_SESSION_SCHEDULED && s->state != CQ_SESSION_OPEN) {
+        json_decref(o);
+        fail(c->res, 409, "conflict", NULL, "session %" PRId64 " is %s: it can no longer change",
+             c->id, state_names[s->state]);
+        return;
+    }
+    bad_field_t b;
+    bool ok = read_session(o, create, now_of(c->a), s, &b);
+    json_decref(o);
+    if (!ok) {
+        fail(c->res, 400, "bad_field", b.field, "%s %s", b.field, b.reason);
+        return;
+    }
+    err = create ? cq_store_session_create(c->a->store, s, now_of(c->a))
+                 : cq_store_session_update(c->a->store, s);
+    if (err != 0) {
+        session_store_failed(c, err);
+        return;
+    }
+    cq_api_tick(c->a); /* a session scheduled to start within its window opens at once */
+    if ((err = cq_store_session_get(c->a->store, s->id, s)) != 0) {
+        storage_failed(c->a, c->res, err);
+        return;
+    }
+    if (create)
+        cq_log(CQ_LOG_INFO, "sig", "session %" PRId64 " \"%s\" scheduled", s->id, s->title);
+    respond(c->res, create ? 201 : 200, session_json(c->a, s));
+}
+
+typedef struct {
+    struct cq_api *a;
+    json_t *list;
+} list_ctx_t;
+
+static int list_session(const cq_session_t *s, void *ctx) {
+    list_ctx_t *l = ctx;
+    return json_array_append_new(l->list, session_json(l->a, s)) == 0 ? 0 : CQ_ENOMEM;
+}
+
+static void sessions(call_t *c) {
+    if (strcmp(c->req->method, "POST") == 0) {
+        session_write(c, true);
+        return;
+    }
+    unsigned mask = 0x1f;
+    const char *q = c->req->query;
+    if (q != NULL && *q != '\0') {
+        if (strcmp(q, "filter=upcoming") == 0)
+            mask = (1u << CQ_SESSION_SCHEDULED) | (1u << CQ_SESSION_OPEN);
+        else if (strcmp(q, "filter=live") == 0)
+            mask = 1u << CQ_SESSION_LIVE;
+        else if (strcmp(q, "filter=past") == 0)
+            mask = (1u << CQ_SESSION_ENDED) | (1u << CQ_SESSION_CANCELLED);
+        else if (strcmp(q, "filter=all") != 0) {
+            fail(c->res, 400, "bad_field", "filter", "filter must be upcoming, live, past or all");
+            return;
+        }
+    }
+    list_ctx_t l = {c->a, json_array()};
+    int err = l.list ? cq_store_session_each(c->a->store, mask, list_session, &l) : CQ_ENOMEM;
+    if (err != 0) {
+        json_decref(l.list);
+        storage_failed(c->a, c->res, err);
+        return;
+    }
+    respond(c->res, 200, json_pack("{s:o}", "sessions", l.list));
+}
+
+static void session(call_t *c) {
+    const char *m = c->req->method;
+    if (strcmp(m, "PATCH") == 0 || strcmp(m, "PUT") == 0) {
+        session_write(c, false);
+        return;
+    }
+    cq_session_t *s = &c->a->scratch;
+    int err = cq_store_session_get(c->a->store, c->id, s);
+    if (err == 0)
+        respond(c->res, 200, session_json(c->a, s));
+    else if (err == CQ_ENOENT)
+        fail(c->res, 404, "not_found", NULL, "no session %" PRId64, c->id);
+    else
+        storage_failed(c->a, c->res, err);
+}
+
+/* POST /api/sessions/{id}/cancel and /end: cancel what has not started, end what has (or
+ * is open for joining). */
+static void session_action(call_t *c, bool cancel) {
+    cq_session_t *s = &c->a->scratch;
+    int err = cq_store_session_get(c->a->store, c->id, s);
+    if (err != 0) {
+        if (err == CQ_ENOENT)
+            fail(c->res, 404, "not_found", NULL, "no session %" PRId64, c->id);
+        else
+            storage_failed(c->a, c->res, err);
+        return;
+    }
+    bool allowed = cancel ? s->state == CQ_SESSION_SCHEDULED || s->state == CQ_SESSION_OPEN
+                          : s->state == CQ_SESSION_OPEN || s->state == CQ_SESSION_LIVE;
+    if (!allowed) {
+        fail(c->res, 409, "conflict", NULL, "session %" PRId64 " is %s: it cannot be %s", c->id,
+             state_names[s->state], cancel ? "cancelled" : "ended");
+        return;
+    }
+    cq_session_state_t next = cancel ? CQ_SESSION_CANCELLED : CQ_SESSION_ENDED;
+    int64_t now = now_of(c->a);
+    if ((err = cq_store_session_set_state(c->a->store, c->id, next, now)) != 0) {
+        storage_failed(c->a, c->res, err);
+        return;
+    }
+    cq_log(CQ_LOG_INFO, "sig", "session %" PRId64 " \"%s\" %s by the operator", s->id, s->title,
+           cancel ? "cancelled" : "ended");
+    s->state = next;
+    s->ended_s = now;
+    respond(c->res, 200, session_json(c->a, s));
+}
+
+static void session_cancel(call_t *c) {
+    session_action(c, true);
+}
+
+static void session_end(call_t *c) {
+    session_action(c, false);
+}
+
+static void healthz(call_t *c) {
+    respond(c->res, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+/* A route: a path pattern ("*" stands for a numeric id), the methods it takes, whether it
+ * needs the operator key. */
+typedef struct {
+    const char *pattern;
+    const char *methods; /* as the Allow header lists them: "GET, POST" */
+    bool operator_only;
+    void (*fn)(call_t *);
+} route_t;
+
+static const route_t routes[] = {
+    {"/healthz", "GET", false, healthz},
+    {"/api/telecentres", "GET, POST", true, telecentres},
+    {"/api/telecentres/*", "GET, PATCH, PUT, DELETE", true, telecentre},
+    {"/api/sessions", "GET, POST", true, sessions},
+    {"/api/sessions/*", "GET, PATCH, PUT", true, session},
+    {"/api/sessions/*/cancel", "POST", true, session_cancel},
+    {"/api/sessions/*/end", "POST", true, session_end},
+};
+
+/* Whether path matches pattern; the id that "*" stood for goes to *id. Ids are decimal,
+ * positive, without sign or leading zero, below 10^18. */
+static bool match(const char *pattern, const char *path, int64_t *id) {
+    while (*pattern != '\0') {
+        if (*pattern == '*') {
+            if (*path < '1' || *path > '9')
+                return false;
+            int64_t v = 0;
+            int digits = 0;
+            while (*path >= '0' && *path <= '9') {
+                if (++digits > 18)
+                    return false;
+                v = v * 10 + (*path++ - '0');
+            }
+            *id = v;
+            pattern++;
+            continue;
+        }
+        if (*pattern++ != *path++)
+            return false;
+    }
+    return *path == '\0';
+}
+
+static bool method_in(const char *method, const char *methods) {
+    size_t n = strlen(method);
+    for (const char *p = methods; *p != '\0';) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && memcmp(p, method, n) == 0)
+            return true;
+        p += len;
+        while (*p == ',' || *p == ' ')
+            p++;
+    }
+    return false;
+}
+
+/* "Authorization: Bearer <key>", compared in constant time. */
+static bool operator_ok(const struct cq_api *a, const char *authorization) {
+    static const char prefix[] = "Bearer ";
+    if (authorization == NULL || strncmp(authorization, prefix, sizeof prefix - 1) != 0)
+        return false;
+    const char *given = authorization + sizeof prefix - 1;
+    size_t n = strnlen(given, MAX_OPERATOR_KEY + 1);
+    return n == a->key_len && CRYPTO_memcmp(given, a->key, n) == 0;
+}
+
+void cq_api_handle(struct cq_api *a, const cq_api_request_t *req, cq_api_response_t *res) {
+    *res = (cq_api_response_t){0};
+    if (req->method == NULL || req->path == NULL) {
+        fail(res, 400, "bad_request", NULL, "no method or path");
+        return;
+    }
+    if (req->body_len > CQ_API_MAX_BODY) {
+        fail(res, 413, "too_large", NULL, "the body is larger than %d bytes", CQ_API_MAX_BODY);
+        return;
+    }
+    cq_api_tick(a);
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        call_t c = {a, req, res, 0};
+        if (!match(routes[i].pattern, req->path, &c.id))
+            continue;
+        if (!method_in(req->method, routes[i].methods)) {
+            fail(res, 405, "method_not_allowed", NULL, "%s takes %s", req->path, routes[i].methods);
+            res->allow = routes[i].methods;
+            return;
+        }
+        if (routes[i].operator_only && !operator_ok(a, req->authorization)) {
+            fail(res, 401, "unauthorized", NULL,
+                 "this needs the operator key as \"Authorization: Bearer <key>\"");
+            return;
+        }
+        routes[i].fn(&c);
+        return;
+    }
+    fail(res, 404, "not_found", NULL, "no such path");
+}

@@ -1,0 +1,64 @@
+/*
+ * The district's JSON API as a function: a request (method, path, headers that matter,
+ * body) in, a response (status, JSON body) out. No sockets here: signaling/http.c carries
+ * requests from libwebsockets to cq_api_handle, tests call it directly, and the fuzz
+ * target feeds it whatever bytes it likes. docs/PROTOCOL.md lists the routes.
+ *
+ * Every error is JSON: {"error": "<kind>", "reason": "<words for a person>"} and, when one
+ * field of the request is at fault, "field": "<its name>".
+ *
+ * One owner thread (the main loop); the store is the API's for as long as it lives.
+ */
+#ifndef CQ_SIGNALING_API_H
+#define CQ_SIGNALING_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cq_api;
+struct cq_store;
+
+/* Bodies larger than this are refused with 413 before they are parsed. */
+#define CQ_API_MAX_BODY (64 * 1024)
+
+typedef struct {
+    const char *method;        /* "GET", "POST", "PATCH", "PUT", "DELETE", ... */
+    const char *path;          /* without the query string */
+    const char *query;         /* what follows '?', or NULL */
+    const char *authorization; /* the Authorization header, or NULL */
+    const char *body;          /* not NUL-terminated; may be NULL when body_len is 0 */
+    size_t body_len;
+} cq_api_request_t;
+
+typedef struct {
+    int status;
+    char *body; /* JSON text, malloc'd (free with cq_api_response_free), NULL for 204 */
+    size_t body_len;
+    const char *allow; /* on 405: the methods the path takes, for the Allow header */
+} cq_api_response_t;
+
+/* Unix seconds now; tests inject their own to drive the schedule. */
+typedef int64_t (*cq_api_clock_fn)(void *ctx);
+
+typedef struct {
+    struct cq_store *store;   /* borrowed; outlives the API */
+    const char *operator_key; /* copied: what operator requests present as a bearer token */
+    cq_api_clock_fn clock;    /* NULL: the system clock */
+    void *clock_ctx;
+} cq_api_config_t;
+
+/* Returns 0, CQ_EINVAL (no store, or an operator key shorter than 16 characters) or
+ * CQ_ENOMEM. */
+int cq_api_create(struct cq_api **out, const cq_api_config_t *cfg);
+void cq_api_destroy(struct cq_api *a);
+
+/* Answers one request. Never fails: what cannot be done is an error response (5xx when
+ * the store fails). *res must be freed with cq_api_response_free. */
+void cq_api_handle(struct cq_api *a, const cq_api_request_t *req, cq_api_response_t *res);
+void cq_api_response_free(cq_api_response_t *res);
+
+/* Moves every session to the state the clock says (open, live, ended). Runs before each
+ * request and on the daemon's timer. */
+void cq_api_tick(struct cq_api *a);
+
+#endif
