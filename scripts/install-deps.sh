@@ -13,7 +13,7 @@ packages=(
     # libwebsockets join a foreign libuv loop), JSON, storage
     libwebsockets-dev libwebsockets-evlib-uv libjansson-dev libsqlite3-dev
     # tests
-    libcmocka-dev valgrind cppcheck
+    libcmocka-dev valgrind cppcheck curl
 )
 
 missing=()

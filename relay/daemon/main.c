@@ -1,39 +1,57 @@
 /*
- * chasqui-relay: the district server's process. Today it runs the media plane (the relay's
- * workers on UDP) and shuts down cleanly on SIGINT or SIGTERM; the signaling daemon of
- * issue 4 (HTTP + WebSocket, SQLite, tokens) joins it on this main loop, and until it does
- * no session can be created from outside, which the start-up line says.
- *
- * The main thread owns the loop and is the only caller of the relay's API (relay.h);
- * events from the workers arrive through an async handle and go to the log.
+ * chasqui-relay: the district server's process. The main thread owns one libuv loop with
+ * the control plane on it (HTTP API over libwebsockets, the SQLite store, the schedule's
+ * clock) and is the only caller of the relay's API (relay.h); the relay's workers carry
+ * the media on their own threads. Events from the workers arrive through an async handle
+ * and go to the log. SIGINT or SIGTERM stops it cleanly.
  */
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <uv.h>
 
 #include "signaling/log.h"
 #include "relay/relay.h"
 #include "rtp/error.h"
+#include "signaling/api.h"
+#include "signaling/http.h"
+#include "signaling/opkey.h"
+#include "signaling/store.h"
 
-#define DEFAULT_MEDIA_PORT 40000
+#define DEFAULT_MEDIA_PORT   40000
+#define DEFAULT_HTTP_PORT    8080
+#define DEFAULT_DB           "var/chasqui.db"
+#define DEFAULT_OPERATOR_KEY "var/operator.key"
+/* The schedule's clock: sessions open, start and end within a second of their time. */
+#define SCHEDULE_TICK_MS 1000
 
 typedef struct {
     const char *host;
     long media_port;
+    long http_port;
     long workers;
     long stats_s;
+    const char *db;
+    const char *operator_key_file;
+    const char *public_ip;
     cq_log_level_t log_level;
 } options_t;
 
 typedef struct {
     uv_loop_t *loop;
     struct cq_relay *relay;
+    struct cq_store *store;
+    struct cq_api *api;
+    struct cq_http *http;
     uv_signal_t sigint, sigterm;
     uv_async_t events;
+    uv_timer_t schedule;
     int stop_signal;
 } daemon_t;
 
@@ -41,21 +59,30 @@ static void usage(FILE *out) {
     fprintf(out,
             "usage: chasqui-relay [options]\n"
             "\n"
-            "The chasqui district relay. With no options it listens for media on UDP %d\n"
-            "(IPv4 and IPv6) with one worker, and stops cleanly on SIGINT or SIGTERM.\n"
+            "The chasqui district relay. With no options it serves the operator's API on\n"
+            "TCP %d, media on UDP %d (IPv4 and IPv6) with one worker, keeps its data in\n"
+            "%s, and stops cleanly on SIGINT or SIGTERM.\n"
             "\n"
+            "  --http-port PORT    TCP port of the HTTP API (default %d; 0: the system picks)\n"
             "  --media-port PORT   first UDP port for media; worker i uses PORT + i "
             "(default %d;\n"
             "                      0 lets the system pick, for tests)\n"
             "  --bind ADDRESS      address to listen on (default: every address, both "
             "families)\n"
+            "  --public-ip ADDRESS the address telecentres are told to send media to\n"
+            "                      (default: the one they reached the API on)\n"
+            "  --db PATH           the SQLite database (default %s)\n"
+            "  --operator-key-file PATH\n"
+            "                      the operator's key, made on first start, mode 0600\n"
+            "                      (default %s)\n"
             "  --workers N         media worker threads, 1..%d (default 1)\n"
             "  --stats-interval S  log each participant's counters every S seconds "
             "(default 10)\n"
             "  --log-level LEVEL   error, warn, info or debug (default info)\n"
             "  --help              this text\n"
             "  --version           the version\n",
-            DEFAULT_MEDIA_PORT, DEFAULT_MEDIA_PORT, CQ_RELAY_MAX_WORKERS);
+            DEFAULT_HTTP_PORT, DEFAULT_MEDIA_PORT, DEFAULT_DB, DEFAULT_HTTP_PORT,
+            DEFAULT_MEDIA_PORT, DEFAULT_DB, DEFAULT_OPERATOR_KEY, CQ_RELAY_MAX_WORKERS);
 }
 
 /* A whole decimal number in [min, max], or -1. */
@@ -69,6 +96,10 @@ static long parse_number(const char *s, long min, long max) {
 static int parse_options(int argc, char **argv, options_t *o) {
     static const struct option longs[] = {
         {"media-port", required_argument, NULL, 'p'},
+        {"http-port", required_argument, NULL, 'H'},
+        {"db", required_argument, NULL, 'd'},
+        {"operator-key-file", required_argument, NULL, 'k'},
+        {"public-ip", required_argument, NULL, 'i'},
         {"bind", required_argument, NULL, 'b'},
         {"workers", required_argument, NULL, 'w'},
         {"stats-interval", required_argument, NULL, 's'},
@@ -77,8 +108,13 @@ static int parse_options(int argc, char **argv, options_t *o) {
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
-    *o = (options_t){
-        .media_port = DEFAULT_MEDIA_PORT, .workers = 1, .stats_s = 10, .log_level = CQ_LOG_INFO};
+    *o = (options_t){.media_port = DEFAULT_MEDIA_PORT,
+                     .http_port = DEFAULT_HTTP_PORT,
+                     .workers = 1,
+                     .stats_s = 10,
+                     .db = DEFAULT_DB,
+                     .operator_key_file = DEFAULT_OPERATOR_KEY,
+                     .log_level = CQ_LOG_INFO};
     static const char *const levels[] = {"error", "warn", "info", "debug"};
     int c, li = 0;
     opterr = 0;
@@ -88,6 +124,27 @@ static int parse_options(int argc, char **argv, options_t *o) {
             if ((o->media_port = parse_number(optarg, 0, 65535)) < 0)
                 goto bad_value;
             break;
+        case 'H':
+            if ((o->http_port = parse_number(optarg, 0, 65535)) < 0)
+                goto bad_value;
+            break;
+        case 'd':
+            if (*optarg == '\0')
+                goto bad_value;
+            o->db = optarg;
+            break;
+        case 'k':
+            if (*optarg == '\0')
+                goto bad_value;
+            o->operator_key_file = optarg;
+            break;
+        case 'i': {
+            unsigned char addr[16];
+            if (inet_pton(AF_INET, optarg, addr) != 1 && inet_pton(AF_INET6, optarg, addr) != 1)
+                goto bad_value;
+            o->public_ip = optarg;
+            break;
+        }
         case 'b':
             o->host = optarg;
             break;
@@ -159,15 +216,103 @@ static void on_events(uv_async_t *h) {
         cq_log(CQ_LOG_WARN, "relay", "%" PRIu64 " events lost to a full queue", dropped);
 }
 
-/* The first signal stops the loop: handles close, the relay stops its workers (telling
- * every subscriber BYE), and main returns 0. */
+/* mkdir -p for the directories above path (owner-only for those it makes), so that the
+ * defaults under var/ work from a fresh checkout. */
+static int make_parents(const char *path) {
+    char dir[4096];
+    size_t n = strnlen(path, sizeof dir);
+    if (n == sizeof dir)
+        return CQ_EINVAL;
+    memcpy(dir, path, n + 1);
+    for (char *p = dir + 1; *p != '\0'; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+            return CQ_EIO;
+        *p = '/';
+    }
+    return 0;
+}
+
+static void on_schedule(uv_timer_t *t) {
+    daemon_t *d = t->data;
+    cq_api_tick(d->api);
+}
+
+/* Closes what the loop runs: the HTTP server first (no new requests), the relay (its
+ * workers stop, subscribers hear BYE; it may still signal the events handle until then),
+ * then the main loop's own handles. The loop ends when their closes have run. */
+static void shut_down(daemon_t *d) {
+    cq_http_stop(d->http);
+    cq_relay_destroy(d->relay);
+    d->relay = NULL;
+    uv_handle_t *handles[] = {(uv_handle_t *)&d->sigint, (uv_handle_t *)&d->sigterm,
+                              (uv_handle_t *)&d->events, (uv_handle_t *)&d->schedule};
+    for (size_t i = 0; i < sizeof handles / sizeof handles[0]; i++)
+        if (handles[i]->loop != NULL && !uv_is_closing(handles[i]))
+            uv_close(handles[i], NULL);
+}
+
+/* The first signal stops everything; main then returns 0. */
 static void on_signal(uv_signal_t *h, int signum) {
     daemon_t *d = h->data;
     d->stop_signal = signum;
     cq_log(CQ_LOG_INFO, "relay", "%s received: stopping", signum == SIGINT ? "SIGINT" : "SIGTERM");
-    uv_close((uv_handle_t *)&d->sigint, NULL);
-    uv_close((uv_handle_t *)&d->sigterm, NULL);
-    uv_close((uv_handle_t *)&d->events, NULL);
+    shut_down(d);
+}
+
+/* Brings up store, API, relay and HTTP in that order; on failure logs why and returns
+ * non-zero, leaving shut_down to undo what was done. */
+static int start(daemon_t *d, const options_t *o) {
+    char key[CQ_OPKEY_LEN + 1];
+    bool created;
+    int err = cq_opkey_load_or_create(o->operator_key_file, key, sizeof key, &created);
+    if (err != 0) {
+        cq_log(
+            CQ_LOG_ERROR, "relay", "operator key %s: %s%s", o->operator_key_file, cq_strerror(err),
+            err == CQ_EACCES ? " (others can read it: chmod 600, or remove it for a new key)" : "");
+        return 1;
+    }
+    if (created)
+        cq_log(CQ_LOG_INFO, "relay",
+               "operator key created in %s (mode 0600): chasqui-ctl reads it from there",
+               o->operator_key_file);
+    if ((err = make_parents(o->db)) != 0 || (err = cq_store_open(&d->store, o->db)) != 0) {
+        cq_log(CQ_LOG_ERROR, "relay", "database %s: %s", o->db, cq_strerror(err));
+        return 1;
+    }
+    cq_api_config_t ac = {.store = d->store, .operator_key = key};
+    err = cq_api_create(&d->api, &ac);
+    memset(key, 0, sizeof key);
+    if (err != 0) {
+        cq_log(CQ_LOG_ERROR, "relay", "API: %s", cq_strerror(err));
+        return 1;
+    }
+    cq_relay_config_t rc = {.host = o->host,
+                            .port = (uint16_t)o->media_port,
+                            .workers = (unsigned)o->workers,
+                            .stats_log_ms = (unsigned)o->stats_s * 1000u,
+                            .events_notify = &d->events};
+    if ((err = cq_relay_create(&d->relay, &rc)) != 0) {
+        cq_log(CQ_LOG_ERROR, "relay", "cannot listen for media on UDP %ld: %s", o->media_port,
+               cq_strerror(err));
+        return 1;
+    }
+    cq_http_config_t hc = {
+        .loop = d->loop, .host = o->host, .port = (uint16_t)o->http_port, .api = d->api};
+    if ((err = cq_http_create(&d->http, &hc)) != 0) {
+        cq_log(CQ_LOG_ERROR, "relay", "cannot serve HTTP on TCP %ld (in use, or no such address)",
+               o->http_port);
+        return 1;
+    }
+    uv_timer_start(&d->schedule, on_schedule, SCHEDULE_TICK_MS, SCHEDULE_TICK_MS);
+    cq_api_tick(d->api);
+    cq_log(CQ_LOG_INFO, "relay",
+           "chasqui-relay %s: API on TCP %u, media on UDP %u (%ld worker%s), database %s",
+           CQ_VERSION, (unsigned)cq_http_port(d->http), (unsigned)cq_relay_media_port(d->relay, 0),
+           o->workers, o->workers == 1 ? "" : "s", o->db);
+    return 0;
 }
 
 int main(int argc, char **argv) {
@@ -177,9 +322,10 @@ int main(int argc, char **argv) {
         return rc == 1 ? 0 : 2;
     cq_log_set_level(o.log_level);
     daemon_t d = {.loop = uv_default_loop()};
-    d.sigint.data = d.sigterm.data = d.events.data = &d;
+    d.sigint.data = d.sigterm.data = d.events.data = d.schedule.data = &d;
     int err;
     if ((err = uv_async_init(d.loop, &d.events, on_events)) != 0 ||
+        (err = uv_timer_init(d.loop, &d.schedule)) != 0 ||
         (err = uv_signal_init(d.loop, &d.sigint)) != 0 ||
         (err = uv_signal_init(d.loop, &d.sigterm)) != 0 ||
         (err = uv_signal_start(&d.sigint, on_signal, SIGINT)) != 0 ||
@@ -187,29 +333,14 @@ int main(int argc, char **argv) {
         cq_log(CQ_LOG_ERROR, "relay", "cannot set up the main loop: %s", uv_strerror(err));
         return 1;
     }
-    cq_relay_config_t cfg = {.host = o.host,
-                             .port = (uint16_t)o.media_port,
-                             .workers = (unsigned)o.workers,
-                             .stats_log_ms = (unsigned)o.stats_s * 1000u,
-                             .events_notify = &d.events};
-    if ((err = cq_relay_create(&d.relay, &cfg)) != 0) {
-        cq_log(CQ_LOG_ERROR, "relay", "cannot listen for media on UDP %ld: %s", o.media_port,
-               cq_strerror(err));
-        uv_close((uv_handle_t *)&d.sigint, NULL);
-        uv_close((uv_handle_t *)&d.sigterm, NULL);
-        uv_close((uv_handle_t *)&d.events, NULL);
-        uv_run(d.loop, UV_RUN_DEFAULT);
-        uv_loop_close(d.loop);
-        return 1;
-    }
-    cq_log(CQ_LOG_INFO, "relay",
-           "chasqui-relay %s: media on UDP %u (%ld worker%s); signaling (HTTP, WebSocket) "
-           "is not built yet, so no session can be created from outside",
-           CQ_VERSION, (unsigned)cq_relay_media_port(d.relay, 0), o.workers,
-           o.workers == 1 ? "" : "s");
+    int status = start(&d, &o);
+    if (status != 0)
+        shut_down(&d);
     uv_run(d.loop, UV_RUN_DEFAULT);
-    cq_relay_destroy(d.relay);
+    cq_http_destroy(d.http);
+    cq_api_destroy(d.api);
+    cq_store_close(d.store);
     int closed = uv_loop_close(d.loop);
     cq_log(CQ_LOG_INFO, "relay", "stopped");
-    return closed == 0 ? 0 : 1;
+    return status != 0 ? status : closed == 0 ? 0 : 1;
 }

@@ -1,0 +1,257 @@
+#include "signaling/http.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libwebsockets.h>
+
+#include "rtp/error.h"
+#include "signaling/api.h"
+#include "signaling/log.h"
+
+/* Longest path, query and Authorization header taken; longer ones are refused (414/431
+ * would be kinder, but no legitimate client of this API comes near). */
+#define MAX_PATH  512
+#define MAX_QUERY 256
+#define MAX_AUTH  256
+/* A response goes out in pieces of this size, one per writable callback. */
+#define WRITE_CHUNK 4096
+
+struct cq_http {
+    struct lws_context *ctx;
+    struct cq_api *api;
+    uint16_t port;
+    bool stopping;
+};
+
+/* One HTTP exchange on a connection (lws keeps one per connection, reused across
+ * keep-alive requests; everything is reset when a request starts). */
+struct exchange {
+    char method[8];
+    char path[MAX_PATH + 1];
+    char query[MAX_QUERY + 1];
+    char auth[MAX_AUTH + 1];
+    bool has_query, has_auth;
+    char *body; /* malloc'd as it arrives */
+    size_t body_len, body_expected;
+    cq_api_response_t res;
+    bool res_ready;
+    size_t sent; /* of res.body */
+};
+
+static const struct {
+    enum lws_token_indexes token;
+    const char *name;
+} methods[] = {
+    {WSI_TOKEN_GET_URI, "GET"},       {WSI_TOKEN_POST_URI, "POST"},
+    {WSI_TOKEN_PUT_URI, "PUT"},       {WSI_TOKEN_PATCH_URI, "PATCH"},
+    {WSI_TOKEN_DELETE_URI, "DELETE"}, {WSI_TOKEN_OPTIONS_URI, "OPTIONS"},
+    {WSI_TOKEN_HEAD_URI, "HEAD"},
+};
+
+static void exchange_reset(struct exchange *x) {
+    free(x->body);
+    cq_api_response_free(&x->res);
+    memset(x, 0, sizeof *x);
+}
+
+/* Sends the response's status line and headers, then asks to write the body. */
+static int start_response(struct lws *wsi, struct exchange *x) {
+    uint8_t buf[LWS_PRE + 1024];
+    uint8_t *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
+    cq_api_response_t *r = &x->res;
+    if (lws_add_http_common_headers(wsi, (unsigned)r->status, r->body ? "application/json" : NULL,
+                                    (lws_filepos_t)r->body_len, &p, end) != 0)
+        return -1;
+    if (r->allow != NULL &&
+        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_ALLOW, (const uint8_t *)r->allow,
+                                     (int)strlen(r->allow), &p, end) != 0)
+        return -1;
+    if (lws_finalize_write_http_header(wsi, start, &p, end) != 0)
+        return -1;
+    x->res_ready = true;
+    if (r->body_len == 0)
+        return lws_http_transaction_completed(wsi) ? -1 : 0;
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+/* Hands the request to the API and starts sending what it says. */
+static int answer(struct lws *wsi, struct cq_http *h, struct exchange *x) {
+    cq_api_request_t req = {.method = x->method,
+                            .path = x->path,
+                            .query = x->has_query ? x->query : NULL,
+                            .authorization = x->has_auth ? x->auth : NULL,
+                            .body = x->body,
+                            .body_len = x->body_len};
+    cq_api_handle(h->api, &req, &x->res);
+    return start_response(wsi, x);
+}
+
+/* An answer made here rather than by the API (the request never reached it). */
+static int refuse(struct lws *wsi, struct exchange *x, int status, const char *error,
+                  const char *reason) {
+    char body[256];
+    int n = snprintf(body, sizeof body, "{\"error\":\"%s\",\"reason\":\"%s\"}", error, reason);
+    x->res.status = status;
+    x->res.body = strdup(body);
+    x->res.body_len = x->res.body ? (size_t)n : 0;
+    return start_response(wsi, x);
+}
+
+/* Reads method, path, query and Authorization at the start of a request. Returns false
+ * when one is too long (the request is refused). */
+static bool read_request(struct lws *wsi, struct exchange *x, const char *uri) {
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        if (lws_hdr_total_length(wsi, methods[i].token) > 0)
+            snprintf(x->method, sizeof x->method, "%s", methods[i].name);
+    if (strnlen(uri, MAX_PATH + 1) > MAX_PATH)
+        return false;
+    snprintf(x->path, sizeof x->path, "%s", uri);
+    int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS);
+    if (n > MAX_QUERY)
+        return false;
+    if (n > 0)
+        x->has_query = lws_hdr_copy(wsi, x->query, sizeof x->query, WSI_TOKEN_HTTP_URI_ARGS) >= 0;
+    n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+    if (n > MAX_AUTH)
+        return false;
+    if (n > 0)
+        x->has_auth = lws_hdr_copy(wsi, x->auth, sizeof x->auth, WSI_TOKEN_HTTP_AUTHORIZATION) >= 0;
+    char len[24];
+    if (lws_hdr_copy(wsi, len, sizeof len, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
+        x->body_expected = (size_t)strtoull(len, NULL, 10);
+    return true;
+}
+
+static int on_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                   size_t len) {
+    struct exchange *x = user;
+    struct cq_http *h = lws_context_user(lws_get_context(wsi));
+    if (x == NULL) /* a connection that never got as far as a request */
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
+    switch (reason) {
+    case LWS_CALLBACK_HTTP:
+        exchange_reset(x);
+        if (!read_request(wsi, x, in))
+            return refuse(wsi, x, 400, "bad_request", "request line or header too long");
+        if (x->method[0] == '\0')
+            return refuse(wsi, x, 405, "method_not_allowed", "unknown method");
+        if (x->body_expected > CQ_API_MAX_BODY)
+            return refuse(wsi, x, 413, "too_large", "the body is too large");
+        /* A body is coming when it was announced; answer at its completion. */
+        return x->body_expected > 0 ? 0 : answer(wsi, h, x);
+    case LWS_CALLBACK_HTTP_BODY:
+        if (x->res_ready)
+            return 0;
+        if (x->body_len + len > CQ_API_MAX_BODY)
+            return refuse(wsi, x, 413, "too_large", "the body is too large");
+        {
+            char *grown = realloc(x->body, x->body_len + len);
+            if (grown == NULL)
+                return -1;
+            x->body = grown;
+        }
+        memcpy(x->body + x->body_len, in, len);
+        x->body_len += len;
+        return 0;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        return x->res_ready ? 0 : answer(wsi, h, x);
+    case LWS_CALLBACK_HTTP_WRITEABLE: {
+        if (!x->res_ready || x->res.body == NULL)
+            return 0;
+        uint8_t buf[LWS_PRE + WRITE_CHUNK];
+        size_t left = x->res.body_len - x->sent;
+        size_t n = left < WRITE_CHUNK ? left : WRITE_CHUNK;
+        memcpy(buf + LWS_PRE, x->res.body + x->sent, n);
+        bool last = n == left;
+        if (lws_write(wsi, buf + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) !=
+            (int)n)
+            return -1;
+        x->sent += n;
+        if (!last) {
+            lws_callback_on_writable(wsi);
+            return 0;
+        }
+        return lws_http_transaction_completed(wsi) ? -1 : 0;
+    }
+    case LWS_CALLBACK_CLOSED_HTTP:
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+        exchange_reset(x);
+        return 0;
+    default:
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
+    }
+}
+
+static const struct lws_protocols protocols[] = {
+    {"http", on_http, sizeof(struct exchange), 0, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+/* libwebsockets' own log goes to ours: errors and warnings only. */
+static void lws_log(int level, const char *line) {
+    char copy[CQ_LOG_LINE_MAX];
+    snprintf(copy, sizeof copy, "%s", line);
+    size_t n = strlen(copy);
+    while (n > 0 && (copy[n - 1] == '\n' || copy[n - 1] == '\r'))
+        copy[--n] = '\0';
+    cq_log(level == LLL_ERR ? CQ_LOG_ERROR : CQ_LOG_WARN, "http", "%s", copy);
+}
+
+int cq_http_create(struct cq_http **out, const cq_http_config_t *cfg) {
+    struct cq_http *h = calloc(1, sizeof *h);
+    if (h == NULL)
+        return CQ_ENOMEM;
+    h->api = cfg->api;
+    lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
+    void *foreign[] = {cfg->loop};
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.port = cfg->port;
+    info.iface = cfg->host;
+    info.protocols = protocols;
+    info.options =
+        LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
+    if (cfg->host != NULL && strchr(cfg->host, ':') == NULL)
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6; /* an IPv4 address was asked for */
+    info.foreign_loops = foreign;
+    info.user = h;
+    info.timeout_secs = 20; /* a client that stops mid-request is dropped */
+    h->ctx = lws_create_context(&info);
+    if (h->ctx == NULL) {
+        free(h);
+        return CQ_EIO;
+    }
+    int port = lws_get_vhost_listen_port(lws_get_vhost_by_name(h->ctx, "default"));
+    if (port <= 0) {
+        cq_http_destroy(h);
+        return CQ_EIO;
+    }
+    h->port = (uint16_t)port;
+    *out = h;
+    return 0;
+}
+
+uint16_t cq_http_port(const struct cq_http *h) {
+    return h->port;
+}
+
+void cq_http_stop(struct cq_http *h) {
+    if (h == NULL || h->stopping)
+        return;
+    h->stopping = true;
+    lws_context_destroy(h->ctx);
+}
+
+void cq_http_destroy(struct cq_http *h) {
+    if (h == NULL)
+        return;
+    /* The second call finishes what the first began once the loop has closed lws's
+     * handles (libwebsockets' foreign-loop teardown); alone, it does both. */
+    cq_http_stop(h);
+    lws_context_destroy(h->ctx);
+    free(h);
+}
