@@ -9,24 +9,7 @@
 #include <openssl/rand.h>
 
 #include "rtp/error.h"
-
-/* mkdir -p for the directories above path, owner-only for the ones it makes. */
-static int make_parents(const char *path) {
-    char dir[4096];
-    size_t n = strnlen(path, sizeof dir);
-    if (n == sizeof dir)
-        return CQ_EINVAL;
-    memcpy(dir, path, n + 1);
-    for (char *p = dir + 1; *p != '\0'; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-            return CQ_EIO;
-        *p = '/';
-    }
-    return 0;
-}
+#include "signaling/fsutil.h"
 
 static bool is_hex(const char *s, size_t n) {
     for (size_t i = 0; i < n; i++)
@@ -56,7 +39,7 @@ static int load(int fd, char *key) {
 }
 
 static int create(const char *path, char *key) {
-    int err = make_parents(path);
+    int err = cq_fs_make_parents(path);
     if (err != 0)
         return err;
     unsigned char raw[CQ_OPKEY_LEN / 2];

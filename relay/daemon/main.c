@@ -19,6 +19,7 @@
 #include "signaling/log.h"
 #include "relay/relay.h"
 #include "rtp/error.h"
+#include "signaling/fsutil.h"
 #include "signaling/api.h"
 #include "signaling/http.h"
 #include "signaling/opkey.h"
@@ -216,25 +217,6 @@ static void on_events(uv_async_t *h) {
         cq_log(CQ_LOG_WARN, "relay", "%" PRIu64 " events lost to a full queue", dropped);
 }
 
-/* mkdir -p for the directories above path (owner-only for those it makes), so that the
- * defaults under var/ work from a fresh checkout. */
-static int make_parents(const char *path) {
-    char dir[4096];
-    size_t n = strnlen(path, sizeof dir);
-    if (n == sizeof dir)
-        return CQ_EINVAL;
-    memcpy(dir, path, n + 1);
-    for (char *p = dir + 1; *p != '\0'; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-            return CQ_EIO;
-        *p = '/';
-    }
-    return 0;
-}
-
 static void on_schedule(uv_timer_t *t) {
     daemon_t *d = t->data;
     cq_api_tick(d->api);
@@ -278,7 +260,7 @@ static int start(daemon_t *d, const options_t *o) {
         cq_log(CQ_LOG_INFO, "relay",
                "operator key created in %s (mode 0600): chasqui-ctl reads it from there",
                o->operator_key_file);
-    if ((err = make_parents(o->db)) != 0 || (err = cq_store_open(&d->store, o->db)) != 0) {
+    if ((err = cq_fs_make_parents(o->db)) != 0 || (err = cq_store_open(&d->store, o->db)) != 0) {
         cq_log(CQ_LOG_ERROR, "relay", "database %s: %s", o->db, cq_strerror(err));
         return 1;
     }
