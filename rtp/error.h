@@ -31,7 +31,8 @@
     X(EREPLAY, -6005, "replayed or too old packet")                                                \
     X(ECRYPTO, -6006, "cryptographic library failure")                                             \
     X(EUNSUPPORTED, -6007, "valid but unsupported by chasqui")                                     \
-    X(EBADSTATE, -6008, "operation not allowed in the current state")
+    X(EBADSTATE, -6008, "operation not allowed in the current state")                              \
+    X(EEXPIRED, -6009, "expired")
 
 enum cq_errno {
 #define CQ_ERRNO_ENUM(name, value, msg) CQ_##name = (value),

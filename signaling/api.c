@@ -15,8 +15,11 @@
 #include "signaling/isotime.h"
 #include "signaling/log.h"
 #include "signaling/store.h"
+#include "signaling/token.h"
 
 #define MIN_OPERATOR_KEY 16
+#define MIN_SECRET       16
+#define MAX_SECRET       128
 #define MAX_OPERATOR_KEY 128
 /* A session lasts at most this long: a typo in an end date must not book a week. */
 #define MAX_SESSION_S (12 * 3600)
@@ -30,6 +33,8 @@ struct cq_api {
     size_t key_len;
     cq_api_clock_fn clock;
     void *clock_ctx;
+    uint8_t secret[MAX_SECRET];
+    size_t secret_len;
     cq_session_t scratch; /* one session at a time: 4 KB off the stack */
 };
 
@@ -42,7 +47,9 @@ static int64_t now_of(const struct cq_api *a) {
 
 int cq_api_create(struct cq_api **out, const cq_api_config_t *cfg) {
     size_t klen = cfg->operator_key ? strnlen(cfg->operator_key, MAX_OPERATOR_KEY + 1) : 0;
-    if (cfg->store == NULL || klen < MIN_OPERATOR_KEY || klen > MAX_OPERATOR_KEY)
+    if (cfg->store == NULL || klen < MIN_OPERATOR_KEY || klen > MAX_OPERATOR_KEY ||
+        cfg->token_secret == NULL || cfg->token_secret_len < MIN_SECRET ||
+        cfg->token_secret_len > MAX_SECRET)
         return CQ_EINVAL;
     struct cq_api *a = calloc(1, sizeof *a);
     if (a == NULL)
@@ -52,13 +59,17 @@ int cq_api_create(struct cq_api **out, const cq_api_config_t *cfg) {
     a->key_len = klen;
     a->clock = cfg->clock;
     a->clock_ctx = cfg->clock_ctx;
+    memcpy(a->secret, cfg->token_secret, cfg->token_secret_len);
+    a->secret_len = cfg->token_secret_len;
     *out = a;
     return 0;
 }
 
 void cq_api_destroy(struct cq_api *a) {
-    if (a != NULL)
+    if (a != NULL) {
         OPENSSL_cleanse(a->key, sizeof a->key);
+        OPENSSL_cleanse(a->secret, sizeof a->secret);
+    }
     free(a);
 }
 
@@ -317,7 +328,7 @@ static void telecentre_write(call_t *c, bool create) {
     if (o == NULL)
         return;
     cq_telecentre_t t = {0};
-    bad_field_t b;
+    bad_field_t b = {{0}, {0}};
     int err = 0;
     if (!create && (err = cq_store_telecentre_get(c->a->store, c->id, &t)) != 0) {
         json_decref(o);
@@ -504,7 +515,7 @@ static void session_write(call_t *c, bool create) {
              c->id, state_names[s->state]);
         return;
     }
-    bad_field_t b;
+    bad_field_t b = {{0}, {0}};
     bool ok = read_session(o, create, now_of(c->a), s, &b);
     json_decref(o);
     if (!ok) {
@@ -622,6 +633,80 @@ static void session_end(call_t *c) {
     session_action(c, false);
 }
 
+static const char *const token_fields[] = {"telecentre", "role", "expires", NULL};
+
+/* Checks that a token for telecentre t in role may be given for session s: t invited, a
+ * presenter's role only to a presenter, and a broadcast's audience as viewers. */
+static bool token_allowed(const cq_session_t *s, int64_t t, cq_role_t role, bad_field_t *b) {
+    const cq_member_t *m = NULL;
+    for (size_t i = 0; i < s->nmembers && m == NULL; i++)
+        if (s->members[i].telecentre_id == t)
+            m = &s->members[i];
+    if (m == NULL)
+        return bad(b, "telecentre", "is not invited to this session");
+    if (role == CQ_ROLE_PRESENTER && !m->presenter)
+        return bad(b, "role", "presenter is only for the session's presenters");
+    if (role == CQ_ROLE_PARTICIPANT && s->mode == CQ_SESSION_BROADCAST)
+        return bad(b, "role", "a broadcast has presenters and viewers, not participants");
+    return true;
+}
+
+/* POST /api/sessions/{id}/tokens: a join token for one invited telecentre, in one role,
+ * valid until the session's end unless the operator asks for less. */
+static void session_tokens(call_t *c) {
+    cq_session_t *s = &c->a->scratch;
+    int err = cq_store_session_get(c->a->store, c->id, s);
+    if (err != 0) {
+        if (err == CQ_ENOENT)
+            fail(c->res, 404, "not_found", NULL, "no session %" PRId64, c->id);
+        else
+            storage_failed(c->a, c->res, err);
+        return;
+    }
+    if (s->state == CQ_SESSION_ENDED || s->state == CQ_SESSION_CANCELLED) {
+        fail(c->res, 409, "conflict", NULL, "session %" PRId64 " is %s: nobody can join it", c->id,
+             state_names[s->state]);
+        return;
+    }
+    json_t *o = body_object(c->req, c->res);
+    if (o == NULL)
+        return;
+    bad_field_t b = {{0}, {0}};
+    cq_token_claims_t claims = {.session_id = s->id, .expires_s = s->end_s};
+    json_t *t = json_object_get(o, "telecentre");
+    json_t *role = json_object_get(o, "role");
+    bool ok = only_known(o, token_fields, &b);
+    if (ok && (!json_is_integer(t) || json_integer_value(t) <= 0))
+        ok = bad(&b, "telecentre", "must be a telecentre id");
+    if (ok &&
+        (!json_is_string(role) || cq_token_role_parse(json_string_value(role), &claims.role) != 0))
+        ok = bad(&b, "role", "must be \"presenter\", \"participant\" or \"viewer\"");
+    if (ok)
+        claims.telecentre_id = (int64_t)json_integer_value(t);
+    ok = ok && get_time(o, "expires", false, &claims.expires_s, &b) &&
+         token_allowed(s, claims.telecentre_id, claims.role, &b);
+    json_decref(o);
+    if (ok && (claims.expires_s <= now_of(c->a) || claims.expires_s > s->end_s))
+        ok = bad(&b, "expires", "must be after now and no later than the session's end");
+    if (!ok) {
+        fail(c->res, 400, "bad_field", b.field, "%s %s", b.field, b.reason);
+        return;
+    }
+    char token[CQ_TOKEN_MAX + 1];
+    if ((err = cq_token_issue(c->a->secret, c->a->secret_len, &claims, token, sizeof token)) != 0) {
+        fail(c->res, 500, "internal", NULL, "could not make a token: %s", cq_strerror(err));
+        return;
+    }
+    cq_log(CQ_LOG_INFO, "sig", "token issued: session %" PRId64 ", telecentre %" PRId64 ", %s",
+           s->id, claims.telecentre_id, cq_token_role_name(claims.role));
+    json_t *r = json_pack("{s:s, s:I, s:I, s:s}", "token", token, "session", (json_int_t)s->id,
+                          "telecentre", (json_int_t)claims.telecentre_id, "role",
+                          cq_token_role_name(claims.role));
+    if (r != NULL)
+        json_object_set_new(r, "expires", time_json(claims.expires_s));
+    respond(c->res, 201, r);
+}
+
 static void healthz(call_t *c) {
     respond(c->res, 200, json_pack("{s:s}", "status", "ok"));
 }
@@ -643,6 +728,7 @@ static const route_t routes[] = {
     {"/api/sessions/*", "GET, PATCH, PUT", true, session},
     {"/api/sessions/*/cancel", "POST", true, session_cancel},
     {"/api/sessions/*/end", "POST", true, session_end},
+    {"/api/sessions/*/tokens", "POST", true, session_tokens},
 };
 
 /* Whether path matches pattern; the id that "*" stood for goes to *id. Ids are decimal,

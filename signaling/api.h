@@ -45,10 +45,12 @@ typedef struct {
     const char *operator_key; /* copied: what operator requests present as a bearer token */
     cq_api_clock_fn clock;    /* NULL: the system clock */
     void *clock_ctx;
+    const uint8_t *token_secret; /* copied: what join tokens are signed with */
+    size_t token_secret_len;     /* 16..128 bytes */
 } cq_api_config_t;
 
-/* Returns 0, CQ_EINVAL (no store, or an operator key shorter than 16 characters) or
- * CQ_ENOMEM. */
+/* Returns 0, CQ_EINVAL (no store, an operator key shorter than 16 characters, a token
+ * secret shorter than 16 bytes) or CQ_ENOMEM. */
 int cq_api_create(struct cq_api **out, const cq_api_config_t *cfg);
 void cq_api_destroy(struct cq_api *a);
 

@@ -264,9 +264,23 @@ static int start(daemon_t *d, const options_t *o) {
         cq_log(CQ_LOG_ERROR, "relay", "database %s: %s", o->db, cq_strerror(err));
         return 1;
     }
-    cq_api_config_t ac = {.store = d->store, .operator_key = key};
+    /* The token secret lives beside the database: a district that moves its data moves
+     * the tokens' validity with it. */
+    char secret[CQ_OPKEY_LEN + 1], secret_path[4096];
+    const char *slash = strrchr(o->db, '/');
+    snprintf(secret_path, sizeof secret_path, "%.*s%s", slash ? (int)(slash - o->db + 1) : 0, o->db,
+             "server.secret");
+    if ((err = cq_opkey_load_or_create(secret_path, secret, sizeof secret, &created)) != 0) {
+        cq_log(CQ_LOG_ERROR, "relay", "token secret %s: %s", secret_path, cq_strerror(err));
+        return 1;
+    }
+    cq_api_config_t ac = {.store = d->store,
+                          .operator_key = key,
+                          .token_secret = (const uint8_t *)secret,
+                          .token_secret_len = CQ_OPKEY_LEN};
     err = cq_api_create(&d->api, &ac);
     memset(key, 0, sizeof key);
+    memset(secret, 0, sizeof secret);
     if (err != 0) {
         cq_log(CQ_LOG_ERROR, "relay", "API: %s", cq_strerror(err));
         return 1;

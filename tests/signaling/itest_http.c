@@ -49,7 +49,10 @@ static void serve(void *arg) {
     uv_loop_init(&s->loop);
     uv_async_init(&s->loop, &s->stop, on_stop);
     s->stop.data = s;
-    cq_api_config_t ac = {.operator_key = KEY};
+    static const char secret[] = "http-test-token-secret-0123456789";
+    cq_api_config_t ac = {.operator_key = KEY,
+                          .token_secret = (const uint8_t *)secret,
+                          .token_secret_len = sizeof secret - 1};
     if ((s->err = cq_store_open(&s->store, ":memory:")) == 0) {
         ac.store = s->store;
         s->err = cq_api_create(&s->api, &ac);

@@ -14,11 +14,14 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "rtp/error.h"
 #include "signaling/api.h"
 #include "signaling/store.h"
+#include "signaling/token.h"
 
-#define KEY  "operator-key-0123456789abcdef"
-#define AUTH "Bearer " KEY
+#define KEY    "operator-key-0123456789abcdef"
+#define SECRET "token-secret-0123456789abcdef"
+#define AUTH   "Bearer " KEY
 /* 2026-11-23T12:00:00Z: the tests' "now" until they move it. */
 #define NOON 1795435200
 
@@ -37,8 +40,12 @@ static int setup(void **state) {
     assert_non_null(f);
     f->now = NOON;
     assert_int_equal(cq_store_open(&f->store, ":memory:"), 0);
-    cq_api_config_t cfg = {
-        .store = f->store, .operator_key = KEY, .clock = clock_of, .clock_ctx = f};
+    cq_api_config_t cfg = {.store = f->store,
+                           .operator_key = KEY,
+                           .clock = clock_of,
+                           .clock_ctx = f,
+                           .token_secret = (const uint8_t *)SECRET,
+                           .token_secret_len = sizeof SECRET - 1};
     assert_int_equal(cq_api_create(&f->api, &cfg), 0);
     *state = f;
     return 0;
@@ -406,6 +413,69 @@ static void test_api_session_update(void **state) {
     assert_int_equal(call(f, "PATCH", "/api/sessions/999", AUTH, "{\"title\":\"x\"}", NULL), 404);
 }
 
+/* Tokens: given for an invited telecentre in a role it may take, signed with the server's
+ * secret, valid to the session's end; refused, naming the field, otherwise. */
+static void test_api_tokens(void **state) {
+    fixture_t *f = *state;
+    json_t *o;
+    int64_t id = schedule(f, "", 201, &o);
+    json_t *members = json_object_get(o, "telecentres");
+    int64_t presenter =
+        (int64_t)json_integer_value(json_object_get(json_array_get(members, 0), "id"));
+    int64_t other = (int64_t)json_integer_value(json_object_get(json_array_get(members, 1), "id"));
+    json_decref(o);
+    int64_t outsider = add_telecentre(f, "Pucayacu");
+    char path[96], body[160];
+    snprintf(path, sizeof path, "/api/sessions/%lld/tokens", (long long)id);
+    snprintf(body, sizeof body, "{\"telecentre\":%lld,\"role\":\"participant\"}", (long long)other);
+    assert_int_equal(call(f, "POST", path, AUTH, body, &o), 201);
+    assert_string_equal(json_string_value(json_object_get(o, "expires")), "2026-11-23T15:30:00Z");
+    cq_token_claims_t claims;
+    assert_int_equal(cq_token_verify((const uint8_t *)SECRET, sizeof SECRET - 1,
+                                     json_string_value(json_object_get(o, "token")), f->now,
+                                     &claims),
+                     0);
+    assert_int_equal(claims.session_id, id);
+    assert_int_equal(claims.telecentre_id, other);
+    assert_int_equal(claims.role, CQ_ROLE_PARTICIPANT);
+    json_decref(o);
+    snprintf(body, sizeof body, "{\"telecentre\":%lld,\"role\":\"presenter\"}",
+             (long long)presenter);
+    assert_int_equal(call(f, "POST", path, AUTH, body, NULL), 201);
+    static const struct {
+        const char *fmt, *field;
+    } bad[] = {
+        {"{\"telecentre\":%lld,\"role\":\"presenter\"}", "role"}, /* not a presenter */
+        {"{\"telecentre\":%lld,\"role\":\"owner\"}", "role"},
+        {"{\"telecentre\":%lld,\"role\":\"viewer\",\"expires\":\"2026-11-23T16:00:00Z\"}",
+         "expires"}, /* after the end */
+        {"{\"telecentre\":%lld,\"role\":\"viewer\",\"expires\":\"2026-11-23T11:00:00Z\"}",
+         "expires"}, /* already past */
+        {"{\"telecentre\":\"%lld\",\"role\":\"viewer\"}", "telecentre"},
+        {"{\"telecentre\":%lld,\"role\":\"viewer\",\"x\":1}", "x"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral" /* the table's own formats */
+        snprintf(body, sizeof body, bad[i].fmt, (long long)other);
+#pragma GCC diagnostic pop
+        assert_int_equal(call(f, "POST", path, AUTH, body, &o), 400);
+        assert_string_equal(field_of(o), bad[i].field);
+        json_decref(o);
+    }
+    snprintf(body, sizeof body, "{\"telecentre\":%lld,\"role\":\"viewer\"}", (long long)outsider);
+    assert_int_equal(call(f, "POST", path, AUTH, body, &o), 400);
+    assert_string_equal(field_of(o), "telecentre");
+    json_decref(o);
+    assert_int_equal(call(f, "POST", "/api/sessions/999/tokens", AUTH, body, NULL), 404);
+    assert_int_equal(call(f, "POST", path, NULL, body, NULL), 401);
+    char cancel[96];
+    snprintf(cancel, sizeof cancel, "/api/sessions/%lld/cancel", (long long)id);
+    assert_int_equal(call(f, "POST", cancel, AUTH, NULL, NULL), 200);
+    snprintf(body, sizeof body, "{\"telecentre\":%lld,\"role\":\"viewer\"}", (long long)other);
+    assert_int_equal(call(f, "POST", path, AUTH, body, NULL), 409);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_api_health_auth_and_routing, setup, teardown),
@@ -415,6 +485,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_api_session_cancel_and_end_now, setup, teardown),
         cmocka_unit_test_setup_teardown(test_api_session_validation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_api_session_update, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_api_tokens, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
