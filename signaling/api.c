@@ -593,18 +593,23 @@ static void session(call_t *c) {
         storage_failed(c->a, c->res, err);
 }
 
+/* Reads the session the path names into s, or answers 404 (500 if the store fails). */
+static bool load_session(call_t *c, cq_session_t *s) {
+    int err = cq_store_session_get(c->a->store, c->id, s);
+    if (err == CQ_ENOENT)
+        fail(c->res, 404, "not_found", NULL, "no session %" PRId64, c->id);
+    else if (err != 0)
+        storage_failed(c->a, c->res, err);
+    return err == 0;
+}
+
 /* POST /api/sessions/{id}/cancel and /end: cancel what has not started, end what has (or
  * is open for joining). */
 static void session_action(call_t *c, bool cancel) {
     cq_session_t *s = &c->a->scratch;
-    int err = cq_store_session_get(c->a->store, c->id, s);
-    if (err != 0) {
-        if (err == CQ_ENOENT)
-            fail(c->res, 404, "not_found", NULL, "no session %" PRId64, c->id);
-        else
-            storage_failed(c->a, c->res, err);
+    int err;
+    if (!load_session(c, s))
         return;
-    }
     bool allowed = cancel ? s->state == CQ_SESSION_SCHEDULED || s->state == CQ_SESSION_OPEN
                           : s->state == CQ_SESSION_OPEN || s->state == CQ_SESSION_LIVE;
     if (!allowed) {
@@ -655,14 +660,9 @@ static bool token_allowed(const cq_session_t *s, int64_t t, cq_role_t role, bad_
  * valid until the session's end unless the operator asks for less. */
 static void session_tokens(call_t *c) {
     cq_session_t *s = &c->a->scratch;
-    int err = cq_store_session_get(c->a->store, c->id, s);
-    if (err != 0) {
-        if (err == CQ_ENOENT)
-            fail(c->res, 404, "not_found", NULL, "no session %" PRId64, c->id);
-        else
-            storage_failed(c->a, c->res, err);
+    int err;
+    if (!load_session(c, s))
         return;
-    }
     if (s->state == CQ_SESSION_ENDED || s->state == CQ_SESSION_CANCELLED) {
         fail(c->res, 409, "conflict", NULL, "session %" PRId64 " is %s: nobody can join it", c->id,
              state_names[s->state]);
