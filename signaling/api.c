@@ -10,8 +10,10 @@
 
 #include <jansson.h>
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #include "rtp/error.h"
+#include "rtp/srtp.h"
 #include "signaling/isotime.h"
 #include "signaling/log.h"
 #include "signaling/store.h"
@@ -27,8 +29,28 @@
 #define DEFAULT_OPEN_BEFORE_S 600
 #define MAX_OPEN_BEFORE_S     (2 * 3600)
 
+/* A telecentre that joined a media session. */
+typedef struct {
+    int64_t telecentre_id;
+    cq_role_t role;
+} joined_t;
+
+/* A session the media plane runs (open or live), and who joined it. */
+typedef struct {
+    int64_t id;
+    uint16_t port;
+    bool seen; /* still open or live at the last sync */
+    joined_t *joined;
+    size_t njoined, cap;
+} media_session_t;
+
 struct cq_api {
     struct cq_store *store;
+    bool has_media;
+    cq_media_ops_t media;
+    char public_ip[64];
+    media_session_t *live; /* the media sessions, unordered */
+    size_t nlive, cap_live;
     char key[MAX_OPERATOR_KEY + 1];
     size_t key_len;
     cq_api_clock_fn clock;
@@ -61,15 +83,24 @@ int cq_api_create(struct cq_api **out, const cq_api_config_t *cfg) {
     a->clock_ctx = cfg->clock_ctx;
     memcpy(a->secret, cfg->token_secret, cfg->token_secret_len);
     a->secret_len = cfg->token_secret_len;
+    if (cfg->media != NULL) {
+        a->media = *cfg->media;
+        a->has_media = true;
+    }
+    if (cfg->public_ip != NULL)
+        snprintf(a->public_ip, sizeof a->public_ip, "%s", cfg->public_ip);
     *out = a;
     return 0;
 }
 
 void cq_api_destroy(struct cq_api *a) {
-    if (a != NULL) {
-        OPENSSL_cleanse(a->key, sizeof a->key);
-        OPENSSL_cleanse(a->secret, sizeof a->secret);
-    }
+    if (a == NULL)
+        return;
+    OPENSSL_cleanse(a->key, sizeof a->key);
+    OPENSSL_cleanse(a->secret, sizeof a->secret);
+    for (size_t i = 0; i < a->nlive; i++)
+        free(a->live[i].joined);
+    free(a->live);
     free(a);
 }
 
@@ -294,6 +325,66 @@ static int advance(const cq_session_t *s, void *ctx) {
     return err;
 }
 
+static media_session_t *find_live(struct cq_api *a, int64_t id) {
+    for (size_t i = 0; i < a->nlive; i++)
+        if (a->live[i].id == id)
+            return &a->live[i];
+    return NULL;
+}
+
+/* Opens the media session of a session that is open or live (once). */
+static int mark_running(const cq_session_t *s, void *ctx) {
+    struct cq_api *a = ctx;
+    media_session_t *m = find_live(a, s->id);
+    if (m != NULL) {
+        m->seen = true;
+        return 0;
+    }
+    if (a->nlive == a->cap_live) {
+        size_t cap = a->cap_live ? a->cap_live * 2 : 8;
+        media_session_t *grown = realloc(a->live, cap * sizeof *grown);
+        if (grown == NULL)
+            return 0; /* tried again at the next tick */
+        a->live = grown;
+        a->cap_live = cap;
+    }
+    uint16_t port = 0;
+    int err = a->media.session_open(a->media.ctx, (uint32_t)s->id, &port);
+    if (err != 0) {
+        cq_log(CQ_LOG_ERROR, "sig", "session %" PRId64 ": media plane refused it: %s", s->id,
+               cq_strerror(err));
+        return 0;
+    }
+    a->live[a->nlive++] = (media_session_t){.id = s->id, .port = port, .seen = true};
+    cq_log(CQ_LOG_INFO, "sig", "session %" PRId64 ": media on UDP %u", s->id, (unsigned)port);
+    return 0;
+}
+
+/* The media plane follows the schedule: a session gets its media session when it opens
+ * (or at start-up, if it is already open) and loses it when it ends or is cancelled,
+ * which tells everyone still in it (the relay sends them BYE). */
+static void sync_media(struct cq_api *a) {
+    if (!a->has_media)
+        return;
+    for (size_t i = 0; i < a->nlive; i++)
+        a->live[i].seen = false;
+    unsigned running = (1u << CQ_SESSION_OPEN) | (1u << CQ_SESSION_LIVE);
+    if (cq_store_session_each(a->store, running, mark_running, a) != 0)
+        return; /* keep what runs; the store's failure shows in the next request */
+    for (size_t i = 0; i < a->nlive;) {
+        media_session_t *m = &a->live[i];
+        if (m->seen) {
+            i++;
+            continue;
+        }
+        a->media.session_close(a->media.ctx, (uint32_t)m->id);
+        cq_log(CQ_LOG_INFO, "sig", "session %" PRId64 ": media closed, %zu telecentre%s told",
+               m->id, m->njoined, m->njoined == 1 ? "" : "s");
+        free(m->joined);
+        *m = a->live[--a->nlive];
+    }
+}
+
 void cq_api_tick(struct cq_api *a) {
     tick_t t = {a, now_of(a)};
     unsigned pending =
@@ -302,6 +393,7 @@ void cq_api_tick(struct cq_api *a) {
     if (err != 0)
         cq_log(CQ_LOG_ERROR, "sig", "schedule: %s (%s)", cq_strerror(err),
                cq_store_errmsg(a->store));
+    sync_media(a);
 }
 
 /* ---- routes ------------------------------------------------------------------------- */
@@ -625,6 +717,7 @@ static void session_action(call_t *c, bool cancel) {
     }
     cq_log(CQ_LOG_INFO, "sig", "session %" PRId64 " \"%s\" %s by the operator", s->id, s->title,
            cancel ? "cancelled" : "ended");
+    sync_media(c->a); /* those in it are told now, not at the next tick */
     s->state = next;
     s->ended_s = now;
     respond(c->res, 200, session_json(c->a, s));
@@ -707,6 +800,210 @@ static void session_tokens(call_t *c) {
     respond(c->res, 201, r);
 }
 
+/* ---- joining ------------------------------------------------------------------------ */
+
+/* Random printable credentials: base-62, from 8 bits each with the rare bytes above 247
+ * drawn again, so every character is equally likely. */
+static int random_text(char *out, size_t n) {
+    static const char alphabet[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    size_t filled = 0;
+    while (filled < n) {
+        uint8_t bytes[32];
+        if (RAND_bytes(bytes, sizeof bytes) != 1)
+            return CQ_ECRYPTO;
+        for (size_t i = 0; i < sizeof bytes && filled < n; i++)
+            if (bytes[i] < 248)
+                out[filled++] = alphabet[bytes[i] % 62];
+    }
+    out[n] = '\0';
+    return 0;
+}
+
+/* SSRCs for a new participant: random, non-zero, distinct among its own. */
+static int random_ssrcs(uint32_t *out, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        bool fresh;
+        do {
+            if (RAND_bytes((uint8_t *)&out[i], sizeof out[i]) != 1)
+                return CQ_ECRYPTO;
+            fresh = out[i] != 0;
+            for (size_t k = 0; k < i && fresh; k++)
+                fresh = out[k] != out[i];
+        } while (!fresh);
+    }
+    return 0;
+}
+
+/* Keys and SSRCs for telecentre t in role: presenters and participants send audio and
+ * three simulcast layers with RTX; viewers send nothing. */
+static int make_participant(int64_t t, cq_role_t role, cq_media_participant_t *p) {
+    memset(p, 0, sizeof *p);
+    p->id = (uint32_t)t;
+    p->suite = CQ_SRTP_AEAD_AES_128_GCM; /* the cheaper suite (docs/PERFORMANCE.md) */
+    size_t klen = cq_srtp_key_len(p->suite);
+    int err;
+    if ((err = random_text(p->ufrag, CQ_MEDIA_UFRAG_LEN)) != 0 ||
+        (err = random_text(p->pwd, CQ_MEDIA_PWD_LEN)) != 0)
+        return err;
+    if (RAND_bytes(p->key_in, (int)klen) != 1 || RAND_bytes(p->key_out, (int)klen) != 1)
+        return CQ_ECRYPTO;
+    if (role == CQ_ROLE_VIEWER)
+        return 0;
+    uint32_t ssrcs[1 + 2 * CQ_MEDIA_MAX_LAYERS];
+    if ((err = random_ssrcs(ssrcs, sizeof ssrcs / sizeof ssrcs[0])) != 0)
+        return err;
+    p->audio_ssrc = ssrcs[0];
+    p->video_layers = CQ_MEDIA_MAX_LAYERS;
+    for (unsigned l = 0; l < CQ_MEDIA_MAX_LAYERS; l++) {
+        p->video_ssrc[l] = ssrcs[1 + l];
+        p->video_rtx_ssrc[l] = ssrcs[1 + CQ_MEDIA_MAX_LAYERS + l];
+    }
+    return 0;
+}
+
+static json_t *key_json(const uint8_t *key, size_t len) {
+    char hex[2 * CQ_SRTP_MAX_KEY_LEN + 1];
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < len; i++) {
+        hex[2 * i] = digits[key[i] >> 4];
+        hex[2 * i + 1] = digits[key[i] & 15];
+    }
+    hex[2 * len] = '\0';
+    return json_string(hex);
+}
+
+/* What a telecentre needs to send and receive: where, how to bind and encrypt, its SSRCs,
+ * the codecs (DESIGN.md "Media transport"), and who else is there. */
+static json_t *join_json(struct cq_api *a, const cq_api_request_t *req, const cq_session_t *s,
+                         const media_session_t *m, const cq_media_participant_t *p,
+                         cq_role_t role) {
+    const char *address = a->public_ip[0]      ? a->public_ip
+                          : req->local_address ? req->local_address
+                                               : "127.0.0.1";
+    size_t klen = cq_srtp_key_len(p->suite);
+    json_t *video = json_array(), *rtx = json_array();
+    for (unsigned l = 0; l < p->video_layers; l++) {
+        json_array_append_new(video, json_integer(p->video_ssrc[l]));
+        json_array_append_new(rtx, json_integer(p->video_rtx_ssrc[l]));
+    }
+    json_t *others = json_array();
+    for (size_t i = 0; i < m->njoined; i++) {
+        if (m->joined[i].telecentre_id == p->id)
+            continue;
+        json_array_append_new(others, json_pack("{s:I, s:s}", "telecentre",
+                                                (json_int_t)m->joined[i].telecentre_id, "role",
+                                                cq_token_role_name(m->joined[i].role)));
+    }
+    return json_pack(
+        "{s:I, s:I, s:s, s:s, s:{s:s, s:i, s:{s:s, s:s}, s:{s:s, s:o, s:o}}, "
+        "s:{s:I, s:o, s:o}, s:{s:{s:s, s:i, s:i, s:i}, s:{s:s, s:i, s:i}, s:{s:i}, "
+        "s:{s:i, s:i, s:i, s:i}}, s:o}",
+        "session", (json_int_t)s->id, "telecentre", (json_int_t)p->id, "role",
+        cq_token_role_name(role), "mode", mode_names[s->mode], "media", "address", address, "port",
+        (int)m->port, "ice", "ufrag", p->ufrag, "pwd", p->pwd, "srtp", "suite", "AEAD_AES_128_GCM",
+        "key_to_relay", key_json(p->key_in, klen), "key_from_relay", key_json(p->key_out, klen),
+        "ssrcs", "audio", (json_int_t)p->audio_ssrc, "video", video, "rtx", rtx, "codecs", "audio",
+        "name", "opus", "pt", 111, "clock", 48000, "channels", 2, "video", "name", "VP8", "pt", 96,
+        "clock", 90000, "rtx", "pt", 97, "extensions", "mid", 1, "abs_send_time", 2, "transport_cc",
+        3, "audio_level", 4, "participants", others);
+}
+
+/* Records that telecentre t (role) is in media session m, replacing an earlier entry. */
+static int note_joined(media_session_t *m, int64_t t, cq_role_t role) {
+    for (size_t i = 0; i < m->njoined; i++)
+        if (m->joined[i].telecentre_id == t) {
+            m->joined[i].role = role;
+            return 0;
+        }
+    if (m->njoined == m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 8;
+        joined_t *grown = realloc(m->joined, cap * sizeof *grown);
+        if (grown == NULL)
+            return CQ_ENOMEM;
+        m->joined = grown;
+        m->cap = cap;
+    }
+    m->joined[m->njoined++] = (joined_t){t, role};
+    return 0;
+}
+
+/*
+ * POST /api/sessions/{id}/join {"token"}: no operator key, the token is the credential.
+ * 401 for a token that is not genuine or has expired, 403 for a genuine one that does not
+ * open this session now (another session, a role no longer allowed, not yet open or
+ * over). A telecentre joining again (its link dropped) gets fresh keys; its old
+ * participant is removed first.
+ */
+static void session_join(call_t *c) {
+    json_t *o = body_object(c->req, c->res);
+    if (o == NULL)
+        return;
+    bad_field_t b = {{0}, {0}};
+    static const char *const fields[] = {"token", NULL};
+    char token[CQ_TOKEN_MAX + 1];
+    bool ok =
+        only_known(o, fields, &b) && get_string(o, "token", true, false, CQ_TOKEN_MAX, token, &b);
+    json_decref(o);
+    if (!ok) {
+        fail(c->res, 400, "bad_field", b.field, "%s %s", b.field, b.reason);
+        return;
+    }
+    cq_token_claims_t claims;
+    int err = cq_token_verify(c->a->secret, c->a->secret_len, token, now_of(c->a), &claims);
+    if (err == CQ_EEXPIRED) {
+        fail(c->res, 401, "token_expired", "token", "this token has expired: ask the operator");
+        return;
+    }
+    if (err != 0) {
+        fail(c->res, 401, "bad_token", "token", "this is not a valid join token");
+        return;
+    }
+    if (claims.session_id != c->id) {
+        fail(c->res, 403, "wrong_session", "token", "this token is for session %" PRId64,
+             claims.session_id);
+        return;
+    }
+    cq_session_t *s = &c->a->scratch;
+    if (!load_session(c, s))
+        return;
+    if (s->state != CQ_SESSION_OPEN && s->state != CQ_SESSION_LIVE) {
+        char opens[CQ_ISOTIME_LEN + 1] = "";
+        cq_isotime_format(s->start_s - s->open_before_s, opens, sizeof opens);
+        fail(c->res, 403, "not_open", NULL, "session %" PRId64 " is %s%s%s", s->id,
+             state_names[s->state], s->state == CQ_SESSION_SCHEDULED ? ": joining opens at " : "",
+             s->state == CQ_SESSION_SCHEDULED ? opens : "");
+        return;
+    }
+    if (!token_allowed(s, claims.telecentre_id, claims.role, &b)) {
+        fail(c->res, 403, "wrong_role", b.field, "the session changed since the token: %s %s",
+             b.field, b.reason);
+        return;
+    }
+    media_session_t *m = c->a->has_media ? find_live(c->a, s->id) : NULL;
+    if (m == NULL) {
+        fail(c->res, 503, "no_media", NULL, "the media plane is not running this session");
+        return;
+    }
+    cq_media_participant_t p;
+    if ((err = make_participant(claims.telecentre_id, claims.role, &p)) != 0) {
+        fail(c->res, 500, "internal", NULL, "could not make credentials: %s", cq_strerror(err));
+        return;
+    }
+    uint32_t sid = (uint32_t)s->id;
+    c->a->media.participant_remove(c->a->media.ctx, sid, p.id); /* a rejoin: fresh keys */
+    if ((err = c->a->media.participant_add(c->a->media.ctx, sid, &p)) != 0 ||
+        (err = note_joined(m, claims.telecentre_id, claims.role)) != 0) {
+        OPENSSL_cleanse(&p, sizeof p);
+        fail(c->res, 503, "no_media", NULL, "the media plane refused the participant: %s",
+             cq_strerror(err));
+        return;
+    }
+    cq_log(CQ_LOG_INFO, "sig", "session %" PRId64 ": telecentre %" PRId64 " joined as %s", s->id,
+           claims.telecentre_id, cq_token_role_name(claims.role));
+    respond(c->res, 200, join_json(c->a, c->req, s, m, &p, claims.role));
+    OPENSSL_cleanse(&p, sizeof p);
+}
+
 static void healthz(call_t *c) {
     respond(c->res, 200, json_pack("{s:s}", "status", "ok"));
 }
@@ -729,6 +1026,7 @@ static const route_t routes[] = {
     {"/api/sessions/*/cancel", "POST", true, session_cancel},
     {"/api/sessions/*/end", "POST", true, session_end},
     {"/api/sessions/*/tokens", "POST", true, session_tokens},
+    {"/api/sessions/*/join", "POST", false, session_join},
 };
 
 /* Whether path matches pattern; the id that "*" stood for goes to *id. Ids are decimal,

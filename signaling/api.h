@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "signaling/media.h"
+
 struct cq_api;
 struct cq_store;
 
@@ -28,6 +30,7 @@ typedef struct {
     const char *authorization; /* the Authorization header, or NULL */
     const char *body;          /* not NUL-terminated; may be NULL when body_len is 0 */
     size_t body_len;
+    const char *local_address; /* the server address the client reached, or NULL */
 } cq_api_request_t;
 
 typedef struct {
@@ -47,6 +50,9 @@ typedef struct {
     void *clock_ctx;
     const uint8_t *token_secret; /* copied: what join tokens are signed with */
     size_t token_secret_len;     /* 16..128 bytes */
+    const cq_media_ops_t *media; /* copied; NULL: no media plane (joins answer 503) */
+    const char *public_ip;       /* the media address told to telecentres; NULL: the address
+                                    each reached the API on */
 } cq_api_config_t;
 
 /* Returns 0, CQ_EINVAL (no store, an operator key shorter than 16 characters, a token

@@ -5,6 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <libwebsockets.h>
 
 #include "rtp/error.h"
@@ -34,7 +38,8 @@ struct exchange {
     char query[MAX_QUERY + 1];
     char auth[MAX_AUTH + 1];
     bool has_query, has_auth;
-    char *body; /* malloc'd as it arrives */
+    char local[INET6_ADDRSTRLEN]; /* the address the client reached us on */
+    char *body;                   /* malloc'd as it arrives */
     size_t body_len, body_expected;
     cq_api_response_t res;
     bool res_ready;
@@ -85,7 +90,8 @@ static int answer(struct lws *wsi, struct cq_http *h, struct exchange *x) {
                             .query = x->has_query ? x->query : NULL,
                             .authorization = x->has_auth ? x->auth : NULL,
                             .body = x->body,
-                            .body_len = x->body_len};
+                            .body_len = x->body_len,
+                            .local_address = x->local[0] ? x->local : NULL};
     cq_api_handle(h->api, &req, &x->res);
     return start_response(wsi, x);
 }
@@ -99,6 +105,26 @@ static int refuse(struct lws *wsi, struct exchange *x, int status, const char *e
     x->res.body = strdup(body);
     x->res.body_len = x->res.body ? (size_t)n : 0;
     return start_response(wsi, x);
+}
+
+/* The server address this connection reached, as a telecentre would send media to it
+ * (an IPv4 client on the dual-stack socket shows as ::ffff:a.b.c.d: told as a.b.c.d). */
+static void local_address(struct lws *wsi, char *out, size_t cap) {
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    out[0] = '\0';
+    int fd = lws_get_socket_fd(wsi);
+    if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+        return;
+    if (ss.ss_family == AF_INET) {
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, out, (socklen_t)cap);
+    } else if (ss.ss_family == AF_INET6) {
+        const struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a))
+            inet_ntop(AF_INET, &a->s6_addr[12], out, (socklen_t)cap);
+        else
+            inet_ntop(AF_INET6, a, out, (socklen_t)cap);
+    }
 }
 
 /* Reads method, path, query and Authorization at the start of a request. Returns false
@@ -120,6 +146,7 @@ static bool read_request(struct lws *wsi, struct exchange *x, const char *uri) {
         return false;
     if (n > 0)
         x->has_auth = lws_hdr_copy(wsi, x->auth, sizeof x->auth, WSI_TOKEN_HTTP_AUTHORIZATION) >= 0;
+    local_address(wsi, x->local, sizeof x->local);
     char len[24];
     if (lws_hdr_copy(wsi, len, sizeof len, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
         x->body_expected = (size_t)strtoull(len, NULL, 10);

@@ -18,6 +18,7 @@
 
 #include "signaling/log.h"
 #include "relay/relay.h"
+#include "relay/sigmedia.h"
 #include "rtp/error.h"
 #include "signaling/fsutil.h"
 #include "signaling/api.h"
@@ -264,6 +265,16 @@ static int start(daemon_t *d, const options_t *o) {
         cq_log(CQ_LOG_ERROR, "relay", "database %s: %s", o->db, cq_strerror(err));
         return 1;
     }
+    cq_relay_config_t rc = {.host = o->host,
+                            .port = (uint16_t)o->media_port,
+                            .workers = (unsigned)o->workers,
+                            .stats_log_ms = (unsigned)o->stats_s * 1000u,
+                            .events_notify = &d->events};
+    if ((err = cq_relay_create(&d->relay, &rc)) != 0) {
+        cq_log(CQ_LOG_ERROR, "relay", "cannot listen for media on UDP %ld: %s", o->media_port,
+               cq_strerror(err));
+        return 1;
+    }
     /* The token secret lives beside the database: a district that moves its data moves
      * the tokens' validity with it. */
     char secret[CQ_OPKEY_LEN + 1], secret_path[4096];
@@ -274,25 +285,18 @@ static int start(daemon_t *d, const options_t *o) {
         cq_log(CQ_LOG_ERROR, "relay", "token secret %s: %s", secret_path, cq_strerror(err));
         return 1;
     }
+    cq_media_ops_t media = cq_sigmedia_ops(d->relay);
     cq_api_config_t ac = {.store = d->store,
                           .operator_key = key,
                           .token_secret = (const uint8_t *)secret,
-                          .token_secret_len = CQ_OPKEY_LEN};
+                          .token_secret_len = CQ_OPKEY_LEN,
+                          .media = &media,
+                          .public_ip = o->public_ip};
     err = cq_api_create(&d->api, &ac);
     memset(key, 0, sizeof key);
     memset(secret, 0, sizeof secret);
     if (err != 0) {
         cq_log(CQ_LOG_ERROR, "relay", "API: %s", cq_strerror(err));
-        return 1;
-    }
-    cq_relay_config_t rc = {.host = o->host,
-                            .port = (uint16_t)o->media_port,
-                            .workers = (unsigned)o->workers,
-                            .stats_log_ms = (unsigned)o->stats_s * 1000u,
-                            .events_notify = &d->events};
-    if ((err = cq_relay_create(&d->relay, &rc)) != 0) {
-        cq_log(CQ_LOG_ERROR, "relay", "cannot listen for media on UDP %ld: %s", o->media_port,
-               cq_strerror(err));
         return 1;
     }
     cq_http_config_t hc = {

@@ -1,0 +1,52 @@
+#include "relay/sigmedia.h"
+
+#include <string.h>
+
+#include "rtp/error.h"
+
+_Static_assert(CQ_MEDIA_MAX_LAYERS <= CQ_RELAY_MAX_LAYERS, "a join may not ask for more layers");
+_Static_assert(CQ_MEDIA_UFRAG_LEN <= CQ_RELAY_UFRAG_MAX, "the relay must hold the ufrag");
+_Static_assert(CQ_MEDIA_PWD_LEN <= CQ_RELAY_PWD_MAX, "the relay must hold the password");
+
+static int session_open(void *ctx, uint32_t session, uint16_t *port) {
+    return cq_relay_session_create(ctx, session, port);
+}
+
+static int session_close(void *ctx, uint32_t session) {
+    return cq_relay_session_close(ctx, session);
+}
+
+/* Everyone receives everyone: the allocation of issue 7 decides per receiver what of it
+ * goes down its link. */
+static int participant_add(void *ctx, uint32_t session, const cq_media_participant_t *p) {
+    cq_relay_participant_params_t r;
+    memset(&r, 0, sizeof r);
+    r.id = p->id;
+    memcpy(r.ice_ufrag, p->ufrag, sizeof p->ufrag);
+    memcpy(r.ice_pwd, p->pwd, sizeof p->pwd);
+    r.suite = p->suite;
+    memcpy(r.key_in, p->key_in, sizeof r.key_in);
+    memcpy(r.key_out, p->key_out, sizeof r.key_out);
+    r.audio_ssrc = p->audio_ssrc;
+    r.video_layers = p->video_layers;
+    for (unsigned l = 0; l < p->video_layers && l < CQ_MEDIA_MAX_LAYERS; l++) {
+        r.video_ssrc[l] = p->video_ssrc[l];
+        r.video_rtx_ssrc[l] = p->video_rtx_ssrc[l];
+    }
+    r.subscribe_all = true;
+    int err = cq_relay_participant_add(ctx, session, &r);
+    memset(&r, 0, sizeof r); /* keys do not linger on the stack */
+    return err;
+}
+
+static int participant_remove(void *ctx, uint32_t session, uint32_t participant) {
+    return cq_relay_participant_remove(ctx, session, participant);
+}
+
+cq_media_ops_t cq_sigmedia_ops(struct cq_relay *r) {
+    return (cq_media_ops_t){.ctx = r,
+                            .session_open = session_open,
+                            .session_close = session_close,
+                            .participant_add = participant_add,
+                            .participant_remove = participant_remove};
+}

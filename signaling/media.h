@@ -1,0 +1,44 @@
+/*
+ * What the control plane asks of the media plane, as a table of functions the daemon
+ * fills in (relay/sigmedia.h adapts the relay's API to it). It keeps the layers apart:
+ * signaling decides who joins which session with which keys; the relay carries packets;
+ * neither links the other's internals (DESIGN.md "Layers and folders").
+ */
+#ifndef CQ_SIGNALING_MEDIA_H
+#define CQ_SIGNALING_MEDIA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "rtp/srtp.h"
+
+#define CQ_MEDIA_MAX_LAYERS 3
+#define CQ_MEDIA_UFRAG_LEN  8  /* ICE ufrag the relay answers to */
+#define CQ_MEDIA_PWD_LEN    24 /* ICE password: 144 bits of base-62 */
+
+/* One telecentre in one media session, as the join answer tells it and the relay needs. */
+typedef struct {
+    uint32_t id;                        /* the telecentre's id: unique in its session */
+    char ufrag[CQ_MEDIA_UFRAG_LEN + 1]; /* relay side, for its STUN checks */
+    char pwd[CQ_MEDIA_PWD_LEN + 1];
+    cq_srtp_suite_t suite;
+    uint8_t key_in[CQ_SRTP_MAX_KEY_LEN];  /* the telecentre protects with this */
+    uint8_t key_out[CQ_SRTP_MAX_KEY_LEN]; /* the relay protects toward it with this */
+    uint32_t audio_ssrc;                  /* 0: sends no audio (a viewer) */
+    unsigned video_layers;                /* 0: sends no video */
+    uint32_t video_ssrc[CQ_MEDIA_MAX_LAYERS];
+    uint32_t video_rtx_ssrc[CQ_MEDIA_MAX_LAYERS];
+} cq_media_participant_t;
+
+/* Each returns 0 or a CQ_E* code; called on the main loop only. */
+typedef struct {
+    void *ctx;
+    /* Makes the media session; *port is the UDP port its participants send to. */
+    int (*session_open)(void *ctx, uint32_t session, uint16_t *port);
+    int (*session_close)(void *ctx, uint32_t session);
+    /* Adds a participant that receives everyone else and is received by everyone. */
+    int (*participant_add)(void *ctx, uint32_t session, const cq_media_participant_t *p);
+    int (*participant_remove)(void *ctx, uint32_t session, uint32_t participant);
+} cq_media_ops_t;
+
+#endif
