@@ -44,8 +44,17 @@ typedef struct {
     size_t njoined, cap;
 } media_session_t;
 
+/* Failed attempts from one client address in the current window. */
+#define FAILURE_SLOTS 256
+typedef struct {
+    char address[48];
+    int64_t window_start;
+    unsigned count;
+} failures_t;
+
 struct cq_api {
     struct cq_store *store;
+    failures_t failures[FAILURE_SLOTS]; /* a small table; the stalest entry gives way */
     bool has_media;
     cq_media_ops_t media;
     char public_ip[64];
@@ -1067,6 +1076,49 @@ static bool method_in(const char *method, const char *methods) {
     return false;
 }
 
+/* The failure record of addr, made (taking the stalest slot) when absent. */
+static failures_t *failures_of(struct cq_api *a, const char *addr, int64_t now) {
+    failures_t *stalest = &a->failures[0];
+    for (size_t i = 0; i < FAILURE_SLOTS; i++) {
+        failures_t *f = &a->failures[i];
+        if (strcmp(f->address, addr) == 0) {
+            if (now - f->window_start >= CQ_API_FAILURE_WINDOW)
+                *f = (failures_t){.window_start = now};
+            snprintf(f->address, sizeof f->address, "%s", addr);
+            return f;
+        }
+        if (f->window_start < stalest->window_start)
+            stalest = f;
+    }
+    *stalest = (failures_t){.window_start = now};
+    snprintf(stalest->address, sizeof stalest->address, "%s", addr);
+    return stalest;
+}
+
+/* Whether a client has failed too often to be heard now; answers 429 if so. */
+static bool throttled(struct cq_api *a, const cq_api_request_t *req, cq_api_response_t *res) {
+    if (req->peer_address == NULL)
+        return false;
+    int64_t now = now_of(a);
+    failures_t *f = failures_of(a, req->peer_address, now);
+    if (f->count < CQ_API_MAX_FAILURES)
+        return false;
+    fail(res, 429, "too_many_failures", NULL,
+         "too many failed attempts from %s: try again in %" PRId64 " s", req->peer_address,
+         f->window_start + CQ_API_FAILURE_WINDOW - now);
+    return true;
+}
+
+/* Counts an authentication failure (401, 403) against the client's address. */
+static void note_failure(struct cq_api *a, const cq_api_request_t *req, int status) {
+    if (req->peer_address == NULL || (status != 401 && status != 403))
+        return;
+    failures_t *f = failures_of(a, req->peer_address, now_of(a));
+    if (++f->count == CQ_API_MAX_FAILURES)
+        cq_log(CQ_LOG_WARN, "sig", "%s: %u failed attempts: refused for %d s", req->peer_address,
+               f->count, CQ_API_FAILURE_WINDOW);
+}
+
 /* "Authorization: Bearer <key>", compared in constant time. */
 static bool operator_ok(const struct cq_api *a, const char *authorization) {
     static const char prefix[] = "Bearer ";
@@ -1097,12 +1149,18 @@ void cq_api_handle(struct cq_api *a, const cq_api_request_t *req, cq_api_respons
             res->allow = routes[i].methods;
             return;
         }
-        if (routes[i].operator_only && !operator_ok(a, req->authorization)) {
+        bool needs_key = routes[i].operator_only;
+        if ((needs_key || routes[i].fn == session_join) && throttled(a, req, res))
+            return;
+        if (needs_key && !operator_ok(a, req->authorization)) {
             fail(res, 401, "unauthorized", NULL,
                  "this needs the operator key as \"Authorization: Bearer <key>\"");
+            note_failure(a, req, res->status);
             return;
         }
         routes[i].fn(&c);
+        if (routes[i].fn == session_join)
+            note_failure(a, req, res->status);
         return;
     }
     fail(res, 404, "not_found", NULL, "no such path");

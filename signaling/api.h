@@ -31,7 +31,13 @@ typedef struct {
     const char *body;          /* not NUL-terminated; may be NULL when body_len is 0 */
     size_t body_len;
     const char *local_address; /* the server address the client reached, or NULL */
+    const char *peer_address;  /* the client's address, for limiting failed attempts */
 } cq_api_request_t;
+
+/* A client address that fails authentication this often within the window (a wrong
+ * operator key, a bad or refused join token) is answered 429 until the window ends. */
+#define CQ_API_MAX_FAILURES   10
+#define CQ_API_FAILURE_WINDOW 60 /* seconds */
 
 typedef struct {
     int status;

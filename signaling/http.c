@@ -39,6 +39,7 @@ struct exchange {
     char auth[MAX_AUTH + 1];
     bool has_query, has_auth;
     char local[INET6_ADDRSTRLEN]; /* the address the client reached us on */
+    char peer[INET6_ADDRSTRLEN];  /* the client's */
     char *body;                   /* malloc'd as it arrives */
     size_t body_len, body_expected;
     cq_api_response_t res;
@@ -91,7 +92,8 @@ static int answer(struct lws *wsi, struct cq_http *h, struct exchange *x) {
                             .authorization = x->has_auth ? x->auth : NULL,
                             .body = x->body,
                             .body_len = x->body_len,
-                            .local_address = x->local[0] ? x->local : NULL};
+                            .local_address = x->local[0] ? x->local : NULL,
+                            .peer_address = x->peer[0] ? x->peer : NULL};
     cq_api_handle(h->api, &req, &x->res);
     return start_response(wsi, x);
 }
@@ -107,14 +109,16 @@ static int refuse(struct lws *wsi, struct exchange *x, int status, const char *e
     return start_response(wsi, x);
 }
 
-/* The server address this connection reached, as a telecentre would send media to it
- * (an IPv4 client on the dual-stack socket shows as ::ffff:a.b.c.d: told as a.b.c.d). */
-static void local_address(struct lws *wsi, char *out, size_t cap) {
+/* An address of this connection: the server's (mine, as a telecentre would send media to
+ * it) or the client's. An IPv4 address on the dual-stack socket shows as ::ffff:a.b.c.d
+ * and is written a.b.c.d. */
+static void address_of(struct lws *wsi, bool mine, char *out, size_t cap) {
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
     out[0] = '\0';
     int fd = lws_get_socket_fd(wsi);
-    if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+    if (fd < 0 || (mine ? getsockname(fd, (struct sockaddr *)&ss, &len)
+                        : getpeername(fd, (struct sockaddr *)&ss, &len)) != 0)
         return;
     if (ss.ss_family == AF_INET) {
         inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, out, (socklen_t)cap);
@@ -146,7 +150,8 @@ static bool read_request(struct lws *wsi, struct exchange *x, const char *uri) {
         return false;
     if (n > 0)
         x->has_auth = lws_hdr_copy(wsi, x->auth, sizeof x->auth, WSI_TOKEN_HTTP_AUTHORIZATION) >= 0;
-    local_address(wsi, x->local, sizeof x->local);
+    address_of(wsi, true, x->local, sizeof x->local);
+    address_of(wsi, false, x->peer, sizeof x->peer);
     char len[24];
     if (lws_hdr_copy(wsi, len, sizeof len, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
         x->body_expected = (size_t)strtoull(len, NULL, 10);

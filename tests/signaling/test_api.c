@@ -59,6 +59,9 @@ static int teardown(void **state) {
     return 0;
 }
 
+/* The client address requests come from (NULL: none given). */
+static const char *peer;
+
 /* One request; returns the status and, in *json (if not NULL), the parsed body. */
 static int call(fixture_t *f, const char *method, const char *target, const char *auth,
                 const char *body, json_t **json) {
@@ -72,7 +75,8 @@ static int call(fixture_t *f, const char *method, const char *target, const char
                             .query = q,
                             .authorization = auth,
                             .body = body,
-                            .body_len = body ? strlen(body) : 0};
+                            .body_len = body ? strlen(body) : 0,
+                            .peer_address = peer};
     cq_api_response_t res;
     cq_api_handle(f->api, &req, &res);
     int status = res.status;
@@ -476,6 +480,31 @@ static void test_api_tokens(void **state) {
     assert_int_equal(call(f, "POST", path, AUTH, body, NULL), 409);
 }
 
+/* Ten failed keys from one address within a minute: that address is refused (429), even
+ * with the right key, until the minute is over; other addresses are not affected. */
+static void test_api_failed_attempts_throttled(void **state) {
+    fixture_t *f = *state;
+    peer = "10.0.0.9";
+    for (int i = 0; i < CQ_API_MAX_FAILURES; i++)
+        assert_int_equal(call(f, "GET", "/api/telecentres", "Bearer guess", NULL, NULL), 401);
+    json_t *o;
+    assert_int_equal(call(f, "GET", "/api/telecentres", AUTH, NULL, &o), 429);
+    assert_string_equal(json_string_value(json_object_get(o, "error")), "too_many_failures");
+    json_decref(o);
+    assert_int_equal(call(f, "GET", "/healthz", NULL, NULL, NULL), 200); /* not for health */
+    peer = "10.0.0.10";
+    assert_int_equal(call(f, "GET", "/api/telecentres", AUTH, NULL, NULL), 200);
+    peer = "10.0.0.9";
+    f->now += CQ_API_FAILURE_WINDOW;
+    assert_int_equal(call(f, "GET", "/api/telecentres", AUTH, NULL, NULL), 200);
+    /* Refused join tokens count too. */
+    for (int i = 0; i < CQ_API_MAX_FAILURES; i++)
+        assert_int_equal(
+            call(f, "POST", "/api/sessions/1/join", NULL, "{\"token\":\"forged\"}", NULL), 401);
+    assert_int_equal(call(f, "POST", "/api/sessions/1/join", NULL, "{\"token\":\"x\"}", NULL), 429);
+    peer = NULL;
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_api_health_auth_and_routing, setup, teardown),
@@ -486,6 +515,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_api_session_validation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_api_session_update, setup, teardown),
         cmocka_unit_test_setup_teardown(test_api_tokens, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_api_failed_attempts_throttled, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
