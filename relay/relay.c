@@ -296,6 +296,20 @@ int cq_relay_worker_stats(struct cq_relay *r, cq_relay_worker_stats_t *out) {
         out->stun_errors += s.stun_errors;
         out->consent_expired += s.consent_expired;
         out->send_dropped += s.send_dropped;
+        out->packets_in += s.packets_in;
+        out->bytes_in += s.bytes_in;
+        out->packets_out += s.packets_out;
+        out->bytes_out += s.bytes_out;
+        out->nacks_in += s.nacks_in;
+        out->rtx_sent += s.rtx_sent;
+        out->keyframe_requests_sent += s.keyframe_requests_sent;
+        out->drops_auth += s.drops_auth;
+        out->drops_replay += s.drops_replay;
+        out->drops_unknown_ssrc += s.drops_unknown_ssrc;
+        out->drops_malformed += s.drops_malformed;
+        out->sessions += s.sessions;
+        out->participants += s.participants;
+        out->participants_bound += s.participants_bound;
     }
     return 0;
 }

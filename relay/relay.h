@@ -144,6 +144,13 @@ typedef struct {
     uint64_t stun_errors;     /* error answers sent (401, 420, 487) */
     uint64_t consent_expired; /* participants unbound for silence */
     uint64_t send_dropped;    /* datagrams the socket refused or could not take */
+    /* Sums over every participant the worker has had, present and departed, so they only
+     * grow (Prometheus counters): */
+    uint64_t packets_in, bytes_in, packets_out, bytes_out;
+    uint64_t nacks_in, rtx_sent, keyframe_requests_sent;
+    uint64_t drops_auth, drops_replay, drops_unknown_ssrc, drops_malformed;
+    /* Now: */
+    uint64_t sessions, participants, participants_bound;
 } cq_relay_worker_stats_t;
 
 /* Starts the workers and binds their sockets. Returns 0 and *out, or an error (a port in

@@ -750,7 +750,10 @@ static int check_params(const cq_relay_participant_params_t *p, size_t *ufrag_le
     return 0;
 }
 
+static void add_counters(cq_relay_participant_stats_t *sum, const cq_relay_participant_stats_t *p);
+
 static void participant_free(struct cq_router *r, struct participant *p) {
+    add_counters(&r->departed, &p->stats); /* the worker's totals keep what it did */
     cq_router_send_bye(r, p);
     unbind(r, p);
     struct participant *holder = find_by_ufrag(r, p->ufrag, p->ufrag_len);
@@ -1000,8 +1003,42 @@ int cq_router_participant_stats(struct cq_router *r, uint32_t session_id, uint32
     return 0;
 }
 
+/* Adds the counters of p into sum (the ones that feed the worker's totals). */
+static void add_counters(cq_relay_participant_stats_t *sum, const cq_relay_participant_stats_t *p) {
+    sum->packets_in += p->packets_in;
+    sum->bytes_in += p->bytes_in;
+    sum->packets_out += p->packets_out;
+    sum->bytes_out += p->bytes_out;
+    sum->nacks_in += p->nacks_in;
+    sum->rtx_sent += p->rtx_sent;
+    sum->keyframe_requests_sent += p->keyframe_requests_sent;
+    sum->drops_auth += p->drops_auth;
+    sum->drops_replay += p->drops_replay;
+    sum->drops_unknown_ssrc += p->drops_unknown_ssrc;
+    sum->drops_malformed += p->drops_malformed;
+}
+
 void cq_router_worker_stats(const struct cq_router *r, cq_relay_worker_stats_t *out) {
     *out = r->stats;
+    cq_relay_participant_stats_t sum = r->departed;
+    out->sessions = r->sessions.count;
+    for (const struct session *s = r->session_list; s != NULL; s = s->next)
+        for (const struct participant *p = s->participants; p != NULL; p = p->next) {
+            add_counters(&sum, &p->stats);
+            out->participants++;
+            out->participants_bound += p->bound;
+        }
+    out->packets_in = sum.packets_in;
+    out->bytes_in = sum.bytes_in;
+    out->packets_out = sum.packets_out;
+    out->bytes_out = sum.bytes_out;
+    out->nacks_in = sum.nacks_in;
+    out->rtx_sent = sum.rtx_sent;
+    out->keyframe_requests_sent = sum.keyframe_requests_sent;
+    out->drops_auth = sum.drops_auth;
+    out->drops_replay = sum.drops_replay;
+    out->drops_unknown_ssrc = sum.drops_unknown_ssrc;
+    out->drops_malformed = sum.drops_malformed;
 }
 
 void cq_router_close_all(struct cq_router *r) {

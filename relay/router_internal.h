@@ -149,6 +149,7 @@ struct cq_router {
     uint64_t next_stats_log_us;
     cq_log_limit_t log_unbound, log_auth, log_garbage; /* one line a second per cause */
     cq_relay_worker_stats_t stats;
+    cq_relay_participant_stats_t departed; /* counters of participants gone, summed */
     bool sendq_ready;
     cq_udp_sendq_t sendq;
     _Alignas(64) uint8_t rx[CQ_UDP_BATCH][RX_SLOT_SIZE];

@@ -43,10 +43,38 @@ static int participant_remove(void *ctx, uint32_t session, uint32_t participant)
     return cq_relay_participant_remove(ctx, session, participant);
 }
 
+static int totals(void *ctx, cq_media_totals_t *out) {
+    cq_relay_worker_stats_t w;
+    int err = cq_relay_worker_stats(ctx, &w);
+    if (err != 0)
+        return err;
+    *out = (cq_media_totals_t){.datagrams = w.datagrams,
+                               .packets_in = w.packets_in,
+                               .bytes_in = w.bytes_in,
+                               .packets_out = w.packets_out,
+                               .bytes_out = w.bytes_out,
+                               .nacks_in = w.nacks_in,
+                               .rtx_sent = w.rtx_sent,
+                               .keyframe_requests_sent = w.keyframe_requests_sent,
+                               .send_dropped = w.send_dropped,
+                               .drops_unbound = w.drops_unbound,
+                               .drops_stun = w.drops_stun,
+                               .drops_garbage = w.drops_garbage,
+                               .drops_auth = w.drops_auth,
+                               .drops_replay = w.drops_replay,
+                               .drops_unknown_ssrc = w.drops_unknown_ssrc,
+                               .drops_malformed = w.drops_malformed,
+                               .sessions = w.sessions,
+                               .participants = w.participants,
+                               .participants_bound = w.participants_bound};
+    return 0;
+}
+
 cq_media_ops_t cq_sigmedia_ops(struct cq_relay *r) {
     return (cq_media_ops_t){.ctx = r,
                             .session_open = session_open,
                             .session_close = session_close,
                             .participant_add = participant_add,
-                            .participant_remove = participant_remove};
+                            .participant_remove = participant_remove,
+                            .totals = totals};
 }

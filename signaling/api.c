@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1013,6 +1014,114 @@ static void session_join(call_t *c) {
     OPENSSL_cleanse(&p, sizeof p);
 }
 
+/* Appends to a growing text buffer; on failure the buffer is dropped and NULL kept. */
+typedef struct {
+    char *text;
+    size_t len, cap;
+} text_t;
+
+static void put(text_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void put(text_t *t, const char *fmt, ...) {
+    for (int tries = 0; t->text != NULL && tries < 2; tries++) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(t->text + t->len, t->cap - t->len, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+            break;
+        if ((size_t)n < t->cap - t->len) {
+            t->len += (size_t)n;
+            return;
+        }
+        size_t cap = (t->cap + (size_t)n) * 2;
+        char *grown = realloc(t->text, cap);
+        if (grown == NULL)
+            break;
+        t->text = grown;
+        t->cap = cap;
+    }
+    free(t->text);
+    t->text = NULL;
+}
+
+static int count_state(const cq_session_t *s, void *ctx) {
+    ((uint64_t *)ctx)[s->state]++;
+    return 0;
+}
+
+/* GET /metrics: Prometheus text format 0.0.4. Aggregates only, no names: it is served
+ * without the operator key, to a scraper on the district's network. */
+static void metrics(call_t *c) {
+    uint64_t states[5] = {0};
+    int err = cq_store_session_each(c->a->store, 0x1f, count_state, states);
+    if (err != 0) {
+        storage_failed(c->a, c->res, err);
+        return;
+    }
+    text_t t = {malloc(4096), 0, 4096};
+    put(&t, "# HELP chasqui_sessions Scheduled sessions by state.\n"
+            "# TYPE chasqui_sessions gauge\n");
+    for (int i = 0; i < 5; i++)
+        put(&t, "chasqui_sessions{state=\"%s\"} %" PRIu64 "\n", state_names[i], states[i]);
+    cq_media_totals_t m;
+    if (c->a->has_media && c->a->media.totals(c->a->media.ctx, &m) == 0) {
+        static const struct {
+            const char *name, *help;
+            size_t offset;
+        } counters[] = {
+            {"datagrams", "Datagrams received on the media ports.",
+             offsetof(cq_media_totals_t, datagrams)},
+            {"packets_in", "Media packets received from telecentres, after SRTP.",
+             offsetof(cq_media_totals_t, packets_in)},
+            {"bytes_in", "Bytes of those packets.", offsetof(cq_media_totals_t, bytes_in)},
+            {"packets_out", "Media packets forwarded to telecentres.",
+             offsetof(cq_media_totals_t, packets_out)},
+            {"bytes_out", "Bytes of those packets, after SRTP.",
+             offsetof(cq_media_totals_t, bytes_out)},
+            {"nacks", "Packets telecentres asked again for.",
+             offsetof(cq_media_totals_t, nacks_in)},
+            {"rtx_sent", "Repairs sent from the relay's cache.",
+             offsetof(cq_media_totals_t, rtx_sent)},
+            {"keyframe_requests", "Keyframe requests sent to publishers.",
+             offsetof(cq_media_totals_t, keyframe_requests_sent)},
+        };
+        for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
+            uint64_t v;
+            memcpy(&v, (const char *)&m + counters[i].offset, sizeof v);
+            put(&t,
+                "# HELP chasqui_%s_total %s\n# TYPE chasqui_%s_total counter\n"
+                "chasqui_%s_total %" PRIu64 "\n",
+                counters[i].name, counters[i].help, counters[i].name, counters[i].name, v);
+        }
+        put(&t, "# HELP chasqui_drops_total Datagrams dropped, by cause.\n"
+                "# TYPE chasqui_drops_total counter\n");
+        const struct {
+            const char *cause;
+            uint64_t v;
+        } drops[] = {{"unbound", m.drops_unbound},     {"stun", m.drops_stun},
+                     {"garbage", m.drops_garbage},     {"auth", m.drops_auth},
+                     {"replay", m.drops_replay},       {"unknown_ssrc", m.drops_unknown_ssrc},
+                     {"malformed", m.drops_malformed}, {"send", m.send_dropped}};
+        for (size_t i = 0; i < sizeof drops / sizeof drops[0]; i++)
+            put(&t, "chasqui_drops_total{cause=\"%s\"} %" PRIu64 "\n", drops[i].cause, drops[i].v);
+        put(&t,
+            "# HELP chasqui_participants Telecentres in media sessions now.\n"
+            "# TYPE chasqui_participants gauge\n"
+            "chasqui_participants{bound=\"yes\"} %" PRIu64 "\n"
+            "chasqui_participants{bound=\"no\"} %" PRIu64 "\n",
+            m.participants_bound, m.participants - m.participants_bound);
+    }
+    if (t.text == NULL) {
+        fail(c->res, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    c->res->status = 200;
+    c->res->body = t.text;
+    c->res->body_len = t.len;
+    c->res->content_type = "text/plain; version=0.0.4";
+}
+
 static void healthz(call_t *c) {
     respond(c->res, 200, json_pack("{s:s}", "status", "ok"));
 }
@@ -1028,6 +1137,7 @@ typedef struct {
 
 static const route_t routes[] = {
     {"/healthz", "GET", false, healthz},
+    {"/metrics", "GET", false, metrics},
     {"/api/telecentres", "GET, POST", true, telecentres},
     {"/api/telecentres/*", "GET, PATCH, PUT, DELETE", true, telecentre},
     {"/api/sessions", "GET, POST", true, sessions},

@@ -43,7 +43,8 @@ typedef struct {
     int status;
     char *body; /* JSON text, malloc'd (free with cq_api_response_free), NULL for 204 */
     size_t body_len;
-    const char *allow; /* on 405: the methods the path takes, for the Allow header */
+    const char *allow;        /* on 405: the methods the path takes, for the Allow header */
+    const char *content_type; /* NULL: application/json */
 } cq_api_response_t;
 
 /* Unix seconds now; tests inject their own to drive the schedule. */

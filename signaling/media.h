@@ -30,6 +30,15 @@ typedef struct {
     uint32_t video_rtx_ssrc[CQ_MEDIA_MAX_LAYERS];
 } cq_media_participant_t;
 
+/* What the media plane has done since it started (counters only grow) and holds now. */
+typedef struct {
+    uint64_t datagrams, packets_in, bytes_in, packets_out, bytes_out;
+    uint64_t nacks_in, rtx_sent, keyframe_requests_sent, send_dropped;
+    uint64_t drops_unbound, drops_stun, drops_garbage, drops_auth, drops_replay;
+    uint64_t drops_unknown_ssrc, drops_malformed;
+    uint64_t sessions, participants, participants_bound; /* now */
+} cq_media_totals_t;
+
 /* Each returns 0 or a CQ_E* code; called on the main loop only. */
 typedef struct {
     void *ctx;
@@ -39,6 +48,7 @@ typedef struct {
     /* Adds a participant that receives everyone else and is received by everyone. */
     int (*participant_add)(void *ctx, uint32_t session, const cq_media_participant_t *p);
     int (*participant_remove)(void *ctx, uint32_t session, uint32_t participant);
+    int (*totals)(void *ctx, cq_media_totals_t *out);
 } cq_media_ops_t;
 
 #endif

@@ -230,6 +230,18 @@ static void test_join_then_media_flows(void **state) {
     assert_int_equal(join(f, s, ta, &ja), 200);
     open_endpoint(ja, &ea);
     assert_int_equal(talk(&ea, 1, &eb, 10), 10);
+    /* What the media plane did shows in /metrics. */
+    cq_api_request_t mreq = {.method = "GET", .path = "/metrics"};
+    cq_api_response_t mres;
+    cq_api_handle(f->api, &mreq, &mres);
+    assert_int_equal(mres.status, 200);
+    assert_string_equal(mres.content_type, "text/plain; version=0.0.4");
+    assert_non_null(strstr(mres.body, "chasqui_sessions{state=\"open\"} 1\n"));
+    assert_non_null(strstr(mres.body, "chasqui_participants{bound=\"yes\"} 2\n"));
+    const char *in = strstr(mres.body, "\nchasqui_packets_in_total ");
+    assert_non_null(in);
+    assert_true(strtoull(in + 26, NULL, 10) >= 50); /* 20 + 20 + 10 audio packets */
+    cq_api_response_free(&mres);
     /* Ending the session closes its media: the endpoints stop hearing each other. */
     char end[96];
     snprintf(end, sizeof end, "/api/sessions/%lld/end", (long long)s);

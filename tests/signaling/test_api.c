@@ -83,7 +83,16 @@ static int call(fixture_t *f, const char *method, const char *target, const char
     if (res.status == 204)
         assert_null(res.body);
     else
-        assert_non_null(res.body); /* every other answer is JSON, errors included */
+        assert_non_null(res.body);  /* every other answer is JSON, errors included */
+    if (res.content_type != NULL) { /* the metrics text: given back as a JSON string */
+        json_t *text = json_stringn(res.body, res.body_len);
+        if (json != NULL)
+            *json = text;
+        else
+            json_decref(text);
+        cq_api_response_free(&res);
+        return status;
+    }
     json_t *o = res.body ? json_loadb(res.body, res.body_len, 0, NULL) : NULL;
     assert_true(res.body == NULL || o != NULL);
     if (status >= 400) {
@@ -505,6 +514,20 @@ static void test_api_failed_attempts_throttled(void **state) {
     peer = NULL;
 }
 
+/* /metrics without the key: sessions by state as Prometheus text (no media plane here). */
+static void test_api_metrics(void **state) {
+    fixture_t *f = *state;
+    schedule(f, "", 201, NULL);
+    json_t *o;
+    assert_int_equal(call(f, "GET", "/metrics", NULL, NULL, &o), 200);
+    const char *text = json_string_value(o);
+    assert_non_null(strstr(text, "# TYPE chasqui_sessions gauge\n"));
+    assert_non_null(strstr(text, "chasqui_sessions{state=\"scheduled\"} 1\n"));
+    assert_non_null(strstr(text, "chasqui_sessions{state=\"live\"} 0\n"));
+    assert_null(strstr(text, "Cacao")); /* no names */
+    json_decref(o);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_api_health_auth_and_routing, setup, teardown),
@@ -516,6 +539,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_api_session_update, setup, teardown),
         cmocka_unit_test_setup_teardown(test_api_tokens, setup, teardown),
         cmocka_unit_test_setup_teardown(test_api_failed_attempts_throttled, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_api_metrics, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
