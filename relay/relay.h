@@ -190,8 +190,12 @@ int cq_relay_unsubscribe(struct cq_relay *r, uint32_t session_id, uint32_t subsc
 int cq_relay_consumer_ssrcs(struct cq_relay *r, uint32_t session_id, uint32_t subscriber,
                             uint32_t publisher, cq_relay_consumer_ssrcs_t *out);
 
-/* Sets which layers of publisher's video subscriber receives. Returns 0, CQ_ENOENT (not
- * subscribed) or CQ_EINVAL (max_temporal above 3). */
+/* Publisher id meaning "every publisher of the session, now and later". */
+#define CQ_RELAY_ALL_PUBLISHERS 0
+
+/* Sets which layers of publisher's video subscriber receives (CQ_RELAY_ALL_PUBLISHERS:
+ * of all of them, and of those who join later). Returns 0, CQ_ENOENT (not subscribed, or
+ * no such subscriber) or CQ_EINVAL (max_temporal above 3). */
 int cq_relay_set_layer_prefs(struct cq_relay *r, uint32_t session_id, uint32_t subscriber,
                              uint32_t publisher, const cq_relay_layer_prefs_t *prefs);
 

@@ -700,6 +700,8 @@ static int add_consumer(struct cq_router *r, struct participant *pub, struct par
     cq_relay_consumer_ssrcs_t ssrcs = {0};
     ssrcs.audio = fresh_ssrc(r, sub);
     cq_consumer_init(&c->s, &ssrcs, 0);
+    if (sub->has_default_prefs)
+        c->s.prefs = sub->default_prefs;
     pub->consumers[pub->nconsumers++] = c; /* visible to ssrc_in_use from here on */
     c->s.ssrcs.video = fresh_ssrc(r, sub);
     c->s.ssrcs.video_rtx = fresh_ssrc(r, sub);
@@ -930,21 +932,38 @@ int cq_router_consumer_ssrcs(struct cq_router *r, uint32_t session_id, uint32_t 
     return 0;
 }
 
-int cq_router_set_layer_prefs(struct cq_router *r, uint32_t session_id, uint32_t subscriber,
-                              uint32_t publisher, const cq_relay_layer_prefs_t *prefs) {
-    struct participant *sub, *pub;
-    int err = find_pair(r, session_id, subscriber, publisher, &sub, &pub);
-    if (err)
-        return err;
-    struct consumer *c = find_consumer(pub, sub);
-    if (c == NULL)
-        return CQ_ENOENT;
-    if (prefs->max_temporal > CQ_VSEL_MAX_TEMPORAL)
-        return CQ_EINVAL;
+static void apply_prefs(struct cq_router *r, struct consumer *c,
+                        const cq_relay_layer_prefs_t *prefs) {
     c->s.prefs = *prefs;
     if (c->s.prefs.max_spatial < -1)
         c->s.prefs.max_spatial = -1;
     update_target(r, c, r->now_us);
+}
+
+int cq_router_set_layer_prefs(struct cq_router *r, uint32_t session_id, uint32_t subscriber,
+                              uint32_t publisher, const cq_relay_layer_prefs_t *prefs) {
+    if (prefs->max_temporal > CQ_VSEL_MAX_TEMPORAL)
+        return CQ_EINVAL;
+    struct session *s = find_session(r, session_id);
+    struct participant *sub = s ? find_participant(s, subscriber) : NULL;
+    if (sub == NULL)
+        return CQ_ENOENT;
+    if (publisher == CQ_RELAY_ALL_PUBLISHERS) {
+        /* Every publisher, now and those who join later. */
+        sub->default_prefs = *prefs;
+        sub->has_default_prefs = true;
+        for (struct participant *q = s->participants; q != NULL; q = q->next) {
+            struct consumer *c = find_consumer(q, sub);
+            if (c != NULL)
+                apply_prefs(r, c, prefs);
+        }
+    } else {
+        struct participant *pub = find_participant(s, publisher);
+        struct consumer *c = pub ? find_consumer(pub, sub) : NULL;
+        if (c == NULL)
+            return CQ_ENOENT;
+        apply_prefs(r, c, prefs);
+    }
     if (r->sendq_ready)
         cq_udp_sendq_flush(&r->sendq);
     return 0;

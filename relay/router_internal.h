@@ -121,6 +121,8 @@ struct participant {
     uint8_t active_layers;   /* bit i: layer i sent within LAYER_TIMEOUT_US */
     uint64_t video_since_us; /* first video packet; 0: none yet */
     bool subscribe_all;
+    bool has_default_prefs;               /* set for every publisher (publisher id 0) */
+    cq_relay_layer_prefs_t default_prefs; /* what new subscriptions of it start with */
 
     /* Who receives this participant: consumers owned here, one per subscriber. */
     struct consumer **consumers;

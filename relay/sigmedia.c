@@ -70,11 +70,18 @@ static int totals(void *ctx, cq_media_totals_t *out) {
     return 0;
 }
 
+static int max_layers(void *ctx, uint32_t session, uint32_t participant, int spatial,
+                      unsigned temporal) {
+    cq_relay_layer_prefs_t prefs = {spatial, temporal};
+    return cq_relay_set_layer_prefs(ctx, session, participant, CQ_RELAY_ALL_PUBLISHERS, &prefs);
+}
+
 cq_media_ops_t cq_sigmedia_ops(struct cq_relay *r) {
     return (cq_media_ops_t){.ctx = r,
                             .session_open = session_open,
                             .session_close = session_close,
                             .participant_add = participant_add,
                             .participant_remove = participant_remove,
-                            .totals = totals};
+                            .totals = totals,
+                            .max_layers = max_layers};
 }

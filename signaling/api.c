@@ -15,6 +15,7 @@
 
 #include "rtp/error.h"
 #include "rtp/srtp.h"
+#include "signaling/hub.h"
 #include "signaling/isotime.h"
 #include "signaling/log.h"
 #include "signaling/store.h"
@@ -40,7 +41,9 @@ typedef struct {
 typedef struct {
     int64_t id;
     uint16_t port;
-    bool seen; /* still open or live at the last sync */
+    bool seen;   /* still open or live at the last sync */
+    bool warned; /* told its participants it ends soon */
+    int64_t end_s;
     joined_t *joined;
     size_t njoined, cap;
 } media_session_t;
@@ -53,8 +56,12 @@ typedef struct {
     unsigned count;
 } failures_t;
 
+/* Those in a live session are told this long before its end. */
+#define ENDING_NOTICE_S 60
+
 struct cq_api {
     struct cq_store *store;
+    struct cq_hub *hub;
     failures_t failures[FAILURE_SLOTS]; /* a small table; the stalest entry gives way */
     bool has_media;
     cq_media_ops_t media;
@@ -87,6 +94,7 @@ int cq_api_create(struct cq_api **out, const cq_api_config_t *cfg) {
     if (a == NULL)
         return CQ_ENOMEM;
     a->store = cfg->store;
+    a->hub = cfg->hub;
     memcpy(a->key, cfg->operator_key, klen);
     a->key_len = klen;
     a->clock = cfg->clock;
@@ -348,6 +356,7 @@ static int mark_running(const cq_session_t *s, void *ctx) {
     media_session_t *m = find_live(a, s->id);
     if (m != NULL) {
         m->seen = true;
+        m->end_s = s->end_s;
         return 0;
     }
     if (a->nlive == a->cap_live) {
@@ -365,7 +374,8 @@ static int mark_running(const cq_session_t *s, void *ctx) {
                cq_strerror(err));
         return 0;
     }
-    a->live[a->nlive++] = (media_session_t){.id = s->id, .port = port, .seen = true};
+    a->live[a->nlive++] =
+        (media_session_t){.id = s->id, .port = port, .seen = true, .end_s = s->end_s};
     cq_log(CQ_LOG_INFO, "sig", "session %" PRId64 ": media on UDP %u", s->id, (unsigned)port);
     return 0;
 }
@@ -381,12 +391,19 @@ static void sync_media(struct cq_api *a) {
     unsigned running = (1u << CQ_SESSION_OPEN) | (1u << CQ_SESSION_LIVE);
     if (cq_store_session_each(a->store, running, mark_running, a) != 0)
         return; /* keep what runs; the store's failure shows in the next request */
+    int64_t now = now_of(a);
     for (size_t i = 0; i < a->nlive;) {
         media_session_t *m = &a->live[i];
         if (m->seen) {
+            if (!m->warned && a->hub != NULL && m->end_s - now <= ENDING_NOTICE_S) {
+                cq_hub_session_ending(a->hub, m->id, m->end_s - now);
+                m->warned = true;
+            }
             i++;
             continue;
         }
+        if (a->hub != NULL)
+            cq_hub_session_ended(a->hub, m->id); /* told, and their connections closed */
         a->media.session_close(a->media.ctx, (uint32_t)m->id);
         cq_log(CQ_LOG_INFO, "sig", "session %" PRId64 ": media closed, %zu telecentre%s told",
                m->id, m->njoined, m->njoined == 1 ? "" : "s");

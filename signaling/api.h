@@ -18,6 +18,7 @@
 #include "signaling/media.h"
 
 struct cq_api;
+struct cq_hub;
 struct cq_store;
 
 /* Bodies larger than this are refused with 413 before they are parsed. */
@@ -60,6 +61,7 @@ typedef struct {
     const cq_media_ops_t *media; /* copied; NULL: no media plane (joins answer 503) */
     const char *public_ip;       /* the media address told to telecentres; NULL: the address
                                     each reached the API on */
+    struct cq_hub *hub;          /* borrowed; NULL: nobody is told of the schedule's events */
 } cq_api_config_t;
 
 /* Returns 0, CQ_EINVAL (no store, an operator key shorter than 16 characters, a token

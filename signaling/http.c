@@ -9,10 +9,12 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <jansson.h>
 #include <libwebsockets.h>
 
 #include "rtp/error.h"
 #include "signaling/api.h"
+#include "signaling/hub.h"
 #include "signaling/log.h"
 
 /* Longest path, query and Authorization header taken; longer ones are refused (414/431
@@ -26,6 +28,7 @@
 struct cq_http {
     struct lws_context *ctx;
     struct cq_api *api;
+    struct cq_hub *hub;
     uint16_t port;
     bool stopping;
 };
@@ -218,8 +221,190 @@ static int on_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
     }
 }
 
+/* ---- WebSocket ---------------------------------------------------------------------- */
+
+#define WS_MAX_MESSAGE 8192
+
+/* A message waiting to be written, with libwebsockets' headroom before it. */
+struct ws_msg {
+    struct ws_msg *next;
+    size_t len;
+    bool close;
+    uint8_t data[];
+};
+
+struct wsconn {
+    struct ws_msg *head, *tail;
+    char rx[WS_MAX_MESSAGE];
+    size_t rx_len;
+    bool overflow;
+};
+
+void cq_http_ws_send(void *conn, const char *text, size_t len, bool close, void *ctx) {
+    (void)ctx;
+    struct lws *wsi = conn;
+    struct wsconn *w = lws_wsi_user(wsi);
+    struct ws_msg *m = malloc(sizeof *m + LWS_PRE + len);
+    if (w == NULL || m == NULL) {
+        free(m);
+        return; /* out of memory: the message is lost, the connection lives */
+    }
+    m->next = NULL;
+    m->len = len;
+    m->close = close;
+    memcpy(m->data + LWS_PRE, text, len);
+    if (w->tail)
+        w->tail->next = m;
+    else
+        w->head = m;
+    w->tail = m;
+    lws_callback_on_writable(wsi);
+}
+
+static void ws_free(struct wsconn *w) {
+    while (w->head != NULL) {
+        struct ws_msg *next = w->head->next;
+        free(w->head);
+        w->head = next;
+    }
+    w->tail = NULL;
+}
+
+/* An answer made here, then the connection closes. */
+static void ws_refuse(struct lws *wsi, int status, const char *error, const char *reason) {
+    char text[512];
+    int n = snprintf(text, sizeof text,
+                     "{\"type\":\"error\",\"status\":%d,\"error\":\"%s\",\"reason\":\"%s\"}",
+                     status, error, reason);
+    cq_http_ws_send(wsi, text, (size_t)n, true, NULL);
+}
+
+/* The first message: {"type":"join","session":N,"token":"..."}, carried to the API's join
+ * route; on success the connection enters the hub. */
+static void ws_join(struct lws *wsi, struct cq_http *h, const char *text, size_t len) {
+    json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+    const char *type = json_string_value(json_object_get(o, "type"));
+    json_t *session = json_object_get(o, "session");
+    json_t *token = json_object_get(o, "token");
+    if (type == NULL || strcmp(type, "join") != 0 || !json_is_integer(session) ||
+        !json_is_string(token)) {
+        json_decref(o);
+        ws_refuse(wsi, 400, "bad_request",
+                  "the first message must be {type: join, session: id, token: string}");
+        return;
+    }
+    char path[64], local[INET6_ADDRSTRLEN], peer[INET6_ADDRSTRLEN];
+    snprintf(path, sizeof path, "/api/sessions/%" JSON_INTEGER_FORMAT "/join",
+             json_integer_value(session));
+    json_t *body = json_pack("{s:O}", "token", token);
+    char *btext = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    json_decref(o);
+    if (btext == NULL) {
+        ws_refuse(wsi, 500, "internal", "out of memory");
+        return;
+    }
+    address_of(wsi, true, local, sizeof local);
+    address_of(wsi, false, peer, sizeof peer);
+    cq_api_request_t req = {.method = "POST",
+                            .path = path,
+                            .body = btext,
+                            .body_len = strlen(btext),
+                            .local_address = local[0] ? local : NULL,
+                            .peer_address = peer[0] ? peer : NULL};
+    cq_api_response_t res;
+    cq_api_handle(h->api, &req, &res);
+    free(btext);
+    json_t *answer = res.body ? json_loadb(res.body, res.body_len, 0, NULL) : NULL;
+    json_t *reply = NULL;
+    if (res.status == 200 && answer != NULL) {
+        cq_role_t role = CQ_ROLE_VIEWER;
+        cq_token_role_parse(json_string_value(json_object_get(answer, "role")), &role);
+        if (cq_hub_add(h->hub, wsi, (int64_t)json_integer_value(json_object_get(answer, "session")),
+                       (int64_t)json_integer_value(json_object_get(answer, "telecentre")),
+                       role) == 0)
+            reply = json_pack("{s:s, s:O}", "type", "welcome", "join", answer);
+    } else if (answer != NULL) {
+        json_object_set_new(answer, "type", json_string("error"));
+        json_object_set_new(answer, "status", json_integer(res.status));
+        reply = json_incref(answer);
+    }
+    json_decref(answer);
+    cq_api_response_free(&res);
+    char *rtext = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
+    bool joined = res.status == 200 && reply != NULL;
+    json_decref(reply);
+    if (rtext == NULL) {
+        ws_refuse(wsi, 500, "internal", "could not answer the join");
+        return;
+    }
+    cq_http_ws_send(wsi, rtext, strlen(rtext), !joined, NULL);
+    free(rtext);
+}
+
+static int on_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                 size_t len) {
+    struct wsconn *w = user;
+    struct cq_http *h = lws_context_user(lws_get_context(wsi));
+    switch (reason) {
+    case LWS_CALLBACK_ESTABLISHED:
+        if (h->hub == NULL)
+            return -1;
+        memset(w, 0, sizeof *w);
+        return 0;
+    case LWS_CALLBACK_RECEIVE:
+        if (w->rx_len + len > WS_MAX_MESSAGE)
+            w->overflow = true;
+        else {
+            memcpy(w->rx + w->rx_len, in, len);
+            w->rx_len += len;
+        }
+        if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) > 0)
+            return 0;
+        if (w->overflow) {
+            lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL, 0);
+            return -1;
+        }
+        if (cq_hub_has(h->hub, wsi))
+            cq_hub_message(h->hub, wsi, w->rx, w->rx_len);
+        else if (w->head == NULL) /* nothing pending: not already refused */
+            ws_join(wsi, h, w->rx, w->rx_len);
+        w->rx_len = 0;
+        return 0;
+    case LWS_CALLBACK_SERVER_WRITEABLE: {
+        struct ws_msg *m = w->head;
+        if (m == NULL)
+            return 0;
+        w->head = m->next;
+        if (w->head == NULL)
+            w->tail = NULL;
+        bool close = m->close;
+        int n = lws_write(wsi, m->data + LWS_PRE, m->len, LWS_WRITE_TEXT);
+        bool ok = n == (int)m->len;
+        free(m);
+        if (!ok)
+            return -1;
+        if (close) {
+            lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
+            return -1;
+        }
+        if (w->head != NULL)
+            lws_callback_on_writable(wsi);
+        return 0;
+    }
+    case LWS_CALLBACK_CLOSED:
+        if (h->hub != NULL)
+            cq_hub_remove(h->hub, wsi);
+        ws_free(w);
+        return 0;
+    default:
+        return 0;
+    }
+}
+
 static const struct lws_protocols protocols[] = {
     {"http", on_http, sizeof(struct exchange), 0, 0, NULL, 0},
+    {"chasqui", on_ws, sizeof(struct wsconn), WS_MAX_MESSAGE, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -238,6 +423,7 @@ int cq_http_create(struct cq_http **out, const cq_http_config_t *cfg) {
     if (h == NULL)
         return CQ_ENOMEM;
     h->api = cfg->api;
+    h->hub = cfg->hub;
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
     void *foreign[] = {cfg->loop};
     struct lws_context_creation_info info;

@@ -49,6 +49,10 @@ typedef struct {
     int (*participant_add)(void *ctx, uint32_t session, const cq_media_participant_t *p);
     int (*participant_remove)(void *ctx, uint32_t session, uint32_t participant);
     int (*totals)(void *ctx, cq_media_totals_t *out);
+    /* The most of every publisher's video a participant wants: spatial layer (-1: no
+     * video) and temporal layer (0..3). */
+    int (*max_layers)(void *ctx, uint32_t session, uint32_t participant, int spatial,
+                      unsigned temporal);
 } cq_media_ops_t;
 
 #endif

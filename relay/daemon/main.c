@@ -23,6 +23,7 @@
 #include "signaling/fsutil.h"
 #include "signaling/api.h"
 #include "signaling/http.h"
+#include "signaling/hub.h"
 #include "signaling/opkey.h"
 #include "signaling/store.h"
 
@@ -50,6 +51,7 @@ typedef struct {
     struct cq_relay *relay;
     struct cq_store *store;
     struct cq_api *api;
+    struct cq_hub *hub;
     struct cq_http *http;
     uv_signal_t sigint, sigterm;
     uv_async_t events;
@@ -210,10 +212,13 @@ static void on_events(uv_async_t *h) {
     size_t n;
     uint64_t dropped = 0;
     while ((n = cq_relay_poll_events(d->relay, ev, 64, &dropped)) > 0)
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
+            if (ev[i].type == CQ_RELAY_EVENT_SPEAKER && d->hub != NULL)
+                cq_hub_speaker(d->hub, ev[i].session_id, ev[i].participant_id);
             cq_log(ev[i].type == CQ_RELAY_EVENT_CONSENT_LOST ? CQ_LOG_WARN : CQ_LOG_INFO, "relay",
                    "session %" PRIu32 " participant %" PRIu32 ": %s", ev[i].session_id,
                    ev[i].participant_id, event_name(ev[i].type));
+        }
     if (dropped != 0)
         cq_log(CQ_LOG_WARN, "relay", "%" PRIu64 " events lost to a full queue", dropped);
 }
@@ -286,12 +291,18 @@ static int start(daemon_t *d, const options_t *o) {
         return 1;
     }
     cq_media_ops_t media = cq_sigmedia_ops(d->relay);
+    cq_hub_config_t hubc = {.send = cq_http_ws_send, .media = &media};
+    if ((err = cq_hub_create(&d->hub, &hubc)) != 0) {
+        cq_log(CQ_LOG_ERROR, "relay", "hub: %s", cq_strerror(err));
+        return 1;
+    }
     cq_api_config_t ac = {.store = d->store,
                           .operator_key = key,
                           .token_secret = (const uint8_t *)secret,
                           .token_secret_len = CQ_OPKEY_LEN,
                           .media = &media,
-                          .public_ip = o->public_ip};
+                          .public_ip = o->public_ip,
+                          .hub = d->hub};
     err = cq_api_create(&d->api, &ac);
     memset(key, 0, sizeof key);
     memset(secret, 0, sizeof secret);
@@ -299,8 +310,11 @@ static int start(daemon_t *d, const options_t *o) {
         cq_log(CQ_LOG_ERROR, "relay", "API: %s", cq_strerror(err));
         return 1;
     }
-    cq_http_config_t hc = {
-        .loop = d->loop, .host = o->host, .port = (uint16_t)o->http_port, .api = d->api};
+    cq_http_config_t hc = {.loop = d->loop,
+                           .host = o->host,
+                           .port = (uint16_t)o->http_port,
+                           .api = d->api,
+                           .hub = d->hub};
     if ((err = cq_http_create(&d->http, &hc)) != 0) {
         cq_log(CQ_LOG_ERROR, "relay", "cannot serve HTTP on TCP %ld (in use, or no such address)",
                o->http_port);
@@ -339,6 +353,7 @@ int main(int argc, char **argv) {
     uv_run(d.loop, UV_RUN_DEFAULT);
     cq_http_destroy(d.http);
     cq_api_destroy(d.api);
+    cq_hub_destroy(d.hub);
     cq_store_close(d.store);
     int closed = uv_loop_close(d.loop);
     cq_log(CQ_LOG_INFO, "relay", "stopped");
