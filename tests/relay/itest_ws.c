@@ -1,0 +1,269 @@
+/*
+ * The WebSocket over loopback, with the whole control plane and a real relay behind it:
+ * telecentres join with their tokens over the socket, hear each other come and go, ask
+ * for less video, and are told when the session ends and disconnected. The server's loop
+ * runs on its own thread; the test speaks WebSocket from plain sockets. Bounded waits.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <uv.h>
+
+#include "relay/relay.h"
+#include "relay/sigmedia.h"
+#include "signaling/api.h"
+#include "signaling/http.h"
+#include "signaling/hub.h"
+#include "signaling/store.h"
+#include "signaling/token.h"
+#include "support/ws_client.h"
+
+#define KEY    "ws-test-operator-key-0123456789"
+#define SECRET "ws-test-token-secret-0123456789"
+
+typedef struct {
+    struct cq_relay *relay;
+    struct cq_store *store;
+    struct cq_api *api;
+    struct cq_hub *hub;
+    struct cq_http *http;
+    cq_media_ops_t media;
+    uv_thread_t thread;
+    uv_loop_t loop;
+    uv_async_t wake;
+    uv_sem_t done;
+    const char *run_path; /* a request the loop thread makes for the test */
+    int run_status;
+    bool stop;
+    uint16_t port;
+    int64_t session, tc[2];
+    char token[2][CQ_TOKEN_MAX + 1];
+} fixture_t;
+
+static int api(fixture_t *f, const char *method, const char *path, const char *body, json_t **out) {
+    cq_api_request_t req = {.method = method,
+                            .path = path,
+                            .authorization = "Bearer " KEY,
+                            .body = body,
+                            .body_len = body ? strlen(body) : 0};
+    cq_api_response_t res;
+    cq_api_handle(f->api, &req, &res);
+    if (out != NULL)
+        *out = res.body ? json_loads(res.body, 0, NULL) : NULL;
+    cq_api_response_free(&res);
+    return res.status;
+}
+
+/* On the loop thread: a request the test asked for, or the stop. */
+static void on_wake(uv_async_t *a) {
+    fixture_t *f = a->data;
+    if (f->stop) {
+        cq_http_stop(f->http);
+        uv_close((uv_handle_t *)a, NULL);
+        return;
+    }
+    f->run_status = api(f, "POST", f->run_path, NULL, NULL);
+    uv_sem_post(&f->done);
+}
+
+static void serve(void *arg) {
+    fixture_t *f = arg;
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+}
+
+static int setup(void **state) {
+    fixture_t *f = calloc(1, sizeof *f);
+    cq_relay_config_t rc = {.host = "127.0.0.1", .workers = 1};
+    assert_int_equal(cq_relay_create(&f->relay, &rc), 0);
+    assert_int_equal(cq_store_open(&f->store, ":memory:"), 0);
+    f->media = cq_sigmedia_ops(f->relay);
+    cq_hub_config_t hc = {.send = cq_http_ws_send, .media = &f->media};
+    assert_int_equal(cq_hub_create(&f->hub, &hc), 0);
+    cq_api_config_t ac = {.store = f->store,
+                          .operator_key = KEY,
+                          .token_secret = (const uint8_t *)SECRET,
+                          .token_secret_len = sizeof SECRET - 1,
+                          .media = &f->media,
+                          .hub = f->hub};
+    assert_int_equal(cq_api_create(&f->api, &ac), 0);
+    /* Before the loop thread starts, this thread may use the API: two telecentres, a
+     * session starting in five minutes (open now), their tokens. */
+    json_t *o;
+    for (int i = 0; i < 2; i++) {
+        char body[96];
+        snprintf(body, sizeof body, "{\"name\":\"TC %d\",\"district\":\"Río Tambo\"}", i);
+        assert_int_equal(api(f, "POST", "/api/telecentres", body, &o), 201);
+        f->tc[i] = (int64_t)json_integer_value(json_object_get(o, "id"));
+        json_decref(o);
+    }
+    char start[32], end[32], body[320];
+    time_t now = time(NULL);
+    struct tm tm;
+    time_t s = now + 300, e = now + 3600;
+    strftime(start, sizeof start, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&s, &tm));
+    strftime(end, sizeof end, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&e, &tm));
+    snprintf(body, sizeof body,
+             "{\"title\":\"Yuca\",\"start\":\"%s\",\"end\":\"%s\",\"mode\":\"conference\","
+             "\"telecentres\":[%lld,%lld]}",
+             start, end, (long long)f->tc[0], (long long)f->tc[1]);
+    assert_int_equal(api(f, "POST", "/api/sessions", body, &o), 201);
+    f->session = (int64_t)json_integer_value(json_object_get(o, "id"));
+    json_decref(o);
+    for (int i = 0; i < 2; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/api/sessions/%lld/tokens", (long long)f->session);
+        snprintf(body, sizeof body, "{\"telecentre\":%lld,\"role\":\"participant\"}",
+                 (long long)f->tc[i]);
+        assert_int_equal(api(f, "POST", path, body, &o), 201);
+        snprintf(f->token[i], sizeof f->token[i], "%s",
+                 json_string_value(json_object_get(o, "token")));
+        json_decref(o);
+    }
+    uv_loop_init(&f->loop);
+    uv_sem_init(&f->done, 0);
+    uv_async_init(&f->loop, &f->wake, on_wake);
+    f->wake.data = f;
+    cq_http_config_t c = {.loop = &f->loop, .host = "127.0.0.1", .api = f->api, .hub = f->hub};
+    assert_int_equal(cq_http_create(&f->http, &c), 0);
+    f->port = cq_http_port(f->http);
+    uv_thread_create(&f->thread, serve, f);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state) {
+    fixture_t *f = *state;
+    f->stop = true;
+    uv_async_send(&f->wake);
+    uv_thread_join(&f->thread);
+    cq_http_destroy(f->http);
+    int closed = uv_loop_close(&f->loop);
+    cq_api_destroy(f->api);
+    cq_hub_destroy(f->hub);
+    cq_store_close(f->store);
+    cq_relay_destroy(f->relay);
+    uv_sem_destroy(&f->done);
+    free(f);
+    return closed == 0 ? 0 : -1;
+}
+
+/* Has the loop thread make an operator request; returns its status. */
+static int on_loop(fixture_t *f, const char *path) {
+    f->run_path = path;
+    uv_async_send(&f->wake);
+    uv_sem_wait(&f->done);
+    return f->run_status;
+}
+
+/* Receives messages until one of `type` comes (bounded); returns it, parsed, or NULL. */
+static json_t *expect(cq_test_ws_t *ws, const char *type) {
+    for (int k = 0; k < 20; k++) {
+        char msg[8192];
+        int n = cq_test_ws_recv(ws, msg, sizeof msg, 3000);
+        if (n <= 0)
+            return NULL;
+        json_t *o = json_loads(msg, 0, NULL);
+        if (strcmp(json_string_value(json_object_get(o, "type")), type) == 0)
+            return o;
+        json_decref(o);
+    }
+    return NULL;
+}
+
+static void join(fixture_t *f, cq_test_ws_t *ws, int i) {
+    assert_int_equal(cq_test_ws_open(ws, f->port), 0);
+    char msg[400];
+    snprintf(msg, sizeof msg, "{\"type\":\"join\",\"session\":%lld,\"token\":\"%s\"}",
+             (long long)f->session, f->token[i]);
+    assert_int_equal(cq_test_ws_send(ws, msg), 0);
+}
+
+static void test_ws_join_events_requests_and_end(void **state) {
+    fixture_t *f = *state;
+    cq_test_ws_t a, b;
+    join(f, &a, 0);
+    json_t *o = expect(&a, "welcome");
+    assert_non_null(o);
+    json_t *answer = json_object_get(o, "join");
+    assert_int_equal(json_integer_value(json_object_get(answer, "telecentre")), f->tc[0]);
+    assert_true(json_integer_value(json_object_get(json_object_get(answer, "media"), "port")) > 0);
+    json_decref(o);
+    join(f, &b, 1);
+    o = expect(&b, "welcome");
+    assert_non_null(o);
+    json_decref(o);
+    /* A hears that B came. */
+    o = expect(&a, "joined");
+    assert_non_null(o);
+    assert_int_equal(json_integer_value(json_object_get(o, "telecentre")), f->tc[1]);
+    json_decref(o);
+    /* B mutes: A is told. B asks for the lowest layer only: acknowledged (the relay took
+     * it). A bad request gets B an error and changes nothing. */
+    assert_int_equal(cq_test_ws_send(&b, "{\"type\":\"mute\",\"muted\":true}"), 0);
+    o = expect(&a, "muted");
+    assert_non_null(o);
+    assert_true(json_is_true(json_object_get(o, "muted")));
+    json_decref(o);
+    assert_int_equal(cq_test_ws_send(&b, "{\"type\":\"max_layer\",\"spatial\":0,\"temporal\":1}"),
+                     0);
+    o = expect(&b, "max_layer");
+    assert_non_null(o);
+    json_decref(o);
+    assert_int_equal(cq_test_ws_send(&b, "{\"type\":\"teleport\"}"), 0);
+    o = expect(&b, "error");
+    assert_non_null(o);
+    json_decref(o);
+    /* The operator ends the session: both are told, and their connections close. */
+    char path[64];
+    snprintf(path, sizeof path, "/api/sessions/%lld/end", (long long)f->session);
+    assert_int_equal(on_loop(f, path), 200);
+    cq_test_ws_t *both[2] = {&a, &b};
+    for (int i = 0; i < 2; i++) {
+        o = expect(both[i], "session_ended");
+        assert_non_null(o);
+        json_decref(o);
+        char msg[256];
+        assert_int_equal(cq_test_ws_recv(both[i], msg, sizeof msg, 3000), 0); /* closed */
+        cq_test_ws_close(both[i]);
+    }
+}
+
+/* A bad first message or a forged token: an error, then the server closes. */
+static void test_ws_refusals(void **state) {
+    fixture_t *f = *state;
+    cq_test_ws_t ws;
+    assert_int_equal(cq_test_ws_open(&ws, f->port), 0);
+    assert_int_equal(cq_test_ws_send(&ws, "{\"type\":\"mute\",\"muted\":true}"), 0);
+    json_t *o = expect(&ws, "error");
+    assert_non_null(o);
+    json_decref(o);
+    char msg[256];
+    assert_int_equal(cq_test_ws_recv(&ws, msg, sizeof msg, 3000), 0);
+    cq_test_ws_close(&ws);
+    assert_int_equal(cq_test_ws_open(&ws, f->port), 0);
+    char forged[400];
+    snprintf(forged, sizeof forged, "{\"type\":\"join\",\"session\":%lld,\"token\":\"%s0\"}",
+             (long long)f->session, f->token[0]);
+    assert_int_equal(cq_test_ws_send(&ws, forged), 0);
+    o = expect(&ws, "error");
+    assert_non_null(o);
+    assert_int_equal(json_integer_value(json_object_get(o, "status")), 401);
+    json_decref(o);
+    assert_int_equal(cq_test_ws_recv(&ws, msg, sizeof msg, 3000), 0);
+    cq_test_ws_close(&ws);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_ws_join_events_requests_and_end, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ws_refusals, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("relay/ws", tests, NULL, NULL);
+}
