@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# chasqui-ctl against a running daemon, as README's newcomer uses it: three telecentres,
+# a session, tokens; tables and --json; and the exit codes scripts rely on.
+# Usage: ctl_test.sh path/to/chasqui-relay path/to/chasqui-ctl
+set -u
+relay=$(realpath "$1")
+ctl=$(realpath "$2")
+work=$(mktemp -d)
+pid=
+trap '[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$work"' EXIT
+cd "$work"
+fail() { echo "FAIL: $*"; sed 's/^/  | /' "$work/daemon.log"; exit 1; }
+
+"$relay" --http-port 0 --media-port 0 2>"$work/daemon.log" &
+pid=$!
+for _ in $(seq 100); do
+    grep -q "API on TCP" "$work/daemon.log" && break
+    sleep 0.1
+done
+port=$(sed -n 's/.*API on TCP \([0-9]*\).*/\1/p' "$work/daemon.log")
+[ -n "$port" ] || fail "daemon did not start"
+c() { "$ctl" --server "http://127.0.0.1:$port" "$@"; }
+
+# Three telecentres, listed as a table and as JSON.
+for name in Cachicoto Anda Pucayacu; do
+    c telecentre add "$name" --district Monzón --contact "radio 7" >"$work/out" ||
+        fail "telecentre add $name: $(cat "$work/out")"
+    grep -q "added: $name (Monzón)" "$work/out" || fail "add said: $(cat "$work/out")"
+done
+c telecentre list >"$work/out" || fail "telecentre list"
+[ "$(grep -c Monzón "$work/out")" = 3 ] || fail "table: $(cat "$work/out")"
+head -1 "$work/out" | grep -q "^ID  *NAME  *DISTRICT" || fail "no table header"
+c --json telecentre list >"$work/out" || fail "telecentre list --json"
+grep -q '^{"telecentres":\[{"id":2,"name":"Anda"' "$work/out" || fail "json: $(cat "$work/out")"
+
+# A session two hours ahead, shown, listed, with tokens.
+start=$(date -u -d '+2 hours' +%Y-%m-%dT%H:00:00Z)
+end=$(date -u -d '+3 hours' +%Y-%m-%dT%H:00:00Z)
+c session schedule --title "Precios del cacao" --start "$start" --end "$end" \
+    --telecentres 1,2,3 --presenters 1 >"$work/out" || fail "schedule: $(cat "$work/out")"
+grep -q "session 1 scheduled" "$work/out" || fail "schedule said: $(cat "$work/out")"
+c session show 1 >"$work/out" || fail "session show"
+grep -q "scheduled  conference" "$work/out" || fail "show: $(cat "$work/out")"
+grep -q "Cachicoto.*presenter" "$work/out" || fail "show members: $(cat "$work/out")"
+c session list --filter upcoming >"$work/out" || fail "session list"
+grep -q "Precios del cacao" "$work/out" || fail "list: $(cat "$work/out")"
+c token issue --session 1 --telecentre 2 --role participant >"$work/out" || fail "token issue"
+grep -q "^cq1-1-2-participant-" "$work/out" || fail "token: $(cat "$work/out")"
+c status >"$work/out" || fail "status"
+grep -q "no session is live" "$work/out" || fail "status: $(cat "$work/out")"
+
+# Exit codes: refused (1), bad command line (2), unreachable (3), no key (4).
+c telecentre rm 99 2>"$work/err"; [ $? = 1 ] || fail "rm of an unknown id"
+grep -q "404" "$work/err" || fail "refusal not explained: $(cat "$work/err")"
+c token issue --session 1 --telecentre 2 --role presenter 2>"$work/err"; [ $? = 1 ] ||
+    fail "presenter token for a non-presenter"
+grep -q "field: role" "$work/err" || fail "field not named: $(cat "$work/err")"
+c session schedule --title x 2>/dev/null; [ $? = 2 ] || fail "missing options"
+c telecentre add X --district D --colour red 2>/dev/null; [ $? = 2 ] || fail "unknown option"
+c frobnicate 2>/dev/null; [ $? = 2 ] || fail "unknown command"
+"$ctl" --server http://127.0.0.1:1 telecentre list 2>/dev/null; [ $? = 3 ] || fail "unreachable"
+c --key-file /nonexistent telecentre list 2>/dev/null; [ $? = 4 ] || fail "missing key"
+
+# Cancelled, and a telecentre removed once nothing needs it.
+c session cancel 1 >"$work/out" || fail "cancel"
+grep -q cancelled "$work/out" || fail "cancel said: $(cat "$work/out")"
+c telecentre rm 3 >"$work/out" || fail "rm: $(cat "$work/out")"
+[ "$(c telecentre list | grep -c Monzón)" = 2 ] || fail "rm did not remove"
+
+kill -TERM "$pid"; wait "$pid"; rc=$?; pid=
+[ "$rc" = 0 ] || fail "daemon exit status $rc"
+echo "chasqui-ctl: ok"

@@ -1,0 +1,387 @@
+/*
+ * chasqui-ctl: the operator's command line over the district server's HTTP API
+ * (docs/PROTOCOL.md). Tables for people by default, the server's JSON with --json for
+ * scripts, and exit codes scripts can trust:
+ *
+ *   0  done                       3  the server cannot be reached, or failed (5xx)
+ *   1  the server refused (4xx)   4  the operator key cannot be read
+ *   2  the command line is wrong
+ */
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "rtp/error.h"
+#include "tools/ctl/httpc.h"
+
+enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_SERVER = 3, EXIT_KEY = 4 };
+
+#define TIMEOUT_MS 10000
+
+typedef struct {
+    cq_httpc_url_t url;
+    const char *server;
+    char auth[128];
+    bool json;
+} ctl_t;
+
+static void usage(FILE *out) {
+    fprintf(out, "usage: chasqui-ctl [--server URL] [--key-file PATH] [--json] COMMAND ...\n"
+                 "\n"
+                 "  telecentre add NAME --district D [--contact C]\n"
+                 "  telecentre list\n"
+                 "  telecentre rm ID\n"
+                 "  session schedule --title T --start ISO --end ISO --telecentres ID,ID,...\n"
+                 "                   [--mode conference|broadcast] [--presenters ID,...]\n"
+                 "                   [--open-before MINUTES]\n"
+                 "  session list [--filter upcoming|live|past|all]\n"
+                 "  session show ID | session cancel ID | session end ID\n"
+                 "  token issue --session ID --telecentre ID --role presenter|participant|viewer\n"
+                 "              [--expires ISO]\n"
+                 "  status\n"
+                 "\n"
+                 "Times are UTC, like 2026-11-23T14:00:00Z. The server defaults to\n"
+                 "http://127.0.0.1:8080 ($CHASQUI_SERVER), the key file to var/operator.key\n"
+                 "($CHASQUI_KEY_FILE). Exit status: 0 done, 1 refused by the server, 2 bad\n"
+                 "command line, 3 server unreachable or failing, 4 operator key unreadable.\n");
+}
+
+static int bad_usage(const char *what) {
+    fprintf(stderr, "chasqui-ctl: %s\n\n", what);
+    usage(stderr);
+    return EXIT_USAGE;
+}
+
+static int read_key(ctl_t *c, const char *path) {
+    FILE *f = fopen(path, "r");
+    char key[80] = "";
+    bool ok = f != NULL && fgets(key, sizeof key, f) != NULL;
+    if (f)
+        fclose(f);
+    key[strcspn(key, "\r\n")] = '\0';
+    if (!ok || strlen(key) != 64) {
+        fprintf(stderr, "chasqui-ctl: cannot read the operator key from %s\n", path);
+        return EXIT_KEY;
+    }
+    snprintf(c->auth, sizeof c->auth, "Bearer %s", key);
+    return EXIT_OK;
+}
+
+/* Makes the request; on success returns EXIT_OK and the parsed JSON (NULL for 204). */
+static int call(ctl_t *c, const char *method, const char *path, json_t *body, json_t **out) {
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    cq_httpc_response_t res;
+    int err = cq_httpc_request(&c->url, method, path, c->auth, text, TIMEOUT_MS, &res);
+    free(text);
+    *out = NULL;
+    if (err != 0) {
+        fprintf(stderr, "chasqui-ctl: cannot reach %s: %s\n", c->server,
+                err > -4096 ? strerror(-err) : cq_strerror(err));
+        return EXIT_SERVER;
+    }
+    json_t *o = res.body_len ? json_loads(res.body, 0, NULL) : NULL;
+    int rc = EXIT_OK;
+    if (res.status >= 400) {
+        const char *reason = json_string_value(json_object_get(o, "reason"));
+        const char *field = json_string_value(json_object_get(o, "field"));
+        fprintf(stderr, "chasqui-ctl: the server says %d: %s%s%s%s\n", res.status,
+                reason ? reason : res.body, field ? " (field: " : "", field ? field : "",
+                field ? ")" : "");
+        rc = res.status >= 500 ? EXIT_SERVER : EXIT_REFUSED;
+        json_decref(o);
+        o = NULL;
+    } else if (c->json && res.body_len) {
+        printf("%s\n", res.body);
+    }
+    free(res.body);
+    *out = o;
+    return rc;
+}
+
+/* A decimal id > 0, or -1. */
+static long long parse_id(const char *s) {
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    return *s != '\0' && *end == '\0' && v > 0 ? v : -1;
+}
+
+/* "1,2,3" as a JSON array of ids, or NULL. */
+static json_t *parse_ids(const char *s) {
+    json_t *a = json_array();
+    char copy[1024];
+    snprintf(copy, sizeof copy, "%s", s);
+    for (char *save = NULL, *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        long long id = parse_id(t);
+        if (id < 0) {
+            json_decref(a);
+            return NULL;
+        }
+        json_array_append_new(a, json_integer(id));
+    }
+    return a;
+}
+
+static const char *str(json_t *o, const char *k) {
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "";
+}
+
+static long long num(json_t *o, const char *k) {
+    return (long long)json_integer_value(json_object_get(o, k));
+}
+
+static void print_telecentres(json_t *list) {
+    printf("%-6s %-28s %-20s %s\n", "ID", "NAME", "DISTRICT", "CONTACT");
+    size_t i;
+    json_t *t;
+    json_array_foreach(list, i, t) {
+        printf("%-6lld %-28s %-20s %s\n", num(t, "id"), str(t, "name"), str(t, "district"),
+               str(t, "contact"));
+    }
+}
+
+static void print_session(json_t *s, bool long_form) {
+    printf("%-6lld %-10s %-10s %-20s %-20s %s\n", num(s, "id"), str(s, "state"), str(s, "mode"),
+           str(s, "start"), str(s, "end"), str(s, "title"));
+    if (!long_form)
+        return;
+    printf("  opens for joining at %s\n", str(s, "opens"));
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(s, "telecentres"), i, t) {
+        printf("  telecentre %-6lld %-28s %s\n", num(t, "id"), str(t, "name"),
+               json_is_true(json_object_get(t, "presenter")) ? "presenter" : "");
+    }
+}
+
+static void session_header(void) {
+    printf("%-6s %-10s %-10s %-20s %-20s %s\n", "ID", "STATE", "MODE", "START", "END", "TITLE");
+}
+
+/* Options of a subcommand: --name value pairs after its positional arguments. */
+static const char *opt(int argc, char **argv, const char *name) {
+    for (int i = 0; i + 1 < argc; i++)
+        if (strncmp(argv[i], "--", 2) == 0 && strcmp(argv[i] + 2, name) == 0)
+            return argv[i + 1];
+    return NULL;
+}
+
+/* Refuses options the subcommand does not know (a typo must not be ignored). */
+static bool only_opts(int argc, char **argv, int first, const char *const *known) {
+    for (int i = first; i < argc; i += 2) {
+        bool found = false;
+        for (const char *const *k = known; *k && !found; k++)
+            found = strncmp(argv[i], "--", 2) == 0 && strcmp(argv[i] + 2, *k) == 0;
+        if (!found || i + 1 >= argc)
+            return false;
+    }
+    return true;
+}
+
+static int telecentre(ctl_t *c, int argc, char **argv) {
+    json_t *o;
+    int rc;
+    if (argc >= 1 && strcmp(argv[0], "list") == 0 && argc == 1) {
+        if ((rc = call(c, "GET", "/api/telecentres", NULL, &o)) == EXIT_OK && !c->json)
+            print_telecentres(json_object_get(o, "telecentres"));
+    } else if (argc >= 2 && strcmp(argv[0], "add") == 0) {
+        static const char *const known[] = {"district", "contact", NULL};
+        const char *district = opt(argc - 2, argv + 2, "district");
+        if (!only_opts(argc, argv, 2, known) || district == NULL)
+            return bad_usage("telecentre add NAME --district D [--contact C]");
+        const char *contact = opt(argc - 2, argv + 2, "contact");
+        json_t *body = json_pack("{s:s, s:s}", "name", argv[1], "district", district);
+        if (contact)
+            json_object_set_new(body, "contact", json_string(contact));
+        if ((rc = call(c, "POST", "/api/telecentres", body, &o)) == EXIT_OK && !c->json)
+            printf("telecentre %lld added: %s (%s)\n", num(o, "id"), str(o, "name"),
+                   str(o, "district"));
+    } else if (argc == 2 && strcmp(argv[0], "rm") == 0 && parse_id(argv[1]) > 0) {
+        char path[64];
+        snprintf(path, sizeof path, "/api/telecentres/%lld", parse_id(argv[1]));
+        if ((rc = call(c, "DELETE", path, NULL, &o)) == EXIT_OK && !c->json)
+            printf("telecentre %s removed\n", argv[1]);
+    } else {
+        return bad_usage("telecentre add|list|rm");
+    }
+    json_decref(o);
+    return rc;
+}
+
+static int session_schedule(ctl_t *c, int argc, char **argv) {
+    static const char *const known[] = {"title",       "start",      "end",         "mode",
+                                        "telecentres", "presenters", "open-before", NULL};
+    const char *title = opt(argc, argv, "title"), *start = opt(argc, argv, "start"),
+               *end = opt(argc, argv, "end"), *tcs = opt(argc, argv, "telecentres");
+    if (!only_opts(argc, argv, 0, known) || !title || !start || !end || !tcs)
+        return bad_usage("session schedule needs --title, --start, --end and --telecentres");
+    json_t *ids = parse_ids(tcs);
+    const char *pres = opt(argc, argv, "presenters"), *open = opt(argc, argv, "open-before");
+    json_t *presenters = pres ? parse_ids(pres) : json_array();
+    long long minutes = open ? strtoll(open, NULL, 10) : -1;
+    if (ids == NULL || presenters == NULL || (open && (minutes < 0 || minutes > 120))) {
+        json_decref(ids);
+        json_decref(presenters);
+        return bad_usage("ids are positive numbers separated by commas; --open-before 0..120");
+    }
+    const char *mode = opt(argc, argv, "mode");
+    json_t *body =
+        json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "title", title, "start", start, "end", end,
+                  "mode", mode ? mode : "conference", "telecentres", ids, "presenters", presenters);
+    if (open)
+        json_object_set_new(body, "open_before_minutes", json_integer(minutes));
+    json_t *o;
+    int rc = call(c, "POST", "/api/sessions", body, &o);
+    if (rc == EXIT_OK && !c->json) {
+        printf("session %lld scheduled; it opens for joining at %s\n", num(o, "id"),
+               str(o, "opens"));
+    }
+    json_decref(o);
+    return rc;
+}
+
+static int session(ctl_t *c, int argc, char **argv) {
+    if (argc >= 1 && strcmp(argv[0], "schedule") == 0)
+        return session_schedule(c, argc - 1, argv + 1);
+    json_t *o = NULL;
+    int rc;
+    if (argc >= 1 && strcmp(argv[0], "list") == 0) {
+        static const char *const known[] = {"filter", NULL};
+        if (!only_opts(argc, argv, 1, known))
+            return bad_usage("session list [--filter upcoming|live|past|all]");
+        const char *filter = opt(argc - 1, argv + 1, "filter");
+        char path[96];
+        snprintf(path, sizeof path, "/api/sessions?filter=%s", filter ? filter : "all");
+        if ((rc = call(c, "GET", path, NULL, &o)) == EXIT_OK && !c->json) {
+            session_header();
+            size_t i;
+            json_t *s;
+            json_array_foreach(json_object_get(o, "sessions"), i, s) {
+                print_session(s, false);
+            }
+        }
+    } else if (argc == 2 && parse_id(argv[1]) > 0 &&
+               (strcmp(argv[0], "show") == 0 || strcmp(argv[0], "cancel") == 0 ||
+                strcmp(argv[0], "end") == 0)) {
+        char path[96];
+        bool show = strcmp(argv[0], "show") == 0;
+        snprintf(path, sizeof path, "/api/sessions/%lld%s%s", parse_id(argv[1]), show ? "" : "/",
+                 show ? "" : argv[0]);
+        if ((rc = call(c, show ? "GET" : "POST", path, NULL, &o)) == EXIT_OK && !c->json) {
+            session_header();
+            print_session(o, true);
+        }
+    } else {
+        return bad_usage("session schedule|list|show|cancel|end");
+    }
+    json_decref(o);
+    return rc;
+}
+
+static int token(ctl_t *c, int argc, char **argv) {
+    static const char *const known[] = {"session", "telecentre", "role", "expires", NULL};
+    if (argc < 1 || strcmp(argv[0], "issue") != 0 || !only_opts(argc, argv, 1, known))
+        return bad_usage("token issue --session ID --telecentre ID --role ROLE [--expires ISO]");
+    const char *s = opt(argc - 1, argv + 1, "session"), *t = opt(argc - 1, argv + 1, "telecentre"),
+               *role = opt(argc - 1, argv + 1, "role"), *exp = opt(argc - 1, argv + 1, "expires");
+    if (!s || !t || !role || parse_id(s) < 0 || parse_id(t) < 0)
+        return bad_usage("token issue needs --session, --telecentre and --role");
+    json_t *body = json_pack("{s:I, s:s}", "telecentre", (json_int_t)parse_id(t), "role", role);
+    if (exp)
+        json_object_set_new(body, "expires", json_string(exp));
+    char path[96];
+    snprintf(path, sizeof path, "/api/sessions/%lld/tokens", parse_id(s));
+    json_t *o;
+    int rc = call(c, "POST", path, body, &o);
+    if (rc == EXIT_OK && !c->json)
+        printf("%s\n(telecentre %lld, %s, session %lld, valid until %s)\n", str(o, "token"),
+               num(o, "telecentre"), str(o, "role"), num(o, "session"), str(o, "expires"));
+    json_decref(o);
+    return rc;
+}
+
+/* Live sessions and who is invited; the relay's per-participant figures (bitrate, loss,
+ * RTT, layer) are not served by the API yet, and the output says so. */
+static int status(ctl_t *c) {
+    json_t *o;
+    int rc = call(c, "GET", "/api/sessions?filter=live", NULL, &o);
+    if (rc != EXIT_OK || c->json) {
+        json_decref(o);
+        return rc;
+    }
+    json_t *list = json_object_get(o, "sessions");
+    if (json_array_size(list) == 0)
+        printf("no session is live\n");
+    else
+        session_header();
+    size_t i;
+    json_t *s;
+    json_array_foreach(list, i, s) {
+        print_session(s, true);
+    }
+    printf("(per-telecentre bitrate, loss, RTT and layer: not served by the daemon yet; its log "
+           "has them every 10 s)\n");
+    json_decref(o);
+    return EXIT_OK;
+}
+
+int main(int argc, char **argv) {
+    static const struct option longs[] = {
+        {"server", required_argument, NULL, 's'},
+        {"key-file", required_argument, NULL, 'k'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    ctl_t c = {.server = getenv("CHASQUI_SERVER")};
+    const char *key_file = getenv("CHASQUI_KEY_FILE");
+    if (c.server == NULL)
+        c.server = "http://127.0.0.1:8080";
+    if (key_file == NULL)
+        key_file = "var/operator.key";
+    int ch;
+    opterr = 0;
+    /* "+": options stop at the command, whose own options follow it. */
+    while ((ch = getopt_long(argc, argv, "+", longs, NULL)) != -1) {
+        switch (ch) {
+        case 's':
+            c.server = optarg;
+            break;
+        case 'k':
+            key_file = optarg;
+            break;
+        case 'j':
+            c.json = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return EXIT_OK;
+        default:
+            return bad_usage("unknown option");
+        }
+    }
+    if (optind >= argc)
+        return bad_usage("no command");
+    if (cq_httpc_url_parse(c.server, &c.url) != 0)
+        return bad_usage("--server must be like http://host:port");
+    int rc = read_key(&c, key_file);
+    if (rc != EXIT_OK)
+        return rc;
+    const char *cmd = argv[optind];
+    int n = argc - optind - 1;
+    char **rest = argv + optind + 1;
+    if (strcmp(cmd, "telecentre") == 0)
+        return telecentre(&c, n, rest);
+    if (strcmp(cmd, "session") == 0)
+        return session(&c, n, rest);
+    if (strcmp(cmd, "token") == 0)
+        return token(&c, n, rest);
+    if (strcmp(cmd, "status") == 0 && n == 0)
+        return status(&c);
+    return bad_usage("unknown command");
+}
