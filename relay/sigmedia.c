@@ -76,6 +76,35 @@ static int max_layers(void *ctx, uint32_t session, uint32_t participant, int spa
     return cq_relay_set_layer_prefs(ctx, session, participant, CQ_RELAY_ALL_PUBLISHERS, &prefs);
 }
 
+static int participant_stats(void *ctx, uint32_t session, uint32_t participant,
+                             cq_media_participant_stats_t *out) {
+    cq_relay_participant_stats_t p;
+    cq_relay_stream_stats_t streams[CQ_RELAY_MAX_STREAMS];
+    size_t n = 0;
+    int err = cq_relay_participant_stats(ctx, session, participant, &p);
+    if (err == 0)
+        err = cq_relay_stream_stats(ctx, session, participant, streams, &n);
+    if (err != 0)
+        return err;
+    *out = (cq_media_participant_stats_t){.bound = p.bound,
+                                          .packets_in = p.packets_in,
+                                          .bytes_in = p.bytes_in,
+                                          .packets_out = p.packets_out,
+                                          .bytes_out = p.bytes_out,
+                                          .rtt_ms = p.rtt_us / 1000,
+                                          .nacks_in = p.nacks_in,
+                                          .rtx_sent = p.rtx_sent};
+    for (size_t i = 0; i < n; i++) {
+        if (streams[i].kind == CQ_RELAY_STREAM_RTX)
+            continue;
+        out->lost += streams[i].lost > 0 ? streams[i].lost : 0;
+        if (streams[i].jitter_us / 1000 > out->jitter_ms)
+            out->jitter_ms = streams[i].jitter_us / 1000;
+        out->bitrate_in_bps += streams[i].bitrate_bps;
+    }
+    return 0;
+}
+
 cq_media_ops_t cq_sigmedia_ops(struct cq_relay *r) {
     return (cq_media_ops_t){.ctx = r,
                             .session_open = session_open,
@@ -83,5 +112,6 @@ cq_media_ops_t cq_sigmedia_ops(struct cq_relay *r) {
                             .participant_add = participant_add,
                             .participant_remove = participant_remove,
                             .totals = totals,
-                            .max_layers = max_layers};
+                            .max_layers = max_layers,
+                            .participant_stats = participant_stats};
 }

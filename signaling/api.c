@@ -31,10 +31,12 @@
 #define DEFAULT_OPEN_BEFORE_S 600
 #define MAX_OPEN_BEFORE_S     (2 * 3600)
 
-/* A telecentre that joined a media session. */
+/* A telecentre that joined a media session, and its history row. */
 typedef struct {
     int64_t telecentre_id;
     cq_role_t role;
+    int64_t attendance_id;
+    int64_t joined_s;
 } joined_t;
 
 /* A session the media plane runs (open or live), and who joined it. */
@@ -107,6 +109,12 @@ int cq_api_create(struct cq_api **out, const cq_api_config_t *cfg) {
     }
     if (cfg->public_ip != NULL)
         snprintf(a->public_ip, sizeof a->public_ip, "%s", cfg->public_ip);
+    /* Telecentres in a session when the last run stopped are not in it now: their
+     * history ends here, the best this run can know. */
+    int closed = 0;
+    if (cq_store_attendance_close_all(a->store, now_of(a), &closed) == 0 && closed > 0)
+        cq_log(CQ_LOG_WARN, "sig", "%d attendance record%s left open by the last run closed",
+               closed, closed == 1 ? "" : "s");
     *out = a;
     return 0;
 }
@@ -343,6 +351,28 @@ static int advance(const cq_session_t *s, void *ctx) {
     return err;
 }
 
+/* Closes j's history row with what the media plane says of it now (before it goes). */
+static void close_attendance(struct cq_api *a, int64_t session, const joined_t *j) {
+    cq_attendance_t row = {.id = j->attendance_id, .left_s = now_of(a)};
+    cq_media_participant_stats_t st;
+    if (a->media.participant_stats(a->media.ctx, (uint32_t)session, (uint32_t)j->telecentre_id,
+                                   &st) == 0) {
+        row.packets_in = st.packets_in;
+        row.packets_out = st.packets_out;
+        row.bytes_in = st.bytes_in;
+        row.bytes_out = st.bytes_out;
+        row.lost = st.lost;
+        row.rtt_ms = st.rtt_ms;
+        row.jitter_ms = st.jitter_ms;
+        row.nacks = st.nacks_in;
+        row.rtx = st.rtx_sent;
+    }
+    int err = cq_store_attendance_close(a->store, &row);
+    if (err != 0)
+        cq_log(CQ_LOG_ERROR, "sig", "history of session %" PRId64 ": %s", session,
+               cq_strerror(err));
+}
+
 static media_session_t *find_live(struct cq_api *a, int64_t id) {
     for (size_t i = 0; i < a->nlive; i++)
         if (a->live[i].id == id)
@@ -404,6 +434,8 @@ static void sync_media(struct cq_api *a) {
         }
         if (a->hub != NULL)
             cq_hub_session_ended(a->hub, m->id); /* told, and their connections closed */
+        for (size_t k = 0; k < m->njoined; k++)
+            close_attendance(a, m->id, &m->joined[k]);
         a->media.session_close(a->media.ctx, (uint32_t)m->id);
         cq_log(CQ_LOG_INFO, "sig", "session %" PRId64 ": media closed, %zu telecentre%s told",
                m->id, m->njoined, m->njoined == 1 ? "" : "s");
@@ -935,11 +967,18 @@ static json_t *join_json(struct cq_api *a, const cq_api_request_t *req, const cq
         3, "audio_level", 4, "participants", others);
 }
 
-/* Records that telecentre t (role) is in media session m, replacing an earlier entry. */
-static int note_joined(media_session_t *m, int64_t t, cq_role_t role) {
+/* Records that telecentre t (role) is in media session m, replacing an earlier entry,
+ * and opens its history row. */
+static int note_joined(struct cq_api *a, media_session_t *m, int64_t t, cq_role_t role) {
+    cq_attendance_t row = {
+        .session_id = m->id, .telecentre_id = t, .role = (int)role, .joined_s = now_of(a)};
+    int err = cq_store_attendance_open(a->store, &row);
+    if (err != 0)
+        return err;
+    joined_t j = {t, role, row.id, row.joined_s};
     for (size_t i = 0; i < m->njoined; i++)
         if (m->joined[i].telecentre_id == t) {
-            m->joined[i].role = role;
+            m->joined[i] = j;
             return 0;
         }
     if (m->njoined == m->cap) {
@@ -950,7 +989,7 @@ static int note_joined(media_session_t *m, int64_t t, cq_role_t role) {
         m->joined = grown;
         m->cap = cap;
     }
-    m->joined[m->njoined++] = (joined_t){t, role};
+    m->joined[m->njoined++] = j;
     return 0;
 }
 
@@ -1017,9 +1056,12 @@ static void session_join(call_t *c) {
         return;
     }
     uint32_t sid = (uint32_t)s->id;
-    c->a->media.participant_remove(c->a->media.ctx, sid, p.id); /* a rejoin: fresh keys */
+    for (size_t i = 0; i < m->njoined; i++) /* a rejoin: its time so far goes to history */
+        if (m->joined[i].telecentre_id == claims.telecentre_id)
+            close_attendance(c->a, s->id, &m->joined[i]);
+    c->a->media.participant_remove(c->a->media.ctx, sid, p.id); /* and it gets fresh keys */
     if ((err = c->a->media.participant_add(c->a->media.ctx, sid, &p)) != 0 ||
-        (err = note_joined(m, claims.telecentre_id, claims.role)) != 0) {
+        (err = note_joined(c->a, m, claims.telecentre_id, claims.role)) != 0) {
         OPENSSL_cleanse(&p, sizeof p);
         fail(c->res, 503, "no_media", NULL, "the media plane refused the participant: %s",
              cq_strerror(err));
@@ -1029,6 +1071,76 @@ static void session_join(call_t *c) {
            claims.telecentre_id, cq_token_role_name(claims.role));
     respond(c->res, 200, join_json(c->a, c->req, s, m, &p, claims.role));
     OPENSSL_cleanse(&p, sizeof p);
+}
+
+typedef struct {
+    struct cq_api *a;
+    json_t *list;
+} history_ctx_t;
+
+static int history_row(const cq_attendance_t *r, void *ctx) {
+    history_ctx_t *h = ctx;
+    cq_telecentre_t t;
+    bool named = cq_store_telecentre_get(h->a->store, r->telecentre_id, &t) == 0;
+    json_t *o = json_pack("{s:I, s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+                          "telecentre", (json_int_t)r->telecentre_id, "name", named ? t.name : "",
+                          "role", cq_token_role_name((cq_role_t)r->role), "joined",
+                          time_json(r->joined_s), "packets_in", (json_int_t)r->packets_in,
+                          "packets_out", (json_int_t)r->packets_out, "lost", (json_int_t)r->lost,
+                          "rtt_ms", (json_int_t)r->rtt_ms, "jitter_ms", (json_int_t)r->jitter_ms,
+                          "nacks", (json_int_t)r->nacks, "rtx", (json_int_t)r->rtx, "seconds",
+                          (json_int_t)((r->left_s ? r->left_s : now_of(h->a)) - r->joined_s));
+    if (o == NULL)
+        return CQ_ENOMEM;
+    json_object_set_new(o, "left", r->left_s ? time_json(r->left_s) : json_null());
+    return json_array_append_new(h->list, o) == 0 ? 0 : CQ_ENOMEM;
+}
+
+/* GET /api/sessions/{id}/history: who was there, when, how long and how their link did
+ * (figures are those at leaving; a telecentre still in shows "left": null). */
+static void session_history(call_t *c) {
+    cq_session_t *s = &c->a->scratch;
+    if (!load_session(c, s))
+        return;
+    history_ctx_t h = {c->a, json_array()};
+    int err = h.list ? cq_store_attendance_each(c->a->store, s->id, history_row, &h) : CQ_ENOMEM;
+    if (err != 0) {
+        json_decref(h.list);
+        storage_failed(c->a, c->res, err);
+        return;
+    }
+    respond(c->res, 200, json_pack("{s:I, s:o}", "session", (json_int_t)s->id, "history", h.list));
+}
+
+/* GET /api/sessions/{id}/live: each telecentre in the running session, as the relay sees
+ * its link now. */
+static void session_live(call_t *c) {
+    cq_session_t *s = &c->a->scratch;
+    if (!load_session(c, s))
+        return;
+    media_session_t *m = c->a->has_media ? find_live(c->a, s->id) : NULL;
+    json_t *list = json_array();
+    for (size_t i = 0; m != NULL && i < m->njoined; i++) {
+        const joined_t *j = &m->joined[i];
+        cq_media_participant_stats_t st;
+        if (c->a->media.participant_stats(c->a->media.ctx, (uint32_t)s->id,
+                                          (uint32_t)j->telecentre_id, &st) != 0)
+            continue;
+        cq_telecentre_t t;
+        bool named = cq_store_telecentre_get(c->a->store, j->telecentre_id, &t) == 0;
+        json_array_append_new(
+            list, json_pack("{s:I, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+                            "telecentre", (json_int_t)j->telecentre_id, "name", named ? t.name : "",
+                            "role", cq_token_role_name(j->role), "bound", st.bound, "seconds",
+                            (json_int_t)(now_of(c->a) - j->joined_s), "bitrate_in_bps",
+                            (json_int_t)st.bitrate_in_bps, "packets_in", (json_int_t)st.packets_in,
+                            "packets_out", (json_int_t)st.packets_out, "lost", (json_int_t)st.lost,
+                            "rtt_ms", (json_int_t)st.rtt_ms, "jitter_ms", (json_int_t)st.jitter_ms,
+                            "rtx", (json_int_t)st.rtx_sent));
+    }
+    respond(c->res, 200,
+            json_pack("{s:I, s:s, s:o}", "session", (json_int_t)s->id, "state",
+                      state_names[s->state], "participants", list));
 }
 
 /* Appends to a growing text buffer; on failure the buffer is dropped and NULL kept. */
@@ -1163,6 +1275,8 @@ static const route_t routes[] = {
     {"/api/sessions/*/end", "POST", true, session_end},
     {"/api/sessions/*/tokens", "POST", true, session_tokens},
     {"/api/sessions/*/join", "POST", false, session_join},
+    {"/api/sessions/*/history", "GET", true, session_history},
+    {"/api/sessions/*/live", "GET", true, session_live},
 };
 
 /* Whether path matches pattern; the id that "*" stood for goes to *id. Ids are decimal,

@@ -39,6 +39,16 @@ typedef struct {
     uint64_t sessions, participants, participants_bound; /* now */
 } cq_media_totals_t;
 
+/* One participant as the media plane sees it now (counters since it joined). */
+typedef struct {
+    bool bound; /* its address is known and fresh */
+    uint64_t packets_in, bytes_in, packets_out, bytes_out;
+    int64_t lost;                /* packets it sent that never reached the relay */
+    uint32_t rtt_ms, jitter_ms;  /* 0: not measured yet */
+    uint64_t nacks_in, rtx_sent; /* repairs it asked for, and got */
+    uint64_t bitrate_in_bps;     /* what it sends, over the last second */
+} cq_media_participant_stats_t;
+
 /* Each returns 0 or a CQ_E* code; called on the main loop only. */
 typedef struct {
     void *ctx;
@@ -53,6 +63,8 @@ typedef struct {
      * video) and temporal layer (0..3). */
     int (*max_layers)(void *ctx, uint32_t session, uint32_t participant, int spatial,
                       unsigned temporal);
+    int (*participant_stats)(void *ctx, uint32_t session, uint32_t participant,
+                             cq_media_participant_stats_t *out);
 } cq_media_ops_t;
 
 #endif

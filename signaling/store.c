@@ -9,7 +9,7 @@
 
 /* Bumped with every change to the schema below; a database from a newer chasqui is
  * refused rather than misread. */
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
@@ -37,7 +37,20 @@ static const char schema[] =
     "  session_id INTEGER NOT NULL REFERENCES session(id) ON DELETE CASCADE,"
     "  telecentre_id INTEGER NOT NULL REFERENCES telecentre(id),"
     "  presenter INTEGER NOT NULL,"
-    "  PRIMARY KEY(session_id, telecentre_id));";
+    "  PRIMARY KEY(session_id, telecentre_id));"
+    "CREATE TABLE IF NOT EXISTS attendance("
+    "  id INTEGER PRIMARY KEY,"
+    "  session_id INTEGER NOT NULL REFERENCES session(id),"
+    "  telecentre_id INTEGER NOT NULL,"
+    "  role INTEGER NOT NULL,"
+    "  joined_s INTEGER NOT NULL,"
+    "  left_s INTEGER NOT NULL DEFAULT 0,"
+    "  packets_in INTEGER NOT NULL DEFAULT 0, packets_out INTEGER NOT NULL DEFAULT 0,"
+    "  bytes_in INTEGER NOT NULL DEFAULT 0, bytes_out INTEGER NOT NULL DEFAULT 0,"
+    "  lost INTEGER NOT NULL DEFAULT 0, rtt_ms INTEGER NOT NULL DEFAULT 0,"
+    "  jitter_ms INTEGER NOT NULL DEFAULT 0, nacks INTEGER NOT NULL DEFAULT 0,"
+    "  rtx INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX IF NOT EXISTS attendance_session ON attendance(session_id, joined_s);";
 
 enum stmt {
     TC_INSERT,
@@ -54,6 +67,10 @@ enum stmt {
     MB_INSERT,
     MB_CLEAR,
     MB_LIST,
+    AT_OPEN,
+    AT_CLOSE,
+    AT_CLOSE_ALL,
+    AT_LIST,
     TX_BEGIN,
     TX_COMMIT,
     TX_ROLLBACK,
@@ -84,6 +101,15 @@ static const char *const sql[NSTMT] = {
     [MB_CLEAR] = "DELETE FROM member WHERE session_id = ?",
     [MB_LIST] = "SELECT telecentre_id, presenter FROM member WHERE session_id = ? "
                 "ORDER BY telecentre_id",
+    [AT_OPEN] = "INSERT INTO attendance(session_id, telecentre_id, role, joined_s) "
+                "VALUES(?, ?, ?, ?)",
+    [AT_CLOSE] = "UPDATE attendance SET left_s = ?, packets_in = ?, packets_out = ?, "
+                 "bytes_in = ?, bytes_out = ?, lost = ?, rtt_ms = ?, jitter_ms = ?, nacks = ?, "
+                 "rtx = ? WHERE id = ?",
+    [AT_CLOSE_ALL] = "UPDATE attendance SET left_s = ? WHERE left_s = 0",
+    [AT_LIST] = "SELECT id, session_id, telecentre_id, role, joined_s, left_s, packets_in, "
+                "packets_out, bytes_in, bytes_out, lost, rtt_ms, jitter_ms, nacks, rtx "
+                "FROM attendance WHERE session_id = ? ORDER BY joined_s, id",
     [TX_BEGIN] = "BEGIN IMMEDIATE",
     [TX_COMMIT] = "COMMIT",
     [TX_ROLLBACK] = "ROLLBACK",
@@ -429,5 +455,76 @@ int cq_store_session_each(struct cq_store *s, unsigned state_mask,
     }
     free(one);
     free(ids);
+    return out;
+}
+
+int cq_store_attendance_open(struct cq_store *s, cq_attendance_t *a) {
+    sqlite3_stmt *st = stmt(s, AT_OPEN);
+    sqlite3_bind_int64(st, 1, a->session_id);
+    sqlite3_bind_int64(st, 2, a->telecentre_id);
+    sqlite3_bind_int(st, 3, a->role);
+    sqlite3_bind_int64(st, 4, a->joined_s);
+    int err = exec(st);
+    if (err == 0)
+        a->id = sqlite3_last_insert_rowid(s->db);
+    return err;
+}
+
+int cq_store_attendance_close(struct cq_store *s, const cq_attendance_t *a) {
+    sqlite3_stmt *st = stmt(s, AT_CLOSE);
+    sqlite3_bind_int64(st, 1, a->left_s);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)a->packets_in);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)a->packets_out);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)a->bytes_in);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)a->bytes_out);
+    sqlite3_bind_int64(st, 6, a->lost);
+    sqlite3_bind_int64(st, 7, a->rtt_ms);
+    sqlite3_bind_int64(st, 8, a->jitter_ms);
+    sqlite3_bind_int64(st, 9, (sqlite3_int64)a->nacks);
+    sqlite3_bind_int64(st, 10, (sqlite3_int64)a->rtx);
+    sqlite3_bind_int64(st, 11, a->id);
+    int err = exec(st);
+    if (err)
+        return err;
+    return sqlite3_changes(s->db) == 1 ? 0 : CQ_ENOENT;
+}
+
+int cq_store_attendance_close_all(struct cq_store *s, int64_t left_s, int *n) {
+    sqlite3_stmt *st = stmt(s, AT_CLOSE_ALL);
+    sqlite3_bind_int64(st, 1, left_s);
+    int err = exec(st);
+    if (err == 0 && n != NULL)
+        *n = sqlite3_changes(s->db);
+    return err;
+}
+
+int cq_store_attendance_each(struct cq_store *s, int64_t session,
+                             int (*fn)(const cq_attendance_t *, void *), void *ctx) {
+    sqlite3_stmt *st = stmt(s, AT_LIST);
+    sqlite3_bind_int64(st, 1, session);
+    int rc, out = 0;
+    while (out == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        cq_attendance_t a = {
+            .id = sqlite3_column_int64(st, 0),
+            .session_id = sqlite3_column_int64(st, 1),
+            .telecentre_id = sqlite3_column_int64(st, 2),
+            .role = sqlite3_column_int(st, 3),
+            .joined_s = sqlite3_column_int64(st, 4),
+            .left_s = sqlite3_column_int64(st, 5),
+            .packets_in = (uint64_t)sqlite3_column_int64(st, 6),
+            .packets_out = (uint64_t)sqlite3_column_int64(st, 7),
+            .bytes_in = (uint64_t)sqlite3_column_int64(st, 8),
+            .bytes_out = (uint64_t)sqlite3_column_int64(st, 9),
+            .lost = sqlite3_column_int64(st, 10),
+            .rtt_ms = (uint32_t)sqlite3_column_int64(st, 11),
+            .jitter_ms = (uint32_t)sqlite3_column_int64(st, 12),
+            .nacks = (uint64_t)sqlite3_column_int64(st, 13),
+            .rtx = (uint64_t)sqlite3_column_int64(st, 14),
+        };
+        out = fn(&a, ctx);
+    }
+    if (out == 0 && rc != SQLITE_DONE)
+        out = map_rc(rc);
+    sqlite3_reset(st);
     return out;
 }

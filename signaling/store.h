@@ -91,4 +91,27 @@ int cq_store_session_set_state(struct cq_store *s, int64_t id, cq_session_state_
 int cq_store_session_each(struct cq_store *s, unsigned state_mask,
                           int (*fn)(const cq_session_t *, void *), void *ctx);
 
+/* History: one row per time a telecentre was in a session, with what its link did. */
+typedef struct {
+    int64_t id;
+    int64_t session_id, telecentre_id;
+    int role;                 /* cq_role_t */
+    int64_t joined_s, left_s; /* left_s 0 while still in */
+    uint64_t packets_in, packets_out, bytes_in, bytes_out;
+    int64_t lost;
+    uint32_t rtt_ms, jitter_ms;
+    uint64_t nacks, rtx;
+} cq_attendance_t;
+
+/* Records that a telecentre joined; a->id receives the row's id. */
+int cq_store_attendance_open(struct cq_store *s, cq_attendance_t *a);
+/* Records that it left, with its figures (a->id names the row). */
+int cq_store_attendance_close(struct cq_store *s, const cq_attendance_t *a);
+/* Marks every row still open as left at left_s (a restart cannot know better). Returns
+ * 0 or an error; *n (if not NULL) receives how many. */
+int cq_store_attendance_close_all(struct cq_store *s, int64_t left_s, int *n);
+/* Calls fn for each row of session, by join time. */
+int cq_store_attendance_each(struct cq_store *s, int64_t session,
+                             int (*fn)(const cq_attendance_t *, void *), void *ctx);
+
 #endif

@@ -230,6 +230,19 @@ static void test_join_then_media_flows(void **state) {
     assert_int_equal(join(f, s, ta, &ja), 200);
     open_endpoint(ja, &ea);
     assert_int_equal(talk(&ea, 1, &eb, 10), 10);
+    /* The operator sees each telecentre's link live. */
+    char live[96];
+    snprintf(live, sizeof live, "/api/sessions/%lld/live", (long long)s);
+    json_t *l;
+    assert_int_equal(call(f, "GET", live, AUTH, NULL, &l), 200);
+    json_t *parts = json_object_get(l, "participants");
+    assert_int_equal(json_array_size(parts), 2);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *p = json_array_get(parts, i);
+        assert_true(json_is_true(json_object_get(p, "bound")));
+        assert_true(json_integer_value(json_object_get(p, "packets_in")) >= 10);
+    }
+    json_decref(l);
     /* What the media plane did shows in /metrics. */
     cq_api_request_t mreq = {.method = "GET", .path = "/metrics"};
     cq_api_response_t mres;
@@ -249,6 +262,21 @@ static void test_join_then_media_flows(void **state) {
     assert_int_equal(talk(&ea, 1, &eb, 5), 0);
     json_t *o;
     assert_int_equal(join(f, s, ta, &o), 403);
+    json_decref(o);
+    /* History: A twice (before and after its rejoin), B once, all closed, with figures. */
+    char hist[96];
+    snprintf(hist, sizeof hist, "/api/sessions/%lld/history", (long long)s);
+    assert_int_equal(call(f, "GET", hist, AUTH, NULL, &o), 200);
+    json_t *rows = json_object_get(o, "history");
+    assert_int_equal(json_array_size(rows), 3);
+    int a_rows = 0;
+    for (size_t i = 0; i < 3; i++) {
+        json_t *r = json_array_get(rows, i);
+        assert_true(json_is_string(json_object_get(r, "left")));
+        a_rows += json_integer_value(json_object_get(r, "telecentre")) == a;
+        assert_true(json_integer_value(json_object_get(r, "packets_in")) >= 10);
+    }
+    assert_int_equal(a_rows, 2);
     json_decref(o);
     cq_test_peer_close(&ea.peer);
     cq_test_peer_close(&eb.peer);

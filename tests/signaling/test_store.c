@@ -235,6 +235,53 @@ static void test_store_persists_and_checks_version(void **state) {
     unlink(path);
 }
 
+static int collect_attendance(const cq_attendance_t *a, void *ctx) {
+    cq_attendance_t *out = ctx;
+    while (out->id != 0)
+        out++;
+    *out = *a;
+    return 0;
+}
+
+/* History rows: opened at a join, closed with the link's figures, listed by join time;
+ * rows a crash left open are closed at the next start. */
+static void test_store_attendance(void **state) {
+    (void)state;
+    struct cq_store *s;
+    assert_int_equal(cq_store_open(&s, ":memory:"), 0);
+    int64_t a = add_telecentre(s, "Cachicoto"), b = add_telecentre(s, "Anda");
+    make_session(a, b);
+    assert_int_equal(cq_store_session_create(s, &sess, 1), 0);
+    cq_attendance_t first = {.session_id = sess.id, .telecentre_id = a, .role = 1, .joined_s = 100};
+    cq_attendance_t second = {.session_id = sess.id, .telecentre_id = b, .role = 2, .joined_s = 50};
+    assert_int_equal(cq_store_attendance_open(s, &first), 0);
+    assert_int_equal(cq_store_attendance_open(s, &second), 0);
+    first.left_s = 700;
+    first.packets_in = 30000;
+    first.lost = 120;
+    first.rtt_ms = 640;
+    first.rtx = 90;
+    assert_int_equal(cq_store_attendance_close(s, &first), 0);
+    int n = 0;
+    assert_int_equal(cq_store_attendance_close_all(s, 900, &n), 0);
+    assert_int_equal(n, 1); /* only the one still open */
+    cq_attendance_t rows[4];
+    memset(rows, 0, sizeof rows);
+    assert_int_equal(cq_store_attendance_each(s, sess.id, collect_attendance, rows), 0);
+    assert_int_equal(rows[0].telecentre_id, b); /* joined first */
+    assert_int_equal(rows[0].left_s, 900);
+    assert_int_equal(rows[1].telecentre_id, a);
+    assert_int_equal(rows[1].left_s, 700);
+    assert_int_equal(rows[1].packets_in, 30000);
+    assert_int_equal(rows[1].lost, 120);
+    assert_int_equal(rows[1].rtt_ms, 640);
+    assert_int_equal(rows[1].rtx, 90);
+    assert_int_equal(rows[2].id, 0);
+    cq_attendance_t ghost = {.id = 999, .left_s = 1};
+    assert_int_equal(cq_store_attendance_close(s, &ghost), CQ_ENOENT);
+    cq_store_close(s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_store_telecentres_crud),
@@ -242,6 +289,7 @@ int main(void) {
         cmocka_unit_test(test_store_sessions),
         cmocka_unit_test(test_store_session_each_by_state),
         cmocka_unit_test(test_store_persists_and_checks_version),
+        cmocka_unit_test(test_store_attendance),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

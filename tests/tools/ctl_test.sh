@@ -61,6 +61,16 @@ c frobnicate 2>/dev/null; [ $? = 2 ] || fail "unknown command"
 "$ctl" --server http://127.0.0.1:1 telecentre list 2>/dev/null; [ $? = 3 ] || fail "unreachable"
 c --key-file /nonexistent telecentre list 2>/dev/null; [ $? = 4 ] || fail "missing key"
 
+# A session in its joining window shows in status once live; its history lists nobody
+# until someone joins (joining needs a telecentre endpoint: tests/relay/itest_join.c).
+soon=$(date -u -d '+1 minute' +%Y-%m-%dT%H:%M:00Z)
+later=$(date -u -d '+61 minutes' +%Y-%m-%dT%H:%M:00Z)
+c session schedule --title "Ahora" --start "$soon" --end "$later" --telecentres 1,2 >/dev/null ||
+    fail "second session"
+c session history 2 >"$work/out" || fail "history"
+[ "$(wc -l <"$work/out")" = 1 ] || fail "history of nobody: $(cat "$work/out")"
+c session end 2 >/dev/null || fail "end an open session"
+
 # Cancelled, and a telecentre removed once nothing needs it.
 c session cancel 1 >"$work/out" || fail "cancel"
 grep -q cancelled "$work/out" || fail "cancel said: $(cat "$work/out")"

@@ -39,7 +39,7 @@ static void usage(FILE *out) {
                  "                   [--mode conference|broadcast] [--presenters ID,...]\n"
                  "                   [--open-before MINUTES]\n"
                  "  session list [--filter upcoming|live|past|all]\n"
-                 "  session show ID | session cancel ID | session end ID\n"
+                 "  session show ID | session cancel ID | session end ID | session history ID\n"
                  "  token issue --session ID --telecentre ID --role presenter|participant|viewer\n"
                  "              [--expires ISO]\n"
                  "  status\n"
@@ -276,8 +276,22 @@ static int session(ctl_t *c, int argc, char **argv) {
             session_header();
             print_session(o, true);
         }
+    } else if (argc == 2 && parse_id(argv[1]) > 0 && strcmp(argv[0], "history") == 0) {
+        char path[96];
+        snprintf(path, sizeof path, "/api/sessions/%lld/history", parse_id(argv[1]));
+        if ((rc = call(c, "GET", path, NULL, &o)) == EXIT_OK && !c->json) {
+            printf("%-6s %-24s %-12s %-20s %8s %9s %7s %6s\n", "ID", "TELECENTRE", "ROLE", "JOINED",
+                   "MINUTES", "PACKETS", "LOST", "RTT");
+            size_t i;
+            json_t *r;
+            json_array_foreach(json_object_get(o, "history"), i, r) {
+                printf("%-6lld %-24s %-12s %-20s %8lld %9lld %7lld %4lldms\n", num(r, "telecentre"),
+                       str(r, "name"), str(r, "role"), str(r, "joined"), num(r, "seconds") / 60,
+                       num(r, "packets_in"), num(r, "lost"), num(r, "rtt_ms"));
+            }
+        }
     } else {
-        return bad_usage("session schedule|list|show|cancel|end");
+        return bad_usage("session schedule|list|show|cancel|end|history");
     }
     json_decref(o);
     return rc;
@@ -305,8 +319,8 @@ static int token(ctl_t *c, int argc, char **argv) {
     return rc;
 }
 
-/* Live sessions and who is invited; the relay's per-participant figures (bitrate, loss,
- * RTT, layer) are not served by the API yet, and the output says so. */
+/* Live sessions, and each telecentre in them as the relay sees its link now. The layer
+ * each receives is in the daemon's log (every 10 s), not served by the API yet. */
 static int status(ctl_t *c) {
     json_t *o;
     int rc = call(c, "GET", "/api/sessions?filter=live", NULL, &o);
@@ -317,17 +331,34 @@ static int status(ctl_t *c) {
     json_t *list = json_object_get(o, "sessions");
     if (json_array_size(list) == 0)
         printf("no session is live\n");
-    else
-        session_header();
     size_t i;
     json_t *s;
     json_array_foreach(list, i, s) {
-        print_session(s, true);
+        printf("session %lld \"%s\", until %s\n", num(s, "id"), str(s, "title"), str(s, "end"));
+        char path[96];
+        snprintf(path, sizeof path, "/api/sessions/%lld/live", num(s, "id"));
+        json_t *live;
+        bool quiet = c->json;
+        c->json = false;
+        rc = call(c, "GET", path, NULL, &live);
+        c->json = quiet;
+        if (rc != EXIT_OK)
+            break;
+        printf("  %-6s %-24s %-12s %-6s %9s %7s %6s %7s\n", "ID", "TELECENTRE", "ROLE", "BOUND",
+               "KBIT/S IN", "LOST", "RTT", "JITTER");
+        size_t k;
+        json_t *p;
+        json_array_foreach(json_object_get(live, "participants"), k, p) {
+            printf("  %-6lld %-24s %-12s %-6s %9lld %7lld %4lldms %5lldms\n", num(p, "telecentre"),
+                   str(p, "name"), str(p, "role"),
+                   json_is_true(json_object_get(p, "bound")) ? "yes" : "no",
+                   num(p, "bitrate_in_bps") / 1000, num(p, "lost"), num(p, "rtt_ms"),
+                   num(p, "jitter_ms"));
+        }
+        json_decref(live);
     }
-    printf("(per-telecentre bitrate, loss, RTT and layer: not served by the daemon yet; its log "
-           "has them every 10 s)\n");
     json_decref(o);
-    return EXIT_OK;
+    return rc;
 }
 
 int main(int argc, char **argv) {
