@@ -105,6 +105,17 @@ static int participant_stats(void *ctx, uint32_t session, uint32_t participant,
     return 0;
 }
 
+static int received_layer(void *ctx, uint32_t session, uint32_t subscriber, uint32_t publisher,
+                          int *spatial, unsigned *temporal) {
+    cq_relay_consumer_stats_t c;
+    int err = cq_relay_consumer_stats(ctx, session, subscriber, publisher, &c);
+    if (err == 0) {
+        *spatial = c.spatial;
+        *temporal = c.temporal;
+    }
+    return err;
+}
+
 cq_media_ops_t cq_sigmedia_ops(struct cq_relay *r) {
     return (cq_media_ops_t){.ctx = r,
                             .session_open = session_open,
@@ -113,5 +124,6 @@ cq_media_ops_t cq_sigmedia_ops(struct cq_relay *r) {
                             .participant_remove = participant_remove,
                             .totals = totals,
                             .max_layers = max_layers,
-                            .participant_stats = participant_stats};
+                            .participant_stats = participant_stats,
+                            .received_layer = received_layer};
 }

@@ -1128,15 +1128,29 @@ static void session_live(call_t *c) {
             continue;
         cq_telecentre_t t;
         bool named = cq_store_telecentre_get(c->a->store, j->telecentre_id, &t) == 0;
+        /* The layer it receives of every other telecentre that sends video. */
+        json_t *layers = json_array();
+        for (size_t k = 0; k < m->njoined; k++) {
+            int spatial;
+            unsigned temporal;
+            if (k == i || m->joined[k].role == CQ_ROLE_VIEWER ||
+                c->a->media.received_layer(
+                    c->a->media.ctx, (uint32_t)s->id, (uint32_t)j->telecentre_id,
+                    (uint32_t)m->joined[k].telecentre_id, &spatial, &temporal) != 0)
+                continue;
+            json_array_append_new(layers, json_pack("{s:I, s:i, s:i}", "telecentre",
+                                                    (json_int_t)m->joined[k].telecentre_id,
+                                                    "spatial", spatial, "temporal", (int)temporal));
+        }
         json_array_append_new(
-            list, json_pack("{s:I, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+            list, json_pack("{s:I, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
                             "telecentre", (json_int_t)j->telecentre_id, "name", named ? t.name : "",
                             "role", cq_token_role_name(j->role), "bound", st.bound, "seconds",
                             (json_int_t)(now_of(c->a) - j->joined_s), "bitrate_in_bps",
                             (json_int_t)st.bitrate_in_bps, "packets_in", (json_int_t)st.packets_in,
                             "packets_out", (json_int_t)st.packets_out, "lost", (json_int_t)st.lost,
                             "rtt_ms", (json_int_t)st.rtt_ms, "jitter_ms", (json_int_t)st.jitter_ms,
-                            "rtx", (json_int_t)st.rtx_sent));
+                            "rtx", (json_int_t)st.rtx_sent, "receiving", layers));
     }
     respond(c->res, 200,
             json_pack("{s:I, s:s, s:o}", "session", (json_int_t)s->id, "state",

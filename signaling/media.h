@@ -65,6 +65,10 @@ typedef struct {
                       unsigned temporal);
     int (*participant_stats)(void *ctx, uint32_t session, uint32_t participant,
                              cq_media_participant_stats_t *out);
+    /* The video layer subscriber receives of publisher now: spatial (-1: none yet, or
+     * paused) and temporal. CQ_ENOENT when it does not receive it. */
+    int (*received_layer)(void *ctx, uint32_t session, uint32_t subscriber, uint32_t publisher,
+                          int *spatial, unsigned *temporal);
 } cq_media_ops_t;
 
 #endif

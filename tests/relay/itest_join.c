@@ -241,6 +241,11 @@ static void test_join_then_media_flows(void **state) {
         json_t *p = json_array_get(parts, i);
         assert_true(json_is_true(json_object_get(p, "bound")));
         assert_true(json_integer_value(json_object_get(p, "packets_in")) >= 10);
+        /* It receives the other's video, of which no layer has come yet (audio only). */
+        json_t *recv = json_object_get(p, "receiving");
+        assert_int_equal(json_array_size(recv), 1);
+        assert_int_equal(json_integer_value(json_object_get(json_array_get(recv, 0), "spatial")),
+                         -1);
     }
     json_decref(l);
     /* What the media plane did shows in /metrics. */

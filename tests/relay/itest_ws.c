@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/socket.h>
+
 #include <cmocka.h>
 #include <jansson.h>
 #include <uv.h>
@@ -204,6 +206,16 @@ static void test_ws_join_events_requests_and_end(void **state) {
     assert_non_null(o);
     assert_int_equal(json_integer_value(json_object_get(o, "telecentre")), f->tc[1]);
     json_decref(o);
+    /* A connection that breaks the framing rules (an unmasked frame with a reserved
+     * opcode) is closed, alone: A and B carry on below. */
+    cq_test_ws_t rogue;
+    assert_int_equal(cq_test_ws_open(&rogue, f->port), 0);
+    static const uint8_t bad_frame[] = {0x8b, 0x03, 'b', 'a', 'd'};
+    assert_int_equal(send(rogue.fd, bad_frame, sizeof bad_frame, MSG_NOSIGNAL),
+                     (ssize_t)sizeof bad_frame);
+    char gone[64];
+    assert_int_equal(cq_test_ws_recv(&rogue, gone, sizeof gone, 3000), 0);
+    cq_test_ws_close(&rogue);
     /* B mutes: A is told. B asks for the lowest layer only: acknowledged (the relay took
      * it). A bad request gets B an error and changes nothing. */
     assert_int_equal(cq_test_ws_send(&b, "{\"type\":\"mute\",\"muted\":true}"), 0);

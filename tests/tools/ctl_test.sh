@@ -33,6 +33,16 @@ head -1 "$work/out" | grep -q "^ID  *NAME  *DISTRICT" || fail "no table header"
 c --json telecentre list >"$work/out" || fail "telecentre list --json"
 grep -q '^{"telecentres":\[{"id":2,"name":"Anda"' "$work/out" || fail "json: $(cat "$work/out")"
 
+# What chasqui-ctl does not wrap, over HTTP: a change of contact, and the metrics.
+key=$(cat var/operator.key)
+[ "$(curl -s -o "$work/out" -w '%{http_code}' -X PATCH -H "Authorization: Bearer $key" \
+    -d '{"contact":"Rosa"}' "http://127.0.0.1:$port/api/telecentres/1")" = 200 ] ||
+    fail "PATCH: $(cat "$work/out")"
+grep -q '"contact":"Rosa"' "$work/out" || fail "PATCH said: $(cat "$work/out")"
+curl -s "http://127.0.0.1:$port/metrics" >"$work/out" || fail "/metrics"
+grep -q '^chasqui_sessions{state="scheduled"} 0$' "$work/out" || fail "metrics: $(head "$work/out")"
+grep -q '^chasqui_packets_in_total 0$' "$work/out" || fail "metrics: no media counters"
+
 # A session two hours ahead, shown, listed, with tokens.
 start=$(date -u -d '+2 hours' +%Y-%m-%dT%H:00:00Z)
 end=$(date -u -d '+3 hours' +%Y-%m-%dT%H:00:00Z)

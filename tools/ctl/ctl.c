@@ -344,16 +344,23 @@ static int status(ctl_t *c) {
         c->json = quiet;
         if (rc != EXIT_OK)
             break;
-        printf("  %-6s %-24s %-12s %-6s %9s %7s %6s %7s\n", "ID", "TELECENTRE", "ROLE", "BOUND",
-               "KBIT/S IN", "LOST", "RTT", "JITTER");
+        printf("  %-6s %-24s %-12s %-6s %9s %7s %6s %7s  %s\n", "ID", "TELECENTRE", "ROLE", "BOUND",
+               "KBIT/S IN", "LOST", "RTT", "JITTER", "RECEIVES (id:layer/temporal)");
         size_t k;
         json_t *p;
         json_array_foreach(json_object_get(live, "participants"), k, p) {
-            printf("  %-6lld %-24s %-12s %-6s %9lld %7lld %4lldms %5lldms\n", num(p, "telecentre"),
+            printf("  %-6lld %-24s %-12s %-6s %9lld %7lld %4lldms %5lldms ", num(p, "telecentre"),
                    str(p, "name"), str(p, "role"),
                    json_is_true(json_object_get(p, "bound")) ? "yes" : "no",
                    num(p, "bitrate_in_bps") / 1000, num(p, "lost"), num(p, "rtt_ms"),
                    num(p, "jitter_ms"));
+            size_t n;
+            json_t *l;
+            json_array_foreach(json_object_get(p, "receiving"), n, l) {
+                printf(" %lld:%lld/%lld", num(l, "telecentre"), num(l, "spatial"),
+                       num(l, "temporal"));
+            }
+            printf("\n");
         }
         json_decref(live);
     }
