@@ -28,13 +28,16 @@ typedef enum {
     CQ_RELAY_EVENT_MOVED,        /* rebound to a new address (NAT rebinding) */
     CQ_RELAY_EVENT_CONSENT_LOST, /* silent past the consent time: unbound */
     CQ_RELAY_EVENT_SPEAKER,      /* the session's active speaker changed (0: nobody) */
+    CQ_RELAY_EVENT_LAYER,        /* participant now receives publisher's video at layer */
 } cq_relay_event_type_t;
 
 typedef struct {
     cq_relay_event_type_t type;
     uint32_t session_id;
     uint32_t participant_id;
-    uint64_t time_us; /* monotonic, when the worker saw it */
+    uint64_t time_us;      /* monotonic, when the worker saw it */
+    uint32_t publisher_id; /* LAYER: whose video */
+    int32_t layer;         /* LAYER: the spatial layer now forwarded (-1: none) */
 } cq_relay_event_t;
 
 /* Events waiting beyond this are dropped (and counted) rather than allocated for. */

@@ -54,7 +54,8 @@ static void emit(struct cq_router *r, const struct participant *p, cq_relay_even
                  uint64_t now_us) {
     if (r->cfg.events == NULL)
         return;
-    cq_relay_event_t ev = {type, p->session->id, p->id, now_us};
+    cq_relay_event_t ev = {
+        .type = type, .session_id = p->session->id, .participant_id = p->id, .time_us = now_us};
     cq_relay_events_push(r->cfg.events, &ev);
 }
 
@@ -186,6 +187,20 @@ static void rewrite_video(uint8_t *pkt, uint8_t *payload, size_t payload_len,
         cq_vp8_desc_set_tl0picidx(payload, payload_len, desc, out->tl0picidx);
 }
 
+/* Tells the owner that c's subscriber now gets another layer of its publisher (rare: at
+ * switches, so an event per packet can never happen). */
+static void layer_changed(struct cq_router *r, const struct consumer *c, uint64_t now_us) {
+    if (r->cfg.events == NULL)
+        return;
+    cq_relay_event_t ev = {.type = CQ_RELAY_EVENT_LAYER,
+                           .session_id = c->subscriber->session->id,
+                           .participant_id = c->subscriber->id,
+                           .time_us = now_us,
+                           .publisher_id = c->publisher->id,
+                           .layer = c->s.vsel.spatial};
+    cq_relay_events_push(r->cfg.events, &ev);
+}
+
 static void count_drop(cq_relay_consumer_stats_t *st, cq_vsel_verdict_t verdict) {
     switch (verdict) {
     case CQ_VSEL_DROP_PAUSED:
@@ -223,7 +238,10 @@ static void forward_video(struct cq_router *r, struct participant *pub, const st
         if (!sub->bound)
             continue;
         cq_vsel_out_t out;
+        int8_t before = c->s.vsel.spatial;
         cq_vsel_verdict_t verdict = cq_vsel_on_packet(&c->s.vsel, vp, now_us, &out);
+        if (c->s.vsel.spatial != before)
+            layer_changed(r, c, now_us);
         if (verdict != CQ_VSEL_FORWARD) {
             count_drop(&c->s.stats, verdict);
             continue;
@@ -584,7 +602,10 @@ void cq_router_on_tick(void *ctx, uint64_t now_us) {
     for (struct session *s = r->session_list; s != NULL; s = s->next) {
         uint32_t who;
         if (cq_speaker_evaluate(&s->speaker, now_us, &who) && r->cfg.events != NULL) {
-            cq_relay_event_t ev = {CQ_RELAY_EVENT_SPEAKER, s->id, who, now_us};
+            cq_relay_event_t ev = {.type = CQ_RELAY_EVENT_SPEAKER,
+                                   .session_id = s->id,
+                                   .participant_id = who,
+                                   .time_us = now_us};
             cq_relay_events_push(r->cfg.events, &ev);
         }
     }

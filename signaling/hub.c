@@ -218,6 +218,18 @@ void cq_hub_speaker(struct cq_hub *h, int64_t session, int64_t telecentre) {
               json_pack("{s:s, s:I}", "type", "speaker", "telecentre", (json_int_t)telecentre));
 }
 
+void cq_hub_layer(struct cq_hub *h, int64_t session, int64_t subscriber, int64_t publisher,
+                  int spatial) {
+    for (size_t i = 0; i < h->n; i++)
+        if (h->members[i].session == session && h->members[i].telecentre == subscriber) {
+            send_to(h, h->members[i].conn,
+                    json_pack("{s:s, s:I, s:i}", "type", "layer", "telecentre",
+                              (json_int_t)publisher, "spatial", spatial),
+                    false);
+            return;
+        }
+}
+
 void cq_hub_session_ending(struct cq_hub *h, int64_t session, int64_t seconds_left) {
     broadcast(
         h, session, NULL,

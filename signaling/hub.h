@@ -52,6 +52,10 @@ void cq_hub_message(struct cq_hub *h, void *conn, const char *text, size_t len);
 /* Events from the media plane and the schedule. */
 void cq_hub_speaker(struct cq_hub *h, int64_t session, int64_t telecentre);
 void cq_hub_session_ending(struct cq_hub *h, int64_t session, int64_t seconds_left);
+/* Tells subscriber (only) that it now receives publisher's video at spatial layer (-1:
+ * none; with the bandwidth allocation of issue 7, the audio-only notice). */
+void cq_hub_layer(struct cq_hub *h, int64_t session, int64_t subscriber, int64_t publisher,
+                  int spatial);
 /* Tells everyone in session it ended and closes their connections. */
 void cq_hub_session_ended(struct cq_hub *h, int64_t session);
 

@@ -202,6 +202,8 @@ static const char *event_name(cq_relay_event_type_t t) {
         return "silent: consent lost";
     case CQ_RELAY_EVENT_SPEAKER:
         return "active speaker";
+    case CQ_RELAY_EVENT_LAYER:
+        return "receives another layer";
     }
     return "unknown event";
 }
@@ -215,6 +217,12 @@ static void on_events(uv_async_t *h) {
         for (size_t i = 0; i < n; i++) {
             if (ev[i].type == CQ_RELAY_EVENT_SPEAKER && d->hub != NULL)
                 cq_hub_speaker(d->hub, ev[i].session_id, ev[i].participant_id);
+            if (ev[i].type == CQ_RELAY_EVENT_LAYER) {
+                if (d->hub != NULL)
+                    cq_hub_layer(d->hub, ev[i].session_id, ev[i].participant_id, ev[i].publisher_id,
+                                 ev[i].layer);
+                continue; /* frequent while links settle: not worth a log line */
+            }
             cq_log(ev[i].type == CQ_RELAY_EVENT_CONSENT_LOST ? CQ_LOG_WARN : CQ_LOG_INFO, "relay",
                    "session %" PRIu32 " participant %" PRIu32 ": %s", ev[i].session_id,
                    ev[i].participant_id, event_name(ev[i].type));

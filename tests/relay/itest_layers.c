@@ -238,6 +238,19 @@ static void test_layers_capped_subscriber_switched_up_at_keyframe(void **state) 
     assert_int_equal(v.broken, 0);
     assert_true(f->seq[1] < 100 && f->ts[1] < 0x10000u); /* layer 1 wrapped both on B's run */
 
+    /* The owner heard of both switches, for B about A: layer 0, then layer 1. */
+    int layers[4], nlayers = 0;
+    cq_relay_event_t ev[64];
+    size_t n = cq_relay_poll_events(f->relay, ev, 64, NULL);
+    for (size_t i = 0; i < n; i++)
+        if (ev[i].type == CQ_RELAY_EVENT_LAYER && nlayers < 4) {
+            assert_int_equal(ev[i].participant_id, 2);
+            assert_int_equal(ev[i].publisher_id, 1);
+            layers[nlayers++] = ev[i].layer;
+        }
+    assert_int_equal(nlayers, 2);
+    assert_int_equal(layers[0], 0);
+    assert_int_equal(layers[1], 1);
     cq_relay_consumer_stats_t cs;
     assert_int_equal(cq_relay_consumer_stats(f->relay, f->session, 2, 1, &cs), 0);
     assert_int_equal(cs.spatial, 1);

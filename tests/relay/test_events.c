@@ -11,7 +11,8 @@
 static cq_relay_events_t q; /* ~100 KiB: not on the stack */
 
 static cq_relay_event_t ev(uint32_t id) {
-    return (cq_relay_event_t){CQ_RELAY_EVENT_BOUND, 1, id, id * 10u};
+    return (cq_relay_event_t){
+        .type = CQ_RELAY_EVENT_BOUND, .session_id = 1, .participant_id = id, .time_us = id * 10u};
 }
 
 static void test_events_fifo_and_partial_pops(void **state) {

@@ -86,6 +86,10 @@ static void test_hub_join_leave_and_events(void **state) {
     assert_string_equal(sink.got[2], ""); /* another session */
     assert_int_equal(cq_hub_count(hub, 7), 2);
     clear();
+    cq_hub_layer(hub, 7, 200, 100, 1); /* to the subscriber alone */
+    assert_string_equal(sink.got[1], "{\"type\":\"layer\",\"telecentre\":100,\"spatial\":1}\n");
+    assert_string_equal(sink.got[0], "");
+    clear();
     cq_hub_speaker(hub, 7, 100);
     assert_string_equal(sink.got[1], "{\"type\":\"speaker\",\"telecentre\":100}\n");
     assert_string_equal(sink.got[2], "");
