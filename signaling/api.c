@@ -711,6 +711,8 @@ static void sessions(call_t *c) {
             mask = (1u << CQ_SESSION_SCHEDULED) | (1u << CQ_SESSION_OPEN);
         else if (strcmp(q, "filter=live") == 0)
             mask = 1u << CQ_SESSION_LIVE;
+        else if (strcmp(q, "filter=running") == 0) /* what the relay carries now */
+            mask = (1u << CQ_SESSION_OPEN) | (1u << CQ_SESSION_LIVE);
         else if (strcmp(q, "filter=past") == 0)
             mask = (1u << CQ_SESSION_ENDED) | (1u << CQ_SESSION_CANCELLED);
         else if (strcmp(q, "filter=all") != 0) {

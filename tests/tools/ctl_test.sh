@@ -57,7 +57,7 @@ grep -q "Precios del cacao" "$work/out" || fail "list: $(cat "$work/out")"
 c token issue --session 1 --telecentre 2 --role participant >"$work/out" || fail "token issue"
 grep -q "^cq1-1-2-participant-" "$work/out" || fail "token: $(cat "$work/out")"
 c status >"$work/out" || fail "status"
-grep -q "no session is live" "$work/out" || fail "status: $(cat "$work/out")"
+grep -q "no session is open or live" "$work/out" || fail "status: $(cat "$work/out")"
 
 # Exit codes: refused (1), bad command line (2), unreachable (3), no key (4).
 c telecentre rm 99 2>"$work/err"; [ $? = 1 ] || fail "rm of an unknown id"
@@ -77,6 +77,9 @@ soon=$(date -u -d '+1 minute' +%Y-%m-%dT%H:%M:00Z)
 later=$(date -u -d '+61 minutes' +%Y-%m-%dT%H:%M:00Z)
 c session schedule --title "Ahora" --start "$soon" --end "$later" --telecentres 1,2 >/dev/null ||
     fail "second session"
+c status >"$work/out" || fail "status of an open session"
+grep -q 'session 2 "Ahora", open until' "$work/out" || fail "status: $(cat "$work/out")"
+grep -q "TELECENTRE" "$work/out" || fail "status table: $(cat "$work/out")"
 c session history 2 >"$work/out" || fail "history"
 [ "$(wc -l <"$work/out")" = 1 ] || fail "history of nobody: $(cat "$work/out")"
 c session end 2 >/dev/null || fail "end an open session"

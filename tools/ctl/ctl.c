@@ -38,7 +38,7 @@ static void usage(FILE *out) {
                  "  session schedule --title T --start ISO --end ISO --telecentres ID,ID,...\n"
                  "                   [--mode conference|broadcast] [--presenters ID,...]\n"
                  "                   [--open-before MINUTES]\n"
-                 "  session list [--filter upcoming|live|past|all]\n"
+                 "  session list [--filter upcoming|running|live|past|all]\n"
                  "  session show ID | session cancel ID | session end ID | session history ID\n"
                  "  token issue --session ID --telecentre ID --role presenter|participant|viewer\n"
                  "              [--expires ISO]\n"
@@ -253,7 +253,7 @@ static int session(ctl_t *c, int argc, char **argv) {
     if (argc >= 1 && strcmp(argv[0], "list") == 0) {
         static const char *const known[] = {"filter", NULL};
         if (!only_opts(argc, argv, 1, known))
-            return bad_usage("session list [--filter upcoming|live|past|all]");
+            return bad_usage("session list [--filter upcoming|running|live|past|all]");
         const char *filter = opt(argc - 1, argv + 1, "filter");
         char path[96];
         snprintf(path, sizeof path, "/api/sessions?filter=%s", filter ? filter : "all");
@@ -319,22 +319,23 @@ static int token(ctl_t *c, int argc, char **argv) {
     return rc;
 }
 
-/* Live sessions, and each telecentre in them as the relay sees its link now. The layer
- * each receives is in the daemon's log (every 10 s), not served by the API yet. */
+/* Sessions the relay carries now (open for joining, or live), and each telecentre in them
+ * as the relay sees its link. */
 static int status(ctl_t *c) {
     json_t *o;
-    int rc = call(c, "GET", "/api/sessions?filter=live", NULL, &o);
+    int rc = call(c, "GET", "/api/sessions?filter=running", NULL, &o);
     if (rc != EXIT_OK || c->json) {
         json_decref(o);
         return rc;
     }
     json_t *list = json_object_get(o, "sessions");
     if (json_array_size(list) == 0)
-        printf("no session is live\n");
+        printf("no session is open or live\n");
     size_t i;
     json_t *s;
     json_array_foreach(list, i, s) {
-        printf("session %lld \"%s\", until %s\n", num(s, "id"), str(s, "title"), str(s, "end"));
+        printf("session %lld \"%s\", %s until %s\n", num(s, "id"), str(s, "title"), str(s, "state"),
+               str(s, "end"));
         char path[96];
         snprintf(path, sizeof path, "/api/sessions/%lld/live", num(s, "id"));
         json_t *live;
