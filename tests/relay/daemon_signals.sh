@@ -18,7 +18,7 @@ start() {
     "$relay" "$@" 2>"$work/$log.log" &
     pid=$!
     for _ in $(seq 100); do
-        grep -q "media on UDP" "$work/$log.log" 2>/dev/null && return 0
+        grep -q "API on TCP" "$work/$log.log" 2>/dev/null && return 0
         kill -0 "$pid" 2>/dev/null || return 1
         sleep 0.1
     done
@@ -68,11 +68,28 @@ start again --media-port 0 --http-port 0 || fail "did not restart after kill -9"
 http_port=$(http_port_of again)
 [ "$(api GET "/api/sessions/$session")" = 200 ] || fail "session lost to kill -9: $(cat "$work/body")"
 grep -q '"title":"Cacao"' "$work/body" || fail "session changed by kill -9: $(cat "$work/body")"
+# A session open for joining survives a restart too: after it, the relay carries it again
+# and a telecentre can join it.
+soon=$(date -u -d '+2 minutes' +%Y-%m-%dT%H:%M:00Z)
+later=$(date -u -d '+62 minutes' +%Y-%m-%dT%H:%M:00Z)
+[ "$(api POST /api/sessions "{\"title\":\"Ya\",\"start\":\"$soon\",\"end\":\"$later\",\"mode\":\"conference\",\"telecentres\":[$tc]}")" = 201 ] ||
+    fail "open session not scheduled: $(cat "$work/body")"
+open_session=$(sed -n 's/^{"id":\([0-9]*\).*/\1/p' "$work/body")
+[ "$(api POST "/api/sessions/$open_session/tokens" "{\"telecentre\":$tc,\"role\":\"participant\"}")" = 201 ] ||
+    fail "token: $(cat "$work/body")"
+token=$(sed -n 's/.*"token":"\([^"]*\)".*/\1/p' "$work/body")
 kill -TERM "$pid"; wait "$pid" || fail "exit status after the restart"
+start third --media-port 0 --http-port 0 || fail "did not restart with an open session"
+http_port=$(http_port_of third)
+grep -q "session $open_session: media on UDP" "$work/third.log" || fail "open session not carried"
+[ "$(api POST "/api/sessions/$open_session/join" "{\"token\":\"$token\"}")" = 200 ] ||
+    fail "join after restart: $(cat "$work/body")"
+grep -q '"ice":{"ufrag":' "$work/body" || fail "join answer: $(cat "$work/body")"
+kill -TERM "$pid"; wait "$pid" || fail "exit status after the third start"
 
 # A taken port: a clear error and a failing exit, not a crash.
 start first --media-port 0 --http-port 0 || fail "did not start (port test)"
-port=$(sed -n 's/.*media on UDP \([0-9]*\).*/\1/p' "$work/first.log")
+port=$(sed -n 's/.*API on TCP [0-9]*, media on UDP \([0-9]*\).*/\1/p' "$work/first.log")
 [ -n "$port" ] || fail "start-up line names no port"
 "$relay" --media-port "$port" --http-port 0 2>"$work/second.log"; rc=$?
 kill -TERM "$pid"; wait "$pid"
