@@ -1,0 +1,266 @@
+#include "codec/vp8_codec.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <vpx/vp8cx.h>
+#include <vpx/vp8dx.h>
+#include <vpx/vpx_decoder.h>
+#include <vpx/vpx_encoder.h>
+
+#include "rtp/error.h"
+
+#define CLOCK 90000 /* RTP's video clock, used as the encoder's time base */
+
+struct cq_vp8_enc {
+    vpx_codec_ctx_t ctx;
+    vpx_codec_enc_cfg_t cfg;
+    vpx_image_t wrap;
+    unsigned layers;
+    unsigned frame_in_cycle; /* position in the 0-2-1-2 pattern */
+    bool force_key;
+    bool any;
+    uint16_t picture_id;
+    uint8_t tl0picidx;
+    uint32_t last_pts;
+    uint8_t *buf;
+    size_t cap;
+};
+
+struct cq_vp8_dec {
+    vpx_codec_ctx_t ctx;
+    bool need_key;
+};
+
+/* The 0-2-1-2 pattern (as libwebrtc's three-layer VP8): TL0 frames reference and update
+ * only LAST, so a receiver of TL0 alone decodes; the TL1 frame references LAST and updates
+ * GOLDEN; TL2 frames update nothing. The first TL2 and the TL1 after a TL0 reference only
+ * LAST: they are layer-sync frames a receiver can climb at. */
+static const uint8_t pattern_tid[4] = {0, 2, 1, 2};
+static const bool pattern_sync[4] = {false, true, true, false};
+
+static vpx_enc_frame_flags_t pattern_flags(unsigned k) {
+    switch (k) {
+    case 0:
+        return VP8_EFLAG_NO_REF_GF | VP8_EFLAG_NO_REF_ARF | VP8_EFLAG_NO_UPD_GF |
+               VP8_EFLAG_NO_UPD_ARF;
+    case 1:
+        return VP8_EFLAG_NO_REF_GF | VP8_EFLAG_NO_REF_ARF | VP8_EFLAG_NO_UPD_LAST |
+               VP8_EFLAG_NO_UPD_GF | VP8_EFLAG_NO_UPD_ARF | VP8_EFLAG_NO_UPD_ENTROPY;
+    case 2:
+        return VP8_EFLAG_NO_REF_GF | VP8_EFLAG_NO_REF_ARF | VP8_EFLAG_NO_UPD_LAST |
+               VP8_EFLAG_NO_UPD_ARF;
+    default:
+        return VP8_EFLAG_NO_REF_ARF | VP8_EFLAG_NO_UPD_LAST | VP8_EFLAG_NO_UPD_GF |
+               VP8_EFLAG_NO_UPD_ARF | VP8_EFLAG_NO_UPD_ENTROPY;
+    }
+}
+
+/* Splits the bitrate across temporal layers, cumulative as libvpx wants it: TL0 gets
+ * 40 %, TL0+TL1 60 %, all 100 % (the share libwebrtc gives three layers). */
+static void set_layer_rates(vpx_codec_enc_cfg_t *cfg, unsigned kbps, unsigned layers) {
+    cfg->rc_target_bitrate = kbps;
+    if (layers == 3) {
+        cfg->ts_target_bitrate[0] = kbps * 4 / 10;
+        cfg->ts_target_bitrate[1] = kbps * 6 / 10;
+        cfg->ts_target_bitrate[2] = kbps;
+    }
+}
+
+int cq_vp8_enc_create(struct cq_vp8_enc **out, const cq_vp8_enc_config_t *c) {
+    if (c->width < 16 || c->width > 1920 || c->height < 16 || c->height > 1088 || (c->width & 1) ||
+        (c->height & 1) || c->bitrate_kbps < 20 || c->bitrate_kbps > 4000 || c->fps < 1 ||
+        c->fps > 60 || (c->temporal_layers != 1 && c->temporal_layers != 3))
+        return CQ_EINVAL;
+    struct cq_vp8_enc *e = calloc(1, sizeof *e);
+    if (e == NULL)
+        return CQ_ENOMEM;
+    vpx_codec_enc_config_default(vpx_codec_vp8_cx(), &e->cfg, 0);
+    vpx_codec_enc_cfg_t *cfg = &e->cfg;
+    cfg->g_w = c->width;
+    cfg->g_h = c->height;
+    cfg->g_timebase.num = 1;
+    cfg->g_timebase.den = CLOCK;
+    cfg->g_threads = 1; /* one encoder per simulcast layer already uses the cores */
+    cfg->g_lag_in_frames = 0;
+    cfg->g_error_resilient = VPX_ERROR_RESILIENT_DEFAULT | VPX_ERROR_RESILIENT_PARTITIONS;
+    cfg->rc_end_usage = VPX_CBR;
+    cfg->rc_dropframe_thresh = 30; /* skip a frame rather than overshoot a thin link */
+    cfg->rc_min_quantizer = 2;
+    cfg->rc_max_quantizer = 56;
+    cfg->rc_undershoot_pct = 100;
+    cfg->rc_overshoot_pct = 15;
+    cfg->rc_buf_initial_sz = 500;
+    cfg->rc_buf_optimal_sz = 600;
+    cfg->rc_buf_sz = 1000;
+    cfg->kf_mode = VPX_KF_AUTO;
+    cfg->kf_max_dist = 3000; /* keyframes come when a receiver asks, not on a timer */
+    e->layers = c->temporal_layers;
+    if (e->layers == 3) {
+        cfg->ts_number_layers = 3;
+        cfg->ts_periodicity = 4;
+        cfg->ts_rate_decimator[0] = 4;
+        cfg->ts_rate_decimator[1] = 2;
+        cfg->ts_rate_decimator[2] = 1;
+        for (unsigned i = 0; i < 4; i++)
+            cfg->ts_layer_id[i] = pattern_tid[i];
+    }
+    set_layer_rates(cfg, c->bitrate_kbps, e->layers);
+    if (vpx_codec_enc_init(&e->ctx, vpx_codec_vp8_cx(), cfg, 0) != VPX_CODEC_OK) {
+        free(e);
+        return CQ_EIO;
+    }
+    vpx_codec_control(&e->ctx, VP8E_SET_CPUUSED, c->cpu_used ? c->cpu_used : 8);
+    vpx_codec_control(&e->ctx, VP8E_SET_STATIC_THRESHOLD, 1);
+    vpx_codec_control(&e->ctx, VP8E_SET_NOISE_SENSITIVITY, 0);
+    vpx_codec_control(&e->ctx, VP8E_SET_TOKEN_PARTITIONS, VP8_ONE_TOKENPARTITION);
+    vpx_codec_control(&e->ctx, VP8E_SET_MAX_INTRA_BITRATE_PCT, 300);
+    e->force_key = true;
+    e->picture_id = (uint16_t)(rand() & 0x7fff); /* any start; the receiver follows */
+    *out = e;
+    return 0;
+}
+
+void cq_vp8_enc_destroy(struct cq_vp8_enc *e) {
+    if (e == NULL)
+        return;
+    vpx_codec_destroy(&e->ctx);
+    free(e->buf);
+    free(e);
+}
+
+int cq_vp8_enc_set_rate(struct cq_vp8_enc *e, unsigned bitrate_kbps, unsigned fps) {
+    if (bitrate_kbps < 20 || bitrate_kbps > 4000 || fps < 1 || fps > 60)
+        return CQ_EINVAL;
+    set_layer_rates(&e->cfg, bitrate_kbps, e->layers);
+    return vpx_codec_enc_config_set(&e->ctx, &e->cfg) == VPX_CODEC_OK ? 0 : CQ_EIO;
+}
+
+void cq_vp8_enc_request_keyframe(struct cq_vp8_enc *e) {
+    e->force_key = true;
+}
+
+int cq_vp8_enc_encode(struct cq_vp8_enc *e, const cq_i420_t *img, uint32_t pts,
+                      cq_vp8_frame_t *out) {
+    if (img->width != e->cfg.g_w || img->height != e->cfg.g_h)
+        return CQ_EINVAL;
+    /* Wrap the caller's planes without copying. */
+    vpx_img_wrap(&e->wrap, VPX_IMG_FMT_I420, img->width, img->height, 1,
+                 (unsigned char *)(uintptr_t)img->plane[0]);
+    for (int p = 0; p < 3; p++) {
+        e->wrap.planes[p] = (unsigned char *)(uintptr_t)img->plane[p];
+        e->wrap.stride[p] = img->stride[p];
+    }
+    bool key = e->force_key;
+    if (key)
+        e->frame_in_cycle = 0; /* the pattern restarts at a keyframe */
+    unsigned k = e->frame_in_cycle % 4;
+    vpx_enc_frame_flags_t flags = key ? VPX_EFLAG_FORCE_KF : 0;
+    if (e->layers == 3) {
+        flags |= key ? 0 : pattern_flags(k);
+        vpx_codec_control(&e->ctx, VP8E_SET_TEMPORAL_LAYER_ID, pattern_tid[k]);
+    }
+    unsigned long duration = e->any ? (unsigned long)(uint32_t)(pts - e->last_pts) : 3000;
+    if (duration == 0 || duration > CLOCK)
+        duration = 3000;
+    if (vpx_codec_encode(&e->ctx, &e->wrap, (vpx_codec_pts_t)pts, duration, flags,
+                         VPX_DL_REALTIME) != VPX_CODEC_OK)
+        return CQ_EIO;
+    e->last_pts = pts;
+    e->any = true;
+    const vpx_codec_cx_pkt_t *pkt;
+    vpx_codec_iter_t iter = NULL;
+    size_t len = 0;
+    bool is_key = false;
+    /* One frame in, at most one frame out (no lag); partitions come as one packet here. */
+    while ((pkt = vpx_codec_get_cx_data(&e->ctx, &iter)) != NULL) {
+        if (pkt->kind != VPX_CODEC_CX_FRAME_PKT)
+            continue;
+        if (len + pkt->data.frame.sz > e->cap) {
+            size_t cap = (len + pkt->data.frame.sz) * 2;
+            uint8_t *grown = realloc(e->buf, cap);
+            if (grown == NULL)
+                return CQ_ENOMEM;
+            e->buf = grown;
+            e->cap = cap;
+        }
+        memcpy(e->buf + len, pkt->data.frame.buf, pkt->data.frame.sz);
+        len += pkt->data.frame.sz;
+        is_key |= (pkt->data.frame.flags & VPX_FRAME_IS_KEY) != 0;
+    }
+    if (len == 0)
+        return CQ_EAGAIN; /* dropped by rate control: the pattern does not advance */
+    e->force_key = false;
+    uint8_t tid = e->layers == 3 ? pattern_tid[k] : 0;
+    if (is_key)
+        tid = 0;
+    if (tid == 0)
+        e->tl0picidx++;
+    *out = (cq_vp8_frame_t){.data = e->buf,
+                            .len = len,
+                            .keyframe = is_key,
+                            .tid = tid,
+                            .layer_sync = e->layers == 3 && !is_key && pattern_sync[k],
+                            .picture_id = e->picture_id,
+                            .tl0picidx = e->tl0picidx};
+    e->picture_id = (uint16_t)((e->picture_id + 1) & 0x7fff);
+    e->frame_in_cycle = is_key ? 1 : e->frame_in_cycle + 1;
+    return 0;
+}
+
+int cq_vp8_dec_create(struct cq_vp8_dec **out) {
+    struct cq_vp8_dec *d = calloc(1, sizeof *d);
+    if (d == NULL)
+        return CQ_ENOMEM;
+    vpx_codec_dec_cfg_t cfg = {.threads = 1};
+    if (vpx_codec_dec_init(&d->ctx, vpx_codec_vp8_dx(), &cfg, 0) != VPX_CODEC_OK) {
+        free(d);
+        return CQ_EIO;
+    }
+    d->need_key = true;
+    *out = d;
+    return 0;
+}
+
+void cq_vp8_dec_destroy(struct cq_vp8_dec *d) {
+    if (d == NULL)
+        return;
+    vpx_codec_destroy(&d->ctx);
+    free(d);
+}
+
+bool cq_vp8_dec_needs_keyframe(const struct cq_vp8_dec *d) {
+    return d->need_key;
+}
+
+void cq_vp8_dec_frame_lost(struct cq_vp8_dec *d) {
+    d->need_key = true;
+}
+
+int cq_vp8_dec_decode(struct cq_vp8_dec *d, const uint8_t *data, size_t len, cq_i420_t *img) {
+    /* RFC 6386 §9.1: bit 0 of the first byte clear means a keyframe. */
+    bool key = len >= 10 && (data[0] & 1) == 0;
+    if (d->need_key && !key)
+        return CQ_EBADSTATE;
+    if (len == 0 || len > UINT32_MAX ||
+        vpx_codec_decode(&d->ctx, data, (unsigned)len, NULL, 0) != VPX_CODEC_OK) {
+        d->need_key = true;
+        return CQ_EMALFORMED;
+    }
+    int corrupt = 0;
+    vpx_codec_control(&d->ctx, VP8D_GET_FRAME_CORRUPTED, &corrupt);
+    vpx_codec_iter_t iter = NULL;
+    vpx_image_t *frame = vpx_codec_get_frame(&d->ctx, &iter);
+    if (corrupt || frame == NULL) {
+        d->need_key = true;
+        return CQ_EMALFORMED;
+    }
+    d->need_key = false;
+    img->width = frame->d_w;
+    img->height = frame->d_h;
+    for (int p = 0; p < 3; p++) {
+        img->plane[p] = frame->planes[p];
+        img->stride[p] = frame->stride[p];
+    }
+    return 0;
+}

@@ -1,0 +1,204 @@
+/*
+ * The VP8 wrapper: round trips above a PSNR floor, the 0-2-1-2 temporal pattern and its
+ * descriptor fields, a receiver of only the lower temporal layers still decoding every
+ * frame it gets, keyframes on request, a rate change without one, and a decoder that
+ * waits for a keyframe rather than show garbage. Floors sit under what this libvpx gives
+ * (printed).
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "codec/vp8_codec.h"
+#include "rtp/error.h"
+
+#define W 320
+#define H 180
+
+static uint8_t y[W * H], u[(W / 2) * (H / 2)], v[(W / 2) * (H / 2)];
+
+/* Frame n of a test scene: a gradient that drifts and a bright square that moves. */
+static cq_i420_t scene(unsigned n) {
+    for (unsigned r = 0; r < H; r++)
+        for (unsigned c = 0; c < W; c++) {
+            unsigned val = (c + r + 2 * n) & 0xff;
+            bool square =
+                c >= (n * 3) % (W - 40) && c < (n * 3) % (W - 40) + 40 && r >= 60 && r < 100;
+            y[r * W + c] = (uint8_t)(square ? 235 : 16 + val * 200 / 255);
+        }
+    for (unsigned i = 0; i < sizeof u; i++) {
+        u[i] = (uint8_t)(128 + (int)((i + n) % 32) - 16);
+        v[i] = (uint8_t)(128 - (int)((i / 7 + n) % 32) + 16);
+    }
+    return (cq_i420_t){.width = W, .height = H, .plane = {y, u, v}, .stride = {W, W / 2, W / 2}};
+}
+
+/* PSNR of the luma of out against the scene's current luma (in y). */
+static double psnr(const cq_i420_t *out) {
+    double err = 0;
+    for (unsigned r = 0; r < H; r++)
+        for (unsigned c = 0; c < W; c++) {
+            double d = (double)out->plane[0][r * (unsigned)out->stride[0] + c] - y[r * W + c];
+            err += d * d;
+        }
+    double mse = err / (W * H);
+    return mse < 1e-9 ? 99 : 10 * log10(255.0 * 255.0 / mse);
+}
+
+static struct cq_vp8_enc *encoder(unsigned kbps, unsigned layers) {
+    struct cq_vp8_enc *e;
+    cq_vp8_enc_config_t cfg = {
+        .width = W, .height = H, .bitrate_kbps = kbps, .fps = 30, .temporal_layers = layers};
+    assert_int_equal(cq_vp8_enc_create(&e, &cfg), 0);
+    return e;
+}
+
+/* Encodes 60 frames; a receiver keeping temporal layers up to max_tid decodes what it
+ * gets. Returns the mean PSNR of what it decoded, and counts frames in *decoded. */
+static double run(unsigned kbps, unsigned max_tid, int *decoded) {
+    struct cq_vp8_enc *e = encoder(kbps, 3);
+    struct cq_vp8_dec *d;
+    assert_int_equal(cq_vp8_dec_create(&d), 0);
+    double sum = 0;
+    *decoded = 0;
+    static const uint8_t pattern[4] = {0, 2, 1, 2};
+    unsigned since_key = 0;
+    for (unsigned n = 0; n < 60; n++) {
+        cq_i420_t img = scene(n);
+        cq_vp8_frame_t f;
+        int rc = cq_vp8_enc_encode(e, &img, n * 3000u, &f);
+        if (rc == CQ_EAGAIN)
+            continue;
+        assert_int_equal(rc, 0);
+        if (n == 0)
+            assert_true(f.keyframe);
+        since_key = f.keyframe ? 0 : since_key + 1;
+        assert_int_equal(f.tid, pattern[since_key % 4]);
+        assert_int_equal(f.layer_sync, since_key % 4 == 1 || since_key % 4 == 2);
+        if (f.tid > max_tid)
+            continue;
+        cq_i420_t out;
+        assert_int_equal(cq_vp8_dec_decode(d, f.data, f.len, &out), 0);
+        assert_int_equal(out.width, W);
+        assert_int_equal(out.height, H);
+        sum += psnr(&out);
+        (*decoded)++;
+    }
+    cq_vp8_enc_destroy(e);
+    cq_vp8_dec_destroy(d);
+    return *decoded ? sum / *decoded : 0;
+}
+
+static void test_vp8_codec_round_trip_and_temporal_layers(void **state) {
+    (void)state;
+    int all, base, mid;
+    double p_all = run(500, 2, &all);
+    double p_mid = run(500, 1, &mid);
+    double p_base = run(500, 0, &base);
+    print_message("vp8 320x180 500 kbit/s: %.1f dB over %d frames (all layers), %.1f dB over %d "
+                  "(TL0-1), %.1f dB over %d (TL0)\n",
+                  p_all, all, p_mid, mid, p_base, base);
+    assert_true(all >= 55); /* rate control may skip a few */
+    assert_true(p_all > 38.0);
+    /* Thinned receivers decode every frame they get, about half and a quarter of them. */
+    assert_true(mid >= all / 2 - 2 && mid <= all / 2 + 2);
+    assert_true(base >= all / 4 - 2 && base <= all / 4 + 2);
+    assert_true(p_mid > 36.0 && p_base > 36.0);
+}
+
+/* A keyframe when asked; a lower rate without one, and smaller frames after it. */
+static void test_vp8_codec_keyframe_and_rate(void **state) {
+    (void)state;
+    struct cq_vp8_enc *e = encoder(800, 1);
+    size_t before = 0, after = 0;
+    unsigned n = 0;
+    for (; n < 30; n++) {
+        cq_i420_t img = scene(n);
+        cq_vp8_frame_t f;
+        if (cq_vp8_enc_encode(e, &img, n * 3000u, &f) == 0 && n >= 10)
+            before += f.len;
+    }
+    assert_int_equal(cq_vp8_enc_set_rate(e, 150, 30), 0);
+    assert_int_equal(cq_vp8_enc_set_rate(e, 5, 30), CQ_EINVAL);
+    for (; n < 60; n++) {
+        cq_i420_t img = scene(n);
+        cq_vp8_frame_t f;
+        if (cq_vp8_enc_encode(e, &img, n * 3000u, &f) != 0)
+            continue;
+        assert_false(f.keyframe);
+        if (n >= 40)
+            after += f.len;
+    }
+    print_message("bytes per 20 frames: %zu at 800 kbit/s, %zu at 150 kbit/s\n", before, after);
+    assert_true(after * 2 < before);
+    cq_vp8_enc_request_keyframe(e);
+    cq_i420_t img = scene(n);
+    cq_vp8_frame_t f;
+    assert_int_equal(cq_vp8_enc_encode(e, &img, n * 3000u, &f), 0);
+    assert_true(f.keyframe);
+    assert_int_equal(f.tid, 0);
+    cq_i420_t wrong = img;
+    wrong.width = 160;
+    assert_int_equal(cq_vp8_enc_encode(e, &wrong, (n + 1) * 3000u, &f), CQ_EINVAL);
+    cq_vp8_enc_destroy(e);
+    cq_vp8_enc_config_t bad = {
+        .width = 321, .height = 180, .bitrate_kbps = 300, .fps = 30, .temporal_layers = 1};
+    assert_int_equal(cq_vp8_enc_create(&e, &bad), CQ_EINVAL);
+    bad.width = 320;
+    bad.temporal_layers = 2;
+    assert_int_equal(cq_vp8_enc_create(&e, &bad), CQ_EINVAL);
+}
+
+/* The decoder refuses to show anything between a break and the next keyframe. */
+static void test_vp8_codec_decoder_waits_for_keyframe(void **state) {
+    (void)state;
+    struct cq_vp8_enc *e = encoder(400, 1);
+    struct cq_vp8_dec *d;
+    assert_int_equal(cq_vp8_dec_create(&d), 0);
+    assert_true(cq_vp8_dec_needs_keyframe(d));
+    static uint8_t frames[6][65536];
+    size_t lens[6];
+    for (unsigned n = 0; n < 6; n++) {
+        cq_i420_t img = scene(n);
+        cq_vp8_frame_t f;
+        assert_int_equal(cq_vp8_enc_encode(e, &img, n * 3000u, &f), 0);
+        memcpy(frames[n], f.data, f.len);
+        lens[n] = f.len;
+    }
+    cq_i420_t out;
+    assert_int_equal(cq_vp8_dec_decode(d, frames[1], lens[1], &out), CQ_EBADSTATE);
+    assert_int_equal(cq_vp8_dec_decode(d, frames[0], lens[0], &out), 0);
+    assert_false(cq_vp8_dec_needs_keyframe(d));
+    assert_int_equal(cq_vp8_dec_decode(d, frames[1], lens[1], &out), 0);
+    uint8_t garbage[200];
+    memset(garbage, 0x5a, sizeof garbage);
+    garbage[0] = 0x01; /* an interframe tag over nonsense */
+    assert_int_equal(cq_vp8_dec_decode(d, garbage, sizeof garbage, &out), CQ_EMALFORMED);
+    assert_true(cq_vp8_dec_needs_keyframe(d));
+    assert_int_equal(cq_vp8_dec_decode(d, frames[2], lens[2], &out), CQ_EBADSTATE);
+    cq_vp8_enc_request_keyframe(e);
+    cq_i420_t img = scene(6);
+    cq_vp8_frame_t key;
+    assert_int_equal(cq_vp8_enc_encode(e, &img, 6 * 3000u, &key), 0);
+    assert_int_equal(cq_vp8_dec_decode(d, key.data, key.len, &out), 0);
+    assert_false(cq_vp8_dec_needs_keyframe(d));
+    cq_vp8_dec_frame_lost(d);
+    assert_true(cq_vp8_dec_needs_keyframe(d));
+    cq_vp8_enc_destroy(e);
+    cq_vp8_dec_destroy(d);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_vp8_codec_round_trip_and_temporal_layers),
+        cmocka_unit_test(test_vp8_codec_keyframe_and_rate),
+        cmocka_unit_test(test_vp8_codec_decoder_waits_for_keyframe),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
