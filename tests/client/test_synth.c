@@ -1,0 +1,98 @@
+/*
+ * The synthetic camera: what it paints reads back exactly, through VP8 too at the
+ * smallest simulcast size and a thin bitrate; a damaged code is refused, not misread;
+ * and a receiver can paint the source frame again from the number to measure PSNR.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "client/synth.h"
+#include "codec/vp8_codec.h"
+#include "rtp/error.h"
+
+#define W 160
+#define H 90
+
+static uint8_t y[W * H], u[(W / 2) * (H / 2)], v[(W / 2) * (H / 2)];
+static uint8_t ref_y[W * H], ref_u[(W / 2) * (H / 2)], ref_v[(W / 2) * (H / 2)];
+
+static void test_synth_paint_and_read(void **state) {
+    (void)state;
+    static const uint32_t cases[][2] = {
+        {0, 0}, {1, 33}, {0xffffffffu, 0x12345678u}, {86400 * 30, 86400000u}};
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(
+            cq_synth_video_paint(cases[i][0], cases[i][1], W, H, y, W, u, W / 2, v, W / 2), 0);
+        uint32_t n, ms;
+        assert_int_equal(cq_synth_video_read(y, W, W, H, &n, &ms), 0);
+        assert_int_equal(n, cases[i][0]);
+        assert_int_equal(ms, cases[i][1]);
+    }
+    /* One block flipped: the check refuses it. */
+    for (unsigned r = 0; r < H / 12; r++)
+        for (unsigned c = 0; c < W / 32; c++)
+            y[r * W + c] = (uint8_t)(255 - y[r * W + c]);
+    uint32_t n, ms;
+    assert_int_equal(cq_synth_video_read(y, W, W, H, &n, &ms), CQ_EMALFORMED);
+    memset(y, 128, sizeof y);
+    assert_int_equal(cq_synth_video_read(y, W, W, H, &n, &ms), CQ_EMALFORMED);
+    assert_int_equal(cq_synth_video_paint(1, 1, 100, 90, y, W, u, W / 2, v, W / 2), CQ_EINVAL);
+    assert_int_equal(cq_synth_video_paint(1, 1, W, 91, y, W, u, W / 2, v, W / 2), CQ_EINVAL);
+}
+
+/* 150 frames at 160x90 and 60 kbit/s with three temporal layers: every decoded frame
+ * tells its number and time, in order, and repainting that number gives the reference
+ * the decoded frame is measured against. */
+static void test_synth_survives_vp8(void **state) {
+    (void)state;
+    struct cq_vp8_enc *e;
+    struct cq_vp8_dec *d;
+    cq_vp8_enc_config_t cfg = {
+        .width = W, .height = H, .bitrate_kbps = 60, .fps = 15, .temporal_layers = 3};
+    assert_int_equal(cq_vp8_enc_create(&e, &cfg), 0);
+    assert_int_equal(cq_vp8_dec_create(&d), 0);
+    int read = 0, decoded = 0;
+    uint32_t last = 0;
+    double worst = 99;
+    for (uint32_t k = 0; k < 150; k++) {
+        uint32_t ms = 1000 + k * 66;
+        assert_int_equal(cq_synth_video_paint(k, ms, W, H, y, W, u, W / 2, v, W / 2), 0);
+        cq_i420_t img = {.width = W, .height = H, .plane = {y, u, v}, .stride = {W, W / 2, W / 2}};
+        cq_vp8_frame_t f;
+        if (cq_vp8_enc_encode(e, &img, k * 6000u, &f) != 0)
+            continue;
+        cq_i420_t out;
+        assert_int_equal(cq_vp8_dec_decode(d, f.data, f.len, &out), 0);
+        decoded++;
+        uint32_t n, t;
+        if (cq_synth_video_read(out.plane[0], out.stride[0], W, H, &n, &t) != 0)
+            continue;
+        assert_int_equal(n, k); /* never a wrong number */
+        assert_int_equal(t, ms);
+        assert_true(read == 0 || n > last);
+        last = n;
+        read++;
+        cq_synth_video_paint(n, t, W, H, ref_y, W, ref_u, W / 2, ref_v, W / 2);
+        double p = cq_synth_psnr(out.plane[0], out.stride[0], ref_y, W, W, H);
+        worst = p < worst ? p : worst;
+    }
+    print_message("synth 160x90 at 60 kbit/s: %d of %d decoded frames read, worst PSNR %.1f dB\n",
+                  read, decoded, worst);
+    assert_true(read >= decoded * 95 / 100);
+    assert_true(worst > 25.0);
+    cq_vp8_enc_destroy(e);
+    cq_vp8_dec_destroy(d);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_synth_paint_and_read),
+        cmocka_unit_test(test_synth_survives_vp8),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
