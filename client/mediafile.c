@@ -7,6 +7,7 @@
 
 #include "rtp/error.h"
 
+/* Each keeps its FILE first: file_object opens it there. */
 struct cq_y4m {
     FILE *f;
     unsigned w, h, fps;
@@ -42,19 +43,35 @@ static uint16_t le16(const uint8_t *p) {
     return (uint16_t)(p[0] | p[1] << 8);
 }
 
+/* Allocates a file object of size bytes whose first member is its FILE *, opened at path
+ * in mode. Returns it, or NULL with *err set (CQ_ENOMEM, CQ_EIO). */
+static void *file_object(size_t size, const char *path, const char *mode, int *err) {
+    void *obj = calloc(1, size);
+    if (obj == NULL) {
+        *err = CQ_ENOMEM;
+        return NULL;
+    }
+    FILE *f = fopen(path, mode);
+    if (f == NULL) {
+        free(obj);
+        *err = CQ_EIO;
+        return NULL;
+    }
+    memcpy(obj, &f, sizeof f); /* the object's first member now owns f */
+    // cppcheck-suppress resourceLeak
+    return obj;
+}
+
 /* ---- Y4M -------------------------------------------------------------------------- */
 
 int cq_y4m_create(struct cq_y4m **out, const char *path, unsigned width, unsigned height,
                   unsigned fps) {
     if (width == 0 || height == 0 || width > 8192 || height > 8192 || fps == 0)
         return CQ_EINVAL;
-    struct cq_y4m *f = calloc(1, sizeof *f);
+    int ferr = 0;
+    struct cq_y4m *f = file_object(sizeof *f, path, "wb", &ferr);
     if (f == NULL)
-        return CQ_ENOMEM;
-    if ((f->f = fopen(path, "wb")) == NULL) {
-        free(f);
-        return CQ_EIO;
-    }
+        return ferr;
     f->w = width;
     f->h = height;
     f->fps = fps;
@@ -64,13 +81,10 @@ int cq_y4m_create(struct cq_y4m **out, const char *path, unsigned width, unsigne
 }
 
 int cq_y4m_open(struct cq_y4m **out, const char *path) {
-    struct cq_y4m *f = calloc(1, sizeof *f);
+    int ferr = 0;
+    struct cq_y4m *f = file_object(sizeof *f, path, "rb", &ferr);
     if (f == NULL)
-        return CQ_ENOMEM;
-    if ((f->f = fopen(path, "rb")) == NULL) {
-        free(f);
-        return CQ_EIO;
-    }
+        return ferr;
     char line[256];
     int err = CQ_EMALFORMED;
     if (fgets(line, sizeof line, f->f) == NULL || strncmp(line, "YUV4MPEG2 ", 10) != 0 ||
@@ -165,13 +179,10 @@ static void wav_header(uint8_t h[44], unsigned rate, uint32_t data_bytes) {
 int cq_wav_create(struct cq_wav **out, const char *path, unsigned rate) {
     if (rate < 8000 || rate > 192000)
         return CQ_EINVAL;
-    struct cq_wav *w = calloc(1, sizeof *w);
+    int ferr = 0;
+    struct cq_wav *w = file_object(sizeof *w, path, "wb", &ferr);
     if (w == NULL)
-        return CQ_ENOMEM;
-    if ((w->f = fopen(path, "wb")) == NULL) {
-        free(w);
-        return CQ_EIO;
-    }
+        return ferr;
     w->writing = true;
     w->rate = rate;
     w->channels = 1;
@@ -186,13 +197,10 @@ int cq_wav_create(struct cq_wav **out, const char *path, unsigned rate) {
 }
 
 int cq_wav_open(struct cq_wav **out, const char *path) {
-    struct cq_wav *w = calloc(1, sizeof *w);
+    int ferr = 0;
+    struct cq_wav *w = file_object(sizeof *w, path, "rb", &ferr);
     if (w == NULL)
-        return CQ_ENOMEM;
-    if ((w->f = fopen(path, "rb")) == NULL) {
-        free(w);
-        return CQ_EIO;
-    }
+        return ferr;
     uint8_t h[12];
     int err = CQ_EMALFORMED;
     if (fread(h, 1, 12, w->f) != 12 || memcmp(h, "RIFF", 4) != 0 || memcmp(h + 8, "WAVE", 4) != 0)
@@ -281,13 +289,10 @@ int cq_ivf_create(struct cq_ivf **out, const char *path, unsigned width, unsigne
                   unsigned fps) {
     if (width == 0 || width > 65535 || height == 0 || height > 65535 || fps == 0)
         return CQ_EINVAL;
-    struct cq_ivf *v = calloc(1, sizeof *v);
+    int ferr = 0;
+    struct cq_ivf *v = file_object(sizeof *v, path, "wb", &ferr);
     if (v == NULL)
-        return CQ_ENOMEM;
-    if ((v->f = fopen(path, "wb")) == NULL) {
-        free(v);
-        return CQ_EIO;
-    }
+        return ferr;
     uint8_t h[32] = {'D', 'K', 'I', 'F'};
     put_le16(h + 6, 32);
     memcpy(h + 8, "VP80", 4);
