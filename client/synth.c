@@ -83,3 +83,58 @@ double cq_synth_psnr(const uint8_t *a, int a_stride, const uint8_t *b, int b_str
     double mse = err / ((double)width * height);
     return mse < 1e-10 ? 99.0 : 10 * log10(255.0 * 255.0 / mse);
 }
+
+#define AUDIO_RATE 48000.0
+#define PI         3.14159265358979323846
+
+static double pitch_of(uint32_t k) {
+    return 100.0 + 15.0 * (double)(k % CQ_SYNTH_AUDIO_CLASSES);
+}
+
+void cq_synth_audio_frame(uint32_t k, int16_t *pcm) {
+    /* Each frame restarts its phase at zero and fades in and out over 2 ms, so frames of
+     * different pitch meet at silence rather than at a click. */
+    double f0 = pitch_of(k);
+    const unsigned fade = 96;
+    for (unsigned i = 0; i < CQ_SYNTH_AUDIO_FRAME; i++) {
+        double t = i / AUDIO_RATE, v = 0;
+        for (int h = 1; h <= 6; h++)
+            v += sin(2 * PI * f0 * h * t) / h;
+        double g = 1;
+        if (i < fade)
+            g = (double)i / fade;
+        else if (i >= CQ_SYNTH_AUDIO_FRAME - fade)
+            g = (double)(CQ_SYNTH_AUDIO_FRAME - 1 - i) / fade;
+        pcm[i] = (int16_t)(v * g * 6000);
+    }
+}
+
+int cq_synth_audio_class(const int16_t *pcm, size_t samples) {
+    if (samples < 480)
+        return -1;
+    /* Autocorrelation over the lags of the 16 pitches: the best normalised peak wins. */
+    double energy = 0;
+    for (size_t i = 0; i < samples; i++)
+        energy += (double)pcm[i] * pcm[i];
+    if (energy < (double)samples * 100 * 100)
+        return -1; /* too quiet to have a pitch */
+    int best = -1;
+    double best_r = 0.5; /* a clear pitch or none */
+    for (int c = 0; c < CQ_SYNTH_AUDIO_CLASSES; c++) {
+        size_t lag = (size_t)(AUDIO_RATE / pitch_of((uint32_t)c) + 0.5);
+        double r = 0, e1 = 0, e2 = 0;
+        for (size_t i = lag; i < samples; i++) {
+            r += (double)pcm[i] * pcm[i - lag];
+            e1 += (double)pcm[i] * pcm[i];
+            e2 += (double)pcm[i - lag] * pcm[i - lag];
+        }
+        double norm = r / sqrt(e1 * e2 + 1);
+        /* A pitch also correlates at twice its period: prefer the shortest lag that is
+         * nearly as good as the best. */
+        if (norm > best_r + 0.02 || (best >= 0 && norm > best_r - 0.02 && c > best)) {
+            best_r = norm > best_r ? norm : best_r;
+            best = c;
+        }
+    }
+    return best;
+}

@@ -31,6 +31,23 @@ int cq_synth_video_paint(uint32_t n, uint32_t capture_ms, unsigned width, unsign
 int cq_synth_video_read(const uint8_t *y, int y_stride, unsigned width, unsigned height,
                         uint32_t *n, uint32_t *capture_ms);
 
+/*
+ * The synthetic microphone: 20 ms frames of a voiced sound whose pitch tells the frame's
+ * index modulo 16 (100 Hz + 15 Hz per step). Pitch is what a speech codec keeps most
+ * faithfully (SILK codes it as a parameter), so a receiver can tell, frame by frame,
+ * whether what it plays is the frame that was sent or something concealment made up.
+ */
+#define CQ_SYNTH_AUDIO_FRAME   960 /* 20 ms at 48 kHz */
+#define CQ_SYNTH_AUDIO_CLASSES 16
+
+/* Writes frame k (CQ_SYNTH_AUDIO_FRAME samples at 48 kHz) into pcm. Consecutive frames
+ * join without clicks. */
+void cq_synth_audio_frame(uint32_t k, int16_t *pcm);
+
+/* The index modulo 16 that the pitch of [pcm, pcm + samples) tells (at least 480 samples:
+ * two periods of the lowest pitch), or -1 when there is no clear pitch (silence, noise). */
+int cq_synth_audio_class(const int16_t *pcm, size_t samples);
+
 /* PSNR in dB of luma plane a against b (same size); 99 for identical planes. */
 double cq_synth_psnr(const uint8_t *a, int a_stride, const uint8_t *b, int b_stride, unsigned width,
                      unsigned height);
