@@ -1,0 +1,166 @@
+#include "client/ajb.h"
+
+#include <string.h>
+
+#include "codec/opus_toc.h"
+#include "rtp/error.h"
+#include "rtp/seq.h"
+
+/* Above the target by this much, the buffer drops a frame; below by this, it adds one. */
+#define SHRINK_MARGIN_MS 40
+#define GROW_MARGIN_MS   10
+/* Headroom over the measured spread: one frame. */
+#define HEADROOM_MS 20
+
+static int64_t ticks(int64_t us) {
+    return us * 48 / 1000; /* the Opus RTP clock: 48 kHz */
+}
+
+void cq_ajb_init(cq_ajb_t *j) {
+    memset(j, 0, sizeof *j);
+    j->target_ms = CQ_AJB_MIN_MS;
+    j->last_samples = CQ_AJB_FRAME;
+}
+
+static cq_ajb_slot_t *slot_for(cq_ajb_t *j, uint32_t ts) {
+    return &j->slot[(ts / CQ_AJB_FRAME) % CQ_AJB_SLOTS];
+}
+
+/* The jitter spread of recent packets: the 95th percentile of their transit time above the
+ * quickest, in ms. */
+static unsigned spread_ms(const cq_ajb_t *j) {
+    if (j->ntransit < 2)
+        return 0;
+    int64_t sorted[CQ_AJB_HISTORY];
+    memcpy(sorted, j->transit, j->ntransit * sizeof sorted[0]);
+    for (unsigned i = 1; i < j->ntransit; i++) /* small: insertion sort */
+        for (unsigned k = i; k > 0 && sorted[k - 1] > sorted[k]; k--) {
+            int64_t t = sorted[k];
+            sorted[k] = sorted[k - 1];
+            sorted[k - 1] = t;
+        }
+    int64_t p95 = sorted[(j->ntransit - 1) * 95 / 100];
+    return (unsigned)((p95 - sorted[0]) / 48);
+}
+
+static int64_t min_transit(const cq_ajb_t *j) {
+    int64_t m = j->transit[0];
+    for (unsigned i = 1; i < j->ntransit; i++)
+        if (j->transit[i] < m)
+            m = j->transit[i];
+    return m;
+}
+
+int cq_ajb_put(cq_ajb_t *j, uint16_t seq, uint32_t ts, const uint8_t *payload, size_t len,
+               int64_t arrival_us) {
+    (void)seq;
+    cq_opus_toc_t toc;
+    if (cq_opus_toc_parse(payload, len, &toc) != 0)
+        return CQ_EMALFORMED;
+    if (len > CQ_AJB_PAYLOAD)
+        return CQ_ENOBUFS;
+    j->transit[j->next_transit] = ticks(arrival_us) - (int64_t)ts;
+    j->next_transit = (j->next_transit + 1) % CQ_AJB_HISTORY;
+    if (j->ntransit < CQ_AJB_HISTORY)
+        j->ntransit++;
+    unsigned t = spread_ms(j) + HEADROOM_MS;
+    j->target_ms = t < CQ_AJB_MIN_MS ? CQ_AJB_MIN_MS : t > CQ_AJB_MAX_MS ? CQ_AJB_MAX_MS : t;
+    if (j->started && !cq_ts_newer(ts, j->play_ts) && ts != j->play_ts) {
+        j->late++;
+        return CQ_EREPLAY;
+    }
+    if (!j->started && j->first_arrival_us == 0)
+        j->first_arrival_us = arrival_us ? arrival_us : 1;
+    cq_ajb_slot_t *s = slot_for(j, ts);
+    s->used = true;
+    s->ts = ts;
+    s->samples = toc.packet_samples;
+    s->len = (uint16_t)len;
+    memcpy(s->data, payload, len);
+    return 0;
+}
+
+/* The oldest packet held, or NULL. */
+static cq_ajb_slot_t *oldest(cq_ajb_t *j) {
+    cq_ajb_slot_t *best = NULL;
+    for (unsigned i = 0; i < CQ_AJB_SLOTS; i++)
+        if (j->slot[i].used && (best == NULL || cq_ts_newer(best->ts, j->slot[i].ts)))
+            best = &j->slot[i];
+    return best;
+}
+
+static cq_ajb_slot_t *at(cq_ajb_t *j, uint32_t ts) {
+    cq_ajb_slot_t *s = slot_for(j, ts);
+    return s->used && s->ts == ts ? s : NULL;
+}
+
+cq_ajb_action_t cq_ajb_get(cq_ajb_t *j, int64_t now_us, const uint8_t **pkt, size_t *len,
+                           unsigned *samples) {
+    if (!j->started) {
+        cq_ajb_slot_t *first = oldest(j);
+        if (first == NULL || now_us - j->first_arrival_us < (int64_t)j->target_ms * 1000)
+            return CQ_AJB_WAIT;
+        j->started = true;
+        j->play_ts = first->ts;
+    }
+    /* How far behind the quickest packet's arrival the playout runs now, in ms. */
+    int64_t delay_ms = (ticks(now_us) - (int64_t)j->play_ts - min_transit(j)) / 48;
+    cq_ajb_slot_t *s = at(j, j->play_ts);
+    if (s != NULL && delay_ms > (int64_t)j->target_ms + SHRINK_MARGIN_MS && oldest(j) != s) {
+        /* Too much delay and more queued: drop this one to catch up. */
+        j->play_ts += s->samples;
+        s->used = false;
+        j->shrunk++;
+        s = at(j, j->play_ts);
+    }
+    if (s != NULL && delay_ms < (int64_t)j->target_ms - GROW_MARGIN_MS &&
+        j->target_ms > CQ_AJB_MIN_MS) {
+        /* Too little delay for this link's jitter: stretch by a concealed frame. */
+        *samples = CQ_AJB_FRAME;
+        j->stretched++;
+        j->concealed++;
+        return CQ_AJB_CONCEAL;
+    }
+    if (s != NULL) {
+        *pkt = s->data;
+        *len = s->len;
+        *samples = s->samples;
+        j->last_samples = s->samples;
+        j->play_ts += s->samples;
+        s->used = false;
+        j->played++;
+        return CQ_AJB_PLAY;
+    }
+    cq_ajb_slot_t *first = oldest(j);
+    if (first == NULL) {
+        /* Nothing queued: late packets, or the sender is in DTX silence. Conceal without
+         * moving on, so the packet that comes next still plays in its turn. */
+        *samples = CQ_AJB_FRAME;
+        j->stretched++;
+        j->concealed++;
+        return CQ_AJB_CONCEAL;
+    }
+    if ((uint32_t)(first->ts - j->play_ts) > 10u * CQ_AJB_FRAME) {
+        /* A long gap (the end of a DTX silence, an outage): start again at what is here
+         * rather than conceal through it. */
+        j->play_ts = first->ts;
+        return cq_ajb_get(j, now_us, pkt, len, samples);
+    }
+    /* Lost (or late): the next packet's FEC when it is here, else concealment. */
+    uint32_t lost_ts = j->play_ts;
+    *samples = j->last_samples;
+    j->play_ts += j->last_samples;
+    cq_ajb_slot_t *next = at(j, lost_ts + j->last_samples);
+    if (next != NULL) {
+        *pkt = next->data;
+        *len = next->len;
+        j->fec++;
+        return CQ_AJB_FEC;
+    }
+    j->concealed++;
+    return CQ_AJB_CONCEAL;
+}
+
+unsigned cq_ajb_target_ms(const cq_ajb_t *j) {
+    return j->target_ms;
+}

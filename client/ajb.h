@@ -1,0 +1,70 @@
+/*
+ * The audio jitter buffer: Opus packets in, as the network delivers them; one frame out
+ * each time the sound card wants one, with what to do about it: decode it, rebuild it from
+ * the next packet's FEC, or conceal it. Its delay follows the measured jitter: as little
+ * as a steady link allows (a conversation between valleys already carries VSAT delay),
+ * as much as a jittery radio link needs, adjusted by one frame at a time.
+ *
+ * Frames are 20 ms (960 samples at 48 kHz) on the playout side; a packet of 40 or 60 ms
+ * counts for two or three frames. A plain value the caller owns; no allocation, no I/O.
+ */
+#ifndef CQ_CLIENT_AJB_H
+#define CQ_CLIENT_AJB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CQ_AJB_SLOTS   64   /* 1.28 s of 20 ms packets */
+#define CQ_AJB_PAYLOAD 1275 /* the largest Opus frame */
+#define CQ_AJB_FRAME   960  /* playout step: 20 ms at 48 kHz */
+#define CQ_AJB_MIN_MS  40   /* never less delay than this */
+#define CQ_AJB_MAX_MS  800  /* nor more */
+
+typedef struct {
+    bool used;
+    uint32_t ts;
+    uint16_t samples; /* what it decodes to: 960, 1920 or 2880 */
+    uint16_t len;
+    uint8_t data[CQ_AJB_PAYLOAD];
+} cq_ajb_slot_t;
+
+#define CQ_AJB_HISTORY 128 /* transit times the delay is judged on: ~2.5 s */
+
+typedef struct {
+    cq_ajb_slot_t slot[CQ_AJB_SLOTS]; /* indexed by (ts / 960) % CQ_AJB_SLOTS */
+    bool started;
+    uint32_t play_ts;      /* RTP time of what plays next */
+    uint16_t last_samples; /* duration of the last packet played, for a lost one's */
+    int64_t first_arrival_us;
+    int64_t transit[CQ_AJB_HISTORY]; /* arrival - ts of recent packets, in 48 kHz units */
+    unsigned ntransit, next_transit;
+    unsigned target_ms;
+    uint64_t played, fec, concealed, late, stretched, shrunk;
+} cq_ajb_t;
+
+typedef enum {
+    CQ_AJB_WAIT = 0, /* nothing to play yet: play silence */
+    CQ_AJB_PLAY,     /* decode *pkt */
+    CQ_AJB_FEC,      /* the frame was lost: decode *pkt (the next packet) for its FEC */
+    CQ_AJB_CONCEAL,  /* lost with nothing after it yet: conceal */
+} cq_ajb_action_t;
+
+void cq_ajb_init(cq_ajb_t *j);
+
+/* A packet arrived at arrival_us (any monotonic clock). Returns 0, CQ_EREPLAY (too late:
+ * its time was played already; counted), CQ_ENOBUFS (larger than a slot), CQ_EMALFORMED
+ * (not an Opus packet). */
+int cq_ajb_put(cq_ajb_t *j, uint16_t seq, uint32_t ts, const uint8_t *payload, size_t len,
+               int64_t arrival_us);
+
+/* What to do next, at now_us: for PLAY and FEC, *pkt and *len point at the packet to
+ * decode (valid until the next put), and *samples says how many samples it stands for
+ * (for CONCEAL, how many to conceal). The caller calls again when those have played. */
+cq_ajb_action_t cq_ajb_get(cq_ajb_t *j, int64_t now_us, const uint8_t **pkt, size_t *len,
+                           unsigned *samples);
+
+/* The delay aimed at now, in ms. */
+unsigned cq_ajb_target_ms(const cq_ajb_t *j);
+
+#endif
