@@ -8,7 +8,7 @@ packages=(
     # build
     build-essential cmake pkg-config clang libclang-rt-14-dev clang-format dpkg-dev
     # media transport and codecs (DESIGN.md "Dependencies")
-    libuv1-dev libsrtp2-dev libssl-dev libopus-dev libvpx-dev
+    libuv1-dev libsrtp2-dev libssl-dev libopus-dev libvpx-dev libyuv-dev
     # control plane: HTTP + WebSocket on the libuv loop (the evlib-uv plugin is what lets
     # libwebsockets join a foreign libuv loop), JSON, storage
     libwebsockets-dev libwebsockets-evlib-uv libjansson-dev libsqlite3-dev

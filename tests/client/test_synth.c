@@ -13,6 +13,7 @@
 
 #include "client/synth.h"
 #include "codec/opus_codec.h"
+#include "codec/scale.h"
 #include "codec/vp8_codec.h"
 #include "rtp/error.h"
 
@@ -146,11 +147,25 @@ static void test_synth_audio_through_opus(void **state) {
     cq_opus_dec_destroy(d);
 }
 
+/* A frame painted at the top simulcast size and scaled down still tells its number at
+ * every lower size: the code is proportional to the frame. */
+static void test_synth_survives_scaling(void **state) {
+    (void)state;
+    static uint8_t by[640 * 360], bu[320 * 180], bv[320 * 180];
+    assert_int_equal(cq_synth_video_paint(4242, 99000, 640, 360, by, 640, bu, 320, bv, 320), 0);
+    cq_i420_t big = {.width = 640, .height = 360, .plane = {by, bu, bv}, .stride = {640, 320, 320}};
+    cq_i420_t small = {.width = W, .height = H, .stride = {W, W / 2, W / 2}};
+    assert_int_equal(cq_scale_i420(&big, y, u, v, &small), 0);
+    uint32_t n, ms;
+    assert_int_equal(cq_synth_video_read(y, W, W, H, &n, &ms), 0);
+    assert_int_equal(n, 4242);
+    assert_int_equal(ms, 99000);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_synth_paint_and_read),
-        cmocka_unit_test(test_synth_survives_vp8),
-        cmocka_unit_test(test_synth_audio_classes),
+        cmocka_unit_test(test_synth_paint_and_read),     cmocka_unit_test(test_synth_survives_vp8),
+        cmocka_unit_test(test_synth_survives_scaling),   cmocka_unit_test(test_synth_audio_classes),
         cmocka_unit_test(test_synth_audio_through_opus),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
