@@ -71,24 +71,38 @@ static cq_vp8_asm_slot_t *held(cq_vp8_assembler_t *a, uint16_t seq) {
     return s->used && s->seq == seq ? s : NULL;
 }
 
-int cq_vp8_asm_take(cq_vp8_assembler_t *a, uint16_t last_seq, uint8_t *out, size_t cap,
-                    cq_vp8_frame_info_t *info) {
+/* Walks back from last_seq, same timestamp all the way, to the packet that starts the
+ * frame. Returns whether every packet is there; *first and *d describe the first. */
+static bool span(cq_vp8_assembler_t *a, uint16_t last_seq, uint16_t *first, cq_vp8_desc_t *d) {
     cq_vp8_asm_slot_t *last = held(a, last_seq);
     if (last == NULL || !last->marker)
-        return 0;
-    /* Walk back, same timestamp all the way, to the packet that starts the frame. */
-    uint16_t first = last_seq;
-    cq_vp8_desc_t d;
-    for (unsigned n = 0;; n++) {
-        cq_vp8_asm_slot_t *s = held(a, first);
-        if (s == NULL || s->ts != last->ts || n >= CQ_VP8_ASM_SLOTS)
-            return 0; /* a packet is missing: not complete (yet) */
-        if (cq_vp8_desc_parse(s->data, s->len, &d) < 0)
-            return 0;
-        if (cq_vp8_desc_starts_frame(&d))
-            break;
-        first = (uint16_t)(first - 1);
+        return false;
+    uint16_t q = last_seq;
+    for (unsigned n = 0; n < CQ_VP8_ASM_SLOTS; n++) {
+        cq_vp8_asm_slot_t *s = held(a, q);
+        if (s == NULL || s->ts != last->ts || cq_vp8_desc_parse(s->data, s->len, d) < 0)
+            return false; /* a packet is missing: not complete (yet) */
+        if (cq_vp8_desc_starts_frame(d)) {
+            *first = q;
+            return true;
+        }
+        q = (uint16_t)(q - 1);
     }
+    return false;
+}
+
+bool cq_vp8_asm_complete(cq_vp8_assembler_t *a, uint16_t last_seq, uint16_t *first_seq) {
+    cq_vp8_desc_t d;
+    return span(a, last_seq, first_seq, &d);
+}
+
+int cq_vp8_asm_take(cq_vp8_assembler_t *a, uint16_t last_seq, uint8_t *out, size_t cap,
+                    cq_vp8_frame_info_t *info) {
+    uint16_t first;
+    cq_vp8_desc_t d;
+    if (!span(a, last_seq, &first, &d))
+        return 0;
+    cq_vp8_asm_slot_t *last = held(a, last_seq);
     cq_vp8_desc_t first_desc = d;
     size_t total = 0;
     for (uint16_t q = first;; q = (uint16_t)(q + 1)) {

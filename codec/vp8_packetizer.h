@@ -85,6 +85,10 @@ int cq_vp8_asm_insert(cq_vp8_assembler_t *a, uint16_t seq, uint32_t ts, bool mar
 int cq_vp8_asm_take(cq_vp8_assembler_t *a, uint16_t last_seq, uint8_t *out, size_t cap,
                     cq_vp8_frame_info_t *info);
 
+/* Whether the frame whose last packet is last_seq is complete; if so, *first_seq is its
+ * first packet's number. Changes nothing. */
+bool cq_vp8_asm_complete(cq_vp8_assembler_t *a, uint16_t last_seq, uint16_t *first_seq);
+
 /* Forgets every packet older than seq (a frame given up on: the caller asks for a
  * keyframe or moves on). */
 void cq_vp8_asm_drop_before(cq_vp8_assembler_t *a, uint16_t seq);

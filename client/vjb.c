@@ -1,0 +1,146 @@
+#include "client/vjb.h"
+
+#include <string.h>
+
+#include "rtp/error.h"
+#include "rtp/seq.h"
+
+void cq_vjb_init(cq_vjb_t *j) {
+    memset(j, 0, sizeof *j);
+    cq_vp8_asm_init(&j->asm_);
+    j->need_keyframe = true; /* nothing decodes before the first keyframe */
+}
+
+int cq_vjb_put(cq_vjb_t *j, uint16_t seq, uint32_t ts, bool marker, const uint8_t *payload,
+               size_t len) {
+    if (j->started && cq_seq_newer(j->next_seq, seq))
+        return 0; /* its frame was given out or given up: too late to matter */
+    int err = cq_vp8_asm_insert(&j->asm_, seq, ts, marker, payload, len);
+    if (err != 0 || !marker)
+        return err;
+    for (unsigned i = 0; i < j->nends; i++)
+        if (j->ends[i] == seq)
+            return 0; /* a duplicate */
+    if (j->nends == CQ_VJB_FRAMES) {
+        /* Full: the oldest end goes (its frame is long overdue). */
+        unsigned oldest = 0;
+        for (unsigned i = 1; i < j->nends; i++)
+            if (cq_seq_newer(j->ends[oldest], j->ends[i]))
+                oldest = i;
+        j->ends[oldest] = j->ends[--j->nends];
+    }
+    j->ends[j->nends++] = seq;
+    return 0;
+}
+
+/* The index of the earliest frame end, or -1. */
+static int earliest(const cq_vjb_t *j) {
+    int best = -1;
+    for (unsigned i = 0; i < j->nends; i++)
+        if (best < 0 || cq_seq_newer(j->ends[best], j->ends[i]))
+            best = (int)i;
+    return best;
+}
+
+static void forget_end(cq_vjb_t *j, int i) {
+    j->ends[i] = j->ends[--j->nends];
+}
+
+/* Whether frame info can be decoded after what was given out, per the temporal layers;
+ * updates the chain state when it can. */
+static bool decodable(cq_vjb_t *j, const cq_vp8_frame_info_t *info) {
+    const cq_vp8_desc_t *d = &info->desc;
+    if (info->keyframe) {
+        j->need_keyframe = false;
+        j->broken_since_tl0 = false;
+        j->have_tl0 = d->has_tl0picidx;
+        j->last_tl0 = d->tl0picidx;
+        return true;
+    }
+    if (j->need_keyframe)
+        return false;
+    if (!d->has_tid || !d->has_tl0picidx) /* no layers: the chain is the whole stream */
+        return !j->broken_since_tl0;
+    if (d->tid == 0) {
+        if (!j->have_tl0 || d->tl0picidx != (uint8_t)(j->last_tl0 + 1))
+            return false;
+        j->last_tl0 = d->tl0picidx;
+        j->broken_since_tl0 = false;
+        return true;
+    }
+    if (!j->have_tl0 || d->tl0picidx != j->last_tl0 || (!d->y && j->broken_since_tl0))
+        return false;
+    /* A TL1 sync frame refreshes GOLDEN from TL0 alone: what a lost frame of the group
+     * could have spoiled is clean again for the frames after it. */
+    if (d->tid == 1 && d->y)
+        j->broken_since_tl0 = false;
+    return true;
+}
+
+int cq_vjb_pop(cq_vjb_t *j, int64_t now_us, int64_t wait_us, uint8_t *out, size_t cap,
+               cq_vp8_frame_info_t *info) {
+    for (unsigned guard = 0; guard <= CQ_VJB_FRAMES; guard++) {
+        int e = earliest(j);
+        if (e < 0)
+            return 0;
+        uint16_t end = j->ends[e], first;
+        bool complete = cq_vp8_asm_complete(&j->asm_, end, &first);
+        if (!j->started) {
+            if (!complete)
+                return 0;
+            j->started = true;
+            j->next_seq = first;
+        }
+        if (!complete || first != j->next_seq) {
+            /* A packet before `end` is missing. Wait for it, within the budget. */
+            if (j->gap_since_us == 0)
+                j->gap_since_us = now_us ? now_us : 1;
+            if (now_us - j->gap_since_us < wait_us)
+                return 0;
+            /* Given up: move on to the next complete frame, whatever it needed. */
+            int next = -1;
+            for (unsigned i = 0; i < j->nends; i++) {
+                uint16_t f;
+                if (cq_vp8_asm_complete(&j->asm_, j->ends[i], &f) &&
+                    (next < 0 || cq_seq_newer(j->ends[next], j->ends[i])))
+                    next = (int)i;
+            }
+            if (next < 0)
+                return 0;
+            cq_vp8_asm_complete(&j->asm_, j->ends[next], &first);
+            for (unsigned i = 0; i < j->nends;) /* frames before it are gone */
+                if (cq_seq_newer(first, j->ends[i]))
+                    forget_end(j, (int)i);
+                else
+                    i++;
+            cq_vp8_asm_drop_before(&j->asm_, first);
+            j->next_seq = first;
+            j->broken_since_tl0 = true;
+            j->skipped++;
+            j->gap_since_us = 0;
+            continue;
+        }
+        j->gap_since_us = 0;
+        int n = cq_vp8_asm_take(&j->asm_, end, out, cap, info);
+        if (n < 0)
+            return n;
+        forget_end(j, e);
+        j->next_seq = (uint16_t)(end + 1);
+        if (decodable(j, info)) {
+            j->frames++;
+            return n;
+        }
+        /* Not decodable: dropped. A TL0 frame lost from the chain stops the picture. */
+        j->undecodable++;
+        j->broken_since_tl0 = true;
+        if (!info->keyframe && (!info->desc.has_tid || info->desc.tid == 0) && !j->need_keyframe) {
+            j->need_keyframe = true;
+            j->keyframes_asked++;
+        }
+    }
+    return 0;
+}
+
+bool cq_vjb_wants_keyframe(const cq_vjb_t *j) {
+    return j->need_keyframe;
+}

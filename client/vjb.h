@@ -1,0 +1,59 @@
+/*
+ * The video jitter buffer: VP8 packets in, as the network delivers them; whole frames out,
+ * in order, only when they can be decoded. A missing packet is waited for (its NACK is
+ * the caller's, through rtp/nack_tracker.h) for a budget of about one and a half round
+ * trips; then the frames that needed it are given up.
+ *
+ * Which frames survive a loss follows the temporal layers of the 0-2-1-2 pattern: a TL0
+ * frame needs only the TL0 before it; a TL1 or TL2 frame needs its TL0, and, unless it is
+ * a layer-sync frame, nothing lost since that TL0 or since the group's TL1 sync frame
+ * (which refreshes GOLDEN from TL0 alone). So a lost TL2 frame costs one frame, a lost
+ * TL1 frame a few, and only a lost TL0 frame stops the picture until a keyframe
+ * (cq_vjb_wants_keyframe: the caller sends PLI).
+ *
+ * A plain value the caller owns (about 300 KB: keep it off the stack); no allocation.
+ */
+#ifndef CQ_CLIENT_VJB_H
+#define CQ_CLIENT_VJB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codec/vp8_packetizer.h"
+
+#define CQ_VJB_FRAMES 128 /* frame ends remembered */
+
+typedef struct {
+    cq_vp8_assembler_t asm_;
+    uint16_t ends[CQ_VJB_FRAMES]; /* sequence numbers of marker packets not yet taken */
+    unsigned nends;
+    bool started;
+    uint16_t next_seq;    /* first packet of the next frame in order */
+    int64_t gap_since_us; /* when next_seq was first found missing; 0: no gap */
+    bool have_tl0;
+    uint8_t last_tl0;      /* TL0PICIDX of the last TL0 frame given out */
+    bool broken_since_tl0; /* a frame was given up since that TL0 */
+    bool need_keyframe;
+    uint64_t frames, skipped, undecodable, keyframes_asked;
+} cq_vjb_t;
+
+void cq_vjb_init(cq_vjb_t *j);
+
+/* A packet (its RTP sequence number, timestamp, marker and payload). Returns 0 or what
+ * the assembler refused (CQ_EMALFORMED, CQ_ENOBUFS). */
+int cq_vjb_put(cq_vjb_t *j, uint16_t seq, uint32_t ts, bool marker, const uint8_t *payload,
+               size_t len);
+
+/*
+ * The next frame to decode, at now_us, waiting at most wait_us for a missing packet.
+ * Returns its length (written to out, with *info) or 0 when none is ready, or
+ * CQ_ENOBUFS. Frames that cannot be decoded are dropped here, counted, never returned.
+ */
+int cq_vjb_pop(cq_vjb_t *j, int64_t now_us, int64_t wait_us, uint8_t *out, size_t cap,
+               cq_vp8_frame_info_t *info);
+
+/* Whether the picture is stopped for want of a keyframe (send PLI; repeat per the RTT). */
+bool cq_vjb_wants_keyframe(const cq_vjb_t *j);
+
+#endif

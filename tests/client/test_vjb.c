@@ -1,0 +1,220 @@
+/*
+ * The video jitter buffer with a stream in the 0-2-1-2 pattern, two packets a frame:
+ * frames come out in order and whole; a repair within the budget loses nothing; a lost
+ * TL2 frame costs that frame alone, a lost TL0 frame stops the picture until a keyframe;
+ * a stream joined mid-way waits for its first keyframe.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "client/vjb.h"
+#include "codec/vp8_packetizer.h"
+#include "rtp/error.h"
+
+static cq_vjb_t vjb;
+
+typedef struct {
+    uint16_t seq;
+    uint32_t ts;
+    bool marker;
+    size_t len;
+    uint8_t data[200];
+    unsigned frame;
+} pkt_t;
+
+static pkt_t pkts[400];
+static size_t npkts;
+
+/* Frames 0..n-1, keyframes where key(k) says, pattern restarting at each keyframe. */
+static void make_stream(unsigned n, unsigned key_every) {
+    static const uint8_t pattern[4] = {0, 2, 1, 2};
+    npkts = 0;
+    uint16_t seq = 65500; /* across the wrap */
+    uint8_t tl0 = 250;
+    unsigned since_key = 0;
+    for (unsigned k = 0; k < n; k++) {
+        bool key = k % key_every == 0;
+        since_key = key ? 0 : since_key + 1;
+        uint8_t tid = pattern[since_key % 4];
+        if (tid == 0)
+            tl0++;
+        uint8_t frame[120];
+        memset(frame, (int)k, sizeof frame);
+        if (key) {
+            static const uint8_t hdr[10] = {0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 160, 0, 90, 0};
+            memcpy(frame, hdr, 10);
+        } else {
+            frame[0] = 0x11; /* P set: an interframe */
+        }
+        memcpy(frame + 20, &k, sizeof k);
+        cq_vp8_desc_t d = {.extended = true,
+                           .has_picture_id = true,
+                           .picture_id_15bit = true,
+                           .picture_id = (uint16_t)k,
+                           .has_tl0picidx = true,
+                           .tl0picidx = tl0,
+                           .has_tid = true,
+                           .tid = tid,
+                           .y = !key && (since_key % 4 == 1 || since_key % 4 == 2)};
+        cq_vp8_packetizer_t p;
+        assert_int_equal(cq_vp8_packetizer_init(&p, frame, sizeof frame, &d, 80), 2);
+        bool last = false;
+        while (!last) {
+            pkt_t *q = &pkts[npkts++];
+            int len = cq_vp8_packetizer_next(&p, q->data, sizeof q->data, &last);
+            assert_true(len > 0);
+            q->len = (size_t)len;
+            q->seq = seq++;
+            q->ts = k * 3000u;
+            q->marker = last;
+            q->frame = k;
+        }
+    }
+}
+
+/* Feeds packets (skipping frames in `lost`), popping after each with a wait budget, and
+ * records which frames came out. Time advances 10 ms per packet. */
+static int run(const int *lost, size_t nlost, unsigned *out_frames, size_t max) {
+    cq_vjb_init(&vjb);
+    int n = 0;
+    for (size_t i = 0; i < npkts; i++) {
+        bool skip = false;
+        for (size_t l = 0; l < nlost; l++)
+            skip |= pkts[i].frame == (unsigned)lost[l];
+        if (!skip)
+            assert_int_equal(cq_vjb_put(&vjb, pkts[i].seq, pkts[i].ts, pkts[i].marker, pkts[i].data,
+                                        pkts[i].len),
+                             0);
+        static uint8_t frame[4096];
+        cq_vp8_frame_info_t info;
+        int len;
+        while ((len = cq_vjb_pop(&vjb, (int64_t)i * 10000, 50000, frame, sizeof frame, &info)) >
+               0) {
+            unsigned k;
+            memcpy(&k, frame + 20, sizeof k);
+            assert_int_equal(len, 120);
+            if ((size_t)n < max)
+                out_frames[n] = k;
+            n++;
+        }
+    }
+    return n;
+}
+
+static void test_vjb_in_order_and_whole(void **state) {
+    (void)state;
+    make_stream(40, 1000);
+    unsigned out[64];
+    assert_int_equal(run(NULL, 0, out, 64), 40);
+    for (unsigned k = 0; k < 40; k++)
+        assert_int_equal(out[k], k);
+    assert_false(cq_vjb_wants_keyframe(&vjb));
+}
+
+/* Packets swapped in pairs across frames: nothing waits out its budget, all come out. */
+static void test_vjb_reorder(void **state) {
+    (void)state;
+    make_stream(40, 1000);
+    for (size_t i = 1; i + 1 < npkts; i += 3) {
+        pkt_t t = pkts[i];
+        pkts[i] = pkts[i + 1];
+        pkts[i + 1] = t;
+    }
+    unsigned out[64];
+    assert_int_equal(run(NULL, 0, out, 64), 40);
+    for (unsigned k = 0; k < 40; k++)
+        assert_int_equal(out[k], k);
+    assert_int_equal(vjb.skipped, 0);
+}
+
+/* Frame 5 (the pattern after the keyframe at 0: 1 TL2, 2 TL1, 3 TL2, 4 TL0, 5 TL2 sync,
+ * 6 TL1 sync, 7 TL2): lost. Only it is missing: frame 7 is decodable again after the TL1
+ * sync frame 6, and no keyframe is asked for. */
+static void test_vjb_lost_tl2_costs_one_frame(void **state) {
+    (void)state;
+    make_stream(40, 1000);
+    int lost[] = {5};
+    unsigned out[64];
+    assert_int_equal(run(lost, 1, out, 64), 39);
+    for (unsigned i = 0, k = 0; k < 40; k++) {
+        if (k == 5)
+            continue;
+        assert_int_equal(out[i++], k);
+    }
+    assert_int_equal(vjb.keyframes_asked, 0);
+    assert_false(cq_vjb_wants_keyframe(&vjb));
+}
+
+/* Frame 8 is TL0: its group (8-11) and every later frame wait for a keyframe, which comes
+ * at 20; from it on, all frames. */
+static void test_vjb_lost_tl0_waits_for_keyframe(void **state) {
+    (void)state;
+    make_stream(40, 20);
+    int lost[] = {8};
+    unsigned out[64];
+    int n = run(lost, 1, out, 64);
+    assert_int_equal(n, 8 + 20); /* 0-7, then 20-39 */
+    assert_int_equal(out[7], 7);
+    assert_int_equal(out[8], 20);
+    assert_int_equal(vjb.keyframes_asked, 1);
+    assert_false(cq_vjb_wants_keyframe(&vjb));
+}
+
+/* Joined after the keyframe: nothing until the next one. */
+static void test_vjb_join_mid_stream(void **state) {
+    (void)state;
+    make_stream(40, 20);
+    int lost[] = {0, 1, 2, 3, 4, 5}; /* as if the first frames were before the join */
+    unsigned out[64];
+    int n = run(lost, 6, out, 64);
+    assert_int_equal(n, 20);
+    assert_int_equal(out[0], 20);
+}
+
+/* Frame 6 (TL1) lost: the TL2 frame after it (7, not a sync frame) needed it and is
+ * dropped; the next TL0 (8) carries on without a keyframe. */
+static void test_vjb_lost_tl1_costs_its_dependents(void **state) {
+    (void)state;
+    make_stream(40, 1000);
+    int lost[] = {6};
+    unsigned out[64];
+    assert_int_equal(run(lost, 1, out, 64), 38);
+    assert_int_equal(out[5], 5);
+    assert_int_equal(out[6], 8);
+    assert_int_equal(vjb.keyframes_asked, 0);
+}
+
+/* A packet of frame 10 arrives 40 ms late (a repair within the 50 ms budget): frame 10
+ * and the ones behind it wait for it, and nothing is lost. */
+static void test_vjb_repair_within_budget(void **state) {
+    (void)state;
+    make_stream(40, 1000);
+    size_t i = 20; /* frame 10's first packet */
+    assert_int_equal(pkts[i].frame, 10);
+    pkt_t late = pkts[i];
+    memmove(&pkts[i], &pkts[i + 1], 4 * sizeof pkts[0]);
+    pkts[i + 4] = late;
+    unsigned out[64];
+    assert_int_equal(run(NULL, 0, out, 64), 40);
+    for (unsigned k = 0; k < 40; k++)
+        assert_int_equal(out[k], k);
+    assert_int_equal(vjb.skipped, 0);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_vjb_in_order_and_whole),
+        cmocka_unit_test(test_vjb_reorder),
+        cmocka_unit_test(test_vjb_repair_within_budget),
+        cmocka_unit_test(test_vjb_lost_tl2_costs_one_frame),
+        cmocka_unit_test(test_vjb_lost_tl1_costs_its_dependents),
+        cmocka_unit_test(test_vjb_lost_tl0_waits_for_keyframe),
+        cmocka_unit_test(test_vjb_join_mid_stream),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
