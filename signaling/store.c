@@ -338,16 +338,21 @@ static int finish(struct cq_store *s, int err) {
     return err != 0 ? err : end;
 }
 
-int cq_store_session_create(struct cq_store *s, cq_session_t *ss, int64_t now_s) {
-    int err = check_session(ss);
-    if (err || (err = exec(stmt(s, TX_BEGIN))) != 0)
-        return err;
-    sqlite3_stmt *st = stmt(s, SS_INSERT);
+/* Binds a session's own fields, in the order SS_INSERT and SS_UPDATE both take them. */
+static sqlite3_stmt *bind_session(sqlite3_stmt *st, const cq_session_t *ss) {
     sqlite3_bind_text(st, 1, ss->title, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, ss->start_s);
     sqlite3_bind_int64(st, 3, ss->end_s);
     sqlite3_bind_int64(st, 4, ss->open_before_s);
     sqlite3_bind_int(st, 5, (int)ss->mode);
+    return st;
+}
+
+int cq_store_session_create(struct cq_store *s, cq_session_t *ss, int64_t now_s) {
+    int err = check_session(ss);
+    if (err || (err = exec(stmt(s, TX_BEGIN))) != 0)
+        return err;
+    sqlite3_stmt *st = bind_session(stmt(s, SS_INSERT), ss);
     sqlite3_bind_int64(st, 6, now_s);
     if ((err = exec(st)) == 0) {
         ss->id = sqlite3_last_insert_rowid(s->db);
@@ -395,12 +400,7 @@ int cq_store_session_update(struct cq_store *s, const cq_session_t *ss) {
     int err = check_session(ss);
     if (err || (err = exec(stmt(s, TX_BEGIN))) != 0)
         return err;
-    sqlite3_stmt *st = stmt(s, SS_UPDATE);
-    sqlite3_bind_text(st, 1, ss->title, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, ss->start_s);
-    sqlite3_bind_int64(st, 3, ss->end_s);
-    sqlite3_bind_int64(st, 4, ss->open_before_s);
-    sqlite3_bind_int(st, 5, (int)ss->mode);
+    sqlite3_stmt *st = bind_session(stmt(s, SS_UPDATE), ss);
     sqlite3_bind_int64(st, 6, ss->id);
     if ((err = exec(st)) == 0 && sqlite3_changes(s->db) != 1)
         err = CQ_ENOENT;
