@@ -16,7 +16,7 @@
 #include <jansson.h>
 
 #include "rtp/error.h"
-#include "tools/ctl/httpc.h"
+#include "signaling/httpc.h"
 
 enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_SERVER = 3, EXIT_KEY = 4 };
 

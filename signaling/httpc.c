@@ -1,4 +1,4 @@
-#include "tools/ctl/httpc.h"
+#include "signaling/httpc.h"
 
 #include <errno.h>
 #include <fcntl.h>

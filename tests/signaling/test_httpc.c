@@ -8,7 +8,7 @@
 #include <cmocka.h>
 
 #include "rtp/error.h"
-#include "tools/ctl/httpc.h"
+#include "signaling/httpc.h"
 
 static void test_httpc_url_parse(void **state) {
     (void)state;

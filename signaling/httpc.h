@@ -1,10 +1,10 @@
 /*
- * A small blocking HTTP/1.1 client for chasqui's tools: one request per connection
- * (Connection: close), plain http:// only (the district server's API on its own
- * network), bounded waits throughout.
+ * A small blocking HTTP/1.1 client for chasqui-ctl and the telecentre client: one request
+ * per connection (Connection: close), plain http:// only (the district server's API on
+ * its own network), bounded waits throughout.
  */
-#ifndef CQ_TOOLS_HTTPC_H
-#define CQ_TOOLS_HTTPC_H
+#ifndef CQ_SIGNALING_HTTPC_H
+#define CQ_SIGNALING_HTTPC_H
 
 #include <stddef.h>
 #include <stdint.h>
