@@ -1,5 +1,7 @@
 #include "support/peer.h"
 
+#include "client/ice_check.h"
+
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -57,22 +59,15 @@ int cq_test_peer_bind(cq_test_peer_t *p, bool nominate, int timeout_ms) {
     p->tid_counter++;
     memcpy(tid, &p->tid_counter, sizeof p->tid_counter);
     tid[11] = 0xc9;
-    char username[80];
-    int ulen = snprintf(username, sizeof username, "%s:%s", p->relay_ufrag, p->local_ufrag);
+    cq_ice_check_config_t ice = {.relay_ufrag = p->relay_ufrag,
+                                 .relay_pwd = p->relay_pwd,
+                                 .local_ufrag = p->local_ufrag,
+                                 .tie_breaker = 0x1122334455667788ull};
     uint8_t req[256];
-    cq_stun_writer_t w;
-    int rc;
-    if ((rc = cq_stun_writer_init(&w, req, sizeof req, CQ_STUN_METHOD_BINDING,
-                                  CQ_STUN_CLASS_REQUEST, tid)) < 0 ||
-        (rc = cq_stun_add_username(&w, username, (size_t)ulen)) < 0 ||
-        (rc = cq_stun_add_priority(&w, 0x6e7f1eff)) < 0 ||
-        (rc = cq_stun_add_ice_controlling(&w, 0x1122334455667788ull)) < 0 ||
-        (nominate && (rc = cq_stun_add_use_candidate(&w)) < 0) ||
-        (rc = cq_stun_add_message_integrity(&w, (const uint8_t *)p->relay_pwd,
-                                            strlen(p->relay_pwd))) < 0 ||
-        (rc = cq_stun_add_fingerprint(&w)) < 0)
+    int rc = cq_ice_check_write(&ice, tid, nominate, req, sizeof req);
+    if (rc < 0)
         return rc;
-    if ((rc = cq_test_peer_send_raw(p, req, cq_stun_writer_len(&w))) != 0)
+    if ((rc = cq_test_peer_send_raw(p, req, (size_t)rc)) != 0)
         return rc;
 
     uint8_t buf[2048];
@@ -80,22 +75,18 @@ int cq_test_peer_bind(cq_test_peer_t *p, bool nominate, int timeout_ms) {
         int n = wait_datagram(p, buf, sizeof buf, 10);
         if (n <= 0 || cq_demux_classify(buf, (size_t)n) != CQ_DEMUX_STUN)
             continue;
-        cq_stun_view_t v;
-        if (cq_stun_parse(buf, (size_t)n, &v) < 0 || memcmp(v.tid, tid, sizeof tid) != 0)
+        cq_stun_addr_t mapped;
+        memset(&mapped, 0, sizeof mapped);
+        rc = cq_ice_check_answer(&ice, tid, buf, (size_t)n, &mapped);
+        if (rc == CQ_ENOENT)
             continue;
         p->stun_received++;
-        if (cq_stun_check_fingerprint(buf, (size_t)n, &v) != 0)
-            return CQ_EAUTH;
-        if (v.cls == CQ_STUN_CLASS_ERROR)
-            return -(int)v.error_code;
-        if (v.cls != CQ_STUN_CLASS_SUCCESS ||
-            cq_stun_check_integrity(buf, (size_t)n, &v, (const uint8_t *)p->relay_pwd,
-                                    strlen(p->relay_pwd)) != 0)
-            return CQ_EAUTH;
-        if (v.attrs & CQ_STUN_HAS_XOR_MAPPED_ADDRESS) {
-            p->mapped.family = v.xor_mapped_address.family == CQ_STUN_FAMILY_IPV6 ? 6 : 4;
-            p->mapped.port = v.xor_mapped_address.port;
-            memcpy(p->mapped.ip, v.xor_mapped_address.addr, 16);
+        if (rc != 0)
+            return rc;
+        if (mapped.port != 0) {
+            p->mapped.family = mapped.family == CQ_STUN_FAMILY_IPV6 ? 6 : 4;
+            p->mapped.port = mapped.port;
+            memcpy(p->mapped.ip, mapped.addr, 16);
         }
         return 0;
     }
