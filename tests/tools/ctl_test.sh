@@ -70,6 +70,21 @@ c telecentre add X --district D --colour red 2>/dev/null; [ $? = 2 ] || fail "un
 c frobnicate 2>/dev/null; [ $? = 2 ] || fail "unknown command"
 "$ctl" --server http://127.0.0.1:1 telecentre list 2>/dev/null; [ $? = 3 ] || fail "unreachable"
 c --key-file /nonexistent telecentre list 2>/dev/null; [ $? = 4 ] || fail "missing key"
+# Values the server would refuse anyway are caught here as usage errors, before the key
+# is read; help works at every level and needs no key.
+for bad in "session list --filter soon" "session schedule --title t --start $start --end $end --telecentres 1 --mode lecture" \
+    "session schedule --title t --start $start --end $end --telecentres 1 --open-before 10x" \
+    "token issue --session 1 --telecentre 2 --role guest"; do
+    # shellcheck disable=SC2086
+    c --key-file /nonexistent $bad 2>/dev/null; rc=$?
+    [ "$rc" = 2 ] || fail "'$bad' gave exit status $rc, wanted 2"
+done
+for level in "" telecentre session token status; do
+    # shellcheck disable=SC2086
+    "$ctl" --key-file /nonexistent $level --help >"$work/out" 2>&1 || fail "$level --help"
+    grep -q "^usage: chasqui-ctl" "$work/out" || fail "$level --help said: $(cat "$work/out")"
+done
+"$ctl" --key-file /nonexistent session --help | grep -q -- "--open-before" || fail "session --help"
 
 # A session in its joining window shows in status once live; its history lists nobody
 # until someone joins (joining needs a telecentre endpoint: tests/relay/itest_join.c).

@@ -25,29 +25,63 @@ enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_SERVER = 3, EXIT_KEY 
 typedef struct {
     cq_httpc_url_t url;
     const char *server;
-    char auth[128];
+    const char *key_file;
+    char auth[128]; /* "" until the first request reads the key */
     bool json;
 } ctl_t;
 
+/* Each command's part of the usage, for "chasqui-ctl COMMAND --help". */
+static const struct {
+    const char *command, *text;
+} helps[] = {
+    {"telecentre", "  telecentre add NAME --district D [--contact C]\n"
+                   "  telecentre list\n"
+                   "  telecentre rm ID\n"},
+    {"session", "  session schedule --title T --start ISO --end ISO --telecentres ID,ID,...\n"
+                "                   [--mode conference|broadcast] [--presenters ID,...]\n"
+                "                   [--open-before MINUTES]\n"
+                "  session list [--filter upcoming|running|live|past|all]\n"
+                "  session show ID | session cancel ID | session end ID | session history ID\n"},
+    {"token", "  token issue --session ID --telecentre ID --role presenter|participant|viewer\n"
+              "              [--expires ISO]\n"},
+    {"status", "  status    sessions open or live, and each telecentre's link in them\n"},
+};
+
 static void usage(FILE *out) {
-    fprintf(out, "usage: chasqui-ctl [--server URL] [--key-file PATH] [--json] COMMAND ...\n"
-                 "\n"
-                 "  telecentre add NAME --district D [--contact C]\n"
-                 "  telecentre list\n"
-                 "  telecentre rm ID\n"
-                 "  session schedule --title T --start ISO --end ISO --telecentres ID,ID,...\n"
-                 "                   [--mode conference|broadcast] [--presenters ID,...]\n"
-                 "                   [--open-before MINUTES]\n"
-                 "  session list [--filter upcoming|running|live|past|all]\n"
-                 "  session show ID | session cancel ID | session end ID | session history ID\n"
-                 "  token issue --session ID --telecentre ID --role presenter|participant|viewer\n"
-                 "              [--expires ISO]\n"
-                 "  status\n"
-                 "\n"
+    fprintf(out, "usage: chasqui-ctl [--server URL] [--key-file PATH] [--json] COMMAND ...\n\n");
+    for (size_t i = 0; i < sizeof helps / sizeof helps[0]; i++)
+        fputs(helps[i].text, out);
+    fprintf(out, "\n"
                  "Times are UTC, like 2026-11-23T14:00:00Z. The server defaults to\n"
                  "http://127.0.0.1:8080 ($CHASQUI_SERVER), the key file to var/operator.key\n"
                  "($CHASQUI_KEY_FILE). Exit status: 0 done, 1 refused by the server, 2 bad\n"
-                 "command line, 3 server unreachable or failing, 4 operator key unreadable.\n");
+                 "command line, 3 server unreachable or failing, 4 operator key unreadable.\n"
+                 "COMMAND --help shows one command's usage.\n");
+}
+
+/* "--help" anywhere after a known command prints that command's usage; otherwise the whole
+ * usage. Asked before the key is read: help must work where there is no key. */
+static bool help_asked(int argc, char **argv) {
+    bool asked = false;
+    for (int i = 1; i < argc && !asked; i++)
+        asked = strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0;
+    if (!asked)
+        return false;
+    for (size_t i = 0; i < sizeof helps / sizeof helps[0]; i++)
+        if (strcmp(argv[0], helps[i].command) == 0) {
+            printf("usage: chasqui-ctl [--server URL] [--key-file PATH] [--json] %s ...\n\n%s",
+                   helps[i].command, helps[i].text);
+            return true;
+        }
+    usage(stdout);
+    return true;
+}
+
+/* Whether s is one of the NULL-terminated names. */
+static bool one_of(const char *s, const char *const *names) {
+    while (*names != NULL && strcmp(s, *names) != 0)
+        names++;
+    return *names != NULL;
 }
 
 static int bad_usage(const char *what) {
@@ -73,19 +107,25 @@ static int read_key(ctl_t *c, const char *path) {
 
 /* Makes the request; on success returns EXIT_OK and the parsed JSON (NULL for 204). */
 static int call(ctl_t *c, const char *method, const char *path, json_t *body, json_t **out) {
+    /* The key is read only when a request needs it: a wrong command line is exit 2 even
+     * where there is no key. */
+    int rc = c->auth[0] == '\0' ? read_key(c, c->key_file) : EXIT_OK;
+    *out = NULL;
+    if (rc != EXIT_OK) {
+        json_decref(body);
+        return rc;
+    }
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
     cq_httpc_response_t res;
     int err = cq_httpc_request(&c->url, method, path, c->auth, text, TIMEOUT_MS, &res);
     free(text);
-    *out = NULL;
     if (err != 0) {
         fprintf(stderr, "chasqui-ctl: cannot reach %s: %s\n", c->server,
                 err > -4096 ? strerror(-err) : cq_strerror(err));
         return EXIT_SERVER;
     }
     json_t *o = res.body_len ? json_loads(res.body, 0, NULL) : NULL;
-    int rc = EXIT_OK;
     if (res.status >= 400) {
         const char *reason = json_string_value(json_object_get(o, "reason"));
         const char *field = json_string_value(json_object_get(o, "field"));
@@ -223,13 +263,18 @@ static int session_schedule(ctl_t *c, int argc, char **argv) {
     json_t *ids = parse_ids(tcs);
     const char *pres = opt(argc, argv, "presenters"), *open = opt(argc, argv, "open-before");
     json_t *presenters = pres ? parse_ids(pres) : json_array();
-    long long minutes = open ? strtoll(open, NULL, 10) : -1;
-    if (ids == NULL || presenters == NULL || (open && (minutes < 0 || minutes > 120))) {
+    char *rest = NULL;
+    long long minutes = open ? strtoll(open, &rest, 10) : -1;
+    static const char *const modes[] = {"conference", "broadcast", NULL};
+    const char *mode = opt(argc, argv, "mode");
+    if (ids == NULL || presenters == NULL ||
+        (open && (*open == '\0' || *rest != '\0' || minutes < 0 || minutes > 120)) ||
+        (mode && !one_of(mode, modes))) {
         json_decref(ids);
         json_decref(presenters);
-        return bad_usage("ids are positive numbers separated by commas; --open-before 0..120");
+        return bad_usage("ids are positive numbers separated by commas; --open-before 0..120; "
+                         "--mode conference or broadcast");
     }
-    const char *mode = opt(argc, argv, "mode");
     json_t *body =
         json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "title", title, "start", start, "end", end,
                   "mode", mode ? mode : "conference", "telecentres", ids, "presenters", presenters);
@@ -252,9 +297,10 @@ static int session(ctl_t *c, int argc, char **argv) {
     int rc;
     if (argc >= 1 && strcmp(argv[0], "list") == 0) {
         static const char *const known[] = {"filter", NULL};
-        if (!only_opts(argc, argv, 1, known))
-            return bad_usage("session list [--filter upcoming|running|live|past|all]");
+        static const char *const filters[] = {"upcoming", "running", "live", "past", "all", NULL};
         const char *filter = opt(argc - 1, argv + 1, "filter");
+        if (!only_opts(argc, argv, 1, known) || (filter && !one_of(filter, filters)))
+            return bad_usage("session list [--filter upcoming|running|live|past|all]");
         char path[96];
         snprintf(path, sizeof path, "/api/sessions?filter=%s", filter ? filter : "all");
         if ((rc = call(c, "GET", path, NULL, &o)) == EXIT_OK && !c->json) {
@@ -303,8 +349,10 @@ static int token(ctl_t *c, int argc, char **argv) {
         return bad_usage("token issue --session ID --telecentre ID --role ROLE [--expires ISO]");
     const char *s = opt(argc - 1, argv + 1, "session"), *t = opt(argc - 1, argv + 1, "telecentre"),
                *role = opt(argc - 1, argv + 1, "role"), *exp = opt(argc - 1, argv + 1, "expires");
-    if (!s || !t || !role || parse_id(s) < 0 || parse_id(t) < 0)
-        return bad_usage("token issue needs --session, --telecentre and --role");
+    static const char *const roles[] = {"presenter", "participant", "viewer", NULL};
+    if (!s || !t || !role || parse_id(s) < 0 || parse_id(t) < 0 || !one_of(role, roles))
+        return bad_usage("token issue needs --session ID, --telecentre ID and "
+                         "--role presenter|participant|viewer");
     json_t *body = json_pack("{s:I, s:s}", "telecentre", (json_int_t)parse_id(t), "role", role);
     if (exp)
         json_object_set_new(body, "expires", json_string(exp));
@@ -377,12 +425,11 @@ int main(int argc, char **argv) {
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    ctl_t c = {.server = getenv("CHASQUI_SERVER")};
-    const char *key_file = getenv("CHASQUI_KEY_FILE");
+    ctl_t c = {.server = getenv("CHASQUI_SERVER"), .key_file = getenv("CHASQUI_KEY_FILE")};
     if (c.server == NULL)
         c.server = "http://127.0.0.1:8080";
-    if (key_file == NULL)
-        key_file = "var/operator.key";
+    if (c.key_file == NULL)
+        c.key_file = "var/operator.key";
     int ch;
     opterr = 0;
     /* "+": options stop at the command, whose own options follow it. */
@@ -392,7 +439,7 @@ int main(int argc, char **argv) {
             c.server = optarg;
             break;
         case 'k':
-            key_file = optarg;
+            c.key_file = optarg;
             break;
         case 'j':
             c.json = true;
@@ -406,11 +453,10 @@ int main(int argc, char **argv) {
     }
     if (optind >= argc)
         return bad_usage("no command");
+    if (help_asked(argc - optind, argv + optind))
+        return EXIT_OK;
     if (cq_httpc_url_parse(c.server, &c.url) != 0)
         return bad_usage("--server must be like http://host:port");
-    int rc = read_key(&c, key_file);
-    if (rc != EXIT_OK)
-        return rc;
     const char *cmd = argv[optind];
     int n = argc - optind - 1;
     char **rest = argv + optind + 1;
