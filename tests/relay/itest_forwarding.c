@@ -324,33 +324,6 @@ static void test_forwarding_follows_nat_rebinding(void **state) {
     assert_int_equal(st.rebinds, 1);
 }
 
-/* Called for each packet of each SRTCP compound a peer receives; returning true ends the
- * scan after that compound. */
-typedef bool (*rtcp_visit_fn)(const cq_rtcp_header_t *h, void *ctx);
-
-/* Receives on p (media is skipped) until a compound made visit return true, or nothing
- * arrives for quiet_ms (bounded: at most 1000 datagrams). Returns whether visit did. */
-static bool scan_rtcp(cq_test_peer_t *p, int quiet_ms, rtcp_visit_fn visit, void *ctx) {
-    for (int k = 0; k < 1000; k++) {
-        uint8_t buf[1600];
-        bool rtcp;
-        int n = cq_test_peer_recv(p, buf, sizeof buf, &rtcp, quiet_ms);
-        if (n == CQ_EAGAIN)
-            return false;
-        if (n <= 0 || !rtcp)
-            continue;
-        cq_rtcp_iter_t it;
-        cq_rtcp_header_t h;
-        bool done = false;
-        cq_rtcp_iter_init(&it, buf, (size_t)n);
-        while (cq_rtcp_iter_next(&it, &h) > 0)
-            done |= visit(&h, ctx);
-        if (done)
-            return true;
-    }
-    return false;
-}
-
 typedef struct {
     uint32_t ssrc;
 } bye_wanted_t;
@@ -369,7 +342,7 @@ static bool visit_bye(const cq_rtcp_header_t *h, void *ctx) {
 /* Waits (bounded) for an SRTCP compound carrying a BYE that names ssrc. */
 static bool got_bye_for(cq_test_peer_t *p, uint32_t ssrc) {
     bye_wanted_t w = {ssrc};
-    return scan_rtcp(p, 1000, visit_bye, &w);
+    return cq_test_peer_scan_rtcp(p, 1000, visit_bye, &w);
 }
 
 /* Empties a peer's socket of what earlier tests sent it, with a bounded wait. */
@@ -472,7 +445,7 @@ static bool visit_sender_report(const cq_rtcp_header_t *h, void *ctx) {
  * CNAME of the SDES that follows it in the compound. */
 static bool next_sender_report(cq_test_peer_t *p, sr_seen_t *out) {
     memset(out, 0, sizeof *out);
-    return scan_rtcp(p, 1000, visit_sender_report, out);
+    return cq_test_peer_scan_rtcp(p, 1000, visit_sender_report, out);
 }
 
 /* Lip sync through the relay: a publisher's SR reaches each subscriber from the SSRC it
@@ -542,7 +515,7 @@ static bool visit_pli(const cq_rtcp_header_t *h, void *ctx) {
 /* Counts PLIs for media_ssrc that reach p within a bounded quiet time. */
 static int count_plis(cq_test_peer_t *p, uint32_t media_ssrc, int quiet_ms) {
     pli_count_t c = {media_ssrc, 0};
-    scan_rtcp(p, quiet_ms, visit_pli, &c);
+    cq_test_peer_scan_rtcp(p, quiet_ms, visit_pli, &c);
     return c.count;
 }
 
@@ -649,7 +622,7 @@ static void test_forwarding_sends_receiver_reports_to_publishers(void **state) {
     assert_int_equal(cq_test_peer_send_rtcp(&peer, rtcp, (size_t)n), 0);
 
     rr_wanted_t w = {audio_ssrc(50), {0}};
-    bool found = scan_rtcp(&peer, 3000, visit_rr_with_lsr, &w);
+    bool found = cq_test_peer_scan_rtcp(&peer, 3000, visit_rr_with_lsr, &w);
     cq_rtcp_report_t block = w.block;
     assert_true(found);
     assert_int_equal(block.cumulative_lost, 10);
@@ -741,7 +714,7 @@ static void test_forwarding_recovers_publisher_losses(void **state) {
     }
     /* The relay asks the publisher for 5. */
     nack_wanted_t nw = {video_ssrc(70, 0), 5};
-    bool asked = scan_rtcp(&peer[0], 2000, visit_nack_for, &nw);
+    bool asked = cq_test_peer_scan_rtcp(&peer[0], 2000, visit_nack_for, &nw);
     assert_true(asked);
     /* The publisher answers with RTX on its RTX SSRC. */
     size_t len = media_packet(pkt, 70, video_ssrc(70, 0), 5, true);

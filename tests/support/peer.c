@@ -164,3 +164,25 @@ int cq_test_peer_recv(cq_test_peer_t *p, uint8_t *out, size_t cap, bool *is_rtcp
         return (int)len;
     }
 }
+
+bool cq_test_peer_scan_rtcp(cq_test_peer_t *p, int quiet_ms, cq_test_rtcp_visit_fn visit,
+                            void *ctx) {
+    for (int k = 0; k < 1000; k++) {
+        uint8_t buf[1600];
+        bool rtcp;
+        int n = cq_test_peer_recv(p, buf, sizeof buf, &rtcp, quiet_ms);
+        if (n == CQ_EAGAIN)
+            return false;
+        if (n <= 0 || !rtcp)
+            continue;
+        cq_rtcp_iter_t it;
+        cq_rtcp_header_t h;
+        bool done = false;
+        cq_rtcp_iter_init(&it, buf, (size_t)n);
+        while (cq_rtcp_iter_next(&it, &h) > 0)
+            done |= visit(&h, ctx);
+        if (done)
+            return true;
+    }
+    return false;
+}

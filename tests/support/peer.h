@@ -15,6 +15,7 @@
 
 #include "relay/relay.h"
 #include "relay/udp.h"
+#include "rtp/rtcp.h"
 #include "rtp/srtp.h"
 
 typedef struct {
@@ -65,5 +66,14 @@ int cq_test_peer_send_rtcp(cq_test_peer_t *p, const uint8_t *pkt, size_t len);
  * it into out. Returns its plain length with *is_rtcp set, or CQ_EAGAIN on time-out.
  * Packets that fail to unprotect are counted in auth_failures and skipped. */
 int cq_test_peer_recv(cq_test_peer_t *p, uint8_t *out, size_t cap, bool *is_rtcp, int timeout_ms);
+
+/* Called for each packet of each SRTCP compound a peer receives; returning true ends the
+ * scan after that compound. */
+typedef bool (*cq_test_rtcp_visit_fn)(const cq_rtcp_header_t *h, void *ctx);
+
+/* Receives on p (media is skipped) until a compound made visit return true, or nothing
+ * arrives for quiet_ms (bounded: at most 1000 datagrams). Returns whether visit did. */
+bool cq_test_peer_scan_rtcp(cq_test_peer_t *p, int quiet_ms, cq_test_rtcp_visit_fn visit,
+                            void *ctx);
 
 #endif
