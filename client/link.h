@@ -28,9 +28,10 @@ typedef struct {
     const char *relay_ufrag, *relay_pwd;
     cq_srtp_suite_t suite;
     const uint8_t *key_tx, *key_rx; /* key_to_relay, key_from_relay */
-    /* Called on the loop's thread with plain packets (valid during the call). */
-    void (*on_rtp)(void *ctx, const uint8_t *pkt, size_t len);
-    void (*on_rtcp)(void *ctx, const uint8_t *pkt, size_t len);
+    /* Called on the loop's thread with plain packets, valid and writable during the call
+     * (the receiver unwraps RTX in place). */
+    void (*on_rtp)(void *ctx, uint8_t *pkt, size_t len);
+    void (*on_rtcp)(void *ctx, uint8_t *pkt, size_t len);
     void (*on_state)(void *ctx, bool up); /* bound, or checks unanswered for 5 s */
     void *ctx;
 } cq_link_config_t;

@@ -127,7 +127,7 @@ static void on_state(void *ctx, bool up) {
         s->downs++;
 }
 
-static void on_rtp(void *ctx, const uint8_t *pkt, size_t len) {
+static void on_rtp(void *ctx, uint8_t *pkt, size_t len) {
     side_t *s = ctx;
     cq_rtp_view_t v;
     if (cq_rtp_parse(pkt, len, &v) > 0 && cq_test_media_read(&v, &s->last) == 0)

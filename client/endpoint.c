@@ -1,0 +1,368 @@
+#include "client/endpoint.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/mediafile.h"
+#include "client/synth.h"
+#include "codec/opus_codec.h"
+#include "codec/scale.h"
+#include "rtp/error.h"
+
+#define AUDIO_FRAME_MS 20
+
+/* A remote telecentre's files, opened at its first picture or sound. */
+typedef struct {
+    uint32_t telecentre;
+    struct cq_y4m *y4m;
+    unsigned width, height;
+    uint8_t *scaled;
+    struct cq_wav *wav;
+} sink_t;
+
+struct cq_endpoint {
+    uv_loop_t *loop;
+    uv_timer_t video_timer, audio_timer, tick_timer, report_timer;
+    int open_handles;
+    struct cq_link *link;
+    struct cq_sender *sender;
+    struct cq_receiver *receiver;
+    cq_endpoint_config_t cfg;
+    char out_dir[256];
+    /* Sources. */
+    bool video_synth, audio_synth;
+    struct cq_y4m *video_file;
+    char video_path[256];
+    struct cq_wav *audio_file;
+    char audio_path[256];
+    uint8_t *picture;
+    unsigned width, height;
+    uint32_t video_frame, audio_frame;
+    int16_t pcm[CQ_OPUS_SAMPLES(AUDIO_FRAME_MS)];
+    sink_t sinks[CQ_RECEIVER_MAX_REMOTES];
+};
+
+static uint64_t now_us(void) {
+    return uv_hrtime() / 1000u;
+}
+
+/* ---- plumbing between link, sender and receiver --------------------------------------- */
+
+static void sender_out(void *ctx, const uint8_t *pkt, size_t len, bool rtcp) {
+    struct cq_endpoint *e = ctx;
+    /* While the link is down media is dropped there: real time does not queue. */
+    if (rtcp)
+        cq_link_send_rtcp(e->link, pkt, len);
+    else
+        cq_link_send_rtp(e->link, pkt, len);
+}
+
+static void receiver_out(void *ctx, const uint8_t *pkt, size_t len) {
+    struct cq_endpoint *e = ctx;
+    cq_link_send_rtcp(e->link, pkt, len);
+}
+
+static void link_rtp(void *ctx, uint8_t *pkt, size_t len) {
+    struct cq_endpoint *e = ctx;
+    cq_receiver_rtp(e->receiver, pkt, len, now_us());
+}
+
+static void link_rtcp(void *ctx, uint8_t *pkt, size_t len) {
+    struct cq_endpoint *e = ctx;
+    uint64_t now = now_us();
+    /* One compound may carry both: reports and feedback about what we send, sender
+     * reports and SDES about what we receive. */
+    if (e->sender != NULL) {
+        cq_sender_rtcp(e->sender, pkt, len, now);
+        cq_sender_stats_t st;
+        cq_sender_stats(e->sender, &st);
+        if (st.rtt_us)
+            cq_receiver_set_rtt(e->receiver, st.rtt_us);
+    }
+    cq_receiver_rtcp(e->receiver, pkt, len, now);
+}
+
+/* ---- sinks -------------------------------------------------------------------------- */
+
+/* The files of a remote telecentre, with the path of its file of type ext in path; NULL
+ * when nothing is written (no out_dir, or a remote whose CNAME has not named it yet). */
+static sink_t *sink_for(struct cq_endpoint *e, uint32_t telecentre, const char *ext, char *path,
+                        size_t cap) {
+    if (e->out_dir[0] == '\0' || telecentre == 0)
+        return NULL;
+    snprintf(path, cap, "%s/%u.%s", e->out_dir, (unsigned)telecentre, ext);
+    sink_t *free_slot = NULL;
+    for (int i = 0; i < CQ_RECEIVER_MAX_REMOTES; i++) {
+        sink_t *s = &e->sinks[i];
+        if ((s->y4m || s->wav) && s->telecentre == telecentre)
+            return s;
+        if (free_slot == NULL && !s->y4m && !s->wav)
+            free_slot = s;
+    }
+    if (free_slot != NULL)
+        free_slot->telecentre = telecentre;
+    return free_slot;
+}
+
+static void on_video(void *ctx, uint32_t telecentre, const cq_i420_t *img) {
+    struct cq_endpoint *e = ctx;
+    char path[300];
+    sink_t *s = sink_for(e, telecentre, "y4m", path, sizeof path);
+    if (s == NULL)
+        return;
+    if (s->y4m == NULL) {
+        unsigned fps = e->cfg.sender.fps ? e->cfg.sender.fps : 15;
+        if (cq_y4m_create(&s->y4m, path, img->width, img->height, fps) != 0)
+            return;
+        s->width = img->width;
+        s->height = img->height;
+    }
+    if (img->width == s->width && img->height == s->height) {
+        cq_y4m_write(s->y4m, img->plane[0], img->stride[0], img->plane[1], img->stride[1],
+                     img->plane[2], img->stride[2]);
+        return;
+    }
+    size_t ysz = (size_t)s->width * s->height;
+    if (s->scaled == NULL && (s->scaled = malloc(ysz * 3 / 2)) == NULL)
+        return;
+    uint8_t *y = s->scaled, *u = y + ysz, *v = u + ysz / 4;
+    int w = (int)s->width;
+    cq_i420_t dst = {.width = s->width, .height = s->height, .stride = {w, w / 2, w / 2}};
+    if (cq_scale_i420(img, y, u, v, &dst) == 0)
+        cq_y4m_write(s->y4m, y, w, u, w / 2, v, w / 2);
+}
+
+static void on_audio(void *ctx, uint32_t telecentre, const int16_t *pcm, size_t samples) {
+    struct cq_endpoint *e = ctx;
+    char path[300];
+    sink_t *s = sink_for(e, telecentre, "wav", path, sizeof path);
+    if (s == NULL)
+        return;
+    if (s->wav == NULL) {
+        if (cq_wav_create(&s->wav, path, CQ_OPUS_RATE) != 0)
+            return;
+    }
+    cq_wav_write(s->wav, pcm, samples);
+}
+
+/* ---- sources ------------------------------------------------------------------------ */
+
+static int read_picture(struct cq_endpoint *e) {
+    size_t ysz = (size_t)e->width * e->height;
+    uint8_t *y = e->picture, *u = y + ysz, *v = u + ysz / 4;
+    if (e->video_synth)
+        return cq_synth_video_paint(e->video_frame, (uint32_t)(now_us() / 1000), e->width,
+                                    e->height, y, (int)e->width, u, (int)e->width / 2, v,
+                                    (int)e->width / 2);
+    int rc = cq_y4m_read(e->video_file, y, u, v);
+    if (rc == CQ_ENOENT) {
+        /* The end of the file: play it again. */
+        cq_y4m_close(e->video_file);
+        e->video_file = NULL;
+        if (cq_y4m_open(&e->video_file, e->video_path) != 0)
+            return CQ_EIO;
+        rc = cq_y4m_read(e->video_file, y, u, v);
+    }
+    return rc;
+}
+
+static void on_video_timer(uv_timer_t *t) {
+    struct cq_endpoint *e = t->data;
+    if (read_picture(e) != 0)
+        return;
+    size_t ysz = (size_t)e->width * e->height;
+    int w = (int)e->width;
+    cq_i420_t img = {.width = e->width,
+                     .height = e->height,
+                     .plane = {e->picture, e->picture + ysz, e->picture + ysz + ysz / 4},
+                     .stride = {w, w / 2, w / 2}};
+    cq_sender_video(e->sender, &img, now_us());
+    e->video_frame++;
+}
+
+static void on_audio_timer(uv_timer_t *t) {
+    struct cq_endpoint *e = t->data;
+    size_t n = sizeof e->pcm / sizeof e->pcm[0];
+    if (e->audio_synth) {
+        cq_synth_audio_frame(e->audio_frame, e->pcm);
+    } else {
+        int got = cq_wav_read(e->audio_file, e->pcm, n);
+        if (got < (int)n) {
+            /* The end of the file: the rest of this frame is silence, then it starts over. */
+            memset(e->pcm + (got > 0 ? got : 0), 0, (n - (size_t)(got > 0 ? got : 0)) * 2);
+            cq_wav_close(e->audio_file);
+            e->audio_file = NULL;
+            if (cq_wav_open(&e->audio_file, e->audio_path) != 0)
+                uv_timer_stop(t);
+        }
+    }
+    cq_sender_audio(e->sender, e->pcm, n, now_us());
+    e->audio_frame++;
+}
+
+static void on_tick(uv_timer_t *t) {
+    struct cq_endpoint *e = t->data;
+    cq_receiver_tick(e->receiver, now_us());
+}
+
+static void on_report(uv_timer_t *t) {
+    struct cq_endpoint *e = t->data;
+    if (e->sender != NULL)
+        cq_sender_report(e->sender, now_us());
+}
+
+static int open_sources(struct cq_endpoint *e, cq_sender_config_t *sc) {
+    const char *vs = e->cfg.video_source, *as = e->cfg.audio_source;
+    if (vs != NULL && strcmp(vs, "synth") == 0) {
+        e->video_synth = true;
+    } else if (vs != NULL) {
+        snprintf(e->video_path, sizeof e->video_path, "%s", vs);
+        if (cq_y4m_open(&e->video_file, vs) != 0)
+            return CQ_EIO;
+        unsigned fps;
+        cq_y4m_size(e->video_file, &sc->width, &sc->height, &fps);
+        if (sc->fps == 0)
+            sc->fps = fps;
+    } else {
+        sc->video_layers = 0;
+    }
+    if (as != NULL && strcmp(as, "synth") == 0) {
+        e->audio_synth = true;
+    } else if (as != NULL) {
+        snprintf(e->audio_path, sizeof e->audio_path, "%s", as);
+        if (cq_wav_open(&e->audio_file, as) != 0)
+            return CQ_EIO;
+        if (cq_wav_rate(e->audio_file) != CQ_OPUS_RATE)
+            return CQ_EINVAL; /* the sender does not resample */
+    } else {
+        sc->audio_ssrc = 0;
+    }
+    if (sc->video_layers > 0) {
+        e->width = sc->width;
+        e->height = sc->height;
+        if ((e->picture = malloc((size_t)e->width * e->height * 3 / 2)) == NULL)
+            return CQ_ENOMEM;
+    }
+    return 0;
+}
+
+static void on_closed(uv_handle_t *h) {
+    struct cq_endpoint *e = h->data;
+    if (--e->open_handles == 0)
+        free(e);
+}
+
+static void free_parts(struct cq_endpoint *e) {
+    cq_sender_destroy(e->sender);
+    cq_receiver_destroy(e->receiver);
+    cq_y4m_close(e->video_file);
+    cq_wav_close(e->audio_file);
+    free(e->picture);
+    for (int i = 0; i < CQ_RECEIVER_MAX_REMOTES; i++) {
+        cq_y4m_close(e->sinks[i].y4m);
+        cq_wav_close(e->sinks[i].wav);
+        free(e->sinks[i].scaled);
+    }
+    e->sender = NULL;
+    e->receiver = NULL;
+}
+
+static int start(struct cq_endpoint *e, uv_loop_t *loop) {
+    cq_sender_config_t sc = e->cfg.sender;
+    int err = open_sources(e, &sc);
+    if (err != 0)
+        return err;
+    sc.send = sender_out;
+    sc.ctx = e;
+    sc.cname = e->cfg.cname;
+    if ((sc.audio_ssrc != 0 || sc.video_layers > 0) &&
+        (err = cq_sender_create(&e->sender, &sc)) != 0)
+        return err;
+    uint32_t own = sc.audio_ssrc ? sc.audio_ssrc : sc.video_ssrc[0] ? sc.video_ssrc[0] : 1;
+    cq_receiver_config_t rc = {.own_ssrc = own,
+                               .send_rtcp = receiver_out,
+                               .on_video = on_video,
+                               .on_audio = on_audio,
+                               .ctx = e};
+    if ((err = cq_receiver_create(&e->receiver, &rc)) != 0)
+        return err;
+    cq_link_config_t lc = {.relay_address = e->cfg.relay_address,
+                           .relay_port = e->cfg.relay_port,
+                           .relay_ufrag = e->cfg.relay_ufrag,
+                           .relay_pwd = e->cfg.relay_pwd,
+                           .suite = e->cfg.suite,
+                           .key_tx = e->cfg.key_tx,
+                           .key_rx = e->cfg.key_rx,
+                           .on_rtp = link_rtp,
+                           .on_rtcp = link_rtcp,
+                           .ctx = e};
+    if ((err = cq_link_create(&e->link, loop, &lc)) != 0)
+        return err;
+    uv_timer_t *timers[] = {&e->video_timer, &e->audio_timer, &e->tick_timer, &e->report_timer};
+    for (size_t i = 0; i < 4; i++) {
+        uv_timer_init(loop, timers[i]);
+        timers[i]->data = e;
+        e->open_handles++;
+    }
+    if (e->sender != NULL && sc.video_layers > 0)
+        uv_timer_start(&e->video_timer, on_video_timer, 0, 1000u / sc.fps);
+    if (e->sender != NULL && sc.audio_ssrc != 0)
+        uv_timer_start(&e->audio_timer, on_audio_timer, 0, AUDIO_FRAME_MS);
+    uv_timer_start(&e->tick_timer, on_tick, 10, 10);
+    uv_timer_start(&e->report_timer, on_report, 1000, 1000);
+    return 0;
+}
+
+int cq_endpoint_create(struct cq_endpoint **out, uv_loop_t *loop, const cq_endpoint_config_t *cfg) {
+    *out = NULL;
+    struct cq_endpoint *e = calloc(1, sizeof *e);
+    if (e == NULL)
+        return CQ_ENOMEM;
+    e->loop = loop;
+    e->cfg = *cfg;
+    if (cfg->out_dir != NULL)
+        snprintf(e->out_dir, sizeof e->out_dir, "%s", cfg->out_dir);
+    e->cfg.sender.audio_frame_ms = AUDIO_FRAME_MS;
+    int err = start(e, loop);
+    if (err != 0) {
+        cq_link_close(e->link);
+        free_parts(e);
+        if (e->open_handles == 0) {
+            free(e);
+        } else {
+            uv_handle_t *timers[] = {(uv_handle_t *)&e->video_timer, (uv_handle_t *)&e->audio_timer,
+                                     (uv_handle_t *)&e->tick_timer,
+                                     (uv_handle_t *)&e->report_timer};
+            for (size_t i = 0; i < 4; i++)
+                uv_close(timers[i], on_closed);
+        }
+        return err;
+    }
+    *out = e;
+    return 0;
+}
+
+void cq_endpoint_close(struct cq_endpoint *e) {
+    if (e == NULL)
+        return;
+    cq_link_close(e->link);
+    e->link = NULL;
+    free_parts(e);
+    uv_handle_t *timers[] = {(uv_handle_t *)&e->video_timer, (uv_handle_t *)&e->audio_timer,
+                             (uv_handle_t *)&e->tick_timer, (uv_handle_t *)&e->report_timer};
+    for (size_t i = 0; i < 4; i++)
+        uv_close(timers[i], on_closed);
+}
+
+void cq_endpoint_stats(const struct cq_endpoint *e, cq_endpoint_stats_t *out) {
+    memset(out, 0, sizeof *out);
+    if (e->link != NULL) {
+        out->up = cq_link_up(e->link);
+        cq_link_stats(e->link, &out->link);
+    }
+    if (e->sender != NULL)
+        cq_sender_stats(e->sender, &out->sent);
+    if (e->receiver != NULL)
+        out->remotes = cq_receiver_stats(e->receiver, out->remote, CQ_RECEIVER_MAX_REMOTES);
+}

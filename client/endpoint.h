@@ -1,0 +1,62 @@
+/*
+ * A telecentre taking part in a session, on a libuv loop: its link to the relay, what it
+ * publishes (sender), what it receives (receiver), its sources and its file sinks, and
+ * the timers that drive them (a picture every 1/fps s, an audio frame every 20 ms, the
+ * receiver every 10 ms, sender reports every second). The program (chasqui-client) adds
+ * the join through signaling and the stats file; tests use it as it is.
+ *
+ * Sources: "synth" (client/synth.h: pictures that carry their frame number and capture
+ * time, audio that carries its frame index), a .y4m or .wav file (played in a loop), or
+ * NULL for none. Sinks, when out_dir is set: <out_dir>/<telecentre>.y4m and .wav for each
+ * remote telecentre (pictures scaled to the first size received, so one file stays one
+ * size across layer switches).
+ */
+#ifndef CQ_CLIENT_ENDPOINT_H
+#define CQ_CLIENT_ENDPOINT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "client/link.h"
+#include "client/receiver.h"
+#include "client/sender.h"
+
+struct cq_endpoint;
+
+typedef struct {
+    /* The media part of the join answer. */
+    const char *relay_address;
+    uint16_t relay_port;
+    const char *relay_ufrag, *relay_pwd;
+    cq_srtp_suite_t suite;
+    const uint8_t *key_tx, *key_rx;
+    /* What to publish: ssrcs, layers, rates (send, ctx and cname are the endpoint's).
+     * width and height are taken from a .y4m source. */
+    cq_sender_config_t sender;
+    const char *cname;
+    const char *video_source, *audio_source;
+    const char *out_dir;
+} cq_endpoint_config_t;
+
+/* Returns 0, CQ_EINVAL (config), CQ_EIO (a source or sink file), or what the link, the
+ * sender or the receiver refused. */
+int cq_endpoint_create(struct cq_endpoint **out, uv_loop_t *loop, const cq_endpoint_config_t *cfg);
+
+/* Stops the timers, closes files and the link; freed once libuv closed its handles (run
+ * the loop). NULL is fine. */
+void cq_endpoint_close(struct cq_endpoint *e);
+
+typedef struct {
+    bool up;
+    cq_link_stats_t link;
+    cq_sender_stats_t sent;
+    size_t remotes;
+    cq_receiver_remote_stats_t remote[CQ_RECEIVER_MAX_REMOTES];
+} cq_endpoint_stats_t;
+
+void cq_endpoint_stats(const struct cq_endpoint *e, cq_endpoint_stats_t *out);
+
+#endif

@@ -1,0 +1,411 @@
+#include "client/receiver.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/ajb.h"
+#include "client/feedback.h"
+#include "client/sender.h"
+#include "client/synth.h"
+#include "client/vjb.h"
+#include "codec/opus_codec.h"
+#include "codec/rtx.h"
+#include "rtp/error.h"
+#include "rtp/rtcp.h"
+#include "rtp/rtp.h"
+
+#define MAX_STREAMS (3 * CQ_RECEIVER_MAX_REMOTES)
+#define FRAME_MAX   (CQ_VP8_ASM_SLOTS * CQ_VP8_ASM_SLOT)
+
+typedef enum { KIND_AUDIO, KIND_VIDEO, KIND_RTX } kind_t;
+
+typedef struct {
+    bool used;
+    kind_t kind;
+    uint32_t ssrc;
+    int remote; /* index into remotes */
+} stream_t;
+
+/* A remote telecentre: its audio and video streams and what became of them. */
+typedef struct {
+    bool used;
+    char cname[64];
+    uint32_t audio_ssrc, video_ssrc; /* 0: none yet */
+    cq_vjb_t *vjb;
+    struct cq_vp8_dec *vdec;
+    cq_ajb_t *ajb;
+    struct cq_opus_dec *adec;
+    uint64_t next_play_us;
+    uint64_t last_frame_us;
+    double frame_interval_us; /* smoothed */
+    bool waiting_keyframe;
+    uint64_t decode_failures;
+    cq_receiver_remote_stats_t st;
+} remote_t;
+
+struct cq_receiver {
+    cq_receiver_config_t cfg;
+    cq_feedback_t fb;
+    stream_t streams[MAX_STREAMS];
+    remote_t remotes[CQ_RECEIVER_MAX_REMOTES];
+    uint32_t rtt_us;
+    uint8_t frame[FRAME_MAX];
+    uint8_t rtcp[1500];
+    int16_t pcm[CQ_OPUS_SAMPLES(120)];
+    uint8_t *ref; /* a repainted synthetic picture, for PSNR */
+    size_t ref_size;
+};
+
+int cq_receiver_create(struct cq_receiver **out, const cq_receiver_config_t *cfg) {
+    *out = NULL;
+    if (cfg->send_rtcp == NULL)
+        return CQ_EINVAL;
+    struct cq_receiver *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return CQ_ENOMEM;
+    r->cfg = *cfg;
+    cq_feedback_init(&r->fb, cfg->own_ssrc);
+    *out = r;
+    return 0;
+}
+
+static void remote_free(remote_t *m) {
+    free(m->vjb);
+    free(m->ajb);
+    cq_vp8_dec_destroy(m->vdec);
+    cq_opus_dec_destroy(m->adec);
+    memset(m, 0, sizeof *m);
+}
+
+void cq_receiver_destroy(struct cq_receiver *r) {
+    if (r == NULL)
+        return;
+    for (int i = 0; i < CQ_RECEIVER_MAX_REMOTES; i++)
+        remote_free(&r->remotes[i]);
+    free(r->ref);
+    free(r);
+}
+
+void cq_receiver_set_rtt(struct cq_receiver *r, uint32_t rtt_us) {
+    r->rtt_us = rtt_us;
+    r->fb.rtt_us = rtt_us;
+}
+
+static int remote_new(struct cq_receiver *r) {
+    for (int i = 0; i < CQ_RECEIVER_MAX_REMOTES; i++)
+        if (!r->remotes[i].used) {
+            r->remotes[i].used = true;
+            return i;
+        }
+    return -1;
+}
+
+static stream_t *stream_find(struct cq_receiver *r, uint32_t ssrc) {
+    for (int i = 0; i < MAX_STREAMS; i++)
+        if (r->streams[i].used && r->streams[i].ssrc == ssrc)
+            return &r->streams[i];
+    return NULL;
+}
+
+/* The one remote with video, for an RTX stream no CNAME has placed yet. */
+static int only_video_remote(struct cq_receiver *r) {
+    int found = -1;
+    for (int i = 0; i < CQ_RECEIVER_MAX_REMOTES; i++)
+        if (r->remotes[i].used && r->remotes[i].video_ssrc != 0) {
+            if (found >= 0)
+                return -1;
+            found = i;
+        }
+    return found;
+}
+
+static stream_t *stream_new(struct cq_receiver *r, uint32_t ssrc, kind_t kind) {
+    stream_t *s = NULL;
+    for (int i = 0; i < MAX_STREAMS && s == NULL; i++)
+        if (!r->streams[i].used)
+            s = &r->streams[i];
+    if (s == NULL)
+        return NULL;
+    int m = kind == KIND_RTX ? only_video_remote(r) : remote_new(r);
+    if (m < 0)
+        return NULL;
+    *s = (stream_t){.used = true, .kind = kind, .ssrc = ssrc, .remote = m};
+    remote_t *rm = &r->remotes[m];
+    if (kind == KIND_AUDIO)
+        rm->audio_ssrc = ssrc;
+    else if (kind == KIND_VIDEO)
+        rm->video_ssrc = ssrc;
+    return s;
+}
+
+static int video_ready(remote_t *m) {
+    if (m->vjb != NULL)
+        return 0;
+    if ((m->vjb = calloc(1, sizeof *m->vjb)) == NULL)
+        return CQ_ENOMEM;
+    cq_vjb_init(m->vjb);
+    m->st.has_video = true;
+    m->st.psnr_min = 99;
+    return cq_vp8_dec_create(&m->vdec);
+}
+
+static int audio_ready(remote_t *m) {
+    if (m->ajb != NULL)
+        return 0;
+    if ((m->ajb = calloc(1, sizeof *m->ajb)) == NULL)
+        return CQ_ENOMEM;
+    cq_ajb_init(m->ajb);
+    m->st.has_audio = true;
+    return cq_opus_dec_create(&m->adec);
+}
+
+static void video_packet(struct cq_receiver *r, remote_t *m, const cq_rtp_view_t *v,
+                         uint64_t now_us, bool repair) {
+    if (video_ready(m) != 0)
+        return;
+    m->st.video_packets++;
+    m->st.video_repaired += repair;
+    cq_feedback_packet(&r->fb, m->video_ssrc, true, v->seq, v->timestamp, v->payload_len, repair,
+                       now_us);
+    cq_vjb_put(m->vjb, v->seq, v->timestamp, v->marker, v->payload, v->payload_len);
+}
+
+void cq_receiver_rtp(struct cq_receiver *r, uint8_t *pkt, size_t len, uint64_t now_us) {
+    cq_rtp_view_t v;
+    if (cq_rtp_parse(pkt, len, &v) < 0)
+        return;
+    kind_t kind = v.payload_type == CQ_SENDER_PT_OPUS  ? KIND_AUDIO
+                  : v.payload_type == CQ_SENDER_PT_VP8 ? KIND_VIDEO
+                  : v.payload_type == CQ_SENDER_PT_RTX ? KIND_RTX
+                                                       : (kind_t)-1;
+    if ((int)kind < 0)
+        return;
+    stream_t *s = stream_find(r, v.ssrc);
+    if (s == NULL && (s = stream_new(r, v.ssrc, kind)) == NULL)
+        return;
+    remote_t *m = &r->remotes[s->remote];
+    if (s->kind == KIND_AUDIO) {
+        if (audio_ready(m) != 0)
+            return;
+        m->st.audio_packets++;
+        cq_feedback_packet(&r->fb, v.ssrc, false, v.seq, v.timestamp, v.payload_len, false, now_us);
+        cq_ajb_put(m->ajb, v.seq, v.timestamp, v.payload, v.payload_len, (int64_t)now_us);
+    } else if (s->kind == KIND_VIDEO) {
+        video_packet(r, m, &v, now_us, false);
+    } else if (m->video_ssrc != 0) {
+        size_t hl = (size_t)(v.payload - pkt);
+        int n = cq_rtx_unwrap(pkt, hl, v.payload_len, CQ_SENDER_PT_VP8, m->video_ssrc);
+        if (n > 0 && cq_rtp_parse(pkt, (size_t)n, &v) > 0)
+            video_packet(r, m, &v, now_us, true);
+    }
+}
+
+/* SDES says which remote an SSRC belongs to: streams first seen apart are joined under
+ * their CNAME, and the CNAME names the telecentre. */
+static void place(struct cq_receiver *r, uint32_t ssrc, const char *cname, size_t len) {
+    stream_t *s = stream_find(r, ssrc);
+    if (s == NULL || len == 0 || len >= sizeof r->remotes[0].cname)
+        return;
+    remote_t *own = &r->remotes[s->remote];
+    if (own->cname[0] != '\0' && strncmp(own->cname, cname, len) == 0 && own->cname[len] == 0)
+        return;
+    int target = -1;
+    for (int i = 0; i < CQ_RECEIVER_MAX_REMOTES && target < 0; i++)
+        if (r->remotes[i].used && strncmp(r->remotes[i].cname, cname, len) == 0 &&
+            r->remotes[i].cname[len] == '\0')
+            target = i;
+    if (target < 0) {
+        /* The first CNAME of this remote. */
+        memcpy(own->cname, cname, len);
+        own->cname[len] = '\0';
+        unsigned session, tc;
+        if (sscanf(own->cname, "chasqui-%u-%u", &session, &tc) == 2)
+            own->st.telecentre = tc;
+        return;
+    }
+    /* Move the stream (its buffers and counts) into the remote already named. */
+    remote_t *to = &r->remotes[target];
+    if (s->kind == KIND_AUDIO && to->audio_ssrc == 0) {
+        to->audio_ssrc = ssrc;
+        to->ajb = own->ajb, to->adec = own->adec, own->ajb = NULL, own->adec = NULL;
+        to->st.has_audio = own->st.has_audio;
+        to->st.audio_packets += own->st.audio_packets;
+        own->audio_ssrc = 0;
+    } else if (s->kind == KIND_VIDEO && to->video_ssrc == 0) {
+        to->video_ssrc = ssrc;
+        to->vjb = own->vjb, to->vdec = own->vdec, own->vjb = NULL, own->vdec = NULL;
+        to->st.has_video = own->st.has_video;
+        to->st.psnr_min = own->st.psnr_min;
+        to->st.video_packets += own->st.video_packets;
+        own->video_ssrc = 0;
+    } else if (s->kind != KIND_RTX) {
+        return;
+    }
+    s->remote = target;
+    if (own->audio_ssrc == 0 && own->video_ssrc == 0)
+        remote_free(own);
+}
+
+void cq_receiver_rtcp(struct cq_receiver *r, const uint8_t *pkt, size_t len, uint64_t now_us) {
+    cq_rtcp_iter_t it;
+    cq_rtcp_header_t h;
+    cq_rtcp_iter_init(&it, pkt, len);
+    while (cq_rtcp_iter_next(&it, &h) > 0) {
+        cq_rtcp_sr_t sr;
+        cq_rtcp_sdes_t sdes;
+        if (cq_rtcp_sr_parse(&h, &sr) == 0) {
+            cq_feedback_sr(&r->fb, sr.ssrc, sr.info.ntp, now_us);
+        } else if (cq_rtcp_sdes_parse(&h, &sdes) == 0) {
+            size_t pos = 0;
+            cq_rtcp_sdes_chunk_t chunk;
+            while (cq_rtcp_sdes_next_chunk(&sdes, &pos, &chunk) > 0) {
+                cq_rtcp_sdes_item_t item;
+                if (cq_rtcp_sdes_find(&sdes, chunk.ssrc, CQ_RTCP_SDES_CNAME, &item) == 0)
+                    place(r, chunk.ssrc, (const char *)item.text, item.len);
+            }
+        }
+    }
+}
+
+/* What a decoded synthetic picture says: order, latency, PSNR against a fresh paint. */
+static void measure(struct cq_receiver *r, remote_t *m, const cq_i420_t *img, uint64_t now_us) {
+    uint32_t n, capture_ms;
+    if (cq_synth_video_read(img->plane[0], img->stride[0], img->width, img->height, &n,
+                            &capture_ms) != 0)
+        return;
+    if (m->st.synth_frames > 0 && (int32_t)(n - m->st.synth_last_frame) <= 0)
+        m->st.synth_out_of_order++;
+    m->st.synth_last_frame = n;
+    size_t ysz = (size_t)img->width * img->height;
+    if (r->ref_size < ysz * 3 / 2) {
+        free(r->ref);
+        r->ref_size = 0;
+        if ((r->ref = malloc(ysz * 3 / 2)) == NULL)
+            return;
+        r->ref_size = ysz * 3 / 2;
+    }
+    uint8_t *y = r->ref, *u = y + ysz, *v = u + ysz / 4;
+    int w = (int)img->width;
+    if (cq_synth_video_paint(n, capture_ms, img->width, img->height, y, w, u, w / 2, v, w / 2) != 0)
+        return;
+    double psnr = cq_synth_psnr(img->plane[0], img->stride[0], y, w, img->width, img->height);
+    double latency = (double)(uint32_t)((uint32_t)(now_us / 1000) - capture_ms);
+    m->st.synth_frames++;
+    m->st.psnr_sum += psnr;
+    if (psnr < m->st.psnr_min)
+        m->st.psnr_min = psnr;
+    m->st.latency_ms_sum += latency;
+    if (latency > m->st.latency_ms_max)
+        m->st.latency_ms_max = latency;
+}
+
+static void shown(remote_t *m, uint64_t now_us) {
+    if (m->last_frame_us != 0) {
+        double gap = (double)(now_us - m->last_frame_us);
+        double avg = m->frame_interval_us > 0 ? m->frame_interval_us : gap;
+        if (gap > 3 * avg && gap > 200000) {
+            uint64_t ms = (uint64_t)(gap / 1000);
+            m->st.freezes++;
+            m->st.freeze_total_ms += ms;
+            if (ms > m->st.freeze_longest_ms)
+                m->st.freeze_longest_ms = ms;
+        } else {
+            m->frame_interval_us =
+                m->frame_interval_us > 0 ? m->frame_interval_us * 0.9 + gap * 0.1 : gap;
+        }
+    }
+    m->last_frame_us = now_us;
+}
+
+static void video_tick(struct cq_receiver *r, remote_t *m, uint64_t now_us) {
+    /* A lost packet is worth about one and a half round trips of waiting (its NACK and
+     * the RTX), never less than 50 ms of reordering. */
+    int64_t wait = r->rtt_us ? (int64_t)r->rtt_us * 3 / 2 : 100000;
+    if (wait < 50000)
+        wait = 50000;
+    cq_vp8_frame_info_t info;
+    int n;
+    while ((n = cq_vjb_pop(m->vjb, (int64_t)now_us, wait, r->frame, sizeof r->frame, &info)) > 0) {
+        cq_i420_t img;
+        if (cq_vp8_dec_decode(m->vdec, r->frame, (size_t)n, &img) != 0) {
+            m->decode_failures++;
+            continue;
+        }
+        m->st.frames_decoded++;
+        m->st.keyframes += info.keyframe;
+        m->st.width = img.width;
+        m->st.height = img.height;
+        shown(m, now_us);
+        measure(r, m, &img, now_us);
+        if (r->cfg.on_video)
+            r->cfg.on_video(r->cfg.ctx, m->st.telecentre, &img);
+    }
+    bool want = cq_vjb_wants_keyframe(m->vjb) || cq_vp8_dec_needs_keyframe(m->vdec);
+    if (want != m->waiting_keyframe) {
+        m->waiting_keyframe = want;
+        m->st.plis_wanted += want;
+        cq_feedback_want_keyframe(&r->fb, m->video_ssrc, want);
+    }
+}
+
+static void audio_tick(struct cq_receiver *r, remote_t *m, uint64_t now_us) {
+    if (m->next_play_us == 0)
+        m->next_play_us = now_us;
+    /* At most 10 frames a tick: a stalled caller catches up without a loop of seconds. */
+    for (int k = 0; k < 10 && m->next_play_us <= now_us; k++) {
+        const uint8_t *pkt = NULL;
+        size_t len = 0;
+        unsigned samples = CQ_AJB_FRAME;
+        cq_ajb_action_t a = cq_ajb_get(m->ajb, (int64_t)now_us, &pkt, &len, &samples);
+        int n = 0;
+        if (a == CQ_AJB_PLAY)
+            n = cq_opus_dec_decode(m->adec, pkt, len, r->pcm, sizeof r->pcm / sizeof r->pcm[0]);
+        else if (a == CQ_AJB_FEC || a == CQ_AJB_CONCEAL)
+            n = cq_opus_dec_recover(m->adec, a == CQ_AJB_FEC ? pkt : NULL, len, samples, r->pcm,
+                                    NULL);
+        if (n <= 0) {
+            /* Nothing yet, or a packet libopus refused: silence of one frame. */
+            n = CQ_AJB_FRAME;
+            memset(r->pcm, 0, (size_t)n * sizeof r->pcm[0]);
+        } else {
+            m->st.audio_played += a == CQ_AJB_PLAY;
+            m->st.audio_fec += a == CQ_AJB_FEC;
+            m->st.audio_concealed += a == CQ_AJB_CONCEAL;
+        }
+        m->next_play_us += (uint64_t)n * 1000000u / CQ_OPUS_RATE;
+        if (r->cfg.on_audio)
+            r->cfg.on_audio(r->cfg.ctx, m->st.telecentre, r->pcm, (size_t)n);
+    }
+    m->st.jitter_buffer_ms = cq_ajb_target_ms(m->ajb);
+}
+
+void cq_receiver_tick(struct cq_receiver *r, uint64_t now_us) {
+    for (int i = 0; i < CQ_RECEIVER_MAX_REMOTES; i++) {
+        remote_t *m = &r->remotes[i];
+        if (m->used && m->vjb != NULL)
+            video_tick(r, m, now_us);
+        if (m->used && m->ajb != NULL)
+            audio_tick(r, m, now_us);
+    }
+    int n = cq_feedback_build(&r->fb, now_us, r->rtcp, sizeof r->rtcp);
+    if (n > 0)
+        r->cfg.send_rtcp(r->cfg.ctx, r->rtcp, (size_t)n);
+}
+
+size_t cq_receiver_stats(const struct cq_receiver *r, cq_receiver_remote_stats_t *out, size_t max) {
+    size_t n = 0;
+    for (int i = 0; i < CQ_RECEIVER_MAX_REMOTES; i++)
+        if (r->remotes[i].used) {
+            const remote_t *m = &r->remotes[i];
+            if (n < max) {
+                out[n] = m->st;
+                /* Given up in the jitter buffer, or refused by the decoder. */
+                if (m->vjb != NULL)
+                    out[n].frames_dropped =
+                        m->vjb->skipped + m->vjb->undecodable + m->decode_failures;
+            }
+            n++;
+        }
+    return n;
+}

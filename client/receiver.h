@@ -1,0 +1,79 @@
+/*
+ * What a telecentre receives: the audio and video of every other telecentre, as the relay
+ * forwards them (plain RTP and RTCP, after the link's SRTP). Streams are told apart by
+ * SSRC and grouped into remotes by the SDES CNAME the relay sends with each sender
+ * report ("chasqui-<session>-<telecentre>"), which is also where a remote's telecentre id
+ * comes from. Video goes through the video jitter buffer (NACKs, RTX repair, skipping
+ * what cannot be decoded, PLI when the picture needs a keyframe) to the VP8 decoder;
+ * audio through the adaptive audio jitter buffer to Opus, with FEC and concealment.
+ * Receiver reports, NACKs and PLIs go back through send_rtcp.
+ *
+ * Synthetic sources are measured as they arrive: each decoded picture's painted frame
+ * number and capture time give order, latency (sender and receiver on one clock: the same
+ * machine, or clocks the operator keeps in sync) and PSNR against the picture repainted.
+ *
+ * Owned by one thread; time is the caller's monotonic microseconds.
+ */
+#ifndef CQ_CLIENT_RECEIVER_H
+#define CQ_CLIENT_RECEIVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codec/vp8_codec.h"
+
+#define CQ_RECEIVER_MAX_REMOTES 16
+
+struct cq_receiver;
+
+typedef struct {
+    uint32_t own_ssrc; /* the SSRC our RTCP comes from */
+    void (*send_rtcp)(void *ctx, const uint8_t *pkt, size_t len);
+    /* A decoded picture of remote telecentre (0 while its CNAME is unknown), valid during
+     * the call; and played audio, 48 kHz mono. Either may be NULL. */
+    void (*on_video)(void *ctx, uint32_t telecentre, const cq_i420_t *img);
+    void (*on_audio)(void *ctx, uint32_t telecentre, const int16_t *pcm, size_t samples);
+    void *ctx;
+} cq_receiver_config_t;
+
+int cq_receiver_create(struct cq_receiver **out, const cq_receiver_config_t *cfg);
+void cq_receiver_destroy(struct cq_receiver *r);
+
+/* A plain RTP packet (the buffer may be modified: RTX is unwrapped in place). */
+void cq_receiver_rtp(struct cq_receiver *r, uint8_t *pkt, size_t len, uint64_t now_us);
+/* A plain RTCP compound: sender reports, SDES, BYE. */
+void cq_receiver_rtcp(struct cq_receiver *r, const uint8_t *pkt, size_t len, uint64_t now_us);
+
+/* Gives out the pictures that are ready, plays the audio that is due and sends the
+ * feedback that is due. Call every 10 ms or so. */
+void cq_receiver_tick(struct cq_receiver *r, uint64_t now_us);
+
+/* The round trip to the relay (from the sender's reports): how long a missing packet is
+ * worth waiting for. */
+void cq_receiver_set_rtt(struct cq_receiver *r, uint32_t rtt_us);
+
+typedef struct {
+    uint32_t telecentre; /* 0 until the CNAME came */
+    /* Video. */
+    bool has_video;
+    unsigned width, height;
+    uint64_t video_packets, video_repaired, frames_decoded, frames_dropped, keyframes;
+    uint64_t plis_wanted; /* times the picture needed a keyframe */
+    uint64_t freezes;     /* gaps between pictures over 3 frame times and 200 ms */
+    uint64_t freeze_total_ms, freeze_longest_ms;
+    /* Synthetic video: painted frames read, and how they came. */
+    uint64_t synth_frames, synth_out_of_order;
+    uint32_t synth_last_frame;
+    double psnr_min, psnr_sum; /* over synth_frames */
+    double latency_ms_sum, latency_ms_max;
+    /* Audio. */
+    bool has_audio;
+    uint64_t audio_packets, audio_played, audio_fec, audio_concealed;
+    unsigned jitter_buffer_ms;
+} cq_receiver_remote_stats_t;
+
+/* Copies the stats of at most max remotes into out; returns how many there are. */
+size_t cq_receiver_stats(const struct cq_receiver *r, cq_receiver_remote_stats_t *out, size_t max);
+
+#endif

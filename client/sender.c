@@ -1,0 +1,432 @@
+#include "client/sender.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "codec/opus_codec.h"
+#include "codec/rtx.h"
+#include "codec/scale.h"
+#include "codec/vp8_desc.h"
+#include "codec/vp8_packetizer.h"
+#include "rtp/error.h"
+#include "rtp/rtcp.h"
+#include "rtp/rtp.h"
+#include "rtp/rtpext.h"
+
+/* Packets of each layer kept for NACK: a keyframe of the top layer and a second of
+ * delta frames after it, more than the relay's one-second NACK horizon needs. */
+#define HISTORY      512
+#define HISTORY_SLOT 1200
+#define VIDEO_CLOCK  90000u
+#define AUDIO_CLOCK  48000u
+
+typedef struct {
+    uint16_t len;
+    uint16_t seq;
+    bool used;
+    uint8_t data[HISTORY_SLOT];
+} slot_t;
+
+/* What an SR needs of one stream. */
+typedef struct {
+    uint32_t ssrc, clock;
+    bool sent;
+    uint32_t last_ts;
+    uint64_t last_capture_us;
+    uint32_t packets, octets;
+} origin_t;
+
+typedef struct {
+    struct cq_vp8_enc *enc;
+    unsigned width, height;
+    uint8_t *planes; /* scaled picture (NULL for the top layer, which is the source) */
+    uint16_t seq, rtx_seq;
+    origin_t origin;
+    uint32_t rtx_ssrc;
+    slot_t *history; /* HISTORY slots */
+    cq_sender_layer_stats_t stats;
+} layer_t;
+
+struct cq_sender {
+    cq_sender_config_t cfg;
+    char cname[64];
+    layer_t layer[CQ_SENDER_MAX_LAYERS];
+    uint32_t video_ts_offset;
+    struct cq_opus_enc *opus;
+    uint16_t audio_seq;
+    uint32_t audio_ts;
+    bool audio_started;
+    origin_t audio;
+    cq_sender_stats_t stats;
+    uint8_t pkt[HISTORY_SLOT + 64];
+};
+
+/* Each layer's share of the total, lowest first: enough for the small layer that weak
+ * links fall back on, most for the top one. */
+static unsigned layer_kbps(unsigned total, unsigned layers, unsigned i) {
+    static const unsigned share[3][3] = {{100, 0, 0}, {30, 70, 0}, {15, 30, 55}};
+    unsigned k = total * share[layers - 1][i] / 100;
+    return k < 20 ? 20 : k;
+}
+
+static uint32_t random32(void) {
+    uint32_t r = 0;
+    if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
+        r = 0x5eed1234u;
+    return r;
+}
+
+static void send_pkt(struct cq_sender *s, const uint8_t *pkt, size_t len, bool rtcp) {
+    s->cfg.send(s->cfg.ctx, pkt, len, rtcp);
+}
+
+static int config_ok(const cq_sender_config_t *c) {
+    if (c->send == NULL || c->video_layers > CQ_SENDER_MAX_LAYERS ||
+        (c->audio_ssrc == 0 && c->video_layers == 0))
+        return CQ_EINVAL;
+    if (c->video_layers > 0) {
+        unsigned div = 1u << (c->video_layers - 1);
+        if (c->width % (2 * div) != 0 || c->height % (2 * div) != 0 || c->width / div < 16 ||
+            c->height / div < 16 || c->fps == 0 || c->video_kbps == 0)
+            return CQ_EINVAL;
+        for (unsigned i = 0; i < c->video_layers; i++)
+            if (c->video_ssrc[i] == 0 || c->rtx_ssrc[i] == 0)
+                return CQ_EINVAL;
+    }
+    return 0;
+}
+
+static int layer_init(struct cq_sender *s, unsigned i) {
+    layer_t *l = &s->layer[i];
+    unsigned div = 1u << (s->cfg.video_layers - 1 - i);
+    l->width = s->cfg.width / div;
+    l->height = s->cfg.height / div;
+    l->origin = (origin_t){.ssrc = s->cfg.video_ssrc[i], .clock = VIDEO_CLOCK};
+    l->rtx_ssrc = s->cfg.rtx_ssrc[i];
+    l->seq = (uint16_t)random32();
+    l->rtx_seq = (uint16_t)random32();
+    l->stats.width = l->width;
+    l->stats.height = l->height;
+    if ((l->history = calloc(HISTORY, sizeof *l->history)) == NULL)
+        return CQ_ENOMEM;
+    if (div > 1 && (l->planes = malloc((size_t)l->width * l->height * 3 / 2)) == NULL)
+        return CQ_ENOMEM;
+    cq_vp8_enc_config_t ec = {.width = l->width,
+                              .height = l->height,
+                              .bitrate_kbps = layer_kbps(s->cfg.video_kbps, s->cfg.video_layers, i),
+                              .fps = s->cfg.fps,
+                              .temporal_layers = 3};
+    return cq_vp8_enc_create(&l->enc, &ec);
+}
+
+int cq_sender_create(struct cq_sender **out, const cq_sender_config_t *cfg) {
+    *out = NULL;
+    int err = config_ok(cfg);
+    if (err != 0)
+        return err;
+    struct cq_sender *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return CQ_ENOMEM;
+    s->cfg = *cfg;
+    snprintf(s->cname, sizeof s->cname, "%s", cfg->cname ? cfg->cname : "chasqui-client");
+    s->cfg.cname = s->cname;
+    s->video_ts_offset = random32();
+    for (unsigned i = 0; i < cfg->video_layers && err == 0; i++)
+        err = layer_init(s, i);
+    if (err == 0 && cfg->audio_ssrc != 0) {
+        cq_opus_enc_config_t oc = {.bitrate_bps = cfg->audio_bps ? cfg->audio_bps : 24000,
+                                   .frame_ms = cfg->audio_frame_ms ? cfg->audio_frame_ms : 20,
+                                   .fec = true,
+                                   .dtx = true};
+        err = cq_opus_enc_create(&s->opus, &oc);
+        s->audio = (origin_t){.ssrc = cfg->audio_ssrc, .clock = AUDIO_CLOCK};
+        s->audio_seq = (uint16_t)random32();
+        s->audio_ts = random32();
+    }
+    if (err != 0) {
+        cq_sender_destroy(s);
+        return err;
+    }
+    *out = s;
+    return 0;
+}
+
+void cq_sender_destroy(struct cq_sender *s) {
+    if (s == NULL)
+        return;
+    for (unsigned i = 0; i < CQ_SENDER_MAX_LAYERS; i++) {
+        cq_vp8_enc_destroy(s->layer[i].enc);
+        free(s->layer[i].planes);
+        free(s->layer[i].history);
+    }
+    cq_opus_enc_destroy(s->opus);
+    free(s);
+}
+
+static void account(origin_t *o, uint32_t ts, uint64_t capture_us, size_t payload) {
+    o->sent = true;
+    o->last_ts = ts;
+    o->last_capture_us = capture_us;
+    o->packets++;
+    o->octets += (uint32_t)payload;
+}
+
+/* Packetizes one encoded frame of layer l and sends it, keeping each packet for NACK. */
+static int send_frame(struct cq_sender *s, layer_t *l, const cq_vp8_frame_t *f, uint32_t ts,
+                      uint64_t capture_us) {
+    cq_vp8_desc_t d = {.extended = true,
+                       .non_reference = f->tid == 2,
+                       .has_picture_id = true,
+                       .picture_id_15bit = true,
+                       .picture_id = f->picture_id,
+                       .has_tl0picidx = true,
+                       .tl0picidx = f->tl0picidx,
+                       .has_tid = true,
+                       .tid = f->tid,
+                       .y = f->layer_sync};
+    cq_vp8_packetizer_t pz;
+    int rc = cq_vp8_packetizer_init(&pz, f->data, f->len, &d, CQ_SENDER_MAX_PAYLOAD);
+    if (rc < 0)
+        return rc;
+    for (bool last = false; !last;) {
+        cq_rtp_header_t h = {.payload_type = CQ_SENDER_PT_VP8,
+                             .seq = l->seq,
+                             .timestamp = ts,
+                             .ssrc = l->origin.ssrc};
+        int hl = cq_rtp_header_write(&h, NULL, 0, s->pkt, sizeof s->pkt);
+        if (hl < 0)
+            return hl;
+        int pl = cq_vp8_packetizer_next(&pz, s->pkt + hl, sizeof s->pkt - (size_t)hl, &last);
+        if (pl < 0)
+            return pl;
+        cq_rtp_set_marker(s->pkt, last);
+        size_t len = (size_t)hl + (size_t)pl;
+        slot_t *slot = &l->history[l->seq % HISTORY];
+        slot->used = true;
+        slot->seq = l->seq;
+        slot->len = (uint16_t)len;
+        memcpy(slot->data, s->pkt, len);
+        send_pkt(s, s->pkt, len, false);
+        account(&l->origin, ts, capture_us, (size_t)pl);
+        l->stats.packets++;
+        l->stats.bytes += len;
+        l->seq++;
+    }
+    return 0;
+}
+
+int cq_sender_video(struct cq_sender *s, const cq_i420_t *img, uint64_t capture_us) {
+    if (s->cfg.video_layers == 0)
+        return CQ_EINVAL;
+    if (img->width != s->cfg.width || img->height != s->cfg.height)
+        return CQ_EINVAL;
+    uint32_t ts = s->video_ts_offset + (uint32_t)(capture_us * VIDEO_CLOCK / 1000000u);
+    for (unsigned i = 0; i < s->cfg.video_layers; i++) {
+        layer_t *l = &s->layer[i];
+        cq_i420_t scaled;
+        const cq_i420_t *pic = img;
+        if (l->planes != NULL) {
+            size_t ysz = (size_t)l->width * l->height;
+            uint8_t *y = l->planes, *u = y + ysz, *v = u + ysz / 4;
+            scaled = (cq_i420_t){.width = l->width,
+                                 .height = l->height,
+                                 .plane = {y, u, v},
+                                 .stride = {(int)l->width, (int)l->width / 2, (int)l->width / 2}};
+            int rc = cq_scale_i420(img, y, u, v, &scaled);
+            if (rc != 0)
+                return rc;
+            pic = &scaled;
+        }
+        cq_vp8_frame_t f;
+        int rc = cq_vp8_enc_encode(l->enc, pic, ts, &f);
+        if (rc == CQ_EAGAIN) {
+            l->stats.skipped++;
+            continue;
+        }
+        if (rc != 0)
+            return rc;
+        l->stats.frames++;
+        l->stats.keyframes += f.keyframe;
+        if ((rc = send_frame(s, l, &f, ts, capture_us)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* RFC 6464 level of a frame in -dBov, and a voice flag from a plain energy detector: the
+ * relay's speaker detection only needs to tell talk from room noise. */
+static cq_rtpext_audio_level_t audio_level(const int16_t *pcm, size_t n) {
+    double sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += (double)pcm[i] * pcm[i];
+    double rms = n ? sqrt(sum / (double)n) / 32768.0 : 0;
+    double db = rms > 0 ? -20.0 * log10(rms) : 127;
+    uint8_t level = db > 127 ? 127 : db < 0 ? 0 : (uint8_t)db;
+    return (cq_rtpext_audio_level_t){.voice = level < 50, .level = level};
+}
+
+int cq_sender_audio(struct cq_sender *s, const int16_t *pcm, size_t samples, uint64_t capture_us) {
+    if (s->opus == NULL)
+        return CQ_EINVAL;
+    uint8_t payload[CQ_OPUS_MAX_PACKET];
+    int n = cq_opus_enc_encode(s->opus, pcm, samples, payload, sizeof payload);
+    if (n < 0)
+        return n;
+    uint32_t ts = s->audio_ts;
+    s->audio_ts += (uint32_t)samples;
+    if (n <= 2) {
+        /* DTX: the decoder's comfort noise covers the gap; nothing worth a packet. */
+        s->stats.audio_dtx++;
+        s->audio_started = false;
+        return 0;
+    }
+    uint8_t ext[CQ_RTPEXT_AUDIO_LEVEL_SIZE];
+    cq_rtpext_audio_level_t al = audio_level(pcm, samples);
+    cq_rtpext_audio_level_write(&al, ext, sizeof ext);
+    cq_rtp_ext_t e = {.id = CQ_SENDER_EXT_AUDIO_LEVEL, .len = sizeof ext, .data = ext};
+    /* The marker starts a talkspurt (RFC 3551 §4.1): the receiver may resync its buffer. */
+    cq_rtp_header_t h = {.payload_type = CQ_SENDER_PT_OPUS,
+                         .marker = !s->audio_started,
+                         .seq = s->audio_seq++,
+                         .timestamp = ts,
+                         .ssrc = s->audio.ssrc};
+    int hl = cq_rtp_header_write(&h, &e, 1, s->pkt, sizeof s->pkt);
+    if (hl < 0)
+        return hl;
+    if ((size_t)hl + (size_t)n > sizeof s->pkt)
+        return CQ_ENOBUFS;
+    memcpy(s->pkt + hl, payload, (size_t)n);
+    s->audio_started = true;
+    send_pkt(s, s->pkt, (size_t)hl + (size_t)n, false);
+    account(&s->audio, ts, capture_us, (size_t)n);
+    s->stats.audio_frames++;
+    s->stats.audio_bytes += (size_t)hl + (size_t)n;
+    return 0;
+}
+
+static layer_t *layer_of(struct cq_sender *s, uint32_t ssrc) {
+    for (unsigned i = 0; i < s->cfg.video_layers; i++)
+        if (s->layer[i].origin.ssrc == ssrc)
+            return &s->layer[i];
+    return NULL;
+}
+
+static void resend(struct cq_sender *s, layer_t *l, uint16_t seq) {
+    const slot_t *slot = &l->history[seq % HISTORY];
+    if (!slot->used || slot->seq != seq) {
+        s->stats.rtx_missing++;
+        return;
+    }
+    cq_rtp_view_t v;
+    if (cq_rtp_parse(slot->data, slot->len, &v) < 0)
+        return;
+    size_t hl = (size_t)(v.payload - slot->data);
+    int n = cq_rtx_wrap(slot->data, hl, v.payload_len, CQ_SENDER_PT_RTX, l->rtx_seq, l->rtx_ssrc,
+                        s->pkt, sizeof s->pkt);
+    if (n < 0)
+        return;
+    l->rtx_seq++;
+    s->stats.rtx_sent++;
+    send_pkt(s, s->pkt, (size_t)n, false);
+}
+
+static void on_report(struct cq_sender *s, const cq_rtcp_reports_t *reports, uint64_t now_us) {
+    for (size_t i = 0; i < reports->count; i++) {
+        cq_rtcp_report_t r = cq_rtcp_report_at(reports, i);
+        uint32_t rtt;
+        if (r.lsr != 0 && cq_rtcp_rtt_us(cq_rtcp_ntp_short(cq_rtcp_ntp_from_us(now_us)), r.lsr,
+                                         r.dlsr, &rtt) == 0)
+            s->stats.rtt_us = s->stats.rtt_us ? (s->stats.rtt_us * 7 + rtt) / 8 : rtt;
+        if (r.ssrc == s->audio.ssrc && s->opus != NULL) {
+            unsigned pct = (unsigned)r.fraction_lost * 100u / 256u;
+            s->stats.loss_percent = pct;
+            cq_opus_enc_set_loss(s->opus, pct);
+        }
+    }
+}
+
+int cq_sender_rtcp(struct cq_sender *s, const uint8_t *pkt, size_t len, uint64_t now_us) {
+    cq_rtcp_iter_t it;
+    cq_rtcp_header_t h;
+    cq_rtcp_iter_init(&it, pkt, len);
+    int rc;
+    while ((rc = cq_rtcp_iter_next(&it, &h)) > 0) {
+        cq_rtcp_fb_t fb;
+        cq_rtcp_nack_t nack;
+        cq_rtcp_rr_t rr;
+        cq_rtcp_sr_t sr;
+        layer_t *l;
+        if (cq_rtcp_pli_parse(&h, &fb) == 0) {
+            if ((l = layer_of(s, fb.media_ssrc)) != NULL) {
+                s->stats.plis_in++;
+                cq_vp8_enc_request_keyframe(l->enc);
+            }
+        } else if (cq_rtcp_nack_parse(&h, &nack) == 0) {
+            uint16_t seqs[256];
+            int n = cq_rtcp_nack_expand(&nack, seqs, sizeof seqs / sizeof seqs[0]);
+            if ((l = layer_of(s, nack.media_ssrc)) != NULL)
+                for (int k = 0; k < n; k++) {
+                    s->stats.nacks_in++;
+                    resend(s, l, seqs[k]);
+                }
+        } else if (cq_rtcp_rr_parse(&h, &rr) == 0) {
+            on_report(s, &rr.reports, now_us);
+        } else if (cq_rtcp_sr_parse(&h, &sr) == 0) {
+            on_report(s, &sr.reports, now_us);
+        }
+    }
+    return rc;
+}
+
+/* One SR and SDES for o, the RTP time extrapolated from its last packet to now. */
+static int report_one(struct cq_sender *s, const origin_t *o, uint64_t now_us) {
+    uint8_t buf[256];
+    cq_rtcp_compound_t c;
+    cq_rtcp_compound_init(&c, buf, sizeof buf);
+    uint64_t since = now_us > o->last_capture_us ? now_us - o->last_capture_us : 0;
+    cq_rtcp_sender_info_t info = {.ntp = cq_rtcp_ntp_from_us(now_us),
+                                  .rtp_ts = o->last_ts + (uint32_t)(since * o->clock / 1000000u),
+                                  .packet_count = o->packets,
+                                  .octet_count = o->octets};
+    cq_rtcp_compound_commit(&c, cq_rtcp_sr_write(o->ssrc, &info, NULL, 0, cq_rtcp_compound_tail(&c),
+                                                 cq_rtcp_compound_room(&c)));
+    cq_rtcp_compound_commit(&c, cq_rtcp_sdes_cname_write(o->ssrc, s->cname, strlen(s->cname),
+                                                         cq_rtcp_compound_tail(&c),
+                                                         cq_rtcp_compound_room(&c)));
+    int n = cq_rtcp_compound_finish(&c);
+    if (n > 0)
+        send_pkt(s, buf, (size_t)n, true);
+    return n < 0 ? n : 0;
+}
+
+int cq_sender_report(struct cq_sender *s, uint64_t now_us) {
+    int rc = 0;
+    if (s->audio.sent)
+        rc = report_one(s, &s->audio, now_us);
+    for (unsigned i = 0; i < s->cfg.video_layers && rc == 0; i++)
+        if (s->layer[i].origin.sent)
+            rc = report_one(s, &s->layer[i].origin, now_us);
+    return rc;
+}
+
+int cq_sender_set_video_kbps(struct cq_sender *s, unsigned kbps) {
+    if (kbps == 0)
+        return CQ_EINVAL;
+    s->cfg.video_kbps = kbps;
+    for (unsigned i = 0; i < s->cfg.video_layers; i++) {
+        int rc = cq_vp8_enc_set_rate(s->layer[i].enc, layer_kbps(kbps, s->cfg.video_layers, i),
+                                     s->cfg.fps);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+void cq_sender_stats(const struct cq_sender *s, cq_sender_stats_t *out) {
+    *out = s->stats;
+    for (unsigned i = 0; i < CQ_SENDER_MAX_LAYERS; i++)
+        out->layer[i] = s->layer[i].stats;
+}

@@ -1,0 +1,87 @@
+/*
+ * What a telecentre publishes: its camera as VP8 simulcast (one encoder per layer, the
+ * lower layers scaled down with libyuv, each with three temporal layers), its microphone as
+ * Opus, both as plain RTP for the link to protect. It keeps the recent video packets of
+ * each layer to answer the relay's NACKs with RTX (RFC 4588), makes a keyframe when the
+ * relay sends PLI for a layer, tells the Opus encoder the loss the relay reports (so its
+ * FEC fits the link), and writes sender reports, which is what lets a receiver line up
+ * the audio and video of this telecentre.
+ *
+ * Owned by one thread. Packets leave through the config's send callback, synchronously.
+ */
+#ifndef CQ_CLIENT_SENDER_H
+#define CQ_CLIENT_SENDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codec/vp8_codec.h"
+
+#define CQ_SENDER_MAX_LAYERS 3
+
+/* The payload types and extension ids of the join answer (docs/PROTOCOL.md). */
+#define CQ_SENDER_PT_OPUS         111
+#define CQ_SENDER_PT_VP8          96
+#define CQ_SENDER_PT_RTX          97
+#define CQ_SENDER_EXT_AUDIO_LEVEL 4
+
+/* The largest RTP payload the sender writes (VP8 descriptor included): with the RTP header,
+ * an extension and the SRTP tag a packet stays well inside a 1200-byte path MTU. */
+#define CQ_SENDER_MAX_PAYLOAD 1100
+
+struct cq_sender;
+
+typedef struct {
+    uint32_t audio_ssrc; /* 0: no audio */
+    unsigned audio_bps;  /* 6000..32000 */
+    unsigned audio_frame_ms;
+    /* Video: layers (0: none) of width/4, /2, /1 for three, /2, /1 for two; each ssrc has
+     * its RTX ssrc. The source image is width x height. */
+    unsigned video_layers;
+    uint32_t video_ssrc[CQ_SENDER_MAX_LAYERS], rtx_ssrc[CQ_SENDER_MAX_LAYERS];
+    unsigned width, height, fps;
+    unsigned video_kbps; /* all layers together */
+    const char *cname;   /* for SDES: the receivers pair audio and video by it */
+    /* Called for each packet, plain; rtcp says which kind. */
+    void (*send)(void *ctx, const uint8_t *pkt, size_t len, bool rtcp);
+    void *ctx;
+} cq_sender_config_t;
+
+/* Returns 0, CQ_EINVAL (a config out of range) or CQ_ENOMEM, CQ_EIO (a codec). */
+int cq_sender_create(struct cq_sender **out, const cq_sender_config_t *cfg);
+void cq_sender_destroy(struct cq_sender *s);
+
+/* One captured picture (the configured size), captured at capture_us (monotonic). Encodes
+ * and sends every layer. Returns 0 or an error of the encoder or scaler. */
+int cq_sender_video(struct cq_sender *s, const cq_i420_t *img, uint64_t capture_us);
+
+/* One frame of mono 48 kHz PCM (audio_frame_ms long), captured at capture_us. */
+int cq_sender_audio(struct cq_sender *s, const int16_t *pcm, size_t samples, uint64_t capture_us);
+
+/* RTCP from the relay (plain compound): PLI, NACK, receiver reports. */
+int cq_sender_rtcp(struct cq_sender *s, const uint8_t *pkt, size_t len, uint64_t now_us);
+
+/* Sends a sender report with SDES for each stream that has sent something; call about
+ * once a second. */
+int cq_sender_report(struct cq_sender *s, uint64_t now_us);
+
+/* Sets the total video bitrate (the adaptivity of issue 7 calls this). */
+int cq_sender_set_video_kbps(struct cq_sender *s, unsigned kbps);
+
+typedef struct {
+    uint64_t frames, keyframes, skipped, packets, bytes;
+    unsigned width, height;
+} cq_sender_layer_stats_t;
+
+typedef struct {
+    cq_sender_layer_stats_t layer[CQ_SENDER_MAX_LAYERS];
+    uint64_t audio_frames, audio_dtx, audio_bytes;
+    uint64_t plis_in, nacks_in, rtx_sent, rtx_missing;
+    unsigned loss_percent; /* the last loss the relay reported on audio */
+    uint32_t rtt_us;       /* from the relay's receiver reports; 0: not known */
+} cq_sender_stats_t;
+
+void cq_sender_stats(const struct cq_sender *s, cq_sender_stats_t *out);
+
+#endif
