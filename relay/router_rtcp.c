@@ -48,7 +48,8 @@ static int publisher_cname(const struct participant *p, char *buf, size_t cap) {
  * SR comes from the SSRC that subscriber knows the stream by and keeps the publisher's
  * NTP <-> RTP mapping, moved by the offset its video timestamps were given (only the
  * forwarded layer's reports go on), so lip sync survives the relay; the counts are what
- * that subscriber was actually sent. An SDES CNAME follows.
+ * that subscriber was actually sent. An SDES CNAME follows (for video, of the RTX SSRC
+ * as well).
  */
 static void relay_sender_report(struct cq_router *r, struct participant *pub,
                                 const cq_rtcp_sr_t *sr, uint64_t now_us) {
@@ -81,9 +82,18 @@ static void relay_sender_report(struct cq_router *r, struct participant *pub,
         cq_rtcp_compound_commit(&cp,
                                 cq_rtcp_sr_write(ssrc, &info, NULL, 0, cq_rtcp_compound_tail(&cp),
                                                  cq_rtcp_compound_room(&cp)));
-        cq_rtcp_compound_commit(&cp, cq_rtcp_sdes_cname_write(ssrc, cname, (size_t)cname_len,
-                                                              cq_rtcp_compound_tail(&cp),
-                                                              cq_rtcp_compound_room(&cp)));
+        /* For video the RTX SSRC gets the CNAME too: a receiver of several publishers
+         * learns whose repairs come on it (RFC 4588 §8.3 pairs them by CNAME). */
+        uint8_t items[2 + sizeof cname];
+        items[0] = CQ_RTCP_SDES_CNAME;
+        items[1] = (uint8_t)cname_len;
+        memcpy(items + 2, cname, (size_t)cname_len);
+        cq_rtcp_sdes_chunk_t chunks[2] = {
+            {.ssrc = ssrc, .items = items, .items_len = 2 + (size_t)cname_len},
+            {.ssrc = c->s.ssrcs.video_rtx, .items = items, .items_len = 2 + (size_t)cname_len}};
+        cq_rtcp_compound_commit(&cp, cq_rtcp_sdes_write(chunks, k == 1 ? 2 : 1,
+                                                        cq_rtcp_compound_tail(&cp),
+                                                        cq_rtcp_compound_room(&cp)));
         if (queue_rtcp(r, sub, slot, &cp))
             cq_consumer_sr_sent(&c->s, ssrc, info.ntp, now_us);
     }

@@ -421,6 +421,8 @@ typedef struct {
     uint32_t ssrc;
     cq_rtcp_sender_info_t info;
     char cname[64];
+    uint32_t rtx_ssrc; /* (in) a second SSRC whose CNAME to look for */
+    char rtx_cname[64];
 } sr_seen_t;
 
 static bool visit_sender_report(const cq_rtcp_header_t *h, void *ctx) {
@@ -438,13 +440,18 @@ static bool visit_sender_report(const cq_rtcp_header_t *h, void *ctx) {
         cq_rtcp_sdes_find(&sdes, out->ssrc, CQ_RTCP_SDES_CNAME, &item) == 0 &&
         item.len < sizeof out->cname)
         memcpy(out->cname, item.text, item.len);
+    if (out->sr && cq_rtcp_sdes_parse(h, &sdes) == 0 &&
+        cq_rtcp_sdes_find(&sdes, out->rtx_ssrc, CQ_RTCP_SDES_CNAME, &item) == 0 &&
+        item.len < sizeof out->rtx_cname)
+        memcpy(out->rtx_cname, item.text, item.len);
     return false;
 }
 
 /* Waits (bounded) for the next SRTCP compound with an SR and returns its fields, with the
- * CNAME of the SDES that follows it in the compound. */
-static bool next_sender_report(cq_test_peer_t *p, sr_seen_t *out) {
+ * CNAMEs the SDES that follows it in the compound gives its SSRC and rtx_ssrc. */
+static bool next_sender_report(cq_test_peer_t *p, uint32_t rtx_ssrc, sr_seen_t *out) {
     memset(out, 0, sizeof *out);
+    out->rtx_ssrc = rtx_ssrc;
     return cq_test_peer_scan_rtcp(p, 1000, visit_sender_report, out);
 }
 
@@ -478,8 +485,8 @@ static void test_forwarding_relays_sender_reports(void **state) {
     cq_relay_consumer_ssrcs_t seen;
     assert_int_equal(cq_relay_consumer_ssrcs(f->relay, 43, p[1].id, p[0].id, &seen), 0);
     sr_seen_t a, v;
-    assert_true(next_sender_report(&peer[1], &a));
-    assert_true(next_sender_report(&peer[1], &v));
+    assert_true(next_sender_report(&peer[1], seen.video_rtx, &a));
+    assert_true(next_sender_report(&peer[1], seen.video_rtx, &v));
     assert_int_equal(a.ssrc, seen.audio);
     assert_true(a.info.ntp == ntp[0]);
     assert_int_equal(a.info.rtp_ts, rtp_ts[0]);
@@ -491,6 +498,10 @@ static void test_forwarding_relays_sender_reports(void **state) {
     assert_int_equal(v.info.packet_count, 4);
     assert_true(a.cname[0] != '\0');
     assert_string_equal(a.cname, v.cname);
+    /* The video's RTX SSRC is named with it, so repairs can be told whose they are; the
+     * audio SR names only the audio. */
+    assert_string_equal(v.rtx_cname, v.cname);
+    assert_string_equal(a.rtx_cname, "");
     cq_relay_participant_stats_t st;
     assert_int_equal(cq_relay_participant_stats(f->relay, 43, p[0].id, &st), 0);
     assert_int_equal(st.rtcp_in, 2);
