@@ -48,6 +48,13 @@ struct cq_receiver {
     cq_receiver_config_t cfg;
     cq_feedback_t fb;
     stream_t streams[MAX_STREAMS];
+    /* SSRCs an SDES named before any packet came on them (the RTX of a video): where to
+     * put them when one does. */
+    struct {
+        uint32_t ssrc;
+        int remote;
+    } named[MAX_STREAMS];
+    unsigned next_named;
     remote_t remotes[CQ_RECEIVER_MAX_REMOTES];
     uint32_t rtt_us;
     uint8_t frame[FRAME_MAX];
@@ -108,8 +115,11 @@ static stream_t *stream_find(struct cq_receiver *r, uint32_t ssrc) {
     return NULL;
 }
 
-/* The one remote with video, for an RTX stream no CNAME has placed yet. */
-static int only_video_remote(struct cq_receiver *r) {
+/* The remote of an RTX stream: the one its CNAME named, else the one remote with video. */
+static int rtx_remote(struct cq_receiver *r, uint32_t ssrc) {
+    for (int i = 0; i < MAX_STREAMS; i++)
+        if (r->named[i].ssrc == ssrc && r->remotes[r->named[i].remote].used)
+            return r->named[i].remote;
     int found = -1;
     for (int i = 0; i < CQ_RECEIVER_MAX_REMOTES; i++)
         if (r->remotes[i].used && r->remotes[i].video_ssrc != 0) {
@@ -127,7 +137,7 @@ static stream_t *stream_new(struct cq_receiver *r, uint32_t ssrc, kind_t kind) {
             s = &r->streams[i];
     if (s == NULL)
         return NULL;
-    int m = kind == KIND_RTX ? only_video_remote(r) : remote_new(r);
+    int m = kind == KIND_RTX ? rtx_remote(r, ssrc) : remote_new(r);
     if (m < 0)
         return NULL;
     *s = (stream_t){.used = true, .kind = kind, .ssrc = ssrc, .remote = m};
@@ -201,20 +211,67 @@ void cq_receiver_rtp(struct cq_receiver *r, uint8_t *pkt, size_t len, uint64_t n
     }
 }
 
+static void move_audio(remote_t *to, remote_t *from) {
+    to->audio_ssrc = from->audio_ssrc;
+    to->ajb = from->ajb;
+    to->adec = from->adec;
+    to->next_play_us = from->next_play_us;
+    cq_receiver_remote_stats_t *t = &to->st, *f = &from->st;
+    t->has_audio = f->has_audio;
+    t->audio_packets = f->audio_packets;
+    t->audio_played = f->audio_played;
+    t->audio_fec = f->audio_fec;
+    t->audio_concealed = f->audio_concealed;
+    t->jitter_buffer_ms = f->jitter_buffer_ms;
+    from->audio_ssrc = 0;
+    from->ajb = NULL;
+    from->adec = NULL;
+}
+
+static void move_video(remote_t *to, remote_t *from) {
+    /* Everything video in the stats: the audio fields are the target's own. */
+    cq_receiver_remote_stats_t keep = to->st;
+    to->st = from->st;
+    to->st.telecentre = keep.telecentre;
+    to->st.has_audio = keep.has_audio;
+    to->st.audio_packets = keep.audio_packets;
+    to->st.audio_played = keep.audio_played;
+    to->st.audio_fec = keep.audio_fec;
+    to->st.audio_concealed = keep.audio_concealed;
+    to->st.jitter_buffer_ms = keep.jitter_buffer_ms;
+    to->video_ssrc = from->video_ssrc;
+    to->vjb = from->vjb;
+    to->vdec = from->vdec;
+    to->last_frame_us = from->last_frame_us;
+    to->frame_interval_us = from->frame_interval_us;
+    to->waiting_keyframe = from->waiting_keyframe;
+    to->decode_failures = from->decode_failures;
+    from->video_ssrc = 0;
+    from->vjb = NULL;
+    from->vdec = NULL;
+}
+
 /* SDES says which remote an SSRC belongs to: streams first seen apart are joined under
  * their CNAME, and the CNAME names the telecentre. */
 static void place(struct cq_receiver *r, uint32_t ssrc, const char *cname, size_t len) {
-    stream_t *s = stream_find(r, ssrc);
-    if (s == NULL || len == 0 || len >= sizeof r->remotes[0].cname)
-        return;
-    remote_t *own = &r->remotes[s->remote];
-    if (own->cname[0] != '\0' && strncmp(own->cname, cname, len) == 0 && own->cname[len] == 0)
+    if (len == 0 || len >= sizeof r->remotes[0].cname)
         return;
     int target = -1;
     for (int i = 0; i < CQ_RECEIVER_MAX_REMOTES && target < 0; i++)
         if (r->remotes[i].used && strncmp(r->remotes[i].cname, cname, len) == 0 &&
             r->remotes[i].cname[len] == '\0')
             target = i;
+    stream_t *s = stream_find(r, ssrc);
+    if (s == NULL) {
+        if (target >= 0) {
+            r->named[r->next_named % MAX_STREAMS].ssrc = ssrc;
+            r->named[r->next_named++ % MAX_STREAMS].remote = target;
+        }
+        return;
+    }
+    remote_t *own = &r->remotes[s->remote];
+    if (own->cname[0] != '\0' && strncmp(own->cname, cname, len) == 0 && own->cname[len] == 0)
+        return;
     if (target < 0) {
         /* The first CNAME of this remote. */
         memcpy(own->cname, cname, len);
@@ -224,24 +281,14 @@ static void place(struct cq_receiver *r, uint32_t ssrc, const char *cname, size_
             own->st.telecentre = tc;
         return;
     }
-    /* Move the stream (its buffers and counts) into the remote already named. */
+    /* Move the stream (its buffers, state and counts) into the remote already named. */
     remote_t *to = &r->remotes[target];
-    if (s->kind == KIND_AUDIO && to->audio_ssrc == 0) {
-        to->audio_ssrc = ssrc;
-        to->ajb = own->ajb, to->adec = own->adec, own->ajb = NULL, own->adec = NULL;
-        to->st.has_audio = own->st.has_audio;
-        to->st.audio_packets += own->st.audio_packets;
-        own->audio_ssrc = 0;
-    } else if (s->kind == KIND_VIDEO && to->video_ssrc == 0) {
-        to->video_ssrc = ssrc;
-        to->vjb = own->vjb, to->vdec = own->vdec, own->vjb = NULL, own->vdec = NULL;
-        to->st.has_video = own->st.has_video;
-        to->st.psnr_min = own->st.psnr_min;
-        to->st.video_packets += own->st.video_packets;
-        own->video_ssrc = 0;
-    } else if (s->kind != KIND_RTX) {
+    if (s->kind == KIND_AUDIO && to->audio_ssrc == 0)
+        move_audio(to, own);
+    else if (s->kind == KIND_VIDEO && to->video_ssrc == 0)
+        move_video(to, own);
+    else if (s->kind != KIND_RTX)
         return;
-    }
     s->remote = target;
     if (own->audio_ssrc == 0 && own->video_ssrc == 0)
         remote_free(own);

@@ -175,8 +175,13 @@ static void test_two_telecentres_see_and_hear_each_other(void **state) {
         /* The other telecentre, named by the CNAME the relay gives it. */
         assert_int_equal(r->telecentre, (uint32_t)(2 - i));
         assert_true(r->has_video && r->has_audio);
-        /* 15 fps for about 4 s, less the start: a second and a half of pictures at least. */
+        /* All but the first few of what the other encoded on its top layer (the relay
+         * starts each subscriber on the low layer and moves up at a keyframe): counted
+         * against what was sent, so a slow machine sending fewer still passes. */
+        cq_endpoint_stats_t other;
+        cq_endpoint_stats(f.ep[1 - i], &other);
         assert_true(r->synth_frames >= 20);
+        assert_true(r->synth_frames + 5 >= other.sent.layer[1].frames);
         assert_int_equal(r->synth_frames, r->frames_decoded);
         assert_int_equal(r->synth_out_of_order, 0);
         assert_true(r->psnr_sum / (double)r->synth_frames > 30.0);
