@@ -14,6 +14,8 @@ packages=(
     libwebsockets-dev libwebsockets-evlib-uv libjansson-dev libsqlite3-dev
     # tests
     libcmocka-dev valgrind cppcheck curl
+    # the demo and the client tests read stats files
+    jq
 )
 
 missing=()

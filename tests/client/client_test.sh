@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# chasqui-client against a running daemon, as a district runs it: the operator adds two
+# telecentres and a session and issues tokens; each telecentre joins with its token, sends
+# synthetic video and audio for a few seconds, and records the other. The stats files and
+# the recordings must show that each saw and heard the other. Then the exit codes.
+# Usage: client_test.sh chasqui-relay chasqui-ctl chasqui-client
+set -u
+relay=$(realpath "$1")
+ctl=$(realpath "$2")
+client=$(realpath "$3")
+work=$(mktemp -d)
+pid=
+trap '[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$work"' EXIT
+cd "$work"
+fail() {
+    echo "FAIL: $*"
+    for f in daemon.log c1.log c2.log; do [ -f "$f" ] && sed "s/^/  $f | /" "$f"; done
+    exit 1
+}
+
+"$relay" --http-port 0 --media-port 0 2>"$work/daemon.log" &
+pid=$!
+for _ in $(seq 100); do
+    grep -q "API on TCP" "$work/daemon.log" && break
+    sleep 0.1
+done
+port=$(sed -n 's/.*API on TCP \([0-9]*\).*/\1/p' "$work/daemon.log")
+[ -n "$port" ] || fail "daemon did not start"
+server="http://127.0.0.1:$port"
+c() { "$ctl" --server "$server" "$@"; }
+
+c telecentre add Cachicoto --district Monzón >/dev/null || fail "telecentre add"
+c telecentre add Anda --district Monzón >/dev/null || fail "telecentre add"
+start=$(date -u -d '+2 min' +%Y-%m-%dT%H:%M:00Z)
+end=$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:00Z)
+c session schedule --title "Precios del cacao" --start "$start" --end "$end" \
+    --telecentres 1,2 >/dev/null || fail "schedule"
+t1=$(c token issue --session 1 --telecentre 1 --role participant | head -1)
+t2=$(c token issue --session 1 --telecentre 2 --role participant | head -1)
+
+# Both telecentres, five seconds each. Small pictures keep the sanitizer build quick.
+for i in 1 2; do
+    token=t$i
+    "$client" --server "$server" --token "${!token}" --video synth --audio synth --headless \
+        --size 320x180 --kbps 300 --duration 5 --out "$work/out$i" --stats "$work/s$i.json" \
+        2>"$work/c$i.log" &
+    eval "cpid$i=$!"
+done
+wait "$cpid1" || fail "client 1 exited $?"
+wait "$cpid2" || fail "client 2 exited $?"
+
+for i in 1 2; do
+    other=$((3 - i))
+    s="$work/s$i.json"
+    [ -f "$s" ] || fail "no stats from telecentre $i"
+    j() { jq -e "$1" "$s" >/dev/null || fail "telecentre $i: $1 is not so: $(jq -c . "$s")"; }
+    j ".telecentre == $i and .session == 1 and .link.up"
+    j ".link.auth_failures == 0"
+    j '.sent.video | length == 2'
+    j '.sent.video[1].width == 320 and .sent.video[1].frames >= 30'
+    j '.sent.audio.frames >= 150'
+    j ".received | length == 1"
+    j ".received[0].telecentre == $other"
+    # What the other painted arrives whole, in order and sharp; what it said is heard.
+    j '.received[0].video.synth.frames >= 25'
+    j '.received[0].video.synth.out_of_order == 0'
+    j '.received[0].video.synth.psnr_avg > 30'
+    j '.received[0].audio.played >= 150'
+    j '.received[0].audio.played > 10 * .received[0].audio.concealed'
+    [ -s "$work/out$i/$other.y4m" ] || fail "telecentre $i recorded no video of $other"
+    [ -s "$work/out$i/$other.wav" ] || fail "telecentre $i recorded no audio of $other"
+    head -c 9 "$work/out$i/$other.y4m" | grep -q YUV4MPEG || fail "not a Y4M file"
+    grep -q "joined session 1 as participant" "$work/c$i.log" || fail "no join line"
+done
+
+# Exit codes: 1 refused, 2 bad command line, 3 unreachable.
+bad="${t1%.*}.0000000000000000000000000000000000000000000000000000000000000000"
+"$client" --server "$server" --token "$bad" --video none --audio none --headless \
+    --duration 1 2>"$work/err"
+[ $? = 1 ] || fail "a forged token was not refused"
+grep -q "401 bad_token" "$work/err" || fail "refusal not explained: $(cat "$work/err")"
+"$client" --server "$server" --token "$t1" --video synth --audio synth 2>"$work/err"
+[ $? = 2 ] || fail "no --headless should be a usage error until the window exists"
+grep -q "window" "$work/err" || fail "no word of the window: $(cat "$work/err")"
+"$client" --server "$server" --token "$t1" --video synth --audio synth --headless \
+    --size 321x180 2>/dev/null
+[ $? = 2 ] || fail "odd size accepted"
+"$client" --server "$server" --token "not-a-token" --video none --audio none --headless \
+    2>/dev/null
+[ $? = 2 ] || fail "a token that is not one"
+"$client" --server http://127.0.0.1:1 --token "$t1" --video none --audio none --headless \
+    2>/dev/null
+[ $? = 3 ] || fail "unreachable server"
+"$client" --help | grep -q "^usage: chasqui-client" || fail "--help"
+echo "client: two telecentres saw and heard each other through the daemon"
