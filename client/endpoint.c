@@ -39,6 +39,7 @@ struct cq_endpoint {
     uint8_t *picture;
     unsigned width, height;
     uint32_t video_frame, audio_frame;
+    uint64_t video_start_us, audio_start_us;
     int16_t pcm[CQ_OPUS_SAMPLES(AUDIO_FRAME_MS)];
     sink_t sinks[CQ_RECEIVER_MAX_REMOTES];
 };
@@ -167,8 +168,23 @@ static int read_picture(struct cq_endpoint *e) {
     return rc;
 }
 
-static void on_video_timer(uv_timer_t *t) {
-    struct cq_endpoint *e = t->data;
+/*
+ * How many frames of a source are due at now: frame n belongs at start + n * period. Timers
+ * only promise "not before", and a 20 ms repeat that fires at 20.1 ms would send 0.5 %
+ * too little audio, which the receiver must conceal; so sources follow the clock, not the
+ * timer. After a stall of more than max frames the missed ones are skipped, not burst.
+ */
+static unsigned frames_due(uint64_t *start, uint64_t period_us, uint32_t *count, unsigned max) {
+    uint64_t now = now_us();
+    if (*start == 0)
+        *start = now;
+    uint64_t target = (now - *start) / period_us + 1;
+    if (target > (uint64_t)*count + max)
+        *count = (uint32_t)(target - max);
+    return target > *count ? (unsigned)(target - *count) : 0;
+}
+
+static void send_picture(struct cq_endpoint *e) {
     if (read_picture(e) != 0)
         return;
     size_t ysz = (size_t)e->width * e->height;
@@ -178,11 +194,18 @@ static void on_video_timer(uv_timer_t *t) {
                      .plane = {e->picture, e->picture + ysz, e->picture + ysz + ysz / 4},
                      .stride = {w, w / 2, w / 2}};
     cq_sender_video(e->sender, &img, now_us());
-    e->video_frame++;
 }
 
-static void on_audio_timer(uv_timer_t *t) {
+static void on_video_timer(uv_timer_t *t) {
     struct cq_endpoint *e = t->data;
+    uint64_t period = 1000000u / e->cfg.sender.fps;
+    for (unsigned k = frames_due(&e->video_start_us, period, &e->video_frame, 2); k > 0; k--) {
+        send_picture(e);
+        e->video_frame++;
+    }
+}
+
+static void send_sound(struct cq_endpoint *e) {
     size_t n = sizeof e->pcm / sizeof e->pcm[0];
     if (e->audio_synth) {
         cq_synth_audio_frame(e->audio_frame, e->pcm);
@@ -194,11 +217,19 @@ static void on_audio_timer(uv_timer_t *t) {
             cq_wav_close(e->audio_file);
             e->audio_file = NULL;
             if (cq_wav_open(&e->audio_file, e->audio_path) != 0)
-                uv_timer_stop(t);
+                uv_timer_stop(&e->audio_timer);
         }
     }
     cq_sender_audio(e->sender, e->pcm, n, now_us());
-    e->audio_frame++;
+}
+
+static void on_audio_timer(uv_timer_t *t) {
+    struct cq_endpoint *e = t->data;
+    for (unsigned k = frames_due(&e->audio_start_us, AUDIO_FRAME_MS * 1000u, &e->audio_frame, 5);
+         k > 0 && (e->audio_synth || e->audio_file != NULL); k--) {
+        send_sound(e);
+        e->audio_frame++;
+    }
 }
 
 static void on_tick(uv_timer_t *t) {
@@ -306,9 +337,9 @@ static int start(struct cq_endpoint *e, uv_loop_t *loop) {
         e->open_handles++;
     }
     if (e->sender != NULL && sc.video_layers > 0)
-        uv_timer_start(&e->video_timer, on_video_timer, 0, 1000u / sc.fps);
+        uv_timer_start(&e->video_timer, on_video_timer, 0, 5);
     if (e->sender != NULL && sc.audio_ssrc != 0)
-        uv_timer_start(&e->audio_timer, on_audio_timer, 0, AUDIO_FRAME_MS);
+        uv_timer_start(&e->audio_timer, on_audio_timer, 0, 5);
     uv_timer_start(&e->tick_timer, on_tick, 10, 10);
     uv_timer_start(&e->report_timer, on_report, 1000, 1000);
     return 0;

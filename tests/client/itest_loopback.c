@@ -186,9 +186,10 @@ static void test_two_telecentres_see_and_hear_each_other(void **state) {
         assert_int_equal(r->synth_out_of_order, 0);
         assert_true(r->psnr_sum / (double)r->synth_frames > 30.0);
         assert_true(r->psnr_min > 25.0);
-        /* 50 frames a second: most of them played from packets on a lossless path. */
+        /* 50 frames a second, played from packets on a lossless path: the sources keep to
+         * the clock, so the receiver has nothing to make up but a stall of this machine. */
         assert_true(r->audio_played >= 100);
-        assert_true(r->audio_played > 10 * r->audio_concealed);
+        assert_true(r->audio_played >= 50 * r->audio_concealed);
     }
     for (int i = 0; i < 2; i++)
         cq_endpoint_close(f.ep[i]);
