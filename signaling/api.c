@@ -933,6 +933,17 @@ static json_t *key_json(const uint8_t *key, size_t len) {
     return json_string(hex);
 }
 
+/* The others in m, as the join and attach answers list them. */
+static json_t *others_json(const media_session_t *m, int64_t self) {
+    json_t *others = json_array();
+    for (size_t i = 0; i < m->njoined; i++)
+        if (m->joined[i].telecentre_id != self)
+            json_array_append_new(others, json_pack("{s:I, s:s}", "telecentre",
+                                                    (json_int_t)m->joined[i].telecentre_id, "role",
+                                                    cq_token_role_name(m->joined[i].role)));
+    return others;
+}
+
 /* What a telecentre needs to send and receive: where, how to bind and encrypt, its SSRCs,
  * the codecs (DESIGN.md "Media transport"), and who else is there. */
 static json_t *join_json(struct cq_api *a, const cq_api_request_t *req, const cq_session_t *s,
@@ -947,14 +958,7 @@ static json_t *join_json(struct cq_api *a, const cq_api_request_t *req, const cq
         json_array_append_new(video, json_integer(p->video_ssrc[l]));
         json_array_append_new(rtx, json_integer(p->video_rtx_ssrc[l]));
     }
-    json_t *others = json_array();
-    for (size_t i = 0; i < m->njoined; i++) {
-        if (m->joined[i].telecentre_id == p->id)
-            continue;
-        json_array_append_new(others, json_pack("{s:I, s:s}", "telecentre",
-                                                (json_int_t)m->joined[i].telecentre_id, "role",
-                                                cq_token_role_name(m->joined[i].role)));
-    }
+    json_t *others = others_json(m, p->id);
     return json_pack(
         "{s:I, s:I, s:s, s:s, s:{s:s, s:i, s:{s:s, s:s}, s:{s:s, s:o, s:o}}, "
         "s:{s:I, s:o, s:o}, s:{s:{s:s, s:i, s:i, s:i}, s:{s:s, s:i, s:i}, s:{s:i}, "
@@ -996,16 +1000,15 @@ static int note_joined(struct cq_api *a, media_session_t *m, int64_t t, cq_role_
 }
 
 /*
- * POST /api/sessions/{id}/join {"token"}: no operator key, the token is the credential.
- * 401 for a token that is not genuine or has expired, 403 for a genuine one that does not
- * open this session now (another session, a role no longer allowed, not yet open or
- * over). A telecentre joining again (its link dropped) gets fresh keys; its old
- * participant is removed first.
+ * The checks a join token passes before it opens session c->id now: 401 for a token that
+ * is not genuine or has expired, 403 for a genuine one that does not open this session
+ * now (another session, a role no longer allowed, not yet open or over). Returns the
+ * session (c->a->scratch) or NULL once the refusal is written.
  */
-static void session_join(call_t *c) {
+static cq_session_t *admit(call_t *c, cq_token_claims_t *claims) {
     json_t *o = body_object(c->req, c->res);
     if (o == NULL)
-        return;
+        return NULL;
     bad_field_t b = {{0}, {0}};
     static const char *const fields[] = {"token", NULL};
     char token[CQ_TOKEN_MAX + 1];
@@ -1014,39 +1017,79 @@ static void session_join(call_t *c) {
     json_decref(o);
     if (!ok) {
         fail(c->res, 400, "bad_field", b.field, "%s %s", b.field, b.reason);
-        return;
+        return NULL;
     }
-    cq_token_claims_t claims;
-    int err = cq_token_verify(c->a->secret, c->a->secret_len, token, now_of(c->a), &claims);
+    int err = cq_token_verify(c->a->secret, c->a->secret_len, token, now_of(c->a), claims);
     if (err == CQ_EEXPIRED) {
         fail(c->res, 401, "token_expired", "token", "this token has expired: ask the operator");
-        return;
+        return NULL;
     }
     if (err != 0) {
         fail(c->res, 401, "bad_token", "token", "this is not a valid join token");
-        return;
+        return NULL;
     }
-    if (claims.session_id != c->id) {
+    if (claims->session_id != c->id) {
         fail(c->res, 403, "wrong_session", "token", "this token is for session %" PRId64,
-             claims.session_id);
-        return;
+             claims->session_id);
+        return NULL;
     }
     cq_session_t *s = &c->a->scratch;
     if (!load_session(c, s))
-        return;
+        return NULL;
     if (s->state != CQ_SESSION_OPEN && s->state != CQ_SESSION_LIVE) {
         char opens[CQ_ISOTIME_LEN + 1] = "";
         cq_isotime_format(s->start_s - s->open_before_s, opens, sizeof opens);
         fail(c->res, 403, "not_open", NULL, "session %" PRId64 " is %s%s%s", s->id,
              state_names[s->state], s->state == CQ_SESSION_SCHEDULED ? ": joining opens at " : "",
              s->state == CQ_SESSION_SCHEDULED ? opens : "");
-        return;
+        return NULL;
     }
-    if (!token_allowed(s, claims.telecentre_id, claims.role, &b)) {
+    if (!token_allowed(s, claims->telecentre_id, claims->role, &b)) {
         fail(c->res, 403, "wrong_role", b.field, "the session changed since the token: %s %s",
              b.field, b.reason);
+        return NULL;
+    }
+    return s;
+}
+
+/*
+ * POST /api/sessions/{id}/attach {"token"}: a telecentre already in the media session (its
+ * control connection dropped while its media carried on) is known again without a new join,
+ * so its keys and its place in the relay stay as they are. 409 not_joined when the relay
+ * no longer has it: it must join.
+ */
+static void session_attach(call_t *c) {
+    cq_token_claims_t claims;
+    cq_session_t *s = admit(c, &claims);
+    if (s == NULL)
+        return;
+    media_session_t *m = c->a->has_media ? find_live(c->a, s->id) : NULL;
+    bool joined = false;
+    for (size_t i = 0; m != NULL && i < m->njoined; i++)
+        joined |= m->joined[i].telecentre_id == claims.telecentre_id;
+    if (!joined) {
+        fail(c->res, 409, "not_joined", NULL,
+             "telecentre %" PRId64 " is not in session %" PRId64 ": join again",
+             claims.telecentre_id, s->id);
         return;
     }
+    respond(c->res, 200,
+            json_pack("{s:I, s:I, s:s, s:o}", "session", (json_int_t)s->id, "telecentre",
+                      (json_int_t)claims.telecentre_id, "role", cq_token_role_name(claims.role),
+                      "participants", others_json(m, claims.telecentre_id)));
+}
+
+/*
+ * POST /api/sessions/{id}/join {"token"}: no operator key, the token is the credential
+ * (admit). A telecentre joining again (its link dropped) gets fresh keys; its old
+ * participant is removed first.
+ */
+static void session_join(call_t *c) {
+    cq_token_claims_t claims;
+    cq_session_t *s = admit(c, &claims);
+    if (s == NULL)
+        return;
+    int err;
     media_session_t *m = c->a->has_media ? find_live(c->a, s->id) : NULL;
     if (m == NULL) {
         fail(c->res, 503, "no_media", NULL, "the media plane is not running this session");
@@ -1291,6 +1334,7 @@ static const route_t routes[] = {
     {"/api/sessions/*/end", "POST", true, session_end},
     {"/api/sessions/*/tokens", "POST", true, session_tokens},
     {"/api/sessions/*/join", "POST", false, session_join},
+    {"/api/sessions/*/attach", "POST", false, session_attach},
     {"/api/sessions/*/history", "GET", true, session_history},
     {"/api/sessions/*/live", "GET", true, session_live},
 };

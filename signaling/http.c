@@ -280,22 +280,24 @@ static void ws_refuse(struct lws *wsi, int status, const char *error, const char
 }
 
 /* The first message: {"type":"join","session":N,"token":"..."}, carried to the API's join
+ * route, or "attach" (a telecentre whose media carries on, reconnecting) to its attach
  * route; on success the connection enters the hub. */
 static void ws_join(struct lws *wsi, struct cq_http *h, const char *text, size_t len) {
     json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
     const char *type = json_string_value(json_object_get(o, "type"));
     json_t *session = json_object_get(o, "session");
     json_t *token = json_object_get(o, "token");
-    if (type == NULL || strcmp(type, "join") != 0 || !json_is_integer(session) ||
+    bool attach = type != NULL && strcmp(type, "attach") == 0;
+    if (type == NULL || (strcmp(type, "join") != 0 && !attach) || !json_is_integer(session) ||
         !json_is_string(token)) {
         json_decref(o);
         ws_refuse(wsi, 400, "bad_request",
-                  "the first message must be {type: join, session: id, token: string}");
+                  "the first message must be {type: join or attach, session: id, token: string}");
         return;
     }
     char path[64], local[INET6_ADDRSTRLEN], peer[INET6_ADDRSTRLEN];
-    snprintf(path, sizeof path, "/api/sessions/%" JSON_INTEGER_FORMAT "/join",
-             json_integer_value(session));
+    snprintf(path, sizeof path, "/api/sessions/%" JSON_INTEGER_FORMAT "/%s",
+             json_integer_value(session), attach ? "attach" : "join");
     json_t *body = json_pack("{s:O}", "token", token);
     char *btext = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
@@ -323,7 +325,8 @@ static void ws_join(struct lws *wsi, struct cq_http *h, const char *text, size_t
         if (cq_hub_add(h->hub, wsi, (int64_t)json_integer_value(json_object_get(answer, "session")),
                        (int64_t)json_integer_value(json_object_get(answer, "telecentre")),
                        role) == 0)
-            reply = json_pack("{s:s, s:O}", "type", "welcome", "join", answer);
+            reply = attach ? json_pack("{s:s, s:O}", "type", "attached", "attach", answer)
+                           : json_pack("{s:s, s:O}", "type", "welcome", "join", answer);
     } else if (answer != NULL) {
         json_object_set_new(answer, "type", json_string("error"));
         json_object_set_new(answer, "status", json_integer(res.status));

@@ -18,6 +18,7 @@
 #include <jansson.h>
 #include <uv.h>
 
+#include "client/join.h"
 #include "relay/relay.h"
 #include "relay/sigmedia.h"
 #include "signaling/api.h"
@@ -25,6 +26,7 @@
 #include "signaling/hub.h"
 #include "signaling/store.h"
 #include "signaling/token.h"
+#include "support/peer.h"
 #include "support/ws_client.h"
 
 #define KEY    "ws-test-operator-key-0123456789"
@@ -247,6 +249,69 @@ static void test_ws_join_events_requests_and_end(void **state) {
     }
 }
 
+static void first_message(fixture_t *f, cq_test_ws_t *ws, const char *type, int i) {
+    assert_int_equal(cq_test_ws_open(ws, f->port), 0);
+    char msg[400];
+    snprintf(msg, sizeof msg, "{\"type\":\"%s\",\"session\":%lld,\"token\":\"%s\"}", type,
+             (long long)f->session, f->token[i]);
+    assert_int_equal(cq_test_ws_send(ws, msg), 0);
+}
+
+/* A telecentre whose control connection drops while its media carries on attaches again
+ * without a join: its credentials in the relay stay valid. Attaching without having
+ * joined is refused. */
+static void test_ws_attach_keeps_media(void **state) {
+    fixture_t *f = *state;
+    cq_test_ws_t ws;
+    first_message(f, &ws, "attach", 0);
+    json_t *o = expect(&ws, "error");
+    assert_non_null(o);
+    assert_int_equal(json_integer_value(json_object_get(o, "status")), 409);
+    assert_string_equal(json_string_value(json_object_get(o, "error")), "not_joined");
+    json_decref(o);
+    cq_test_ws_close(&ws);
+
+    first_message(f, &ws, "join", 0);
+    o = expect(&ws, "welcome");
+    assert_non_null(o);
+    char *text = json_dumps(json_object_get(o, "join"), JSON_COMPACT);
+    json_decref(o);
+    cq_join_t j;
+    char why[64];
+    assert_int_equal(cq_join_parse(text, strlen(text), &j, why, sizeof why), 0);
+    free(text);
+    cq_test_ws_close(&ws); /* the control connection drops */
+
+    first_message(f, &ws, "attach", 0);
+    o = expect(&ws, "attached");
+    assert_non_null(o);
+    json_t *answer = json_object_get(o, "attach");
+    assert_int_equal(json_integer_value(json_object_get(answer, "telecentre")), f->tc[0]);
+    assert_true(json_is_array(json_object_get(answer, "participants")));
+    json_decref(o);
+    /* The credentials of the first join still bind: nothing was joined anew. */
+    cq_test_peer_t peer;
+    cq_test_peer_config_t pc = {.relay_ip = "127.0.0.1",
+                                .relay_port = j.port,
+                                .relay_ufrag = j.ufrag,
+                                .relay_pwd = j.pwd,
+                                .suite = j.suite,
+                                .key_tx = j.key_tx,
+                                .key_rx = j.key_rx};
+    assert_int_equal(cq_test_peer_open(&peer, &pc), 0);
+    assert_int_equal(cq_test_peer_bind(&peer, true, 2000), 0);
+    cq_test_peer_close(&peer);
+    /* Events reach the attached connection: B joins, A hears it. */
+    cq_test_ws_t b;
+    first_message(f, &b, "join", 1);
+    o = expect(&ws, "joined");
+    assert_non_null(o);
+    assert_int_equal(json_integer_value(json_object_get(o, "telecentre")), f->tc[1]);
+    json_decref(o);
+    cq_test_ws_close(&b);
+    cq_test_ws_close(&ws);
+}
+
 /* A bad first message or a forged token: an error, then the server closes. */
 static void test_ws_refusals(void **state) {
     fixture_t *f = *state;
@@ -276,6 +341,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_ws_join_events_requests_and_end, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ws_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ws_attach_keeps_media, setup, teardown),
     };
     return cmocka_run_group_tests_name("relay/ws", tests, NULL, NULL);
 }
