@@ -289,7 +289,18 @@ static void place(struct cq_receiver *r, uint32_t ssrc, const char *cname, size_
         move_video(to, own);
     else if (s->kind != KIND_RTX)
         return;
+    int from = s->remote;
     s->remote = target;
+    if (s->kind == KIND_VIDEO) {
+        /* Its repairs follow it: an RTX stream placed beside the video, or named for it. */
+        for (int i = 0; i < MAX_STREAMS; i++)
+            if (r->streams[i].used && r->streams[i].kind == KIND_RTX &&
+                r->streams[i].remote == from)
+                r->streams[i].remote = target;
+        for (int i = 0; i < MAX_STREAMS; i++)
+            if (r->named[i].ssrc != 0 && r->named[i].remote == from)
+                r->named[i].remote = target;
+    }
     if (own->audio_ssrc == 0 && own->video_ssrc == 0)
         remote_free(own);
 }
