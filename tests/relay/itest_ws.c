@@ -18,9 +18,11 @@
 #include <jansson.h>
 #include <uv.h>
 
+#include "client/hubconn.h"
 #include "client/join.h"
 #include "relay/relay.h"
 #include "relay/sigmedia.h"
+#include "rtp/error.h"
 #include "signaling/api.h"
 #include "signaling/http.h"
 #include "signaling/hub.h"
@@ -312,6 +314,119 @@ static void test_ws_attach_keeps_media(void **state) {
     cq_test_ws_close(&ws);
 }
 
+/* What the client's control connection saw, on the test thread's own loop. */
+typedef struct {
+    uv_loop_t loop;
+    char types[16][32];
+    int n;
+    bool closed;
+    char why[128];
+    const char *until; /* stop the loop when a message of this type comes */
+} seen_t;
+
+static void seen_message(void *ctx, const char *text, size_t len) {
+    seen_t *s = ctx;
+    json_t *o = json_loadb(text, len, 0, NULL);
+    const char *type = json_string_value(json_object_get(o, "type"));
+    if (type != NULL && s->n < 16)
+        snprintf(s->types[s->n++], sizeof s->types[0], "%s", type);
+    if (type != NULL && s->until != NULL && strcmp(type, s->until) == 0)
+        uv_stop(&s->loop);
+    json_decref(o);
+}
+
+static void seen_close(void *ctx, const char *why) {
+    seen_t *s = ctx;
+    s->closed = true;
+    snprintf(s->why, sizeof s->why, "%s", why);
+    uv_stop(&s->loop);
+}
+
+static void on_deadline(uv_timer_t *t) {
+    uv_stop(t->loop);
+}
+
+/* Runs the client loop until it stops itself, or 5 s pass. */
+static void run_client(seen_t *s, const char *until) {
+    uv_timer_t t;
+    s->until = until;
+    uv_timer_init(&s->loop, &t);
+    uv_timer_start(&t, on_deadline, 5000, 0);
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+    uv_close((uv_handle_t *)&t, NULL);
+    uv_run(&s->loop, UV_RUN_NOWAIT);
+}
+
+static bool saw(const seen_t *s, const char *type) {
+    for (int i = 0; i < s->n; i++)
+        if (strcmp(s->types[i], type) == 0)
+            return true;
+    return false;
+}
+
+/* The client's control connection (client/hubconn.h) against the real server: it
+ * attaches after a join, hears the others come, and hears the end before the close. */
+static void test_client_hubconn(void **state) {
+    fixture_t *f = *state;
+    cq_test_ws_t ws;
+    first_message(f, &ws, "join", 0);
+    json_t *o = expect(&ws, "welcome");
+    assert_non_null(o);
+    json_decref(o);
+    cq_test_ws_close(&ws);
+
+    static seen_t s;
+    memset(&s, 0, sizeof s);
+    assert_int_equal(uv_loop_init(&s.loop), 0);
+    char attach[400];
+    snprintf(attach, sizeof attach, "{\"type\":\"attach\",\"session\":%lld,\"token\":\"%s\"}",
+             (long long)f->session, f->token[0]);
+    cq_hubconn_config_t hc = {.host = "localhost",
+                              .port = f->port,
+                              .first_message = attach,
+                              .on_message = seen_message,
+                              .on_close = seen_close,
+                              .ctx = &s};
+    struct cq_hubconn *c;
+    assert_int_equal(cq_hubconn_open(&c, &s.loop, &hc), 0);
+    run_client(&s, "attached");
+    assert_true(saw(&s, "attached"));
+    assert_int_equal(cq_hubconn_send(c, "{\"type\":\"raise_hand\",\"raised\":true}"), 0);
+    run_client(&s, "hand"); /* everyone is told, the sender too */
+    assert_true(saw(&s, "hand"));
+
+    cq_test_ws_t b;
+    first_message(f, &b, "join", 1);
+    run_client(&s, "joined");
+    assert_true(saw(&s, "joined"));
+
+    char path[64];
+    snprintf(path, sizeof path, "/api/sessions/%lld/end", (long long)f->session);
+    assert_int_equal(on_loop(f, path), 200);
+    run_client(&s, NULL); /* until the close */
+    assert_true(saw(&s, "session_ended"));
+    assert_true(s.closed);
+    assert_string_equal(s.why, "the server closed the connection");
+    assert_int_equal(cq_hubconn_send(c, "{}"), CQ_EBADSTATE);
+    cq_hubconn_close(c);
+    cq_test_ws_close(&b);
+    uv_run(&s.loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&s.loop), 0);
+
+    /* Nobody listening: the close says so. */
+    memset(&s, 0, sizeof s);
+    assert_int_equal(uv_loop_init(&s.loop), 0);
+    hc.port = 1;
+    hc.host = "127.0.0.1";
+    assert_int_equal(cq_hubconn_open(&c, &s.loop, &hc), 0);
+    run_client(&s, NULL);
+    assert_true(s.closed);
+    assert_string_equal(s.why, uv_strerror(UV_ECONNREFUSED));
+    cq_hubconn_close(c);
+    uv_run(&s.loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&s.loop), 0);
+}
+
 /* A bad first message or a forged token: an error, then the server closes. */
 static void test_ws_refusals(void **state) {
     fixture_t *f = *state;
@@ -342,6 +457,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_ws_join_events_requests_and_end, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ws_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ws_attach_keeps_media, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_hubconn, setup, teardown),
     };
     return cmocka_run_group_tests_name("relay/ws", tests, NULL, NULL);
 }
