@@ -29,7 +29,7 @@ struct cq_endpoint {
     struct cq_sender *sender;
     struct cq_receiver *receiver;
     cq_endpoint_config_t cfg;
-    char out_dir[256];
+    char out_dir[256], sink_suffix[16];
     /* Sources. */
     bool video_synth, audio_synth;
     struct cq_y4m *video_file;
@@ -92,7 +92,7 @@ static sink_t *sink_for(struct cq_endpoint *e, uint32_t telecentre, const char *
                         size_t cap) {
     if (e->out_dir[0] == '\0' || telecentre == 0)
         return NULL;
-    snprintf(path, cap, "%s/%u.%s", e->out_dir, (unsigned)telecentre, ext);
+    snprintf(path, cap, "%s/%u%s.%s", e->out_dir, (unsigned)telecentre, e->sink_suffix, ext);
     sink_t *free_slot = NULL;
     for (int i = 0; i < CQ_RECEIVER_MAX_REMOTES; i++) {
         sink_t *s = &e->sinks[i];
@@ -354,6 +354,8 @@ int cq_endpoint_create(struct cq_endpoint **out, uv_loop_t *loop, const cq_endpo
     e->cfg = *cfg;
     if (cfg->out_dir != NULL)
         snprintf(e->out_dir, sizeof e->out_dir, "%s", cfg->out_dir);
+    if (cfg->sink_suffix != NULL)
+        snprintf(e->sink_suffix, sizeof e->sink_suffix, "%s", cfg->sink_suffix);
     e->cfg.sender.audio_frame_ms = AUDIO_FRAME_MS;
     int err = start(e, loop);
     if (err != 0) {

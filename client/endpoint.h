@@ -7,7 +7,7 @@
  *
  * Sources: "synth" (client/synth.h: pictures that carry their frame number and capture
  * time, audio that carries its frame index), a .y4m or .wav file (played in a loop), or
- * NULL for none. Sinks, when out_dir is set: <out_dir>/<telecentre>.y4m and .wav for each
+ * NULL for none. Sinks, when out_dir is set: <out_dir>/<telecentre><suffix>.y4m and .wav for each
  * remote telecentre (pictures scaled to the first size received, so one file stays one
  * size across layer switches).
  */
@@ -39,6 +39,7 @@ typedef struct {
     const char *cname;
     const char *video_source, *audio_source;
     const char *out_dir;
+    const char *sink_suffix; /* after the telecentre id in file names ("-2"); NULL: none */
 } cq_endpoint_config_t;
 
 /* Returns 0, CQ_EINVAL (config), CQ_EIO (a source or sink file), or what the link, the

@@ -21,32 +21,11 @@
 #include <jansson.h>
 #include <uv.h>
 
-#include "client/endpoint.h"
-#include "client/join.h"
+#include "client/app/app.h"
 #include "rtp/error.h"
-#include "signaling/httpc.h"
-
-enum { EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_SERVER, EXIT_MEDIA };
 
 #define JOIN_TIMEOUT_MS 10000
 #define STATS_PERIOD_MS 5000
-
-typedef struct {
-    const char *server, *token, *video, *audio, *out, *stats;
-    bool headless;
-    double duration; /* 0: until a signal */
-    unsigned width, height, fps, kbps;
-} options_t;
-
-typedef struct {
-    uv_loop_t *loop;
-    options_t *opt;
-    cq_join_t join;
-    struct cq_endpoint *ep;
-    uv_timer_t stop_timer, stats_timer;
-    uv_signal_t sigint, sigterm;
-    uint64_t started_ms;
-} app_t;
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -70,7 +49,7 @@ static int bad_usage(const char *what) {
     return EXIT_USAGE;
 }
 
-static int parse_options(int argc, char **argv, options_t *o) {
+static int parse_options(int argc, char **argv, app_options_t *o) {
     static const struct option longs[] = {
         {"server", required_argument, NULL, 's'},
         {"token", required_argument, NULL, 't'},
@@ -86,7 +65,7 @@ static int parse_options(int argc, char **argv, options_t *o) {
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    *o = (options_t){.width = 640, .height = 360, .fps = 15, .kbps = 500};
+    *o = (app_options_t){.width = 640, .height = 360, .fps = 15, .kbps = 500};
     opterr = 0;
     int ch;
     char *end;
@@ -161,14 +140,12 @@ static int parse_options(int argc, char **argv, options_t *o) {
 }
 
 /* POSTs the token; on success fills app->join. */
-static int join(app_t *app) {
-    const options_t *o = app->opt;
-    cq_httpc_url_t url;
+int app_join(app_t *app) {
+    const app_options_t *o = app->opt;
     uint32_t session;
-    if (cq_httpc_url_parse(o->server, &url) != 0)
-        return bad_usage("--server must be like http://host:port");
     if (cq_join_token_session(o->token, &session) != 0)
         return bad_usage("that is not a chasqui token (they start with cq1-)");
+    cq_httpc_url_t url = app->url;
     char path[64];
     snprintf(path, sizeof path, "/api/sessions/%u/join", (unsigned)session);
     json_t *body = json_pack("{s:s}", "token", o->token);
@@ -203,76 +180,6 @@ static int join(app_t *app) {
     return rc;
 }
 
-static double rate_kbps(uint64_t bytes, double seconds) {
-    return seconds > 0 ? (double)bytes * 8 / seconds / 1000 : 0;
-}
-
-static json_t *stats_json(const app_t *app, const cq_endpoint_stats_t *st, double seconds) {
-    json_t *layers = json_array();
-    for (unsigned i = 0; i < CQ_SENDER_MAX_LAYERS; i++) {
-        const cq_sender_layer_stats_t *l = &st->sent.layer[i];
-        if (l->width == 0)
-            continue;
-        json_array_append_new(layers,
-                              json_pack("{s:i, s:i, s:i, s:I, s:I, s:I, s:f, s:f}", "layer", (int)i,
-                                        "width", (int)l->width, "height", (int)l->height, "frames",
-                                        (json_int_t)l->frames, "keyframes",
-                                        (json_int_t)l->keyframes, "skipped", (json_int_t)l->skipped,
-                                        "fps", seconds > 0 ? (double)l->frames / seconds : 0.0,
-                                        "kbps", rate_kbps(l->bytes, seconds)));
-    }
-    json_t *received = json_array();
-    for (size_t i = 0; i < st->remotes && i < CQ_RECEIVER_MAX_REMOTES; i++) {
-        const cq_receiver_remote_stats_t *r = &st->remote[i];
-        double n = r->synth_frames ? (double)r->synth_frames : 1;
-        json_t *v = json_pack(
-            "{s:i, s:i, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I}", "width", (int)r->width,
-            "height", (int)r->height, "packets", (json_int_t)r->video_packets, "repaired",
-            (json_int_t)r->video_repaired, "frames_decoded", (json_int_t)r->frames_decoded, "fps",
-            seconds > 0 ? (double)r->frames_decoded / seconds : 0.0, "frames_dropped",
-            (json_int_t)r->frames_dropped, "keyframes", (json_int_t)r->keyframes,
-            "keyframes_wanted", (json_int_t)r->plis_wanted, "freezes", (json_int_t)r->freezes,
-            "freeze_longest_ms", (json_int_t)r->freeze_longest_ms, "freeze_total_ms",
-            (json_int_t)r->freeze_total_ms);
-        if (r->synth_frames > 0)
-            json_object_set_new(v, "synth",
-                                json_pack("{s:I, s:I, s:I, s:f, s:f, s:f, s:f}", "frames",
-                                          (json_int_t)r->synth_frames, "last_frame",
-                                          (json_int_t)r->synth_last_frame, "out_of_order",
-                                          (json_int_t)r->synth_out_of_order, "psnr_avg",
-                                          r->psnr_sum / n, "psnr_min", r->psnr_min,
-                                          "latency_ms_avg", r->latency_ms_sum / n, "latency_ms_max",
-                                          r->latency_ms_max));
-        json_t *a = json_pack("{s:I, s:I, s:I, s:I, s:i}", "packets", (json_int_t)r->audio_packets,
-                              "played", (json_int_t)r->audio_played, "fec_recovered",
-                              (json_int_t)r->audio_fec, "concealed", (json_int_t)r->audio_concealed,
-                              "jitter_buffer_ms", (int)r->jitter_buffer_ms);
-        json_array_append_new(received,
-                              json_pack("{s:I, s:o, s:o}", "telecentre", (json_int_t)r->telecentre,
-                                        "video", r->has_video ? v : json_null(), "audio",
-                                        r->has_audio ? a : json_null()));
-        if (!r->has_video)
-            json_decref(v);
-        if (!r->has_audio)
-            json_decref(a);
-    }
-    const cq_link_stats_t *l = &st->link;
-    return json_pack(
-        "{s:I, s:I, s:s, s:f, s:{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, "
-        "s:{s:o, s:{s:I, s:I, s:f}, s:I, s:I, s:I, s:i, s:f}, s:o}",
-        "session", (json_int_t)app->join.session, "telecentre", (json_int_t)app->join.telecentre,
-        "role", app->join.role, "seconds", seconds, "link", "up", st->up, "checks",
-        (json_int_t)l->checks_sent, "answers", (json_int_t)l->answers, "downs",
-        (json_int_t)l->downs, "packets_out", (json_int_t)l->packets_out, "packets_in",
-        (json_int_t)l->packets_in, "auth_failures", (json_int_t)l->auth_failures, "send_drops",
-        (json_int_t)l->send_drops, "sent", "video", layers, "audio", "frames",
-        (json_int_t)st->sent.audio_frames, "dtx", (json_int_t)st->sent.audio_dtx, "kbps",
-        rate_kbps(st->sent.audio_bytes, seconds), "plis_in", (json_int_t)st->sent.plis_in,
-        "nacks_in", (json_int_t)st->sent.nacks_in, "rtx_sent", (json_int_t)st->sent.rtx_sent,
-        "loss_percent", (int)st->sent.loss_percent, "rtt_ms", st->sent.rtt_us / 1000.0, "received",
-        received);
-}
-
 /* Writes the stats file whole or not at all: a reader never sees half of one. */
 static void write_stats(app_t *app) {
     if (app->opt->stats == NULL || app->ep == NULL)
@@ -280,7 +187,7 @@ static void write_stats(app_t *app) {
     cq_endpoint_stats_t st;
     cq_endpoint_stats(app->ep, &st);
     double seconds = (double)(uv_now(app->loop) - app->started_ms) / 1000.0;
-    json_t *j = stats_json(app, &st, seconds);
+    json_t *j = app_stats_json(app, &st, seconds);
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp", app->opt->stats);
     if (j == NULL || json_dump_file(j, tmp, JSON_INDENT(2) | JSON_REAL_PRECISION(6)) != 0 ||
@@ -289,12 +196,13 @@ static void write_stats(app_t *app) {
     json_decref(j);
 }
 
-static void stop(app_t *app) {
+void app_stop(app_t *app, int exit_code) {
+    app->exit_code = exit_code;
     uv_stop(app->loop);
 }
 
 static void on_stop_timer(uv_timer_t *t) {
-    stop(t->data);
+    app_stop(t->data, EXIT_OK);
 }
 
 static void on_stats_timer(uv_timer_t *t) {
@@ -303,7 +211,7 @@ static void on_stats_timer(uv_timer_t *t) {
 
 static void on_signal(uv_signal_t *s, int signum) {
     (void)signum;
-    stop(s->data);
+    app_stop(s->data, EXIT_OK);
 }
 
 static int make_dir(const char *dir) {
@@ -313,11 +221,14 @@ static int make_dir(const char *dir) {
     return -1;
 }
 
-static int run(app_t *app) {
-    const options_t *o = app->opt;
+int app_start_media(app_t *app) {
+    const app_options_t *o = app->opt;
     const cq_join_t *j = &app->join;
-    char cname[48];
+    char cname[48], suffix[16] = "";
     snprintf(cname, sizeof cname, "chasqui-%u-%u", (unsigned)j->session, (unsigned)j->telecentre);
+    /* After a re-join the recordings go on in new files: the earlier ones are kept. */
+    if (app->joins++ > 0)
+        snprintf(suffix, sizeof suffix, "-%u", app->joins);
     cq_endpoint_config_t c = {.relay_address = j->address,
                               .relay_port = j->port,
                               .relay_ufrag = j->ufrag,
@@ -328,7 +239,8 @@ static int run(app_t *app) {
                               .cname = cname,
                               .video_source = j->video_layers ? o->video : NULL,
                               .audio_source = j->audio_ssrc ? o->audio : NULL,
-                              .out_dir = o->out};
+                              .out_dir = o->out,
+                              .sink_suffix = suffix};
     c.sender = (cq_sender_config_t){.audio_ssrc = j->audio_ssrc,
                                     .audio_bps = 24000,
                                     .video_layers = j->video_layers,
@@ -355,6 +267,11 @@ static int run(app_t *app) {
             "%s:%u\n",
             (unsigned)j->telecentre, (unsigned)j->session, j->role, j->participants, j->address,
             (unsigned)j->port);
+    return EXIT_OK;
+}
+
+static void run(app_t *app) {
+    const app_options_t *o = app->opt;
     app->started_ms = uv_now(app->loop);
     uv_timer_init(app->loop, &app->stop_timer);
     uv_timer_init(app->loop, &app->stats_timer);
@@ -366,37 +283,48 @@ static int run(app_t *app) {
     uv_timer_start(&app->stats_timer, on_stats_timer, STATS_PERIOD_MS, STATS_PERIOD_MS);
     uv_signal_start(&app->sigint, on_signal, SIGINT);
     uv_signal_start(&app->sigterm, on_signal, SIGTERM);
+    app_control_start(app);
     uv_run(app->loop, UV_RUN_DEFAULT);
 
     write_stats(app);
-    cq_endpoint_stats_t st;
-    cq_endpoint_stats(app->ep, &st);
+    size_t remotes = 0;
+    if (app->ep != NULL) {
+        cq_endpoint_stats_t st;
+        cq_endpoint_stats(app->ep, &st);
+        remotes = st.remotes;
+    }
     fprintf(stderr, "chasqui-client: left after %.1f s; received %zu telecentre(s)\n",
-            (double)(uv_now(app->loop) - app->started_ms) / 1000.0, st.remotes);
+            (double)(uv_now(app->loop) - app->started_ms) / 1000.0, remotes);
+    app_control_stop(app);
     cq_endpoint_close(app->ep);
+    app->ep = NULL;
     uv_close((uv_handle_t *)&app->stop_timer, NULL);
     uv_close((uv_handle_t *)&app->stats_timer, NULL);
     uv_close((uv_handle_t *)&app->sigint, NULL);
     uv_close((uv_handle_t *)&app->sigterm, NULL);
     uv_run(app->loop, UV_RUN_DEFAULT);
-    return EXIT_OK;
 }
 
 int main(int argc, char **argv) {
-    options_t opt;
+    app_options_t opt;
     int rc = parse_options(argc, argv, &opt);
     if (rc != 0)
         return rc < 0 ? EXIT_OK : rc;
+    app_t app = {.loop = uv_default_loop(), .opt = &opt};
+    uint32_t session;
+    if (cq_httpc_url_parse(opt.server, &app.url) != 0)
+        return bad_usage("--server must be like http://host:port");
+    if (cq_join_token_session(opt.token, &session) != 0)
+        return bad_usage("that is not a chasqui token (they start with cq1-)");
     if (opt.out != NULL && make_dir(opt.out) != 0)
         return EXIT_MEDIA;
     if (cq_srtp_global_init() != 0) {
         fprintf(stderr, "chasqui-client: SRTP could not start\n");
         return EXIT_MEDIA;
     }
-    app_t app = {.loop = uv_default_loop(), .opt = &opt};
-    if ((rc = join(&app)) != EXIT_OK)
+    if ((rc = app_join(&app)) != EXIT_OK || (rc = app_start_media(&app)) != EXIT_OK)
         return rc;
-    rc = run(&app);
+    run(&app);
     uv_loop_close(app.loop);
-    return rc;
+    return app.exit_code;
 }

@@ -29,25 +29,36 @@ port=$(sed -n 's/.*API on TCP \([0-9]*\).*/\1/p' "$work/daemon.log")
 server="http://127.0.0.1:$port"
 c() { "$ctl" --server "$server" "$@"; }
 
-c telecentre add Cachicoto --district Monzón >/dev/null || fail "telecentre add"
-c telecentre add Anda --district Monzón >/dev/null || fail "telecentre add"
-start=$(date -u -d '+2 min' +%Y-%m-%dT%H:%M:00Z)
-end=$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:00Z)
-c session schedule --title "Precios del cacao" --start "$start" --end "$end" \
-    --telecentres 1,2 >/dev/null || fail "schedule"
-t1=$(c token issue --session 1 --telecentre 1 --role participant | head -1)
-t2=$(c token issue --session 1 --telecentre 2 --role participant | head -1)
+# shellcheck source=session_lib.sh
+. "$(dirname "$(realpath "$0")")/session_lib.sh"
+two_telecentres_in_a_session
 
-# Both telecentres, five seconds each. Small pictures keep the sanitizer build quick.
-for i in 1 2; do
-    token=t$i
+# Both telecentres for up to a minute; the operator ends the session after five seconds
+# and both must leave by themselves. Small pictures keep the sanitizer build quick.
+start_client() {
+    local i=$1 token=t$1
     "$client" --server "$server" --token "${!token}" --video synth --audio synth --headless \
-        --size 320x180 --kbps 300 --duration 5 --out "$work/out$i" --stats "$work/s$i.json" \
+        --size 320x180 --kbps 300 --duration 60 --out "$work/out$i" --stats "$work/s$i.json" \
         2>"$work/c$i.log" &
     eval "cpid$i=$!"
+}
+wait_log() { # file pattern: bounded wait for a line
+    for _ in $(seq 100); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+    fail "no '$2' in $1"
+}
+start_client 1
+wait_log "$work/c1.log" "in touch with the district server"
+start_client 2
+wait_log "$work/c1.log" "telecentre 2 joined"
+sleep 5
+c session end 1 >/dev/null || fail "session end"
+for i in 1 2; do
+    pid_var=cpid$i
+    for _ in $(seq 150); do kill -0 "${!pid_var}" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "${!pid_var}" 2>/dev/null && fail "client $i still running 15 s after the end"
+    wait "${!pid_var}" || fail "client $i exited $?"
+    grep -q "the session has ended" "$work/c$i.log" || fail "client $i did not hear the end"
 done
-wait "$cpid1" || fail "client 1 exited $?"
-wait "$cpid2" || fail "client 2 exited $?"
 
 for i in 1 2; do
     other=$((3 - i))
@@ -59,6 +70,7 @@ for i in 1 2; do
     j '.sent.video | length == 2'
     j '.sent.video[1].width == 320 and .sent.video[1].frames >= 30'
     j '.sent.audio.frames >= 150'
+    j '.seconds < 30'
     j ".received | length == 1"
     j ".received[0].telecentre == $other"
     # What the other painted arrives whole, in order and sharp; what it said is heard.
@@ -67,6 +79,7 @@ for i in 1 2; do
     j '.received[0].video.synth.psnr_avg > 30'
     j '.received[0].audio.played >= 150'
     j '.received[0].audio.played > 10 * .received[0].audio.concealed'
+    j '.control.session_ended'
     [ -s "$work/out$i/$other.y4m" ] || fail "telecentre $i recorded no video of $other"
     [ -s "$work/out$i/$other.wav" ] || fail "telecentre $i recorded no audio of $other"
     head -c 9 "$work/out$i/$other.y4m" | grep -q YUV4MPEG || fail "not a Y4M file"
@@ -92,4 +105,6 @@ grep -q "window" "$work/err" || fail "no word of the window: $(cat "$work/err")"
     2>/dev/null
 [ $? = 3 ] || fail "unreachable server"
 "$client" --help | grep -q "^usage: chasqui-client" || fail "--help"
+j() { jq -e "$1" "$work/s1.json" >/dev/null || fail "telecentre 1: $1 is not so"; }
+j '.control.joined_events >= 1'
 echo "client: two telecentres saw and heard each other through the daemon"

@@ -1,0 +1,71 @@
+/*
+ * chasqui-client's parts (the program, not a library): main.c (options, the join, media),
+ * control.c (the WebSocket to the district server: events, reconnects, re-joins) and
+ * stats.c (the stats file). One loop, one thread: nothing here is shared otherwise.
+ */
+#ifndef CQ_CLIENT_APP_H
+#define CQ_CLIENT_APP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "client/endpoint.h"
+#include "client/hubconn.h"
+#include "client/join.h"
+#include "signaling/httpc.h"
+
+enum { EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_SERVER, EXIT_MEDIA };
+
+typedef struct {
+    const char *server, *token, *video, *audio, *out, *stats;
+    bool headless;
+    double duration; /* 0: until a signal */
+    unsigned width, height, fps, kbps;
+} app_options_t;
+
+typedef struct {
+    uint64_t joined, left, speaker_changes; /* events heard */
+    uint32_t speaker;                       /* the telecentre speaking now, 0: none heard */
+    int64_t ending_in_s;                    /* from session_ending; -1: not told */
+    bool ended;                             /* session_ended came */
+    bool up;                                /* the control connection is attached now */
+    uint64_t reconnects, rejoins;
+} app_control_stats_t;
+
+typedef struct app {
+    uv_loop_t *loop;
+    app_options_t *opt;
+    cq_httpc_url_t url;
+    cq_join_t join;
+    unsigned joins; /* 1 after the first join; names the recordings of later ones */
+    struct cq_endpoint *ep;
+    uv_timer_t stop_timer, stats_timer;
+    uv_signal_t sigint, sigterm;
+    uint64_t started_ms;
+    int exit_code;
+    /* The control connection (control.c). */
+    struct cq_hubconn *hub;
+    uv_timer_t retry_timer, watch_timer;
+    unsigned backoff_ms;
+    bool rejoin_wanted;
+    uint64_t link_down_ms, link_errors_at_down;
+    app_control_stats_t control;
+} app_t;
+
+/* main.c: POSTs the token and fills app->join (logging why not); and (re)starts the media
+ * with it. Both return an exit status. */
+int app_join(app_t *app);
+int app_start_media(app_t *app);
+void app_stop(app_t *app, int exit_code);
+
+/* control.c */
+void app_control_start(app_t *app);
+void app_control_stop(app_t *app);
+
+/* stats.c: the stats file's JSON (docs/OPERATOR.md "At the telecentre"). */
+json_t *app_stats_json(const app_t *app, const cq_endpoint_stats_t *st, double seconds);
+
+#endif

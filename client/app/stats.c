@@ -1,0 +1,84 @@
+/* chasqui-client's stats file: what it sends, what it receives from each telecentre, and
+ * how its control connection went. Rates are over the whole run. */
+#include <jansson.h>
+
+#include "client/app/app.h"
+
+static double rate_kbps(uint64_t bytes, double seconds) {
+    return seconds > 0 ? (double)bytes * 8 / seconds / 1000 : 0;
+}
+
+json_t *app_stats_json(const app_t *app, const cq_endpoint_stats_t *st, double seconds) {
+    json_t *layers = json_array();
+    for (unsigned i = 0; i < CQ_SENDER_MAX_LAYERS; i++) {
+        const cq_sender_layer_stats_t *l = &st->sent.layer[i];
+        if (l->width == 0)
+            continue;
+        json_array_append_new(layers,
+                              json_pack("{s:i, s:i, s:i, s:I, s:I, s:I, s:f, s:f}", "layer", (int)i,
+                                        "width", (int)l->width, "height", (int)l->height, "frames",
+                                        (json_int_t)l->frames, "keyframes",
+                                        (json_int_t)l->keyframes, "skipped", (json_int_t)l->skipped,
+                                        "fps", seconds > 0 ? (double)l->frames / seconds : 0.0,
+                                        "kbps", rate_kbps(l->bytes, seconds)));
+    }
+    json_t *received = json_array();
+    for (size_t i = 0; i < st->remotes && i < CQ_RECEIVER_MAX_REMOTES; i++) {
+        const cq_receiver_remote_stats_t *r = &st->remote[i];
+        double n = r->synth_frames ? (double)r->synth_frames : 1;
+        json_t *v = json_pack(
+            "{s:i, s:i, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I}", "width", (int)r->width,
+            "height", (int)r->height, "packets", (json_int_t)r->video_packets, "repaired",
+            (json_int_t)r->video_repaired, "frames_decoded", (json_int_t)r->frames_decoded, "fps",
+            seconds > 0 ? (double)r->frames_decoded / seconds : 0.0, "frames_dropped",
+            (json_int_t)r->frames_dropped, "keyframes", (json_int_t)r->keyframes,
+            "keyframes_wanted", (json_int_t)r->plis_wanted, "freezes", (json_int_t)r->freezes,
+            "freeze_longest_ms", (json_int_t)r->freeze_longest_ms, "freeze_total_ms",
+            (json_int_t)r->freeze_total_ms);
+        if (r->synth_frames > 0)
+            json_object_set_new(v, "synth",
+                                json_pack("{s:I, s:I, s:I, s:f, s:f, s:f, s:f}", "frames",
+                                          (json_int_t)r->synth_frames, "last_frame",
+                                          (json_int_t)r->synth_last_frame, "out_of_order",
+                                          (json_int_t)r->synth_out_of_order, "psnr_avg",
+                                          r->psnr_sum / n, "psnr_min", r->psnr_min,
+                                          "latency_ms_avg", r->latency_ms_sum / n, "latency_ms_max",
+                                          r->latency_ms_max));
+        json_t *a = json_pack("{s:I, s:I, s:I, s:I, s:i}", "packets", (json_int_t)r->audio_packets,
+                              "played", (json_int_t)r->audio_played, "fec_recovered",
+                              (json_int_t)r->audio_fec, "concealed", (json_int_t)r->audio_concealed,
+                              "jitter_buffer_ms", (int)r->jitter_buffer_ms);
+        json_array_append_new(received,
+                              json_pack("{s:I, s:o, s:o}", "telecentre", (json_int_t)r->telecentre,
+                                        "video", r->has_video ? v : json_null(), "audio",
+                                        r->has_audio ? a : json_null()));
+        if (!r->has_video)
+            json_decref(v);
+        if (!r->has_audio)
+            json_decref(a);
+    }
+    const cq_link_stats_t *l = &st->link;
+    json_t *root = json_pack(
+        "{s:I, s:I, s:s, s:f, s:{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, "
+        "s:{s:o, s:{s:I, s:I, s:f}, s:I, s:I, s:I, s:i, s:f}, s:o}",
+        "session", (json_int_t)app->join.session, "telecentre", (json_int_t)app->join.telecentre,
+        "role", app->join.role, "seconds", seconds, "link", "up", st->up, "checks",
+        (json_int_t)l->checks_sent, "answers", (json_int_t)l->answers, "downs",
+        (json_int_t)l->downs, "packets_out", (json_int_t)l->packets_out, "packets_in",
+        (json_int_t)l->packets_in, "auth_failures", (json_int_t)l->auth_failures, "send_drops",
+        (json_int_t)l->send_drops, "sent", "video", layers, "audio", "frames",
+        (json_int_t)st->sent.audio_frames, "dtx", (json_int_t)st->sent.audio_dtx, "kbps",
+        rate_kbps(st->sent.audio_bytes, seconds), "plis_in", (json_int_t)st->sent.plis_in,
+        "nacks_in", (json_int_t)st->sent.nacks_in, "rtx_sent", (json_int_t)st->sent.rtx_sent,
+        "loss_percent", (int)st->sent.loss_percent, "rtt_ms", st->sent.rtt_us / 1000.0, "received",
+        received);
+    const app_control_stats_t *c = &app->control;
+    json_t *control = json_pack(
+        "{s:b, s:I, s:I, s:I, s:I, s:I, s:b}", "up", c->up, "reconnects", (json_int_t)c->reconnects,
+        "rejoins", (json_int_t)c->rejoins, "joined_events", (json_int_t)c->joined, "left_events",
+        (json_int_t)c->left, "speaker", (json_int_t)c->speaker, "session_ended", c->ended);
+    if (c->ending_in_s >= 0)
+        json_object_set_new(control, "ending_in_s", json_integer(c->ending_in_s));
+    json_object_set_new(root, "control", control);
+    return root;
+}
