@@ -12,6 +12,9 @@ packages=(
     # control plane: HTTP + WebSocket on the libuv loop (the evlib-uv plugin is what lets
     # libwebsockets join a foreign libuv loop), JSON, storage
     libwebsockets-dev libwebsockets-evlib-uv libjansson-dev libsqlite3-dev
+    # the telecentre client: window, speakers and microphone (SDL2; its dummy and disk
+    # drivers let the tests run headless)
+    libsdl2-dev
     # tests
     libcmocka-dev valgrind cppcheck curl
     # the demo and the client tests read stats files
