@@ -8,6 +8,7 @@
 #include "client/synth.h"
 #include "codec/opus_codec.h"
 #include "codec/scale.h"
+#include "codec/vp8_desc.h"
 #include "rtp/error.h"
 
 #define AUDIO_FRAME_MS 20
@@ -15,6 +16,8 @@
 /* A remote telecentre's files, opened at its first picture or sound. */
 typedef struct {
     uint32_t telecentre;
+    struct cq_ivf *ivf;
+    uint32_t ivf_first_ts;
     struct cq_y4m *y4m;
     unsigned width, height;
     uint8_t *scaled;
@@ -96,9 +99,10 @@ static sink_t *sink_for(struct cq_endpoint *e, uint32_t telecentre, const char *
     sink_t *free_slot = NULL;
     for (int i = 0; i < CQ_RECEIVER_MAX_REMOTES; i++) {
         sink_t *s = &e->sinks[i];
-        if ((s->y4m || s->wav) && s->telecentre == telecentre)
+        bool used = s->y4m || s->wav || s->ivf;
+        if (used && s->telecentre == telecentre)
             return s;
-        if (free_slot == NULL && !s->y4m && !s->wav)
+        if (free_slot == NULL && !used)
             free_slot = s;
     }
     if (free_slot != NULL)
@@ -132,6 +136,25 @@ static void on_video(void *ctx, uint32_t telecentre, const cq_i420_t *img) {
     cq_i420_t dst = {.width = s->width, .height = s->height, .stride = {w, w / 2, w / 2}};
     if (cq_scale_i420(img, y, u, v, &dst) == 0)
         cq_y4m_write(s->y4m, y, w, u, w / 2, v, w / 2);
+}
+
+/* The VP8 as it came, from the first keyframe on (an IVF file needs the size). Timestamps
+ * count 90 kHz ticks; IVF's time base says so. */
+static void on_encoded(void *ctx, uint32_t telecentre, const uint8_t *frame, size_t len,
+                       uint32_t ts) {
+    struct cq_endpoint *e = ctx;
+    char path[300];
+    sink_t *s = sink_for(e, telecentre, "ivf", path, sizeof path);
+    if (s == NULL)
+        return;
+    if (s->ivf == NULL) {
+        cq_vp8_frame_header_t hdr;
+        if (cq_vp8_frame_header_parse(frame, len, &hdr) < 0 || !hdr.keyframe ||
+            cq_ivf_create(&s->ivf, path, hdr.width, hdr.height, 90000) != 0)
+            return;
+        s->ivf_first_ts = ts;
+    }
+    cq_ivf_write(s->ivf, frame, len, (uint64_t)(uint32_t)(ts - s->ivf_first_ts));
 }
 
 static void on_audio(void *ctx, uint32_t telecentre, const int16_t *pcm, size_t samples) {
@@ -292,6 +315,7 @@ static void free_parts(struct cq_endpoint *e) {
     free(e->picture);
     for (int i = 0; i < CQ_RECEIVER_MAX_REMOTES; i++) {
         cq_y4m_close(e->sinks[i].y4m);
+        cq_ivf_close(e->sinks[i].ivf);
         cq_wav_close(e->sinks[i].wav);
         free(e->sinks[i].scaled);
     }
@@ -314,6 +338,7 @@ static int start(struct cq_endpoint *e, uv_loop_t *loop) {
     cq_receiver_config_t rc = {.own_ssrc = own,
                                .send_rtcp = receiver_out,
                                .on_video = on_video,
+                               .on_encoded = on_encoded,
                                .on_audio = on_audio,
                                .ctx = e};
     if ((err = cq_receiver_create(&e->receiver, &rc)) != 0)

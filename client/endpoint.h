@@ -7,9 +7,10 @@
  *
  * Sources: "synth" (client/synth.h: pictures that carry their frame number and capture
  * time, audio that carries its frame index), a .y4m or .wav file (played in a loop), or
- * NULL for none. Sinks, when out_dir is set: <out_dir>/<telecentre><suffix>.y4m and .wav for each
- * remote telecentre (pictures scaled to the first size received, so one file stays one
- * size across layer switches).
+ * NULL for none. Sinks, when out_dir is set, for each remote telecentre:
+ * <out_dir>/<telecentre><suffix>.y4m (pictures scaled to the first size received, so one
+ * file stays one size across layer switches), .wav (what was played) and .ivf (the VP8 as
+ * it came, from the first keyframe after the telecentre was named).
  */
 #ifndef CQ_CLIENT_ENDPOINT_H
 #define CQ_CLIENT_ENDPOINT_H

@@ -40,6 +40,7 @@ typedef struct {
     uint64_t last_frame_us;
     double frame_interval_us; /* smoothed */
     bool waiting_keyframe;
+    bool named_keyframe; /* named just now: one keyframe so recordings start whole */
     uint64_t decode_failures;
     cq_receiver_remote_stats_t st;
 } remote_t;
@@ -279,6 +280,9 @@ static void place(struct cq_receiver *r, uint32_t ssrc, const char *cname, size_
         unsigned session, tc;
         if (sscanf(own->cname, "chasqui-%u-%u", &session, &tc) == 2)
             own->st.telecentre = tc;
+        /* What came before had no name to be recorded under: a keyframe now lets a
+         * recording of this telecentre start with a picture, not in the middle of one. */
+        own->named_keyframe = r->cfg.on_encoded != NULL;
         return;
     }
     /* Move the stream (its buffers, state and counts) into the remote already named. */
@@ -385,6 +389,8 @@ static void video_tick(struct cq_receiver *r, remote_t *m, uint64_t now_us) {
     cq_vp8_frame_info_t info;
     int n;
     while ((n = cq_vjb_pop(m->vjb, (int64_t)now_us, wait, r->frame, sizeof r->frame, &info)) > 0) {
+        if (r->cfg.on_encoded)
+            r->cfg.on_encoded(r->cfg.ctx, m->st.telecentre, r->frame, (size_t)n, info.ts);
         cq_i420_t img;
         if (cq_vp8_dec_decode(m->vdec, r->frame, (size_t)n, &img) != 0) {
             m->decode_failures++;
@@ -392,6 +398,8 @@ static void video_tick(struct cq_receiver *r, remote_t *m, uint64_t now_us) {
         }
         m->st.frames_decoded++;
         m->st.keyframes += info.keyframe;
+        if (info.keyframe)
+            m->named_keyframe = false;
         m->st.width = img.width;
         m->st.height = img.height;
         shown(m, now_us);
@@ -399,7 +407,8 @@ static void video_tick(struct cq_receiver *r, remote_t *m, uint64_t now_us) {
         if (r->cfg.on_video)
             r->cfg.on_video(r->cfg.ctx, m->st.telecentre, &img);
     }
-    bool want = cq_vjb_wants_keyframe(m->vjb) || cq_vp8_dec_needs_keyframe(m->vdec);
+    bool want =
+        cq_vjb_wants_keyframe(m->vjb) || cq_vp8_dec_needs_keyframe(m->vdec) || m->named_keyframe;
     if (want != m->waiting_keyframe) {
         m->waiting_keyframe = want;
         m->st.plis_wanted += want;

@@ -33,6 +33,10 @@ typedef struct {
     /* A decoded picture of remote telecentre (0 while its CNAME is unknown), valid during
      * the call; and played audio, 48 kHz mono. Either may be NULL. */
     void (*on_video)(void *ctx, uint32_t telecentre, const cq_i420_t *img);
+    /* Each whole VP8 frame as it goes to the decoder (RTP time ts, 90 kHz), for recording
+     * what was sent; NULL for none. */
+    void (*on_encoded)(void *ctx, uint32_t telecentre, const uint8_t *frame, size_t len,
+                       uint32_t ts);
     void (*on_audio)(void *ctx, uint32_t telecentre, const int16_t *pcm, size_t samples);
     void *ctx;
 } cq_receiver_config_t;

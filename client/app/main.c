@@ -34,7 +34,7 @@ static void usage(FILE *out) {
             "  --video synth|FILE.y4m|none   what to send as video (synth: a test pattern)\n"
             "  --audio synth|FILE.wav|none   what to send as audio (48 kHz WAV)\n"
             "  --out DIR                     record each telecentre received as DIR/<id>.y4m\n"
-            "                                and DIR/<id>.wav\n"
+            "                                (decoded), DIR/<id>.ivf (as sent) and DIR/<id>.wav\n"
             "  --headless                    no window and no speakers (tests, servers)\n"
             "  --duration S                  leave after S seconds (default: until Ctrl-C)\n"
             "  --stats FILE.json             write the stats there every 5 s and at the end\n"

@@ -20,6 +20,7 @@
 #include "client/endpoint.h"
 #include "client/mediafile.h"
 #include "client/synth.h"
+#include "codec/vp8_codec.h"
 #include "relay/relay.h"
 
 #define SESSION 9
@@ -127,6 +128,40 @@ static void check_recordings(const char *dir) {
         tones += cq_synth_audio_class(pcm + k * CQ_SYNTH_AUDIO_FRAME, CQ_SYNTH_AUDIO_FRAME) >= 0;
     assert_true(tones >= 40); /* of 50: the start may be silence while the buffer fills */
     cq_wav_close(wav);
+    assert_int_equal(unlink(path), 0);
+
+    /* The VP8 as it came: an IVF whose frames decode to the same pictures, in order. */
+    snprintf(path, sizeof path, "%s/2.ivf", dir);
+    FILE *ivf = fopen(path, "rb");
+    assert_non_null(ivf);
+    uint8_t head[32];
+    assert_int_equal(fread(head, 1, 32, ivf), 32);
+    assert_memory_equal(head, "DKIF", 4);
+    assert_memory_equal(head + 8, "VP80", 4);
+    struct cq_vp8_dec *dec;
+    assert_int_equal(cq_vp8_dec_create(&dec), 0);
+    static uint8_t data[256 * 1024];
+    int decoded = 0;
+    last = 0;
+    uint8_t fh[12];
+    while (fread(fh, 1, 12, ivf) == 12) {
+        uint32_t len =
+            (uint32_t)fh[0] | (uint32_t)fh[1] << 8 | (uint32_t)fh[2] << 16 | (uint32_t)fh[3] << 24;
+        assert_true(len <= sizeof data);
+        assert_int_equal(fread(data, 1, len, ivf), len);
+        cq_i420_t img;
+        assert_int_equal(cq_vp8_dec_decode(dec, data, len, &img), 0);
+        uint32_t n, ms;
+        if (img.width == 320 &&
+            cq_synth_video_read(img.plane[0], img.stride[0], 320, 180, &n, &ms) == 0) {
+            assert_true(decoded == 0 || n > last);
+            last = n;
+            decoded++;
+        }
+    }
+    cq_vp8_dec_destroy(dec);
+    fclose(ivf);
+    assert_true(decoded >= frames);
     assert_int_equal(unlink(path), 0);
     assert_int_equal(rmdir(dir), 0); /* nothing else was written */
 }
