@@ -51,6 +51,16 @@ static int64_t min_transit(const cq_ajb_t *j) {
     return m;
 }
 
+static void set_target(cq_ajb_t *j) {
+    unsigned t = spread_ms(j) + HEADROOM_MS + j->hold_ms;
+    j->target_ms = t < CQ_AJB_MIN_MS ? CQ_AJB_MIN_MS : t > CQ_AJB_MAX_MS ? CQ_AJB_MAX_MS : t;
+}
+
+void cq_ajb_set_hold_ms(cq_ajb_t *j, unsigned ms) {
+    j->hold_ms = ms;
+    set_target(j);
+}
+
 int cq_ajb_put(cq_ajb_t *j, uint16_t seq, uint32_t ts, const uint8_t *payload, size_t len,
                int64_t arrival_us) {
     (void)seq;
@@ -63,8 +73,7 @@ int cq_ajb_put(cq_ajb_t *j, uint16_t seq, uint32_t ts, const uint8_t *payload, s
     j->next_transit = (j->next_transit + 1) % CQ_AJB_HISTORY;
     if (j->ntransit < CQ_AJB_HISTORY)
         j->ntransit++;
-    unsigned t = spread_ms(j) + HEADROOM_MS;
-    j->target_ms = t < CQ_AJB_MIN_MS ? CQ_AJB_MIN_MS : t > CQ_AJB_MAX_MS ? CQ_AJB_MAX_MS : t;
+    set_target(j);
     if (j->started && !cq_ts_newer(ts, j->play_ts) && ts != j->play_ts) {
         j->late++;
         return CQ_EREPLAY;

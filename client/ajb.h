@@ -40,6 +40,7 @@ typedef struct {
     int64_t transit[CQ_AJB_HISTORY]; /* arrival - ts of recent packets, in 48 kHz units */
     unsigned ntransit, next_transit;
     unsigned target_ms;
+    unsigned hold_ms; /* added for lip sync (cq_ajb_set_hold_ms) */
     uint64_t played, fec, concealed, late, stretched, shrunk;
 } cq_ajb_t;
 
@@ -66,5 +67,9 @@ cq_ajb_action_t cq_ajb_get(cq_ajb_t *j, int64_t now_us, const uint8_t **pkt, siz
 
 /* The delay aimed at now, in ms. */
 unsigned cq_ajb_target_ms(const cq_ajb_t *j);
+
+/* Plays ms later than the link's jitter alone asks (lip sync: the video is behind). The
+ * buffer reaches the new delay a frame at a time, as it does for jitter. */
+void cq_ajb_set_hold_ms(cq_ajb_t *j, unsigned ms);
 
 #endif

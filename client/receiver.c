@@ -6,8 +6,10 @@
 
 #include "client/ajb.h"
 #include "client/feedback.h"
+#include "client/lipsync.h"
 #include "client/sender.h"
 #include "client/synth.h"
+#include "client/vhold.h"
 #include "client/vjb.h"
 #include "codec/opus_codec.h"
 #include "codec/rtx.h"
@@ -16,7 +18,12 @@
 #include "rtp/rtp.h"
 
 #define MAX_STREAMS (3 * CQ_RECEIVER_MAX_REMOTES)
-#define FRAME_MAX   (CQ_VP8_ASM_SLOTS * CQ_VP8_ASM_SLOT)
+/* Lip sync moves a hold at most this often, by half of what it measures: the delays it
+ * compares are smoothed over a second or two, and chasing them faster would oscillate. */
+#define SYNC_EVERY_US     2000000u
+#define MAX_VIDEO_HOLD_MS 400u
+#define SYNC_DEADBAND_US  20000
+#define FRAME_MAX         (CQ_VP8_ASM_SLOTS * CQ_VP8_ASM_SLOT)
 
 typedef enum { KIND_AUDIO, KIND_VIDEO, KIND_RTX } kind_t;
 
@@ -42,6 +49,10 @@ typedef struct {
     bool waiting_keyframe;
     bool named_keyframe; /* named just now: one keyframe so recordings start whole */
     uint64_t decode_failures;
+    cq_lipsync_t sync;
+    cq_vhold_t vhold;
+    unsigned audio_hold_ms, video_hold_ms;
+    uint64_t last_sync_us;
     cq_receiver_remote_stats_t st;
 } remote_t;
 
@@ -79,6 +90,7 @@ int cq_receiver_create(struct cq_receiver **out, const cq_receiver_config_t *cfg
 }
 
 static void remote_free(remote_t *m) {
+    cq_vhold_free(&m->vhold);
     free(m->vjb);
     free(m->ajb);
     cq_vp8_dec_destroy(m->vdec);
@@ -104,6 +116,8 @@ static int remote_new(struct cq_receiver *r) {
     for (int i = 0; i < CQ_RECEIVER_MAX_REMOTES; i++)
         if (!r->remotes[i].used) {
             r->remotes[i].used = true;
+            cq_lipsync_init(&r->remotes[i].sync);
+            cq_vhold_init(&r->remotes[i].vhold);
             return i;
         }
     return -1;
@@ -212,7 +226,19 @@ void cq_receiver_rtp(struct cq_receiver *r, uint8_t *pkt, size_t len, uint64_t n
     }
 }
 
+/* One stream's half of the lip sync state, from one remote to another. */
+static void move_sync(remote_t *to, const remote_t *from, cq_lipsync_kind_t k) {
+    to->sync.have_sr[k] = from->sync.have_sr[k];
+    to->sync.sr_ntp_us[k] = from->sync.sr_ntp_us[k];
+    to->sync.sr_rtp[k] = from->sync.sr_rtp[k];
+    to->sync.clock[k] = from->sync.clock[k];
+    to->sync.have_delay[k] = from->sync.have_delay[k];
+    to->sync.delay_us[k] = from->sync.delay_us[k];
+}
+
 static void move_audio(remote_t *to, remote_t *from) {
+    move_sync(to, from, CQ_LIPSYNC_AUDIO);
+    to->audio_hold_ms = from->audio_hold_ms;
     to->audio_ssrc = from->audio_ssrc;
     to->ajb = from->ajb;
     to->adec = from->adec;
@@ -240,6 +266,11 @@ static void move_video(remote_t *to, remote_t *from) {
     to->st.audio_fec = keep.audio_fec;
     to->st.audio_concealed = keep.audio_concealed;
     to->st.jitter_buffer_ms = keep.jitter_buffer_ms;
+    move_sync(to, from, CQ_LIPSYNC_VIDEO);
+    to->video_hold_ms = from->video_hold_ms;
+    cq_vhold_free(&to->vhold);
+    to->vhold = from->vhold;
+    cq_vhold_init(&from->vhold);
     to->video_ssrc = from->video_ssrc;
     to->vjb = from->vjb;
     to->vdec = from->vdec;
@@ -318,6 +349,11 @@ void cq_receiver_rtcp(struct cq_receiver *r, const uint8_t *pkt, size_t len, uin
         cq_rtcp_sdes_t sdes;
         if (cq_rtcp_sr_parse(&h, &sr) == 0) {
             cq_feedback_sr(&r->fb, sr.ssrc, sr.info.ntp, now_us);
+            stream_t *st = stream_find(r, sr.ssrc);
+            if (st != NULL && st->kind != KIND_RTX)
+                cq_lipsync_sr(&r->remotes[st->remote].sync,
+                              st->kind == KIND_AUDIO ? CQ_LIPSYNC_AUDIO : CQ_LIPSYNC_VIDEO,
+                              sr.info.ntp, sr.info.rtp_ts);
         } else if (cq_rtcp_sdes_parse(&h, &sdes) == 0) {
             size_t pos = 0;
             cq_rtcp_sdes_chunk_t chunk;
@@ -380,6 +416,48 @@ static void shown(remote_t *m, uint64_t now_us) {
     m->last_frame_us = now_us;
 }
 
+/* A picture reaches the screen (or the file). */
+static void present(struct cq_receiver *r, remote_t *m, const cq_i420_t *img, uint32_t ts,
+                    uint64_t now_us) {
+    m->st.width = img->width;
+    m->st.height = img->height;
+    shown(m, now_us);
+    measure(r, m, img, now_us);
+    cq_lipsync_played(&m->sync, CQ_LIPSYNC_VIDEO, ts, (int64_t)now_us);
+    if (r->cfg.on_video)
+        r->cfg.on_video(r->cfg.ctx, m->st.telecentre, img);
+}
+
+/* Moves the holds toward what lip sync measures: first undo the other stream's hold, then
+ * hold the one that is ahead (audio at most CQ_LIPSYNC_MAX_AUDIO_HOLD_US: speech first). */
+static void sync_tick(remote_t *m, uint64_t now_us) {
+    if (m->ajb == NULL || m->vjb == NULL || now_us - m->last_sync_us < SYNC_EVERY_US)
+        return;
+    m->last_sync_us = now_us;
+    int64_t audio_us, video_us;
+    cq_lipsync_hold(&m->sync, &audio_us, &video_us);
+    unsigned step_ms;
+    if (video_us > SYNC_DEADBAND_US) {
+        step_ms = (unsigned)(video_us / 2000);
+        unsigned undo = step_ms < m->audio_hold_ms ? step_ms : m->audio_hold_ms;
+        m->audio_hold_ms -= undo;
+        m->video_hold_ms += step_ms - undo;
+        if (m->video_hold_ms > MAX_VIDEO_HOLD_MS)
+            m->video_hold_ms = MAX_VIDEO_HOLD_MS;
+    } else if (audio_us > SYNC_DEADBAND_US) {
+        step_ms = (unsigned)(audio_us / 2000);
+        unsigned undo = step_ms < m->video_hold_ms ? step_ms : m->video_hold_ms;
+        m->video_hold_ms -= undo;
+        m->audio_hold_ms += step_ms - undo;
+        if (m->audio_hold_ms > CQ_LIPSYNC_MAX_AUDIO_HOLD_US / 1000)
+            m->audio_hold_ms = CQ_LIPSYNC_MAX_AUDIO_HOLD_US / 1000;
+    }
+    cq_ajb_set_hold_ms(m->ajb, m->audio_hold_ms);
+    m->st.audio_hold_ms = m->audio_hold_ms;
+    m->st.video_hold_ms = m->video_hold_ms;
+    m->st.av_offset_ms = (int)((video_us - audio_us) / 1000);
+}
+
 static void video_tick(struct cq_receiver *r, remote_t *m, uint64_t now_us) {
     /* A lost packet is worth about one and a half round trips of waiting (its NACK and
      * the RTX), never less than 50 ms of reordering. */
@@ -400,13 +478,32 @@ static void video_tick(struct cq_receiver *r, remote_t *m, uint64_t now_us) {
         m->st.keyframes += info.keyframe;
         if (info.keyframe)
             m->named_keyframe = false;
-        m->st.width = img.width;
-        m->st.height = img.height;
-        shown(m, now_us);
-        measure(r, m, &img, now_us);
-        if (r->cfg.on_video)
-            r->cfg.on_video(r->cfg.ctx, m->st.telecentre, &img);
+        if (m->video_hold_ms == 0 && cq_vhold_count(&m->vhold) == 0) {
+            present(r, m, &img, info.ts, now_us);
+            continue;
+        }
+        /* Lip sync holds the picture until its sound plays; a full line, or a new size,
+         * lets the held ones out now rather than lose them. */
+        uint64_t due = now_us + (uint64_t)m->video_hold_ms * 1000u;
+        int rc = cq_vhold_push(&m->vhold, &img, info.ts, due);
+        if (rc == CQ_EAGAIN || rc == CQ_ENOBUFS) {
+            cq_i420_t held;
+            uint32_t ts;
+            bool all = rc == CQ_EAGAIN;
+            while (cq_vhold_pop(&m->vhold, now_us, true, &held, &ts)) {
+                present(r, m, &held, ts, now_us);
+                if (!all)
+                    break;
+            }
+            rc = cq_vhold_push(&m->vhold, &img, info.ts, due);
+        }
+        if (rc != 0)
+            present(r, m, &img, info.ts, now_us); /* no memory to hold it: show it now */
     }
+    cq_i420_t held;
+    uint32_t ts;
+    while (cq_vhold_pop(&m->vhold, now_us, false, &held, &ts))
+        present(r, m, &held, ts, now_us);
     bool want =
         cq_vjb_wants_keyframe(m->vjb) || cq_vp8_dec_needs_keyframe(m->vdec) || m->named_keyframe;
     if (want != m->waiting_keyframe) {
@@ -426,9 +523,11 @@ static void audio_tick(struct cq_receiver *r, remote_t *m, uint64_t now_us) {
         unsigned samples = CQ_AJB_FRAME;
         cq_ajb_action_t a = cq_ajb_get(m->ajb, (int64_t)now_us, &pkt, &len, &samples);
         int n = 0;
-        if (a == CQ_AJB_PLAY)
+        if (a == CQ_AJB_PLAY) {
             n = cq_opus_dec_decode(m->adec, pkt, len, r->pcm, sizeof r->pcm / sizeof r->pcm[0]);
-        else if (a == CQ_AJB_FEC || a == CQ_AJB_CONCEAL)
+            cq_lipsync_played(&m->sync, CQ_LIPSYNC_AUDIO, m->ajb->play_ts - samples,
+                              (int64_t)now_us);
+        } else if (a == CQ_AJB_FEC || a == CQ_AJB_CONCEAL)
             n = cq_opus_dec_recover(m->adec, a == CQ_AJB_FEC ? pkt : NULL, len, samples, r->pcm,
                                     NULL);
         if (n <= 0) {
@@ -454,6 +553,8 @@ void cq_receiver_tick(struct cq_receiver *r, uint64_t now_us) {
             video_tick(r, m, now_us);
         if (m->used && m->ajb != NULL)
             audio_tick(r, m, now_us);
+        if (m->used)
+            sync_tick(m, now_us);
     }
     int n = cq_feedback_build(&r->fb, now_us, r->rtcp, sizeof r->rtcp);
     if (n > 0)

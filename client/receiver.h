@@ -5,7 +5,9 @@
  * report ("chasqui-<session>-<telecentre>"), which is also where a remote's telecentre id
  * comes from. Video goes through the video jitter buffer (NACKs, RTX repair, skipping
  * what cannot be decoded, PLI when the picture needs a keyframe) to the VP8 decoder;
- * audio through the adaptive audio jitter buffer to Opus, with FEC and concealment.
+ * audio through the adaptive audio jitter buffer to Opus, with FEC and concealment. A
+ * telecentre's sound and pictures are kept in step from its sender reports: the one that
+ * is ahead waits (pictures in a short line of decoded copies, sound in a deeper buffer).
  * Receiver reports, NACKs and PLIs go back through send_rtcp.
  *
  * Synthetic sources are measured as they arrive: each decoded picture's painted frame
@@ -75,6 +77,10 @@ typedef struct {
     bool has_audio;
     uint64_t audio_packets, audio_played, audio_fec, audio_concealed;
     unsigned jitter_buffer_ms;
+    /* Lip sync: what each stream is held for it, and how far the sound played after (+) or
+     * before (-) its pictures at the last look. */
+    unsigned audio_hold_ms, video_hold_ms;
+    int av_offset_ms;
 } cq_receiver_remote_stats_t;
 
 /* Copies the stats of at most max remotes into out; returns how many there are. */

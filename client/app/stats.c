@@ -44,12 +44,15 @@ json_t *app_stats_json(const app_t *app, const cq_endpoint_stats_t *st, double s
                                           r->psnr_sum / n, "psnr_min", r->psnr_min,
                                           "latency_ms_avg", r->latency_ms_sum / n, "latency_ms_max",
                                           r->latency_ms_max));
-        json_t *a = json_pack("{s:I, s:I, s:I, s:I, s:i}", "packets", (json_int_t)r->audio_packets,
-                              "played", (json_int_t)r->audio_played, "fec_recovered",
-                              (json_int_t)r->audio_fec, "concealed", (json_int_t)r->audio_concealed,
-                              "jitter_buffer_ms", (int)r->jitter_buffer_ms);
+        json_t *a = json_pack("{s:I, s:I, s:I, s:I, s:i, s:i}", "packets",
+                              (json_int_t)r->audio_packets, "played", (json_int_t)r->audio_played,
+                              "fec_recovered", (json_int_t)r->audio_fec, "concealed",
+                              (json_int_t)r->audio_concealed, "jitter_buffer_ms",
+                              (int)r->jitter_buffer_ms, "lipsync_hold_ms", (int)r->audio_hold_ms);
+        json_object_set_new(v, "lipsync_hold_ms", json_integer(r->video_hold_ms));
         json_array_append_new(received,
-                              json_pack("{s:I, s:o, s:o}", "telecentre", (json_int_t)r->telecentre,
+                              json_pack("{s:I, s:i, s:o, s:o}", "telecentre",
+                                        (json_int_t)r->telecentre, "av_offset_ms", r->av_offset_ms,
                                         "video", r->has_video ? v : json_null(), "audio",
                                         r->has_audio ? a : json_null()));
         if (!r->has_video)

@@ -34,7 +34,7 @@
 #define TICK_US    10000u
 #define PIC_US     66000u
 #define AUDIO_US   20000u
-#define MAX_PICS   64
+#define MAX_PICS   256
 #define MAX_DROPS  8
 
 /* ---- the network ---------------------------------------------------------------------- */
@@ -62,6 +62,15 @@ typedef struct {
     uint8_t held[4][256];
     size_t held_len[4];
     unsigned nheld;
+    /* One medium can be late by a fixed delay (lip sync): packets of payload type late_pt
+     * wait late_us on the way. The sender can report every half second. */
+    uint8_t late_pt;
+    uint64_t late_us;
+    uint8_t late[96][1500];
+    size_t late_len[96];
+    uint64_t late_at[96];
+    unsigned late_head, nlate;
+    bool reports;
     /* Receiver to sender: compounds wait for the end of the receiver's call. */
     bool drop_nacks; /* the NACKs are lost on the way back */
     uint8_t q[8][1500];
@@ -112,6 +121,14 @@ static void on_send(void *ctx, const uint8_t *pkt, size_t len, bool rtcp) {
             n->dropped_at_us = n->now;
             return;
         }
+    if (n->late_us > 0 && len > 1 && (pkt[1] & 0x7f) == n->late_pt) {
+        assert_true(n->nlate < 96 && len <= sizeof n->late[0]);
+        unsigned k = (n->late_head + n->nlate++) % 96;
+        memcpy(n->late[k], pkt, len);
+        n->late_len[k] = len;
+        n->late_at[k] = n->now + n->late_us;
+        return;
+    }
     /* The receiver unwraps RTX in place: it gets its own copy, as from a socket. */
     uint8_t copy[1500];
     assert_true(len <= sizeof copy);
@@ -276,6 +293,13 @@ static void advance(net_t *n, uint64_t dur_us) {
             feed_audio(n);
             n->next_audio_us += AUDIO_US;
         }
+        while (n->nlate > 0 && n->late_at[n->late_head] <= n->now) {
+            cq_receiver_rtp(n->r, n->late[n->late_head], n->late_len[n->late_head], n->now);
+            n->late_head = (n->late_head + 1) % 96;
+            n->nlate--;
+        }
+        if (n->reports && n->now % 500000 == 0)
+            assert_int_equal(cq_sender_report(n->s, n->now), 0);
         if (n->now % TICK_US == 0) {
             cq_receiver_tick(n->r, n->now);
             flush_rtcp(n);
@@ -546,6 +570,46 @@ static void test_receiver_cname_join_keeps_rtx(void **state) {
     teardown();
 }
 
+/* ---- lip sync ------------------------------------------------------------------------- */
+
+/* Runs 14 s of both media with pt's packets late by late_us; returns the remote's stats. */
+static cq_receiver_remote_stats_t sync_run(uint8_t pt, uint64_t late_us) {
+    setup(true, true, "chasqui-9-5");
+    net.reports = true;
+    net.late_pt = pt;
+    net.late_us = late_us;
+    advance(&net, 14000000u);
+    assert_pictures_in_order();
+    return only_remote();
+}
+
+/* The sound comes 150 ms after its pictures: the pictures wait for it, until the two play
+ * within a few tens of milliseconds of each other. */
+static void test_receiver_lipsync_holds_pictures(void **state) {
+    (void)state;
+    cq_receiver_remote_stats_t st = sync_run(CQ_SENDER_PT_OPUS, 150000u);
+    assert_true(st.video_hold_ms >= 120);
+    assert_int_equal(st.audio_hold_ms, 0);
+    assert_true(st.av_offset_ms > -40 && st.av_offset_ms < 40);
+    assert_int_equal(st.frames_dropped, 0);
+}
+
+/* The pictures come 80 ms late: the sound waits, but never more than 100 ms (speech
+ * first), and nothing is lost for it. */
+static void test_receiver_lipsync_holds_sound(void **state) {
+    (void)state;
+    cq_receiver_remote_stats_t st = sync_run(CQ_SENDER_PT_VP8, 80000u);
+    assert_true(st.audio_hold_ms >= 30);
+    assert_true(st.audio_hold_ms <= 100);
+    assert_int_equal(st.video_hold_ms, 0);
+    assert_true(st.av_offset_ms > -40 && st.av_offset_ms < 40);
+    assert_true(st.audio_played > 600);
+    teardown();
+    /* Late beyond what sound may wait: it waits 100 ms and no more. */
+    st = sync_run(CQ_SENDER_PT_VP8, 300000u);
+    assert_int_equal(st.audio_hold_ms, 100);
+}
+
 /* ---- audio ---------------------------------------------------------------------------- */
 
 /* Ticks on without new audio until `played` frames have played (or a second passed). */
@@ -694,6 +758,8 @@ int main(void) {
         cmocka_unit_test_teardown(test_receiver_cname_groups_audio_named_first, teardown_test),
         cmocka_unit_test_teardown(test_receiver_cname_groups_video_named_first, teardown_test),
         cmocka_unit_test_teardown(test_receiver_cname_join_keeps_rtx, teardown_test),
+        cmocka_unit_test_teardown(test_receiver_lipsync_holds_pictures, teardown_test),
+        cmocka_unit_test_teardown(test_receiver_lipsync_holds_sound, teardown_test),
         cmocka_unit_test_teardown(test_receiver_audio_lossless, teardown_test),
         cmocka_unit_test_teardown(test_receiver_audio_lost_packet, teardown_test),
         cmocka_unit_test_teardown(test_receiver_garbage_ignored, teardown_test),
