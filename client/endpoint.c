@@ -11,7 +11,7 @@
 #include "codec/vp8_desc.h"
 #include "rtp/error.h"
 
-#define AUDIO_FRAME_MS 20
+#define CHUNK_MS 20 /* sources give sound in 20 ms pieces; a packet carries 1 to 3 */
 
 /* A remote telecentre's files, opened at its first picture or sound. */
 typedef struct {
@@ -43,7 +43,9 @@ struct cq_endpoint {
     unsigned width, height;
     uint32_t video_frame, audio_frame;
     uint64_t video_start_us, audio_start_us;
-    int16_t pcm[CQ_OPUS_SAMPLES(AUDIO_FRAME_MS)];
+    unsigned frame_ms;                /* per packet: 20, 40 or 60 */
+    int16_t pcm[CQ_OPUS_SAMPLES(60)]; /* the packet being filled */
+    size_t pcm_fill;
     sink_t sinks[CQ_RECEIVER_MAX_REMOTES];
 };
 
@@ -228,29 +230,42 @@ static void on_video_timer(uv_timer_t *t) {
     }
 }
 
-static void send_sound(struct cq_endpoint *e) {
-    size_t n = sizeof e->pcm / sizeof e->pcm[0];
+/* One 20 ms piece of sound; a packet goes out when it holds frame_ms of them. */
+static void add_sound(struct cq_endpoint *e, const int16_t *chunk) {
+    size_t n = CQ_OPUS_SAMPLES(CHUNK_MS);
+    memcpy(e->pcm + e->pcm_fill, chunk, n * sizeof chunk[0]);
+    e->pcm_fill += n;
+    if (e->pcm_fill < CQ_OPUS_SAMPLES(e->frame_ms))
+        return;
+    cq_sender_audio(e->sender, e->pcm, e->pcm_fill, now_us());
+    e->pcm_fill = 0;
+}
+
+static void read_sound(struct cq_endpoint *e) {
+    int16_t chunk[CQ_OPUS_SAMPLES(CHUNK_MS)];
+    size_t n = sizeof chunk / sizeof chunk[0];
     if (e->audio_synth) {
-        cq_synth_audio_frame(e->audio_frame, e->pcm);
+        cq_synth_audio_frame(e->audio_frame, chunk);
     } else {
-        int got = cq_wav_read(e->audio_file, e->pcm, n);
+        int got = cq_wav_read(e->audio_file, chunk, n);
         if (got < (int)n) {
-            /* The end of the file: the rest of this frame is silence, then it starts over. */
-            memset(e->pcm + (got > 0 ? got : 0), 0, (n - (size_t)(got > 0 ? got : 0)) * 2);
+            /* The end of the file: the rest of this piece is silence, then it starts over. */
+            size_t have = got > 0 ? (size_t)got : 0;
+            memset(chunk + have, 0, (n - have) * sizeof chunk[0]);
             cq_wav_close(e->audio_file);
             e->audio_file = NULL;
             if (cq_wav_open(&e->audio_file, e->audio_path) != 0)
                 uv_timer_stop(&e->audio_timer);
         }
     }
-    cq_sender_audio(e->sender, e->pcm, n, now_us());
+    add_sound(e, chunk);
 }
 
 static void on_audio_timer(uv_timer_t *t) {
     struct cq_endpoint *e = t->data;
-    for (unsigned k = frames_due(&e->audio_start_us, AUDIO_FRAME_MS * 1000u, &e->audio_frame, 5);
+    for (unsigned k = frames_due(&e->audio_start_us, CHUNK_MS * 1000u, &e->audio_frame, 5);
          k > 0 && (e->audio_synth || e->audio_file != NULL); k--) {
-        send_sound(e);
+        read_sound(e);
         e->audio_frame++;
     }
 }
@@ -381,7 +396,10 @@ int cq_endpoint_create(struct cq_endpoint **out, uv_loop_t *loop, const cq_endpo
         snprintf(e->out_dir, sizeof e->out_dir, "%s", cfg->out_dir);
     if (cfg->sink_suffix != NULL)
         snprintf(e->sink_suffix, sizeof e->sink_suffix, "%s", cfg->sink_suffix);
-    e->cfg.sender.audio_frame_ms = AUDIO_FRAME_MS;
+    e->frame_ms = cfg->sender.audio_frame_ms;
+    if (e->frame_ms != 40 && e->frame_ms != 60)
+        e->frame_ms = 20;
+    e->cfg.sender.audio_frame_ms = e->frame_ms;
     int err = start(e, loop);
     if (err != 0) {
         cq_link_close(e->link);

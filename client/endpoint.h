@@ -34,8 +34,9 @@ typedef struct {
     const char *relay_ufrag, *relay_pwd;
     cq_srtp_suite_t suite;
     const uint8_t *key_tx, *key_rx;
-    /* What to publish: ssrcs, layers, rates (send, ctx and cname are the endpoint's).
-     * width and height are taken from a .y4m source. */
+    /* What to publish: ssrcs, layers, rates, audio_frame_ms (20, 40 or 60: longer packets
+     * spend less on headers on a weak link; 0 is 20). send, ctx and cname are the
+     * endpoint's; width and height are taken from a .y4m source. */
     cq_sender_config_t sender;
     const char *cname;
     const char *video_source, *audio_source;

@@ -535,9 +535,12 @@ static void audio_tick(struct cq_receiver *r, remote_t *m, uint64_t now_us) {
             n = CQ_AJB_FRAME;
             memset(r->pcm, 0, (size_t)n * sizeof r->pcm[0]);
         } else {
-            m->st.audio_played += a == CQ_AJB_PLAY;
-            m->st.audio_fec += a == CQ_AJB_FEC;
-            m->st.audio_concealed += a == CQ_AJB_CONCEAL;
+            /* Counted in 20 ms frames whatever the packets carry, so figures from
+             * senders of 20, 40 and 60 ms packets compare. */
+            uint64_t frames = ((unsigned)n + CQ_AJB_FRAME / 2) / CQ_AJB_FRAME;
+            m->st.audio_played += a == CQ_AJB_PLAY ? frames : 0;
+            m->st.audio_fec += a == CQ_AJB_FEC ? frames : 0;
+            m->st.audio_concealed += a == CQ_AJB_CONCEAL ? frames : 0;
         }
         m->next_play_us += (uint64_t)n * 1000000u / CQ_OPUS_RATE;
         if (r->cfg.on_audio)

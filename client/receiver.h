@@ -75,6 +75,8 @@ typedef struct {
     double latency_ms_sum, latency_ms_max;
     /* Audio. */
     bool has_audio;
+    /* Sound played from packets, rebuilt from the next packet's FEC, or made up, in 20 ms
+     * frames whatever the sender's packets carry. */
     uint64_t audio_packets, audio_played, audio_fec, audio_concealed;
     unsigned jitter_buffer_ms;
     /* Lip sync: what each stream is held for it, and how far the sound played after (+) or

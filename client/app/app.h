@@ -24,6 +24,7 @@ typedef struct {
     bool headless;
     double duration; /* 0: until a signal */
     unsigned width, height, fps, kbps;
+    unsigned audio_ms; /* per audio packet: 20, 40 or 60 */
 } app_options_t;
 
 typedef struct {

@@ -69,7 +69,7 @@ json_t *app_stats_json(const app_t *app, const cq_endpoint_stats_t *st, double s
         (json_int_t)l->checks_sent, "answers", (json_int_t)l->answers, "downs",
         (json_int_t)l->downs, "packets_out", (json_int_t)l->packets_out, "packets_in",
         (json_int_t)l->packets_in, "auth_failures", (json_int_t)l->auth_failures, "send_drops",
-        (json_int_t)l->send_drops, "sent", "video", layers, "audio", "frames",
+        (json_int_t)l->send_drops, "sent", "video", layers, "audio", "packets",
         (json_int_t)st->sent.audio_frames, "dtx", (json_int_t)st->sent.audio_dtx, "kbps",
         rate_kbps(st->sent.audio_bytes, seconds), "plis_in", (json_int_t)st->sent.plis_in,
         "nacks_in", (json_int_t)st->sent.nacks_in, "rtx_sent", (json_int_t)st->sent.rtx_sent,
