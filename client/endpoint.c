@@ -6,6 +6,7 @@
 
 #include "client/mediafile.h"
 #include "client/synth.h"
+#include "client/v4l2.h"
 #include "codec/opus_codec.h"
 #include "codec/scale.h"
 #include "codec/vp8_desc.h"
@@ -36,6 +37,7 @@ struct cq_endpoint {
     /* Sources. */
     bool video_synth, audio_synth;
     struct cq_y4m *video_file;
+    struct cq_v4l2 *camera;
     char video_path[256];
     struct cq_wav *audio_file;
     char audio_path[256];
@@ -285,6 +287,8 @@ static int open_sources(struct cq_endpoint *e, cq_sender_config_t *sc) {
     const char *vs = e->cfg.video_source, *as = e->cfg.audio_source;
     if (vs != NULL && strcmp(vs, "synth") == 0) {
         e->video_synth = true;
+    } else if (vs != NULL && strncmp(vs, "/dev/", 5) == 0) {
+        snprintf(e->video_path, sizeof e->video_path, "%s", vs); /* a camera: opened in start */
     } else if (vs != NULL) {
         snprintf(e->video_path, sizeof e->video_path, "%s", vs);
         if (cq_y4m_open(&e->video_file, vs) != 0)
@@ -316,6 +320,11 @@ static int open_sources(struct cq_endpoint *e, cq_sender_config_t *sc) {
     return 0;
 }
 
+static void on_camera(void *ctx, const cq_i420_t *img, uint64_t capture_us) {
+    struct cq_endpoint *e = ctx;
+    cq_sender_video(e->sender, img, capture_us);
+}
+
 static void on_closed(uv_handle_t *h) {
     struct cq_endpoint *e = h->data;
     if (--e->open_handles == 0)
@@ -323,6 +332,8 @@ static void on_closed(uv_handle_t *h) {
 }
 
 static void free_parts(struct cq_endpoint *e) {
+    cq_v4l2_close(e->camera);
+    e->camera = NULL;
     cq_sender_destroy(e->sender);
     cq_receiver_destroy(e->receiver);
     cq_y4m_close(e->video_file);
@@ -349,6 +360,16 @@ static int start(struct cq_endpoint *e, uv_loop_t *loop) {
     if ((sc.audio_ssrc != 0 || sc.video_layers > 0) &&
         (err = cq_sender_create(&e->sender, &sc)) != 0)
         return err;
+    if (e->sender != NULL && sc.video_layers > 0 && strncmp(e->video_path, "/dev/", 5) == 0) {
+        char msg[256];
+        err = cq_v4l2_open(&e->camera, loop, e->video_path, sc.width, sc.height, sc.fps, on_camera,
+                           e, msg, sizeof msg);
+        if (err != 0) {
+            if (e->cfg.why != NULL)
+                snprintf(e->cfg.why, e->cfg.why_cap, "%s", msg);
+            return err;
+        }
+    }
     uint32_t own = sc.audio_ssrc ? sc.audio_ssrc : sc.video_ssrc[0] ? sc.video_ssrc[0] : 1;
     cq_receiver_config_t rc = {.own_ssrc = own,
                                .send_rtcp = receiver_out,
@@ -376,7 +397,7 @@ static int start(struct cq_endpoint *e, uv_loop_t *loop) {
         timers[i]->data = e;
         e->open_handles++;
     }
-    if (e->sender != NULL && sc.video_layers > 0)
+    if (e->sender != NULL && sc.video_layers > 0 && e->camera == NULL)
         uv_timer_start(&e->video_timer, on_video_timer, 0, 5);
     if (e->sender != NULL && sc.audio_ssrc != 0)
         uv_timer_start(&e->audio_timer, on_audio_timer, 0, 5);

@@ -6,11 +6,11 @@
  * the join through signaling and the stats file; tests use it as it is.
  *
  * Sources: "synth" (client/synth.h: pictures that carry their frame number and capture
- * time, audio that carries its frame index), a .y4m or .wav file (played in a loop), or
- * NULL for none. Sinks, when out_dir is set, for each remote telecentre:
- * <out_dir>/<telecentre><suffix>.y4m (pictures scaled to the first size received, so one
- * file stays one size across layer switches), .wav (what was played) and .ivf (the VP8 as
- * it came, from the first keyframe after the telecentre was named).
+ * time, audio that carries its frame index), a .y4m or .wav file (played in a loop), a
+ * camera ("/dev/videoN", client/v4l2.h), or NULL for none. Sinks, when out_dir is set, for each
+ * remote telecentre: <out_dir>/<telecentre><suffix>.y4m (pictures scaled to the first size
+ * received, so one file stays one size across layer switches), .wav (what was played) and .ivf (the
+ * VP8 as it came, from the first keyframe after the telecentre was named).
  */
 #ifndef CQ_CLIENT_ENDPOINT_H
 #define CQ_CLIENT_ENDPOINT_H
@@ -42,6 +42,10 @@ typedef struct {
     const char *video_source, *audio_source;
     const char *out_dir;
     const char *sink_suffix; /* after the telecentre id in file names ("-2"); NULL: none */
+    /* When create fails on a source, a line for the user is written here (why_cap bytes),
+     * e.g. "/dev/video1: not a camera (no video capture capability)". May be NULL. */
+    char *why;
+    size_t why_cap;
 } cq_endpoint_config_t;
 
 /* Returns 0, CQ_EINVAL (config), CQ_EIO (a source or sink file), or what the link, the

@@ -3,7 +3,7 @@
  * with the token the operator issued, binds to the relay, sends its sources and records
  * or plays what the others send, and writes its stats as JSON (every 5 s and at the end).
  *
- *   chasqui-client --server URL --token TOKEN [--video synth|FILE.y4m|none]
+ *   chasqui-client --server URL --token TOKEN [--video /dev/videoN|synth|FILE.y4m|none]
  *                  [--audio synth|FILE.wav|none] [--out DIR] [--headless]
  *                  [--duration S] [--stats FILE.json] [--size WxH] [--fps N] [--kbps N]
  *
@@ -22,6 +22,7 @@
 #include <uv.h>
 
 #include "client/app/app.h"
+#include "client/v4l2.h"
 #include "rtp/error.h"
 
 #define JOIN_TIMEOUT_MS 10000
@@ -31,14 +32,16 @@ static void usage(FILE *out) {
     fprintf(out,
             "usage: chasqui-client --server URL --token TOKEN [options]\n"
             "\n"
-            "  --video synth|FILE.y4m|none   what to send as video (synth: a test pattern)\n"
+            "  --video /dev/videoN|synth|FILE.y4m|none\n"
+            "                                what to send as video: a camera (default\n"
+            "                                /dev/video0, YUYV), a test pattern, a file\n"
             "  --audio synth|FILE.wav|none   what to send as audio (48 kHz WAV)\n"
             "  --out DIR                     record each telecentre received as DIR/<id>.y4m\n"
             "                                (decoded), DIR/<id>.ivf (as sent) and DIR/<id>.wav\n"
             "  --headless                    no window and no speakers (tests, servers)\n"
             "  --duration S                  leave after S seconds (default: until Ctrl-C)\n"
             "  --stats FILE.json             write the stats there every 5 s and at the end\n"
-            "  --size WxH --fps N --kbps N   the synthetic video (default 640x360, 15, 500)\n"
+            "  --size WxH --fps N --kbps N   the video sent (default 640x360, 15, 500)\n"
             "  --audio-ms 20|40|60           sound per packet (default 20; 60 spends a third\n"
             "                                of the header overhead on a weak link)\n"
             "\n"
@@ -127,9 +130,11 @@ static int parse_options(int argc, char **argv, app_options_t *o) {
         return bad_usage("--server and --token are needed");
     /* A telecentre's own camera, microphone, window and speakers are the SDL2/V4L2 part of
      * issue 5, not built yet: say so rather than pretend. */
-    if (o->video == NULL || o->audio == NULL)
-        return bad_usage("the camera and microphone are not supported yet: give --video and "
-                         "--audio (synth, a file, or none)");
+    if (o->video == NULL)
+        o->video = "/dev/video0"; /* the telecentre's camera */
+    if (o->audio == NULL)
+        return bad_usage("the microphone is not supported yet: give --audio (synth, a file, "
+                         "or none)");
     if (!o->headless)
         return bad_usage("the window and speakers are not built yet: run with --headless "
                          "(and --out DIR to keep what is received)");
@@ -259,9 +264,13 @@ int app_start_media(app_t *app) {
         c.sender.video_layers--;
     memcpy(c.sender.video_ssrc, j->video_ssrc, sizeof j->video_ssrc);
     memcpy(c.sender.rtx_ssrc, j->rtx_ssrc, sizeof j->rtx_ssrc);
+    char why[256] = "";
+    c.why = why;
+    c.why_cap = sizeof why;
     int err = cq_endpoint_create(&app->ep, app->loop, &c);
     if (err != 0) {
-        fprintf(stderr, "chasqui-client: media could not start: %s\n", cq_strerror(err));
+        fprintf(stderr, "chasqui-client: media could not start: %s\n",
+                why[0] ? why : cq_strerror(err));
         return EXIT_MEDIA;
     }
     fprintf(stderr,
@@ -307,6 +316,30 @@ static void run(app_t *app) {
     uv_run(app->loop, UV_RUN_DEFAULT);
 }
 
+static void ignore_picture(void *ctx, const cq_i420_t *img, uint64_t capture_us) {
+    (void)ctx;
+    (void)img;
+    (void)capture_us;
+}
+
+/* A camera that cannot work is found before the join: a telecentre is not put into the
+ * session only to leave it at once. */
+static int check_camera(app_t *app) {
+    const app_options_t *o = app->opt;
+    if (o->video == NULL || strncmp(o->video, "/dev/", 5) != 0)
+        return EXIT_OK;
+    struct cq_v4l2 *cam;
+    char msg[256];
+    if (cq_v4l2_open(&cam, app->loop, o->video, o->width, o->height, o->fps, ignore_picture, NULL,
+                     msg, sizeof msg) != 0) {
+        fprintf(stderr, "chasqui-client: media could not start: %s\n", msg);
+        return EXIT_MEDIA;
+    }
+    cq_v4l2_close(cam);
+    uv_run(app->loop, UV_RUN_NOWAIT);
+    return EXIT_OK;
+}
+
 int main(int argc, char **argv) {
     app_options_t opt;
     int rc = parse_options(argc, argv, &opt);
@@ -324,7 +357,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "chasqui-client: SRTP could not start\n");
         return EXIT_MEDIA;
     }
-    if ((rc = app_join(&app)) != EXIT_OK || (rc = app_start_media(&app)) != EXIT_OK)
+    if ((rc = check_camera(&app)) != EXIT_OK || (rc = app_join(&app)) != EXIT_OK ||
+        (rc = app_start_media(&app)) != EXIT_OK)
         return rc;
     run(&app);
     uv_loop_close(app.loop);

@@ -93,6 +93,12 @@ bad="${t1%.*}.0000000000000000000000000000000000000000000000000000000000000000"
     --duration 1 2>"$work/err"
 [ $? = 1 ] || fail "a forged token was not refused"
 grep -q "401 bad_token" "$work/err" || fail "refusal not explained: $(cat "$work/err")"
+# No camera on a build machine: the client says which device and why, exit 4, before it
+# joins (the session is over by now: a join would be refused with 1).
+"$client" --server "$server" --token "$t1" --video /dev/video7 --audio none --headless \
+    2>"$work/err"
+[ $? = 4 ] || fail "a missing camera should stop the client with status 4"
+grep -q "media could not start: /dev/video7" "$work/err" || fail "camera error: $(cat "$work/err")"
 "$client" --server "$server" --token "$t1" --video synth --audio synth 2>"$work/err"
 [ $? = 2 ] || fail "no --headless should be a usage error until the window exists"
 grep -q "window" "$work/err" || fail "no word of the window: $(cat "$work/err")"

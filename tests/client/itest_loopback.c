@@ -22,6 +22,7 @@
 #include "client/synth.h"
 #include "codec/vp8_codec.h"
 #include "relay/relay.h"
+#include "rtp/error.h"
 
 #define SESSION 9
 #define RUN_MS  4000
@@ -234,9 +235,33 @@ static void test_two_telecentres_see_and_hear_each_other(void **state) {
     check_recordings(dir);
 }
 
+/* A camera that is not there: the endpoint refuses to start and says which and why, and
+ * leaves nothing on the loop. */
+static void test_missing_camera(void **state) {
+    (void)state;
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    static fixture_t f;
+    memset(&f, 0, sizeof f);
+    f.port = 9;
+    make_params(&f.params[0], 0);
+    char cname[48], why[256] = "";
+    cq_endpoint_config_t c = endpoint_config(&f, 0, cname, sizeof cname);
+    c.video_source = "/dev/video7";
+    c.why = why;
+    c.why_cap = sizeof why;
+    struct cq_endpoint *ep = (struct cq_endpoint *)1;
+    assert_int_equal(cq_endpoint_create(&ep, &loop, &c), CQ_ENOENT);
+    assert_null(ep);
+    assert_non_null(strstr(why, "/dev/video7"));
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_telecentres_see_and_hear_each_other),
+        cmocka_unit_test(test_missing_camera),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
