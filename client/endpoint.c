@@ -35,9 +35,11 @@ struct cq_endpoint {
     cq_endpoint_config_t cfg;
     char out_dir[256], sink_suffix[16];
     /* Sources. */
-    bool video_synth, audio_synth;
+    bool video_synth, audio_synth, audio_mic;
     struct cq_y4m *video_file;
     struct cq_v4l2 *camera;
+    struct cq_sdl_mic *mic;
+    uint32_t slot_of[CQ_SDL_SLOTS]; /* the telecentre in each window and speaker slot */
     char video_path[256];
     struct cq_wav *audio_file;
     char audio_path[256];
@@ -114,8 +116,37 @@ static sink_t *sink_for(struct cq_endpoint *e, uint32_t telecentre, const char *
     return free_slot;
 }
 
+/* The window and speaker slot of a telecentre, taking a free one the first time; -1 when
+ * all are taken (more than CQ_SDL_SLOTS telecentres: the rest are not shown). */
+static int slot_for(struct cq_endpoint *e, uint32_t telecentre) {
+    int free_slot = -1;
+    for (int i = 0; i < CQ_SDL_SLOTS; i++) {
+        if (e->slot_of[i] == telecentre)
+            return i;
+        if (free_slot < 0 && e->slot_of[i] == 0)
+            free_slot = i;
+    }
+    if (free_slot >= 0)
+        e->slot_of[free_slot] = telecentre;
+    return free_slot;
+}
+
+void cq_endpoint_forget(struct cq_endpoint *e, uint32_t telecentre) {
+    for (int i = 0; i < CQ_SDL_SLOTS && telecentre != 0; i++)
+        if (e->slot_of[i] == telecentre) {
+            e->slot_of[i] = 0;
+            if (e->cfg.window != NULL)
+                cq_sdl_window_clear(e->cfg.window, (unsigned)i);
+            if (e->cfg.speaker != NULL)
+                cq_sdl_speaker_clear(e->cfg.speaker, (unsigned)i);
+        }
+}
+
 static void on_video(void *ctx, uint32_t telecentre, const cq_i420_t *img) {
     struct cq_endpoint *e = ctx;
+    int slot = telecentre != 0 && e->cfg.window != NULL ? slot_for(e, telecentre) : -1;
+    if (slot >= 0)
+        cq_sdl_window_show(e->cfg.window, (unsigned)slot, img);
     char path[300];
     sink_t *s = sink_for(e, telecentre, "y4m", path, sizeof path);
     if (s == NULL)
@@ -163,6 +194,9 @@ static void on_encoded(void *ctx, uint32_t telecentre, const uint8_t *frame, siz
 
 static void on_audio(void *ctx, uint32_t telecentre, const int16_t *pcm, size_t samples) {
     struct cq_endpoint *e = ctx;
+    int slot = telecentre != 0 && e->cfg.speaker != NULL ? slot_for(e, telecentre) : -1;
+    if (slot >= 0)
+        cq_sdl_speaker_play(e->cfg.speaker, (unsigned)slot, pcm, samples);
     char path[300];
     sink_t *s = sink_for(e, telecentre, "wav", path, sizeof path);
     if (s == NULL)
@@ -302,6 +336,8 @@ static int open_sources(struct cq_endpoint *e, cq_sender_config_t *sc) {
     }
     if (as != NULL && strcmp(as, "synth") == 0) {
         e->audio_synth = true;
+    } else if (as != NULL && strcmp(as, "mic") == 0) {
+        e->audio_mic = true; /* opened in start, once the sender exists */
     } else if (as != NULL) {
         snprintf(e->audio_path, sizeof e->audio_path, "%s", as);
         if (cq_wav_open(&e->audio_file, as) != 0)
@@ -320,6 +356,12 @@ static int open_sources(struct cq_endpoint *e, cq_sender_config_t *sc) {
     return 0;
 }
 
+static void on_mic(void *ctx, const int16_t *pcm, size_t samples) {
+    struct cq_endpoint *e = ctx;
+    if (samples == CQ_OPUS_SAMPLES(CHUNK_MS))
+        add_sound(e, pcm);
+}
+
 static void on_camera(void *ctx, const cq_i420_t *img, uint64_t capture_us) {
     struct cq_endpoint *e = ctx;
     cq_sender_video(e->sender, img, capture_us);
@@ -334,6 +376,8 @@ static void on_closed(uv_handle_t *h) {
 static void free_parts(struct cq_endpoint *e) {
     cq_v4l2_close(e->camera);
     e->camera = NULL;
+    cq_sdl_mic_close(e->mic);
+    e->mic = NULL;
     cq_sender_destroy(e->sender);
     cq_receiver_destroy(e->receiver);
     cq_y4m_close(e->video_file);
@@ -370,6 +414,12 @@ static int start(struct cq_endpoint *e, uv_loop_t *loop) {
             return err;
         }
     }
+    if (e->sender != NULL && sc.audio_ssrc != 0 && e->audio_mic &&
+        (err = cq_sdl_mic_open(&e->mic, loop, on_mic, e)) != 0) {
+        if (e->cfg.why != NULL)
+            snprintf(e->cfg.why, e->cfg.why_cap, "the microphone: %s", cq_sdl_error());
+        return err;
+    }
     uint32_t own = sc.audio_ssrc ? sc.audio_ssrc : sc.video_ssrc[0] ? sc.video_ssrc[0] : 1;
     cq_receiver_config_t rc = {.own_ssrc = own,
                                .send_rtcp = receiver_out,
@@ -399,7 +449,7 @@ static int start(struct cq_endpoint *e, uv_loop_t *loop) {
     }
     if (e->sender != NULL && sc.video_layers > 0 && e->camera == NULL)
         uv_timer_start(&e->video_timer, on_video_timer, 0, 5);
-    if (e->sender != NULL && sc.audio_ssrc != 0)
+    if (e->sender != NULL && sc.audio_ssrc != 0 && e->mic == NULL)
         uv_timer_start(&e->audio_timer, on_audio_timer, 0, 5);
     uv_timer_start(&e->tick_timer, on_tick, 10, 10);
     uv_timer_start(&e->report_timer, on_report, 1000, 1000);

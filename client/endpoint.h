@@ -7,7 +7,8 @@
  *
  * Sources: "synth" (client/synth.h: pictures that carry their frame number and capture
  * time, audio that carries its frame index), a .y4m or .wav file (played in a loop), a
- * camera ("/dev/videoN", client/v4l2.h), or NULL for none. Sinks, when out_dir is set, for each
+ * camera ("/dev/videoN", client/v4l2.h), the microphone ("mic", client/sdlio.h: SDL's
+ * audio must be started), or NULL for none. Sinks, when out_dir is set, for each
  * remote telecentre: <out_dir>/<telecentre><suffix>.y4m (pictures scaled to the first size
  * received, so one file stays one size across layer switches), .wav (what was played) and .ivf (the
  * VP8 as it came, from the first keyframe after the telecentre was named).
@@ -24,6 +25,7 @@
 #include "client/link.h"
 #include "client/receiver.h"
 #include "client/sender.h"
+#include "client/sdlio.h"
 
 struct cq_endpoint;
 
@@ -42,6 +44,10 @@ typedef struct {
     const char *video_source, *audio_source;
     const char *out_dir;
     const char *sink_suffix; /* after the telecentre id in file names ("-2"); NULL: none */
+    /* A window and speakers (client/sdlio.h, borrowed: they outlive the endpoint) where
+     * each remote telecentre is shown and heard, once its CNAME named it; NULL: none. */
+    struct cq_sdl_window *window;
+    struct cq_sdl_speaker *speaker;
     /* When create fails on a source, a line for the user is written here (why_cap bytes),
      * e.g. "/dev/video1: not a camera (no video capture capability)". May be NULL. */
     char *why;
@@ -65,5 +71,8 @@ typedef struct {
 } cq_endpoint_stats_t;
 
 void cq_endpoint_stats(const struct cq_endpoint *e, cq_endpoint_stats_t *out);
+
+/* Telecentre left the session: its place in the window and the speakers is freed. */
+void cq_endpoint_forget(struct cq_endpoint *e, uint32_t telecentre);
 
 #endif

@@ -43,6 +43,11 @@ typedef struct app {
     cq_join_t join;
     unsigned joins; /* 1 after the first join; names the recordings of later ones */
     struct cq_endpoint *ep;
+    /* Without --headless: the window and speakers (SDL), presented every 40 ms. */
+    bool sdl;
+    struct cq_sdl_window *window;
+    struct cq_sdl_speaker *speaker;
+    uv_timer_t present_timer;
     uv_timer_t stop_timer, stats_timer;
     uv_signal_t sigint, sigterm;
     uint64_t started_ms;

@@ -50,6 +50,8 @@ static void on_message(void *ctx, const char *text, size_t len) {
     } else if (strcmp(type, "left") == 0) {
         c->left++;
         say("telecentre %lld left", tc);
+        if (app->ep != NULL)
+            cq_endpoint_forget(app->ep, (uint32_t)tc);
     } else if (strcmp(type, "speaker") == 0) {
         c->speaker_changes++;
         c->speaker = (uint32_t)tc;

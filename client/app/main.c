@@ -35,10 +35,12 @@ static void usage(FILE *out) {
             "  --video /dev/videoN|synth|FILE.y4m|none\n"
             "                                what to send as video: a camera (default\n"
             "                                /dev/video0, YUYV), a test pattern, a file\n"
-            "  --audio synth|FILE.wav|none   what to send as audio (48 kHz WAV)\n"
+            "  --audio mic|synth|FILE.wav|none\n"
+            "                                what to send as audio: the microphone (default),\n"
+            "                                test tones, a 48 kHz WAV file\n"
             "  --out DIR                     record each telecentre received as DIR/<id>.y4m\n"
             "                                (decoded), DIR/<id>.ivf (as sent) and DIR/<id>.wav\n"
-            "  --headless                    no window and no speakers (tests, servers)\n"
+            "  --headless                    no window and no speakers (tests, recording)\n"
             "  --duration S                  leave after S seconds (default: until Ctrl-C)\n"
             "  --stats FILE.json             write the stats there every 5 s and at the end\n"
             "  --size WxH --fps N --kbps N   the video sent (default 640x360, 15, 500)\n"
@@ -130,14 +132,11 @@ static int parse_options(int argc, char **argv, app_options_t *o) {
         return bad_usage("--server and --token are needed");
     /* A telecentre's own camera, microphone, window and speakers are the SDL2/V4L2 part of
      * issue 5, not built yet: say so rather than pretend. */
+    /* A telecentre's own camera and microphone unless told otherwise. */
     if (o->video == NULL)
-        o->video = "/dev/video0"; /* the telecentre's camera */
+        o->video = "/dev/video0";
     if (o->audio == NULL)
-        return bad_usage("the microphone is not supported yet: give --audio (synth, a file, "
-                         "or none)");
-    if (!o->headless)
-        return bad_usage("the window and speakers are not built yet: run with --headless "
-                         "(and --out DIR to keep what is received)");
+        o->audio = "mic";
     if (strcmp(o->video, "none") == 0)
         o->video = NULL;
     if (strcmp(o->audio, "none") == 0)
@@ -246,6 +245,8 @@ int app_start_media(app_t *app) {
                               .video_source = j->video_layers ? o->video : NULL,
                               .audio_source = j->audio_ssrc ? o->audio : NULL,
                               .out_dir = o->out,
+                              .window = app->window,
+                              .speaker = app->speaker,
                               .sink_suffix = suffix};
     c.sender = (cq_sender_config_t){.audio_ssrc = j->audio_ssrc,
                                     .audio_bps = 24000,
@@ -281,6 +282,54 @@ int app_start_media(app_t *app) {
     return EXIT_OK;
 }
 
+static void on_present(uv_timer_t *t) {
+    app_t *app = t->data;
+    cq_sdl_window_present(app->window);
+    if (cq_sdl_window_poll(app->window))
+        app_stop(app, EXIT_OK); /* the window was closed: the telecentre leaves */
+}
+
+/* SDL for the window and speakers (not headless) and for the microphone. */
+static int start_sdl(app_t *app) {
+    const app_options_t *o = app->opt;
+    bool mic = o->audio != NULL && strcmp(o->audio, "mic") == 0;
+    if (o->headless && !mic)
+        return EXIT_OK;
+    if (cq_sdl_init(!o->headless, true) != 0) {
+        fprintf(stderr, "chasqui-client: %s could not start: %s\n",
+                o->headless ? "the microphone" : "the window and sound", cq_sdl_error());
+        return EXIT_MEDIA;
+    }
+    app->sdl = true;
+    if (o->headless)
+        return EXIT_OK;
+    char title[96];
+    snprintf(title, sizeof title, "chasqui: telecentre %u, session %u",
+             (unsigned)app->join.telecentre, (unsigned)app->join.session);
+    if (cq_sdl_window_open(&app->window, title, 960, 540) != 0 ||
+        cq_sdl_speaker_open(&app->speaker) != 0) {
+        fprintf(stderr, "chasqui-client: the window and sound could not start: %s\n",
+                cq_sdl_error());
+        return EXIT_MEDIA;
+    }
+    uv_timer_init(app->loop, &app->present_timer);
+    app->present_timer.data = app;
+    uv_timer_start(&app->present_timer, on_present, 40, 40);
+    return EXIT_OK;
+}
+
+static void stop_sdl(app_t *app) {
+    if (app->window != NULL)
+        uv_close((uv_handle_t *)&app->present_timer, NULL);
+    cq_sdl_window_close(app->window);
+    cq_sdl_speaker_close(app->speaker);
+    app->window = NULL;
+    app->speaker = NULL;
+    if (app->sdl)
+        cq_sdl_quit();
+    app->sdl = false;
+}
+
 static void run(app_t *app) {
     const app_options_t *o = app->opt;
     app->started_ms = uv_now(app->loop);
@@ -309,6 +358,8 @@ static void run(app_t *app) {
     app_control_stop(app);
     cq_endpoint_close(app->ep);
     app->ep = NULL;
+    uv_run(app->loop, UV_RUN_NOWAIT); /* the microphone closes before SDL stops */
+    stop_sdl(app);
     uv_close((uv_handle_t *)&app->stop_timer, NULL);
     uv_close((uv_handle_t *)&app->stats_timer, NULL);
     uv_close((uv_handle_t *)&app->sigint, NULL);
@@ -357,9 +408,13 @@ int main(int argc, char **argv) {
         fprintf(stderr, "chasqui-client: SRTP could not start\n");
         return EXIT_MEDIA;
     }
-    if ((rc = check_camera(&app)) != EXIT_OK || (rc = app_join(&app)) != EXIT_OK ||
-        (rc = app_start_media(&app)) != EXIT_OK)
+    if ((rc = check_camera(&app)) != EXIT_OK || (rc = app_join(&app)) != EXIT_OK)
         return rc;
+    if ((rc = start_sdl(&app)) != EXIT_OK || (rc = app_start_media(&app)) != EXIT_OK) {
+        stop_sdl(&app);
+        uv_run(app.loop, UV_RUN_DEFAULT);
+        return rc;
+    }
     run(&app);
     uv_loop_close(app.loop);
     return app.exit_code;

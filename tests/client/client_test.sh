@@ -99,9 +99,6 @@ grep -q "401 bad_token" "$work/err" || fail "refusal not explained: $(cat "$work
     2>"$work/err"
 [ $? = 4 ] || fail "a missing camera should stop the client with status 4"
 grep -q "media could not start: /dev/video7" "$work/err" || fail "camera error: $(cat "$work/err")"
-"$client" --server "$server" --token "$t1" --video synth --audio synth 2>"$work/err"
-[ $? = 2 ] || fail "no --headless should be a usage error until the window exists"
-grep -q "window" "$work/err" || fail "no word of the window: $(cat "$work/err")"
 "$client" --server "$server" --token "$t1" --video synth --audio synth --headless \
     --size 321x180 2>/dev/null
 [ $? = 2 ] || fail "odd size accepted"
@@ -117,4 +114,32 @@ grep -q "window" "$work/err" || fail "no word of the window: $(cat "$work/err")"
 "$client" --help | grep -q "^usage: chasqui-client" || fail "--help"
 j() { jq -e "$1" "$work/s1.json" >/dev/null || fail "telecentre 1: $1 is not so"; }
 j '.control.joined_events >= 1'
+
+# A telecentre as it really runs: window, speakers and microphone. SDL's dummy video and
+# disk audio drivers stand in for the screen, the sound card (its output goes to a file)
+# and the microphone (it reads what Cachicoto recorded of Anda above).
+tail -c +45 "$work/out1/2.wav" >"$work/mic.raw"
+start=$(date -u -d '+2 min' +%Y-%m-%dT%H:%M:00Z)
+end=$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:00Z)
+c session schedule --title "Ventana" --start "$start" --end "$end" --telecentres 1,2 \
+    >/dev/null || fail "second session"
+t3=$(c token issue --session 2 --telecentre 1 --role participant | head -1)
+t4=$(c token issue --session 2 --telecentre 2 --role participant | head -1)
+SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=disk SDL_DISKAUDIOFILE="$work/speaker.raw" \
+    SDL_DISKAUDIOFILEIN="$work/mic.raw" "$client" --server "$server" --token "$t3" \
+    --video synth --size 320x180 --kbps 300 --duration 5 --stats "$work/s3.json" \
+    2>"$work/c3.log" &
+cpid3=$!
+"$client" --server "$server" --token "$t4" --video synth --audio synth --headless \
+    --size 320x180 --kbps 300 --duration 5 --stats "$work/s4.json" 2>"$work/c4.log" &
+cpid4=$!
+wait "$cpid3" || fail "the windowed client exited $?: $(cat "$work/c3.log")"
+wait "$cpid4" || fail "client 4 exited $?"
+jq -e '.received[0].video.frames_decoded >= 20 and .received[0].audio.played >= 100 and
+    .sent.audio.packets >= 100' "$work/s3.json" >/dev/null ||
+    fail "window client: $(jq -c . "$work/s3.json")"
+jq -e '.received[0].audio.played >= 100' "$work/s4.json" >/dev/null ||
+    fail "the microphone was not heard: $(jq -c .received "$work/s4.json")"
+[ "$(tr -d '\0' <"$work/speaker.raw" | head -c 100 | wc -c)" = 100 ] ||
+    fail "the speakers played only silence"
 echo "client: two telecentres saw and heard each other through the daemon"
