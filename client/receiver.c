@@ -190,6 +190,7 @@ static void video_packet(struct cq_receiver *r, remote_t *m, const cq_rtp_view_t
     if (video_ready(m) != 0)
         return;
     m->st.video_packets++;
+    m->st.video_bytes += v->payload_len;
     m->st.video_repaired += repair;
     cq_feedback_packet(&r->fb, m->video_ssrc, true, v->seq, v->timestamp, v->payload_len, repair,
                        now_us);
@@ -214,6 +215,7 @@ void cq_receiver_rtp(struct cq_receiver *r, uint8_t *pkt, size_t len, uint64_t n
         if (audio_ready(m) != 0)
             return;
         m->st.audio_packets++;
+        m->st.audio_bytes += v.payload_len;
         cq_feedback_packet(&r->fb, v.ssrc, false, v.seq, v.timestamp, v.payload_len, false, now_us);
         cq_ajb_put(m->ajb, v.seq, v.timestamp, v.payload, v.payload_len, (int64_t)now_us);
     } else if (s->kind == KIND_VIDEO) {
@@ -246,6 +248,7 @@ static void move_audio(remote_t *to, remote_t *from) {
     cq_receiver_remote_stats_t *t = &to->st, *f = &from->st;
     t->has_audio = f->has_audio;
     t->audio_packets = f->audio_packets;
+    t->audio_bytes = f->audio_bytes;
     t->audio_played = f->audio_played;
     t->audio_fec = f->audio_fec;
     t->audio_concealed = f->audio_concealed;
@@ -262,6 +265,7 @@ static void move_video(remote_t *to, remote_t *from) {
     to->st.telecentre = keep.telecentre;
     to->st.has_audio = keep.has_audio;
     to->st.audio_packets = keep.audio_packets;
+    to->st.audio_bytes = keep.audio_bytes;
     to->st.audio_played = keep.audio_played;
     to->st.audio_fec = keep.audio_fec;
     to->st.audio_concealed = keep.audio_concealed;

@@ -65,6 +65,7 @@ typedef struct {
     bool has_video;
     unsigned width, height;
     uint64_t video_packets, video_repaired, frames_decoded, frames_dropped, keyframes;
+    uint64_t video_bytes; /* RTP payload, repairs included */
     uint64_t plis_wanted; /* times the picture needed a keyframe */
     uint64_t freezes;     /* gaps between pictures over 3 frame times and 200 ms */
     uint64_t freeze_total_ms, freeze_longest_ms;
@@ -78,6 +79,7 @@ typedef struct {
     /* Sound played from packets, rebuilt from the next packet's FEC, or made up, in 20 ms
      * frames whatever the sender's packets carry. */
     uint64_t audio_packets, audio_played, audio_fec, audio_concealed;
+    uint64_t audio_bytes; /* RTP payload */
     unsigned jitter_buffer_ms;
     /* Lip sync: what each stream is held for it, and how far the sound played after (+) or
      * before (-) its pictures at the last look. */

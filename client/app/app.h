@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 #include <uv.h>
@@ -21,6 +22,8 @@ enum { EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_SERVER, EXIT_MEDIA };
 
 typedef struct {
     const char *server, *token, *video, *audio, *out, *stats;
+    const char *media_via; /* HOST:PORT that stands for the relay (chasqui-netsim), or NULL */
+    const char *series;    /* a CSV row per telecentre received, every second, or NULL */
     bool headless;
     double duration; /* 0: until a signal */
     unsigned width, height, fps, kbps;
@@ -35,6 +38,11 @@ typedef struct {
     bool up;                                /* the control connection is attached now */
     uint64_t reconnects, rejoins;
 } app_control_stats_t;
+
+typedef struct {
+    uint32_t telecentre;
+    uint64_t bytes, frames, played, fec, concealed, dropped;
+} app_series_last_t;
 
 typedef struct app {
     uv_loop_t *loop;
@@ -59,6 +67,10 @@ typedef struct app {
     bool rejoin_wanted;
     uint64_t link_down_ms, link_errors_at_down;
     app_control_stats_t control;
+    /* The time series (stats.c): the file, and each telecentre's counts a second ago. */
+    FILE *series;
+    uv_timer_t series_timer;
+    app_series_last_t last[CQ_RECEIVER_MAX_REMOTES];
 } app_t;
 
 /* main.c: POSTs the token and fills app->join (logging why not); and (re)starts the media
@@ -71,7 +83,10 @@ void app_stop(app_t *app, int exit_code);
 void app_control_start(app_t *app);
 void app_control_stop(app_t *app);
 
-/* stats.c: the stats file's JSON (docs/OPERATOR.md "At the telecentre"). */
+/* stats.c: the stats file's JSON (docs/OPERATOR.md "At the telecentre"), and the time
+ * series: app_series_start opens the file and samples every second until app_series_stop. */
 json_t *app_stats_json(const app_t *app, const cq_endpoint_stats_t *st, double seconds);
+int app_series_start(app_t *app);
+void app_series_stop(app_t *app);
 
 #endif

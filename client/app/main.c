@@ -43,7 +43,10 @@ static void usage(FILE *out) {
             "  --headless                    no window and no speakers (tests, recording)\n"
             "  --duration S                  leave after S seconds (default: until Ctrl-C)\n"
             "  --stats FILE.json             write the stats there every 5 s and at the end\n"
+            "  --series FILE.csv             a row per telecentre received, every second\n"
             "  --size WxH --fps N --kbps N   the video sent (default 640x360, 15, 500)\n"
+            "  --media-via HOST:PORT         send media there instead of to the relay the server\n"
+            "                                names (a link emulator in front of it, for tests)\n"
             "  --audio-ms 20|40|60           sound per packet (default 20; 60 spends a third\n"
             "                                of the header overhead on a weak link)\n"
             "\n"
@@ -58,13 +61,22 @@ static int bad_usage(const char *what) {
 
 static int parse_options(int argc, char **argv, app_options_t *o) {
     static const struct option longs[] = {
-        {"server", required_argument, NULL, 's'},   {"token", required_argument, NULL, 't'},
-        {"video", required_argument, NULL, 'v'},    {"audio", required_argument, NULL, 'a'},
-        {"out", required_argument, NULL, 'o'},      {"headless", no_argument, NULL, 'H'},
-        {"duration", required_argument, NULL, 'd'}, {"stats", required_argument, NULL, 'S'},
-        {"size", required_argument, NULL, 'z'},     {"fps", required_argument, NULL, 'f'},
-        {"kbps", required_argument, NULL, 'k'},     {"audio-ms", required_argument, NULL, 'm'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"server", required_argument, NULL, 's'},
+        {"token", required_argument, NULL, 't'},
+        {"video", required_argument, NULL, 'v'},
+        {"audio", required_argument, NULL, 'a'},
+        {"out", required_argument, NULL, 'o'},
+        {"headless", no_argument, NULL, 'H'},
+        {"duration", required_argument, NULL, 'd'},
+        {"stats", required_argument, NULL, 'S'},
+        {"size", required_argument, NULL, 'z'},
+        {"fps", required_argument, NULL, 'f'},
+        {"kbps", required_argument, NULL, 'k'},
+        {"audio-ms", required_argument, NULL, 'm'},
+        {"media-via", required_argument, NULL, 'M'},
+        {"series", required_argument, NULL, 'C'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     *o = (app_options_t){.width = 640, .height = 360, .fps = 15, .kbps = 500, .audio_ms = 20};
     opterr = 0;
@@ -113,6 +125,14 @@ static int parse_options(int argc, char **argv, app_options_t *o) {
             o->kbps = (unsigned)strtoul(optarg, &end, 10);
             if (*end != '\0' || o->kbps < 30 || o->kbps > 4000)
                 return bad_usage("--kbps is 30..4000");
+            break;
+        case 'C':
+            o->series = optarg;
+            break;
+        case 'M':
+            o->media_via = optarg;
+            if (strrchr(optarg, ':') == NULL)
+                return bad_usage("--media-via is HOST:PORT");
             break;
         case 'm':
             o->audio_ms = (unsigned)strtoul(optarg, &end, 10);
@@ -265,6 +285,22 @@ int app_start_media(app_t *app) {
         c.sender.video_layers--;
     memcpy(c.sender.video_ssrc, j->video_ssrc, sizeof j->video_ssrc);
     memcpy(c.sender.rtx_ssrc, j->rtx_ssrc, sizeof j->rtx_ssrc);
+    /* --media-via: an IPv4 literal and a port, or [IPv6]:port. */
+    char via[64];
+    if (o->media_via != NULL) {
+        const char *colon = strrchr(o->media_via, ':');
+        size_t hl = (size_t)(colon - o->media_via);
+        unsigned long port = strtoul(colon + 1, NULL, 10);
+        if (hl == 0 || hl >= sizeof via || port == 0 || port > 65535) {
+            fprintf(stderr, "chasqui-client: --media-via is HOST:PORT\n");
+            return EXIT_USAGE;
+        }
+        bool bracket = o->media_via[0] == '[' && hl >= 2 && colon[-1] == ']';
+        memcpy(via, o->media_via + bracket, hl - 2 * bracket);
+        via[hl - 2 * bracket] = '\0';
+        c.relay_address = via;
+        c.relay_port = (uint16_t)port;
+    }
     char why[256] = "";
     c.why = why;
     c.why_cap = sizeof why;
@@ -344,7 +380,10 @@ static void run(app_t *app) {
     uv_signal_start(&app->sigint, on_signal, SIGINT);
     uv_signal_start(&app->sigterm, on_signal, SIGTERM);
     app_control_start(app);
-    uv_run(app->loop, UV_RUN_DEFAULT);
+    if (app_series_start(app) != 0)
+        app->exit_code = EXIT_MEDIA;
+    else
+        uv_run(app->loop, UV_RUN_DEFAULT);
 
     write_stats(app);
     size_t remotes = 0;
@@ -356,6 +395,7 @@ static void run(app_t *app) {
     fprintf(stderr, "chasqui-client: left after %.1f s; received %zu telecentre(s)\n",
             (double)(uv_now(app->loop) - app->started_ms) / 1000.0, remotes);
     app_control_stop(app);
+    app_series_stop(app);
     cq_endpoint_close(app->ep);
     app->ep = NULL;
     uv_run(app->loop, UV_RUN_NOWAIT); /* the microphone closes before SDL stops */

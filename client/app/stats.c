@@ -1,5 +1,8 @@
 /* chasqui-client's stats file: what it sends, what it receives from each telecentre, and
  * how its control connection went. Rates are over the whole run. */
+#include <errno.h>
+#include <string.h>
+
 #include <jansson.h>
 
 #include "client/app/app.h"
@@ -84,4 +87,74 @@ json_t *app_stats_json(const app_t *app, const cq_endpoint_stats_t *st, double s
         json_object_set_new(control, "ending_in_s", json_integer(c->ending_in_s));
     json_object_set_new(root, "control", control);
     return root;
+}
+
+/* One CSV row per telecentre received: what the last second brought (rates from the
+ * difference with the row before) and the state now. The e2e suite plots these. */
+static void on_series(uv_timer_t *t) {
+    app_t *app = t->data;
+    if (app->ep == NULL)
+        return;
+    cq_endpoint_stats_t st;
+    cq_endpoint_stats(app->ep, &st);
+    double secs = (double)(uv_now(app->loop) - app->started_ms) / 1000.0;
+    for (size_t i = 0; i < st.remotes && i < CQ_RECEIVER_MAX_REMOTES; i++) {
+        const cq_receiver_remote_stats_t *r = &st.remote[i];
+        if (r->telecentre == 0)
+            continue;
+        size_t k = 0;
+        while (k < CQ_RECEIVER_MAX_REMOTES && app->last[k].telecentre != r->telecentre &&
+               app->last[k].telecentre != 0)
+            k++;
+        if (k == CQ_RECEIVER_MAX_REMOTES)
+            continue;
+        app_series_last_t *l = &app->last[k];
+        uint64_t bytes = r->video_bytes + r->audio_bytes;
+        if (l->telecentre != r->telecentre) {
+            memset(l, 0, sizeof *l);
+            l->telecentre = r->telecentre;
+        }
+        /* A re-join starts the counts again: a drop below the last row is a new start. */
+        if (bytes < l->bytes || r->frames_decoded < l->frames)
+            *l = (app_series_last_t){.telecentre = r->telecentre};
+        fprintf(app->series, "%.1f,%u,%.1f,%llu,%u,%llu,%llu,%llu,%llu,%u,%d,%.1f,%d\n", secs,
+                (unsigned)r->telecentre, (double)(bytes - l->bytes) * 8 / 1000.0,
+                (unsigned long long)(r->frames_decoded - l->frames), r->height,
+                (unsigned long long)(r->frames_dropped - l->dropped),
+                (unsigned long long)(r->audio_played - l->played),
+                (unsigned long long)(r->audio_fec - l->fec),
+                (unsigned long long)(r->audio_concealed - l->concealed), r->jitter_buffer_ms,
+                r->av_offset_ms, st.sent.rtt_us / 1000.0, st.up ? 1 : 0);
+        l->bytes = bytes;
+        l->frames = r->frames_decoded;
+        l->dropped = r->frames_dropped;
+        l->played = r->audio_played;
+        l->fec = r->audio_fec;
+        l->concealed = r->audio_concealed;
+    }
+    fflush(app->series);
+}
+
+int app_series_start(app_t *app) {
+    if (app->opt->series == NULL)
+        return 0;
+    if ((app->series = fopen(app->opt->series, "w")) == NULL) {
+        fprintf(stderr, "chasqui-client: cannot write %s: %s\n", app->opt->series, strerror(errno));
+        return -1;
+    }
+    fprintf(app->series, "t_s,telecentre,kbps,frames,height,frames_dropped,audio_played,"
+                         "audio_fec,audio_concealed,jitter_buffer_ms,av_offset_ms,rtt_ms,"
+                         "link_up\n");
+    uv_timer_init(app->loop, &app->series_timer);
+    app->series_timer.data = app;
+    uv_timer_start(&app->series_timer, on_series, 1000, 1000);
+    return 0;
+}
+
+void app_series_stop(app_t *app) {
+    if (app->series == NULL)
+        return;
+    uv_close((uv_handle_t *)&app->series_timer, NULL);
+    fclose(app->series);
+    app->series = NULL;
 }

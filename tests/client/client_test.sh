@@ -40,7 +40,7 @@ start_client() {
     # Telecentre 2 sends 60 ms of sound per packet, as on a weak link.
     "$client" --server "$server" --token "${!token}" --video synth --audio synth --headless \
         --size 320x180 --kbps 300 --duration 60 --out "$work/out$i" --stats "$work/s$i.json" \
-        --audio-ms $((i == 2 ? 60 : 20)) 2>"$work/c$i.log" &
+        --series "$work/series$i.csv" --audio-ms $((i == 2 ? 60 : 20)) 2>"$work/c$i.log" &
     eval "cpid$i=$!"
 }
 wait_log() { # file pattern: bounded wait for a line
@@ -112,6 +112,10 @@ grep -q "media could not start: /dev/video7" "$work/err" || fail "camera error: 
     2>/dev/null
 [ $? = 3 ] || fail "unreachable server"
 "$client" --help | grep -q "^usage: chasqui-client" || fail "--help"
+# The time series: a row a second for the other telecentre, pictures and sound in most.
+head -1 "$work/series1.csv" | grep -q "^t_s,telecentre,kbps,frames," || fail "series header"
+rows=$(awk -F, 'NR > 1 && $2 == 2 && $4 > 5 && $7 > 30' "$work/series1.csv" | wc -l)
+[ "$rows" -ge 3 ] || fail "series: $(cat "$work/series1.csv")"
 j() { jq -e "$1" "$work/s1.json" >/dev/null || fail "telecentre 1: $1 is not so"; }
 j '.control.joined_events >= 1'
 
