@@ -27,6 +27,31 @@
 
 typedef enum { KIND_AUDIO, KIND_VIDEO, KIND_RTX } kind_t;
 
+/* Latencies in 5 ms steps up to 2 s (and one bucket beyond), for percentiles. */
+#define HIST_STEP_MS 5
+#define HIST_BUCKETS 401
+typedef struct {
+    uint32_t n[HIST_BUCKETS];
+    uint64_t count;
+} hist_t;
+
+static void hist_add(hist_t *h, double ms) {
+    size_t b = ms <= 0 ? 0 : (size_t)(ms / HIST_STEP_MS);
+    h->n[b < HIST_BUCKETS ? b : HIST_BUCKETS - 1]++;
+    h->count++;
+}
+
+/* The upper edge of the bucket holding percentile pct, in ms; 0 with no samples. */
+static unsigned hist_pct(const hist_t *h, unsigned pct) {
+    if (h->count == 0)
+        return 0;
+    uint64_t want = (h->count * pct + 99) / 100, seen = 0;
+    for (size_t b = 0; b < HIST_BUCKETS; b++)
+        if ((seen += h->n[b]) >= want)
+            return (unsigned)((b + 1) * HIST_STEP_MS);
+    return HIST_BUCKETS * HIST_STEP_MS;
+}
+
 typedef struct {
     bool used;
     kind_t kind;
@@ -50,6 +75,7 @@ typedef struct {
     bool named_keyframe; /* named just now: one keyframe so recordings start whole */
     uint64_t decode_failures;
     cq_lipsync_t sync;
+    hist_t audio_latency, video_latency;
     cq_vhold_t vhold;
     unsigned audio_hold_ms, video_hold_ms;
     uint64_t last_sync_us;
@@ -240,6 +266,7 @@ static void move_sync(remote_t *to, const remote_t *from, cq_lipsync_kind_t k) {
 
 static void move_audio(remote_t *to, remote_t *from) {
     move_sync(to, from, CQ_LIPSYNC_AUDIO);
+    to->audio_latency = from->audio_latency;
     to->audio_hold_ms = from->audio_hold_ms;
     to->audio_ssrc = from->audio_ssrc;
     to->ajb = from->ajb;
@@ -271,6 +298,7 @@ static void move_video(remote_t *to, remote_t *from) {
     to->st.audio_concealed = keep.audio_concealed;
     to->st.jitter_buffer_ms = keep.jitter_buffer_ms;
     move_sync(to, from, CQ_LIPSYNC_VIDEO);
+    to->video_latency = from->video_latency;
     to->video_hold_ms = from->video_hold_ms;
     cq_vhold_free(&to->vhold);
     to->vhold = from->vhold;
@@ -398,6 +426,7 @@ static void measure(struct cq_receiver *r, remote_t *m, const cq_i420_t *img, ui
     if (psnr < m->st.psnr_min)
         m->st.psnr_min = psnr;
     m->st.latency_ms_sum += latency;
+    hist_add(&m->video_latency, latency);
     if (latency > m->st.latency_ms_max)
         m->st.latency_ms_max = latency;
 }
@@ -529,8 +558,16 @@ static void audio_tick(struct cq_receiver *r, remote_t *m, uint64_t now_us) {
         int n = 0;
         if (a == CQ_AJB_PLAY) {
             n = cq_opus_dec_decode(m->adec, pkt, len, r->pcm, sizeof r->pcm / sizeof r->pcm[0]);
-            cq_lipsync_played(&m->sync, CQ_LIPSYNC_AUDIO, m->ajb->play_ts - samples,
-                              (int64_t)now_us);
+            uint32_t ts = m->ajb->play_ts - samples;
+            cq_lipsync_played(&m->sync, CQ_LIPSYNC_AUDIO, ts, (int64_t)now_us);
+            if (m->sync.have_sr[CQ_LIPSYNC_AUDIO]) {
+                /* Mouth to ear: captured per the sender's reports, played now (one clock
+                 * for both ends, as for the pictures' latency). */
+                double captured =
+                    (double)m->sync.sr_ntp_us[CQ_LIPSYNC_AUDIO] +
+                    (double)(int32_t)(ts - m->sync.sr_rtp[CQ_LIPSYNC_AUDIO]) * 1e6 / CQ_OPUS_RATE;
+                hist_add(&m->audio_latency, ((double)now_us - captured) / 1000.0);
+            }
         } else if (a == CQ_AJB_FEC || a == CQ_AJB_CONCEAL)
             n = cq_opus_dec_recover(m->adec, a == CQ_AJB_FEC ? pkt : NULL, len, samples, r->pcm,
                                     NULL);
@@ -576,6 +613,10 @@ size_t cq_receiver_stats(const struct cq_receiver *r, cq_receiver_remote_stats_t
             if (n < max) {
                 out[n] = m->st;
                 /* Given up in the jitter buffer, or refused by the decoder. */
+                out[n].audio_latency_ms_p50 = hist_pct(&m->audio_latency, 50);
+                out[n].audio_latency_ms_p95 = hist_pct(&m->audio_latency, 95);
+                out[n].video_latency_ms_p50 = hist_pct(&m->video_latency, 50);
+                out[n].video_latency_ms_p95 = hist_pct(&m->video_latency, 95);
                 if (m->vjb != NULL)
                     out[n].frames_dropped =
                         m->vjb->skipped + m->vjb->undecodable + m->decode_failures;

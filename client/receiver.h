@@ -74,6 +74,10 @@ typedef struct {
     uint32_t synth_last_frame;
     double psnr_min, psnr_sum; /* over synth_frames */
     double latency_ms_sum, latency_ms_max;
+    /* Capture to shown, and mouth to ear (from the sender's reports), as percentiles in
+     * 5 ms steps; both assume one clock at both ends (one machine, or synced clocks). */
+    unsigned video_latency_ms_p50, video_latency_ms_p95;
+    unsigned audio_latency_ms_p50, audio_latency_ms_p95;
     /* Audio. */
     bool has_audio;
     /* Sound played from packets, rebuilt from the next packet's FEC, or made up, in 20 ms

@@ -52,7 +52,11 @@ json_t *app_stats_json(const app_t *app, const cq_endpoint_stats_t *st, double s
                               "fec_recovered", (json_int_t)r->audio_fec, "concealed",
                               (json_int_t)r->audio_concealed, "jitter_buffer_ms",
                               (int)r->jitter_buffer_ms, "lipsync_hold_ms", (int)r->audio_hold_ms);
+        json_object_set_new(a, "latency_ms_p50", json_integer(r->audio_latency_ms_p50));
+        json_object_set_new(a, "latency_ms_p95", json_integer(r->audio_latency_ms_p95));
         json_object_set_new(v, "lipsync_hold_ms", json_integer(r->video_hold_ms));
+        json_object_set_new(v, "latency_ms_p50", json_integer(r->video_latency_ms_p50));
+        json_object_set_new(v, "latency_ms_p95", json_integer(r->video_latency_ms_p95));
         json_array_append_new(received,
                               json_pack("{s:I, s:i, s:o, s:o}", "telecentre",
                                         (json_int_t)r->telecentre, "av_offset_ms", r->av_offset_ms,
