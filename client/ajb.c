@@ -124,11 +124,11 @@ cq_ajb_action_t cq_ajb_get(cq_ajb_t *j, int64_t now_us, const uint8_t **pkt, siz
     }
     if (s != NULL && delay_ms < (int64_t)j->target_ms - GROW_MARGIN_MS &&
         j->target_ms > CQ_AJB_MIN_MS) {
-        /* Too little delay for this link's jitter: stretch by a concealed frame. */
+        /* Too little delay for this link's jitter (or lip sync's hold): stretch by a
+         * made-up frame. Nothing was lost, so it is not counted as concealment. */
         *samples = CQ_AJB_FRAME;
         j->stretched++;
-        j->concealed++;
-        return CQ_AJB_CONCEAL;
+        return CQ_AJB_STRETCH;
     }
     if (s != NULL) {
         *pkt = s->data;
@@ -143,11 +143,11 @@ cq_ajb_action_t cq_ajb_get(cq_ajb_t *j, int64_t now_us, const uint8_t **pkt, siz
     cq_ajb_slot_t *first = oldest(j);
     if (first == NULL) {
         /* Nothing queued: late packets, or the sender is in DTX silence. Conceal without
-         * moving on, so the packet that comes next still plays in its turn. */
+         * moving on, so the packet that comes next still plays in its turn; whether it
+         * was a loss shows only if a packet for this time comes late. */
         *samples = CQ_AJB_FRAME;
         j->stretched++;
-        j->concealed++;
-        return CQ_AJB_CONCEAL;
+        return CQ_AJB_GAP;
     }
     if ((uint32_t)(first->ts - j->play_ts) > 10u * CQ_AJB_FRAME) {
         /* A long gap (the end of a DTX silence, an outage): start again at what is here

@@ -49,6 +49,9 @@ typedef enum {
     CQ_AJB_PLAY,     /* decode *pkt */
     CQ_AJB_FEC,      /* the frame was lost: decode *pkt (the next packet) for its FEC */
     CQ_AJB_CONCEAL,  /* lost with nothing after it yet: conceal */
+    CQ_AJB_STRETCH,  /* nothing lost: a frame made up on purpose, to deepen the buffer */
+    CQ_AJB_GAP,      /* nothing queued: silence (DTX), a sender gone, or packets late; a
+                      * late one is counted in `late` when it comes */
 } cq_ajb_action_t;
 
 void cq_ajb_init(cq_ajb_t *j);

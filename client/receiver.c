@@ -454,6 +454,7 @@ static void present(struct cq_receiver *r, remote_t *m, const cq_i420_t *img, ui
                     uint64_t now_us) {
     m->st.width = img->width;
     m->st.height = img->height;
+    m->st.frames_shown++;
     shown(m, now_us);
     measure(r, m, img, now_us);
     cq_lipsync_played(&m->sync, CQ_LIPSYNC_VIDEO, ts, (int64_t)now_us);
@@ -568,7 +569,7 @@ static void audio_tick(struct cq_receiver *r, remote_t *m, uint64_t now_us) {
                     (double)(int32_t)(ts - m->sync.sr_rtp[CQ_LIPSYNC_AUDIO]) * 1e6 / CQ_OPUS_RATE;
                 hist_add(&m->audio_latency, ((double)now_us - captured) / 1000.0);
             }
-        } else if (a == CQ_AJB_FEC || a == CQ_AJB_CONCEAL)
+        } else if (a == CQ_AJB_FEC || a == CQ_AJB_CONCEAL || a == CQ_AJB_STRETCH || a == CQ_AJB_GAP)
             n = cq_opus_dec_recover(m->adec, a == CQ_AJB_FEC ? pkt : NULL, len, samples, r->pcm,
                                     NULL);
         if (n <= 0) {
@@ -582,6 +583,8 @@ static void audio_tick(struct cq_receiver *r, remote_t *m, uint64_t now_us) {
             m->st.audio_played += a == CQ_AJB_PLAY ? frames : 0;
             m->st.audio_fec += a == CQ_AJB_FEC ? frames : 0;
             m->st.audio_concealed += a == CQ_AJB_CONCEAL ? frames : 0;
+            m->st.audio_stretched += a == CQ_AJB_STRETCH ? frames : 0;
+            m->st.audio_gaps += a == CQ_AJB_GAP ? frames : 0;
         }
         m->next_play_us += (uint64_t)n * 1000000u / CQ_OPUS_RATE;
         if (r->cfg.on_audio)
@@ -613,6 +616,9 @@ size_t cq_receiver_stats(const struct cq_receiver *r, cq_receiver_remote_stats_t
             if (n < max) {
                 out[n] = m->st;
                 /* Given up in the jitter buffer, or refused by the decoder. */
+                /* A packet that came after its time was a loss to the listener. */
+                if (m->ajb != NULL)
+                    out[n].audio_concealed += m->ajb->late;
                 out[n].audio_latency_ms_p50 = hist_pct(&m->audio_latency, 50);
                 out[n].audio_latency_ms_p95 = hist_pct(&m->audio_latency, 95);
                 out[n].video_latency_ms_p50 = hist_pct(&m->video_latency, 50);

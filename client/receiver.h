@@ -65,9 +65,10 @@ typedef struct {
     bool has_video;
     unsigned width, height;
     uint64_t video_packets, video_repaired, frames_decoded, frames_dropped, keyframes;
-    uint64_t video_bytes; /* RTP payload, repairs included */
-    uint64_t plis_wanted; /* times the picture needed a keyframe */
-    uint64_t freezes;     /* gaps between pictures over 3 frame times and 200 ms */
+    uint64_t video_bytes;  /* RTP payload, repairs included */
+    uint64_t frames_shown; /* decoded and handed on (lip sync may still hold a few) */
+    uint64_t plis_wanted;  /* times the picture needed a keyframe */
+    uint64_t freezes;      /* gaps between pictures over 3 frame times and 200 ms */
     uint64_t freeze_total_ms, freeze_longest_ms;
     /* Synthetic video: painted frames read, and how they came. */
     uint64_t synth_frames, synth_out_of_order;
@@ -80,10 +81,13 @@ typedef struct {
     unsigned audio_latency_ms_p50, audio_latency_ms_p95;
     /* Audio. */
     bool has_audio;
-    /* Sound played from packets, rebuilt from the next packet's FEC, or made up, in 20 ms
-     * frames whatever the sender's packets carry. */
+    /* Sound played from packets, rebuilt from the next packet's FEC, or made up for a loss
+     * (a packet missing between two that came, or one that came too late), in 20 ms frames
+     * whatever the sender's packets carry. */
     uint64_t audio_packets, audio_played, audio_fec, audio_concealed;
-    uint64_t audio_bytes; /* RTP payload */
+    uint64_t audio_stretched; /* made up on purpose to deepen the buffer: nothing lost */
+    uint64_t audio_gaps;      /* nothing to play: silence (DTX) or the sender gone */
+    uint64_t audio_bytes;     /* RTP payload */
     unsigned jitter_buffer_ms;
     /* Lip sync: what each stream is held for it, and how far the sound played after (+) or
      * before (-) its pictures at the last look. */

@@ -30,10 +30,11 @@ json_t *app_stats_json(const app_t *app, const cq_endpoint_stats_t *st, double s
         const cq_receiver_remote_stats_t *r = &st->remote[i];
         double n = r->synth_frames ? (double)r->synth_frames : 1;
         json_t *v = json_pack(
-            "{s:i, s:i, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I}", "width", (int)r->width,
-            "height", (int)r->height, "packets", (json_int_t)r->video_packets, "repaired",
-            (json_int_t)r->video_repaired, "frames_decoded", (json_int_t)r->frames_decoded, "fps",
-            seconds > 0 ? (double)r->frames_decoded / seconds : 0.0, "frames_dropped",
+            "{s:i, s:i, s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I}", "width",
+            (int)r->width, "height", (int)r->height, "packets", (json_int_t)r->video_packets,
+            "repaired", (json_int_t)r->video_repaired, "frames_decoded",
+            (json_int_t)r->frames_decoded, "frames_shown", (json_int_t)r->frames_shown, "fps",
+            seconds > 0 ? (double)r->frames_shown / seconds : 0.0, "frames_dropped",
             (json_int_t)r->frames_dropped, "keyframes", (json_int_t)r->keyframes,
             "keyframes_wanted", (json_int_t)r->plis_wanted, "freezes", (json_int_t)r->freezes,
             "freeze_longest_ms", (json_int_t)r->freeze_longest_ms, "freeze_total_ms",
@@ -119,18 +120,18 @@ static void on_series(uv_timer_t *t) {
             l->telecentre = r->telecentre;
         }
         /* A re-join starts the counts again: a drop below the last row is a new start. */
-        if (bytes < l->bytes || r->frames_decoded < l->frames)
+        if (bytes < l->bytes || r->frames_shown < l->frames)
             *l = (app_series_last_t){.telecentre = r->telecentre};
         fprintf(app->series, "%.1f,%u,%.1f,%llu,%u,%llu,%llu,%llu,%llu,%u,%d,%.1f,%d\n", secs,
                 (unsigned)r->telecentre, (double)(bytes - l->bytes) * 8 / 1000.0,
-                (unsigned long long)(r->frames_decoded - l->frames), r->height,
+                (unsigned long long)(r->frames_shown - l->frames), r->height,
                 (unsigned long long)(r->frames_dropped - l->dropped),
                 (unsigned long long)(r->audio_played - l->played),
                 (unsigned long long)(r->audio_fec - l->fec),
                 (unsigned long long)(r->audio_concealed - l->concealed), r->jitter_buffer_ms,
                 r->av_offset_ms, st.sent.rtt_us / 1000.0, st.up ? 1 : 0);
         l->bytes = bytes;
-        l->frames = r->frames_decoded;
+        l->frames = r->frames_shown;
         l->dropped = r->frames_dropped;
         l->played = r->audio_played;
         l->fec = r->audio_fec;
