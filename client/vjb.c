@@ -86,10 +86,21 @@ int cq_vjb_pop(cq_vjb_t *j, int64_t now_us, int64_t wait_us, uint8_t *out, size_
         uint16_t end = j->ends[e], first;
         bool complete = cq_vp8_asm_complete(&j->asm_, end, &first);
         if (!j->started) {
-            if (!complete)
-                return 0;
-            j->started = true;
-            j->next_seq = first;
+            if (!complete) {
+                /* The first frame seen lost its start: what came before the first packet
+                 * seen cannot be asked for again. After the wait budget, start at a later
+                 * frame (the give-up below), rather than wait for it forever. */
+                if (j->gap_since_us == 0)
+                    j->gap_since_us = now_us ? now_us : 1;
+                if (now_us - j->gap_since_us < wait_us)
+                    return 0;
+                j->started = true;
+                j->next_seq = end;
+                j->need_keyframe = true; /* the chain never began: only a keyframe starts it */
+            } else {
+                j->started = true;
+                j->next_seq = first;
+            }
         }
         if (!complete || first != j->next_seq) {
             /* A packet before `end` is missing. Wait for it, within the budget. */

@@ -176,6 +176,38 @@ static void test_vjb_join_mid_stream(void **state) {
     assert_int_equal(out[0], 20);
 }
 
+/* The very first packet seen is the second of a keyframe (its first was lost, and nothing
+ * can NACK what came before the first packet seen): after the wait budget the buffer
+ * starts over at the next keyframe instead of waiting for the lost start forever. */
+static void test_vjb_first_frame_without_its_start(void **state) {
+    (void)state;
+    make_stream(40, 20);
+    cq_vjb_init(&vjb);
+    unsigned out[64], n = 0;
+    for (size_t i = 1; i < npkts; i++) { /* packet 0, frame 0's start, never comes */
+        assert_int_equal(
+            cq_vjb_put(&vjb, pkts[i].seq, pkts[i].ts, pkts[i].marker, pkts[i].data, pkts[i].len),
+            0);
+        static uint8_t frame[4096];
+        cq_vp8_frame_info_t info;
+        int len;
+        while ((len = cq_vjb_pop(&vjb, (int64_t)i * 10000, 50000, frame, sizeof frame, &info)) >
+               0) {
+            unsigned k;
+            memcpy(&k, frame + 20, sizeof k);
+            if (n < 64)
+                out[n] = k;
+            n++;
+        }
+        if (i < 20)
+            continue;
+        assert_true(n > 0 || cq_vjb_wants_keyframe(&vjb)); /* asks, rather than sits */
+    }
+    assert_int_equal(n, 20);
+    assert_int_equal(out[0], 20);
+    assert_false(cq_vjb_wants_keyframe(&vjb));
+}
+
 /* Frame 6 (TL1) lost: the TL2 frame after it (7, not a sync frame) needed it and is
  * dropped; the next TL0 (8) carries on without a keyframe. */
 static void test_vjb_lost_tl1_costs_its_dependents(void **state) {
@@ -215,6 +247,7 @@ int main(void) {
         cmocka_unit_test(test_vjb_lost_tl1_costs_its_dependents),
         cmocka_unit_test(test_vjb_lost_tl0_waits_for_keyframe),
         cmocka_unit_test(test_vjb_join_mid_stream),
+        cmocka_unit_test(test_vjb_first_frame_without_its_start),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
