@@ -479,23 +479,31 @@ static void sync_tick(remote_t *m, uint64_t now_us) {
         if (m->video_hold_ms > MAX_VIDEO_HOLD_MS)
             m->video_hold_ms = MAX_VIDEO_HOLD_MS;
     } else if (audio_us > SYNC_DEADBAND_US) {
-        step_ms = (unsigned)(audio_us / 2000);
-        unsigned undo = step_ms < m->video_hold_ms ? step_ms : m->video_hold_ms;
-        m->video_hold_ms -= undo;
-        m->audio_hold_ms += step_ms - undo;
-        if (m->audio_hold_ms > CQ_LIPSYNC_MAX_AUDIO_HOLD_US / 1000)
-            m->audio_hold_ms = CQ_LIPSYNC_MAX_AUDIO_HOLD_US / 1000;
+        /* Pictures later than sound may wait for (a VSAT path repairing its losses): past
+         * that, holding speech buys no lip sync and only delays what matters most. */
+        double behind_us = m->sync.delay_us[CQ_LIPSYNC_VIDEO] - m->sync.delay_us[CQ_LIPSYNC_AUDIO];
+        if (behind_us + m->audio_hold_ms * 1000.0 > (double)CQ_LIPSYNC_MAX_AUDIO_HOLD_US) {
+            m->audio_hold_ms = 0;
+        } else {
+            step_ms = (unsigned)(audio_us / 2000);
+            unsigned undo = step_ms < m->video_hold_ms ? step_ms : m->video_hold_ms;
+            m->video_hold_ms -= undo;
+            m->audio_hold_ms += step_ms - undo;
+        }
     }
     cq_ajb_set_hold_ms(m->ajb, m->audio_hold_ms);
     m->st.audio_hold_ms = m->audio_hold_ms;
     m->st.video_hold_ms = m->video_hold_ms;
-    m->st.av_offset_ms = (int)((video_us - audio_us) / 1000);
+    if (m->sync.have_delay[CQ_LIPSYNC_AUDIO] && m->sync.have_delay[CQ_LIPSYNC_VIDEO])
+        m->st.av_offset_ms =
+            (int)((m->sync.delay_us[CQ_LIPSYNC_AUDIO] - m->sync.delay_us[CQ_LIPSYNC_VIDEO]) / 1000);
 }
 
 static void video_tick(struct cq_receiver *r, remote_t *m, uint64_t now_us) {
-    /* A lost packet is worth about one and a half round trips of waiting (its NACK and
-     * the RTX), never less than 50 ms of reordering. */
-    int64_t wait = r->rtt_us ? (int64_t)r->rtt_us * 3 / 2 : 100000;
+    /* A lost packet is worth a round trip of waiting (its NACK and the RTX) and a little:
+     * on a VSAT path every 100 ms more is 100 ms more of frozen picture. Never less than
+     * 50 ms of reordering. */
+    int64_t wait = r->rtt_us ? (int64_t)r->rtt_us * 6 / 5 + 50000 : 100000;
     if (wait < 50000)
         wait = 50000;
     cq_vp8_frame_info_t info;
