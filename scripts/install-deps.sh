@@ -17,8 +17,8 @@ packages=(
     libsdl2-dev
     # tests
     libcmocka-dev valgrind cppcheck curl
-    # the demo and the client tests read stats files
-    jq
+    # the demo and the client tests read stats files; the e2e suite plots them
+    jq gnuplot-nox
 )
 
 missing=()
