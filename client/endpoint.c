@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "client/mediafile.h"
+#include "client/pacer.h"
 #include "client/synth.h"
 #include "client/v4l2.h"
 #include "codec/opus_codec.h"
@@ -27,7 +28,8 @@ typedef struct {
 
 struct cq_endpoint {
     uv_loop_t *loop;
-    uv_timer_t video_timer, audio_timer, tick_timer, report_timer;
+    uv_timer_t video_timer, audio_timer, tick_timer, report_timer, pace_timer;
+    cq_pacer_t pacer; /* video only: sound and RTCP go straight out */
     int open_handles;
     struct cq_link *link;
     struct cq_sender *sender;
@@ -59,12 +61,34 @@ static uint64_t now_us(void) {
 
 /* ---- plumbing between link, sender and receiver --------------------------------------- */
 
+static void on_pace_timer(uv_timer_t *t);
+
+/* Lets out the video packets the pacer allows now, and wakes up for the next. */
+static void pace(struct cq_endpoint *e) {
+    uint64_t now = now_us(), at;
+    const uint8_t *pkt;
+    size_t len;
+    while ((len = cq_pacer_pop(&e->pacer, now, &pkt)) > 0)
+        cq_link_send_rtp(e->link, pkt, len);
+    if (cq_pacer_next(&e->pacer, now, &at))
+        uv_timer_start(&e->pace_timer, on_pace_timer, at > now ? (at - now + 999) / 1000 : 0, 0);
+}
+
+static void on_pace_timer(uv_timer_t *t) {
+    pace(t->data);
+}
+
 static void sender_out(void *ctx, const uint8_t *pkt, size_t len, bool rtcp) {
     struct cq_endpoint *e = ctx;
-    /* While the link is down media is dropped there: real time does not queue. */
+    /* While the link is down media is dropped there: real time does not queue. Video
+     * (and its repairs) is paced; sound and RTCP never wait behind it. */
+    uint8_t pt = len > 1 ? pkt[1] & 0x7f : 0;
     if (rtcp)
         cq_link_send_rtcp(e->link, pkt, len);
-    else
+    else if (pt == CQ_SENDER_PT_VP8 || pt == CQ_SENDER_PT_RTX) {
+        if (cq_pacer_push(&e->pacer, pkt, len, now_us()) == 0)
+            pace(e);
+    } else
         cq_link_send_rtp(e->link, pkt, len);
 }
 
@@ -373,6 +397,20 @@ static void on_closed(uv_handle_t *h) {
         free(e);
 }
 
+enum { TIMERS = 5 };
+
+static uv_timer_t *timer_at(struct cq_endpoint *e, size_t i) {
+    uv_timer_t *all[TIMERS] = {&e->video_timer, &e->audio_timer, &e->tick_timer, &e->report_timer,
+                               &e->pace_timer};
+    return all[i];
+}
+
+/* The endpoint is freed once every timer's close callback ran. */
+static void close_timers(struct cq_endpoint *e) {
+    for (size_t i = 0; i < TIMERS; i++)
+        uv_close((uv_handle_t *)timer_at(e, i), on_closed);
+}
+
 static void free_parts(struct cq_endpoint *e) {
     cq_v4l2_close(e->camera);
     e->camera = NULL;
@@ -441,12 +479,14 @@ static int start(struct cq_endpoint *e, uv_loop_t *loop) {
                            .ctx = e};
     if ((err = cq_link_create(&e->link, loop, &lc)) != 0)
         return err;
-    uv_timer_t *timers[] = {&e->video_timer, &e->audio_timer, &e->tick_timer, &e->report_timer};
-    for (size_t i = 0; i < 4; i++) {
-        uv_timer_init(loop, timers[i]);
-        timers[i]->data = e;
+    for (size_t i = 0; i < TIMERS; i++) {
+        uv_timer_init(loop, timer_at(e, i));
+        timer_at(e, i)->data = e;
         e->open_handles++;
     }
+    /* Video leaves at half again its own rate: a keyframe of three to five times the
+     * average frame spreads over two or three frame times, and sound never waits. */
+    cq_pacer_init(&e->pacer, (uint64_t)sc.video_kbps * 1500u, 0);
     if (e->sender != NULL && sc.video_layers > 0 && e->camera == NULL)
         uv_timer_start(&e->video_timer, on_video_timer, 0, 5);
     if (e->sender != NULL && sc.audio_ssrc != 0 && e->mic == NULL)
@@ -475,15 +515,10 @@ int cq_endpoint_create(struct cq_endpoint **out, uv_loop_t *loop, const cq_endpo
     if (err != 0) {
         cq_link_close(e->link);
         free_parts(e);
-        if (e->open_handles == 0) {
+        if (e->open_handles == 0)
             free(e);
-        } else {
-            uv_handle_t *timers[] = {(uv_handle_t *)&e->video_timer, (uv_handle_t *)&e->audio_timer,
-                                     (uv_handle_t *)&e->tick_timer,
-                                     (uv_handle_t *)&e->report_timer};
-            for (size_t i = 0; i < 4; i++)
-                uv_close(timers[i], on_closed);
-        }
+        else
+            close_timers(e);
         return err;
     }
     *out = e;
@@ -496,10 +531,7 @@ void cq_endpoint_close(struct cq_endpoint *e) {
     cq_link_close(e->link);
     e->link = NULL;
     free_parts(e);
-    uv_handle_t *timers[] = {(uv_handle_t *)&e->video_timer, (uv_handle_t *)&e->audio_timer,
-                             (uv_handle_t *)&e->tick_timer, (uv_handle_t *)&e->report_timer};
-    for (size_t i = 0; i < 4; i++)
-        uv_close(timers[i], on_closed);
+    close_timers(e);
 }
 
 void cq_endpoint_stats(const struct cq_endpoint *e, cq_endpoint_stats_t *out) {

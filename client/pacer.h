@@ -1,0 +1,55 @@
+/*
+ * The video pacer: sound first, pictures spread out. An encoder hands over a whole frame
+ * at once (a keyframe can be 40 packets); put on a 384 kbit/s VSAT uplink in one burst it
+ * fills the modem's queue, and every sound packet behind it waits for the whole frame to
+ * clock out: to the receiver that is jitter, its jitter buffer grows, and the farmer hears
+ * everyone later. The pacer holds video packets and lets them out at a rate a little above
+ * the video's own (so frames still leave within a frame time or so), while sound and RTCP
+ * go straight to the link.
+ *
+ * A leaky bucket: packets leave when the bytes sent stay within rate * elapsed + burst.
+ * A plain value with a ring of packets the caller sizes; nothing allocated per packet.
+ */
+#ifndef CQ_CLIENT_PACER_H
+#define CQ_CLIENT_PACER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CQ_PACER_PACKETS 512  /* three keyframes of 640x360 */
+#define CQ_PACER_MTU     1300 /* plain RTP, before SRTP */
+
+typedef struct {
+    uint64_t rate_bps; /* the pace */
+    uint32_t burst;    /* bytes that may leave at once after a pause */
+    double credit;     /* bytes that may leave now */
+    uint64_t last_us;  /* when credit was last brought up to date */
+    bool timed;        /* last_us is set */
+    uint32_t head, count;
+    uint16_t len[CQ_PACER_PACKETS];
+    uint8_t data[CQ_PACER_PACKETS][CQ_PACER_MTU];
+    uint64_t queued, sent, dropped; /* dropped: the ring was full */
+    uint64_t max_delay_us;          /* the longest a packet waited */
+    uint64_t enqueued_us[CQ_PACER_PACKETS];
+} cq_pacer_t;
+
+/* rate_bps > 0; burst 0 means two full packets. */
+void cq_pacer_init(cq_pacer_t *p, uint64_t rate_bps, uint32_t burst);
+
+/* A new pace (the video's bitrate changed). */
+void cq_pacer_set_rate(cq_pacer_t *p, uint64_t rate_bps);
+
+/* Queues a packet at now_us. Returns 0, CQ_EINVAL (longer than CQ_PACER_MTU) or
+ * CQ_ENOBUFS (the ring is full: the packet is dropped, counted; a stalled link must not
+ * grow the queue without end). */
+int cq_pacer_push(cq_pacer_t *p, const uint8_t *pkt, size_t len, uint64_t now_us);
+
+/* The next packet that may leave at now_us: its bytes (valid until the next push) and
+ * length, or 0 when none may. */
+size_t cq_pacer_pop(cq_pacer_t *p, uint64_t now_us, const uint8_t **pkt);
+
+/* When the next packet may leave; false when the queue is empty. */
+bool cq_pacer_next(const cq_pacer_t *p, uint64_t now_us, uint64_t *at_us);
+
+#endif

@@ -1,0 +1,95 @@
+/* The video pacer: packets leave in order at the rate asked, after a burst allowance; the
+ * ring's limit drops rather than grows; next() says when to look again. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "client/pacer.h"
+#include "rtp/error.h"
+
+static cq_pacer_t pacer;
+
+static void push_n(unsigned n, size_t len, uint64_t now) {
+    uint8_t pkt[CQ_PACER_MTU];
+    for (unsigned i = 0; i < n; i++) {
+        memset(pkt, (int)i, len);
+        assert_int_equal(cq_pacer_push(&pacer, pkt, len, now), 0);
+    }
+}
+
+/* 40 packets of 1000 bytes at 400 kbit/s (20 ms each): the burst allowance (2600 bytes)
+ * lets three start at once, then one leaves every 20 ms, in order: the whole frame takes
+ * about 730 ms, not 0. */
+static void test_paced_in_order_at_the_rate(void **state) {
+    (void)state;
+    cq_pacer_init(&pacer, 400000, 0);
+    push_n(40, 1000, 1000000);
+    unsigned out = 0;
+    uint64_t last_at = 0;
+    for (uint64_t t = 1000000; t <= 2000000 && out < 40; t += 1000) {
+        const uint8_t *pkt;
+        size_t len;
+        while ((len = cq_pacer_pop(&pacer, t, &pkt)) > 0) {
+            assert_int_equal(len, 1000);
+            assert_int_equal(pkt[0], (uint8_t)out); /* order kept */
+            out++;
+            last_at = t;
+        }
+    }
+    assert_int_equal(out, 40);
+    /* The last of 37 paced packets: 8 ms (the debt of the third) + 36 x 20 ms. */
+    assert_true(last_at - 1000000 >= 727000 && last_at - 1000000 <= 731000);
+    assert_true(pacer.max_delay_us >= 727000);
+    assert_int_equal(pacer.sent, 40);
+}
+
+/* After a pause, the burst (two packets) leaves at once; not a third. */
+static void test_burst_after_idle(void **state) {
+    (void)state;
+    cq_pacer_init(&pacer, 100000, 0);
+    const uint8_t *pkt;
+    push_n(1, 1000, 0);
+    assert_true(cq_pacer_pop(&pacer, 0, &pkt) > 0);
+    push_n(4, 1000, 5000000); /* five seconds later */
+    unsigned now_out = 0;
+    while (cq_pacer_pop(&pacer, 5000000, &pkt) > 0)
+        now_out++;
+    assert_int_equal(now_out, 3); /* credit of a full burst (2600 bytes): three may start */
+    uint64_t at;
+    assert_true(cq_pacer_next(&pacer, 5000000, &at));
+    assert_true(at > 5000000); /* in debt: later */
+    assert_int_equal(cq_pacer_pop(&pacer, at - 1000, &pkt), 0);
+    assert_true(cq_pacer_pop(&pacer, at, &pkt) > 0);
+    assert_false(cq_pacer_next(&pacer, at, &at));
+}
+
+static void test_limits(void **state) {
+    (void)state;
+    cq_pacer_init(&pacer, 1000, 0); /* 1 kbit/s: nothing drains */
+    uint8_t big[CQ_PACER_MTU + 1] = {0};
+    assert_int_equal(cq_pacer_push(&pacer, big, sizeof big, 0), CQ_EINVAL);
+    assert_int_equal(cq_pacer_push(&pacer, big, 0, 0), CQ_EINVAL);
+    push_n(CQ_PACER_PACKETS, 100, 0);
+    assert_int_equal(cq_pacer_push(&pacer, big, 100, 0), CQ_ENOBUFS);
+    assert_int_equal(pacer.dropped, 1);
+    /* A new rate takes effect for what waits. */
+    cq_pacer_set_rate(&pacer, 8000000);
+    const uint8_t *pkt;
+    unsigned out = 0;
+    while (cq_pacer_pop(&pacer, 1000000, &pkt) > 0)
+        out++;
+    assert_true(out >= 2);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_paced_in_order_at_the_rate),
+        cmocka_unit_test(test_burst_after_idle),
+        cmocka_unit_test(test_limits),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
