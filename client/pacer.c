@@ -80,3 +80,32 @@ bool cq_pacer_next(const cq_pacer_t *p, uint64_t now_us, uint64_t *at_us) {
     *at_us = now_us + (uint64_t)((-credit) * 8e6 / (double)p->rate_bps) + 1;
     return true;
 }
+
+static uint32_t ssrc_of(const uint8_t *pkt, uint16_t len) {
+    if (len < 12)
+        return 0;
+    return (uint32_t)pkt[8] << 24 | (uint32_t)pkt[9] << 16 | (uint32_t)pkt[10] << 8 | pkt[11];
+}
+
+unsigned cq_pacer_drop_ssrc(cq_pacer_t *p, uint32_t ssrc) {
+    /* Compacts the ring in place, keeping the order of what stays. */
+    uint32_t kept = 0;
+    unsigned dropped = 0;
+    for (uint32_t i = 0; i < p->count; i++) {
+        uint32_t from = (p->head + i) % CQ_PACER_PACKETS;
+        if (ssrc_of(p->data[from], p->len[from]) == ssrc) {
+            dropped++;
+            continue;
+        }
+        uint32_t to = (p->head + kept) % CQ_PACER_PACKETS;
+        if (to != from) {
+            memcpy(p->data[to], p->data[from], p->len[from]);
+            p->len[to] = p->len[from];
+            p->enqueued_us[to] = p->enqueued_us[from];
+        }
+        kept++;
+    }
+    p->count = kept;
+    p->flushed += dropped;
+    return dropped;
+}

@@ -30,6 +30,7 @@ typedef struct {
     uint16_t len[CQ_PACER_PACKETS];
     uint8_t data[CQ_PACER_PACKETS][CQ_PACER_MTU];
     uint64_t queued, sent, dropped; /* dropped: the ring was full */
+    uint64_t flushed;               /* dropped for a keyframe (cq_pacer_drop_ssrc) */
     uint64_t max_delay_us;          /* the longest a packet waited */
     uint64_t enqueued_us[CQ_PACER_PACKETS];
 } cq_pacer_t;
@@ -48,6 +49,10 @@ int cq_pacer_push(cq_pacer_t *p, const uint8_t *pkt, size_t len, uint64_t now_us
 /* The next packet that may leave at now_us: its bytes (valid until the next push) and
  * length, or 0 when none may. */
 size_t cq_pacer_pop(cq_pacer_t *p, uint64_t now_us, const uint8_t **pkt);
+
+/* Drops every queued packet whose RTP SSRC is ssrc (a keyframe was asked for on that
+ * stream: what waits is history no receiver will use). Returns how many. */
+unsigned cq_pacer_drop_ssrc(cq_pacer_t *p, uint32_t ssrc);
 
 /* When the next packet may leave; false when the queue is empty. */
 bool cq_pacer_next(const cq_pacer_t *p, uint64_t now_us, uint64_t *at_us);

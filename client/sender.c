@@ -27,8 +27,15 @@ typedef struct {
     uint16_t len;
     uint16_t seq;
     bool used;
+    uint64_t sent_us; /* when it first went out */
     uint8_t data[HISTORY_SLOT];
 } slot_t;
+
+/* A repair older than this arrives after every receiver has given the packet up (their
+ * jitter buffers wait a round trip and a little): sending it only delays fresh video. After
+ * an outage the receivers ask for everything they missed, and resending it all once froze
+ * the pictures for 13 s on a rate-capped link. */
+#define RTX_MAX_AGE_US 1000000u
 
 /* What an SR needs of one stream. */
 typedef struct {
@@ -207,6 +214,7 @@ static int send_frame(struct cq_sender *s, layer_t *l, const cq_vp8_frame_t *f, 
         slot_t *slot = &l->history[l->seq % HISTORY];
         slot->used = true;
         slot->seq = l->seq;
+        slot->sent_us = capture_us;
         slot->len = (uint16_t)len;
         memcpy(slot->data, s->pkt, len);
         send_pkt(s, s->pkt, len, false);
@@ -314,10 +322,14 @@ static layer_t *layer_of(struct cq_sender *s, uint32_t ssrc) {
     return NULL;
 }
 
-static void resend(struct cq_sender *s, layer_t *l, uint16_t seq) {
+static void resend(struct cq_sender *s, layer_t *l, uint16_t seq, uint64_t now_us) {
     const slot_t *slot = &l->history[seq % HISTORY];
     if (!slot->used || slot->seq != seq) {
         s->stats.rtx_missing++;
+        return;
+    }
+    if (now_us > slot->sent_us && now_us - slot->sent_us > RTX_MAX_AGE_US) {
+        s->stats.rtx_stale++;
         return;
     }
     cq_rtp_view_t v;
@@ -370,7 +382,7 @@ int cq_sender_rtcp(struct cq_sender *s, const uint8_t *pkt, size_t len, uint64_t
             if ((l = layer_of(s, nack.media_ssrc)) != NULL)
                 for (int k = 0; k < n; k++) {
                     s->stats.nacks_in++;
-                    resend(s, l, seqs[k]);
+                    resend(s, l, seqs[k], now_us);
                 }
         } else if (cq_rtcp_rr_parse(&h, &rr) == 0) {
             on_report(s, &rr.reports, now_us);

@@ -85,11 +85,37 @@ static void test_limits(void **state) {
     assert_true(out >= 2);
 }
 
+/* A keyframe asked for on one stream: its packets leave the queue, the others keep their
+ * order. */
+static void test_drop_ssrc(void **state) {
+    (void)state;
+    cq_pacer_init(&pacer, 1000, 0);
+    uint8_t pkt[100] = {0x80, 96};
+    for (unsigned i = 0; i < 10; i++) {
+        uint32_t ssrc = i % 2 ? 0x22222222u : 0x11111111u;
+        pkt[8] = (uint8_t)(ssrc >> 24), pkt[9] = (uint8_t)(ssrc >> 16);
+        pkt[10] = (uint8_t)(ssrc >> 8), pkt[11] = (uint8_t)ssrc;
+        pkt[20] = (uint8_t)i;
+        assert_int_equal(cq_pacer_push(&pacer, pkt, sizeof pkt, 0), 0);
+    }
+    assert_int_equal(cq_pacer_drop_ssrc(&pacer, 0x22222222u), 5);
+    assert_int_equal(pacer.count, 5);
+    assert_int_equal(pacer.flushed, 5);
+    cq_pacer_set_rate(&pacer, 100000000);
+    const uint8_t *out;
+    for (unsigned i = 0; i < 5; i++) {
+        assert_int_equal(cq_pacer_pop(&pacer, 1000000u + i, &out), sizeof pkt);
+        assert_int_equal(out[20], 2 * i); /* the even ones, in order */
+    }
+    assert_int_equal(cq_pacer_drop_ssrc(&pacer, 0x11111111u), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_paced_in_order_at_the_rate),
         cmocka_unit_test(test_burst_after_idle),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_drop_ssrc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

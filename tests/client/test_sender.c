@@ -447,6 +447,18 @@ static void test_sender_rtcp_nack_rtx(void **state) {
     assert_int_equal(st.rtx_sent, 2);
     assert_int_equal(st.nacks_in, 4);
 
+    /* Asked for three seconds on (an outage's backlog): every receiver has given it up,
+     * so it is not sent, and counted stale. */
+    uint8_t late[64];
+    cq_rtcp_nack_pair_t pair = {.pid = last_seq, .blp = 0};
+    int ln = cq_rtcp_nack_write(RELAY_SSRC, V1, &pair, 1, late, sizeof late);
+    assert_true(ln > 0);
+    assert_int_equal(cq_sender_rtcp(s, late, (size_t)ln, T0 + 3000000u), 0);
+    assert_int_equal(cap.n, 0);
+    cq_sender_stats(s, &st);
+    assert_int_equal(st.rtx_stale, 1);
+    assert_int_equal(st.rtx_sent, 2);
+
     /* A NACK for layer 0's number goes to layer 0's history and RTX stream. */
     cap.n = 0;
     size_t l0 = SIZE_MAX;
