@@ -15,6 +15,7 @@
 #include "rtp/rtcp.h"
 #include "rtp/rtp.h"
 #include "rtp/rtpext.h"
+#include "rtp/seq.h"
 
 /* Packets of each layer kept for NACK: a keyframe of the top layer and a second of
  * delta frames after it, more than the relay's one-second NACK horizon needs. */
@@ -53,6 +54,10 @@ typedef struct {
     uint16_t seq, rtx_seq;
     origin_t origin;
     uint32_t rtx_ssrc;
+    /* A keyframe was asked for: packets before floor_seq are history no receiver will
+     * decode, and repairing them only delays the keyframe. */
+    bool has_floor;
+    uint16_t floor_seq;
     slot_t *history; /* HISTORY slots */
     cq_sender_layer_stats_t stats;
 } layer_t;
@@ -328,7 +333,8 @@ static void resend(struct cq_sender *s, layer_t *l, uint16_t seq, uint64_t now_u
         s->stats.rtx_missing++;
         return;
     }
-    if (now_us > slot->sent_us && now_us - slot->sent_us > RTX_MAX_AGE_US) {
+    if ((now_us > slot->sent_us && now_us - slot->sent_us > RTX_MAX_AGE_US) ||
+        (l->has_floor && cq_seq_newer(l->floor_seq, seq))) {
         s->stats.rtx_stale++;
         return;
     }
@@ -375,6 +381,8 @@ int cq_sender_rtcp(struct cq_sender *s, const uint8_t *pkt, size_t len, uint64_t
             if ((l = layer_of(s, fb.media_ssrc)) != NULL) {
                 s->stats.plis_in++;
                 cq_vp8_enc_request_keyframe(l->enc);
+                l->has_floor = true;
+                l->floor_seq = l->seq; /* the keyframe starts at the next packet */
             }
         } else if (cq_rtcp_nack_parse(&h, &nack) == 0) {
             uint16_t seqs[256];

@@ -459,6 +459,14 @@ static void test_sender_rtcp_nack_rtx(void **state) {
     assert_int_equal(st.rtx_stale, 1);
     assert_int_equal(st.rtx_sent, 2);
 
+    /* Once a keyframe is asked for on the layer, what came before it is not repaired:
+     * the keyframe makes it useless, and repairs would go out ahead of it. */
+    feed_pli(s, V1, T0);
+    feed_nack(s, V1, last_seq, 0);
+    assert_int_equal(cap.n, 0);
+    cq_sender_stats(s, &st);
+    assert_int_equal(st.rtx_stale, 2);
+
     /* A NACK for layer 0's number goes to layer 0's history and RTX stream. */
     cap.n = 0;
     size_t l0 = SIZE_MAX;
