@@ -83,6 +83,9 @@ json_t *app_stats_json(const app_t *app, const cq_endpoint_stats_t *st, double s
         "nacks_in", (json_int_t)st->sent.nacks_in, "rtx_sent", (json_int_t)st->sent.rtx_sent,
         "loss_percent", (int)st->sent.loss_percent, "rtt_ms", st->sent.rtt_us / 1000.0, "received",
         received);
+    /* Repairs asked for too late, or replaced by a keyframe: not sent (client/sender.c). */
+    json_object_set_new(json_object_get(root, "sent"), "rtx_stale",
+                        json_integer((json_int_t)st->sent.rtx_stale));
     const app_control_stats_t *c = &app->control;
     json_t *control = json_pack(
         "{s:b, s:I, s:I, s:I, s:I, s:I, s:b}", "up", c->up, "reconnects", (json_int_t)c->reconnects,
