@@ -481,6 +481,7 @@ static int start(struct cq_endpoint *e, uv_loop_t *loop) {
     }
     uint32_t own = sc.audio_ssrc ? sc.audio_ssrc : sc.video_ssrc[0] ? sc.video_ssrc[0] : 1;
     cq_receiver_config_t rc = {.own_ssrc = own,
+                               .no_nack = e->cfg.no_nack,
                                .send_rtcp = receiver_out,
                                .on_video = on_video,
                                .on_encoded = on_encoded,

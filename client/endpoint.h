@@ -44,6 +44,7 @@ typedef struct {
     const char *video_source, *audio_source;
     const char *out_dir;
     const char *sink_suffix; /* after the telecentre id in file names ("-2"); NULL: none */
+    bool no_nack;            /* the receiver never asks for repairs (an ablation) */
     /* A window and speakers (client/sdlio.h, borrowed: they outlive the endpoint) where
      * each remote telecentre is shown and heard, once its CNAME named it; NULL: none. */
     struct cq_sdl_window *window;

@@ -83,7 +83,7 @@ int cq_feedback_build(cq_feedback_t *f, uint64_t now_us, uint8_t *buf, size_t ca
                         : 0;
         cq_rtcp_nack_pair_t pairs[NACKS_PER_CALL];
         int np = ns ? cq_rtcp_nack_compact(seqs, ns, pairs, NACKS_PER_CALL) : 0;
-        if (np > 0) {
+        if (np > 0 && !f->nack_off) {
             n = cq_rtcp_nack_write(f->own_ssrc, s->ssrc, pairs, (size_t)np,
                                    cq_rtcp_compound_tail(&cp), cq_rtcp_compound_room(&cp));
             cq_rtcp_compound_commit(&cp, n);

@@ -37,6 +37,7 @@ typedef struct {
     uint64_t next_report_us;
     cq_feedback_stream_t s[CQ_FEEDBACK_STREAMS];
     uint64_t nacks_sent, plis_sent;
+    bool nack_off; /* an ablation (the e2e suite): losses are tracked but never NACKed */
 } cq_feedback_t;
 
 void cq_feedback_init(cq_feedback_t *f, uint32_t own_ssrc);

@@ -111,6 +111,7 @@ int cq_receiver_create(struct cq_receiver **out, const cq_receiver_config_t *cfg
         return CQ_ENOMEM;
     r->cfg = *cfg;
     cq_feedback_init(&r->fb, cfg->own_ssrc);
+    r->fb.nack_off = cfg->no_nack;
     *out = r;
     return 0;
 }

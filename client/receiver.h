@@ -31,6 +31,7 @@ struct cq_receiver;
 
 typedef struct {
     uint32_t own_ssrc; /* the SSRC our RTCP comes from */
+    bool no_nack;      /* never ask for repairs (to measure what NACK/RTX are worth) */
     void (*send_rtcp)(void *ctx, const uint8_t *pkt, size_t len);
     /* A decoded picture of remote telecentre (0 while its CNAME is unknown), valid during
      * the call; and played audio, 48 kHz mono. Either may be NULL. */

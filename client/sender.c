@@ -151,7 +151,7 @@ int cq_sender_create(struct cq_sender **out, const cq_sender_config_t *cfg) {
     if (err == 0 && cfg->audio_ssrc != 0) {
         cq_opus_enc_config_t oc = {.bitrate_bps = cfg->audio_bps ? cfg->audio_bps : 24000,
                                    .frame_ms = cfg->audio_frame_ms ? cfg->audio_frame_ms : 20,
-                                   .fec = true,
+                                   .fec = !cfg->audio_no_fec,
                                    .dtx = true};
         err = cq_opus_enc_create(&s->opus, &oc);
         s->audio = (origin_t){.ssrc = cfg->audio_ssrc, .clock = AUDIO_CLOCK};

@@ -36,6 +36,7 @@ typedef struct {
     uint32_t audio_ssrc; /* 0: no audio */
     unsigned audio_bps;  /* 6000..32000 */
     unsigned audio_frame_ms;
+    bool audio_no_fec; /* no in-band FEC (to measure what it is worth) */
     /* Video: layers (0: none) of width/4, /2, /1 for three, /2, /1 for two; each ssrc has
      * its RTX ssrc. The source image is width x height. */
     unsigned video_layers;

@@ -27,7 +27,8 @@ typedef struct {
     bool headless;
     double duration; /* 0: until a signal */
     unsigned width, height, fps, kbps;
-    unsigned audio_ms; /* per audio packet: 20, 40 or 60 */
+    unsigned audio_ms;    /* per audio packet: 20, 40 or 60 */
+    bool no_nack, no_fec; /* ablations for the e2e suite */
 } app_options_t;
 
 typedef struct {

@@ -47,6 +47,8 @@ static void usage(FILE *out) {
             "  --size WxH --fps N --kbps N   the video sent (default 640x360, 15, 500)\n"
             "  --media-via HOST:PORT         send media there instead of to the relay the server\n"
             "                                names (a link emulator in front of it, for tests)\n"
+            "  --no-nack, --no-fec           never ask for video repairs / no Opus FEC (to\n"
+            "                                measure what each is worth: the e2e suite)\n"
             "  --audio-ms 20|40|60           sound per packet (default 20; 60 spends a third\n"
             "                                of the header overhead on a weak link)\n"
             "\n"
@@ -75,6 +77,8 @@ static int parse_options(int argc, char **argv, app_options_t *o) {
         {"audio-ms", required_argument, NULL, 'm'},
         {"media-via", required_argument, NULL, 'M'},
         {"series", required_argument, NULL, 'C'},
+        {"no-nack", no_argument, NULL, 'N'},
+        {"no-fec", no_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -125,6 +129,12 @@ static int parse_options(int argc, char **argv, app_options_t *o) {
             o->kbps = (unsigned)strtoul(optarg, &end, 10);
             if (*end != '\0' || o->kbps < 30 || o->kbps > 4000)
                 return bad_usage("--kbps is 30..4000");
+            break;
+        case 'N':
+            o->no_nack = true;
+            break;
+        case 'F':
+            o->no_fec = true;
             break;
         case 'C':
             o->series = optarg;
@@ -267,10 +277,12 @@ int app_start_media(app_t *app) {
                               .out_dir = o->out,
                               .window = app->window,
                               .speaker = app->speaker,
-                              .sink_suffix = suffix};
+                              .sink_suffix = suffix,
+                              .no_nack = o->no_nack};
     c.sender = (cq_sender_config_t){.audio_ssrc = j->audio_ssrc,
                                     .audio_bps = 24000,
                                     .audio_frame_ms = o->audio_ms,
+                                    .audio_no_fec = o->no_fec,
                                     .video_layers = j->video_layers,
                                     .width = o->width,
                                     .height = o->height,

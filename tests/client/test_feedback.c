@@ -88,6 +88,31 @@ static void test_feedback_reports_and_nacks(void **state) {
     assert_int_equal(s.nack, 0);
 }
 
+/* The no-NACK ablation: the same holes, reports as before, no NACK ever. */
+static void test_feedback_nack_off(void **state) {
+    (void)state;
+    cq_feedback_init(&fb, OWN);
+    fb.nack_off = true;
+    uint64_t t = 1000000;
+    for (uint16_t k = 0; k < 20; k++)
+        if (k != 5)
+            assert_int_equal(
+                cq_feedback_packet(&fb, VIDEO, true, (uint16_t)(100 + k), k * 3000u, 900, false, t),
+                0);
+    uint8_t buf[1200];
+    seen_t s;
+    read_compound(buf, cq_feedback_build(&fb, t + 5000, buf, sizeof buf), &s);
+    assert_int_equal(s.rr, 1);
+    for (uint64_t dt = 20000; dt < 1000000; dt += 10000) {
+        int n = cq_feedback_build(&fb, t + dt, buf, sizeof buf);
+        if (n > 0) {
+            read_compound(buf, n, &s);
+            assert_int_equal(s.nack, 0);
+        }
+    }
+    assert_int_equal(fb.nacks_sent, 0);
+}
+
 /* PLIs while the picture waits, spaced by max(300 ms, 1.5 RTT). */
 static void test_feedback_pli_spacing(void **state) {
     (void)state;
@@ -126,6 +151,7 @@ static void test_feedback_full(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_feedback_reports_and_nacks),
+        cmocka_unit_test(test_feedback_nack_off),
         cmocka_unit_test(test_feedback_pli_spacing),
         cmocka_unit_test(test_feedback_full),
     };
