@@ -73,6 +73,8 @@ typedef struct {
     double frame_interval_us; /* smoothed */
     bool waiting_keyframe;
     bool named_keyframe; /* named just now: one keyframe so recordings start whole */
+    bool have_class;     /* synthetic sound: the tone class of the last frame played */
+    int last_class;
     uint64_t decode_failures;
     cq_lipsync_t sync;
     hist_t audio_latency, video_latency;
@@ -280,6 +282,12 @@ static void move_audio(remote_t *to, remote_t *from) {
     t->audio_played = f->audio_played;
     t->audio_fec = f->audio_fec;
     t->audio_concealed = f->audio_concealed;
+    t->audio_stretched = f->audio_stretched;
+    t->audio_gaps = f->audio_gaps;
+    t->synth_fec_ok = f->synth_fec_ok;
+    t->synth_fec_failed = f->synth_fec_failed;
+    to->have_class = from->have_class;
+    to->last_class = from->last_class;
     t->jitter_buffer_ms = f->jitter_buffer_ms;
     from->audio_ssrc = 0;
     from->ajb = NULL;
@@ -297,6 +305,11 @@ static void move_video(remote_t *to, remote_t *from) {
     to->st.audio_played = keep.audio_played;
     to->st.audio_fec = keep.audio_fec;
     to->st.audio_concealed = keep.audio_concealed;
+    to->st.audio_stretched = keep.audio_stretched;
+    to->st.audio_gaps = keep.audio_gaps;
+    to->st.synth_fec_ok = keep.synth_fec_ok;
+    to->st.synth_fec_failed = keep.synth_fec_failed;
+    to->st.audio_hold_ms = keep.audio_hold_ms;
     to->st.jitter_buffer_ms = keep.jitter_buffer_ms;
     move_sync(to, from, CQ_LIPSYNC_VIDEO);
     to->video_latency = from->video_latency;
@@ -556,6 +569,36 @@ static void video_tick(struct cq_receiver *r, remote_t *m, uint64_t now_us) {
     }
 }
 
+/*
+ * Synthetic sound carries its frame number in its pitch (client/synth.h), so a frame
+ * rebuilt for a lost packet can be judged: it was truly recovered when it has the lost
+ * frame's pitch. libopus 1.3 decodes "FEC" whether or not the next packet carried any, so
+ * this is the only honest count of what FEC brought back. Real sound has no such pitch;
+ * its counts stay 0.
+ */
+static void judge_synth(remote_t *m, cq_ajb_action_t a, const int16_t *pcm) {
+    if (a == CQ_AJB_STRETCH || a == CQ_AJB_GAP)
+        return; /* no frame's turn went by */
+    /* The decoder's output lags its input by a few milliseconds (Opus's look-ahead): the
+     * second half of a frame is the frame's own tone, the first half partly the one before. */
+    int c = cq_synth_audio_class(pcm + CQ_AJB_FRAME / 2, CQ_AJB_FRAME / 2);
+    if (a == CQ_AJB_PLAY) {
+        m->have_class = c >= 0;
+        m->last_class = c;
+        return;
+    }
+    if (!m->have_class)
+        return;
+    int expected = (m->last_class + 1) % CQ_SYNTH_AUDIO_CLASSES;
+    if (a == CQ_AJB_FEC) {
+        if (c == expected)
+            m->st.synth_fec_ok++;
+        else
+            m->st.synth_fec_failed++;
+    }
+    m->last_class = expected; /* the lost frame's turn went by */
+}
+
 static void audio_tick(struct cq_receiver *r, remote_t *m, uint64_t now_us) {
     if (m->next_play_us == 0)
         m->next_play_us = now_us;
@@ -581,6 +624,8 @@ static void audio_tick(struct cq_receiver *r, remote_t *m, uint64_t now_us) {
         } else if (a == CQ_AJB_FEC || a == CQ_AJB_CONCEAL || a == CQ_AJB_STRETCH || a == CQ_AJB_GAP)
             n = cq_opus_dec_recover(m->adec, a == CQ_AJB_FEC ? pkt : NULL, len, samples, r->pcm,
                                     NULL);
+        if (n == CQ_AJB_FRAME)
+            judge_synth(m, a, r->pcm);
         if (n <= 0) {
             /* Nothing yet, or a packet libopus refused: silence of one frame. */
             n = CQ_AJB_FRAME;

@@ -88,7 +88,10 @@ typedef struct {
     uint64_t audio_packets, audio_played, audio_fec, audio_concealed;
     uint64_t audio_stretched; /* made up on purpose to deepen the buffer: nothing lost */
     uint64_t audio_gaps;      /* nothing to play: silence (DTX) or the sender gone */
-    uint64_t audio_bytes;     /* RTP payload */
+    /* Synthetic sound only: frames rebuilt from FEC that have the lost frame's pitch (truly
+     * recovered) and that do not (concealed, whatever the decoder was asked). */
+    uint64_t synth_fec_ok, synth_fec_failed;
+    uint64_t audio_bytes; /* RTP payload */
     unsigned jitter_buffer_ms;
     /* Lip sync: what each stream is held for it, and how far the sound played after (+) or
      * before (-) its pictures at the last look. */

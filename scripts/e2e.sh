@@ -159,12 +159,16 @@ report() {
             def pct(a; b): if b > 0 then (a * 1000 / b | round) / 10 else 0 end;
             (.control.rejoins // 0) as $rejoins | .link.downs as $downs
             | .received[] | . as $r
-            | (($r.audio.played // 0) + ($r.audio.fec_recovered // 0) + ($r.audio.concealed // 0)) as $all
+            # Synthetic sound lets the receiver judge FEC by the tone: a frame decoded from
+            # "FEC" without the lost frame'"'"'s pitch was concealed, not recovered.
+            | ($r.audio.synth.fec_recovered // ($r.audio.fec_recovered // 0)) as $rec
+            | (($r.audio.concealed // 0) + ($r.audio.synth.fec_failed // 0)) as $conc
+            | (($r.audio.played // 0) + $rec + $conc) as $all
             | {name: ($name + " <- " + ($names[$r.telecentre - 1] // ($r.telecentre | tostring))),
                profile: $profile,
                audio: {played_pct: pct($r.audio.played // 0; $all),
-                       recovered_pct: pct($r.audio.fec_recovered // 0; $all),
-                       concealed_pct: pct($r.audio.concealed // 0; $all),
+                       recovered_pct: pct($rec; $all),
+                       concealed_pct: pct($conc; $all),
                        latency_ms_p50: ($r.audio.latency_ms_p50 // 0),
                        latency_ms_p95: ($r.audio.latency_ms_p95 // 0)},
                video: {fps: (($r.video.fps // 0) * 10 | round / 10),

@@ -54,6 +54,11 @@ json_t *app_stats_json(const app_t *app, const cq_endpoint_stats_t *st, double s
                               (json_int_t)r->audio_concealed, "jitter_buffer_ms",
                               (int)r->jitter_buffer_ms, "lipsync_hold_ms", (int)r->audio_hold_ms);
         json_object_set_new(a, "latency_ms_p50", json_integer(r->audio_latency_ms_p50));
+        if (r->synth_fec_ok + r->synth_fec_failed > 0)
+            json_object_set_new(a, "synth",
+                                json_pack("{s:I, s:I}", "fec_recovered",
+                                          (json_int_t)r->synth_fec_ok, "fec_failed",
+                                          (json_int_t)r->synth_fec_failed));
         json_object_set_new(a, "latency_ms_p95", json_integer(r->audio_latency_ms_p95));
         json_object_set_new(v, "lipsync_hold_ms", json_integer(r->video_hold_ms));
         json_object_set_new(v, "latency_ms_p50", json_integer(r->video_latency_ms_p50));
