@@ -79,9 +79,10 @@ typedef struct {
     cq_sender_layer_stats_t layer[CQ_SENDER_MAX_LAYERS];
     uint64_t audio_frames, audio_dtx, audio_bytes;
     uint64_t plis_in, nacks_in, rtx_sent, rtx_missing;
-    uint64_t rtx_stale;    /* asked for after every receiver has given it up (over 1 s old) */
-    unsigned loss_percent; /* the last loss the relay reported on audio */
-    uint32_t rtt_us;       /* from the relay's receiver reports; 0: not known */
+    uint64_t rtx_stale;      /* asked for after every receiver has given it up (over 1 s old) */
+    unsigned loss_percent;   /* the last loss the relay reported on audio */
+    unsigned opus_loss_hint; /* what Opus was told of it, to size its FEC */
+    uint32_t rtt_us;         /* from the relay's receiver reports; 0: not known */
 } cq_sender_stats_t;
 
 void cq_sender_stats(const struct cq_sender *s, cq_sender_stats_t *out);

@@ -709,7 +709,7 @@ static void test_sender_rtcp_rr_loss_and_rtt(void **state) {
     assert_int_equal(cq_sender_rtcp(s, buf, (size_t)n, sr_at + rtt + hold), 0);
     cq_sender_stats(s, &st);
     assert_int_equal(st.loss_percent, 25);
-    print_message("rtt %u us for %llu us\n", st.rtt_us, (unsigned long long)rtt);
+    assert_int_equal(st.opus_loss_hint, 50); /* twice what this half of the path lost */
     assert_true(st.rtt_us + 1000 >= rtt && st.rtt_us <= rtt + 1000);
 
     /* A report on another stream leaves the audio loss alone. */
@@ -727,6 +727,14 @@ static void test_sender_rtcp_rr_loss_and_rtt(void **state) {
     assert_int_equal(cq_sender_rtcp(s, buf, (size_t)n, sr_at + 500000), 0);
     cq_sender_stats(s, &st);
     assert_int_equal(st.loss_percent, 0);
+    assert_int_equal(st.opus_loss_hint, 0);
+    /* A little loss is told as 10 %: enough for Opus to put FEC in. */
+    rb.fraction_lost = 5; /* 1.9 % */
+    n = cq_rtcp_rr_write(RELAY_SSRC, &rb, 1, buf, sizeof buf);
+    assert_int_equal(cq_sender_rtcp(s, buf, (size_t)n, sr_at + 600000), 0);
+    cq_sender_stats(s, &st);
+    assert_int_equal(st.loss_percent, 1);
+    assert_int_equal(st.opus_loss_hint, 10);
     cq_sender_destroy(s);
 }
 
