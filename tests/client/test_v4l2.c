@@ -31,59 +31,7 @@
 #include "client/v4l2.h"
 #include "rtp/error.h"
 
-/* ---- Counting allocations (as tests/relay/itest_no_alloc.c does) ---- */
-
-static atomic_bool counting;
-static atomic_ulong allocations;
-
-#if defined(__SANITIZE_ADDRESS__)
-/* Declared here: gcc 12 does not ship <sanitizer/allocator_interface.h>. */
-int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile void *, size_t),
-                                              void (*free_hook)(const volatile void *));
-
-static void on_malloc(const volatile void *ptr, size_t size) {
-    (void)ptr;
-    (void)size;
-    if (atomic_load_explicit(&counting, memory_order_relaxed))
-        atomic_fetch_add_explicit(&allocations, 1, memory_order_relaxed);
-}
-
-static void on_free(const volatile void *ptr) {
-    (void)ptr;
-}
-
-static void install_counter(void) {
-    static bool installed;
-    if (!installed)
-        assert_int_not_equal(__sanitizer_install_malloc_and_free_hooks(on_malloc, on_free), 0);
-    installed = true;
-}
-#else
-void *__libc_malloc(size_t);
-void *__libc_calloc(size_t, size_t);
-void *__libc_realloc(void *, size_t);
-void *malloc(size_t n);
-void *calloc(size_t a, size_t b);
-void *realloc(void *p, size_t n);
-
-static void count_one(void) {
-    if (atomic_load_explicit(&counting, memory_order_relaxed))
-        atomic_fetch_add_explicit(&allocations, 1, memory_order_relaxed);
-}
-void *malloc(size_t n) {
-    count_one();
-    return __libc_malloc(n);
-}
-void *calloc(size_t a, size_t b) {
-    count_one();
-    return __libc_calloc(a, b);
-}
-void *realloc(void *p, size_t n) {
-    count_one();
-    return __libc_realloc(p, n);
-}
-static void install_counter(void) {}
-#endif
+#include "support/alloc_count.h"
 
 /* ---- The conversion ---- */
 
@@ -1059,7 +1007,7 @@ static void test_v4l2_open_frame_rate(void **state) {
  * delivered at the driver's size, cropped, or scaled 2:1. */
 static void test_v4l2_capture_no_alloc(void **state) {
     (void)state;
-    install_counter();
+    cq_test_alloc_install();
     static const unsigned sizes[][2] = {{64, 36}, {64, 48}, {128, 72}};
     for (size_t c = 0; c < 3; c++) {
         fake_reset();
@@ -1075,17 +1023,16 @@ static void test_v4l2_capture_no_alloc(void **state) {
         struct timeval ts = tv_of_us(now_us());
         fake_fill(paint_ramp, 0, V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC, ts); /* warm up */
         run_until_seen(&loop, 1);
-        atomic_store(&allocations, 0);
-        atomic_store(&counting, true);
+        cq_test_alloc_begin();
         for (unsigned k = 1; k <= 20; k++) {
             fake_fill(paint_ramp, k, V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC, ts);
             run_until_seen(&loop, 1 + k);
         }
-        atomic_store(&counting, false);
+        unsigned long counted = cq_test_alloc_end();
         assert_int_equal(seen.count, 21);
         assert_int_equal(seen.width, 64);
         assert_int_equal(seen.height, 36);
-        assert_int_equal(atomic_load(&allocations), 0);
+        assert_int_equal(counted, 0);
         close_and_check(&loop, cam);
     }
 }

@@ -27,54 +27,7 @@
 #include "support/media.h"
 #include "support/peer.h"
 
-static atomic_bool counting;
-static atomic_ulong allocations;
-
-#if defined(__SANITIZE_ADDRESS__)
-/* Declared here: gcc 12 does not ship <sanitizer/allocator_interface.h>. */
-int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile void *, size_t),
-                                              void (*free_hook)(const volatile void *));
-
-static void on_malloc(const volatile void *ptr, size_t size) {
-    (void)ptr;
-    (void)size;
-    if (atomic_load_explicit(&counting, memory_order_relaxed))
-        atomic_fetch_add_explicit(&allocations, 1, memory_order_relaxed);
-}
-
-static void on_free(const volatile void *ptr) {
-    (void)ptr;
-}
-
-static void install_counter(void) {
-    assert_int_not_equal(__sanitizer_install_malloc_and_free_hooks(on_malloc, on_free), 0);
-}
-#else
-void *__libc_malloc(size_t);
-void *__libc_calloc(size_t, size_t);
-void *__libc_realloc(void *, size_t);
-void *malloc(size_t n);
-void *calloc(size_t a, size_t b);
-void *realloc(void *p, size_t n);
-
-static void count_one(void) {
-    if (atomic_load_explicit(&counting, memory_order_relaxed))
-        atomic_fetch_add_explicit(&allocations, 1, memory_order_relaxed);
-}
-void *malloc(size_t n) {
-    count_one();
-    return __libc_malloc(n);
-}
-void *calloc(size_t a, size_t b) {
-    count_one();
-    return __libc_calloc(a, b);
-}
-void *realloc(void *p, size_t n) {
-    count_one();
-    return __libc_realloc(p, n);
-}
-static void install_counter(void) {}
-#endif
+#include "support/alloc_count.h"
 
 #define SESSION 1
 #define BURST   3000
@@ -146,7 +99,7 @@ static void test_relay_forwards_without_allocating(void **state) {
                       CQ_SRTP_BACKEND);
         skip();
     }
-    install_counter();
+    cq_test_alloc_install();
 
     struct cq_relay *relay;
     cq_relay_config_t cfg = {.host = "127.0.0.1", .workers = 1};
@@ -173,10 +126,9 @@ static void test_relay_forwards_without_allocating(void **state) {
     uv_sleep(300); /* let the RTX budget refill */
     nacks = 0;
 
-    atomic_store(&allocations, 0);
-    atomic_store(&counting, true);
+    cq_test_alloc_begin();
     int got = send_and_receive(&peer[0], &peer[1], 1000, BURST, seen.video, &nacks);
-    atomic_store(&counting, false);
+    unsigned long counted = cq_test_alloc_end();
 
     assert_int_equal(nacks, BURST / 50);
     cq_relay_participant_stats_t rx;
@@ -188,7 +140,6 @@ static void test_relay_forwards_without_allocating(void **state) {
     assert_true(limited >= 1);
     assert_int_equal(rtx + limited, (uint64_t)nacks);
     assert_int_equal(got, BURST + (int)rtx); /* every packet, and every repair */
-    unsigned long counted = atomic_load(&allocations);
     if (counted != 0)
         fail_msg("%lu heap allocations while forwarding %d packets", counted, BURST);
     cq_relay_participant_stats_t st;
