@@ -77,13 +77,15 @@ static void make_stream(unsigned n, unsigned key_every) {
     }
 }
 
-/* Feeds packets (skipping frames in `lost`), popping after each with a wait budget, and
- * records which frames came out. Time advances 10 ms per packet. */
-static int run(const int *lost, size_t nlost, unsigned *out_frames, size_t max) {
+/* Feeds packets (skipping frames in `lost`, and packet index lost_pkt unless it is
+ * SIZE_MAX), popping after each with a wait budget, and records which frames came out.
+ * Time advances 10 ms per packet. */
+static int run_losing(const int *lost, size_t nlost, size_t lost_pkt, unsigned *out_frames,
+                      size_t max) {
     cq_vjb_init(&vjb);
     int n = 0;
     for (size_t i = 0; i < npkts; i++) {
-        bool skip = false;
+        bool skip = i == lost_pkt;
         for (size_t l = 0; l < nlost; l++)
             skip |= pkts[i].frame == (unsigned)lost[l];
         if (!skip)
@@ -104,6 +106,10 @@ static int run(const int *lost, size_t nlost, unsigned *out_frames, size_t max) 
         }
     }
     return n;
+}
+
+static int run(const int *lost, size_t nlost, unsigned *out_frames, size_t max) {
+    return run_losing(lost, nlost, SIZE_MAX, out_frames, max);
 }
 
 static void test_vjb_in_order_and_whole(void **state) {
@@ -182,27 +188,8 @@ static void test_vjb_join_mid_stream(void **state) {
 static void test_vjb_first_frame_without_its_start(void **state) {
     (void)state;
     make_stream(40, 20);
-    cq_vjb_init(&vjb);
-    unsigned out[64], n = 0;
-    for (size_t i = 1; i < npkts; i++) { /* packet 0, frame 0's start, never comes */
-        assert_int_equal(
-            cq_vjb_put(&vjb, pkts[i].seq, pkts[i].ts, pkts[i].marker, pkts[i].data, pkts[i].len),
-            0);
-        static uint8_t frame[4096];
-        cq_vp8_frame_info_t info;
-        int len;
-        while ((len = cq_vjb_pop(&vjb, (int64_t)i * 10000, 50000, frame, sizeof frame, &info)) >
-               0) {
-            unsigned k;
-            memcpy(&k, frame + 20, sizeof k);
-            if (n < 64)
-                out[n] = k;
-            n++;
-        }
-        if (i < 20)
-            continue;
-        assert_true(n > 0 || cq_vjb_wants_keyframe(&vjb)); /* asks, rather than sits */
-    }
+    unsigned out[64];
+    int n = run_losing(NULL, 0, 0, out, 64); /* packet 0, frame 0's start, never comes */
     assert_int_equal(n, 20);
     assert_int_equal(out[0], 20);
     assert_false(cq_vjb_wants_keyframe(&vjb));
