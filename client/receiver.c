@@ -267,15 +267,9 @@ static void move_sync(remote_t *to, const remote_t *from, cq_lipsync_kind_t k) {
     to->sync.delay_us[k] = from->sync.delay_us[k];
 }
 
-static void move_audio(remote_t *to, remote_t *from) {
-    move_sync(to, from, CQ_LIPSYNC_AUDIO);
-    to->audio_latency = from->audio_latency;
-    to->audio_hold_ms = from->audio_hold_ms;
-    to->audio_ssrc = from->audio_ssrc;
-    to->ajb = from->ajb;
-    to->adec = from->adec;
-    to->next_play_us = from->next_play_us;
-    cq_receiver_remote_stats_t *t = &to->st, *f = &from->st;
+/* The audio half of a remote's stats: what moves with its audio stream, and what a moved
+ * video stream must leave as it was. One list, so the two moves cannot disagree. */
+static void copy_audio_stats(cq_receiver_remote_stats_t *t, const cq_receiver_remote_stats_t *f) {
     t->has_audio = f->has_audio;
     t->audio_packets = f->audio_packets;
     t->audio_bytes = f->audio_bytes;
@@ -286,31 +280,32 @@ static void move_audio(remote_t *to, remote_t *from) {
     t->audio_gaps = f->audio_gaps;
     t->synth_fec_ok = f->synth_fec_ok;
     t->synth_fec_failed = f->synth_fec_failed;
+    t->audio_hold_ms = f->audio_hold_ms;
+    t->jitter_buffer_ms = f->jitter_buffer_ms;
+}
+
+static void move_audio(remote_t *to, remote_t *from) {
+    move_sync(to, from, CQ_LIPSYNC_AUDIO);
+    to->audio_latency = from->audio_latency;
+    to->audio_hold_ms = from->audio_hold_ms;
+    to->audio_ssrc = from->audio_ssrc;
+    to->ajb = from->ajb;
+    to->adec = from->adec;
+    to->next_play_us = from->next_play_us;
     to->have_class = from->have_class;
     to->last_class = from->last_class;
-    t->jitter_buffer_ms = f->jitter_buffer_ms;
+    copy_audio_stats(&to->st, &from->st);
     from->audio_ssrc = 0;
     from->ajb = NULL;
     from->adec = NULL;
 }
 
 static void move_video(remote_t *to, remote_t *from) {
-    /* Everything video in the stats: the audio fields are the target's own. */
+    /* Everything video in the stats: the audio half and the name are the target's own. */
     cq_receiver_remote_stats_t keep = to->st;
     to->st = from->st;
     to->st.telecentre = keep.telecentre;
-    to->st.has_audio = keep.has_audio;
-    to->st.audio_packets = keep.audio_packets;
-    to->st.audio_bytes = keep.audio_bytes;
-    to->st.audio_played = keep.audio_played;
-    to->st.audio_fec = keep.audio_fec;
-    to->st.audio_concealed = keep.audio_concealed;
-    to->st.audio_stretched = keep.audio_stretched;
-    to->st.audio_gaps = keep.audio_gaps;
-    to->st.synth_fec_ok = keep.synth_fec_ok;
-    to->st.synth_fec_failed = keep.synth_fec_failed;
-    to->st.audio_hold_ms = keep.audio_hold_ms;
-    to->st.jitter_buffer_ms = keep.jitter_buffer_ms;
+    copy_audio_stats(&to->st, &keep);
     move_sync(to, from, CQ_LIPSYNC_VIDEO);
     to->video_latency = from->video_latency;
     to->video_hold_ms = from->video_hold_ms;
