@@ -18,15 +18,9 @@ fail() {
     exit 1
 }
 
-"$relay" --http-port 0 --media-port 0 2>"$work/daemon.log" &
-pid=$!
-for _ in $(seq 100); do
-    grep -q "API on TCP" "$work/daemon.log" && break
-    sleep 0.1
-done
-port=$(sed -n 's/.*API on TCP \([0-9]*\).*/\1/p' "$work/daemon.log")
-[ -n "$port" ] || fail "daemon did not start"
-server="http://127.0.0.1:$port"
+# shellcheck source=../support/daemon.sh
+. "$(dirname "$(realpath "$0")")/../support/daemon.sh"
+start_daemon
 c() { "$ctl" --server "$server" "$@"; }
 
 # shellcheck source=session_lib.sh

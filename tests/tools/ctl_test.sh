@@ -11,15 +11,10 @@ trap '[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 cd "$work"
 fail() { echo "FAIL: $*"; sed 's/^/  | /' "$work/daemon.log"; exit 1; }
 
-"$relay" --http-port 0 --media-port 0 2>"$work/daemon.log" &
-pid=$!
-for _ in $(seq 100); do
-    grep -q "API on TCP" "$work/daemon.log" && break
-    sleep 0.1
-done
-port=$(sed -n 's/.*API on TCP \([0-9]*\).*/\1/p' "$work/daemon.log")
-[ -n "$port" ] || fail "daemon did not start"
-c() { "$ctl" --server "http://127.0.0.1:$port" "$@"; }
+# shellcheck source=../support/daemon.sh
+. "$(dirname "$(realpath "$0")")/../support/daemon.sh"
+start_daemon
+c() { "$ctl" --server "$server" "$@"; }
 
 # Three telecentres, listed as a table and as JSON.
 for name in Cachicoto Anda Pucayacu; do
