@@ -12,7 +12,6 @@
 #include "codec/scale.h"
 #include "codec/vp8_desc.h"
 #include "rtp/error.h"
-#include "rtp/rtcp.h"
 
 #define CHUNK_MS 20 /* sources give sound in 20 ms pieces; a packet carries 1 to 3 */
 
@@ -103,29 +102,18 @@ static void link_rtp(void *ctx, uint8_t *pkt, size_t len) {
     cq_receiver_rtp(e->receiver, pkt, len, now_us());
 }
 
-/* A keyframe asked for on one of our video streams: the packets of that layer still
+/* A keyframe asked for on one of our video layers: the packets of that layer still
  * waiting in the pacer (and its repairs) are history the receivers will skip. After an
  * outage they can be seconds of it, and the keyframe would wait behind them. */
-static void flush_for_keyframe(struct cq_endpoint *e, const uint8_t *pkt, size_t len) {
-    cq_rtcp_iter_t it;
-    cq_rtcp_header_t h;
-    cq_rtcp_iter_init(&it, pkt, len);
-    while (cq_rtcp_iter_next(&it, &h) > 0) {
-        cq_rtcp_fb_t fb;
-        if (cq_rtcp_pli_parse(&h, &fb) != 0)
-            continue;
-        for (unsigned i = 0; i < e->cfg.sender.video_layers; i++)
-            if (e->cfg.sender.video_ssrc[i] == fb.media_ssrc) {
-                cq_pacer_drop_ssrc(&e->pacer, fb.media_ssrc);
-                cq_pacer_drop_ssrc(&e->pacer, e->cfg.sender.rtx_ssrc[i]);
-            }
-    }
+static void on_keyframe_request(void *ctx, uint32_t video_ssrc, uint32_t rtx_ssrc) {
+    struct cq_endpoint *e = ctx;
+    cq_pacer_drop_ssrc(&e->pacer, video_ssrc);
+    cq_pacer_drop_ssrc(&e->pacer, rtx_ssrc);
 }
 
 static void link_rtcp(void *ctx, uint8_t *pkt, size_t len) {
     struct cq_endpoint *e = ctx;
     uint64_t now = now_us();
-    flush_for_keyframe(e, pkt, len);
     /* One compound may carry both: reports and feedback about what we send, sender
      * reports and SDES about what we receive. */
     if (e->sender != NULL) {
@@ -458,6 +446,7 @@ static int start(struct cq_endpoint *e, uv_loop_t *loop) {
     if (err != 0)
         return err;
     sc.send = sender_out;
+    sc.on_keyframe_request = on_keyframe_request;
     sc.ctx = e;
     sc.cname = e->cfg.cname;
     if ((sc.audio_ssrc != 0 || sc.video_layers > 0) &&

@@ -399,6 +399,8 @@ int cq_sender_rtcp(struct cq_sender *s, const uint8_t *pkt, size_t len, uint64_t
                 cq_vp8_enc_request_keyframe(l->enc);
                 l->has_floor = true;
                 l->floor_seq = l->seq; /* the keyframe starts at the next packet */
+                if (s->cfg.on_keyframe_request)
+                    s->cfg.on_keyframe_request(s->cfg.ctx, l->origin.ssrc, l->rtx_ssrc);
             }
         } else if (cq_rtcp_nack_parse(&h, &nack) == 0) {
             uint16_t seqs[256];

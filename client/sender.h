@@ -46,6 +46,9 @@ typedef struct {
     const char *cname;   /* for SDES: the receivers pair audio and video by it */
     /* Called for each packet, plain; rtcp says which kind. */
     void (*send)(void *ctx, const uint8_t *pkt, size_t len, bool rtcp);
+    /* A keyframe was asked for on a layer (its video and RTX SSRCs): packets of it still
+     * queued by the caller (a pacer) are history. May be NULL. */
+    void (*on_keyframe_request)(void *ctx, uint32_t video_ssrc, uint32_t rtx_ssrc);
     void *ctx;
 } cq_sender_config_t;
 

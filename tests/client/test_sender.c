@@ -50,6 +50,8 @@ typedef struct {
 typedef struct {
     sent_t pkt[MAX_PKTS];
     size_t n;
+    unsigned keyframe_requests; /* on_keyframe_request calls, and the last one's SSRCs */
+    uint32_t request_video, request_rtx;
 } capture_t;
 
 static capture_t cap;
@@ -111,9 +113,17 @@ static cq_sender_config_t config(unsigned layers, bool audio) {
     return c;
 }
 
+static void on_keyframe_request(void *ctx, uint32_t video_ssrc, uint32_t rtx_ssrc) {
+    capture_t *c = ctx;
+    c->keyframe_requests++;
+    c->request_video = video_ssrc;
+    c->request_rtx = rtx_ssrc;
+}
+
 static struct cq_sender *make(unsigned layers, bool audio) {
     memset(&cap, 0, sizeof cap);
     cq_sender_config_t c = config(layers, audio);
+    c.on_keyframe_request = on_keyframe_request;
     struct cq_sender *s = NULL;
     assert_int_equal(cq_sender_create(&s, &c), 0);
     assert_non_null(s);
@@ -366,6 +376,10 @@ static void test_sender_rtcp_pli_keyframe(void **state) {
     cq_sender_stats_t st;
     cq_sender_stats(s, &st);
     assert_int_equal(st.plis_in, 1);
+    /* The caller hears of it, for layer 0's streams only (its pacer drops their backlog). */
+    assert_int_equal(cap.keyframe_requests, 1);
+    assert_int_equal(cap.request_video, V0);
+    assert_int_equal(cap.request_rtx, R0);
     send_pictures(s, 3, N - 3);
     track_init(&tracks[0], V0, W / 2, H / 2);
     track_init(&tracks[1], V1, W, H);
