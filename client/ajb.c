@@ -61,6 +61,16 @@ void cq_ajb_set_hold_ms(cq_ajb_t *j, unsigned ms) {
     set_target(j);
 }
 
+static void store(cq_ajb_slot_t *s, uint32_t ts, uint16_t samples, const uint8_t *payload,
+                  size_t len, bool redundant) {
+    s->used = true;
+    s->ts = ts;
+    s->samples = samples;
+    s->len = (uint16_t)len;
+    s->redundant = redundant;
+    memcpy(s->data, payload, len);
+}
+
 int cq_ajb_put(cq_ajb_t *j, uint16_t seq, uint32_t ts, const uint8_t *payload, size_t len,
                int64_t arrival_us) {
     (void)seq;
@@ -80,13 +90,24 @@ int cq_ajb_put(cq_ajb_t *j, uint16_t seq, uint32_t ts, const uint8_t *payload, s
     }
     if (!j->started && j->first_arrival_us == 0)
         j->first_arrival_us = arrival_us ? arrival_us : 1;
-    cq_ajb_slot_t *s = slot_for(j, ts);
-    s->used = true;
-    s->ts = ts;
-    s->samples = toc.packet_samples;
-    s->len = (uint16_t)len;
-    memcpy(s->data, payload, len);
+    store(slot_for(j, ts), ts, toc.packet_samples, payload, len, false);
     return 0;
+}
+
+int cq_ajb_put_redundant(cq_ajb_t *j, uint32_t ts, const uint8_t *payload, size_t len) {
+    cq_opus_toc_t toc;
+    if (cq_opus_toc_parse(payload, len, &toc) != 0)
+        return CQ_EMALFORMED;
+    if (len > CQ_AJB_PAYLOAD)
+        return CQ_ENOBUFS;
+    /* Most copies are of packets that came: played already, or waiting. Not late. */
+    if (j->started && !cq_ts_newer(ts, j->play_ts) && ts != j->play_ts)
+        return 0;
+    cq_ajb_slot_t *s = slot_for(j, ts);
+    if (s->used)
+        return 0;
+    store(s, ts, toc.packet_samples, payload, len, true);
+    return 1;
 }
 
 /* The oldest packet held, or NULL. */
@@ -137,6 +158,10 @@ cq_ajb_action_t cq_ajb_get(cq_ajb_t *j, int64_t now_us, const uint8_t **pkt, siz
         j->last_samples = s->samples;
         j->play_ts += s->samples;
         s->used = false;
+        if (s->redundant) {
+            j->red++;
+            return CQ_AJB_RED;
+        }
         j->played++;
         return CQ_AJB_PLAY;
     }

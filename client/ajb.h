@@ -26,6 +26,7 @@ typedef struct {
     uint32_t ts;
     uint16_t samples; /* what it decodes to: 960, 1920 or 2880 */
     uint16_t len;
+    bool redundant; /* a RED copy: its own packet was lost (or is late) */
     uint8_t data[CQ_AJB_PAYLOAD];
 } cq_ajb_slot_t;
 
@@ -41,12 +42,13 @@ typedef struct {
     unsigned ntransit, next_transit;
     unsigned target_ms;
     unsigned hold_ms; /* added for lip sync (cq_ajb_set_hold_ms) */
-    uint64_t played, fec, concealed, late, stretched, shrunk;
+    uint64_t played, red, fec, concealed, late, stretched, shrunk;
 } cq_ajb_t;
 
 typedef enum {
     CQ_AJB_WAIT = 0, /* nothing to play yet: play silence */
     CQ_AJB_PLAY,     /* decode *pkt */
+    CQ_AJB_RED,      /* the packet was lost: decode *pkt, its copy from a later one's RED */
     CQ_AJB_FEC,      /* the frame was lost: decode *pkt (the next packet) for its FEC */
     CQ_AJB_CONCEAL,  /* lost with nothing after it yet: conceal */
     CQ_AJB_STRETCH,  /* nothing lost: a frame made up on purpose, to deepen the buffer */
@@ -62,7 +64,14 @@ void cq_ajb_init(cq_ajb_t *j);
 int cq_ajb_put(cq_ajb_t *j, uint16_t seq, uint32_t ts, const uint8_t *payload, size_t len,
                int64_t arrival_us);
 
-/* What to do next, at now_us: for PLAY and FEC, *pkt and *len point at the packet to
+/* A redundant copy of an earlier packet (a RED block, RFC 2198) that came inside a later one
+ * (which the caller puts as well). It waits in the packet's place if that has not played yet
+ * and nothing holds it: its own packet arriving later replaces it. It says nothing of the
+ * link's delay. Returns 1 (kept), 0 (not needed: played already, or held), CQ_ENOBUFS,
+ * CQ_EMALFORMED. */
+int cq_ajb_put_redundant(cq_ajb_t *j, uint32_t ts, const uint8_t *payload, size_t len);
+
+/* What to do next, at now_us: for PLAY, RED and FEC, *pkt and *len point at the packet to
  * decode (valid until the next put), and *samples says how many samples it stands for
  * (for CONCEAL, how many to conceal). The caller calls again when those have played. */
 cq_ajb_action_t cq_ajb_get(cq_ajb_t *j, int64_t now_us, const uint8_t **pkt, size_t *len,

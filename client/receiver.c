@@ -12,6 +12,7 @@
 #include "client/vhold.h"
 #include "client/vjb.h"
 #include "codec/opus_codec.h"
+#include "codec/red.h"
 #include "codec/rtx.h"
 #include "rtp/error.h"
 #include "rtp/rtcp.h"
@@ -226,11 +227,36 @@ static void video_packet(struct cq_receiver *r, remote_t *m, const cq_rtp_view_t
     cq_vjb_put(m->vjb, v->seq, v->timestamp, v->marker, v->payload, v->payload_len);
 }
 
+/* Into the jitter buffer: an Opus packet, or a RED one's copies of earlier packets and then
+ * its own. A block of another codec is not ours to play. */
+static void audio_packet(remote_t *m, const cq_rtp_view_t *v, uint64_t now_us) {
+    if (v->payload_type == CQ_SENDER_PT_OPUS) {
+        if (cq_ajb_put(m->ajb, v->seq, v->timestamp, v->payload, v->payload_len, (int64_t)now_us) ==
+            CQ_EMALFORMED)
+            m->st.audio_malformed++;
+        return;
+    }
+    cq_red_block_t b[CQ_SENDER_MAX_RED + 2];
+    int n = cq_red_parse(v->payload, v->payload_len, b, sizeof b / sizeof b[0]);
+    if (n <= 0) { /* (never 0: a parsed payload has its primary block) */
+        m->st.audio_malformed++;
+        return;
+    }
+    for (int i = 0; i < n - 1; i++)
+        if (b[i].pt == CQ_SENDER_PT_OPUS)
+            cq_ajb_put_redundant(m->ajb, v->timestamp - b[i].ts_offset, b[i].data, b[i].len);
+    if (b[n - 1].pt == CQ_SENDER_PT_OPUS && b[n - 1].len > 0 &&
+        cq_ajb_put(m->ajb, v->seq, v->timestamp, b[n - 1].data, b[n - 1].len, (int64_t)now_us) ==
+            CQ_EMALFORMED)
+        m->st.audio_malformed++;
+}
+
 void cq_receiver_rtp(struct cq_receiver *r, uint8_t *pkt, size_t len, uint64_t now_us) {
     cq_rtp_view_t v;
     if (cq_rtp_parse(pkt, len, &v) < 0)
         return;
     kind_t kind = v.payload_type == CQ_SENDER_PT_OPUS  ? KIND_AUDIO
+                  : v.payload_type == CQ_SENDER_PT_RED ? KIND_AUDIO
                   : v.payload_type == CQ_SENDER_PT_VP8 ? KIND_VIDEO
                   : v.payload_type == CQ_SENDER_PT_RTX ? KIND_RTX
                                                        : (kind_t)-1;
@@ -246,7 +272,7 @@ void cq_receiver_rtp(struct cq_receiver *r, uint8_t *pkt, size_t len, uint64_t n
         m->st.audio_packets++;
         m->st.audio_bytes += v.payload_len;
         cq_feedback_packet(&r->fb, v.ssrc, false, v.seq, v.timestamp, v.payload_len, false, now_us);
-        cq_ajb_put(m->ajb, v.seq, v.timestamp, v.payload, v.payload_len, (int64_t)now_us);
+        audio_packet(m, &v, now_us);
     } else if (s->kind == KIND_VIDEO) {
         video_packet(r, m, &v, now_us, false);
     } else if (m->video_ssrc != 0) {
@@ -274,7 +300,9 @@ static void copy_audio_stats(cq_receiver_remote_stats_t *t, const cq_receiver_re
     t->audio_packets = f->audio_packets;
     t->audio_bytes = f->audio_bytes;
     t->audio_played = f->audio_played;
+    t->audio_red = f->audio_red;
     t->audio_fec = f->audio_fec;
+    t->audio_malformed = f->audio_malformed;
     t->audio_concealed = f->audio_concealed;
     t->audio_stretched = f->audio_stretched;
     t->audio_gaps = f->audio_gaps;
@@ -577,7 +605,7 @@ static void judge_synth(remote_t *m, cq_ajb_action_t a, const int16_t *pcm) {
     /* The decoder's output lags its input by a few milliseconds (Opus's look-ahead): the
      * second half of a frame is the frame's own tone, the first half partly the one before. */
     int c = cq_synth_audio_class(pcm + CQ_AJB_FRAME / 2, CQ_AJB_FRAME / 2);
-    if (a == CQ_AJB_PLAY) {
+    if (a == CQ_AJB_PLAY || a == CQ_AJB_RED) { /* a RED copy is the packet's own data */
         m->have_class = c >= 0;
         m->last_class = c;
         return;
@@ -604,7 +632,7 @@ static void audio_tick(struct cq_receiver *r, remote_t *m, uint64_t now_us) {
         unsigned samples = CQ_AJB_FRAME;
         cq_ajb_action_t a = cq_ajb_get(m->ajb, (int64_t)now_us, &pkt, &len, &samples);
         int n = 0;
-        if (a == CQ_AJB_PLAY) {
+        if (a == CQ_AJB_PLAY || a == CQ_AJB_RED) {
             n = cq_opus_dec_decode(m->adec, pkt, len, r->pcm, sizeof r->pcm / sizeof r->pcm[0]);
             uint32_t ts = m->ajb->play_ts - samples;
             cq_lipsync_played(&m->sync, CQ_LIPSYNC_AUDIO, ts, (int64_t)now_us);
@@ -630,6 +658,7 @@ static void audio_tick(struct cq_receiver *r, remote_t *m, uint64_t now_us) {
              * senders of 20, 40 and 60 ms packets compare. */
             uint64_t frames = ((unsigned)n + CQ_AJB_FRAME / 2) / CQ_AJB_FRAME;
             m->st.audio_played += a == CQ_AJB_PLAY ? frames : 0;
+            m->st.audio_red += a == CQ_AJB_RED ? frames : 0;
             m->st.audio_fec += a == CQ_AJB_FEC ? frames : 0;
             m->st.audio_concealed += a == CQ_AJB_CONCEAL ? frames : 0;
             m->st.audio_stretched += a == CQ_AJB_STRETCH ? frames : 0;

@@ -82,10 +82,11 @@ typedef struct {
     unsigned audio_latency_ms_p50, audio_latency_ms_p95;
     /* Audio. */
     bool has_audio;
-    /* Sound played from packets, rebuilt from the next packet's FEC, or made up for a loss
-     * (a packet missing between two that came, or one that came too late), in 20 ms frames
-     * whatever the sender's packets carry. */
-    uint64_t audio_packets, audio_played, audio_fec, audio_concealed;
+    /* Sound played from packets, from a lost packet's copy in a later one (RED), rebuilt
+     * from the next packet's FEC, or made up for a loss (a packet missing between two that
+     * came, or one that came too late), in 20 ms frames whatever the packets carry. */
+    uint64_t audio_packets, audio_played, audio_red, audio_fec, audio_concealed;
+    uint64_t audio_malformed; /* packets that were not Opus (or RED of it) */
     uint64_t audio_stretched; /* made up on purpose to deepen the buffer: nothing lost */
     uint64_t audio_gaps;      /* nothing to play: silence (DTX) or the sender gone */
     /* Synthetic sound only: frames rebuilt from FEC that have the lost frame's pitch (truly

@@ -7,6 +7,7 @@
 #include <sys/random.h>
 
 #include "codec/opus_codec.h"
+#include "codec/red.h"
 #include "codec/rtx.h"
 #include "codec/scale.h"
 #include "codec/vp8_desc.h"
@@ -72,6 +73,13 @@ struct cq_sender {
     uint32_t audio_ts;
     bool audio_started;
     origin_t audio;
+    /* The last packets' Opus data, newest first, for RED. */
+    struct {
+        uint32_t ts;
+        uint16_t len;
+        uint8_t data[CQ_RED_MAX_BLOCK_LEN];
+    } red[CQ_SENDER_MAX_RED];
+    unsigned nred;
     cq_sender_stats_t stats;
     uint8_t pkt[HISTORY_SLOT + 64];
 };
@@ -97,7 +105,7 @@ static void send_pkt(struct cq_sender *s, const uint8_t *pkt, size_t len, bool r
 
 static int config_ok(const cq_sender_config_t *c) {
     if (c->send == NULL || c->video_layers > CQ_SENDER_MAX_LAYERS ||
-        (c->audio_ssrc == 0 && c->video_layers == 0))
+        (c->audio_ssrc == 0 && c->video_layers == 0) || c->audio_red > CQ_SENDER_MAX_RED)
         return CQ_EINVAL;
     if (c->video_layers > 0) {
         unsigned div = 1u << (c->video_layers - 1);
@@ -281,6 +289,53 @@ static cq_rtpext_audio_level_t audio_level(const int16_t *pcm, size_t n) {
     return (cq_rtpext_audio_level_t){.voice = level < 50, .level = level};
 }
 
+/* Loss (per cent, as the relay reports it) above which RED repeats every copy allowed
+ * rather than one: bursts of two come often enough there to be worth a second copy. */
+#define RED_DEEP_LOSS_PCT 5
+
+/*
+ * Writes the audio payload at out (room for cap bytes): Opus data alone, or with RED the
+ * earlier packets' data first (as many as the loss calls for, and that still fit the
+ * format: a talkspurt's first packet has none). Returns its length or an error.
+ */
+static int audio_payload(struct cq_sender *s, uint32_t ts, const uint8_t *opus, size_t len,
+                         uint8_t *out, size_t cap) {
+    if (s->cfg.audio_red == 0) {
+        if (len > cap)
+            return CQ_ENOBUFS;
+        memcpy(out, opus, len);
+        return (int)len;
+    }
+    unsigned want = s->stats.loss_percent >= RED_DEEP_LOSS_PCT ? s->cfg.audio_red : 1;
+    cq_red_block_t b[CQ_SENDER_MAX_RED + 1];
+    size_t n = 0;
+    for (unsigned i = want < s->nred ? want : s->nred; i-- > 0;) {
+        /* Oldest first, as RFC 2198 orders them; each within the 14-bit offset. */
+        uint32_t off = ts - s->red[i].ts;
+        if (off == 0 || off > CQ_RED_MAX_TS_OFFSET)
+            continue;
+        b[n++] = (cq_red_block_t){.pt = CQ_SENDER_PT_OPUS,
+                                  .ts_offset = (uint16_t)off,
+                                  .len = s->red[i].len,
+                                  .data = s->red[i].data};
+    }
+    b[n++] = (cq_red_block_t){.pt = CQ_SENDER_PT_OPUS, .len = len, .data = opus};
+    int w = cq_red_write(b, n, out, cap);
+    if (w < 0)
+        return w;
+    s->stats.audio_red_blocks += n - 1;
+    /* Remember this packet's data for the next ones (one too large to repeat is not). */
+    if (len <= CQ_RED_MAX_BLOCK_LEN) {
+        memmove(&s->red[1], &s->red[0], sizeof s->red[0] * (CQ_SENDER_MAX_RED - 1));
+        s->red[0].ts = ts;
+        s->red[0].len = (uint16_t)len;
+        memcpy(s->red[0].data, opus, len);
+        if (s->nred < CQ_SENDER_MAX_RED)
+            s->nred++;
+    }
+    return w;
+}
+
 int cq_sender_audio(struct cq_sender *s, const int16_t *pcm, size_t samples, uint64_t capture_us) {
     if (s->opus == NULL)
         return CQ_EINVAL;
@@ -291,9 +346,11 @@ int cq_sender_audio(struct cq_sender *s, const int16_t *pcm, size_t samples, uin
     uint32_t ts = s->audio_ts;
     s->audio_ts += (uint32_t)samples;
     if (n <= 2) {
-        /* DTX: the decoder's comfort noise covers the gap; nothing worth a packet. */
+        /* DTX: the decoder's comfort noise covers the gap; nothing worth a packet. What
+         * was said before the silence is not repeated after it. */
         s->stats.audio_dtx++;
         s->audio_started = false;
+        s->nred = 0;
         return 0;
     }
     uint8_t ext[CQ_RTPEXT_AUDIO_LEVEL_SIZE];
@@ -301,22 +358,23 @@ int cq_sender_audio(struct cq_sender *s, const int16_t *pcm, size_t samples, uin
     cq_rtpext_audio_level_write(&al, ext, sizeof ext);
     cq_rtp_ext_t e = {.id = CQ_SENDER_EXT_AUDIO_LEVEL, .len = sizeof ext, .data = ext};
     /* The marker starts a talkspurt (RFC 3551 §4.1): the receiver may resync its buffer. */
-    cq_rtp_header_t h = {.payload_type = CQ_SENDER_PT_OPUS,
+    cq_rtp_header_t h = {.payload_type = s->cfg.audio_red ? CQ_SENDER_PT_RED : CQ_SENDER_PT_OPUS,
                          .marker = !s->audio_started,
-                         .seq = s->audio_seq++,
+                         .seq = s->audio_seq,
                          .timestamp = ts,
                          .ssrc = s->audio.ssrc};
     int hl = cq_rtp_header_write(&h, &e, 1, s->pkt, sizeof s->pkt);
     if (hl < 0)
         return hl;
-    if ((size_t)hl + (size_t)n > sizeof s->pkt)
-        return CQ_ENOBUFS;
-    memcpy(s->pkt + hl, payload, (size_t)n);
+    int pl = audio_payload(s, ts, payload, (size_t)n, s->pkt + hl, sizeof s->pkt - (size_t)hl);
+    if (pl < 0)
+        return pl;
+    s->audio_seq++;
     s->audio_started = true;
-    send_pkt(s, s->pkt, (size_t)hl + (size_t)n, false);
-    account(&s->audio, ts, capture_us, (size_t)n);
+    send_pkt(s, s->pkt, (size_t)hl + (size_t)pl, false);
+    account(&s->audio, ts, capture_us, (size_t)pl);
     s->stats.audio_frames++;
-    s->stats.audio_bytes += (size_t)hl + (size_t)n;
+    s->stats.audio_bytes += (size_t)hl + (size_t)pl;
     return 0;
 }
 

@@ -19,11 +19,13 @@
 #include "codec/vp8_codec.h"
 
 #define CQ_SENDER_MAX_LAYERS 3
+#define CQ_SENDER_MAX_RED    2
 
 /* The payload types and extension ids of the join answer (docs/PROTOCOL.md). */
 #define CQ_SENDER_PT_OPUS         111
 #define CQ_SENDER_PT_VP8          96
 #define CQ_SENDER_PT_RTX          97
+#define CQ_SENDER_PT_RED          63
 #define CQ_SENDER_EXT_AUDIO_LEVEL 4
 
 /* The largest RTP payload the sender writes (VP8 descriptor included): with the RTP header,
@@ -37,6 +39,9 @@ typedef struct {
     unsigned audio_bps;  /* 6000..32000 */
     unsigned audio_frame_ms;
     bool audio_no_fec; /* no in-band FEC (to measure what it is worth) */
+    /* Earlier audio packets repeated in each one (RED, RFC 2198), 0..CQ_SENDER_MAX_RED: one
+     * while the link loses under 5 %, up to this many above. 0: plain Opus. */
+    unsigned audio_red;
     /* Video: layers (0: none) of width/4, /2, /1 for three, /2, /1 for two; each ssrc has
      * its RTX ssrc. The source image is width x height. */
     unsigned video_layers;
@@ -81,6 +86,7 @@ typedef struct {
 typedef struct {
     cq_sender_layer_stats_t layer[CQ_SENDER_MAX_LAYERS];
     uint64_t audio_frames, audio_dtx, audio_bytes;
+    uint64_t audio_red_blocks; /* earlier packets repeated (RED) */
     uint64_t plis_in, nacks_in, rtx_sent, rtx_missing;
     uint64_t rtx_stale;      /* asked for after every receiver has given it up (over 1 s old) */
     unsigned loss_percent;   /* the last loss the relay reported on audio */

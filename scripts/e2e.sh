@@ -4,7 +4,7 @@
 # scenario. Per scenario, build/e2e/SCENARIO/ gets each client's stats, a CSV time series
 # per receiver, PNG plots and report.json; build/e2e/report.md sums every scenario up.
 #
-#   scripts/e2e.sh [--short] [--check] [--without nack|fec] [SCENARIO...]
+#   scripts/e2e.sh [--short] [--check] [--without nack|fec|red] [SCENARIO...]
 #
 # --short runs each scenario for less time (what ./test.sh runs); --check fails when a
 # scenario misses the targets of issue 6 (docs/E2E.md); --without runs the scenarios with
@@ -31,8 +31,8 @@ while [ $# -gt 0 ]; do
     --without)
         shift
         case "${1:-}" in
-        nack | fec) without=$1 ;;
-        *) echo "e2e: --without takes nack or fec" >&2; exit 2 ;;
+        nack | fec | red) without=$1 ;;
+        *) echo "e2e: --without takes nack, fec or red" >&2; exit 2 ;;
         esac
         ;;
     -*) echo "e2e: unknown option $1" >&2; exit 2 ;;
@@ -160,8 +160,10 @@ report() {
             (.control.rejoins // 0) as $rejoins | .link.downs as $downs
             | .received[] | . as $r
             # Synthetic sound lets the receiver judge FEC by the tone: a frame decoded from
-            # "FEC" without the lost frame'"'"'s pitch was concealed, not recovered.
-            | ($r.audio.synth.fec_recovered // ($r.audio.fec_recovered // 0)) as $rec
+            # "FEC" without the lost frame'"'"'s pitch was concealed, not recovered. A RED
+            # copy is the lost packet itself.
+            | (($r.audio.red_recovered // 0)
+               + ($r.audio.synth.fec_recovered // ($r.audio.fec_recovered // 0))) as $rec
             | (($r.audio.concealed // 0) + ($r.audio.synth.fec_failed // 0)) as $conc
             | (($r.audio.played // 0) + $rec + $conc) as $all
             | {name: ($name + " <- " + ($names[$r.telecentre - 1] // ($r.telecentre | tostring))),
@@ -232,7 +234,7 @@ done
     echo "# chasqui end-to-end report"
     echo
     echo "$(date -u +%Y-%m-%dT%H:%M:%SZ), $( [ -n "$short" ] && echo short || echo full ) run."
-    echo "Audio: % of 20 ms frames played from packets / recovered by FEC / concealed;"
+    echo "Audio: % of 20 ms frames played from packets / recovered (a RED copy or FEC) / concealed;"
     echo "latency mouth to ear. Video: pictures shown per second, freezes, PSNR."
     echo
     echo "| scenario | receiver <- sender | link | audio played % | recovered % | concealed % | mouth-to-ear p50/p95 ms | fps | freezes | longest freeze ms | PSNR dB |"

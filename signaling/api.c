@@ -961,16 +961,16 @@ static json_t *join_json(struct cq_api *a, const cq_api_request_t *req, const cq
     json_t *others = others_json(m, p->id);
     return json_pack(
         "{s:I, s:I, s:s, s:s, s:{s:s, s:i, s:{s:s, s:s}, s:{s:s, s:o, s:o}}, "
-        "s:{s:I, s:o, s:o}, s:{s:{s:s, s:i, s:i, s:i}, s:{s:s, s:i, s:i}, s:{s:i}, "
+        "s:{s:I, s:o, s:o}, s:{s:{s:s, s:i, s:i, s:i, s:i}, s:{s:s, s:i, s:i}, s:{s:i}, "
         "s:{s:i, s:i, s:i, s:i}}, s:o}",
         "session", (json_int_t)s->id, "telecentre", (json_int_t)p->id, "role",
         cq_token_role_name(role), "mode", mode_names[s->mode], "media", "address", address, "port",
         (int)m->port, "ice", "ufrag", p->ufrag, "pwd", p->pwd, "srtp", "suite", "AEAD_AES_128_GCM",
         "key_to_relay", key_json(p->key_in, klen), "key_from_relay", key_json(p->key_out, klen),
         "ssrcs", "audio", (json_int_t)p->audio_ssrc, "video", video, "rtx", rtx, "codecs", "audio",
-        "name", "opus", "pt", 111, "clock", 48000, "channels", 2, "video", "name", "VP8", "pt", 96,
-        "clock", 90000, "rtx", "pt", 97, "extensions", "mid", 1, "abs_send_time", 2, "transport_cc",
-        3, "audio_level", 4, "participants", others);
+        "name", "opus", "pt", 111, "clock", 48000, "channels", 2, "red", 63, "video", "name", "VP8",
+        "pt", 96, "clock", 90000, "rtx", "pt", 97, "extensions", "mid", 1, "abs_send_time", 2,
+        "transport_cc", 3, "audio_level", 4, "participants", others);
 }
 
 /* Records that telecentre t (role) is in media session m, replacing an earlier entry,

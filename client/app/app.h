@@ -27,8 +27,8 @@ typedef struct {
     bool headless;
     double duration; /* 0: until a signal */
     unsigned width, height, fps, kbps;
-    unsigned audio_ms;    /* per audio packet: 20, 40 or 60 */
-    bool no_nack, no_fec; /* ablations for the e2e suite */
+    unsigned audio_ms;            /* per audio packet: 20, 40 or 60 */
+    bool no_nack, no_fec, no_red; /* ablations for the e2e suite */
 } app_options_t;
 
 typedef struct {
@@ -42,7 +42,7 @@ typedef struct {
 
 typedef struct {
     uint32_t telecentre;
-    uint64_t bytes, frames, played, fec, concealed, dropped;
+    uint64_t bytes, frames, played, recovered, concealed, dropped;
 } app_series_last_t;
 
 typedef struct app {

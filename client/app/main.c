@@ -47,8 +47,9 @@ static void usage(FILE *out) {
             "  --size WxH --fps N --kbps N   the video sent (default 640x360, 15, 500)\n"
             "  --media-via HOST:PORT         send media there instead of to the relay the server\n"
             "                                names (a link emulator in front of it, for tests)\n"
-            "  --no-nack, --no-fec           never ask for video repairs / no Opus FEC (to\n"
-            "                                measure what each is worth: the e2e suite)\n"
+            "  --no-nack, --no-fec, --no-red never ask for video repairs / no Opus FEC / no\n"
+            "                                earlier sound repeated in each packet (RED): to\n"
+            "                                measure what each is worth (the e2e suite)\n"
             "  --audio-ms 20|40|60           sound per packet (default 20; 60 spends a third\n"
             "                                of the header overhead on a weak link)\n"
             "\n"
@@ -79,6 +80,7 @@ static int parse_options(int argc, char **argv, app_options_t *o) {
         {"series", required_argument, NULL, 'C'},
         {"no-nack", no_argument, NULL, 'N'},
         {"no-fec", no_argument, NULL, 'F'},
+        {"no-red", no_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -135,6 +137,9 @@ static int parse_options(int argc, char **argv, app_options_t *o) {
             break;
         case 'F':
             o->no_fec = true;
+            break;
+        case 'R':
+            o->no_red = true;
             break;
         case 'C':
             o->series = optarg;
@@ -283,6 +288,7 @@ int app_start_media(app_t *app) {
                                     .audio_bps = 24000,
                                     .audio_frame_ms = o->audio_ms,
                                     .audio_no_fec = o->no_fec,
+                                    .audio_red = o->no_red ? 0 : CQ_SENDER_MAX_RED,
                                     .video_layers = j->video_layers,
                                     .width = o->width,
                                     .height = o->height,

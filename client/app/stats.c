@@ -48,11 +48,12 @@ json_t *app_stats_json(const app_t *app, const cq_endpoint_stats_t *st, double s
                                           r->psnr_sum / n, "psnr_min", r->psnr_min,
                                           "latency_ms_avg", r->latency_ms_sum / n, "latency_ms_max",
                                           r->latency_ms_max));
-        json_t *a = json_pack("{s:I, s:I, s:I, s:I, s:i, s:i}", "packets",
-                              (json_int_t)r->audio_packets, "played", (json_int_t)r->audio_played,
-                              "fec_recovered", (json_int_t)r->audio_fec, "concealed",
-                              (json_int_t)r->audio_concealed, "jitter_buffer_ms",
-                              (int)r->jitter_buffer_ms, "lipsync_hold_ms", (int)r->audio_hold_ms);
+        json_t *a = json_pack(
+            "{s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:i}", "packets", (json_int_t)r->audio_packets,
+            "malformed", (json_int_t)r->audio_malformed, "played", (json_int_t)r->audio_played,
+            "red_recovered", (json_int_t)r->audio_red, "fec_recovered", (json_int_t)r->audio_fec,
+            "concealed", (json_int_t)r->audio_concealed, "jitter_buffer_ms",
+            (int)r->jitter_buffer_ms, "lipsync_hold_ms", (int)r->audio_hold_ms);
         json_object_set_new(a, "latency_ms_p50", json_integer(r->audio_latency_ms_p50));
         if (r->synth_fec_ok + r->synth_fec_failed > 0)
             json_object_set_new(a, "synth",
@@ -135,14 +136,14 @@ static void on_series(uv_timer_t *t) {
                 (unsigned long long)(r->frames_shown - l->frames), r->height,
                 (unsigned long long)(r->frames_dropped - l->dropped),
                 (unsigned long long)(r->audio_played - l->played),
-                (unsigned long long)(r->audio_fec - l->fec),
+                (unsigned long long)(r->audio_red + r->audio_fec - l->recovered),
                 (unsigned long long)(r->audio_concealed - l->concealed), r->jitter_buffer_ms,
                 r->av_offset_ms, st.sent.rtt_us / 1000.0, st.up ? 1 : 0);
         l->bytes = bytes;
         l->frames = r->frames_shown;
         l->dropped = r->frames_dropped;
         l->played = r->audio_played;
-        l->fec = r->audio_fec;
+        l->recovered = r->audio_red + r->audio_fec;
         l->concealed = r->audio_concealed;
     }
     fflush(app->series);
@@ -156,7 +157,7 @@ int app_series_start(app_t *app) {
         return -1;
     }
     fprintf(app->series, "t_s,telecentre,kbps,frames,height,frames_dropped,audio_played,"
-                         "audio_fec,audio_concealed,jitter_buffer_ms,av_offset_ms,rtt_ms,"
+                         "audio_recovered,audio_concealed,jitter_buffer_ms,av_offset_ms,rtt_ms,"
                          "link_up\n");
     uv_timer_init(app->loop, &app->series_timer);
     app->series_timer.data = app;

@@ -5,6 +5,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -31,22 +32,49 @@ static size_t opus_packet(uint8_t *p, uint32_t k) {
 }
 
 typedef struct {
-    int played, fec, concealed, stretched, gaps, late, wait, wrong_order;
+    int played, red, fec, concealed, stretched, gaps, late, wait, wrong_order;
     uint32_t last_k;
 } tally_t;
 
+/* The link and the sender of a simulation. */
+typedef struct {
+    uint32_t n;                      /* packets sent, one each 20 ms */
+    unsigned base_ms, jitter_ms;     /* delay: base plus up to jitter */
+    int loss_every;                  /* every loss_every-th packet lost (0: none) ... */
+    int burst;                       /* ... with the burst - 1 after it (0 or 1: alone) */
+    uint32_t silent_from, silent_to; /* no packets sent in [from, to): DTX */
+    unsigned red;                    /* earlier packets each one repeats (RED) */
+} link_t;
+
+static bool lost(const link_t *l, uint32_t k) {
+    if (k >= l->silent_from && k < l->silent_to)
+        return true;
+    int burst = l->burst > 1 ? l->burst : 1;
+    return l->loss_every && k % (uint32_t)l->loss_every >= 7 &&
+           k % (uint32_t)l->loss_every < 7u + (uint32_t)burst;
+}
+
+static void played_in_order(tally_t *t, const uint8_t *pkt, unsigned samples) {
+    uint32_t k;
+    memcpy(&k, pkt + 1, sizeof k);
+    if (t->played + t->red > 0 && k <= t->last_k)
+        t->wrong_order++;
+    t->last_k = k;
+    assert_int_equal(samples, 960);
+}
+
 /*
- * Sends n packets every 20 ms over a link of base_ms delay plus up to jitter_ms, losing
- * those where lost(k) says so, and plays for n + 50 frames, checking that what plays is in
- * order.
+ * Sends packets every 20 ms over the link, losing those lost() says, and plays for n + 50
+ * frames, checking that what plays is in order.
  */
-static void simulate(uint32_t n, unsigned base_ms, unsigned jitter_ms, int loss_every,
-                     uint32_t silent_from, uint32_t silent_to, tally_t *t) {
+static void simulate(const link_t *l, tally_t *t) {
     static arrival_t arr[4096];
     cq_test_rand_t r = {99};
     size_t na = 0;
+    uint32_t n = l->n;
+    unsigned base_ms = l->base_ms, jitter_ms = l->jitter_ms;
     for (uint32_t k = 0; k < n; k++) {
-        if ((loss_every && k % (uint32_t)loss_every == 7) || (k >= silent_from && k < silent_to))
+        if (lost(l, k))
             continue;
         int64_t sent = (int64_t)k * 20000;
         arr[na++] =
@@ -67,6 +95,15 @@ static void simulate(uint32_t n, unsigned base_ms, unsigned jitter_ms, int loss_
         for (; next < na && arr[next].at_us <= now; next++) {
             uint8_t p[16];
             size_t len = opus_packet(p, arr[next].seq);
+            /* As the receiver does: the copies first, then the packet itself. */
+            for (unsigned d = l->red; d > 0; d--) {
+                uint32_t k = arr[next].seq;
+                if (k < d)
+                    continue;
+                uint8_t c[16];
+                size_t clen = opus_packet(c, k - d);
+                assert_true(cq_ajb_put_redundant(&jb, (k - d) * 960u, c, clen) >= 0);
+            }
             if (cq_ajb_put(&jb, arr[next].seq, arr[next].ts, p, len, arr[next].at_us) == CQ_EREPLAY)
                 t->late++;
         }
@@ -77,16 +114,14 @@ static void simulate(uint32_t n, unsigned base_ms, unsigned jitter_ms, int loss_
         case CQ_AJB_WAIT:
             t->wait++;
             break;
-        case CQ_AJB_PLAY: {
-            uint32_t k;
-            memcpy(&k, pkt + 1, sizeof k);
-            if (t->played && k <= t->last_k)
-                t->wrong_order++;
-            t->last_k = k;
+        case CQ_AJB_PLAY:
+            played_in_order(t, pkt, samples);
             t->played++;
-            assert_int_equal(samples, 960);
             break;
-        }
+        case CQ_AJB_RED:
+            played_in_order(t, pkt, samples);
+            t->red++;
+            break;
         case CQ_AJB_FEC:
             t->fec++;
             break;
@@ -106,7 +141,7 @@ static void simulate(uint32_t n, unsigned base_ms, unsigned jitter_ms, int loss_
 static void test_ajb_steady_link_keeps_the_minimum(void **state) {
     (void)state;
     tally_t t;
-    simulate(500, 300, 0, 0, 0, 0, &t); /* VSAT-like: long but steady */
+    simulate(&(link_t){.n = 500, .base_ms = 300}, &t); /* VSAT-like: long but steady */
     assert_int_equal(cq_ajb_target_ms(&jb), CQ_AJB_MIN_MS);
     assert_int_equal(t.played, 500);
     assert_int_equal(t.late, 0);
@@ -118,7 +153,7 @@ static void test_ajb_steady_link_keeps_the_minimum(void **state) {
 static void test_ajb_jittery_link(void **state) {
     (void)state;
     tally_t t;
-    simulate(1000, 40, 80, 0, 0, 0, &t);
+    simulate(&(link_t){.n = 1000, .base_ms = 40, .jitter_ms = 80}, &t);
     assert_true(cq_ajb_target_ms(&jb) >= 80 && cq_ajb_target_ms(&jb) <= 120);
     /* The delay grew by frames made up on purpose, told apart from losses concealed. */
     assert_true(t.stretched >= 2);
@@ -132,10 +167,55 @@ static void test_ajb_jittery_link(void **state) {
 static void test_ajb_losses_use_fec(void **state) {
     (void)state;
     tally_t t;
-    simulate(500, 100, 0, 10, 0, 0, &t);
+    simulate(&(link_t){.n = 500, .base_ms = 100, .loss_every = 10}, &t);
     assert_int_equal(t.played, 450);
     assert_int_equal(t.fec, 50);
     assert_int_equal(t.wrong_order, 0);
+}
+
+/* With RED each loss plays its copy from the next packet, in its turn: nothing is rebuilt
+ * or concealed, and the copies of packets that came are neither played nor late. */
+static void test_ajb_losses_play_red_copies(void **state) {
+    (void)state;
+    tally_t t;
+    simulate(&(link_t){.n = 500, .base_ms = 100, .jitter_ms = 30, .loss_every = 10, .red = 1}, &t);
+    assert_int_equal(t.played, 450);
+    assert_int_equal(t.red, 50);
+    assert_int_equal(t.fec + t.concealed + t.late, 0);
+    assert_int_equal(t.wrong_order, 0);
+    /* Losses two in a row: two copies cover both; one copy covers the second, and the
+     * first is rebuilt from that copy's FEC. */
+    simulate(&(link_t){.n = 500, .base_ms = 100, .loss_every = 10, .burst = 2, .red = 2}, &t);
+    assert_int_equal(t.played, 400);
+    assert_int_equal(t.red, 100);
+    assert_int_equal(t.fec + t.concealed, 0);
+    simulate(&(link_t){.n = 500, .base_ms = 100, .loss_every = 10, .burst = 2, .red = 1}, &t);
+    assert_int_equal(t.red, 50);
+    assert_int_equal(t.fec, 50);
+    assert_int_equal(t.concealed, 0);
+}
+
+/* A copy never displaces its packet, and the packet coming after its copy takes its place. */
+static void test_ajb_copy_and_packet(void **state) {
+    (void)state;
+    uint8_t p[16], c[16];
+    cq_ajb_init(&jb);
+    size_t len = opus_packet(p, 1), clen = opus_packet(c, 1);
+    c[1] = 0xee; /* tell the copy from the packet */
+    assert_int_equal(cq_ajb_put(&jb, 1, 960, p, len, 1000), 0);
+    assert_int_equal(cq_ajb_put_redundant(&jb, 960, c, clen), 0);
+    assert_int_equal(cq_ajb_put_redundant(&jb, 1920, c, clen), 1);
+    assert_int_equal(cq_ajb_put(&jb, 2, 1920, p, len, 2000), 0);
+    const uint8_t *pkt;
+    unsigned samples;
+    assert_int_equal(cq_ajb_get(&jb, 100000, &pkt, &len, &samples), CQ_AJB_PLAY);
+    assert_int_equal(pkt[1], 1);
+    assert_int_equal(cq_ajb_get(&jb, 120000, &pkt, &len, &samples), CQ_AJB_PLAY);
+    assert_int_equal(pkt[1], 1);
+    /* Played already: a copy of it is not needed, and not a late packet. */
+    assert_int_equal(cq_ajb_put_redundant(&jb, 960, c, clen), 0);
+    assert_int_equal(jb.late, 0);
+    assert_int_equal(cq_ajb_put_redundant(&jb, 2880, c, 0), CQ_EMALFORMED);
 }
 
 /* Two seconds of DTX silence: concealed while nothing comes, then the talk resumes at once
@@ -143,7 +223,9 @@ static void test_ajb_losses_use_fec(void **state) {
 static void test_ajb_silence_then_talk(void **state) {
     (void)state;
     tally_t t;
-    simulate(400, 100, 10, 0, 100, 200, &t);
+    simulate(
+        &(link_t){.n = 400, .base_ms = 100, .jitter_ms = 10, .silent_from = 100, .silent_to = 200},
+        &t);
     assert_int_equal(t.played, 300);
     assert_true(t.gaps >= 90); /* the silence is gaps, not losses concealed */
     assert_int_equal(t.concealed, 0);
@@ -159,6 +241,8 @@ int main(void) {
         cmocka_unit_test(test_ajb_steady_link_keeps_the_minimum),
         cmocka_unit_test(test_ajb_jittery_link),
         cmocka_unit_test(test_ajb_losses_use_fec),
+        cmocka_unit_test(test_ajb_losses_play_red_copies),
+        cmocka_unit_test(test_ajb_copy_and_packet),
         cmocka_unit_test(test_ajb_silence_then_talk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -216,6 +216,8 @@ static void on_audio(void *ctx, uint32_t telecentre, const int16_t *pcm, size_t 
 
 static uint8_t py[W * H], pu[W * H / 4], pv[W * H / 4];
 
+static unsigned setup_red; /* the sender's RED (reset by teardown) */
+
 static void setup(bool video, bool audio, const char *cname) {
     memset(&net, 0, sizeof net);
     net.video = video;
@@ -230,6 +232,7 @@ static void setup(bool video, bool audio, const char *cname) {
     cq_sender_config_t sc = {.audio_ssrc = audio ? AUDIO_SSRC : 0,
                              .audio_bps = 24000,
                              .audio_frame_ms = 20,
+                             .audio_red = setup_red,
                              .video_layers = video ? 1 : 0,
                              .video_ssrc = {V0},
                              .rtx_ssrc = {R0},
@@ -250,6 +253,7 @@ static void setup(bool video, bool audio, const char *cname) {
 }
 
 static void teardown(void) {
+    setup_red = 0;
     cq_receiver_destroy(net.r);
     cq_sender_destroy(net.s);
     net.r = NULL;
@@ -672,6 +676,38 @@ static void test_receiver_audio_lost_packet(void **state) {
     teardown();
 }
 
+/* With RED a lost packet plays from the copy in the next one: the sound itself, not a
+ * guess. Two lost in a row with one copy: the second plays from its copy, the first is
+ * rebuilt from that copy's FEC. */
+static void test_receiver_audio_red(void **state) {
+    (void)state;
+    setup_red = CQ_SENDER_MAX_RED; /* one copy: no loss was reported */
+    setup(false, true, "chasqui-1-2");
+    enum { N = 50 };
+    net.audio_max = N;
+    net.drop_at[net.ndrop_at++] = 20; /* audio only: packet k is frame k */
+    net.drop_at[net.ndrop_at++] = 30;
+    net.drop_at[net.ndrop_at++] = 31;
+    advance(&net, N * AUDIO_US);
+    cq_receiver_remote_stats_t st = only_remote();
+    for (int i = 0; i < 100 && st.audio_played + st.audio_red + st.audio_fec < N; i++) {
+        advance(&net, TICK_US);
+        st = only_remote();
+    }
+    assert_int_equal(net.dropped, 3);
+    assert_int_equal(st.audio_packets, N - 3);
+    assert_int_equal(st.audio_malformed, 0);
+    assert_int_equal(st.audio_played, N - 3);
+    assert_int_equal(st.audio_red, 2);
+    assert_int_equal(st.audio_fec, 1);
+    assert_int_equal(st.audio_concealed, 0);
+    assert_int_equal(net.audio_odd_size, 0);
+    /* Judged by the tone, the frames after each loss still have the pitch they should:
+     * a wrong frame from a copy would have thrown the count off. */
+    assert_int_equal(st.synth_fec_ok + st.synth_fec_failed, 1);
+    teardown();
+}
+
 /* ---- garbage -------------------------------------------------------------------------- */
 
 static uint8_t junk[1500];
@@ -682,7 +718,8 @@ static void test_receiver_garbage_ignored(void **state) {
     (void)state;
     setup(true, false, "chasqui-1-2");
     cq_test_rand_t rnd = {.state = 0x5eedu};
-    static const uint8_t pts[] = {CQ_SENDER_PT_OPUS, CQ_SENDER_PT_VP8, CQ_SENDER_PT_RTX};
+    static const uint8_t pts[] = {CQ_SENDER_PT_OPUS, CQ_SENDER_PT_VP8, CQ_SENDER_PT_RTX,
+                                  CQ_SENDER_PT_RED};
     static const uint8_t rtcp_pts[] = {CQ_RTCP_PT_SR, CQ_RTCP_PT_SDES, CQ_RTCP_PT_BYE,
                                        CQ_RTCP_PT_RR};
     for (int i = 0; i < 3000; i++) {
@@ -690,7 +727,7 @@ static void test_receiver_garbage_ignored(void **state) {
         cq_test_rand_fill(&rnd, junk, len);
         if (i % 2 && len >= 2) {
             junk[0] = (uint8_t)(0x80 | (junk[0] & 0x1f)); /* V=2, no padding */
-            junk[1] = (uint8_t)((junk[1] & 0x80) | pts[i % 3]);
+            junk[1] = (uint8_t)((junk[1] & 0x80) | pts[i % 4]);
         }
         if (i % 3 == 0 && len >= 12) /* a handful of SSRCs, so streams come back */
             memset(junk + 8, (int)(i % 5), 4);
@@ -773,6 +810,7 @@ int main(void) {
         cmocka_unit_test_teardown(test_receiver_lipsync_holds_sound, teardown_test),
         cmocka_unit_test_teardown(test_receiver_audio_lossless, teardown_test),
         cmocka_unit_test_teardown(test_receiver_audio_lost_packet, teardown_test),
+        cmocka_unit_test_teardown(test_receiver_audio_red, teardown_test),
         cmocka_unit_test_teardown(test_receiver_garbage_ignored, teardown_test),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

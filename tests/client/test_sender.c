@@ -17,6 +17,7 @@
 #include "client/synth.h"
 #include "codec/rtx.h"
 #include "codec/vp8_codec.h"
+#include "codec/red.h"
 #include "codec/vp8_desc.h"
 #include "rtp/error.h"
 #include "rtp/rtcp.h"
@@ -595,6 +596,95 @@ static void test_sender_audio_packets_and_dtx(void **state) {
     cq_sender_destroy(s);
 }
 
+/* The loss the relay reports on audio, as its RR would say it. */
+static void report_audio_loss(struct cq_sender *s, uint8_t fraction_lost, uint64_t at_us) {
+    cq_rtcp_report_t rb = {.ssrc = AUDIO_SSRC, .fraction_lost = fraction_lost};
+    uint8_t buf[64];
+    int n = cq_rtcp_rr_write(RELAY_SSRC, &rb, 1, buf, sizeof buf);
+    assert_true(n > 0);
+    assert_int_equal(cq_sender_rtcp(s, buf, (size_t)n, at_us), 0);
+}
+
+/* Checks that captured packet i is RED carrying plain[first .. last] (the Opus payloads a
+ * sender without RED wrote for the same sound), the last as the primary. */
+static void expect_red(const capture_t *plain, size_t i, size_t first, size_t last) {
+    cq_rtp_view_t v = rtp_of(i);
+    assert_int_equal(v.payload_type, CQ_SENDER_PT_RED);
+    cq_red_block_t b[4];
+    int n = cq_red_parse(v.payload, v.payload_len, b, 4);
+    assert_int_equal(n, (int)(last - first + 1));
+    for (size_t k = first; k <= last; k++) {
+        cq_rtp_view_t o;
+        assert_true(cq_rtp_parse(plain->pkt[k].data, plain->pkt[k].len, &o) > 0);
+        const cq_red_block_t *x = &b[k - first];
+        assert_int_equal(x->pt, CQ_SENDER_PT_OPUS);
+        assert_int_equal(x->ts_offset, (last - k) * 960u);
+        assert_int_equal(x->len, o.payload_len);
+        assert_memory_equal(x->data, o.payload, o.payload_len);
+    }
+}
+
+/* With RED each packet repeats the one before it (two before once the relay reports 5 %
+ * loss), byte for byte what was sent then; a talkspurt starts without copies. */
+static void test_sender_audio_red(void **state) {
+    (void)state;
+    /* What a sender without RED sends for the same sound and the same reports (Opus is
+     * deterministic). */
+    static capture_t plain;
+    struct cq_sender *s = make(0, true);
+    enum { TONE = 8, QUIET = 40, AGAIN = 3 };
+    uint32_t k = 0;
+    for (; k < 4; k++)
+        send_audio(s, k, true);
+    report_audio_loss(s, 26, T0 + 80000);
+    for (; k < TONE; k++)
+        send_audio(s, k, true);
+    for (; k < TONE + QUIET; k++)
+        send_audio(s, k, false);
+    for (uint32_t a = 0; a < AGAIN; a++, k++)
+        send_audio(s, k, true);
+    plain = cap;
+    cq_sender_destroy(s);
+
+    memset(&cap, 0, sizeof cap);
+    cq_sender_config_t c = config(0, true);
+    c.audio_red = CQ_SENDER_MAX_RED;
+    assert_int_equal(cq_sender_create(&s, &c), 0);
+    k = 0;
+    for (; k < 4; k++)
+        send_audio(s, k, true);
+    report_audio_loss(s, 26, T0 + 80000); /* 10 % */
+    for (; k < TONE; k++)
+        send_audio(s, k, true);
+    size_t tone_end = cap.n;
+    for (; k < TONE + QUIET; k++)
+        send_audio(s, k, false);
+    size_t again = cap.n;
+    for (uint32_t a = 0; a < AGAIN; a++, k++)
+        send_audio(s, k, true);
+    assert_int_equal(cap.n, plain.n); /* the same packets, DTX included */
+    expect_red(&plain, 0, 0, 0);      /* nothing before the first */
+    for (size_t i = 1; i < 4; i++)
+        expect_red(&plain, i, i - 1, i); /* 0 % loss: one copy */
+    for (size_t i = 4; i < tone_end; i++)
+        expect_red(&plain, i, i - 2, i); /* 10 %: two */
+    /* The quiet frames that still made packets repeat what came before them; after DTX
+     * the new talkspurt repeats nothing from before the silence. */
+    for (size_t i = tone_end; i < again; i++)
+        assert_int_equal(rtp_of(i).payload_type, CQ_SENDER_PT_RED);
+    expect_red(&plain, again, again, again);
+    expect_red(&plain, again + 1, again, again + 1);
+    expect_red(&plain, again + 2, again, again + 2);
+    cq_sender_stats_t st;
+    cq_sender_stats(s, &st);
+    assert_int_equal(st.audio_frames, cap.n);
+    assert_true(st.audio_red_blocks >= 3 + 2 * (TONE - 4) + 3);
+    cq_sender_destroy(s);
+
+    c.audio_red = CQ_SENDER_MAX_RED + 1;
+    expect_einval(&c);
+}
+
 /* ---- sender reports ----------------------------------------------------------------- */
 
 typedef struct {
@@ -795,6 +885,7 @@ int main(void) {
         cmocka_unit_test(test_sender_report_per_stream),
         cmocka_unit_test(test_sender_rtcp_rr_loss_and_rtt),
         cmocka_unit_test(test_sender_audio_packets_and_dtx),
+        cmocka_unit_test(test_sender_audio_red),
         cmocka_unit_test(test_sender_rtcp_garbage),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
