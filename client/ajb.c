@@ -88,8 +88,10 @@ int cq_ajb_put(cq_ajb_t *j, uint16_t seq, uint32_t ts, const uint8_t *payload, s
         j->late++;
         return CQ_EREPLAY;
     }
-    if (!j->started && j->first_arrival_us == 0)
+    if (!j->started && j->first_arrival_us == 0) {
         j->first_arrival_us = arrival_us ? arrival_us : 1;
+        j->first_ts = ts;
+    }
     store(slot_for(j, ts), ts, toc.packet_samples, payload, len, false);
     return 0;
 }
@@ -102,6 +104,8 @@ int cq_ajb_put_redundant(cq_ajb_t *j, uint32_t ts, const uint8_t *payload, size_
         return CQ_ENOBUFS;
     /* Most copies are of packets that came: played already, or waiting. Not late. */
     if (j->started && !cq_ts_newer(ts, j->play_ts) && ts != j->play_ts)
+        return 0;
+    if (!j->started && (j->first_arrival_us == 0 || cq_ts_newer(j->first_ts, ts)))
         return 0;
     cq_ajb_slot_t *s = slot_for(j, ts);
     if (s->used)

@@ -38,6 +38,7 @@ typedef struct {
     uint32_t play_ts;      /* RTP time of what plays next */
     uint16_t last_samples; /* duration of the last packet played, for a lost one's */
     int64_t first_arrival_us;
+    uint32_t first_ts; /* of the first packet put: copies of earlier ones were never lost */
     int64_t transit[CQ_AJB_HISTORY]; /* arrival - ts of recent packets, in 48 kHz units */
     unsigned ntransit, next_transit;
     unsigned target_ms;
@@ -67,7 +68,9 @@ int cq_ajb_put(cq_ajb_t *j, uint16_t seq, uint32_t ts, const uint8_t *payload, s
 /* A redundant copy of an earlier packet (a RED block, RFC 2198) that came inside a later one
  * (which the caller puts as well). It waits in the packet's place if that has not played yet
  * and nothing holds it: its own packet arriving later replaces it. It says nothing of the
- * link's delay. Returns 1 (kept), 0 (not needed: played already, or held), CQ_ENOBUFS,
+ * link's delay. A copy of a packet from before the first one put is not wanted either
+ * (sent before this receiver was listening: not a loss). Returns 1 (kept), 0 (not needed),
+ * CQ_ENOBUFS,
  * CQ_EMALFORMED. */
 int cq_ajb_put_redundant(cq_ajb_t *j, uint32_t ts, const uint8_t *payload, size_t len);
 

@@ -154,7 +154,21 @@ report() {
     for i in "${!prof[@]}"; do
         local name=${names[$i]}
         [ -f "$dir/$name.json" ] || continue
-        parts+=("$(jq -c --arg name "$name" --arg profile "${prof[$i]}" \
+        # From the receiver's series: seconds at each picture height and the mean kbit/s,
+        # per telecentre received ({"3": {"kbps": 180.2, "heights": {"180": 12}}}).
+        local series='{}'
+        [ -f "$dir/$name.csv" ] && series=$(awk -F, 'NR > 1 {
+                n[$2]++; k[$2] += $3; h[$2 "," $5]++ }
+            END {
+                printf "{"; sep = ""
+                for (t in n) {
+                    printf "%s\"%s\": {\"kbps\": %.1f, \"heights\": {", sep, t, k[t] / n[t]
+                    s2 = ""
+                    for (x in h) { split(x, p, ","); if (p[1] == t) { printf "%s\"%s\": %d", s2, p[2], h[x]; s2 = ", " } }
+                    printf "}}"; sep = ", "
+                }
+                printf "}" }' "$dir/$name.csv")
+        parts+=("$(jq -c --arg name "$name" --arg profile "${prof[$i]}" --argjson series "$series" \
             --argjson names "$(printf '%s\n' "${names[@]}" | jq -R . | jq -sc .)" '
             def pct(a; b): if b > 0 then (a * 1000 / b | round) / 10 else 0 end;
             (.control.rejoins // 0) as $rejoins | .link.downs as $downs
@@ -178,7 +192,11 @@ report() {
                        freezes: ($r.video.freezes // 0),
                        longest_freeze_ms: ($r.video.freeze_longest_ms // 0),
                        psnr_db: (($r.video.synth.psnr_avg // 0) * 10 | round / 10),
-                       latency_ms_p95: ($r.video.latency_ms_p95 // 0)},
+                       latency_ms_p95: ($r.video.latency_ms_p95 // 0),
+                       # Seconds spent receiving each picture height (0: none that second).
+                       seconds_at_height: ($series[$r.telecentre | tostring].heights // {})},
+               # Media bytes received per second of the run (RTP payloads, both media).
+               kbps_mean: ($series[$r.telecentre | tostring].kbps // 0),
                receiver: $name, from: $r.telecentre, rejoins: $rejoins,
                link_downs: $downs}' "$dir/$name.json")")
     done
@@ -235,13 +253,14 @@ done
     echo
     echo "$(date -u +%Y-%m-%dT%H:%M:%SZ), $( [ -n "$short" ] && echo short || echo full ) run."
     echo "Audio: % of 20 ms frames played from packets / recovered (a RED copy or FEC) / concealed;"
-    echo "latency mouth to ear. Video: pictures shown per second, freezes, PSNR."
+    echo "latency mouth to ear. Video: pictures shown per second, freezes, PSNR, seconds at each"
+    echo "picture height received (0: none). kbit/s: media received per second (RTP payloads)."
     echo
-    echo "| scenario | receiver <- sender | link | audio played % | recovered % | concealed % | mouth-to-ear p50/p95 ms | fps | freezes | longest freeze ms | PSNR dB |"
-    echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+    echo "| scenario | receiver <- sender | link | audio played % | recovered % | concealed % | mouth-to-ear p50/p95 ms | fps | freezes | longest freeze ms | PSNR dB | s at height | kbit/s |"
+    echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
     for r in "$out"/*/report.json; do
         [ -f "$r" ] || continue
-        jq -r '.scenario as $s | .receivers[] | "| \($s) | \(.name) | \(.profile) | \(.audio.played_pct) | \(.audio.recovered_pct) | \(.audio.concealed_pct) | \(.audio.latency_ms_p50)/\(.audio.latency_ms_p95) | \(.video.fps) | \(.video.freezes) | \(.video.longest_freeze_ms) | \(.video.psnr_db) |"' "$r"
+        jq -r '.scenario as $s | .receivers[] | "| \($s) | \(.name) | \(.profile) | \(.audio.played_pct) | \(.audio.recovered_pct) | \(.audio.concealed_pct) | \(.audio.latency_ms_p50)/\(.audio.latency_ms_p95) | \(.video.fps) | \(.video.freezes) | \(.video.longest_freeze_ms) | \(.video.psnr_db) | \(.video.seconds_at_height | to_entries | map("\(.key): \(.value)") | join(", ")) | \(.kbps_mean) |"' "$r"
     done
     echo
     echo "Relay CPU time per scenario:"

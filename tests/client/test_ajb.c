@@ -202,7 +202,10 @@ static void test_ajb_copy_and_packet(void **state) {
     cq_ajb_init(&jb);
     size_t len = opus_packet(p, 1), clen = opus_packet(c, 1);
     c[1] = 0xee; /* tell the copy from the packet */
+    /* Nothing put yet, then a copy of what came before the first packet: never lost. */
+    assert_int_equal(cq_ajb_put_redundant(&jb, 960, c, clen), 0);
     assert_int_equal(cq_ajb_put(&jb, 1, 960, p, len, 1000), 0);
+    assert_int_equal(cq_ajb_put_redundant(&jb, 0, c, clen), 0);
     assert_int_equal(cq_ajb_put_redundant(&jb, 960, c, clen), 0);
     assert_int_equal(cq_ajb_put_redundant(&jb, 1920, c, clen), 1);
     assert_int_equal(cq_ajb_put(&jb, 2, 1920, p, len, 2000), 0);
