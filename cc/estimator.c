@@ -1,0 +1,505 @@
+#include "cc/estimator.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "rtp/error.h"
+
+/* Groups: packets sent this close together are one burst, judged together (GCC §5.2). */
+#define GROUP_US 5000
+/* Trendline (libwebrtc's TrendlineEstimator): smoothing of the accumulated delay, and the
+ * gain that turns a slope into something comparable with the threshold. */
+#define SMOOTHING       0.9
+#define TREND_GAIN      4.0
+#define MAX_DELTAS_GAIN 60
+/* Overuse detector: the adaptive threshold (GCC §5.4) and its speeds, in ms. */
+#define THRESHOLD_START_MS  12.5
+#define THRESHOLD_MIN_MS    6.0
+#define THRESHOLD_MAX_MS    600.0
+#define K_UP                0.0087
+#define K_DOWN              0.039
+#define OVERUSE_MIN_MS      10.0
+#define THRESHOLD_IGNORE_MS 15.0 /* a trend this far past the threshold is a spike */
+/* Rate control. */
+#define BETA            0.85  /* overuse: this fraction of what arrived */
+#define INCREASE_PER_S  1.08  /* multiplicative, far from the last congestion */
+#define PACKET_BITS     9600. /* a typical video packet, for the additive increase */
+#define THROUGHPUT_GAIN 1.5   /* the target grows to at most 1.5x what arrived ... */
+#define THROUGHPUT_PLUS 10000 /* ... plus 10 kbit/s */
+#define ACKED_WINDOW_US 500000
+#define ACKED_MIN_US    100000
+/* Loss bound. */
+#define LOSS_HIGH 0.10
+#define LOSS_LOW  0.02
+/* A window is judged after half a second and 10 packets; heavy loss must show in it and
+ * in its average with the window before, so that one unlucky window at a radio link's
+ * random loss does not cut the rate. */
+#define LOSS_MIN_COUNT 10
+#define LOSS_WINDOW_US 500000
+/* Probes. */
+#define PROBE_US          30000 /* a cluster lasts this long at its rate ... */
+#define PROBE_MIN_PACKETS 6     /* ... and has at least this many packets */
+#define PROBE_BYTES       1200  /* the packet size a cluster is planned with */
+#define PROBE_TIMEOUT_US  1500000
+#define PROBE_SATURATED   0.9  /* arrived under this fraction of the send rate: the link's */
+#define PROBE_UTILISATION 0.95 /* of a saturated link, what the target takes */
+
+static int64_t max64(int64_t a, int64_t b) {
+    return a > b ? a : b;
+}
+
+int cq_cc_init(cq_cc_t *cc, const cq_cc_config_t *cfg) {
+    if (cfg->min_bps == 0 || cfg->min_bps > cfg->start_bps || cfg->start_bps > cfg->max_bps)
+        return CQ_EINVAL;
+    memset(cc, 0, sizeof *cc);
+    cc->cfg = *cfg;
+    cq_sendhist_init(&cc->sent);
+    cc->threshold_ms = THRESHOLD_START_MS;
+    cc->overuse_ms = -1;
+    cc->delay_bps = cfg->start_bps;
+    cc->target_bps = cfg->start_bps;
+    for (int i = 0; i < CQ_CC_PROBES; i++)
+        cc->probe[i].id = -1;
+    return 0;
+}
+
+void cq_cc_set_rtt(cq_cc_t *cc, uint32_t rtt_us) {
+    cc->rtt_us = rtt_us;
+}
+
+uint32_t cq_cc_target_bps(const cq_cc_t *cc) {
+    return cc->target_bps;
+}
+
+static cq_cc_probe_t *probe_of(cq_cc_t *cc, int id) {
+    for (int i = 0; i < CQ_CC_PROBES; i++)
+        if (cc->probe[i].id == id)
+            return &cc->probe[i];
+    return NULL;
+}
+
+void cq_cc_on_sent(cq_cc_t *cc, uint16_t tseq, size_t bytes, int64_t now_us, int probe) {
+    cq_sendhist_add(&cc->sent, tseq, bytes, now_us, probe);
+    cq_cc_probe_t *p = probe >= 0 ? probe_of(cc, probe) : NULL;
+    if (p == NULL)
+        return;
+    if (p->packets_sent == 0)
+        p->first_send_us = now_us;
+    p->packets_sent++;
+    p->last_send_us = now_us;
+    p->bytes_sent += (uint32_t)bytes;
+    p->last_sent_bytes = (uint32_t)bytes;
+}
+
+/* ---- delay ----------------------------------------------------------------------------- */
+
+static void update_threshold(cq_cc_t *cc, double trend, int64_t now_us) {
+    if (cc->last_threshold_update_us == 0)
+        cc->last_threshold_update_us = now_us;
+    double a = fabs(trend);
+    if (a > cc->threshold_ms + THRESHOLD_IGNORE_MS) {
+        /* A spike (a route change, a burst of cross traffic): not what the threshold
+         * should learn from. */
+        cc->last_threshold_update_us = now_us;
+        return;
+    }
+    double k = a < cc->threshold_ms ? K_DOWN : K_UP;
+    double dt_ms = (double)(now_us - cc->last_threshold_update_us) / 1000.0;
+    if (dt_ms > 100)
+        dt_ms = 100;
+    cc->threshold_ms += k * (a - cc->threshold_ms) * dt_ms;
+    if (cc->threshold_ms < THRESHOLD_MIN_MS)
+        cc->threshold_ms = THRESHOLD_MIN_MS;
+    if (cc->threshold_ms > THRESHOLD_MAX_MS)
+        cc->threshold_ms = THRESHOLD_MAX_MS;
+    cc->last_threshold_update_us = now_us;
+}
+
+/* Judges the modified trend against the threshold; send_delta_ms is the time the groups
+ * compared were sent apart, how long the trend has been seen. Returns true on overuse. */
+static bool detect(cq_cc_t *cc, double trend, double send_delta_ms, int64_t now_us) {
+    bool over = false;
+    if (trend > cc->threshold_ms) {
+        cc->overuse_ms = cc->overuse_ms < 0 ? send_delta_ms / 2 : cc->overuse_ms + send_delta_ms;
+        cc->overuse_count++;
+        /* Over for long enough, more than once, and not already falling back. */
+        if (cc->overuse_ms > OVERUSE_MIN_MS && cc->overuse_count > 1 && trend >= cc->prev_trend) {
+            cc->overuse_ms = 0;
+            cc->overuse_count = 0;
+            cc->usage = CQ_CC_OVERUSE;
+            over = true;
+        }
+    } else if (trend < -cc->threshold_ms) {
+        cc->overuse_ms = -1;
+        cc->overuse_count = 0;
+        cc->usage = CQ_CC_UNDERUSE;
+    } else {
+        cc->overuse_ms = -1;
+        cc->overuse_count = 0;
+        cc->usage = CQ_CC_NORMAL;
+    }
+    cc->prev_trend = trend;
+    update_threshold(cc, trend, now_us);
+    return over;
+}
+
+/* The least-squares slope of the smoothed delay over the window. */
+static double slope(const cq_cc_t *cc) {
+    double sx = 0, sy = 0;
+    for (unsigned i = 0; i < cc->trend_n; i++) {
+        sx += cc->trend_x[i];
+        sy += cc->trend_y[i];
+    }
+    double mx = sx / cc->trend_n, my = sy / cc->trend_n, num = 0, den = 0;
+    for (unsigned i = 0; i < cc->trend_n; i++) {
+        num += (cc->trend_x[i] - mx) * (cc->trend_y[i] - my);
+        den += (cc->trend_x[i] - mx) * (cc->trend_x[i] - mx);
+    }
+    return den > 0 ? num / den : 0;
+}
+
+/* One more delay variation between two groups: d = arrival delta - send delta. */
+static bool add_delta(cq_cc_t *cc, double d_ms, double send_delta_ms, int64_t arrival_us,
+                      int64_t now_us) {
+    if (cc->num_deltas < 1000)
+        cc->num_deltas++;
+    cc->accumulated_ms += d_ms;
+    cc->smoothed_ms = SMOOTHING * cc->smoothed_ms + (1 - SMOOTHING) * cc->accumulated_ms;
+    if (cc->first_arrival_us == 0)
+        cc->first_arrival_us = arrival_us;
+    cc->trend_x[cc->trend_next] = (double)(arrival_us - cc->first_arrival_us) / 1000.0;
+    cc->trend_y[cc->trend_next] = cc->smoothed_ms;
+    cc->trend_next = (cc->trend_next + 1) % CQ_CC_TREND_WINDOW;
+    if (cc->trend_n < CQ_CC_TREND_WINDOW)
+        cc->trend_n++;
+    double trend = cc->trend_n == CQ_CC_TREND_WINDOW ? slope(cc) : 0;
+    unsigned n = cc->num_deltas < MAX_DELTAS_GAIN ? cc->num_deltas : MAX_DELTAS_GAIN;
+    return detect(cc, n * trend * TREND_GAIN, send_delta_ms, now_us);
+}
+
+/* A packet that arrived, in send order: closes the group before it when it starts a new
+ * one. Returns true when the detector saw overuse. */
+static bool group_packet(cq_cc_t *cc, int64_t send_us, int64_t arrival_us, uint32_t bytes,
+                         int64_t now_us) {
+    cq_cc_group_t *g = &cc->group;
+    if (!g->open) {
+        *g = (cq_cc_group_t){true, send_us, send_us, arrival_us, bytes};
+        return false;
+    }
+    if (send_us < g->first_send_us)
+        return false; /* older than the group: reordered, its delay says nothing new */
+    if (send_us - g->first_send_us <= GROUP_US) {
+        g->last_send_us = max64(g->last_send_us, send_us);
+        g->last_arrival_us = max64(g->last_arrival_us, arrival_us);
+        g->bytes += bytes;
+        return false;
+    }
+    bool over = false;
+    if (cc->prev_group.open) {
+        double send_delta = (double)(g->last_send_us - cc->prev_group.last_send_us) / 1000.0;
+        double arrival_delta =
+            (double)(g->last_arrival_us - cc->prev_group.last_arrival_us) / 1000.0;
+        over = add_delta(cc, arrival_delta - send_delta, send_delta, g->last_arrival_us, now_us);
+    }
+    cc->prev_group = *g;
+    *g = (cq_cc_group_t){true, send_us, send_us, arrival_us, bytes};
+    return over;
+}
+
+/* ---- throughput ------------------------------------------------------------------------ */
+
+static void acked_add(cq_cc_t *cc, int64_t arrival_us, uint32_t bytes) {
+    cc->acked[cc->acked_next] = (cq_cc_acked_t){arrival_us, bytes};
+    cc->acked_next = (cc->acked_next + 1) % CQ_CC_ACKED_MAX;
+    if (cc->acked_n < CQ_CC_ACKED_MAX)
+        cc->acked_n++;
+}
+
+/* What arrived over the last half second of arrivals: the bytes after the first one over
+ * the time they took. 0 until a tenth of a second has been seen. */
+static uint32_t acked_rate(const cq_cc_t *cc) {
+    int64_t latest = 0;
+    for (unsigned i = 0; i < cc->acked_n; i++)
+        latest = max64(latest, cc->acked[i].arrival_us);
+    int64_t earliest = latest;
+    uint64_t bytes = 0, earliest_bytes = 0;
+    for (unsigned i = 0; i < cc->acked_n; i++) {
+        const cq_cc_acked_t *a = &cc->acked[i];
+        if (a->arrival_us < latest - ACKED_WINDOW_US)
+            continue;
+        bytes += a->bytes;
+        if (a->arrival_us <= earliest) {
+            earliest = a->arrival_us;
+            earliest_bytes = a->bytes;
+        }
+    }
+    int64_t span = latest - earliest;
+    if (span < ACKED_MIN_US)
+        return 0;
+    return (uint32_t)((double)(bytes - earliest_bytes) * 8e6 / (double)span);
+}
+
+/* ---- rate control ---------------------------------------------------------------------- */
+
+static uint32_t response_time_us(const cq_cc_t *cc) {
+    return (cc->rtt_us ? cc->rtt_us : 200000u) + 100000u;
+}
+
+/* Where the last decreases happened: their average and variance, in kbit/s, normalised
+ * by the average as libwebrtc's LinkCapacityEstimator does. */
+static void capacity_update(cq_cc_t *cc, double kbps) {
+    if (cc->capacity_kbps <= 0) {
+        cc->capacity_kbps = kbps;
+        cc->capacity_var = 0.4;
+        return;
+    }
+    cc->capacity_kbps = 0.95 * cc->capacity_kbps + 0.05 * kbps;
+    double norm = cc->capacity_kbps > 1 ? cc->capacity_kbps : 1;
+    double e = cc->capacity_kbps - kbps;
+    cc->capacity_var = 0.95 * cc->capacity_var + 0.05 * e * e / norm;
+    if (cc->capacity_var < 0.4)
+        cc->capacity_var = 0.4;
+    if (cc->capacity_var > 2.5)
+        cc->capacity_var = 2.5;
+}
+
+static double capacity_dev_kbps(const cq_cc_t *cc) {
+    return sqrt(cc->capacity_var * cc->capacity_kbps);
+}
+
+static void delay_control(cq_cc_t *cc, bool overuse, int64_t now_us) {
+    if (cc->last_increase_us == 0)
+        cc->last_increase_us = now_us;
+    if (overuse) {
+        double base = cc->acked_bps ? (double)cc->acked_bps : cc->delay_bps;
+        double next = BETA * base;
+        if (next > cc->delay_bps)
+            next = cc->delay_bps; /* a decrease never raises the rate */
+        capacity_update(cc, base / 1000.0);
+        cc->delay_bps = next;
+        cc->last_decrease_us = now_us;
+        cc->last_increase_us = now_us;
+        cc->overuses++;
+        return;
+    }
+    if (cc->usage == CQ_CC_UNDERUSE) {
+        /* A queue is draining: hold until it has, or the rate would chase it. */
+        cc->last_increase_us = now_us;
+        return;
+    }
+    double dt_s = (double)(now_us - cc->last_increase_us) / 1e6;
+    if (dt_s > 1)
+        dt_s = 1;
+    cc->last_increase_us = now_us;
+    double kbps = cc->delay_bps / 1000.0;
+    if (cc->capacity_kbps > 0 && kbps > cc->capacity_kbps + 3 * capacity_dev_kbps(cc))
+        cc->capacity_kbps = 0; /* far past the old congestion point: it moved */
+    double next;
+    if (cc->capacity_kbps > 0 && kbps > cc->capacity_kbps - 3 * capacity_dev_kbps(cc)) {
+        /* Near where congestion was: a packet per response time. */
+        double per_s = PACKET_BITS * 1e6 / response_time_us(cc);
+        next = cc->delay_bps + (per_s > 4000 ? per_s : 4000) * dt_s;
+    } else {
+        next = cc->delay_bps * pow(INCREASE_PER_S, dt_s);
+    }
+    /* Not much past what the sender actually gets through: an encoder held below the
+     * link would otherwise let the estimate grow without proof. */
+    if (cc->acked_bps > 0) {
+        double limit = THROUGHPUT_GAIN * cc->acked_bps + THROUGHPUT_PLUS;
+        if (next > limit)
+            next = cc->delay_bps > limit ? cc->delay_bps : limit;
+    }
+    cc->delay_bps = next;
+}
+
+static void loss_control(cq_cc_t *cc, int64_t now_us) {
+    if (cc->loss_window_start_us == 0)
+        cc->loss_window_start_us = now_us;
+    if (cc->reported_window < LOSS_MIN_COUNT || now_us - cc->loss_window_start_us < LOSS_WINDOW_US)
+        return;
+    if (cc->reported_window == 0)
+        return;
+    double window = (double)cc->lost_window / cc->reported_window;
+    double p = cc->last_loss_update_us ? (window + cc->loss_fraction) / 2 : window;
+    cc->loss_fraction = window;
+    cc->lost_window = cc->reported_window = 0;
+    cc->loss_window_start_us = now_us;
+    double dt_s = cc->last_loss_update_us ? (double)(now_us - cc->last_loss_update_us) / 1e6 : 0;
+    if (dt_s > 2)
+        dt_s = 2; /* a slow sender's windows are long: its bound climbs per second all the same */
+    cc->last_loss_update_us = now_us;
+    /* Heavy loss now and on average: a queue that overflowed once and has drained (the
+     * delay signal already cut the rate) does not cut it again. */
+    if (window > LOSS_HIGH && p > LOSS_HIGH) {
+        if (now_us - cc->last_loss_decrease_us >= (int64_t)response_time_us(cc)) {
+            double base = cc->loss_bps > 0 ? cc->loss_bps : (double)cc->target_bps;
+            cc->loss_bps = base * (1 - 0.5 * window);
+            cc->last_loss_decrease_us = now_us;
+        }
+        return;
+    }
+    if (cc->loss_bps > 0) {
+        /* Light loss: the bound creeps up; none to speak of: it lets go, and the delay
+         * signal (which has its own cut from the same congestion) leads again. A policer
+         * that drops without queueing brings it back at its next heavy window. */
+        cc->loss_bps *= pow(1.02, dt_s);
+        if (window < LOSS_LOW || cc->loss_bps >= cc->delay_bps) {
+            /* The delay signal grew on its own meanwhile, unproven: it starts from here. */
+            if (cc->delay_bps > cc->loss_bps)
+                cc->delay_bps = cc->loss_bps;
+            cc->loss_bps = 0;
+        }
+    }
+}
+
+/* ---- probes ---------------------------------------------------------------------------- */
+
+static void probe_arrived(cq_cc_t *cc, const cq_sendhist_entry_t *e, int64_t arrival_us) {
+    cq_cc_probe_t *p = probe_of(cc, e->probe);
+    if (p == NULL)
+        return;
+    if (p->packets_acked == 0 || arrival_us < p->first_arrival_us) {
+        p->first_arrival_us = arrival_us;
+        p->first_acked_bytes = e->bytes;
+    }
+    if (p->packets_acked == 0 || arrival_us > p->last_arrival_us)
+        p->last_arrival_us = arrival_us;
+    p->packets_acked++;
+    p->bytes_acked += e->bytes;
+}
+
+static unsigned probe_packets(uint32_t rate_bps) {
+    unsigned n = (unsigned)((double)rate_bps * PROBE_US / 1e6 / 8 / PROBE_BYTES);
+    return n < PROBE_MIN_PACKETS ? PROBE_MIN_PACKETS : n;
+}
+
+/* A cluster enough of which has arrived: the rate it went out at and the rate it came in
+ * at say whether the link carries that much. */
+static void probe_judge(cq_cc_t *cc, cq_cc_probe_t *p, int64_t now_us) {
+    unsigned planned = probe_packets(p->rate_bps);
+    bool complete = p->packets_sent >= planned && p->packets_acked * 5 >= planned * 4;
+    if (!complete && now_us - p->started_us < PROBE_TIMEOUT_US)
+        return;
+    int64_t send_span = p->last_send_us - p->first_send_us;
+    int64_t recv_span = p->last_arrival_us - p->first_arrival_us;
+    if (complete && send_span > 0 && recv_span > 0 && p->packets_acked >= 2) {
+        double send_bps = (double)(p->bytes_sent - p->last_sent_bytes) * 8e6 / (double)send_span;
+        double recv_bps = (double)(p->bytes_acked - p->first_acked_bytes) * 8e6 / (double)recv_span;
+        double result = send_bps < recv_bps ? send_bps : recv_bps;
+        if (recv_bps < PROBE_SATURATED * send_bps)
+            result = PROBE_UTILISATION * recv_bps; /* the link's, not the probe's */
+        cc->probe_result_bps = (uint32_t)result;
+        if (result > cc->delay_bps) {
+            cc->delay_bps = result;
+            cc->last_increase_us = now_us;
+            if (cc->loss_bps > 0 && cc->loss_bps < result && cc->loss_fraction <= LOSS_HIGH)
+                cc->loss_bps = 0;
+        }
+    }
+    p->id = -1; /* judged, or lost for good */
+}
+
+bool cq_cc_probe_next(cq_cc_t *cc, int64_t now_us, uint32_t *rate_bps, unsigned *packets, int *id) {
+    cq_cc_probe_t *slot = probe_of(cc, -1);
+    if (slot == NULL)
+        return false;
+    uint32_t rate = 0;
+    if (!cc->initial_probes_sent) {
+        /* 3x then 6x the start: a link several times the guess is found in two round
+         * trips rather than in the tens of seconds that 8 % a second would take. */
+        bool first = cc->next_probe_id == 0;
+        rate = cc->cfg.start_bps * (first ? 3u : 6u);
+        if (!first)
+            cc->initial_probes_sent = true;
+    }
+    if (rate == 0) {
+        rate = cc->probe_requested_bps;
+        cc->probe_requested_bps = 0;
+    }
+    if (rate == 0)
+        return false;
+    if (rate > cc->cfg.max_bps)
+        rate = cc->cfg.max_bps;
+    *slot = (cq_cc_probe_t){.id = cc->next_probe_id, .rate_bps = rate, .started_us = now_us};
+    cc->next_probe_id = (cc->next_probe_id + 1) % 32768;
+    *rate_bps = rate;
+    *packets = probe_packets(rate);
+    *id = slot->id;
+    return true;
+}
+
+void cq_cc_request_probe(cq_cc_t *cc, uint32_t rate_bps, int64_t now_us) {
+    (void)now_us;
+    if (rate_bps <= cc->target_bps)
+        return;
+    for (int i = 0; i < CQ_CC_PROBES; i++)
+        if (cc->probe[i].id != -1)
+            return;                     /* one at a time: two would measure each other */
+    cc->probe_requested_bps = rate_bps; /* until cq_cc_probe_next hands it out */
+}
+
+/* ---- feedback -------------------------------------------------------------------------- */
+
+static void set_target(cq_cc_t *cc) {
+    double t = cc->delay_bps;
+    if (cc->loss_bps > 0 && cc->loss_bps < t)
+        t = cc->loss_bps;
+    if (t < cc->cfg.min_bps)
+        t = cc->cfg.min_bps;
+    if (t > cc->cfg.max_bps)
+        t = cc->cfg.max_bps;
+    if (cc->delay_bps > cc->cfg.max_bps)
+        cc->delay_bps = cc->cfg.max_bps;
+    if (cc->delay_bps < cc->cfg.min_bps)
+        cc->delay_bps = cc->cfg.min_bps;
+    cc->target_bps = (uint32_t)t;
+}
+
+void cq_cc_on_feedback(cq_cc_t *cc, const cq_twcc_packet_t *pkts, size_t n, int64_t now_us) {
+    cc->feedbacks++;
+    bool overuse = false;
+    for (size_t i = 0; i < n; i++) {
+        cq_sendhist_entry_t *e = cq_sendhist_find(&cc->sent, pkts[i].seq);
+        if (e == NULL || e->acked)
+            continue;
+        if (!pkts[i].received) {
+            /* Counted lost when first reported so; a later report of its arrival (it was
+             * only late) still feeds delay and throughput below. */
+            cc->reported_window++;
+            cc->lost_window++;
+            cc->packets_reported++;
+            cc->packets_lost++;
+            continue;
+        }
+        e->acked = true;
+        cc->reported_window++;
+        cc->packets_reported++;
+        acked_add(cc, pkts[i].arrival_us, e->bytes);
+        overuse |= group_packet(cc, e->send_us, pkts[i].arrival_us, e->bytes, now_us);
+        if (e->probe >= 0)
+            probe_arrived(cc, e, pkts[i].arrival_us);
+    }
+    cc->acked_bps = acked_rate(cc);
+    delay_control(cc, overuse, now_us);
+    loss_control(cc, now_us);
+    for (int i = 0; i < CQ_CC_PROBES; i++)
+        if (cc->probe[i].id >= 0)
+            probe_judge(cc, &cc->probe[i], now_us);
+    set_target(cc);
+}
+
+void cq_cc_stats(const cq_cc_t *cc, cq_cc_stats_t *out) {
+    *out = (cq_cc_stats_t){.target_bps = cc->target_bps,
+                           .delay_bps = (uint32_t)cc->delay_bps,
+                           .loss_bps = (uint32_t)cc->loss_bps,
+                           .acked_bps = cc->acked_bps,
+                           .probe_bps = cc->probe_result_bps,
+                           .trend = cc->prev_trend,
+                           .threshold_ms = cc->threshold_ms,
+                           .usage = cc->usage,
+                           .loss_fraction = cc->loss_fraction,
+                           .feedbacks = cc->feedbacks,
+                           .packets_reported = cc->packets_reported,
+                           .packets_lost = cc->packets_lost,
+                           .overuses = cc->overuses};
+}

@@ -1,0 +1,167 @@
+/*
+ * The bandwidth estimator shared by the relay (one per receiver: its downlink) and the
+ * client (its uplink), in the spirit of Google Congestion Control
+ * (draft-ietf-rmcat-gcc-02) as libwebrtc runs it today: send-side, from transport-wide
+ * feedback.
+ *
+ *   feedback ─► delays of packet groups ─► trendline ─► overuse detector ─► AIMD ─┐
+ *            └► throughput of what arrived ─────────────────────────────────────┤
+ *            └► loss ─► loss bound ──────────────────────────────────────► min ─┴─► target
+ *            └► probe clusters ─► measured headroom ─► the target jumps up to it
+ *
+ * Delay: packets sent within 5 ms of each other form a group; the growth of one-way delay
+ * between successive groups is accumulated, smoothed, and its slope over the last 20
+ * groups (a least-squares trend) says whether a queue is building. The trend is compared
+ * with a threshold that adapts to it (slowly up, faster down), so a link whose delay
+ * jitters does not look congested all the time and a competing flow cannot starve us.
+ * Overuse cuts the rate to 85 % of what actually arrived; normal use lets it grow, 8 % a
+ * second while far from the last congestion point, by about a packet per round trip near
+ * it; underuse holds it (the queue is draining).
+ *
+ * Loss: random loss is what rural radio does all day, and is not a sign of a full queue;
+ * only heavy loss (over 10 %) lowers the bound, by half the loss, at most once per round
+ * trip. Under 2 % the bound climbs back at 8 % a second, between the two at 2 %.
+ *
+ * Probing: the target cannot grow faster than the media actually sent (at most 1.5 times
+ * the throughput that arrived, plus a packet a round trip), so a sender held below the
+ * link by its encoders cannot learn there is room. A probe cluster (a short burst at a
+ * chosen rate, padding or RTX) measures it: the rate at which the cluster arrived, if
+ * the link delivered it slower than it was sent, is the link's; otherwise the probe rate
+ * fits. At the start, clusters at 3x and 6x the start rate find the link within seconds.
+ *
+ * A plain value the caller owns (about 100 KiB with its send history); no allocation, no
+ * I/O, no clock: every call takes the caller's monotonic time in microseconds.
+ */
+#ifndef CQ_CC_ESTIMATOR_H
+#define CQ_CC_ESTIMATOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cc/sendhist.h"
+#include "rtp/twcc.h"
+
+#define CQ_CC_TREND_WINDOW 20  /* groups the delay trend is fitted over */
+#define CQ_CC_ACKED_MAX    256 /* arrivals the throughput is measured over */
+#define CQ_CC_PROBES       4   /* probe clusters in flight at once */
+
+typedef enum {
+    CQ_CC_NORMAL = 0,
+    CQ_CC_OVERUSE,  /* delay growing: a queue is building */
+    CQ_CC_UNDERUSE, /* delay falling: a queue is draining */
+} cq_cc_usage_t;
+
+typedef struct {
+    uint32_t start_bps, min_bps, max_bps;
+} cq_cc_config_t;
+
+/* A packet group: sent within 5 ms of its first. */
+typedef struct {
+    bool open;
+    int64_t first_send_us, last_send_us, last_arrival_us;
+    uint32_t bytes;
+} cq_cc_group_t;
+
+typedef struct {
+    int64_t arrival_us;
+    uint32_t bytes;
+} cq_cc_acked_t;
+
+typedef struct {
+    int id;                /* cluster id, as given to cq_cc_on_sent; -1: slot free */
+    uint32_t rate_bps;     /* asked for */
+    unsigned packets_sent; /* as the caller sent them */
+    unsigned packets_acked;
+    int64_t first_send_us, last_send_us, first_arrival_us, last_arrival_us;
+    uint32_t bytes_sent, bytes_acked, first_acked_bytes, last_sent_bytes;
+    int64_t started_us;
+} cq_cc_probe_t;
+
+typedef struct {
+    cq_cc_config_t cfg;
+    cq_sendhist_t sent;
+
+    /* Delay: the group being filled and the one before it. */
+    cq_cc_group_t group, prev_group;
+    double accumulated_ms, smoothed_ms;
+    double trend_x[CQ_CC_TREND_WINDOW], trend_y[CQ_CC_TREND_WINDOW];
+    unsigned trend_n, trend_next, num_deltas;
+    int64_t first_arrival_us;
+    /* Overuse detector. */
+    double threshold_ms, prev_trend;
+    double overuse_ms;
+    unsigned overuse_count;
+    int64_t last_threshold_update_us;
+    cq_cc_usage_t usage;
+
+    /* Throughput of what arrived, over the last 500 ms of arrivals. */
+    cq_cc_acked_t acked[CQ_CC_ACKED_MAX];
+    unsigned acked_n, acked_next;
+    uint32_t acked_bps;
+
+    /* AIMD on the delay signal. */
+    double delay_bps;
+    int64_t last_increase_us;
+    double capacity_kbps, capacity_var; /* where the last decreases happened; 0: unknown */
+    int64_t last_decrease_us;
+
+    /* Loss bound. */
+    double loss_bps;
+    uint32_t lost_window, reported_window; /* since window_start_us */
+    int64_t loss_window_start_us, last_loss_decrease_us, last_loss_update_us;
+    double loss_fraction; /* of the last window judged */
+
+    /* Probes. */
+    cq_cc_probe_t probe[CQ_CC_PROBES];
+    int next_probe_id;
+    bool initial_probes_sent;
+    uint32_t probe_requested_bps; /* asked for, not handed out yet; 0: none */
+    uint32_t probe_result_bps;    /* the last one measured; 0: none */
+
+    uint32_t rtt_us;
+    uint32_t target_bps;
+    uint64_t feedbacks, packets_reported, packets_lost, overuses;
+} cq_cc_t;
+
+/* Sets up an estimator at cfg->start_bps, to stay within [min_bps, max_bps]. Returns 0 or
+ * CQ_EINVAL (min > start, start > max, or min 0). */
+int cq_cc_init(cq_cc_t *cc, const cq_cc_config_t *cfg);
+
+/* A packet left: its transport-wide sequence number, its size on the wire and the probe
+ * cluster it went out during (CQ_SENDHIST_NO_PROBE outside any). Media sent while a
+ * cluster goes out belongs to the cluster too: the link carried both, and the cluster's
+ * arrival rate is only the link's when every packet between its first and last counts. */
+void cq_cc_on_sent(cq_cc_t *cc, uint16_t tseq, size_t bytes, int64_t now_us, int probe);
+
+/* Transport-wide feedback arrived (pkts as cq_twcc_parse gives them; arrival times on the
+ * receiver's clock, only their differences matter). Packets not in the send history are
+ * ignored; a packet reported twice counts once. */
+void cq_cc_on_feedback(cq_cc_t *cc, const cq_twcc_packet_t *pkts, size_t n, int64_t now_us);
+
+/* The round trip, as RTCP measured it (it paces decreases and additive increases). */
+void cq_cc_set_rtt(cq_cc_t *cc, uint32_t rtt_us);
+
+/* What may be sent now, in bits per second. */
+uint32_t cq_cc_target_bps(const cq_cc_t *cc);
+
+/* A probe the caller should send now, if any: a cluster of *packets packets at *rate_bps,
+ * each passed to cq_cc_on_sent with *id. The initial probes come first; later ones when
+ * cq_cc_request_probe asked. Returns false when there is nothing to probe. */
+bool cq_cc_probe_next(cq_cc_t *cc, int64_t now_us, uint32_t *rate_bps, unsigned *packets, int *id);
+
+/* Asks for a probe at rate_bps (the allocator wants to switch a layer up and needs to
+ * know the link carries it). Ignored while one is in flight or at or below the target. */
+void cq_cc_request_probe(cq_cc_t *cc, uint32_t rate_bps, int64_t now_us);
+
+typedef struct {
+    uint32_t target_bps, delay_bps, loss_bps, acked_bps, probe_bps;
+    double trend, threshold_ms;
+    cq_cc_usage_t usage;
+    double loss_fraction;
+    uint64_t feedbacks, packets_reported, packets_lost, overuses;
+} cq_cc_stats_t;
+
+void cq_cc_stats(const cq_cc_t *cc, cq_cc_stats_t *out);
+
+#endif

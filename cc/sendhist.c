@@ -1,0 +1,21 @@
+#include "cc/sendhist.h"
+
+#include <string.h>
+
+void cq_sendhist_init(cq_sendhist_t *h) {
+    memset(h, 0, sizeof *h);
+}
+
+void cq_sendhist_add(cq_sendhist_t *h, uint16_t tseq, size_t bytes, int64_t send_us, int probe) {
+    cq_sendhist_entry_t *e = &h->e[tseq % CQ_SENDHIST_SIZE];
+    *e = (cq_sendhist_entry_t){.send_us = send_us,
+                               .bytes = bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)bytes,
+                               .tseq = tseq,
+                               .probe = (int16_t)(probe < 0 ? CQ_SENDHIST_NO_PROBE : probe),
+                               .used = true};
+}
+
+cq_sendhist_entry_t *cq_sendhist_find(cq_sendhist_t *h, uint16_t tseq) {
+    cq_sendhist_entry_t *e = &h->e[tseq % CQ_SENDHIST_SIZE];
+    return e->used && e->tseq == tseq ? e : NULL;
+}
