@@ -12,6 +12,7 @@
 #include "codec/scale.h"
 #include "codec/vp8_desc.h"
 #include "rtp/error.h"
+#include "rtp/rtpext.h"
 
 #define CHUNK_MS 20 /* sources give sound in 20 ms pieces; a packet carries 1 to 3 */
 
@@ -53,6 +54,11 @@ struct cq_endpoint {
     int16_t pcm[CQ_OPUS_SAMPLES(60)]; /* the packet being filled */
     size_t pcm_fill;
     sink_t sinks[CQ_RECEIVER_MAX_REMOTES];
+    /* Transport-wide CC: the number the next packet to leave gets, how many got one, and
+     * where a packet is copied to be stamped (the sender's and the pacer's are read-only). */
+    uint16_t transport_seq;
+    uint64_t stamped;
+    uint8_t out[CQ_PACER_MTU];
 };
 
 static uint64_t now_us(void) {
@@ -60,6 +66,38 @@ static uint64_t now_us(void) {
 }
 
 /* ---- plumbing between link, sender and receiver --------------------------------------- */
+
+/*
+ * Hook: packet tseq of `bytes` (plain RTP, before SRTP adds its tag) left at send_us. The
+ * bandwidth estimator's send history goes here (cc/sendhist.h, cq_sendhist_add), so that
+ * the relay's transport-wide feedback about this uplink can be matched to what was sent.
+ */
+static void on_packet_sent(struct cq_endpoint *e, uint16_t tseq, size_t bytes, uint64_t send_us) {
+    (void)tseq;
+    (void)bytes;
+    (void)send_us;
+    e->stamped++;
+}
+
+/*
+ * The one point where RTP leaves for the link: sound straight from the sender, video and
+ * its repairs from the pacer. The transport-wide number is stamped here, in the order
+ * packets actually go (the pacer lets sound overtake video, so the order the sender made
+ * them in is not the wire order), and it is used up only by a packet the link took: a
+ * packet dropped while the link is down never was on the wire, and a gap in the numbers
+ * would tell the estimator of a loss the path never had.
+ */
+static void send_rtp(struct cq_endpoint *e, const uint8_t *pkt, size_t len) {
+    if (len > sizeof e->out)
+        return; /* the pacer refuses these too: no packet of ours is this long */
+    memcpy(e->out, pkt, len);
+    bool stamped = cq_rtpext_transport_cc_stamp(e->out, len, CQ_SENDER_EXT_TRANSPORT_CC,
+                                                e->transport_seq) == 0;
+    if (cq_link_send_rtp(e->link, e->out, len) != 0 || !stamped)
+        return;
+    on_packet_sent(e, e->transport_seq, len, now_us());
+    e->transport_seq++;
+}
 
 static void on_pace_timer(uv_timer_t *t);
 
@@ -69,7 +107,7 @@ static void pace(struct cq_endpoint *e) {
     const uint8_t *pkt;
     size_t len;
     while ((len = cq_pacer_pop(&e->pacer, now, &pkt)) > 0)
-        cq_link_send_rtp(e->link, pkt, len);
+        send_rtp(e, pkt, len);
     if (cq_pacer_next(&e->pacer, now, &at))
         uv_timer_start(&e->pace_timer, on_pace_timer, at > now ? (at - now + 999) / 1000 : 0, 0);
 }
@@ -89,7 +127,7 @@ static void sender_out(void *ctx, const uint8_t *pkt, size_t len, bool rtcp) {
         if (cq_pacer_push(&e->pacer, pkt, len, now_us()) == 0)
             pace(e);
     } else
-        cq_link_send_rtp(e->link, pkt, len);
+        send_rtp(e, pkt, len);
 }
 
 static void receiver_out(void *ctx, const uint8_t *pkt, size_t len) {
@@ -555,4 +593,5 @@ void cq_endpoint_stats(const struct cq_endpoint *e, cq_endpoint_stats_t *out) {
         cq_sender_stats(e->sender, &out->sent);
     if (e->receiver != NULL)
         out->remotes = cq_receiver_stats(e->receiver, out->remote, CQ_RECEIVER_MAX_REMOTES);
+    out->twcc_stamped = e->stamped;
 }

@@ -67,6 +67,7 @@ typedef struct {
     bool up;
     cq_link_stats_t link;
     cq_sender_stats_t sent;
+    uint64_t twcc_stamped; /* RTP packets sent with a transport-wide sequence number */
     size_t remotes;
     cq_receiver_remote_stats_t remote[CQ_RECEIVER_MAX_REMOTES];
 } cq_endpoint_stats_t;

@@ -12,6 +12,34 @@
 void cq_feedback_init(cq_feedback_t *f, uint32_t own_ssrc) {
     memset(f, 0, sizeof *f);
     f->own_ssrc = own_ssrc;
+    /* Transport-wide feedback is about every stream at once: no media SSRC is meaningful
+     * (libwebrtc puts one of the streams there and nobody reads it). */
+    cq_arrivals_init(&f->twcc, own_ssrc, 0);
+}
+
+void cq_feedback_transport_seq(cq_feedback_t *f, uint16_t tseq, uint64_t now_us) {
+    cq_arrivals_record(&f->twcc, tseq, (int64_t)now_us);
+}
+
+/* Appends the transport-wide feedback that is due, each message committed on its own (the
+ * compound checks one packet per commit). Returns whether any went in. */
+static bool add_twcc(cq_feedback_t *f, cq_rtcp_compound_t *cp, uint64_t now_us) {
+    if (!cq_arrivals_due(&f->twcc, (int64_t)now_us) || cp->len >= CQ_FEEDBACK_MTU)
+        return false;
+    size_t room = cq_rtcp_compound_room(cp);
+    if (room > CQ_FEEDBACK_MTU - cp->len)
+        room = CQ_FEEDBACK_MTU - cp->len;
+    uint8_t *at = cq_rtcp_compound_tail(cp);
+    int n = cq_arrivals_write(&f->twcc, (int64_t)now_us, at, room);
+    if (n <= 0)
+        return false;
+    cq_rtcp_iter_t it;
+    cq_rtcp_header_t h;
+    cq_rtcp_iter_init(&it, at, (size_t)n);
+    int size;
+    while ((size = cq_rtcp_iter_next(&it, &h)) > 0)
+        cq_rtcp_compound_commit(cp, size);
+    return true;
 }
 
 static cq_feedback_stream_t *find(cq_feedback_t *f, uint32_t ssrc) {
@@ -101,6 +129,8 @@ int cq_feedback_build(cq_feedback_t *f, uint64_t now_us, uint8_t *buf, size_t ca
             feedback = true;
         }
     }
+    if (add_twcc(f, &cp, now_us))
+        feedback = true;
     if (!report && !feedback)
         return 0;
     if (report)

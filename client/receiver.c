@@ -17,6 +17,7 @@
 #include "rtp/error.h"
 #include "rtp/rtcp.h"
 #include "rtp/rtp.h"
+#include "rtp/rtpext.h"
 
 #define MAX_STREAMS (3 * CQ_RECEIVER_MAX_REMOTES)
 /* Lip sync moves a hold at most this often, by half of what it measures: the delays it
@@ -255,6 +256,15 @@ void cq_receiver_rtp(struct cq_receiver *r, uint8_t *pkt, size_t len, uint64_t n
     cq_rtp_view_t v;
     if (cq_rtp_parse(pkt, len, &v) < 0)
         return;
+    /* Every packet the relay numbered counts for its estimate of this downlink, whatever
+     * its stream or payload (repairs and probes included): recorded before anything else
+     * can turn it away, and before RTX is unwrapped in place. */
+    const uint8_t *data;
+    size_t dlen;
+    uint16_t tseq;
+    if (cq_rtp_ext_find(&v, CQ_SENDER_EXT_TRANSPORT_CC, &data, &dlen) == 0 &&
+        cq_rtpext_transport_cc_parse(data, dlen, &tseq) == 0)
+        cq_feedback_transport_seq(&r->fb, tseq, now_us);
     kind_t kind = v.payload_type == CQ_SENDER_PT_OPUS  ? KIND_AUDIO
                   : v.payload_type == CQ_SENDER_PT_RED ? KIND_AUDIO
                   : v.payload_type == CQ_SENDER_PT_VP8 ? KIND_VIDEO

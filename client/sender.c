@@ -194,6 +194,13 @@ static void account(origin_t *o, uint32_t ts, uint64_t capture_us, size_t payloa
     o->octets += (uint32_t)payload;
 }
 
+/* The transport-wide sequence number's element with a placeholder value: the endpoint
+ * stamps the real number in place as the packet leaves. RTX copies the header of the
+ * packet it repairs, so repairs carry the element too and get their own number. */
+static const uint8_t twcc_placeholder[CQ_RTPEXT_TRANSPORT_CC_SIZE] = {0, 0};
+static const cq_rtp_ext_t twcc_ext = {
+    .id = CQ_SENDER_EXT_TRANSPORT_CC, .len = CQ_RTPEXT_TRANSPORT_CC_SIZE, .data = twcc_placeholder};
+
 /* Packetizes one encoded frame of layer l and sends it, keeping each packet for NACK. */
 static int send_frame(struct cq_sender *s, layer_t *l, const cq_vp8_frame_t *f, uint32_t ts,
                       uint64_t capture_us) {
@@ -216,7 +223,7 @@ static int send_frame(struct cq_sender *s, layer_t *l, const cq_vp8_frame_t *f, 
                              .seq = l->seq,
                              .timestamp = ts,
                              .ssrc = l->origin.ssrc};
-        int hl = cq_rtp_header_write(&h, NULL, 0, s->pkt, sizeof s->pkt);
+        int hl = cq_rtp_header_write(&h, &twcc_ext, 1, s->pkt, sizeof s->pkt);
         if (hl < 0)
             return hl;
         int pl = cq_vp8_packetizer_next(&pz, s->pkt + hl, sizeof s->pkt - (size_t)hl, &last);
@@ -356,14 +363,15 @@ int cq_sender_audio(struct cq_sender *s, const int16_t *pcm, size_t samples, uin
     uint8_t ext[CQ_RTPEXT_AUDIO_LEVEL_SIZE];
     cq_rtpext_audio_level_t al = audio_level(pcm, samples);
     cq_rtpext_audio_level_write(&al, ext, sizeof ext);
-    cq_rtp_ext_t e = {.id = CQ_SENDER_EXT_AUDIO_LEVEL, .len = sizeof ext, .data = ext};
+    cq_rtp_ext_t e[2] = {{.id = CQ_SENDER_EXT_AUDIO_LEVEL, .len = sizeof ext, .data = ext},
+                         twcc_ext};
     /* The marker starts a talkspurt (RFC 3551 §4.1): the receiver may resync its buffer. */
     cq_rtp_header_t h = {.payload_type = s->cfg.audio_red ? CQ_SENDER_PT_RED : CQ_SENDER_PT_OPUS,
                          .marker = !s->audio_started,
                          .seq = s->audio_seq,
                          .timestamp = ts,
                          .ssrc = s->audio.ssrc};
-    int hl = cq_rtp_header_write(&h, &e, 1, s->pkt, sizeof s->pkt);
+    int hl = cq_rtp_header_write(&h, e, 2, s->pkt, sizeof s->pkt);
     if (hl < 0)
         return hl;
     int pl = audio_payload(s, ts, payload, (size_t)n, s->pkt + hl, sizeof s->pkt - (size_t)hl);

@@ -27,6 +27,10 @@
 #define CQ_SENDER_PT_RTX          97
 #define CQ_SENDER_PT_RED          63
 #define CQ_SENDER_EXT_AUDIO_LEVEL 4
+/* Every RTP packet (audio, video, RTX) carries a transport-wide sequence number under this
+ * id, written as 0 by the sender: the number is stamped where packets actually leave
+ * (client/endpoint.c, after the pacer), so it follows the wire order. */
+#define CQ_SENDER_EXT_TRANSPORT_CC 3
 
 /* The largest RTP payload the sender writes (VP8 descriptor included): with the RTP header,
  * an extension and the SRTP tag a packet stays well inside a 1200-byte path MTU. */

@@ -4,6 +4,7 @@
 
 #include "rtp/bytes.h"
 #include "rtp/error.h"
+#include "rtp/rtp.h"
 
 _Static_assert(CQ_RTPEXT_AUDIO_LEVEL_SIZE == 1, "RFC 6464 §3: one byte, V + 7-bit level");
 _Static_assert(CQ_RTPEXT_TRANSPORT_CC_SIZE == 2, "twcc-01 §2: a 16-bit sequence number");
@@ -40,6 +41,17 @@ int cq_rtpext_transport_cc_write(uint16_t seq, uint8_t *buf, size_t cap) {
         return CQ_ENOBUFS;
     cq_store_be16(buf, seq);
     return CQ_RTPEXT_TRANSPORT_CC_SIZE;
+}
+
+int cq_rtpext_transport_cc_stamp(uint8_t *pkt, size_t len, uint8_t id, uint16_t seq) {
+    cq_rtp_view_t v;
+    int rc = cq_rtp_parse(pkt, len, &v);
+    if (rc < 0)
+        return rc;
+    uint8_t value[CQ_RTPEXT_TRANSPORT_CC_SIZE];
+    cq_store_be16(value, seq);
+    rc = cq_rtp_ext_rewrite(pkt, &v, id, value, sizeof value);
+    return rc == CQ_EINVAL ? CQ_EMALFORMED : rc;
 }
 
 int cq_rtpext_abs_send_time_parse(const uint8_t *data, size_t len, uint32_t *ast) {

@@ -85,6 +85,20 @@ int cq_rtpext_transport_cc_parse(const uint8_t *data, size_t len, uint16_t *seq)
 /* Returns 2, or CQ_ENOBUFS. */
 int cq_rtpext_transport_cc_write(uint16_t seq, uint8_t *buf, size_t cap);
 
+/*
+ * Overwrites in place the transport-wide sequence number of the plain RTP packet
+ * [pkt, pkt + len), carried in the element with the given id. A sender writes the element
+ * with any value when it builds the packet and stamps the real number only where packets
+ * leave in their final order (after pacing), so that numbers follow the wire order as the
+ * draft's feedback assumes; a forwarder restamps each copy with its own counter. Only the
+ * two value bytes change: no length, padding or other element moves.
+ *
+ * Returns 0, or what cq_rtp_parse returns for a packet that does not parse, CQ_ENOENT (no
+ * element with that id) or CQ_EMALFORMED (the element is not 2 bytes long). Nothing is
+ * written on failure.
+ */
+int cq_rtpext_transport_cc_stamp(uint8_t *pkt, size_t len, uint8_t id, uint16_t seq);
+
 /* ---- abs-send-time (webrtc.org experiments/rtp-hdrext/abs-send-time) ------------------
  *
  *    0                   1                   2                   3

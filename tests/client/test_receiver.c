@@ -21,6 +21,8 @@
 #include "rtp/error.h"
 #include "rtp/rtcp.h"
 #include "rtp/rtp.h"
+#include "rtp/rtpext.h"
+#include "rtp/twcc.h"
 #include "support/test_rand.h"
 
 #define W          320
@@ -798,6 +800,119 @@ static void test_receiver_garbage_ignored(void **state) {
     teardown();
 }
 
+/* ---- transport-wide feedback ----------------------------------------------------------- */
+
+typedef struct {
+    unsigned compounds;
+    cq_twcc_fb_t fb[8];
+    cq_twcc_packet_t pkt[8][64];
+    int count[8];
+    unsigned nfb;
+} twcc_seen_t;
+
+static void on_twcc_rtcp(void *ctx, const uint8_t *pkt, size_t len) {
+    twcc_seen_t *t = ctx;
+    assert_true(cq_rtcp_validate(pkt, len) > 0);
+    t->compounds++;
+    cq_rtcp_iter_t it;
+    cq_rtcp_header_t h;
+    cq_rtcp_iter_init(&it, pkt, len);
+    bool first = true;
+    while (cq_rtcp_iter_next(&it, &h) > 0) {
+        if (first) /* every compound opens with a report */
+            assert_int_equal(h.pt, CQ_RTCP_PT_RR);
+        first = false;
+        if (h.pt != CQ_RTCP_PT_RTPFB || h.count != CQ_RTCP_FMT_TWCC)
+            continue;
+        assert_true(t->nfb < 8);
+        t->count[t->nfb] = cq_twcc_parse(&h, &t->fb[t->nfb], t->pkt[t->nfb], 64);
+        assert_true(t->count[t->nfb] > 0);
+        t->nfb++;
+    }
+}
+
+/* A packet as the relay will send it: any payload type, numbered with the transport-wide
+ * extension (id 3), beside another extension. */
+static void feed_numbered(struct cq_receiver *r, uint8_t pt, uint16_t tseq, uint64_t now_us) {
+    uint8_t twcc[2], level[1] = {0x7f};
+    assert_int_equal(cq_rtpext_transport_cc_write(tseq, twcc, sizeof twcc), 2);
+    const cq_rtp_ext_t exts[] = {{CQ_RTPEXT_ID_AUDIO_LEVEL, 1, level},
+                                 {CQ_RTPEXT_ID_TRANSPORT_CC, 2, twcc}};
+    cq_rtp_header_t h = {.payload_type = pt, .seq = tseq, .timestamp = 7, .ssrc = 0x77770000u + pt};
+    uint8_t pkt[64];
+    int hl = cq_rtp_header_write(&h, exts, 2, pkt, sizeof pkt);
+    assert_true(hl > 0);
+    memset(pkt + hl, 0, 8);
+    cq_receiver_rtp(r, pkt, (size_t)hl + 8, now_us);
+}
+
+static void expect_twcc(const twcc_seen_t *t, unsigned m, uint16_t seq, uint64_t arrival_us) {
+    const cq_twcc_packet_t *p = NULL;
+    for (int i = 0; i < t->count[m]; i++)
+        if (t->pkt[m][i].seq == seq)
+            p = &t->pkt[m][i];
+    assert_non_null(p);
+    if (arrival_us == 0) {
+        assert_int_equal(p->received, 0);
+        return;
+    }
+    assert_int_equal(p->received, 1);
+    int64_t err = p->arrival_us - (int64_t)arrival_us;
+    assert_true(err >= -CQ_TWCC_TICK_US / 2 && err <= CQ_TWCC_TICK_US / 2);
+}
+
+/* The receiver reports the arrival of every numbered packet (gaps, reordering, the wrap,
+ * payloads it does not play) to the relay, 100 ms after they started to come, and a late
+ * one in the next feedback. */
+static void test_receiver_transport_wide_feedback(void **state) {
+    (void)state;
+    static twcc_seen_t seen;
+    memset(&seen, 0, sizeof seen);
+    struct cq_receiver *r = NULL;
+    cq_receiver_config_t rc = {.own_ssrc = OWN_SSRC, .send_rtcp = on_twcc_rtcp, .ctx = &seen};
+    assert_int_equal(cq_receiver_create(&r, &rc), 0);
+    /* 65530 .. 9, without 65533, 2 and 3; 6 before 5; PT 100 is nobody's, 97 an RTX with no
+     * video to repair, 111 audio. */
+    const uint16_t order[] = {65530, 65531, 65532, 65534, 65535, 0, 1, 4, 6, 5, 7, 8, 9};
+    const uint8_t pts[] = {100, 97, 111};
+    uint64_t arrival[16] = {0}; /* by seq - 65530 */
+    uint64_t now = T0;
+    for (unsigned i = 0; i < sizeof order / sizeof order[0]; i++) {
+        now += 1037;
+        feed_numbered(r, pts[i % 3], order[i], now);
+        arrival[(uint16_t)(order[i] - 65530)] = now;
+    }
+    const uint64_t first = T0 + 1037;
+    for (uint64_t t = first; t < first + 100000 - TICK_US; t += TICK_US)
+        cq_receiver_tick(r, t);
+    assert_int_equal(seen.nfb, 0);
+    for (uint64_t t = first + 100000 - TICK_US; t <= first + 100000; t += TICK_US / 2)
+        cq_receiver_tick(r, t);
+    assert_int_equal(seen.nfb, 1);
+    assert_int_equal(seen.fb[0].sender_ssrc, OWN_SSRC);
+    assert_int_equal(seen.fb[0].media_ssrc, 0);
+    assert_int_equal(seen.fb[0].base_seq, 65530);
+    assert_int_equal(seen.fb[0].status_count, 16);
+    assert_int_equal(seen.fb[0].fb_count, 0);
+    for (unsigned k = 0; k < 16; k++)
+        expect_twcc(&seen, 0, (uint16_t)(65530 + k), arrival[k]);
+
+    /* 3 comes late, 10 on time: the next feedback starts again at 3. */
+    now = first + 150000;
+    feed_numbered(r, 100, 3, now);
+    feed_numbered(r, 100, 10, now + 500);
+    for (uint64_t t = now; t <= first + 100000 + 2 * 100000; t += TICK_US)
+        cq_receiver_tick(r, t);
+    assert_int_equal(seen.nfb, 2);
+    assert_int_equal(seen.fb[1].base_seq, 3);
+    assert_int_equal(seen.fb[1].status_count, 8);
+    assert_int_equal(seen.fb[1].fb_count, 1);
+    expect_twcc(&seen, 1, 3, now);
+    expect_twcc(&seen, 1, 4, arrival[10]);
+    expect_twcc(&seen, 1, 10, now + 500);
+    cq_receiver_destroy(r);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_receiver_video_lossless, teardown_test),
@@ -812,6 +927,7 @@ int main(void) {
         cmocka_unit_test_teardown(test_receiver_audio_lost_packet, teardown_test),
         cmocka_unit_test_teardown(test_receiver_audio_red, teardown_test),
         cmocka_unit_test_teardown(test_receiver_garbage_ignored, teardown_test),
+        cmocka_unit_test(test_receiver_transport_wide_feedback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -876,6 +876,43 @@ static void test_sender_rtcp_garbage(void **state) {
     cq_sender_destroy(s);
 }
 
+/* Every RTP packet of every kind carries the transport-wide sequence number's element, two
+ * bytes under id 3, beside the audio level on audio: the endpoint stamps it in place. */
+static void test_sender_every_packet_carries_transport_cc(void **state) {
+    (void)state;
+    struct cq_sender *s = make(2, true);
+    send_pictures(s, 0, 3);
+    for (uint32_t k = 0; k < 5; k++)
+        send_audio(s, k, true);
+    cq_rtp_view_t v0 = {0};
+    for (size_t i = 0; i < cap.n && v0.ssrc != V0; i++)
+        v0 = rtp_of(i);
+    assert_int_equal(v0.ssrc, V0);
+    feed_nack(s, V0, v0.seq, 0);
+    unsigned kinds[128] = {0};
+    for (size_t i = 0; i < cap.n; i++) {
+        if (cap.pkt[i].rtcp)
+            continue;
+        cq_rtp_view_t v = rtp_of(i);
+        kinds[v.payload_type]++;
+        const uint8_t *data;
+        size_t len;
+        uint16_t tseq;
+        assert_int_equal(v.ext_form, CQ_RTP_EXT_ONE_BYTE);
+        assert_int_equal(cq_rtp_ext_find(&v, CQ_RTPEXT_ID_TRANSPORT_CC, &data, &len), 0);
+        assert_int_equal(cq_rtpext_transport_cc_parse(data, len, &tseq), 0);
+        assert_int_equal(
+            cq_rtpext_transport_cc_stamp(cap.pkt[i].data, cap.pkt[i].len, 3, (uint16_t)i), 0);
+        if (v.payload_type == CQ_SENDER_PT_OPUS)
+            assert_int_equal(cq_rtp_ext_find(&v, CQ_SENDER_EXT_AUDIO_LEVEL, &data, &len), 0);
+    }
+    assert_true(kinds[CQ_SENDER_PT_VP8] > 0);
+    assert_int_equal(kinds[CQ_SENDER_PT_OPUS], 5);
+    assert_int_equal(kinds[CQ_SENDER_PT_RTX], 1);
+    assert_int_equal(CQ_SENDER_EXT_TRANSPORT_CC, CQ_RTPEXT_ID_TRANSPORT_CC);
+    cq_sender_destroy(s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sender_create_config_errors),
@@ -887,6 +924,7 @@ int main(void) {
         cmocka_unit_test(test_sender_audio_packets_and_dtx),
         cmocka_unit_test(test_sender_audio_red),
         cmocka_unit_test(test_sender_rtcp_garbage),
+        cmocka_unit_test(test_sender_every_packet_carries_transport_cc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -389,11 +389,59 @@ static void test_rtpext_in_a_packet(void **state) {
     assert_int_equal(cq_rtpext_abs_send_time_to_us(t), 1500000);
 }
 
+/* Stamping in place: only the two value bytes change, and a packet without the element,
+ * with one of the wrong size, or that does not parse is left as it was. */
+static void test_rtpext_transport_cc_stamp(void **state) {
+    (void)state;
+    uint8_t level[1] = {0x85}, zero[2] = {0, 0}, three[3] = {1, 2, 3};
+    const cq_rtp_ext_t exts[] = {{CQ_RTPEXT_ID_AUDIO_LEVEL, 1, level},
+                                 {CQ_RTPEXT_ID_TRANSPORT_CC, 2, zero}};
+    cq_rtp_header_t h = {.payload_type = 111, .seq = 9, .timestamp = 10, .ssrc = 11};
+    uint8_t pkt[64], before[64];
+    int hl = cq_rtp_header_write(&h, exts, 2, pkt, sizeof pkt);
+    assert_true(hl > 0);
+    memset(pkt + hl, 0xee, 8); /* a payload */
+    size_t len = (size_t)hl + 8;
+    memcpy(before, pkt, len);
+    assert_int_equal(cq_rtpext_transport_cc_stamp(pkt, len, CQ_RTPEXT_ID_TRANSPORT_CC, 0xbeef), 0);
+    size_t changed = 0;
+    for (size_t i = 0; i < len; i++)
+        changed += pkt[i] != before[i];
+    assert_int_equal(changed, 2);
+    cq_rtp_view_t v;
+    const uint8_t *data;
+    size_t dlen;
+    uint16_t seq;
+    assert_int_equal(cq_rtp_parse(pkt, len, &v), hl);
+    assert_int_equal(cq_rtp_ext_find(&v, CQ_RTPEXT_ID_TRANSPORT_CC, &data, &dlen), 0);
+    assert_int_equal(cq_rtpext_transport_cc_parse(data, dlen, &seq), 0);
+    assert_int_equal(seq, 0xbeef);
+    assert_int_equal(cq_rtp_ext_find(&v, CQ_RTPEXT_ID_AUDIO_LEVEL, &data, &dlen), 0);
+    assert_int_equal(data[0], 0x85);
+
+    memcpy(before, pkt, len);
+    assert_int_equal(cq_rtpext_transport_cc_stamp(pkt, len, CQ_RTPEXT_ID_MID, 1), CQ_ENOENT);
+    assert_int_equal(cq_rtpext_transport_cc_stamp(pkt, len, CQ_RTPEXT_ID_AUDIO_LEVEL, 1),
+                     CQ_EMALFORMED);
+    assert_int_equal(cq_rtpext_transport_cc_stamp(pkt, 11, CQ_RTPEXT_ID_TRANSPORT_CC, 1),
+                     CQ_ETRUNCATED);
+    assert_memory_equal(pkt, before, len);
+
+    const cq_rtp_ext_t wrong = {CQ_RTPEXT_ID_TRANSPORT_CC, 3, three};
+    hl = cq_rtp_header_write(&h, &wrong, 1, pkt, sizeof pkt);
+    assert_int_equal(cq_rtpext_transport_cc_stamp(pkt, (size_t)hl, CQ_RTPEXT_ID_TRANSPORT_CC, 1),
+                     CQ_EMALFORMED);
+    hl = cq_rtp_header_write(&h, NULL, 0, pkt, sizeof pkt);
+    assert_int_equal(cq_rtpext_transport_cc_stamp(pkt, (size_t)hl, CQ_RTPEXT_ID_TRANSPORT_CC, 1),
+                     CQ_ENOENT);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rtpext_audio_level_parse),
         cmocka_unit_test(test_rtpext_audio_level_write),
         cmocka_unit_test(test_rtpext_transport_cc_parse_and_write),
+        cmocka_unit_test(test_rtpext_transport_cc_stamp),
         cmocka_unit_test(test_rtpext_abs_send_time_parse_and_write),
         cmocka_unit_test(test_rtpext_abs_send_time_us_conversion),
         cmocka_unit_test(test_rtpext_abs_send_time_diff_across_wrap),
