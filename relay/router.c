@@ -134,12 +134,17 @@ static void handle_stun(struct cq_router *r, const cq_udp_dgram_t *d, uint64_t n
  * Returns the protected length, or 0 when it could not be sent (counted). */
 size_t cq_router_queue_rtp(struct cq_router *r, struct participant *sub, uint8_t *slot,
                            size_t len) {
+    /* Every copy is renumbered for its receiver (the publisher's number is about the
+     * publisher's uplink); a number is used up only by a packet that is queued. */
+    bool stamped =
+        cq_rtpext_transport_cc_stamp(slot, len, CQ_RTPEXT_ID_TRANSPORT_CC, sub->transport_seq) == 0;
     size_t out_len = len;
     if (cq_srtp_protect(&sub->srtp_out, slot, &out_len, CQ_UDP_SLOT_SIZE) != 0 ||
         cq_udp_sendq_commit(&r->sendq, out_len, &sub->addr) != 0) {
         r->stats.send_dropped++;
         return 0;
     }
+    sub->transport_seq += stamped;
     return out_len;
 }
 

@@ -104,6 +104,9 @@ struct participant {
     struct session *session;
     struct participant *next; /* in the session */
     uint32_t id;
+    /* The transport-wide number the next RTP packet to this participant gets: its
+     * feedback then describes the relay's downlink to it, not the publishers' uplinks. */
+    uint16_t transport_seq;
     char ufrag[CQ_RELAY_UFRAG_MAX + 1];
     size_t ufrag_len;
     char pwd[CQ_RELAY_PWD_MAX + 1];

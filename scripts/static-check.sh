@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mapfile -t files < <(git ls-files -co --exclude-standard -- \
-    'rtp/*.c' 'codec/*.c' 'relay/*.c' 'signaling/*.c' 'client/*.c' 'tools/*.c' 2>/dev/null)
+    'rtp/*.c' 'cc/*.c' 'codec/*.c' 'relay/*.c' 'signaling/*.c' 'client/*.c' 'tools/*.c' 2>/dev/null)
 [ ${#files[@]} -eq 0 ] && exit 0
 cppcheck --quiet --enable=warning,portability,performance --inline-suppr \
     --error-exitcode=1 -I . "${files[@]}"
