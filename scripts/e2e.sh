@@ -242,9 +242,26 @@ plot() {
     done
 }
 
+# Whether this machine stalled a client's own event loop during the scenario: its series
+# timer fires every second on the second, so a row 150 ms late or more means nothing in
+# that client ran for that long (a shared 2-core machine pausing), and a freeze then is
+# the machine's, not the link's. Prints what it found.
+stalled() {
+    awk -F, 'FNR > 1 { f = $1 - int($1); if (f >= 0.15 && f < 0.9) {
+            printf "%s %.1f s ", FILENAME, $1; found = 1 } }
+        END { exit !found }' "$1"/*.csv 2>/dev/null
+}
+
 failed=0
 for sc in "${scenarios[@]}"; do
     run_scenario "$sc" || failed=1
+    # A missed target on a run the machine itself stalled is run again, once: the
+    # targets judge the link and the code, and a second stall fails as it should.
+    if [ -n "$check" ] && [ -z "$without" ] && ! "$here/scripts/e2e-check.sh" "$out" "$sc" &&
+        where=$(stalled "$out/$sc"); then
+        echo "e2e: $sc: the clients' loops stalled (late timer rows: $where): running it again"
+        run_scenario "$sc" || failed=1
+    fi
 done
 
 # The summary of every scenario that has a report.
