@@ -9,6 +9,7 @@
 #include "relay/ice.h"
 #include "codec/rtx.h"
 #include "codec/vp8_desc.h"
+#include "rtp/bytes.h"
 #include "rtp/demux.h"
 #include "rtp/error.h"
 #include "rtp/rtp.h"
@@ -132,19 +133,29 @@ static void handle_stun(struct cq_router *r, const cq_udp_dgram_t *d, uint64_t n
 
 /* Protects the plain RTP packet in the send queue's current slot for sub and queues it.
  * Returns the protected length, or 0 when it could not be sent (counted). */
-size_t cq_router_queue_rtp(struct cq_router *r, struct participant *sub, uint8_t *slot,
-                           size_t len) {
+ptrdiff_t cq_router_tseq_offset(const uint8_t *pkt, const cq_rtp_view_t *v) {
+    const uint8_t *data;
+    size_t len;
+    if (cq_rtp_ext_find(v, CQ_RTPEXT_ID_TRANSPORT_CC, &data, &len) != 0 ||
+        len != CQ_RTPEXT_TRANSPORT_CC_SIZE)
+        return -1;
+    return data - pkt;
+}
+
+size_t cq_router_queue_rtp(struct cq_router *r, struct participant *sub, uint8_t *slot, size_t len,
+                           ptrdiff_t tseq_at) {
     /* Every copy is renumbered for its receiver (the publisher's number is about the
      * publisher's uplink); a number is used up only by a packet that is queued. */
-    bool stamped =
-        cq_rtpext_transport_cc_stamp(slot, len, CQ_RTPEXT_ID_TRANSPORT_CC, sub->transport_seq) == 0;
+    if (tseq_at >= 0)
+        cq_store_be16(slot + tseq_at, sub->transport_seq);
     size_t out_len = len;
     if (cq_srtp_protect(&sub->srtp_out, slot, &out_len, CQ_UDP_SLOT_SIZE) != 0 ||
         cq_udp_sendq_commit(&r->sendq, out_len, &sub->addr) != 0) {
         r->stats.send_dropped++;
         return 0;
     }
-    sub->transport_seq += stamped;
+    if (tseq_at >= 0)
+        sub->transport_seq++;
     return out_len;
 }
 
@@ -161,7 +172,7 @@ static void count_out(struct participant *sub, size_t bytes) {
  * received slot stays untouched: copies are rewritten in the send queue's scratch slots.
  */
 static void forward_audio(struct cq_router *r, struct participant *pub, const uint8_t *pkt,
-                          size_t len, size_t payload_len) {
+                          size_t len, size_t payload_len, ptrdiff_t tseq_at) {
     for (size_t i = 0; i < pub->nconsumers; i++) {
         struct consumer *c = pub->consumers[i];
         struct participant *sub = c->subscriber;
@@ -170,7 +181,7 @@ static void forward_audio(struct cq_router *r, struct participant *pub, const ui
         uint8_t *slot = cq_udp_sendq_slot(&r->sendq);
         memcpy(slot, pkt, len);
         cq_rtp_set_ssrc(slot, c->s.ssrcs.audio);
-        size_t sent = cq_router_queue_rtp(r, sub, slot, len);
+        size_t sent = cq_router_queue_rtp(r, sub, slot, len, tseq_at);
         if (sent != 0) {
             count_out(sub, sent);
             c->s.sent_packets[0]++;
@@ -237,6 +248,7 @@ static void forward_video(struct cq_router *r, struct participant *pub, const st
                           const uint8_t *pkt, const cq_rtp_view_t *v, const cq_vp8_desc_t *desc,
                           const cq_vsel_packet_t *vp, uint64_t now_us) {
     size_t len = v->header_len + v->payload_len + v->padding_len;
+    ptrdiff_t tseq_at = cq_router_tseq_offset(pkt, v);
     for (size_t i = 0; i < pub->nconsumers; i++) {
         struct consumer *c = pub->consumers[i];
         struct participant *sub = c->subscriber;
@@ -254,7 +266,7 @@ static void forward_video(struct cq_router *r, struct participant *pub, const st
         uint8_t *slot = cq_udp_sendq_slot(&r->sendq);
         memcpy(slot, pkt, len);
         rewrite_video(slot, slot + v->header_len, v->payload_len, desc, c->s.ssrcs.video, &out);
-        size_t sent = cq_router_queue_rtp(r, sub, slot, len);
+        size_t sent = cq_router_queue_rtp(r, sub, slot, len, tseq_at);
         if (sent == 0)
             continue;
         count_out(sub, sent);
@@ -430,7 +442,7 @@ static void handle_media(struct cq_router *r, cq_udp_dgram_t *d, bool rtcp, uint
         video_arrived(r, p, s, d->data, &v, now_us);
     } else {
         feed_speaker(p, &v, now_us);
-        forward_audio(r, p, d->data, len, v.payload_len);
+        forward_audio(r, p, d->data, len, v.payload_len, cq_router_tseq_offset(d->data, &v));
     }
 }
 

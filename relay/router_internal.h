@@ -21,6 +21,7 @@
 #include "relay/speaker.h"
 #include "relay/udp.h"
 #include "rtp/rtcp.h"
+#include "rtp/rtp.h"
 #include "rtp/rtpstats.h"
 #include "rtp/srtp.h"
 
@@ -189,9 +190,16 @@ static inline uint64_t rtt_of(const struct participant *p) {
     return p->stats.rtt_us ? p->stats.rtt_us : RTT_GUESS_US;
 }
 
-/* router.c: protects the plain RTP packet in the send queue's current slot for sub and
- * queues it; returns the protected length, or 0 when it could not be sent (counted). */
-size_t cq_router_queue_rtp(struct cq_router *r, struct participant *sub, uint8_t *slot, size_t len);
+/* router.c: stamps sub's next transport-wide number at tseq_at (-1: the packet has no
+ * such element), protects the plain RTP packet in the send queue's current slot for sub
+ * and queues it; returns the protected length, or 0 when it could not be sent (counted). */
+size_t cq_router_queue_rtp(struct cq_router *r, struct participant *sub, uint8_t *slot, size_t len,
+                           ptrdiff_t tseq_at);
+
+/* Where the transport-wide number's two bytes sit in the packet v was parsed from (the
+ * same in every copy, whose headers keep the original's layout), or -1 when it has none:
+ * found once per received packet, written per copy. */
+ptrdiff_t cq_router_tseq_offset(const uint8_t *pkt, const cq_rtp_view_t *v);
 
 /* router_rtcp.c: RTCP a participant sent, after SRTCP. */
 void cq_router_handle_rtcp(struct cq_router *r, struct participant *p, const uint8_t *data,

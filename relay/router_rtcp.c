@@ -176,7 +176,8 @@ static void resend(struct cq_router *r, struct consumer *c, uint16_t out_seq, ui
         cq_vp8_desc_set_picture_id(osn + 2, v.payload_len, &desc, e->picture_id);
     if (desc.has_tl0picidx)
         cq_vp8_desc_set_tl0picidx(osn + 2, v.payload_len, &desc, e->tl0picidx);
-    if (cq_router_queue_rtp(r, sub, slot, (size_t)n) == 0)
+    /* The wrap keeps the original's header: its element sits where it did there. */
+    if (cq_router_queue_rtp(r, sub, slot, (size_t)n, cq_router_tseq_offset(pkt, &v)) == 0)
         return;
     c->s.rtx_seq++;
     sub->stats.rtx_sent++;
