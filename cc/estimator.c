@@ -9,9 +9,11 @@
 #define GROUP_US 5000
 /* Trendline (libwebrtc's TrendlineEstimator): smoothing of the accumulated delay, and the
  * gain that turns a slope into something comparable with the threshold. */
-#define SMOOTHING       0.9
-#define TREND_GAIN      4.0
-#define MAX_DELTAS_GAIN 60
+#define SMOOTHING          0.9
+#define TREND_GAIN         4.0
+#define MAX_DELTAS_GAIN    60
+#define TREND_SPAN_MS      500.0 /* the fit reaches this far back when groups are dense */
+#define SMOOTHING_GROUP_MS 20.0
 /* Overuse detector: the adaptive threshold (GCC §5.4) and its speeds, in ms. */
 #define THRESHOLD_START_MS  12.5
 #define THRESHOLD_MIN_MS    6.0
@@ -104,7 +106,9 @@ static void update_threshold(cq_cc_t *cc, double trend, int64_t now_us) {
         return;
     }
     double k = a < cc->threshold_ms ? K_DOWN : K_UP;
-    double dt_ms = (double)(now_us - cc->last_threshold_update_us) / 1000.0;
+    double dt_ms = now_us > cc->last_threshold_update_us
+                       ? (double)(now_us - cc->last_threshold_update_us) / 1000.0
+                       : 0; /* reordered: an earlier arrival than the last group's */
     if (dt_ms > 100)
         dt_ms = 100;
     cc->threshold_ms += k * (a - cc->threshold_ms) * dt_ms;
@@ -143,15 +147,30 @@ static bool detect(cq_cc_t *cc, double trend, double send_delta_ms, int64_t now_
     return over;
 }
 
-/* The least-squares slope of the smoothed delay over the window. */
+/* The least-squares slope of the smoothed delay over the window: the last
+ * CQ_CC_TREND_WINDOW groups, or as many more (up to CQ_CC_TREND_MAX) as arrived within
+ * TREND_SPAN_MS. When groups come every few milliseconds (sound at 50 packets a second
+ * from each of several publishers, video paced out in 5 ms slices) twenty of them span a
+ * tenth of a second, and a link that jitters by milliseconds packet to packet gives so
+ * short a fit a steep slope by chance alone: a congestion signal that is not there. */
 static double slope(const cq_cc_t *cc) {
+    unsigned newest = (cc->trend_next + CQ_CC_TREND_MAX - 1) % CQ_CC_TREND_MAX;
+    unsigned k = 0;
+    while (k < cc->trend_n) {
+        unsigned i = (newest + CQ_CC_TREND_MAX - k) % CQ_CC_TREND_MAX;
+        if (k >= CQ_CC_TREND_WINDOW && cc->trend_x[newest] - cc->trend_x[i] > TREND_SPAN_MS)
+            break;
+        k++;
+    }
     double sx = 0, sy = 0;
-    for (unsigned i = 0; i < cc->trend_n; i++) {
+    for (unsigned j = 0; j < k; j++) {
+        unsigned i = (newest + CQ_CC_TREND_MAX - j) % CQ_CC_TREND_MAX;
         sx += cc->trend_x[i];
         sy += cc->trend_y[i];
     }
-    double mx = sx / cc->trend_n, my = sy / cc->trend_n, num = 0, den = 0;
-    for (unsigned i = 0; i < cc->trend_n; i++) {
+    double mx = sx / k, my = sy / k, num = 0, den = 0;
+    for (unsigned j = 0; j < k; j++) {
+        unsigned i = (newest + CQ_CC_TREND_MAX - j) % CQ_CC_TREND_MAX;
         num += (cc->trend_x[i] - mx) * (cc->trend_y[i] - my);
         den += (cc->trend_x[i] - mx) * (cc->trend_x[i] - mx);
     }
@@ -164,17 +183,27 @@ static bool add_delta(cq_cc_t *cc, double d_ms, double send_delta_ms, int64_t ar
     if (cc->num_deltas < 1000)
         cc->num_deltas++;
     cc->accumulated_ms += d_ms;
-    cc->smoothed_ms = SMOOTHING * cc->smoothed_ms + (1 - SMOOTHING) * cc->accumulated_ms;
+    /* Smoothing per group, as libwebrtc's, for groups SMOOTHING_GROUP_MS apart or more;
+     * denser groups are smoothed as much per unit of time, or sound at 100 packets a
+     * second would follow the link's jitter packet by packet. */
+    double a = SMOOTHING;
+    if (send_delta_ms > 0 && send_delta_ms < SMOOTHING_GROUP_MS)
+        a = pow(SMOOTHING, send_delta_ms / SMOOTHING_GROUP_MS);
+    cc->smoothed_ms = a * cc->smoothed_ms + (1 - a) * cc->accumulated_ms;
     if (cc->first_arrival_us == 0)
         cc->first_arrival_us = arrival_us;
     cc->trend_x[cc->trend_next] = (double)(arrival_us - cc->first_arrival_us) / 1000.0;
     cc->trend_y[cc->trend_next] = cc->smoothed_ms;
-    cc->trend_next = (cc->trend_next + 1) % CQ_CC_TREND_WINDOW;
-    if (cc->trend_n < CQ_CC_TREND_WINDOW)
+    cc->trend_next = (cc->trend_next + 1) % CQ_CC_TREND_MAX;
+    if (cc->trend_n < CQ_CC_TREND_MAX)
         cc->trend_n++;
-    double trend = cc->trend_n == CQ_CC_TREND_WINDOW ? slope(cc) : 0;
+    double trend = cc->trend_n >= CQ_CC_TREND_WINDOW ? slope(cc) : 0;
     unsigned n = cc->num_deltas < MAX_DELTAS_GAIN ? cc->num_deltas : MAX_DELTAS_GAIN;
-    return detect(cc, n * trend * TREND_GAIN, send_delta_ms, now_us);
+    (void)now_us;
+    /* The threshold adapts on the receiver's clock, group by group, as GCC's does: on the
+     * feedback's arrival every group of one report would share a time, and the first
+     * would take the whole interval's step (with K_DOWN at 100 ms, past zero). */
+    return detect(cc, n * trend * TREND_GAIN, send_delta_ms, arrival_us);
 }
 
 /* A packet that arrived, in send order: closes the group before it when it starts a new

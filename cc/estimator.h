@@ -42,7 +42,8 @@
 #include "cc/sendhist.h"
 #include "rtp/twcc.h"
 
-#define CQ_CC_TREND_WINDOW 20  /* groups the delay trend is fitted over */
+#define CQ_CC_TREND_WINDOW 20  /* groups the delay trend is fitted over, at least ... */
+#define CQ_CC_TREND_MAX    128 /* ... and at most, when they are dense (estimator.c) */
 #define CQ_CC_ACKED_MAX    256 /* arrivals the throughput is measured over */
 #define CQ_CC_PROBES       4   /* probe clusters in flight at once */
 
@@ -85,7 +86,7 @@ typedef struct {
     /* Delay: the group being filled and the one before it. */
     cq_cc_group_t group, prev_group;
     double accumulated_ms, smoothed_ms;
-    double trend_x[CQ_CC_TREND_WINDOW], trend_y[CQ_CC_TREND_WINDOW];
+    double trend_x[CQ_CC_TREND_MAX], trend_y[CQ_CC_TREND_MAX];
     unsigned trend_n, trend_next, num_deltas;
     int64_t first_arrival_us;
     /* Overuse detector. */
