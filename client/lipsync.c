@@ -42,7 +42,9 @@ void cq_lipsync_hold(const cq_lipsync_t *l, int64_t *audio_us, int64_t *video_us
     if (diff > 0) {
         *video_us = (int64_t)diff; /* audio is later: hold the picture */
     } else {
-        int64_t hold = (int64_t)-diff;
+        int64_t hold = (int64_t)-diff - CQ_LIPSYNC_AUDIO_LEAD_US;
+        if (hold < 0)
+            hold = 0;
         *audio_us = hold > CQ_LIPSYNC_MAX_AUDIO_HOLD_US ? CQ_LIPSYNC_MAX_AUDIO_HOLD_US : hold;
     }
 }

@@ -19,6 +19,10 @@ typedef enum { CQ_LIPSYNC_AUDIO = 0, CQ_LIPSYNC_VIDEO = 1 } cq_lipsync_kind_t;
 
 /* Audio waits at most this long for video: speech comes first (DESIGN.md). */
 #define CQ_LIPSYNC_MAX_AUDIO_HOLD_US 100000
+/* Sound may lead the picture by this much without being held: nobody notices sound up to
+ * 45 ms early (ITU-R BT.1359), and every millisecond sound waits is one more in a
+ * conversation's turn-taking. Pictures paced out on a weak downlink come that much late. */
+#define CQ_LIPSYNC_AUDIO_LEAD_US 45000
 
 typedef struct {
     bool have_sr[2];
@@ -38,7 +42,8 @@ void cq_lipsync_sr(cq_lipsync_t *l, cq_lipsync_kind_t kind, uint64_t ntp, uint32
 void cq_lipsync_played(cq_lipsync_t *l, cq_lipsync_kind_t kind, uint32_t rtp_ts, int64_t now_us);
 
 /* How much longer to hold each stream than it is held now so both play in step: one of
- * them is always 0. Audio is held at most CQ_LIPSYNC_MAX_AUDIO_HOLD_US. Both 0 until each
+ * them is always 0. Audio is held only for what it leads by beyond
+ * CQ_LIPSYNC_AUDIO_LEAD_US, and at most CQ_LIPSYNC_MAX_AUDIO_HOLD_US. Both 0 until each
  * stream has a sender report and a played frame. */
 void cq_lipsync_hold(const cq_lipsync_t *l, int64_t *audio_us, int64_t *video_us);
 

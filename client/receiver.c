@@ -451,7 +451,10 @@ static void measure(struct cq_receiver *r, remote_t *m, const cq_i420_t *img, ui
     if (cq_synth_video_read(img->plane[0], img->stride[0], img->width, img->height, &n,
                             &capture_ms) != 0)
         return;
-    if (m->st.synth_frames > 0 && (int32_t)(n - m->st.synth_last_frame) <= 0)
+    /* The same picture again is not out of order: a switch to another simulcast layer
+     * starts at that layer's keyframe, which may carry the instant the old layer's last
+     * frame did (the viewer sees it sharpen, not jump). */
+    if (m->st.synth_frames > 0 && (int32_t)(n - m->st.synth_last_frame) < 0)
         m->st.synth_out_of_order++;
     m->st.synth_last_frame = n;
     size_t ysz = (size_t)img->width * img->height;

@@ -35,7 +35,8 @@ static void test_lipsync_holds_the_faster_stream(void **state) {
     assert_true(llabs(v_hold - 70000) < 500);
 }
 
-/* Video slower than audio: audio waits, but never more than 100 ms (speech first). */
+/* Video slower than audio: audio waits for what it leads by beyond 45 ms, never more than
+ * 100 ms (speech first). */
 static void test_lipsync_audio_hold_is_capped(void **state) {
     (void)state;
     cq_lipsync_t l;
@@ -46,8 +47,15 @@ static void test_lipsync_audio_hold_is_capped(void **state) {
     cq_lipsync_played(&l, CQ_LIPSYNC_VIDEO, 2000 + 9000, 5000000 + 100000 + 90000);
     int64_t a_hold, v_hold;
     cq_lipsync_hold(&l, &a_hold, &v_hold);
+    assert_true(a_hold == 0 && v_hold == 0); /* 30 ms early: nobody notices */
+    cq_lipsync_init(&l);
+    cq_lipsync_sr(&l, CQ_LIPSYNC_AUDIO, cq_rtcp_ntp_from_us(5000000), 1000);
+    cq_lipsync_sr(&l, CQ_LIPSYNC_VIDEO, cq_rtcp_ntp_from_us(5000000), 2000);
+    cq_lipsync_played(&l, CQ_LIPSYNC_AUDIO, 1000 + 4800, 5000000 + 100000 + 60000);
+    cq_lipsync_played(&l, CQ_LIPSYNC_VIDEO, 2000 + 9000, 5000000 + 100000 + 135000);
+    cq_lipsync_hold(&l, &a_hold, &v_hold);
     assert_int_equal(v_hold, 0);
-    assert_true(llabs(a_hold - 30000) < 100);
+    assert_true(llabs(a_hold - 30000) < 100); /* 75 ms early: held the 30 past 45 */
     cq_lipsync_played(&l, CQ_LIPSYNC_VIDEO, 2000 + 9000, 5000000 + 100000 + 2000000);
     for (int k = 0; k < 50; k++)
         cq_lipsync_played(&l, CQ_LIPSYNC_VIDEO, 2000 + 9000, 5000000 + 100000 + 2000000);
