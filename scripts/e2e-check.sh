@@ -1,13 +1,50 @@
 #!/usr/bin/env bash
-# The targets of issue 6 (docs/E2E.md), checked on the reports scripts/e2e.sh wrote:
+# The targets of issues 6 and 7 (docs/E2E.md), checked on the reports scripts/e2e.sh wrote:
 #   e2e-check.sh OUT SCENARIO...
-# Prints each target missed and exits 1 if any was; scenarios without a target stated yet
-# (weak-3g-3, collapse: the adaptivity issue's) are reported, not checked.
+# Prints each target missed and exits 1 if any was. Issue 7's (adaptivity) are asserted
+# only for the scenarios in issue7_asserted below; for the others they are measured: their
+# figures are printed and never fail.
 set -uo pipefail
 out=$1
 shift
 missed=0
 miss() { echo "e2e-check: $*"; missed=1; }
+
+# Which scenarios issue 7's targets are asserted for: the one place that says so. The rest
+# are measured. ./test.sh checks lan-2 and outage, which are not here: the relay's
+# adaptivity is still being built, and `scripts/e2e.sh --check weak-3g-3 collapse` is how
+# its targets are read meanwhile.
+issue7_asserted=" weak-3g-3 collapse "
+
+# The suite sends 320x180 in two simulcast layers (scripts/e2e.sh): the lowest is 90 high.
+lowest_height=90
+
+# A verdict on one of issue 7's targets: a miss where asserted, a line of figures where not.
+judge7() { # scenario ok(0/1) text
+    if [ "$2" = 1 ]; then
+        echo "e2e-check: $1: issue 7: met: $3"
+    elif [[ "$issue7_asserted" == *" $1 "* ]]; then
+        miss "$1 issue 7 target missed: $3"
+    else
+        echo "e2e-check: $1: issue 7 (measured, not asserted): missed: $3"
+    fi
+}
+
+# The clients' series files of a scenario (NAME.csv), each with its start on the
+# scenario's time line (clock.csv, scripts/e2e.sh): "FILE OFFSET" lines.
+client_series() {
+    local dir=$1
+    if [ -f "$dir/clock.csv" ]; then
+        awk -F, -v d="$dir" 'NR > 1 { print d "/" $1 ".csv " $3 }' "$dir/clock.csv" |
+            while read -r f o; do [ -f "$f" ] && echo "$f $o"; done
+    else
+        for f in "$dir"/*.csv; do
+            case "$f" in *.netsim.csv | */relay*.csv | */clock.csv) continue ;; esac
+            [ -f "$f" ] && echo "$f 0"
+        done
+    fi
+    return 0
+}
 
 # One-way delay of each profile (docs/NETSIM.md): a path between two telecentres crosses
 # the sender's link up and the receiver's link down.
@@ -49,13 +86,116 @@ for sc in "$@"; do
             miss "outage: a telecentre joined again"
         jq -e '.up.drop_outage + .down.drop_outage > 0' "$out/$sc/Cachicoto.netsim.json" \
             >/dev/null || miss "outage: the link never went down"
-        for csv in "$out/$sc"/*.csv; do
+        while read -r csv _; do
             gap=$(awk -F, 'NR > 1 && $1 > 4 { if ($4 == 0) { g++; if (g > m) m = g } else g = 0 }
                 END { print m + 0 }' "$csv")
             [ "$gap" -le 4 ] || miss "outage: $(basename "$csv"): $gap s without pictures"
-        done
+        done < <(client_series "$out/$sc")
         ;;
-    *) echo "e2e-check: $sc: measured, no target yet" ;;
+    *) echo "e2e-check: $sc: no target of issue 6" ;;
+    esac
+
+    # ---- issue 7 ----------------------------------------------------------------------
+    # Every scenario: the relay never sends a receiver more than its link's capacity for
+    # longer than 2 s. overload_s of the relay-to-telecentre side of each link is the
+    # longest run of 250 ms samples in which the link's queue stood (delay >= 250 ms, or
+    # half its limit if less, or overflowing) and the half second up to it had been offered
+    # more bits than the capacity allowed (scripts/e2e-link.awk, docs/E2E.md).
+    if jq -e '(.links // []) | length > 0' "$r" >/dev/null; then
+        over=$(jq -r '[.links[] | select(.down.overload_s > 2) |
+            "\(.name) \(.down.overload_s) s"] | join(", ")' "$r")
+        figures=$(jq -r '[.links[] | "\(.name) \(.down.overload_s) s (queue max \(.down.queue_ms_max) ms, \(.down.drop_queue) dropped at the queue)"] | join(", ")' "$r")
+        judge7 "$sc" "$([ -z "$over" ] && echo 1 || echo 0)" \
+            "relay to telecentre over capacity at most 2 s: $figures"
+    else
+        judge7 "$sc" 0 "no link series (netsim --series) to judge the relay's sending by"
+    fi
+    case "$sc" in
+    weak-3g-3)
+        # Audio <= 3 % concealed; video >= 5 fps (at whatever layer: the lowest is enough),
+        # no freeze over 2 s. Over the whole run, per receiver and sender. The client counts
+        # freezes between two pictures only, so the series adds what follows the last one:
+        # 3 or more whole seconds without a picture after the first is a freeze over 2 s.
+        gaps='{}'
+        while read -r csv _; do
+            who=$(basename "$csv" .csv)
+            gaps=$(awk -F, -v who="$who" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+                { s = $c["telecentre"]
+                  if ($c["frames"] > 0) { seen[s] = 1; g[s] = 0 }
+                  else if (seen[s] && ++g[s] > m[s]) m[s] = g[s] }
+                END { for (s in seen) printf "%s %d\n", s, m[s] }' "$csv" |
+                while read -r from secs; do
+                    echo "{\"$who\": {\"$from\": $secs}}"
+                done | jq -sc --argjson g "$gaps" 'reduce .[] as $x ($g; . * $x)')
+        done < <(client_series "$out/$sc")
+        bad=$(jq -c --argjson gaps "$gaps" '[.receivers[] |
+            . + {gap_s: ($gaps[.receiver][.from | tostring] // 0)} |
+            select(.audio.concealed_pct > 3 or .video.fps < 5 or
+            .video.longest_freeze_ms > 2000 or .gap_s >= 3) | {name,
+            concealed_pct: .audio.concealed_pct, fps: .video.fps,
+            longest_freeze_ms: .video.longest_freeze_ms, gap_s}]' "$r")
+        figures=$(jq -r --argjson gaps "$gaps" '[.receivers[] |
+            "\(.name): \(.audio.concealed_pct) % concealed, \(.video.fps) fps, freeze \(.video.longest_freeze_ms) ms, \($gaps[.receiver][.from | tostring] // 0) s without pictures"] |
+            join("; ")' "$r")
+        judge7 "$sc" "$([ "$(jq length <<<"$bad")" = 0 ] && echo 1 || echo 0)" \
+            "audio <= 3 % concealed, >= 5 fps, no freeze > 2 s: $figures"
+        ;;
+    collapse)
+        # From each receiver's series, on the scenario's time line (the collapsed link's
+        # plan: 64 kbit/s from 20 s to 40 s). A row at T covers the second (T - 1, T].
+        #  - audio: concealed / (played + recovered + concealed) over the rows inside
+        #    [20, 40] <= 2 % (recovered counts RED and every FEC decode: the series does
+        #    not judge FEC by the tone as report.json does). Frames the buffer makes up to
+        #    deepen are not losses and not counted, so the frames heard a second (of 50)
+        #    are printed beside it;
+        #  - layer: every row inside [22, 40] shows no picture or pictures at most the
+        #    lowest layer's height (audio-only, or the lowest layer, within 2 s);
+        #  - recovery: the top is the highest picture in (10, 20]; the first row after
+        #    40 s at that height (and the row after it too, when there is one) must end
+        #    by 50 s.
+        while read -r csv off; do
+            rows=$(awk -F, -v off="$off" -v low="$lowest_height" '
+                NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+                { T = $1 + off; s = $c["telecentre"]; f = $c["frames"]; h = $c["height"]
+                  k = ++n[s]; TT[s, k] = T; F[s, k] = f; H[s, k] = h
+                  if (T - 1 >= 20 && T <= 40) {
+                      a[s] += $c["audio_played"] + $c["audio_recovered"] + $c["audio_concealed"]
+                      cc[s] += $c["audio_concealed"]; rows[s]++
+                      heard[s] += $c["audio_played"] + $c["audio_recovered"] }
+                  if (T - 1 >= 22 && T <= 40 && f > 0 && h > low) { bad[s]++; if (!(s in first)) first[s] = T }
+                  if (T > 10 && T <= 20 && f > 0 && h > top[s]) top[s] = h }
+                END { for (s in n) {
+                    back = -1
+                    for (k = 1; k <= n[s]; k++) {
+                        if (TT[s, k] - 1 < 40 || top[s] == 0) continue
+                        if (F[s, k] > 0 && H[s, k] >= top[s] &&
+                            (k == n[s] || (F[s, k + 1] > 0 && H[s, k + 1] >= top[s]))) { back = TT[s, k] - 40; break }
+                    }
+                    printf "%s %.2f %d %.1f %d %.1f %.1f %.1f\n", s, a[s] ? 100 * cc[s] / a[s] : 0, bad[s] + 0,
+                        (s in first) ? first[s] : 0, top[s] + 0, back, TT[s, n[s]],
+                        rows[s] ? heard[s] / rows[s] : 0 }
+                }' "$csv")
+            who=$(basename "$csv" .csv)
+            while read -r from conc bad first top back end heard; do
+                [ -n "$from" ] || continue
+                # Telecentre k is the k-th client started (clock.csv).
+                from=$(awk -F, -v k="$from" 'NR == k + 1 { n = $1 } END { print (n != "" ? n : k) }' \
+                    "$out/$sc/clock.csv" 2>/dev/null || echo "$from")
+                judge7 "$sc" "$(awk -v x="$conc" 'BEGIN { print (x <= 2) }')" \
+                    "$who <- $from: audio in the 64 kbit/s phase $conc % concealed (<= 2 %; $heard frames a second played or recovered, of 50)"
+                judge7 "$sc" "$([ "$bad" = 0 ] && echo 1 || echo 0)" \
+                    "$who <- $from: from 22 s to 40 s, $bad s with pictures above $lowest_height high$([ "$bad" = 0 ] || echo ", the first ending at $first s")"
+                if [ "$top" = 0 ]; then
+                    judge7 "$sc" 0 "$who <- $from: no pictures in 10-20 s to know the top layer by"
+                elif awk -v b="$back" 'BEGIN { exit !(b < 0) }'; then
+                    judge7 "$sc" 0 "$who <- $from: not back at $top high by the end of the run ($end s)"
+                else
+                    judge7 "$sc" "$(awk -v b="$back" 'BEGIN { print (b <= 10) }')" \
+                        "$who <- $from: back at $top high $back s after the recovery (<= 10 s)"
+                fi
+            done <<<"$rows"
+        done < <(client_series "$out/$sc")
+        ;;
     esac
 done
 exit $missed

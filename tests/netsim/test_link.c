@@ -724,6 +724,154 @@ static void test_link_take_small_buffer_keeps_packet(void **state) {
     cq_netsim_link_free(&l);
 }
 
+/* ---- the time series --------------------------------------------------------------------- */
+
+/* 8000 bit/s is a byte per millisecond: 1000-byte packets take 1 s each. Three of four sent
+ * at 0 fit a 3000-byte queue; the sample at 0.5 s sees them all queued. */
+static void test_link_sample_counts_queue_and_rates(void **state) {
+    (void)state;
+    cq_netsim_link_t l;
+    cq_netsim_sample_t s;
+    delivery_t d;
+    cq_netsim_params_t p = {.rate_bps = 8000, .queue_bytes = 3000, .delay_ms = 10};
+    assert_int_equal(cq_netsim_link_init(&l, &p, 1, 16), 0);
+    for (uint32_t i = 0; i < 3; i++)
+        assert_int_equal(send_seq(&l, i, 1000, 0), CQ_NETSIM_SENT);
+    assert_int_equal(send_seq(&l, 3, 1000, 0), CQ_NETSIM_DROP_QUEUE);
+    cq_netsim_link_sample(&l, 500 * MS, &s);
+    assert_int_equal(s.at_us, 500 * MS);
+    assert_int_equal(s.interval_us, 500 * MS); /* the first interval starts at 0 */
+    assert_int_equal(s.capacity_bps, 8000);
+    assert_int_equal(s.offered_bps, 64000); /* 4000 bytes in 0.5 s, the dropped one too */
+    assert_int_equal(s.delivered_bps, 0);
+    assert_int_equal(s.queue_bytes, 3000);
+    assert_int_equal(s.queue_ms, 2500);     /* the serialiser is busy until 3 s */
+    assert_int_equal(s.queue_ms_max, 2000); /* the third packet waited for two */
+    assert_int_equal(s.queue_limit_ms, 3000);
+    assert_int_equal(s.drop_queue, 1);
+    assert_int_equal(s.drop_loss + s.drop_burst + s.drop_outage + s.drop_pool, 0);
+
+    /* The next interval counts only its own: one packet delivered, one clocked out. */
+    assert_true(take_one(&l, 1010 * MS, &d));
+    cq_netsim_link_sample(&l, 1500 * MS, &s);
+    assert_int_equal(s.interval_us, 1000 * MS);
+    assert_int_equal(s.offered_bps, 0);
+    assert_int_equal(s.delivered_bps, 8000);
+    assert_int_equal(s.queue_bytes, 2000);
+    assert_int_equal(s.queue_ms, 1500);
+    assert_int_equal(s.queue_ms_max, 0); /* nothing arrived */
+    assert_int_equal(s.drop_queue, 0);
+
+    /* Past the backlog the queue is empty; packets in propagation are not in it. */
+    cq_netsim_link_sample(&l, 3000 * MS, &s);
+    assert_int_equal(s.queue_bytes, 0);
+    assert_int_equal(s.queue_ms, 0);
+    assert_int_equal(l.nheap, 2);
+    cq_netsim_link_free(&l);
+}
+
+/* The capacity is the cap's mean over the interval: a change halfway counts half. */
+static void test_link_sample_capacity_follows_changes(void **state) {
+    (void)state;
+    cq_netsim_link_t l;
+    cq_netsim_sample_t s;
+    cq_netsim_params_t p = {.rate_bps = 8000, .queue_ms = 200};
+    assert_int_equal(cq_netsim_link_init(&l, &p, 1, 16), 0);
+    cq_netsim_link_sample(&l, 1000 * MS, &s); /* starts the series at 1 s */
+    assert_int_equal(s.capacity_bps, 8000);
+    p.rate_bps = 16000;
+    assert_int_equal(cq_netsim_link_set_at(&l, &p, 1250 * MS), 0);
+    cq_netsim_link_sample(&l, 1500 * MS, &s);
+    assert_int_equal(s.interval_us, 500 * MS);
+    assert_int_equal(s.capacity_bps, 12000);
+    assert_int_equal(s.queue_limit_ms, 200);
+
+    /* Uncapped for part of an interval: no capacity to speak of, and no queue. */
+    p.rate_bps = 0;
+    assert_int_equal(cq_netsim_link_set_at(&l, &p, 1600 * MS), 0);
+    cq_netsim_link_sample(&l, 2000 * MS, &s);
+    assert_int_equal(s.capacity_bps, 0);
+    assert_int_equal(s.queue_limit_ms, 0);
+    /* Capped again exactly at the sample: the next interval is capped throughout. */
+    p.rate_bps = 64000;
+    p.queue_bytes = 8000; /* 1 s at 64 kbit/s */
+    assert_int_equal(cq_netsim_link_set_at(&l, &p, 2000 * MS), 0);
+    cq_netsim_link_sample(&l, 2250 * MS, &s);
+    assert_int_equal(s.capacity_bps, 64000);
+    assert_int_equal(s.queue_limit_ms, 1000);
+
+    /* cq_netsim_link_set takes effect at the latest time the link was given. */
+    assert_int_equal(send_seq(&l, 0, 100, 2400 * MS), CQ_NETSIM_SENT);
+    p.rate_bps = 32000;
+    assert_int_equal(cq_netsim_link_set(&l, &p), 0);
+    cq_netsim_link_sample(&l, 2500 * MS, &s);
+    assert_int_equal(s.capacity_bps, 51200); /* 150 ms at 64k, 100 ms at 32k */
+    cq_netsim_link_free(&l);
+}
+
+/* Each cause in its own column; a duplicate takes no room in the queue. */
+static void test_link_sample_drops_by_cause(void **state) {
+    (void)state;
+    cq_netsim_link_t l;
+    cq_netsim_sample_t s;
+    cq_netsim_params_t p = {.loss = 1.0};
+    assert_int_equal(cq_netsim_link_init(&l, &p, 1, 2), 0);
+    assert_int_equal(send_seq(&l, 0, 100, 0), CQ_NETSIM_DROP_LOSS);
+    p = (cq_netsim_params_t){.ge_p = 1.0, .ge_r = 0.0, .ge_loss_bad = 1.0};
+    assert_int_equal(cq_netsim_link_set(&l, &p), 0);
+    assert_int_equal(send_seq(&l, 1, 100, 0), CQ_NETSIM_DROP_BURST);
+    p = (cq_netsim_params_t){.down = true};
+    assert_int_equal(cq_netsim_link_set(&l, &p), 0);
+    assert_int_equal(send_seq(&l, 2, 100, 0), CQ_NETSIM_DROP_OUTAGE);
+    p = (cq_netsim_params_t){.rate_bps = 8000, .queue_ms = 10000, .duplicate = 1.0};
+    assert_int_equal(cq_netsim_link_set(&l, &p), 0);
+    assert_int_equal(send_seq(&l, 3, 1000, 0), CQ_NETSIM_SENT); /* and its copy: the pool */
+    assert_int_equal(send_seq(&l, 4, 1000, 0), CQ_NETSIM_DROP_POOL);
+    cq_netsim_link_sample(&l, 100 * MS, &s);
+    assert_int_equal(s.drop_loss, 1);
+    assert_int_equal(s.drop_burst, 1);
+    assert_int_equal(s.drop_outage, 1);
+    assert_int_equal(s.drop_pool, 1);
+    assert_int_equal(s.drop_queue, 0);
+    assert_int_equal(s.queue_bytes, 1000); /* the original only */
+    assert_int_equal(l.nheap, 2);
+    assert_int_equal(s.offered_bps, (3 * 100 + 2 * 1000) * 8 * 10);
+    cq_netsim_link_sample(&l, 200 * MS, &s);
+    assert_int_equal(s.drop_loss + s.drop_burst + s.drop_outage + s.drop_pool, 0);
+    cq_netsim_link_free(&l);
+}
+
+static void test_link_sample_write_row(void **state) {
+    (void)state;
+    cq_netsim_sample_t s = {.at_us = 21250 * MS,
+                            .interval_us = 250 * MS,
+                            .capacity_bps = 64000,
+                            .offered_bps = 180000,
+                            .delivered_bps = 64000,
+                            .queue_bytes = 25000,
+                            .queue_ms = 3125,
+                            .queue_ms_max = 3120,
+                            .queue_limit_ms = 3125,
+                            .drop_queue = 7,
+                            .drop_loss = 1,
+                            .drop_burst = 2,
+                            .drop_outage = 3,
+                            .drop_pool = 4};
+    char buf[256];
+    const char *want = "20.250,down,64000,180000,64000,25000,3125,3120,3125,7,1,2,3,4\n";
+    assert_int_equal(cq_netsim_sample_write(&s, 1000 * MS, "down", buf, sizeof buf),
+                     (int)strlen(want));
+    assert_string_equal(buf, want);
+    assert_int_equal(cq_netsim_sample_write(&s, 1000 * MS, "down", buf, strlen(want)), CQ_ENOBUFS);
+    /* As many fields as the header names. */
+    size_t commas = 0, header_commas = 0;
+    for (const char *c = want; *c; c++)
+        commas += *c == ',';
+    for (const char *c = CQ_NETSIM_SERIES_HEADER; *c; c++)
+        header_commas += *c == ',';
+    assert_int_equal(commas, header_commas);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_link_init_rejects_bad_params),
@@ -746,6 +894,10 @@ int main(void) {
         cmocka_unit_test(test_link_set_mid_stream),
         cmocka_unit_test(test_link_send_pool_exhaustion),
         cmocka_unit_test(test_link_take_small_buffer_keeps_packet),
+        cmocka_unit_test(test_link_sample_counts_queue_and_rates),
+        cmocka_unit_test(test_link_sample_capacity_follows_changes),
+        cmocka_unit_test(test_link_sample_drops_by_cause),
+        cmocka_unit_test(test_link_sample_write_row),
     };
     return cmocka_run_group_tests_name("netsim/link", tests, NULL, NULL);
 }

@@ -16,6 +16,7 @@
  */
 #include "tools/netsim/link.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,13 +121,14 @@ static void heap_pop(cq_netsim_link_t *l) {
 
 /* Copies a packet into a free slot (the caller checked there is one) and schedules it. */
 static void enqueue(cq_netsim_link_t *l, const uint8_t *pkt, size_t len, uint64_t due_us,
-                    uint64_t order) {
+                    uint64_t order, uint64_t end_us) {
     uint32_t slot = l->free_list[--l->nfree];
     cq_netsim_packet_t *p = &l->pool[slot];
     memcpy(p->data, pkt, len);
     p->len = (uint32_t)len;
     p->due_us = due_us;
     p->order = order;
+    p->end_us = end_us;
     heap_push(l, slot);
 }
 
@@ -167,9 +169,34 @@ void cq_netsim_link_free(cq_netsim_link_t *l) {
     memset(l, 0, sizeof *l);
 }
 
+/* The time the link was last given; times only move forward for the series' sake (a
+ * caller's clock may give an earlier time to take than it gave to send). */
+static void seen(cq_netsim_link_t *l, uint64_t now_us) {
+    if (now_us > l->now_us)
+        l->now_us = now_us;
+}
+
+/* Adds the capacity of the rate in force from when it took effect to now_us. */
+static void account_capacity(cq_netsim_link_t *l, uint64_t now_us) {
+    cq_netsim_series_state_t *s = &l->series;
+    if (now_us <= s->rate_since_us)
+        return;
+    if (l->p.rate_bps == 0)
+        s->uncapped = true;
+    else
+        s->capacity_bits += (double)l->p.rate_bps * (double)(now_us - s->rate_since_us) / 1e6;
+    s->rate_since_us = now_us;
+}
+
 int cq_netsim_link_set(cq_netsim_link_t *l, const cq_netsim_params_t *p) {
+    return cq_netsim_link_set_at(l, p, l->now_us);
+}
+
+int cq_netsim_link_set_at(cq_netsim_link_t *l, const cq_netsim_params_t *p, uint64_t now_us) {
     if (!params_valid(p))
         return CQ_EINVAL;
+    seen(l, now_us);
+    account_capacity(l, l->now_us);
     l->p = *p;
     if (p->ge_p == 0.0)
         l->ge_bad = false; /* the burst model is off: it starts again from good */
@@ -237,6 +264,7 @@ int cq_netsim_link_send(cq_netsim_link_t *l, const uint8_t *pkt, size_t len, uin
     double u_jitter = rng_unit(l->rng);
     double u_dup = rng_unit(l->rng);
 
+    seen(l, now_us);
     l->stats.sent++;
     l->stats.bytes_sent += len;
     int verdict = lose(l, u_state, u_burst, u_loss);
@@ -247,10 +275,10 @@ int cq_netsim_link_send(cq_netsim_link_t *l, const uint8_t *pkt, size_t len, uin
      * so a burst into an idle link of limit Q keeps floor(Q / len) packets. A packet that
      * finds the serialiser idle always goes, even when it alone is bigger than the limit:
      * otherwise a limit below one packet would cut the link. */
-    uint64_t end_us = now_us;
+    uint64_t end_us = now_us, ahead_us = 0;
     if (p->rate_bps) {
         uint64_t ser_us = serialisation_us(len, p->rate_bps);
-        uint64_t ahead_us = l->busy_until_us > now_us ? l->busy_until_us - now_us : 0;
+        ahead_us = l->busy_until_us > now_us ? l->busy_until_us - now_us : 0;
         if (ahead_us > 0 && ahead_us + ser_us > queue_limit_us(p)) {
             l->stats.drop_queue++;
             return CQ_NETSIM_DROP_QUEUE;
@@ -266,14 +294,16 @@ int cq_netsim_link_send(cq_netsim_link_t *l, const uint8_t *pkt, size_t len, uin
     }
     if (p->rate_bps)
         l->busy_until_us = end_us;
+    if (ahead_us > l->series.wait_max_us)
+        l->series.wait_max_us = ahead_us;
 
     uint64_t due_us = delivery_time(l, end_us, u_jitter);
     uint64_t order = l->next_order++;
-    enqueue(l, pkt, len, due_us, order);
+    enqueue(l, pkt, len, due_us, order, end_us);
     /* Step 5. The copy needs a slot of its own; without one it is simply not made (the
      * original went through, so the verdict stays SENT). */
     if (u_dup < p->duplicate && l->nfree > 0) {
-        enqueue(l, pkt, len, due_us, order);
+        enqueue(l, pkt, len, due_us, order, 0);
         l->stats.duplicated++;
     }
     return CQ_NETSIM_SENT;
@@ -287,6 +317,7 @@ bool cq_netsim_link_next(const cq_netsim_link_t *l, uint64_t *due_us) {
 }
 
 int cq_netsim_link_take(cq_netsim_link_t *l, uint64_t now_us, uint8_t *out, size_t cap) {
+    seen(l, now_us);
     if (l->nheap == 0)
         return 0;
     uint32_t slot = l->heap[0];
@@ -312,4 +343,71 @@ int cq_netsim_link_take(cq_netsim_link_t *l, uint64_t now_us, uint8_t *out, size
 
 void cq_netsim_link_stats(const cq_netsim_link_t *l, cq_netsim_stats_t *out) {
     *out = l->stats;
+}
+
+/* ---- the time series ------------------------------------------------------------------- */
+
+/* Everything here runs once per interval (chasqui-netsim: every 250 ms), not per packet:
+ * the per-packet cost of the series is the wait_max_us comparison in send and the end time
+ * kept in each slot. Rates are the interval's bytes over its length, so a timer that fires
+ * a little late gives a longer interval, not a wrong rate. */
+
+static uint64_t per_second(uint64_t bits, uint64_t interval_us) {
+    return interval_us ? (uint64_t)((double)bits * 1e6 / (double)interval_us + 0.5) : 0;
+}
+
+static uint32_t ms_of(uint64_t us) {
+    uint64_t ms = (us + 500) / 1000;
+    return ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
+}
+
+void cq_netsim_link_sample(cq_netsim_link_t *l, uint64_t now_us, cq_netsim_sample_t *out) {
+    cq_netsim_series_state_t *s = &l->series;
+    const cq_netsim_stats_t *c = &l->stats, *was = &s->counts;
+    seen(l, now_us);
+    now_us = l->now_us;
+    account_capacity(l, now_us);
+    uint64_t interval_us = now_us - s->at_us;
+    memset(out, 0, sizeof *out);
+    out->at_us = now_us;
+    out->interval_us = interval_us;
+    if (!s->uncapped && interval_us > 0)
+        out->capacity_bps = (uint64_t)(s->capacity_bits * 1e6 / (double)interval_us + 0.5);
+    out->offered_bps = per_second((c->bytes_sent - was->bytes_sent) * 8u, interval_us);
+    out->delivered_bps = per_second((c->bytes_delivered - was->bytes_delivered) * 8u, interval_us);
+    /* The queue is the packets accepted and not yet clocked out: the serialiser is a FIFO,
+     * so they are the ones whose end time is still ahead. */
+    for (uint32_t i = 0; i < l->nheap; i++) {
+        const cq_netsim_packet_t *p = &l->pool[l->heap[i]];
+        if (p->end_us > now_us)
+            out->queue_bytes += p->len;
+    }
+    out->queue_ms =
+        l->p.rate_bps ? ms_of(l->busy_until_us > now_us ? l->busy_until_us - now_us : 0) : 0;
+    out->queue_ms_max = ms_of(s->wait_max_us);
+    out->queue_limit_ms = l->p.rate_bps ? ms_of(queue_limit_us(&l->p)) : 0;
+    out->drop_queue = c->drop_queue - was->drop_queue;
+    out->drop_loss = c->drop_loss - was->drop_loss;
+    out->drop_burst = c->drop_burst - was->drop_burst;
+    out->drop_outage = c->drop_outage - was->drop_outage;
+    out->drop_pool = c->drop_pool - was->drop_pool;
+
+    s->at_us = s->rate_since_us = now_us;
+    s->counts = *c;
+    s->capacity_bits = 0;
+    s->uncapped = false;
+    s->wait_max_us = 0;
+}
+
+int cq_netsim_sample_write(const cq_netsim_sample_t *s, uint64_t start_us, const char *dir,
+                           char *buf, size_t cap) {
+    uint64_t t_us = s->at_us > start_us ? s->at_us - start_us : 0;
+    int n = snprintf(buf, cap, "%.3f,%s,%llu,%llu,%llu,%llu,%u,%u,%u,%llu,%llu,%llu,%llu,%llu\n",
+                     (double)t_us / 1e6, dir, (unsigned long long)s->capacity_bps,
+                     (unsigned long long)s->offered_bps, (unsigned long long)s->delivered_bps,
+                     (unsigned long long)s->queue_bytes, s->queue_ms, s->queue_ms_max,
+                     s->queue_limit_ms, (unsigned long long)s->drop_queue,
+                     (unsigned long long)s->drop_loss, (unsigned long long)s->drop_burst,
+                     (unsigned long long)s->drop_outage, (unsigned long long)s->drop_pool);
+    return n < 0 || (size_t)n >= cap ? CQ_ENOBUFS : n;
 }

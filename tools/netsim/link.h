@@ -62,9 +62,22 @@ typedef struct {
 typedef struct {
     uint32_t len;
     uint64_t due_us;
-    uint64_t order; /* send order, for the no-reorder rule and stable ties */
+    uint64_t order;  /* send order, for the no-reorder rule and stable ties */
+    uint64_t end_us; /* when the serialiser has clocked it out (0 for a duplicate, which
+                      * takes no time of its own): the queue's bytes at a sample */
     uint8_t data[CQ_NETSIM_MAX_PACKET];
 } cq_netsim_packet_t;
+
+/* What the time series (cq_netsim_link_sample) keeps between two samples. Per packet the link only
+ * raises wait_max_us; the rest is kept by changes and samples. */
+typedef struct {
+    uint64_t at_us;           /* the last sample (0 before the first) */
+    cq_netsim_stats_t counts; /* the counts then */
+    uint64_t rate_since_us;   /* when the rate in force took effect, or at_us if later */
+    double capacity_bits;     /* bits the cap allowed from at_us to rate_since_us */
+    bool uncapped;            /* the link had no cap for some of that time */
+    uint64_t wait_max_us;     /* the longest a packet accepted since at_us waited */
+} cq_netsim_series_state_t;
 
 typedef struct {
     cq_netsim_params_t p;
@@ -78,6 +91,8 @@ typedef struct {
     uint32_t *heap, nheap; /* in flight, ordered by due time (then order) */
     size_t max_packets;
     cq_netsim_stats_t stats;
+    uint64_t now_us; /* the latest time the caller gave (send, take, set_at, sample) */
+    cq_netsim_series_state_t series;
 } cq_netsim_link_t;
 
 /* Returns 0, CQ_EINVAL (parameters out of range: probabilities outside 0..1, max_packets
@@ -87,8 +102,10 @@ int cq_netsim_link_init(cq_netsim_link_t *l, const cq_netsim_params_t *p, uint64
 void cq_netsim_link_free(cq_netsim_link_t *l);
 
 /* New parameters from now on (a script's change); packets in flight keep their times.
- * Returns 0 or CQ_EINVAL. */
+ * Returns 0 or CQ_EINVAL. _set_at says when, for the capacity in the time series; _set
+ * takes the latest time the link was given (a send, a take, a sample). */
 int cq_netsim_link_set(cq_netsim_link_t *l, const cq_netsim_params_t *p);
+int cq_netsim_link_set_at(cq_netsim_link_t *l, const cq_netsim_params_t *p, uint64_t now_us);
 
 /* A packet sent at now_us. len over CQ_NETSIM_MAX_PACKET is CQ_EINVAL; otherwise the
  * verdict. */
@@ -102,6 +119,36 @@ bool cq_netsim_link_next(const cq_netsim_link_t *l, uint64_t *due_us);
 int cq_netsim_link_take(cq_netsim_link_t *l, uint64_t now_us, uint8_t *out, size_t cap);
 
 void cq_netsim_link_stats(const cq_netsim_link_t *l, cq_netsim_stats_t *out);
+
+/* ---- the time series -------------------------------------------------------------- */
+
+/* One direction over one interval, from the sample before (or time 0) to at_us: what the
+ * link could carry, what was offered and delivered, the queue, and the drops by cause. */
+typedef struct {
+    uint64_t at_us, interval_us;
+    uint64_t capacity_bps;   /* the cap's mean over the interval; 0: uncapped at some point */
+    uint64_t offered_bps;    /* bytes sent into the link (before any drop), as bit/s */
+    uint64_t delivered_bps;  /* bytes taken out at the far end, as bit/s */
+    uint64_t queue_bytes;    /* at at_us: accepted and not yet clocked out (the one being
+                              * clocked out included) */
+    uint32_t queue_ms;       /* at at_us: how long a packet arriving then would wait */
+    uint32_t queue_ms_max;   /* the longest wait of a packet accepted in the interval */
+    uint32_t queue_limit_ms; /* the drop-tail limit at the rate in force (0: uncapped) */
+    uint64_t drop_queue, drop_loss, drop_burst, drop_outage, drop_pool; /* packets */
+} cq_netsim_sample_t;
+
+/* Closes the interval at now_us (at or after the sample before) and starts the next one.
+ * The first interval runs from time 0: call it once at the start to begin there. Reads the
+ * packets in flight for queue_bytes (no allocation); not for the per-packet path. */
+void cq_netsim_link_sample(cq_netsim_link_t *l, uint64_t now_us, cq_netsim_sample_t *out);
+
+/* The CSV header, and one sample as a row ("t_s,dir,..."), written into buf (cap bytes)
+ * with t_s = (at_us - start_us) seconds. Return the length, or CQ_ENOBUFS. */
+#define CQ_NETSIM_SERIES_HEADER                                                                    \
+    "t_s,dir,capacity_bps,offered_bps,delivered_bps,queue_bytes,queue_ms,queue_ms_max,"            \
+    "queue_limit_ms,drop_queue,drop_loss,drop_burst,drop_outage,drop_pool\n"
+int cq_netsim_sample_write(const cq_netsim_sample_t *s, uint64_t start_us, const char *dir,
+                           char *buf, size_t cap);
 
 /* ---- profiles and scripts ------------------------------------------------------------ */
 

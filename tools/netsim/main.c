@@ -9,10 +9,13 @@
  *
  *   chasqui-netsim --listen PORT --to HOST:PORT [--profile NAME] [--script FILE]
  *                  [--up "rate 256kbit delay 80ms"] [--down "..."] [--seed N]
- *                  [--stats FILE.json] [--duration S] [--bind ADDRESS]
+ *                  [--stats FILE.json] [--series FILE.csv] [--series-ms MS]
+ *                  [--duration S] [--bind ADDRESS]
  *
  * It prints "netsim: listening on UDP PORT" once ready, and its counts (what each direction
- * delivered and dropped, and why) as JSON at the end (SIGINT, SIGTERM, --duration).
+ * delivered and dropped, and why) as JSON at the end (SIGINT, SIGTERM, --duration). With
+ * --series, every MS milliseconds (250) a row per direction: the capacity in force, what
+ * was offered and delivered, the queue, and the drops by cause (docs/NETSIM.md).
  * Exit status: 0 done, 2 bad command line, 1 a socket could not be opened.
  */
 #include <errno.h>
@@ -38,9 +41,11 @@ typedef struct {
     cq_netsim_plan_t plan;
     size_t next_change;
     uint64_t start_us, period_start_us;
-    uv_timer_t deliver_timer, change_timer, stop_timer;
+    uv_timer_t deliver_timer, change_timer, stop_timer, series_timer;
     uv_signal_t sigint, sigterm;
     const char *stats_path;
+    FILE *series;
+    uint64_t series_ms;
     uint8_t rbuf[CQ_NETSIM_MAX_PACKET], sbuf[CQ_NETSIM_MAX_PACKET];
     uint64_t oversize;
 } netsim_t;
@@ -137,9 +142,28 @@ static void on_change(uv_timer_t *t) {
             uv_timer_start(&n->change_timer, on_change, (at - now + 999) / 1000, 0);
             return;
         }
-        cq_netsim_link_set(c->up ? &n->up : &n->down, &c->params);
+        cq_netsim_link_set_at(c->up ? &n->up : &n->down, &c->params, now);
         n->next_change++;
     }
+}
+
+/* A row per direction of the time series. Once per interval, not per packet: the
+ * forwarding path stays without allocation (stdio's buffer is made at the first row). */
+static void write_series(netsim_t *n) {
+    char row[256];
+    cq_netsim_sample_t s;
+    uint64_t now = now_us();
+    cq_netsim_link_sample(&n->up, now, &s);
+    if (cq_netsim_sample_write(&s, n->start_us, "up", row, sizeof row) > 0)
+        fputs(row, n->series);
+    cq_netsim_link_sample(&n->down, now, &s);
+    if (cq_netsim_sample_write(&s, n->start_us, "down", row, sizeof row) > 0)
+        fputs(row, n->series);
+    fflush(n->series);
+}
+
+static void on_series(uv_timer_t *t) {
+    write_series(t->data);
 }
 
 static void print_direction(FILE *f, const char *name, const cq_netsim_link_t *l, bool last) {
@@ -196,6 +220,9 @@ static void usage(FILE *out) {
             "  --down LINE          the same, server to client\n"
             "  --seed N             the same seed gives the same losses and delays (default 1)\n"
             "  --stats FILE.json    where the counts go at the end (default: stderr)\n"
+            "  --series FILE.csv    a row per direction every --series-ms: capacity, offered,\n"
+            "                       delivered, queue, drops by cause (docs/NETSIM.md)\n"
+            "  --series-ms MS       the series' interval (default 250)\n"
             "  --duration S         stop after S seconds (default: SIGINT or SIGTERM)\n"
             "  --bind ADDRESS       where to listen (default 127.0.0.1)\n");
 }
@@ -270,11 +297,12 @@ int main(int argc, char **argv) {
         {"up", required_argument, NULL, 'u'},       {"down", required_argument, NULL, 'd'},
         {"seed", required_argument, NULL, 'S'},     {"stats", required_argument, NULL, 'j'},
         {"duration", required_argument, NULL, 'D'}, {"bind", required_argument, NULL, 'b'},
+        {"series", required_argument, NULL, 'C'},   {"series-ms", required_argument, NULL, 'M'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     static netsim_t n;
     const char *listen = NULL, *to = NULL, *profile = "lan", *script = NULL, *bind = "127.0.0.1";
-    const char *up_line = NULL, *down_line = NULL;
+    const char *up_line = NULL, *down_line = NULL, *series = NULL;
     unsigned long long seed = 1;
     double duration = 0;
     char *end;
@@ -305,6 +333,14 @@ int main(int argc, char **argv) {
             break;
         case 'b':
             bind = optarg;
+            break;
+        case 'C':
+            series = optarg;
+            break;
+        case 'M':
+            n.series_ms = strtoull(optarg, &end, 10);
+            if (*end != '\0' || n.series_ms < 10 || n.series_ms > 60000)
+                return bad_usage("--series-ms is milliseconds, 10 to 60000");
             break;
         case 'S':
             seed = strtoull(optarg, &end, 10);
@@ -354,6 +390,16 @@ int main(int argc, char **argv) {
         cq_netsim_link_init(&n.down, &n.plan.down, seed ^ 0x9e3779b97f4a7c15ull, POOL_PACKETS) != 0)
         return bad_usage("the link parameters are out of range");
 
+    if (series != NULL) {
+        if ((n.series = fopen(series, "w")) == NULL) {
+            fprintf(stderr, "chasqui-netsim: cannot write %s: %s\n", series, strerror(errno));
+            return 2;
+        }
+        fputs(CQ_NETSIM_SERIES_HEADER, n.series);
+        if (n.series_ms == 0)
+            n.series_ms = 250;
+    }
+
     n.loop = uv_default_loop();
     struct sockaddr_storage local, any;
     memset(&any, 0, sizeof any);
@@ -387,24 +433,37 @@ int main(int argc, char **argv) {
     uv_timer_init(n.loop, &n.deliver_timer);
     uv_timer_init(n.loop, &n.change_timer);
     uv_timer_init(n.loop, &n.stop_timer);
+    uv_timer_init(n.loop, &n.series_timer);
     uv_signal_init(n.loop, &n.sigint);
     uv_signal_init(n.loop, &n.sigterm);
-    n.deliver_timer.data = n.change_timer.data = n.stop_timer.data = &n;
+    n.deliver_timer.data = n.change_timer.data = n.stop_timer.data = n.series_timer.data = &n;
     n.sigint.data = n.sigterm.data = &n;
     uv_signal_start(&n.sigint, on_signal, SIGINT);
     uv_signal_start(&n.sigterm, on_signal, SIGTERM);
     if (duration > 0)
         uv_timer_start(&n.stop_timer, on_stop_timer, (uint64_t)(duration * 1000), 0);
     n.start_us = n.period_start_us = now_us();
+    if (n.series != NULL) {
+        /* The first interval starts now, not at the clock's zero. */
+        cq_netsim_sample_t discard;
+        cq_netsim_link_sample(&n.up, n.start_us, &discard);
+        cq_netsim_link_sample(&n.down, n.start_us, &discard);
+        uv_timer_start(&n.series_timer, on_series, n.series_ms, n.series_ms);
+    }
     on_change(&n.change_timer);
     uv_run(n.loop, UV_RUN_DEFAULT);
 
+    if (n.series != NULL) {
+        write_series(&n); /* the last, shorter interval */
+        fclose(n.series);
+    }
     write_stats(&n);
     uv_close((uv_handle_t *)&n.inner, NULL);
     uv_close((uv_handle_t *)&n.outer, NULL);
     uv_close((uv_handle_t *)&n.deliver_timer, NULL);
     uv_close((uv_handle_t *)&n.change_timer, NULL);
     uv_close((uv_handle_t *)&n.stop_timer, NULL);
+    uv_close((uv_handle_t *)&n.series_timer, NULL);
     uv_close((uv_handle_t *)&n.sigint, NULL);
     uv_close((uv_handle_t *)&n.sigterm, NULL);
     uv_run(n.loop, UV_RUN_DEFAULT);
