@@ -6,7 +6,9 @@
 
 #include "client/mediafile.h"
 #include "client/pacer.h"
+#include "client/ratealloc.h"
 #include "client/synth.h"
+#include "client/uplink.h"
 #include "client/v4l2.h"
 #include "codec/opus_codec.h"
 #include "codec/scale.h"
@@ -15,6 +17,17 @@
 #include "rtp/rtpext.h"
 
 #define CHUNK_MS 20 /* sources give sound in 20 ms pieces; a packet carries 1 to 3 */
+
+/* The encoders follow the uplink estimate this often (feedback comes every 100 ms; the
+ * allocator's own hysteresis keeps them from following every wobble). */
+#define ADAPT_MS 250
+/* The uplink estimator starts here (GCC's usual start; the first probes find a faster
+ * link within a second or two) and never goes below what audio and layer 0 need. */
+#define UPLINK_START_BPS 300000u
+#define UPLINK_MIN_BPS   30000u
+/* Probe packets: padding-only RTX of this size, each cluster at least PROBE_MS long. */
+#define PROBE_PACKET_BYTES 280
+#define PROBE_MS           30
 
 /* A remote telecentre's files, opened at its first picture or sound. */
 typedef struct {
@@ -59,6 +72,24 @@ struct cq_endpoint {
     uint16_t transport_seq;
     uint64_t stamped;
     uint8_t out[CQ_PACER_MTU];
+    /* The uplink loop (issue 7): the estimate from the relay's feedback, the allocator that
+     * turns it into encoder settings every ADAPT_MS, the probe cluster going out. */
+    size_t srtp_tag; /* bytes SRTP adds to an RTP packet: part of what the link carries */
+    cq_uplink_t up;
+    cq_ratealloc_t alloc;
+    cq_ratealloc_plan_t plan;
+    bool planned;
+    unsigned frame_ms_next; /* the audio packet size the allocator asked for */
+    uv_timer_t adapt_timer, probe_timer;
+    struct {
+        bool active;
+        int id;
+        uint32_t rate_bps;
+        unsigned packets, sent;
+        uint64_t start_us;
+    } probe;
+    uint64_t probe_packets;
+    uint8_t probe_pkt[CQ_PACER_MTU];
 };
 
 static uint64_t now_us(void) {
@@ -68,14 +99,15 @@ static uint64_t now_us(void) {
 /* ---- plumbing between link, sender and receiver --------------------------------------- */
 
 /*
- * Hook: packet tseq of `bytes` (plain RTP, before SRTP adds its tag) left at send_us. The
- * bandwidth estimator's send history goes here (cc/sendhist.h, cq_sendhist_add), so that
- * the relay's transport-wide feedback about this uplink can be matched to what was sent.
+ * Packet tseq of `bytes` (plain RTP) left at send_us: the uplink estimator's send history
+ * gets it with the SRTP tag added (what the link carries; the UDP/IP headers are left out,
+ * as libwebrtc leaves them out of its send-side estimate), so that the relay's transport-
+ * wide feedback about this uplink can be matched to what was sent. Every packet that
+ * leaves while a probe cluster goes out belongs to the cluster (cc/estimator.h).
  */
 static void on_packet_sent(struct cq_endpoint *e, uint16_t tseq, size_t bytes, uint64_t send_us) {
-    (void)tseq;
-    (void)bytes;
-    (void)send_us;
+    int probe = e->probe.active ? e->probe.id : CQ_SENDHIST_NO_PROBE;
+    cq_uplink_sent(&e->up, tseq, bytes + e->srtp_tag, (int64_t)send_us, probe);
     e->stamped++;
 }
 
@@ -152,14 +184,18 @@ static void on_keyframe_request(void *ctx, uint32_t video_ssrc, uint32_t rtx_ssr
 static void link_rtcp(void *ctx, uint8_t *pkt, size_t len) {
     struct cq_endpoint *e = ctx;
     uint64_t now = now_us();
-    /* One compound may carry both: reports and feedback about what we send, sender
-     * reports and SDES about what we receive. */
+    /* One compound may carry both: reports and feedback about what we send (transport-
+     * wide feedback and layer use for the uplink estimate too), sender reports and SDES
+     * about what we receive. */
     if (e->sender != NULL) {
         cq_sender_rtcp(e->sender, pkt, len, now);
         cq_sender_stats_t st;
         cq_sender_stats(e->sender, &st);
-        if (st.rtt_us)
+        if (st.rtt_us) {
             cq_receiver_set_rtt(e->receiver, st.rtt_us);
+            cq_cc_set_rtt(&e->up.cc, st.rtt_us);
+        }
+        cq_uplink_rtcp(&e->up, pkt, len, (int64_t)now);
     }
     cq_receiver_rtcp(e->receiver, pkt, len, now);
 }
@@ -346,6 +382,11 @@ static void add_sound(struct cq_endpoint *e, const int16_t *chunk) {
         return;
     cq_sender_audio(e->sender, e->pcm, e->pcm_fill, now_us());
     e->pcm_fill = 0;
+    /* Between two packets: the only moment the packet size may change. */
+    if (e->frame_ms_next != 0 && e->frame_ms_next != e->frame_ms &&
+        cq_sender_set_audio(e->sender, e->plan.audio_bps, e->frame_ms_next,
+                            e->plan.audio_loss_pct) == 0)
+        e->frame_ms = e->frame_ms_next;
 }
 
 static void read_sound(struct cq_endpoint *e) {
@@ -380,6 +421,80 @@ static void on_audio_timer(uv_timer_t *t) {
 static void on_tick(uv_timer_t *t) {
     struct cq_endpoint *e = t->data;
     cq_receiver_tick(e->receiver, now_us());
+}
+
+/* ---- the uplink loop ------------------------------------------------------------------ */
+
+static void on_probe_timer(uv_timer_t *t);
+
+/* A probe cluster: padding packets at the rate asked for, for at least PROBE_MS and as
+ * many packets as the estimator planned, spaced by the probe timer (1 ms). */
+static void start_probe(struct cq_endpoint *e, uint32_t rate_bps, unsigned packets, int id) {
+    unsigned n = (unsigned)((uint64_t)rate_bps * PROBE_MS / 1000 / 8 / PROBE_PACKET_BYTES);
+    e->probe.active = true;
+    e->probe.id = id;
+    e->probe.rate_bps = rate_bps;
+    e->probe.packets = n > packets ? n : packets;
+    e->probe.sent = 0;
+    e->probe.start_us = now_us();
+    uv_timer_start(&e->probe_timer, on_probe_timer, 0, 1);
+}
+
+static void on_probe_timer(uv_timer_t *t) {
+    struct cq_endpoint *e = t->data;
+    uint64_t now = now_us(), elapsed = now - e->probe.start_us;
+    uint64_t due = elapsed * e->probe.rate_bps / (8u * PROBE_PACKET_BYTES * 1000000u) + 1;
+    if (due > e->probe.packets)
+        due = e->probe.packets;
+    while (e->probe.sent < due) {
+        int n = cq_sender_padding(e->sender, PROBE_PACKET_BYTES - e->srtp_tag, e->probe_pkt,
+                                  sizeof e->probe_pkt);
+        if (n <= 0)
+            break;
+        send_rtp(e, e->probe_pkt, (size_t)n);
+        e->probe.sent++;
+        e->probe_packets++;
+    }
+    if (e->probe.sent >= e->probe.packets || elapsed > 10u * PROBE_MS * 1000u) {
+        e->probe.active = false;
+        uv_timer_stop(&e->probe_timer);
+    }
+}
+
+/*
+ * Every ADAPT_MS: the estimate and the layers used go through the allocator, and the
+ * encoders, the pacer and Opus are set to what it plans. A probe cluster goes first when
+ * the estimator wants one (at the start, to find the link fast). With --no-adapt the
+ * estimate is still made (for the stats and the e2e plots) but nothing follows it.
+ */
+static void on_adapt(uv_timer_t *t) {
+    struct cq_endpoint *e = t->data;
+    uint64_t now = now_us();
+    if (e->sender == NULL || e->cfg.no_adapt)
+        return;
+    uint32_t rate;
+    unsigned packets;
+    int id;
+    if (!e->probe.active && e->cfg.sender.video_layers > 0 && cq_link_up(e->link) &&
+        cq_cc_probe_next(&e->up.cc, (int64_t)now, &rate, &packets, &id))
+        start_probe(e, rate, packets, id);
+    cq_cc_stats_t cs;
+    cq_cc_stats(&e->up.cc, &cs);
+    cq_ratealloc_input_t in = {.target_bps = cs.target_bps,
+                               .loss = cs.loss_fraction,
+                               .used = e->up.layers_used,
+                               .used_known = e->up.layers_known};
+    cq_ratealloc_update(&e->alloc, &in, (int64_t)now, &e->plan);
+    e->planned = true;
+    if (e->cfg.sender.video_layers > 0) {
+        cq_sender_set_layers(e->sender, e->plan.layers_on, e->plan.layer_kbps, e->plan.fps_pct);
+        /* Video leaves at half again its rate, as at the start. */
+        cq_pacer_set_rate(&e->pacer, (uint64_t)e->plan.video_kbps * 1500u);
+    }
+    if (e->cfg.sender.audio_ssrc != 0) {
+        cq_sender_set_audio(e->sender, e->plan.audio_bps, e->frame_ms, e->plan.audio_loss_pct);
+        e->frame_ms_next = e->plan.audio_frame_ms; /* at the next packet boundary */
+    }
 }
 
 static void on_report(uv_timer_t *t) {
@@ -444,11 +559,11 @@ static void on_closed(uv_handle_t *h) {
         free(e);
 }
 
-enum { TIMERS = 5 };
+enum { TIMERS = 7 };
 
 static uv_timer_t *timer_at(struct cq_endpoint *e, size_t i) {
     uv_timer_t *all[TIMERS] = {&e->video_timer, &e->audio_timer, &e->tick_timer, &e->report_timer,
-                               &e->pace_timer};
+                               &e->pace_timer,  &e->adapt_timer, &e->probe_timer};
     return all[i];
 }
 
@@ -478,6 +593,27 @@ static void free_parts(struct cq_endpoint *e) {
     e->receiver = NULL;
 }
 
+/* The uplink estimator and allocator for what this endpoint sends (sc after the sources
+ * had their say: a .y4m's size, no video or no audio). */
+static int start_uplink(struct cq_endpoint *e, const cq_sender_config_t *sc) {
+    e->srtp_tag = cq_srtp_rtp_overhead(e->cfg.suite);
+    uint32_t max = (uint32_t)sc->video_kbps * 2000u + 200000u;
+    cq_cc_config_t cc = {.start_bps = UPLINK_START_BPS < max ? UPLINK_START_BPS : max,
+                         .min_bps = UPLINK_MIN_BPS,
+                         .max_bps = max};
+    int err = cq_uplink_init(&e->up, &cc);
+    if (err != 0)
+        return err;
+    cq_ratealloc_config_t ac = {.layers = sc->video_layers,
+                                .max_video_kbps = sc->video_kbps,
+                                .audio = sc->audio_ssrc != 0,
+                                .audio_red = sc->audio_red,
+                                .audio_frame_ms = e->frame_ms,
+                                .fec = !sc->audio_no_fec};
+    cq_ratealloc_init(&e->alloc, &ac);
+    return 0;
+}
+
 static int start(struct cq_endpoint *e, uv_loop_t *loop) {
     cq_sender_config_t sc = e->cfg.sender;
     int err = open_sources(e, &sc);
@@ -489,6 +625,10 @@ static int start(struct cq_endpoint *e, uv_loop_t *loop) {
     sc.cname = e->cfg.cname;
     if ((sc.audio_ssrc != 0 || sc.video_layers > 0) &&
         (err = cq_sender_create(&e->sender, &sc)) != 0)
+        return err;
+    e->cfg.sender.video_layers = sc.video_layers;
+    e->cfg.sender.audio_ssrc = sc.audio_ssrc;
+    if ((err = start_uplink(e, &sc)) != 0)
         return err;
     if (e->sender != NULL && sc.video_layers > 0 && strncmp(e->video_path, "/dev/", 5) == 0) {
         char msg[256];
@@ -542,6 +682,8 @@ static int start(struct cq_endpoint *e, uv_loop_t *loop) {
         uv_timer_start(&e->audio_timer, on_audio_timer, 0, 5);
     uv_timer_start(&e->tick_timer, on_tick, 10, 10);
     uv_timer_start(&e->report_timer, on_report, 1000, 1000);
+    if (e->sender != NULL)
+        uv_timer_start(&e->adapt_timer, on_adapt, ADAPT_MS, ADAPT_MS);
     return 0;
 }
 
@@ -594,4 +736,12 @@ void cq_endpoint_stats(const struct cq_endpoint *e, cq_endpoint_stats_t *out) {
     if (e->receiver != NULL)
         out->remotes = cq_receiver_stats(e->receiver, out->remote, CQ_RECEIVER_MAX_REMOTES);
     out->twcc_stamped = e->stamped;
+    out->adapt = !e->cfg.no_adapt;
+    cq_cc_stats(&e->up.cc, &out->uplink);
+    out->uplink_feedbacks = e->up.feedbacks;
+    out->layers_used = e->up.layers_used;
+    out->layers_known = e->up.layers_known;
+    out->probe_packets = e->probe_packets;
+    out->planned = e->planned;
+    out->plan = e->plan;
 }

@@ -22,7 +22,9 @@
 
 #include <uv.h>
 
+#include "cc/estimator.h"
 #include "client/link.h"
+#include "client/ratealloc.h"
 #include "client/receiver.h"
 #include "client/sender.h"
 #include "client/sdlio.h"
@@ -45,6 +47,9 @@ typedef struct {
     const char *out_dir;
     const char *sink_suffix; /* after the telecentre id in file names ("-2"); NULL: none */
     bool no_nack;            /* the receiver never asks for repairs (an ablation) */
+    /* The encoders keep the configured rates and layers whatever the uplink does (an
+     * ablation: the uplink is still estimated, for the stats, but nothing follows it). */
+    bool no_adapt;
     /* A window and speakers (client/sdlio.h, borrowed: they outlive the endpoint) where
      * each remote telecentre is shown and heard, once its CNAME named it; NULL: none. */
     struct cq_sdl_window *window;
@@ -68,6 +73,15 @@ typedef struct {
     cq_link_stats_t link;
     cq_sender_stats_t sent;
     uint64_t twcc_stamped; /* RTP packets sent with a transport-wide sequence number */
+    /* The uplink loop: the estimate from the relay's feedback, the layers the relay says
+     * anyone uses, and (adapt, once planned) what the encoders were last told. */
+    bool adapt;
+    cq_cc_stats_t uplink;
+    uint64_t uplink_feedbacks, probe_packets;
+    uint8_t layers_used;
+    bool layers_known;
+    bool planned;
+    cq_ratealloc_plan_t plan;
     size_t remotes;
     cq_receiver_remote_stats_t remote[CQ_RECEIVER_MAX_REMOTES];
 } cq_endpoint_stats_t;

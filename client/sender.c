@@ -60,6 +60,11 @@ typedef struct {
     bool has_floor;
     uint16_t floor_seq;
     slot_t *history; /* HISTORY slots */
+    /* What the uplink allows (cq_sender_set_layers): encoded or not, at what bitrate, and
+     * at what share of the frame rate (a picture is encoded when the share adds up past
+     * 100, so 67 % takes two in three and 50 % one in two). */
+    bool off;
+    unsigned kbps, fps_pct, fps_acc;
     cq_sender_layer_stats_t stats;
 } layer_t;
 
@@ -80,6 +85,8 @@ struct cq_sender {
         uint8_t data[CQ_RED_MAX_BLOCK_LEN];
     } red[CQ_SENDER_MAX_RED];
     unsigned nred;
+    unsigned ext_loss_pct; /* loss measured by the uplink estimator (cq_sender_set_audio) */
+    unsigned rr_loss_pct;  /* loss the relay's last report gave for audio */
     cq_sender_stats_t stats;
     uint8_t pkt[HISTORY_SLOT + 64];
 };
@@ -130,13 +137,18 @@ static int layer_init(struct cq_sender *s, unsigned i) {
     l->rtx_seq = (uint16_t)random32();
     l->stats.width = l->width;
     l->stats.height = l->height;
+    l->kbps = layer_kbps(s->cfg.video_kbps, s->cfg.video_layers, i);
+    l->fps_pct = 100;
+    l->stats.on = true;
+    l->stats.kbps = l->kbps;
+    l->stats.fps_pct = 100;
     if ((l->history = calloc(HISTORY, sizeof *l->history)) == NULL)
         return CQ_ENOMEM;
     if (div > 1 && (l->planes = malloc((size_t)l->width * l->height * 3 / 2)) == NULL)
         return CQ_ENOMEM;
     cq_vp8_enc_config_t ec = {.width = l->width,
                               .height = l->height,
-                              .bitrate_kbps = layer_kbps(s->cfg.video_kbps, s->cfg.video_layers, i),
+                              .bitrate_kbps = l->kbps,
                               .fps = s->cfg.fps,
                               .temporal_layers = 3};
     return cq_vp8_enc_create(&l->enc, &ec);
@@ -163,6 +175,8 @@ int cq_sender_create(struct cq_sender **out, const cq_sender_config_t *cfg) {
                                    .dtx = true};
         err = cq_opus_enc_create(&s->opus, &oc);
         s->audio = (origin_t){.ssrc = cfg->audio_ssrc, .clock = AUDIO_CLOCK};
+        s->stats.audio_bps = oc.bitrate_bps;
+        s->stats.audio_frame_ms = oc.frame_ms;
         s->audio_seq = (uint16_t)random32();
         s->audio_ts = random32();
     }
@@ -254,6 +268,14 @@ int cq_sender_video(struct cq_sender *s, const cq_i420_t *img, uint64_t capture_
     uint32_t ts = s->video_ts_offset + (uint32_t)(capture_us * VIDEO_CLOCK / 1000000u);
     for (unsigned i = 0; i < s->cfg.video_layers; i++) {
         layer_t *l = &s->layer[i];
+        if (l->off)
+            continue;
+        l->fps_acc += l->fps_pct;
+        if (l->fps_acc < 100) {
+            l->stats.decimated++;
+            continue;
+        }
+        l->fps_acc -= 100;
         cq_i420_t scaled;
         const cq_i420_t *pic = img;
         if (l->planes != NULL) {
@@ -432,6 +454,14 @@ static unsigned opus_loss_hint(unsigned measured_pct) {
     return hint > 50 ? 50 : hint;
 }
 
+/* Opus hears the larger of the loss the relay reports and the one the uplink estimator
+ * measured (cq_sender_set_audio): both are of this uplink, at different moments. */
+static void tell_opus_loss(struct cq_sender *s) {
+    unsigned pct = s->rr_loss_pct > s->ext_loss_pct ? s->rr_loss_pct : s->ext_loss_pct;
+    s->stats.opus_loss_hint = opus_loss_hint(pct);
+    cq_opus_enc_set_loss(s->opus, s->stats.opus_loss_hint);
+}
+
 static void on_report(struct cq_sender *s, const cq_rtcp_reports_t *reports, uint64_t now_us) {
     for (size_t i = 0; i < reports->count; i++) {
         cq_rtcp_report_t r = cq_rtcp_report_at(reports, i);
@@ -442,8 +472,8 @@ static void on_report(struct cq_sender *s, const cq_rtcp_reports_t *reports, uin
         if (r.ssrc == s->audio.ssrc && s->opus != NULL) {
             unsigned pct = (unsigned)r.fraction_lost * 100u / 256u;
             s->stats.loss_percent = pct;
-            s->stats.opus_loss_hint = opus_loss_hint(pct);
-            cq_opus_enc_set_loss(s->opus, s->stats.opus_loss_hint);
+            s->rr_loss_pct = pct;
+            tell_opus_loss(s);
         }
     }
 }
@@ -520,13 +550,93 @@ int cq_sender_set_video_kbps(struct cq_sender *s, unsigned kbps) {
     if (kbps == 0)
         return CQ_EINVAL;
     s->cfg.video_kbps = kbps;
+    unsigned k[CQ_SENDER_MAX_LAYERS], pct[CQ_SENDER_MAX_LAYERS];
+    uint8_t on = 0;
     for (unsigned i = 0; i < s->cfg.video_layers; i++) {
-        int rc = cq_vp8_enc_set_rate(s->layer[i].enc, layer_kbps(kbps, s->cfg.video_layers, i),
-                                     s->cfg.fps);
-        if (rc != 0)
-            return rc;
+        k[i] = layer_kbps(kbps, s->cfg.video_layers, i);
+        pct[i] = 100;
+        on |= (uint8_t)(1u << i);
+    }
+    return cq_sender_set_layers(s, on, k, pct);
+}
+
+/* The frame rate an encoder plans for at pct of the configured one (at least 1). */
+static unsigned scaled_fps(unsigned fps, unsigned pct) {
+    unsigned f = (fps * pct + 50) / 100;
+    return f ? f : 1;
+}
+
+int cq_sender_set_layers(struct cq_sender *s, uint8_t on, const unsigned *kbps,
+                         const unsigned *fps_pct) {
+    for (unsigned i = 0; i < s->cfg.video_layers; i++) {
+        layer_t *l = &s->layer[i];
+        bool want = (on & (1u << i)) != 0;
+        if (!want) {
+            l->off = true;
+            l->stats.on = false;
+            continue;
+        }
+        unsigned k = kbps[i] < 20 ? 20 : kbps[i] > 4000 ? 4000 : kbps[i];
+        unsigned pct = fps_pct[i] == 0 || fps_pct[i] > 100 ? 100 : fps_pct[i];
+        if (l->off) {
+            /* Back on after a pause: its receivers' decoders lost track of it, and the
+             * relay can only switch anyone to it at a keyframe. */
+            l->off = false;
+            l->fps_acc = 0;
+            cq_vp8_enc_request_keyframe(l->enc);
+            l->stats.restarts++;
+        }
+        l->stats.on = true;
+        if (k != l->kbps || pct != l->fps_pct) {
+            int rc = cq_vp8_enc_set_rate(l->enc, k, scaled_fps(s->cfg.fps, pct));
+            if (rc != 0)
+                return rc;
+            l->kbps = k;
+            l->fps_pct = pct;
+            l->stats.kbps = k;
+            l->stats.fps_pct = pct;
+        }
     }
     return 0;
+}
+
+int cq_sender_set_audio(struct cq_sender *s, unsigned bps, unsigned frame_ms, unsigned loss_pct) {
+    if (s->opus == NULL)
+        return CQ_EINVAL;
+    if (bps < CQ_OPUS_MIN_BPS || bps > CQ_OPUS_MAX_BPS ||
+        (frame_ms != 20 && frame_ms != 40 && frame_ms != 60))
+        return CQ_EINVAL;
+    int rc = 0;
+    if (bps != s->stats.audio_bps && (rc = cq_opus_enc_set_bitrate(s->opus, bps)) == 0)
+        s->stats.audio_bps = bps;
+    if (rc == 0 && frame_ms != s->stats.audio_frame_ms &&
+        (rc = cq_opus_enc_set_frame_ms(s->opus, frame_ms)) == 0)
+        s->stats.audio_frame_ms = frame_ms;
+    s->ext_loss_pct = loss_pct > 100 ? 100 : loss_pct;
+    tell_opus_loss(s);
+    return rc;
+}
+
+int cq_sender_padding(struct cq_sender *s, size_t size, uint8_t *buf, size_t cap) {
+    if (s->cfg.video_layers == 0)
+        return CQ_EINVAL;
+    layer_t *l = &s->layer[0];
+    cq_rtp_header_t h = {.payload_type = CQ_SENDER_PT_RTX,
+                         .seq = l->rtx_seq,
+                         .timestamp = l->origin.last_ts,
+                         .ssrc = l->rtx_ssrc};
+    int hl = cq_rtp_header_write(&h, &twcc_ext, 1, buf, cap);
+    if (hl < 0)
+        return hl;
+    size_t pad = size > (size_t)hl ? size - (size_t)hl : 1;
+    if (pad > 255)
+        pad = 255;
+    int n = cq_rtp_padding_append(buf, (size_t)hl, cap, (uint8_t)pad);
+    if (n < 0)
+        return n;
+    l->rtx_seq++;
+    s->stats.padding_sent++;
+    return n;
 }
 
 void cq_sender_stats(const struct cq_sender *s, cq_sender_stats_t *out) {

@@ -79,12 +79,47 @@ int cq_sender_rtcp(struct cq_sender *s, const uint8_t *pkt, size_t len, uint64_t
  * once a second. */
 int cq_sender_report(struct cq_sender *s, uint64_t now_us);
 
-/* Sets the total video bitrate (the adaptivity of issue 7 calls this). */
+/* Sets the total video bitrate, split across the layers in the fixed shares the sender
+ * starts with, every layer on at the full frame rate. */
 int cq_sender_set_video_kbps(struct cq_sender *s, unsigned kbps);
+
+/*
+ * What the uplink allows each layer (client/ratealloc.h decides it): bit i of on says
+ * whether layer i is encoded, kbps[i] its bitrate (clamped to libvpx's 20..4000) and
+ * fps_pct[i] its share of the configured frame rate (1..100; 67 encodes two pictures in
+ * three). A layer switched off is simply not encoded (its sequence numbers pause); one
+ * switched on again starts with a keyframe. kbps and fps_pct have CQ_SENDER_MAX_LAYERS
+ * entries; those of layers off are ignored. Returns 0 or the encoder's error.
+ */
+int cq_sender_set_layers(struct cq_sender *s, uint8_t on, const unsigned *kbps,
+                         const unsigned *fps_pct);
+
+/*
+ * Opus as the uplink allows: bitrate (6000..32000), frame size (20, 40 or 60 ms: from the
+ * next cq_sender_audio on, which must then bring that many samples) and the loss the
+ * uplink estimator measured, in per cent (Opus is told the larger of it and what the
+ * relay's reports say, to size its in-band FEC). Returns 0, CQ_EINVAL (no audio, a value
+ * out of range) or CQ_EIO.
+ */
+int cq_sender_set_audio(struct cq_sender *s, unsigned bps, unsigned frame_ms, unsigned loss_pct);
+
+/*
+ * Writes into buf (cap bytes) a padding-only RTX packet of about size bytes (at most 255
+ * bytes of padding: RFC 3550 §5.1's count is one byte) on layer 0's RTX SSRC, with the
+ * transport-wide element for the endpoint to stamp: a bandwidth probe (cc/estimator.h)
+ * that the relay drops after reading its number. Returns its length, CQ_EINVAL (no video)
+ * or CQ_ENOBUFS.
+ */
+int cq_sender_padding(struct cq_sender *s, size_t size, uint8_t *buf, size_t cap);
 
 typedef struct {
     uint64_t frames, keyframes, skipped, packets, bytes;
+    uint64_t decimated; /* pictures left out for a lower frame rate */
+    uint64_t restarts;  /* switched on again after a pause */
     unsigned width, height;
+    bool on;          /* encoded now */
+    unsigned kbps;    /* bitrate the encoder is set to */
+    unsigned fps_pct; /* share of the frame rate encoded */
 } cq_sender_layer_stats_t;
 
 typedef struct {
@@ -96,6 +131,8 @@ typedef struct {
     unsigned loss_percent;   /* the last loss the relay reported on audio */
     unsigned opus_loss_hint; /* what Opus was told of it, to size its FEC */
     uint32_t rtt_us;         /* from the relay's receiver reports; 0: not known */
+    unsigned audio_bps, audio_frame_ms; /* what Opus is set to now */
+    uint64_t padding_sent;              /* bandwidth probe packets written */
 } cq_sender_stats_t;
 
 void cq_sender_stats(const struct cq_sender *s, cq_sender_stats_t *out);

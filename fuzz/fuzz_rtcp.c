@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rtp/cqlu.h"
 #include "rtp/error.h"
 #include "rtp/rtcp.h"
 #include "rtp/twcc.h"
@@ -209,6 +210,15 @@ static void fuzz_remb(const cq_rtcp_header_t *h) {
         check(cq_rtcp_remb_ssrc(&b, i) == ssrcs[i]);
 }
 
+static void fuzz_cqlu(const cq_rtcp_header_t *h) {
+    cq_cqlu_t a, b;
+    if (cq_cqlu_parse(h, &a) != 0)
+        return;
+    cq_rtcp_header_t h2 = rewalk(cq_cqlu_write(a.sender_ssrc, a.layers, out, sizeof out));
+    check(cq_cqlu_parse(&h2, &b) == 0);
+    check(a.sender_ssrc == b.sender_ssrc && a.layers == b.layers);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     cq_rtcp_iter_t it;
     cq_rtcp_header_t h;
@@ -230,6 +240,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             break;
         case CQ_RTCP_PT_BYE:
             fuzz_bye(&h);
+            break;
+        case CQ_RTCP_PT_APP:
+            fuzz_cqlu(&h);
             break;
         case CQ_RTCP_PT_RTPFB:
             if (h.count == CQ_RTCP_FMT_NACK)

@@ -48,6 +48,7 @@ int cq_relay_create(struct cq_relay **out, const cq_relay_config_t *cfg) {
             .seed = uv_hrtime() ^ ((uint64_t)i << 48),
             .events = &r->events,
             .stats_log_us = (uint64_t)(cfg->stats_log_ms ? cfg->stats_log_ms : 10000) * 1000u,
+            .adapt = !cfg->no_adapt,
         };
         if ((err = cq_router_create(&r->w[i].router, &rc)) != 0)
             goto fail;
@@ -57,6 +58,7 @@ int cq_relay_create(struct cq_relay **out, const cq_relay_config_t *cfg) {
             .port = cfg->port ? (uint16_t)(cfg->port + i) : 0,
             .rcvbuf = buf,
             .sndbuf = buf,
+            .tick_ms = CQ_ROUTER_TICK_MS,
         };
         if ((err = cq_worker_create(&r->w[i].worker, &wc, &router_ops, r->w[i].router)) != 0)
             goto fail;

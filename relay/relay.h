@@ -55,6 +55,8 @@ typedef struct {
     int socket_buffer;     /* receive and send buffer per socket, bytes; 0: 4 MiB */
     unsigned consent_s;    /* a bound participant silent this long is unbound; 0: 30 s */
     unsigned stats_log_ms; /* each participant's counters logged (info) this often; 0: 10 s */
+    /* Estimates each downlink but neither paces nor allocates by it (the e2e ablation). */
+    bool no_adapt;
     /* Woken (uv_async_send) when events are queued, if not NULL: an async handle on the
      * owner's loop, whose callback drains cq_relay_poll_events. It must outlive the relay. */
     uv_async_t *events_notify;
@@ -136,6 +138,14 @@ typedef struct {
     uint64_t nacks_unanswered; /* not in the cache (too old, never received) */
     uint64_t nacks_sent;       /* packets the relay asked it again for, as a publisher */
     uint64_t rtx_recovered;    /* repairs it sent that restored a missing packet */
+    /* Its downlink, as the relay estimates and paces it (0 until it sends transport-wide
+     * feedback): the estimate, the pace, what video may use after sound, the publishers
+     * whose video it gets none of (audio only), what waited or was dropped in the pacer. */
+    uint32_t downlink_bps, pace_bps, video_budget_bps;
+    uint32_t video_paused;
+    uint64_t paced_packets, paced_dropped;
+    uint32_t pace_max_wait_us;
+    uint64_t probes; /* probe clusters sent to find room on its downlink */
 } cq_relay_participant_stats_t;
 
 /* Counters of a whole worker: what was dropped before any participant was known. */

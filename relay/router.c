@@ -66,6 +66,7 @@ static void unbind(struct cq_router *r, struct participant *p) {
     cq_map_remove(&r->by_addr, addr_key(&p->addr));
     p->bound = false;
     p->stats.bound = false;
+    cq_router_downlink_clear(r, p); /* what waits for it would go to an address it left */
 }
 
 /*
@@ -131,8 +132,6 @@ static void handle_stun(struct cq_router *r, const cq_udp_dgram_t *d, uint64_t n
         cq_udp_sendq_commit(&r->sendq, (size_t)n, &d->from);
 }
 
-/* Protects the plain RTP packet in the send queue's current slot for sub and queues it.
- * Returns the protected length, or 0 when it could not be sent (counted). */
 ptrdiff_t cq_router_tseq_offset(const uint8_t *pkt, const cq_rtp_view_t *v) {
     const uint8_t *data;
     size_t len;
@@ -140,23 +139,6 @@ ptrdiff_t cq_router_tseq_offset(const uint8_t *pkt, const cq_rtp_view_t *v) {
         len != CQ_RTPEXT_TRANSPORT_CC_SIZE)
         return -1;
     return data - pkt;
-}
-
-size_t cq_router_queue_rtp(struct cq_router *r, struct participant *sub, uint8_t *slot, size_t len,
-                           ptrdiff_t tseq_at) {
-    /* Every copy is renumbered for its receiver (the publisher's number is about the
-     * publisher's uplink); a number is used up only by a packet that is queued. */
-    if (tseq_at >= 0)
-        cq_store_be16(slot + tseq_at, sub->transport_seq);
-    size_t out_len = len;
-    if (cq_srtp_protect(&sub->srtp_out, slot, &out_len, CQ_UDP_SLOT_SIZE) != 0 ||
-        cq_udp_sendq_commit(&r->sendq, out_len, &sub->addr) != 0) {
-        r->stats.send_dropped++;
-        return 0;
-    }
-    if (tseq_at >= 0)
-        sub->transport_seq++;
-    return out_len;
 }
 
 /* Counts a media packet (not a repair) sent to sub. */
@@ -181,7 +163,7 @@ static void forward_audio(struct cq_router *r, struct participant *pub, const ui
         uint8_t *slot = cq_udp_sendq_slot(&r->sendq);
         memcpy(slot, pkt, len);
         cq_rtp_set_ssrc(slot, c->s.ssrcs.audio);
-        size_t sent = cq_router_queue_rtp(r, sub, slot, len, tseq_at);
+        size_t sent = cq_router_queue_rtp(r, sub, slot, len, tseq_at, false);
         if (sent != 0) {
             count_out(sub, sent);
             c->s.sent_packets[0]++;
@@ -266,7 +248,7 @@ static void forward_video(struct cq_router *r, struct participant *pub, const st
         uint8_t *slot = cq_udp_sendq_slot(&r->sendq);
         memcpy(slot, pkt, len);
         rewrite_video(slot, slot + v->header_len, v->payload_len, desc, c->s.ssrcs.video, &out);
-        size_t sent = cq_router_queue_rtp(r, sub, slot, len, tseq_at);
+        size_t sent = cq_router_queue_rtp(r, sub, slot, len, tseq_at, true);
         if (sent == 0)
             continue;
         count_out(sub, sent);
@@ -332,6 +314,7 @@ static void video_arrived(struct cq_router *r, struct participant *p, struct str
             p->stats.drops_malformed++;
         return;
     }
+    s->tid_window_bytes[vp.has_tid && vp.tid < CQ_ALLOC_TEMPORAL ? vp.tid : 0] += len;
     if (vp.keyframe) {
         s->keyframes++;
         s->last_keyframe_us = now_us;
@@ -421,6 +404,7 @@ static void handle_media(struct cq_router *r, cq_udp_dgram_t *d, bool rtcp, uint
         return;
     }
     struct stream *s = &p->streams[idx];
+    cq_router_uplink_packet(p, &v, now_us); /* RTX and probes too */
     if (s->kind == STREAM_RTX) {
         recover_from_rtx(r, p, s, d->data, &v, now_us);
         return;
@@ -432,6 +416,12 @@ static void handle_media(struct cq_router *r, cq_udp_dgram_t *d, bool rtcp, uint
     if (now_us - s->window_start_us >= 1000000u) {
         uint64_t elapsed = now_us - s->window_start_us;
         s->rate_bps = s->window_start_us ? s->window_bytes * 8u * 1000000u / elapsed : 0;
+        for (unsigned t = 0; t < CQ_ALLOC_TEMPORAL; t++) {
+            s->tid_rate_bps[t] = s->window_start_us
+                                     ? (uint32_t)(s->tid_window_bytes[t] * 8u * 1000000u / elapsed)
+                                     : 0;
+            s->tid_window_bytes[t] = 0;
+        }
         s->window_start_us = now_us;
         s->window_bytes = 0;
     }
@@ -486,6 +476,7 @@ void cq_router_on_readable(void *ctx, cq_udp_t *udp, uint64_t now_us) {
             break;
         for (int i = 0; i < n; i++)
             handle(r, &msgs[i], now_us);
+        cq_router_pace(r, now_us);
         cq_udp_sendq_flush(&r->sendq);
         if (n < CQ_UDP_BATCH)
             break;
@@ -505,13 +496,19 @@ static bool layer_sending(const struct participant *pub, int layer, uint64_t now
 }
 
 /*
- * Where consumer c's video should go: the highest layer its preferences allow among those
- * the publisher is sending (any, until the publisher sends something), or none when it
- * paused the video. A change that needs a keyframe asks for one.
+ * Where consumer c's video should go: the highest layer its preferences and its share of
+ * the subscriber's downlink allow among those the publisher is sending (any, until the
+ * publisher sends something), or none when it paused the video or there is no room for
+ * it. A change that needs a keyframe asks for one.
  */
-static void update_target(struct cq_router *r, struct consumer *c, uint64_t now_us) {
+void cq_router_update_target(struct cq_router *r, struct consumer *c, uint64_t now_us) {
     const struct participant *pub = c->publisher;
-    int max = c->s.prefs.max_spatial;
+    unsigned temporal;
+    int max = cq_router_alloc_spatial(c, &temporal);
+    if (c->s.prefs.max_spatial < max)
+        max = c->s.prefs.max_spatial;
+    if (c->s.prefs.max_temporal < temporal)
+        temporal = c->s.prefs.max_temporal;
     int target = -1;
     if (max >= 0 && pub->video_layers > 0) {
         int top = max < (int)pub->video_layers ? max : (int)pub->video_layers - 1;
@@ -520,7 +517,7 @@ static void update_target(struct cq_router *r, struct consumer *c, uint64_t now_
             while (target > 0 && !(pub->active_layers & (1u << target)))
                 target--;
     }
-    cq_vsel_set_target(&c->s.vsel, target, c->s.prefs.max_temporal);
+    cq_vsel_set_target(&c->s.vsel, target, temporal);
     int want = cq_vsel_wanted_layer(&c->s.vsel);
     if (want >= 0 && layer_sending(pub, want, now_us))
         cq_router_request_keyframe(r, c->publisher, want, now_us);
@@ -545,7 +542,7 @@ static void review_layers(struct cq_router *r, struct participant *pub, uint64_t
     if (active != pub->active_layers) {
         pub->active_layers = active;
         for (size_t i = 0; i < pub->nconsumers; i++)
-            update_target(r, pub->consumers[i], now_us);
+            cq_router_update_target(r, pub->consumers[i], now_us);
     }
     uint64_t retry = 2 * rtt_of(pub) > KEYFRAME_RETRY_US ? 2 * rtt_of(pub) : KEYFRAME_RETRY_US;
     for (size_t i = 0; i < pub->nconsumers; i++) {
@@ -585,21 +582,38 @@ static void log_participant(const struct participant *p) {
         n += (size_t)k;
     }
     const cq_relay_participant_stats_t *st = &p->stats;
+    cq_cc_stats_t cc;
+    cq_cc_stats(&p->down->cc, &cc);
     cq_log(CQ_LOG_INFO, "relay",
            "session %" PRIu32 " participant %" PRIu32 " %s: in %" PRIu64 " pkt %" PRIu64
            " kbit/s lost %" PRIu64 " jitter %" PRIu64 " ms; out %" PRIu64 " pkt; rtt %" PRIu32
            " ms; nack in %" PRIu64 " rtx %" PRIu64 " limited %" PRIu64 "; pli in %" PRIu64
            " sent %" PRIu64 "; drops auth %" PRIu64 " replay %" PRIu64 " ssrc %" PRIu64
-           "; layers%s",
+           "; downlink %" PRIu32 " kbit/s (delay %" PRIu32 " loss %" PRIu32 " acked %" PRIu32
+           " lost %.0f%% probe %" PRIu32 "/%" PRIu64 ") paced %" PRIu64 " dropped %" PRIu64
+           " waited %" PRIu32 " ms paused %" PRIu32 "; layers%s",
            p->session->id, p->id, p->bound ? "bound" : "unbound", st->packets_in, rate / 1000, lost,
            jitter_ms, st->packets_out, st->rtt_us / 1000, st->nacks_in, st->rtx_sent,
            st->nacks_limited, st->keyframe_requests_in, st->keyframe_requests_sent, st->drops_auth,
-           st->drops_replay, st->drops_unknown_ssrc, n ? layers : " -");
+           st->drops_replay, st->drops_unknown_ssrc, st->downlink_bps / 1000, cc.delay_bps / 1000,
+           cc.loss_bps / 1000, cc.acked_bps / 1000, cc.loss_fraction * 100, cc.probe_bps / 1000,
+           st->probes, st->paced_packets, st->paced_dropped, st->pace_max_wait_us / 1000,
+           st->video_paused, n ? layers : " -");
 }
 
 void cq_router_on_tick(void *ctx, uint64_t now_us) {
     struct cq_router *r = ctx;
     r->now_us = now_us;
+    if (r->sendq_ready) {
+        for (struct session *s = r->session_list; s != NULL; s = s->next)
+            for (struct participant *p = s->participants; p != NULL; p = p->next)
+                cq_router_probe(r, p, now_us);
+        cq_router_pace(r, now_us);
+        cq_udp_sendq_flush(&r->sendq);
+    }
+    if (now_us < r->next_control_us)
+        return;
+    r->next_control_us = now_us + CONTROL_INTERVAL_US - CQ_ROUTER_TICK_MS * 1000u / 2;
     if (r->cfg.stats_log_us != 0 && now_us >= r->next_stats_log_us) {
         if (r->next_stats_log_us != 0 && cq_log_enabled(CQ_LOG_INFO))
             for (struct session *s = r->session_list; s != NULL; s = s->next)
@@ -613,6 +627,7 @@ void cq_router_on_tick(void *ctx, uint64_t now_us) {
                 if (p->bound) {
                     cq_router_send_upstream_nacks(r, p, now_us);
                     review_layers(r, p, now_us);
+                    cq_router_uplink_tick(r, p, now_us);
                 }
         cq_udp_sendq_flush(&r->sendq);
     }
@@ -658,11 +673,14 @@ int cq_router_create(struct cq_router **out, const cq_router_config_t *cfg) {
     if (r->cfg.consent_us == 0)
         r->cfg.consent_us = 30000000u;
     r->rng = cfg->seed ? cfg->seed : 0x9e3779b97f4a7c15ull;
-    if (cq_map_init(&r->sessions, 16) != 0 || cq_map_init(&r->by_ufrag, 64) != 0 ||
-        cq_map_init(&r->by_addr, 64) != 0) {
+    r->pool_entries = calloc(PACE_POOL_PACKETS, sizeof *r->pool_entries);
+    r->pool_data = malloc(PACE_POOL_PACKETS * sizeof *r->pool_data);
+    if (r->pool_entries == NULL || r->pool_data == NULL || cq_map_init(&r->sessions, 16) != 0 ||
+        cq_map_init(&r->by_ufrag, 64) != 0 || cq_map_init(&r->by_addr, 64) != 0) {
         cq_router_destroy(r);
         return CQ_ENOMEM;
     }
+    cq_paceq_pool_init(&r->pool, r->pool_entries, r->pool_data, PACE_POOL_PACKETS);
     *out = r;
     return 0;
 }
@@ -745,7 +763,7 @@ static int add_consumer(struct cq_router *r, struct participant *pub, struct par
     c->s.ssrcs.video_rtx = fresh_ssrc(r, sub);
     c->s.rtx_seq = (uint16_t)next_random(r); /* RFC 3550 §5.1: a random start */
     /* A new subscriber needs a keyframe to start from. */
-    update_target(r, c, r->now_us);
+    cq_router_update_target(r, c, r->now_us);
     if (r->sendq_ready)
         cq_udp_sendq_flush(&r->sendq);
     return 0;
@@ -802,6 +820,7 @@ static void participant_free(struct cq_router *r, struct participant *p) {
     for (size_t i = 0; i < p->nconsumers; i++)
         free(p->consumers[i]);
     free(p->consumers);
+    cq_router_downlink_free(r, p);
     cq_srtp_close(&p->srtp_in);
     cq_srtp_close(&p->srtp_out);
     for (unsigned i = 0; i < p->nstreams; i++) {
@@ -841,9 +860,12 @@ int cq_router_participant_add(struct cq_router *r, uint32_t session_id,
     p->pwd_len = pwd_len;
     p->subscribe_all = params->subscribe_all;
     p->video_layers = params->video_layers;
+    if ((err = cq_router_downlink_create(p)) != 0)
+        goto fail;
     do
         p->rtcp_ssrc = next_random(r);
     while (p->rtcp_ssrc == 0);
+    cq_router_uplink_init(p);
     if (params->audio_ssrc)
         p->streams[p->nstreams++] =
             (struct stream){.ssrc = params->audio_ssrc, .kind = STREAM_AUDIO};
@@ -975,7 +997,7 @@ static void apply_prefs(struct cq_router *r, struct consumer *c,
     c->s.prefs = *prefs;
     if (c->s.prefs.max_spatial < -1)
         c->s.prefs.max_spatial = -1;
-    update_target(r, c, r->now_us);
+    cq_router_update_target(r, c, r->now_us);
 }
 
 int cq_router_set_layer_prefs(struct cq_router *r, uint32_t session_id, uint32_t subscriber,
@@ -1113,5 +1135,7 @@ void cq_router_destroy(struct cq_router *r) {
     cq_map_close(&r->sessions);
     cq_map_close(&r->by_ufrag);
     cq_map_close(&r->by_addr);
+    free(r->pool_entries);
+    free(r->pool_data);
     free(r);
 }

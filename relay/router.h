@@ -22,7 +22,12 @@ typedef struct {
     uint64_t seed;             /* for outgoing SSRCs; 0 picks a fixed one (tests) */
     cq_relay_events_t *events; /* where events go; NULL drops them */
     uint64_t stats_log_us;     /* a stats line per participant this often; 0: never */
+    bool adapt;                /* pace and allocate each downlink by its estimate */
 } cq_router_config_t;
+
+/* The worker's tick for a router: the pacers' resolution (the control path runs every
+ * fourth). */
+#define CQ_ROUTER_TICK_MS 5
 
 int cq_router_create(struct cq_router **out, const cq_router_config_t *cfg);
 

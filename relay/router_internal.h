@@ -11,10 +11,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cc/arrivals.h"
+#include "cc/estimator.h"
+#include "relay/alloc.h"
 #include "relay/consumer.h"
 #include "relay/events.h"
 #include "signaling/log.h"
 #include "relay/map.h"
+#include "relay/paceq.h"
 #include "rtp/nack_tracker.h"
 #include "relay/router.h"
 #include "relay/rtxcache.h"
@@ -70,6 +74,35 @@
 /* RFC 8445 §5.3: an ICE password carries at least 128 bits, 22 characters. */
 #define MIN_PWD_LEN 22
 
+/* The control path's period: RTCP, NACK retries, layer reviews. The worker ticks faster
+ * (CQ_ROUTER_TICK_MS) for the pacers; the rest runs every fourth tick. */
+#define CONTROL_INTERVAL_US 20000u
+/* Downlink adaptivity (router_downlink.c). The estimator starts a receiver at a rate any
+ * chasqui link carries and is never held below what one voice needs. */
+#define DOWNLINK_START_BPS 300000u
+#define DOWNLINK_MIN_BPS   40000u
+#define DOWNLINK_MAX_BPS   50000000u
+/* Media is allocated 90 % of the estimate: repairs (RTX) and RTCP need the rest. */
+#define ALLOC_SHARE 0.9
+/* Video leaves a quarter faster than the estimate, so a keyframe clears the queue within
+ * a few frame times while the link's own queue stays short. */
+#define PACE_FACTOR 1.25
+/* A receiver's queue holds at most this long at its pace (video older than this is
+ * better dropped and repaired), and never less than a keyframe of the lowest layer. */
+#define PACE_QUEUE_US        600000u
+#define PACE_QUEUE_MIN_BYTES 24000u
+/* Packet buffers shared by every receiver's queue on a worker (6 MiB). */
+#define PACE_POOL_PACKETS 4096
+/* Layers are re-allocated at most this often (feedback comes every 100 ms). */
+#define ALLOC_INTERVAL_US 100000u
+/* Probes: padding-only RTX packets (RFC 4588 lets a receiver drop them unread) of this
+ * size, and how often the allocator may ask for one to see whether a layer up fits. */
+#define PROBE_PADDING     255
+#define PROBE_MIN_PACKETS 10
+#define PROBE_REQUEST_US  4000000u
+/* Transport-wide feedback parsed at once: more than a 1200-byte message can report. */
+#define TWCC_MAX_PACKETS 4096
+
 enum stream_kind {
     STREAM_AUDIO = CQ_RELAY_STREAM_AUDIO,
     STREAM_VIDEO = CQ_RELAY_STREAM_VIDEO,
@@ -90,16 +123,57 @@ struct stream {
     cq_rtp_recv_stats_t rx;  /* what the relay received: its receiver reports */
     cq_rtxcache_t cache;     /* video: the last second, for receivers' NACKs */
     cq_nack_tracker_t *nack; /* video: gaps in what the publisher sent */
-    /* Bitrate over the last full second, for the RTX budget of its consumers. */
+    /* Bitrate over the last full second, for the RTX budget of its consumers; and of
+     * video, per temporal layer, for the allocator. */
     uint64_t window_start_us, window_bytes, rate_bps;
+    uint64_t tid_window_bytes[CQ_ALLOC_TEMPORAL];
+    uint32_t tid_rate_bps[CQ_ALLOC_TEMPORAL];
 };
 
 /* One subscriber receiving one publisher (relay/consumer.h holds what it was sent). */
 struct consumer {
     struct participant *subscriber;
     struct participant *publisher;
+    cq_alloc_stream_t alloc; /* its share of the subscriber's downlink */
     cq_consumer_t s;
 };
+
+/* What the relay knows of its downlink to one participant, and the queue that paces it. */
+struct downlink {
+    cq_cc_t cc;
+    cq_paceq_t q;
+    bool active;     /* it sends transport-wide feedback: the estimate drives its media */
+    bool backlogged; /* in the router's list of queues to drain */
+    struct participant *next_backlogged;
+    uint64_t next_alloc_us;
+    cq_alloc_result_t alloc;
+    uint64_t feedbacks;
+    /* The probe cluster going out: padding at probe_bps until probe_left is 0. */
+    int probe_id;
+    unsigned probe_left;
+    uint32_t probe_bps;
+    uint64_t probe_next_us;
+    uint64_t next_probe_request_us; /* the allocator asks for one no sooner */
+};
+
+/* ---- router_uplink.c: feedback to a publisher about its uplink ---------------------- */
+
+/* A layer-use message (CQLU) goes when the mask changes and at least this often: an APP
+ * packet lost on the way is repaired within a second. */
+#define UPLINK_LAYERS_REPEAT_US 1000000u
+
+/* What the relay tells one publisher of its uplink: transport-wide feedback on the
+ * packets it sends (their arrival times; cq_arrivals_init in cq_router_uplink_init), and
+ * which of its layers are used (rtp/cqlu.h). */
+struct uplink {
+    cq_arrivals_t arrivals;
+    uint8_t layers;   /* the mask last sent */
+    bool layers_told; /* one was sent */
+    uint64_t next_layers_us;
+    uint64_t feedbacks, layers_sent; /* compounds sent with feedback, with a CQLU */
+};
+
+/* ---- end router_uplink.c ------------------------------------------------------------- */
 
 struct participant {
     struct session *session;
@@ -108,6 +182,7 @@ struct participant {
     /* The transport-wide number the next RTP packet to this participant gets: its
      * feedback then describes the relay's downlink to it, not the publishers' uplinks. */
     uint16_t transport_seq;
+    struct downlink *down;
     char ufrag[CQ_RELAY_UFRAG_MAX + 1];
     size_t ufrag_len;
     char pwd[CQ_RELAY_PWD_MAX + 1];
@@ -133,6 +208,7 @@ struct participant {
     size_t nconsumers, cap_consumers;
 
     cq_relay_participant_stats_t stats;
+    struct uplink uplink; /* router_uplink.c */
 };
 
 struct session {
@@ -157,6 +233,13 @@ struct cq_router {
     cq_relay_worker_stats_t stats;
     cq_relay_participant_stats_t departed; /* counters of participants gone, summed */
     bool sendq_ready;
+    uint64_t next_control_us;
+    /* Pacing: the queues that hold packets now, and the pool their packets live in. */
+    struct participant *backlogged;
+    cq_paceq_pool_t pool;
+    cq_paceq_entry_t *pool_entries;
+    uint8_t (*pool_data)[CQ_PACEQ_MTU];
+    cq_twcc_packet_t twcc[TWCC_MAX_PACKETS];
     cq_udp_sendq_t sendq;
     _Alignas(64) uint8_t rx[CQ_UDP_BATCH][RX_SLOT_SIZE];
 };
@@ -190,11 +273,33 @@ static inline uint64_t rtt_of(const struct participant *p) {
     return p->stats.rtt_us ? p->stats.rtt_us : RTT_GUESS_US;
 }
 
-/* router.c: stamps sub's next transport-wide number at tseq_at (-1: the packet has no
- * such element), protects the plain RTP packet in the send queue's current slot for sub
- * and queues it; returns the protected length, or 0 when it could not be sent (counted). */
+/*
+ * router_downlink.c: the one point where RTP leaves for a participant. The plain packet
+ * in the send queue's current slot goes now (stamped with sub's next transport-wide
+ * number at tseq_at, -1: it has none; SRTP-protected; queued for sendmmsg) or, when paced
+ * and sub's pacer holds packets or has no credit, waits in the pacer. Returns the length
+ * sent or queued for pacing, or 0 when it was dropped (counted).
+ */
 size_t cq_router_queue_rtp(struct cq_router *r, struct participant *sub, uint8_t *slot, size_t len,
-                           ptrdiff_t tseq_at);
+                           ptrdiff_t tseq_at, bool paced);
+/* Sets up p's downlink state (control path); CQ_ENOMEM. Freed by downlink_free. */
+int cq_router_downlink_create(struct participant *p);
+void cq_router_downlink_free(struct cq_router *r, struct participant *p);
+/* Drops what waits for p (it lost its binding). */
+void cq_router_downlink_clear(struct cq_router *r, struct participant *p);
+/* Lets out what every pacer allows now. */
+void cq_router_pace(struct cq_router *r, uint64_t now_us);
+/* Sends p the probe packets due now (once a tick for each bound participant). */
+void cq_router_probe(struct cq_router *r, struct participant *p, uint64_t now_us);
+/* Transport-wide feedback from p about what the relay sent it. */
+void cq_router_on_twcc(struct cq_router *r, struct participant *p, const cq_rtcp_header_t *h,
+                       uint64_t now_us);
+/* router.c: where consumer c's video should go now (its preferences, the allocator's
+ * choice, the layers arriving); asks for the keyframe a switch needs. */
+void cq_router_update_target(struct cq_router *r, struct consumer *c, uint64_t now_us);
+/* The layer consumer c's subscriber gets of its publisher, as the allocator leaves it
+ * (CQ_ALLOC_SPATIAL - 1 while the downlink is not estimated), and the temporal cap. */
+int cq_router_alloc_spatial(const struct consumer *c, unsigned *temporal);
 
 /* Where the transport-wide number's two bytes sit in the packet v was parsed from (the
  * same in every copy, whose headers keep the original's layout), or -1 when it has none:
@@ -212,5 +317,16 @@ void cq_router_send_receiver_report(struct cq_router *r, struct participant *p, 
 void cq_router_send_upstream_nacks(struct cq_router *r, struct participant *p, uint64_t now_us);
 /* BYE to every subscriber of p, which is leaving. */
 void cq_router_send_bye(struct cq_router *r, const struct participant *p);
+
+/* ---- router_uplink.c ------------------------------------------------------------------ */
+/* Starts p's uplink state empty (control path, once p->rtcp_ssrc is set). */
+void cq_router_uplink_init(struct participant *p);
+/* An RTP packet from p, parsed as v: its transport-wide number, if any, arrived now. */
+void cq_router_uplink_packet(struct participant *p, const cq_rtp_view_t *v, uint64_t now_us);
+/* For bound p once a tick: the transport-wide feedback and the CQLU that are due. */
+void cq_router_uplink_tick(struct cq_router *r, struct participant *p, uint64_t now_us);
+/* The layers of pub anyone uses (bit i: spatial layer i), as CQLU carries them. */
+uint8_t cq_router_uplink_layers(const struct participant *pub);
+/* ---- end router_uplink.c -------------------------------------------------------------- */
 
 #endif

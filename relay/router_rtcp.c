@@ -177,7 +177,7 @@ static void resend(struct cq_router *r, struct consumer *c, uint16_t out_seq, ui
     if (desc.has_tl0picidx)
         cq_vp8_desc_set_tl0picidx(osn + 2, v.payload_len, &desc, e->tl0picidx);
     /* The wrap keeps the original's header: its element sits where it did there. */
-    if (cq_router_queue_rtp(r, sub, slot, (size_t)n, cq_router_tseq_offset(pkt, &v)) == 0)
+    if (cq_router_queue_rtp(r, sub, slot, (size_t)n, cq_router_tseq_offset(pkt, &v), true) == 0)
         return;
     c->s.rtx_seq++;
     sub->stats.rtx_sent++;
@@ -231,6 +231,7 @@ static void receiver_report(struct participant *p, const cq_rtcp_reports_t *repo
             uint32_t sample = (uint32_t)rtt;
             p->stats.rtt_us = p->stats.rtt_us ? p->stats.rtt_us - p->stats.rtt_us / 8 + sample / 8
                                               : (sample ? sample : 1);
+            cq_cc_set_rtt(&p->down->cc, p->stats.rtt_us);
             break;
         }
     }
@@ -261,6 +262,8 @@ void cq_router_handle_rtcp(struct cq_router *r, struct participant *p, const uin
             receiver_report(p, &rr.reports, now_us);
         } else if (cq_rtcp_nack_parse(&h, &nack) == 0) {
             nack_received(r, p, &nack, now_us);
+        } else if (h.pt == CQ_RTCP_PT_RTPFB && h.count == CQ_RTCP_FMT_TWCC) {
+            cq_router_on_twcc(r, p, &h, now_us);
         } else if (cq_rtcp_pli_parse(&h, &pli) == 0) {
             keyframe_wanted(r, p, pli.media_ssrc, now_us);
         } else if (cq_rtcp_fir_parse(&h, &fir) == 0) {

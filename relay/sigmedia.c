@@ -93,7 +93,10 @@ static int participant_stats(void *ctx, uint32_t session, uint32_t participant,
                                           .bytes_out = p.bytes_out,
                                           .rtt_ms = p.rtt_us / 1000,
                                           .nacks_in = p.nacks_in,
-                                          .rtx_sent = p.rtx_sent};
+                                          .rtx_sent = p.rtx_sent,
+                                          .downlink_estimate_bps = p.downlink_bps,
+                                          .downlink_paced_bps = p.pace_bps,
+                                          .video_paused = p.video_paused};
     for (size_t i = 0; i < n; i++) {
         if (streams[i].kind == CQ_RELAY_STREAM_RTX)
             continue;

@@ -1188,14 +1188,19 @@ static void session_live(call_t *c) {
                                                     "spatial", spatial, "temporal", (int)temporal));
         }
         json_array_append_new(
-            list, json_pack("{s:I, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
-                            "telecentre", (json_int_t)j->telecentre_id, "name", named ? t.name : "",
-                            "role", cq_token_role_name(j->role), "bound", st.bound, "seconds",
-                            (json_int_t)(now_of(c->a) - j->joined_s), "bitrate_in_bps",
-                            (json_int_t)st.bitrate_in_bps, "packets_in", (json_int_t)st.packets_in,
-                            "packets_out", (json_int_t)st.packets_out, "lost", (json_int_t)st.lost,
-                            "rtt_ms", (json_int_t)st.rtt_ms, "jitter_ms", (json_int_t)st.jitter_ms,
-                            "rtx", (json_int_t)st.rtx_sent, "receiving", layers));
+            list,
+            json_pack("{s:I, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+                      "s:I, s:o}",
+                      "telecentre", (json_int_t)j->telecentre_id, "name", named ? t.name : "",
+                      "role", cq_token_role_name(j->role), "bound", st.bound, "seconds",
+                      (json_int_t)(now_of(c->a) - j->joined_s), "bitrate_in_bps",
+                      (json_int_t)st.bitrate_in_bps, "packets_in", (json_int_t)st.packets_in,
+                      "packets_out", (json_int_t)st.packets_out, "lost", (json_int_t)st.lost,
+                      "rtt_ms", (json_int_t)st.rtt_ms, "jitter_ms", (json_int_t)st.jitter_ms, "rtx",
+                      (json_int_t)st.rtx_sent, "downlink_estimate_bps",
+                      (json_int_t)st.downlink_estimate_bps, "downlink_paced_bps",
+                      (json_int_t)st.downlink_paced_bps, "video_paused",
+                      (json_int_t)st.video_paused, "receiving", layers));
     }
     respond(c->res, 200,
             json_pack("{s:I, s:s, s:o}", "session", (json_int_t)s->id, "state",

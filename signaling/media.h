@@ -47,6 +47,9 @@ typedef struct {
     uint32_t rtt_ms, jitter_ms;  /* 0: not measured yet */
     uint64_t nacks_in, rtx_sent; /* repairs it asked for, and got */
     uint64_t bitrate_in_bps;     /* what it sends, over the last second */
+    /* Its downlink as the relay estimates and paces it (0: it sends no transport-wide
+     * feedback yet), and the publishers whose video it gets none of for want of room. */
+    uint32_t downlink_estimate_bps, downlink_paced_bps, video_paused;
 } cq_media_participant_stats_t;
 
 /* Each returns 0 or a CQ_E* code; called on the main loop only. */

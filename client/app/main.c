@@ -51,7 +51,12 @@ static void usage(FILE *out) {
             "                                earlier sound repeated in each packet (RED): to\n"
             "                                measure what each is worth (the e2e suite)\n"
             "  --audio-ms 20|40|60           sound per packet (default 20; 60 spends a third\n"
-            "                                of the header overhead on a weak link)\n"
+            "                                of the header overhead on a weak link; the\n"
+            "                                uplink loop may lengthen it, never shorten it)\n"
+            "  --no-adapt                    keep --kbps, every layer and the Opus settings\n"
+            "                                fixed whatever the uplink estimate says (by\n"
+            "                                default the encoders follow it: the e2e suite's\n"
+            "                                ablation)\n"
             "\n"
             "The token comes from the operator (chasqui-ctl token issue). Exit status: 0 done,\n"
             "1 join refused, 2 bad command line, 3 server unreachable, 4 media could not start.\n");
@@ -81,6 +86,7 @@ static int parse_options(int argc, char **argv, app_options_t *o) {
         {"no-nack", no_argument, NULL, 'N'},
         {"no-fec", no_argument, NULL, 'F'},
         {"no-red", no_argument, NULL, 'R'},
+        {"no-adapt", no_argument, NULL, 'A'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -140,6 +146,9 @@ static int parse_options(int argc, char **argv, app_options_t *o) {
             break;
         case 'R':
             o->no_red = true;
+            break;
+        case 'A':
+            o->no_adapt = true;
             break;
         case 'C':
             o->series = optarg;
@@ -283,7 +292,8 @@ int app_start_media(app_t *app) {
                               .window = app->window,
                               .speaker = app->speaker,
                               .sink_suffix = suffix,
-                              .no_nack = o->no_nack};
+                              .no_nack = o->no_nack,
+                              .no_adapt = o->no_adapt};
     c.sender = (cq_sender_config_t){.audio_ssrc = j->audio_ssrc,
                                     .audio_bps = 24000,
                                     .audio_frame_ms = o->audio_ms,

@@ -92,6 +92,32 @@ json_t *app_stats_json(const app_t *app, const cq_endpoint_stats_t *st, double s
     /* Repairs asked for too late, or replaced by a keyframe: not sent (client/sender.c). */
     json_object_set_new(json_object_get(root, "sent"), "rtx_stale",
                         json_integer((json_int_t)st->sent.rtx_stale));
+    /* The uplink loop (docs/ARCHITECTURE.md "The client's uplink loop"). */
+    const cq_cc_stats_t *u = &st->uplink;
+    json_t *plan = json_null();
+    if (st->planned) {
+        json_t *kbps = json_array(), *fps = json_array();
+        for (unsigned i = 0; i < CQ_RATEALLOC_MAX_LAYERS; i++) {
+            json_array_append_new(kbps, json_integer(st->plan.layer_kbps[i]));
+            json_array_append_new(fps, json_integer(st->plan.fps_pct[i]));
+        }
+        plan =
+            json_pack("{s:i, s:i, s:i, s:i, s:i, s:o, s:o, s:i}", "audio_bps",
+                      (int)st->plan.audio_bps, "audio_frame_ms", (int)st->plan.audio_frame_ms,
+                      "audio_cost_bps", (int)st->plan.audio_cost_bps, "layers_on",
+                      (int)st->plan.layers_on, "video_kbps", (int)st->plan.video_kbps, "layer_kbps",
+                      kbps, "layer_fps_pct", fps, "audio_loss_pct", (int)st->plan.audio_loss_pct);
+    }
+    json_object_set_new(
+        root, "uplink",
+        json_pack("{s:b, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:o, s:o}", "adapt",
+                  st->adapt, "estimate_kbps", u->target_bps / 1000.0, "delay_kbps",
+                  u->delay_bps / 1000.0, "loss_kbps", u->loss_bps / 1000.0, "acked_kbps",
+                  u->acked_bps / 1000.0, "loss_fraction", u->loss_fraction, "feedbacks",
+                  (json_int_t)st->uplink_feedbacks, "overuses", (json_int_t)u->overuses,
+                  "probe_packets", (json_int_t)st->probe_packets, "packets_lost",
+                  (json_int_t)u->packets_lost, "layers_used",
+                  st->layers_known ? json_integer(st->layers_used) : json_null(), "plan", plan));
     const app_control_stats_t *c = &app->control;
     json_t *control = json_pack(
         "{s:b, s:I, s:I, s:I, s:I, s:I, s:b}", "up", c->up, "reconnects", (json_int_t)c->reconnects,
@@ -101,6 +127,24 @@ json_t *app_stats_json(const app_t *app, const cq_endpoint_stats_t *st, double s
         json_object_set_new(control, "ending_in_s", json_integer(c->ending_in_s));
     json_object_set_new(root, "control", control);
     return root;
+}
+
+/* What the video encoders are set to now, all layers together (kbit/s). */
+static unsigned video_target_kbps(const cq_endpoint_stats_t *st) {
+    unsigned k = 0;
+    for (unsigned i = 0; i < CQ_SENDER_MAX_LAYERS; i++)
+        if (st->sent.layer[i].width != 0 && st->sent.layer[i].on)
+            k += st->sent.layer[i].kbps;
+    return k;
+}
+
+/* The layers encoded now, as a bit mask (bit i: layer i). */
+static unsigned layers_sent(const cq_endpoint_stats_t *st) {
+    unsigned mask = 0;
+    for (unsigned i = 0; i < CQ_SENDER_MAX_LAYERS; i++)
+        if (st->sent.layer[i].width != 0 && st->sent.layer[i].on)
+            mask |= 1u << i;
+    return mask;
 }
 
 /* One CSV row per telecentre received: what the last second brought (rates from the
@@ -131,14 +175,15 @@ static void on_series(uv_timer_t *t) {
         /* A re-join starts the counts again: a drop below the last row is a new start. */
         if (bytes < l->bytes || r->frames_shown < l->frames)
             *l = (app_series_last_t){.telecentre = r->telecentre};
-        fprintf(app->series, "%.1f,%u,%.1f,%llu,%u,%llu,%llu,%llu,%llu,%u,%d,%.1f,%d\n", secs,
-                (unsigned)r->telecentre, (double)(bytes - l->bytes) * 8 / 1000.0,
+        fprintf(app->series, "%.1f,%u,%.1f,%llu,%u,%llu,%llu,%llu,%llu,%u,%d,%.1f,%d,%.1f,%u,%u\n",
+                secs, (unsigned)r->telecentre, (double)(bytes - l->bytes) * 8 / 1000.0,
                 (unsigned long long)(r->frames_shown - l->frames), r->height,
                 (unsigned long long)(r->frames_dropped - l->dropped),
                 (unsigned long long)(r->audio_played - l->played),
                 (unsigned long long)(r->audio_red + r->audio_fec - l->recovered),
                 (unsigned long long)(r->audio_concealed - l->concealed), r->jitter_buffer_ms,
-                r->av_offset_ms, st.sent.rtt_us / 1000.0, st.up ? 1 : 0);
+                r->av_offset_ms, st.sent.rtt_us / 1000.0, st.up ? 1 : 0,
+                st.uplink.target_bps / 1000.0, video_target_kbps(&st), layers_sent(&st));
         l->bytes = bytes;
         l->frames = r->frames_shown;
         l->dropped = r->frames_dropped;
@@ -158,7 +203,7 @@ int app_series_start(app_t *app) {
     }
     fprintf(app->series, "t_s,telecentre,kbps,frames,height,frames_dropped,audio_played,"
                          "audio_recovered,audio_concealed,jitter_buffer_ms,av_offset_ms,rtt_ms,"
-                         "link_up\n");
+                         "link_up,uplink_kbps,video_target_kbps,layers_sent\n");
     uv_timer_init(app->loop, &app->series_timer);
     app->series_timer.data = app;
     uv_timer_start(&app->series_timer, on_series, 1000, 1000);

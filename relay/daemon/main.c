@@ -40,6 +40,7 @@ typedef struct {
     long http_port;
     long workers;
     long stats_s;
+    bool no_adapt;
     const char *db;
     const char *operator_key_file;
     const char *public_ip;
@@ -83,6 +84,8 @@ static void usage(FILE *out) {
             "  --stats-interval S  log each participant's counters every S seconds "
             "(default 10)\n"
             "  --log-level LEVEL   error, warn, info or debug (default info)\n"
+            "  --no-adapt          estimate each downlink but neither pace nor choose\n"
+            "                      layers by it (to measure what adaptivity does)\n"
             "  --help              this text\n"
             "  --version           the version\n",
             DEFAULT_HTTP_PORT, DEFAULT_MEDIA_PORT, DEFAULT_DB, DEFAULT_HTTP_PORT,
@@ -108,6 +111,7 @@ static int parse_options(int argc, char **argv, options_t *o) {
         {"workers", required_argument, NULL, 'w'},
         {"stats-interval", required_argument, NULL, 's'},
         {"log-level", required_argument, NULL, 'l'},
+        {"no-adapt", no_argument, NULL, 'A'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -169,6 +173,9 @@ static int parse_options(int argc, char **argv, options_t *o) {
             o->log_level = (cq_log_level_t)i;
             break;
         }
+        case 'A':
+            o->no_adapt = true;
+            break;
         case 'h':
             usage(stdout);
             return 1;
@@ -282,6 +289,7 @@ static int start(daemon_t *d, const options_t *o) {
                             .port = (uint16_t)o->media_port,
                             .workers = (unsigned)o->workers,
                             .stats_log_ms = (unsigned)o->stats_s * 1000u,
+                            .no_adapt = o->no_adapt,
                             .events_notify = &d->events};
     if ((err = cq_relay_create(&d->relay, &rc)) != 0) {
         cq_log(CQ_LOG_ERROR, "relay", "cannot listen for media on UDP %ld: %s", o->media_port,

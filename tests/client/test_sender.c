@@ -17,6 +17,7 @@
 #include "client/synth.h"
 #include "codec/rtx.h"
 #include "codec/vp8_codec.h"
+#include "codec/opus_codec.h"
 #include "codec/red.h"
 #include "codec/vp8_desc.h"
 #include "rtp/error.h"
@@ -913,6 +914,111 @@ static void test_sender_every_packet_carries_transport_cc(void **state) {
     cq_sender_destroy(s);
 }
 
+/* ---- following the uplink (cq_sender_set_layers, cq_sender_padding) ------------------ */
+
+/* Frames each layer sent, from the stats. */
+static void layer_frames(struct cq_sender *s, uint64_t out[2]) {
+    cq_sender_stats_t st;
+    cq_sender_stats(s, &st);
+    out[0] = st.layer[0].frames + st.layer[0].skipped;
+    out[1] = st.layer[1].frames + st.layer[1].skipped;
+}
+
+/* A layer switched off sends nothing and comes back with a keyframe; a layer at 50 % of
+ * the frame rate encodes one picture in two, at 67 % two in three. */
+static void test_sender_set_layers(void **state) {
+    (void)state;
+    struct cq_sender *s = make(2, false);
+    uint64_t before[2], after[2];
+    unsigned kbps[CQ_SENDER_MAX_LAYERS] = {100, 300, 0};
+    unsigned pct[CQ_SENDER_MAX_LAYERS] = {100, 100, 100};
+    assert_int_equal(cq_sender_set_layers(s, 0x1, kbps, pct), 0);
+    layer_frames(s, before);
+    send_pictures(s, 0, 12);
+    layer_frames(s, after);
+    assert_int_equal(after[0] - before[0], 12);
+    assert_int_equal(after[1] - before[1], 0);
+    cq_sender_stats_t st;
+    cq_sender_stats(s, &st);
+    assert_false(st.layer[1].on);
+    /* Layer 1 back at half the frame rate, layer 0 at two thirds. */
+    pct[0] = 67;
+    pct[1] = 50;
+    size_t first = cap.n;
+    assert_int_equal(cq_sender_set_layers(s, 0x3, kbps, pct), 0);
+    layer_frames(s, before);
+    send_pictures(s, 12, 12);
+    layer_frames(s, after);
+    assert_int_equal(after[0] - before[0], 8);
+    assert_int_equal(after[1] - before[1], 6);
+    cq_sender_stats(s, &st);
+    assert_true(st.layer[1].on);
+    assert_int_equal(st.layer[1].restarts, 1);
+    assert_int_equal(st.layer[1].fps_pct, 50);
+    assert_int_equal(st.layer[1].kbps, 300);
+    /* Layer 1's first packet after the pause starts a keyframe. */
+    bool seen = false;
+    for (size_t i = first; i < cap.n && !seen; i++) {
+        cq_rtp_view_t v = rtp_of(i);
+        if (v.ssrc != V1)
+            continue;
+        seen = true;
+        cq_vp8_desc_t d;
+        int dl = cq_vp8_desc_parse(v.payload, v.payload_len, &d);
+        assert_true(dl > 0);
+        cq_vp8_frame_header_t fh;
+        assert_true(cq_vp8_frame_header_parse(v.payload + dl, v.payload_len - (size_t)dl, &fh) > 0);
+        assert_true(fh.keyframe);
+    }
+    assert_true(seen);
+    cq_sender_destroy(s);
+}
+
+/* A probe packet: padding only, on layer 0's RTX SSRC, with the transport-wide element. */
+static void test_sender_padding(void **state) {
+    (void)state;
+    struct cq_sender *s = make(1, false);
+    uint8_t buf[512];
+    int n = cq_sender_padding(s, 280, buf, sizeof buf);
+    assert_true(n >= 250 && n <= 280);
+    cq_rtp_view_t v;
+    assert_true(cq_rtp_parse(buf, (size_t)n, &v) > 0);
+    assert_int_equal(v.ssrc, R0);
+    assert_int_equal(v.payload_type, CQ_SENDER_PT_RTX);
+    assert_int_equal(v.payload_len, 0);
+    assert_true(v.padding_len > 200);
+    const uint8_t *d;
+    size_t len;
+    assert_int_equal(cq_rtp_ext_find(&v, CQ_SENDER_EXT_TRANSPORT_CC, &d, &len), 0);
+    uint16_t seq = v.seq;
+    n = cq_sender_padding(s, 280, buf, sizeof buf);
+    assert_true(cq_rtp_parse(buf, (size_t)n, &v) > 0);
+    assert_int_equal(v.seq, (uint16_t)(seq + 1)); /* its own RTX numbering */
+    cq_sender_destroy(s);
+    /* Audio only: no probes. */
+    s = make(0, true);
+    assert_int_equal(cq_sender_padding(s, 280, buf, sizeof buf), CQ_EINVAL);
+    cq_sender_destroy(s);
+}
+
+/* Opus follows the allocator: bitrate and frame size change; out of range is refused. */
+static void test_sender_set_audio(void **state) {
+    (void)state;
+    struct cq_sender *s = make(0, true);
+    assert_int_equal(cq_sender_set_audio(s, 16000, 60, 3), 0);
+    cq_sender_stats_t st;
+    cq_sender_stats(s, &st);
+    assert_int_equal(st.audio_bps, 16000);
+    assert_int_equal(st.audio_frame_ms, 60);
+    assert_int_equal(st.opus_loss_hint, 10); /* any loss: at least 10 % for FEC */
+    assert_int_equal(cq_sender_set_audio(s, 16000, 30, 0), CQ_EINVAL);
+    assert_int_equal(cq_sender_set_audio(s, 99000, 20, 0), CQ_EINVAL);
+    int16_t pcm[CQ_OPUS_SAMPLES(60)] = {0};
+    assert_int_equal(cq_sender_audio(s, pcm, CQ_OPUS_SAMPLES(60), T0), 0);
+    assert_int_equal(cq_sender_audio(s, pcm, CQ_OPUS_SAMPLES(20), T0), CQ_EINVAL);
+    cq_sender_destroy(s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sender_create_config_errors),
@@ -925,6 +1031,9 @@ int main(void) {
         cmocka_unit_test(test_sender_audio_red),
         cmocka_unit_test(test_sender_rtcp_garbage),
         cmocka_unit_test(test_sender_every_packet_carries_transport_cc),
+        cmocka_unit_test(test_sender_set_layers),
+        cmocka_unit_test(test_sender_padding),
+        cmocka_unit_test(test_sender_set_audio),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,210 @@
+#include "client/ratealloc.h"
+
+#include <string.h>
+
+/* What one audio packet costs beyond its Opus data: RTP header 12, the extension block
+ * (audio level and transport-wide number) 12, the SRTP tag 16 (GCM; 10 with AES-CM); and
+ * per RED block its 4-byte header. */
+#define AUDIO_HEADER_BYTES 40
+#define RED_BLOCK_BYTES    4
+/* As client/sender.c: at this loss RED repeats every copy allowed rather than one. */
+#define RED_DEEP_LOSS_PCT 5
+
+/* Frame-rate steps of the top layer on: full, 2/3, 1/2. */
+#define STEPS 3
+static const unsigned step_pct[STEPS] = {100, 67, 50};
+
+/* Layer weights lowest first, by layers configured: 1:3:9, 1:3, 1. */
+static unsigned weight(unsigned layers, unsigned i) {
+    static const unsigned w[3] = {1, 3, 9};
+    return i < layers ? w[i] : 0;
+}
+
+unsigned cq_ratealloc_layer_max_kbps(const cq_ratealloc_config_t *cfg, unsigned layer) {
+    unsigned sum = 0;
+    for (unsigned i = 0; i < cfg->layers; i++)
+        sum += weight(cfg->layers, i);
+    if (sum == 0 || layer >= cfg->layers)
+        return 0;
+    unsigned k = cfg->max_video_kbps * weight(cfg->layers, layer) / sum;
+    return k < CQ_RATEALLOC_FLOOR_KBPS ? CQ_RATEALLOC_FLOOR_KBPS : k;
+}
+
+unsigned cq_ratealloc_layer_min_kbps(const cq_ratealloc_config_t *cfg, unsigned layer) {
+    unsigned k = (unsigned)(cq_ratealloc_layer_max_kbps(cfg, layer) * CQ_RATEALLOC_MIN_SHARE);
+    return k < CQ_RATEALLOC_FLOOR_KBPS ? CQ_RATEALLOC_FLOOR_KBPS : k;
+}
+
+void cq_ratealloc_init(cq_ratealloc_t *a, const cq_ratealloc_config_t *cfg) {
+    memset(a, 0, sizeof *a);
+    a->cfg = *cfg;
+    if (a->cfg.layers > CQ_RATEALLOC_MAX_LAYERS)
+        a->cfg.layers = CQ_RATEALLOC_MAX_LAYERS;
+    if (a->cfg.audio_frame_ms != 40 && a->cfg.audio_frame_ms != 60)
+        a->cfg.audio_frame_ms = 20;
+    a->frame_ms = a->cfg.audio_frame_ms;
+    a->up_since_us = -1;
+    a->frame_since_us = -1;
+}
+
+/* ---- audio ------------------------------------------------------------------------------ */
+
+static unsigned frame_for(const cq_ratealloc_t *a, double bps) {
+    unsigned ms = bps < CQ_RATEALLOC_AUDIO_60MS_BPS   ? 60
+                  : bps < CQ_RATEALLOC_AUDIO_40MS_BPS ? 40
+                                                      : 20;
+    return ms < a->cfg.audio_frame_ms ? a->cfg.audio_frame_ms : ms;
+}
+
+/* Longer frames at once; shorter ones after the estimate held with headroom. */
+static void choose_frame(cq_ratealloc_t *a, uint32_t target, int64_t now_us) {
+    unsigned want = frame_for(a, target);
+    if (want >= a->frame_ms) {
+        a->frame_ms = want;
+        a->frame_since_us = -1;
+        return;
+    }
+    unsigned sure = frame_for(a, target / CQ_RATEALLOC_UP_HEADROOM);
+    if (sure >= a->frame_ms) {
+        a->frame_since_us = -1;
+        return;
+    }
+    if (a->frame_since_us < 0)
+        a->frame_since_us = now_us;
+    else if (now_us - a->frame_since_us >= CQ_RATEALLOC_UP_HOLD_US) {
+        a->frame_ms = sure;
+        a->frame_since_us = -1;
+    }
+}
+
+static void plan_audio(cq_ratealloc_t *a, const cq_ratealloc_input_t *in, int64_t now_us,
+                       cq_ratealloc_plan_t *out) {
+    if (!a->cfg.audio)
+        return;
+    double loss = in->loss < 0 ? 0 : in->loss > 1 ? 1 : in->loss;
+    unsigned pct = (unsigned)(loss * 100 + 0.999);
+    double bps = in->target_bps * CQ_RATEALLOC_AUDIO_SHARE;
+    bps = bps < CQ_RATEALLOC_AUDIO_MIN_BPS   ? CQ_RATEALLOC_AUDIO_MIN_BPS
+          : bps > CQ_RATEALLOC_AUDIO_MAX_BPS ? CQ_RATEALLOC_AUDIO_MAX_BPS
+                                             : bps;
+    choose_frame(a, in->target_bps, now_us);
+    out->audio_bps = (unsigned)bps / 2000 * 2000; /* steps of 2 kbit/s: no needless ctl calls */
+    out->audio_frame_ms = a->frame_ms;
+    out->audio_loss_pct = pct;
+    out->audio_fec = a->cfg.fec && pct > 0;
+    unsigned copies = a->cfg.audio_red == 0 ? 0 : pct >= RED_DEEP_LOSS_PCT ? a->cfg.audio_red : 1;
+    unsigned packets = 1000 / a->frame_ms;
+    unsigned header = AUDIO_HEADER_BYTES + (copies ? RED_BLOCK_BYTES * copies + 1 : 0);
+    out->audio_cost_bps = out->audio_bps * (1 + copies) + packets * header * 8;
+}
+
+/* ---- video ------------------------------------------------------------------------------ */
+
+/* One choice of layers: the lowest k of the used ones, the top one at frame-rate step. */
+typedef struct {
+    uint8_t on;
+    unsigned top, step;
+    unsigned need_kbps;
+} choice_t;
+
+/* Every choice for the used layers, best first: more layers before fewer, and for the
+ * same layers a higher frame rate of the top one before a lower. Returns how many. */
+static unsigned list_choices(const cq_ratealloc_t *a, uint8_t used, choice_t *c) {
+    unsigned order[CQ_RATEALLOC_MAX_LAYERS], m = 0;
+    for (unsigned i = 0; i < a->cfg.layers; i++)
+        if (used & (1u << i))
+            order[m++] = i;
+    unsigned n = 0;
+    for (unsigned k = m; k >= 1; k--) {
+        uint8_t on = 0;
+        unsigned below = 0;
+        for (unsigned j = 0; j + 1 < k; j++) {
+            on |= (uint8_t)(1u << order[j]);
+            below += cq_ratealloc_layer_min_kbps(&a->cfg, order[j]);
+        }
+        unsigned top = order[k - 1], min = cq_ratealloc_layer_min_kbps(&a->cfg, top);
+        for (unsigned s = 0; s < STEPS; s++)
+            c[n++] = (choice_t){.on = (uint8_t)(on | (1u << top)),
+                                .top = top,
+                                .step = s,
+                                .need_kbps = below + min * step_pct[s] / 100};
+    }
+    return n;
+}
+
+/* The first (best) choice whose need times headroom fits budget, or the last one (layer
+ * 0 alone at its lowest frame rate runs whatever the budget). */
+static unsigned first_fit(const choice_t *c, unsigned n, double budget, double headroom) {
+    for (unsigned i = 0; i < n; i++)
+        if (c[i].need_kbps * headroom <= budget)
+            return i;
+    return n - 1;
+}
+
+static void plan_video(cq_ratealloc_t *a, const cq_ratealloc_input_t *in, int64_t now_us,
+                       cq_ratealloc_plan_t *out) {
+    if (a->cfg.layers == 0)
+        return;
+    double spare = (double)in->target_bps - out->audio_cost_bps;
+    double budget = (spare > 0 ? spare : 0) * CQ_RATEALLOC_VIDEO_SHARE / 1000;
+    uint8_t all = (uint8_t)((1u << a->cfg.layers) - 1);
+    uint8_t used = (uint8_t)(((in->used_known ? in->used : all) & all) | 1u);
+    choice_t c[CQ_RATEALLOC_MAX_LAYERS * STEPS];
+    unsigned n = list_choices(a, used, c);
+    unsigned cur = n;
+    for (unsigned i = 0; a->started && used == a->used && i < n; i++)
+        if (c[i].on == a->on && c[i].step == a->top_step)
+            cur = i;
+    unsigned fit = first_fit(c, n, budget, 1.0);
+    unsigned sure = first_fit(c, n, budget, CQ_RATEALLOC_UP_HEADROOM);
+    unsigned pick;
+    if (cur == n || fit > cur) {
+        /* The first plan, other layers used, or the one in force no longer fits: at once. */
+        pick = fit;
+        a->up_since_us = -1;
+    } else if (sure < cur) {
+        if (a->up_since_us < 0)
+            a->up_since_us = now_us;
+        pick = now_us - a->up_since_us >= CQ_RATEALLOC_UP_HOLD_US ? sure : cur;
+        if (pick != cur)
+            a->up_since_us = -1;
+    } else {
+        pick = cur;
+        a->up_since_us = -1;
+    }
+    a->started = true;
+    a->used = used;
+    a->on = c[pick].on;
+    a->top_step = (uint8_t)c[pick].step;
+
+    /* Each layer on gets its minimum at its frame rate; what is left goes lowest first,
+     * each up to its maximum at that rate. */
+    double left = budget;
+    for (unsigned i = 0; i < a->cfg.layers; i++) {
+        if (!(a->on & (1u << i)))
+            continue;
+        out->fps_pct[i] = i == c[pick].top ? step_pct[c[pick].step] : 100;
+        unsigned min = cq_ratealloc_layer_min_kbps(&a->cfg, i) * out->fps_pct[i] / 100;
+        out->layer_kbps[i] = min < CQ_RATEALLOC_FLOOR_KBPS ? CQ_RATEALLOC_FLOOR_KBPS : min;
+        left -= out->layer_kbps[i];
+    }
+    for (unsigned i = 0; i < a->cfg.layers && left > 0; i++) {
+        if (!(a->on & (1u << i)))
+            continue;
+        unsigned max = cq_ratealloc_layer_max_kbps(&a->cfg, i) * out->fps_pct[i] / 100;
+        double room = max > out->layer_kbps[i] ? max - out->layer_kbps[i] : 0;
+        double add = room < left ? room : left;
+        out->layer_kbps[i] += (unsigned)add;
+        left -= add;
+    }
+    out->layers_on = a->on;
+    for (unsigned i = 0; i < a->cfg.layers; i++)
+        out->video_kbps += out->layer_kbps[i];
+}
+
+void cq_ratealloc_update(cq_ratealloc_t *a, const cq_ratealloc_input_t *in, int64_t now_us,
+                         cq_ratealloc_plan_t *out) {
+    memset(out, 0, sizeof *out);
+    plan_audio(a, in, now_us, out);
+    plan_video(a, in, now_us, out);
+}

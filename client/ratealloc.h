@@ -1,0 +1,101 @@
+/*
+ * How a telecentre spends its uplink (issue 7, "Adaptation at the client"): given the
+ * uplink estimate (cc/estimator.h, from the relay's transport-wide feedback), the loss it
+ * measured and the layers the relay says anyone uses (rtp/cqlu.h), it decides the Opus
+ * bitrate, frame size and loss hint, which simulcast layers are encoded, at what bitrate
+ * and at what share of the frame rate.
+ *
+ * Audio first: the voice is what keeps a session together, so its whole cost (Opus at 16
+ * to 32 kbit/s by budget, the RED copies, the RTP/SRTP headers of every packet) is taken
+ * off the top; on a very thin uplink its packets grow to 40 or 60 ms, which halves or
+ * thirds the header cost. Video gets CQ_RATEALLOC_VIDEO_SHARE of what is left (repairs,
+ * RTCP and the encoder's own overshoot need the rest), split across the layers lowest
+ * first in proportions 1:3:9 (1:3 for two) of the configured maximum.
+ *
+ * Which layers: those the relay says are used (layer 0 always, so a subscriber that
+ * arrives finds a picture at once and the relay always has a layer to fall back on; a
+ * publisher nobody watches sends only it), the lowest first, while their minimums fit.
+ * Frame rate goes before resolution: before the top layer is dropped it runs at 2/3 of
+ * the frame rate, then 1/2; layer 0 alone goes down the same way.
+ *
+ * Hysteresis: a step down happens at once (the link is full now); a step up only when
+ * the better choice fits with CQ_RATEALLOC_UP_HEADROOM to spare for CQ_RATEALLOC_UP_HOLD_US
+ * without a break, so an estimate that saws around a layer's need does not switch it on
+ * and off. The same holds for the audio frame size. A change of the layers used (a CQLU)
+ * takes effect at once: the relay does not flap.
+ *
+ * Pure: no I/O, no allocation, no clock (the caller passes the time).
+ */
+#ifndef CQ_CLIENT_RATEALLOC_H
+#define CQ_CLIENT_RATEALLOC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CQ_RATEALLOC_MAX_LAYERS  3
+#define CQ_RATEALLOC_VIDEO_SHARE 0.85
+#define CQ_RATEALLOC_UP_HEADROOM 1.2
+#define CQ_RATEALLOC_UP_HOLD_US  2000000
+/* The least a layer gets at its full frame rate: a share of its maximum, and never below
+ * what libvpx is configured with at all. */
+#define CQ_RATEALLOC_MIN_SHARE  0.35
+#define CQ_RATEALLOC_FLOOR_KBPS 20
+/* Opus by budget: this share of the estimate, within [16, 32] kbit/s. */
+#define CQ_RATEALLOC_AUDIO_SHARE   0.1
+#define CQ_RATEALLOC_AUDIO_MIN_BPS 16000
+#define CQ_RATEALLOC_AUDIO_MAX_BPS 32000
+/* Estimates under these send 40 ms and 60 ms audio packets. */
+#define CQ_RATEALLOC_AUDIO_40MS_BPS 100000
+#define CQ_RATEALLOC_AUDIO_60MS_BPS 50000
+
+typedef struct {
+    unsigned layers;         /* simulcast layers configured, 0..3 (0: no video) */
+    unsigned max_video_kbps; /* every layer at its best */
+    bool audio;              /* audio is sent */
+    unsigned audio_red;      /* RED copies configured (client/sender.h), 0..2 */
+    unsigned audio_frame_ms; /* the configured size (20, 40, 60): never shorter */
+    bool fec;                /* Opus in-band FEC allowed */
+} cq_ratealloc_config_t;
+
+typedef struct {
+    uint32_t target_bps; /* the uplink estimate */
+    double loss;         /* fraction of the uplink's packets lost, 0..1 */
+    uint8_t used;        /* CQLU: bit i, layer i is used */
+    bool used_known;     /* false until a CQLU came: every layer counts as used */
+} cq_ratealloc_input_t;
+
+typedef struct {
+    unsigned audio_bps;      /* Opus bitrate */
+    unsigned audio_frame_ms; /* 20, 40 or 60 */
+    unsigned audio_loss_pct; /* the measured loss, rounded up: sizes Opus's FEC */
+    bool audio_fec;
+    unsigned audio_cost_bps; /* what audio takes of the uplink, headers and RED included */
+    uint8_t layers_on;       /* bit i: layer i is encoded (bit 0 whenever there is video) */
+    unsigned layer_kbps[CQ_RATEALLOC_MAX_LAYERS]; /* of each layer on, 0 for the others */
+    unsigned fps_pct[CQ_RATEALLOC_MAX_LAYERS];    /* share of the frame rate: 100, 67, 50 */
+    unsigned video_kbps;                          /* the sum */
+} cq_ratealloc_plan_t;
+
+/* All fields private. A plain value the caller owns. */
+typedef struct {
+    cq_ratealloc_config_t cfg;
+    bool started;
+    uint8_t used;           /* the layers used when the choice was made */
+    uint8_t on, top_step;   /* the choice in force: layers, frame-rate step of the top one */
+    int64_t up_since_us;    /* a better choice fits with headroom since then; -1: none */
+    unsigned frame_ms;      /* audio frame size in force */
+    int64_t frame_since_us; /* a shorter frame fits with headroom since then; -1: none */
+} cq_ratealloc_t;
+
+void cq_ratealloc_init(cq_ratealloc_t *a, const cq_ratealloc_config_t *cfg);
+
+/* The plan for now_us (monotonic, microseconds): call every few hundred ms with the
+ * latest estimate. Cannot fail. */
+void cq_ratealloc_update(cq_ratealloc_t *a, const cq_ratealloc_input_t *in, int64_t now_us,
+                         cq_ratealloc_plan_t *out);
+
+/* The most a layer gets and the least it needs at its full frame rate, in kbit/s. */
+unsigned cq_ratealloc_layer_max_kbps(const cq_ratealloc_config_t *cfg, unsigned layer);
+unsigned cq_ratealloc_layer_min_kbps(const cq_ratealloc_config_t *cfg, unsigned layer);
+
+#endif

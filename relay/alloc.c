@@ -1,0 +1,174 @@
+#include "relay/alloc.h"
+
+#include <string.h>
+
+/* The options of one stream, cheapest first: layer 0 at every frame rate, then each layer
+ * above from its middle temporal layer up. A larger picture at a quarter of the frame rate
+ * looks worse than a smaller one that moves, so frame rate goes before resolution. */
+#define MAX_OPTIONS (CQ_ALLOC_SPATIAL * CQ_ALLOC_TEMPORAL)
+
+typedef struct {
+    cq_alloc_choice_t at[MAX_OPTIONS];
+    uint32_t price[MAX_OPTIONS];
+    int n;
+    int prev;    /* index of the last run's choice; -1: paused or none */
+    int current; /* index chosen so far in this run; -1: paused */
+    bool hold;   /* stepped down lately: no step up yet */
+    bool frozen; /* nothing measured: it stays lowest until something is */
+} options_t;
+
+void cq_alloc_stream_init(cq_alloc_stream_t *s) {
+    memset(s, 0, sizeof *s);
+    s->max_temporal = CQ_ALLOC_TEMPORAL - 1;
+}
+
+static uint32_t scaled(uint32_t bps, uint64_t factor) {
+    uint64_t v = (uint64_t)bps * factor;
+    return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
+/* What forwarding (sp, t) costs: measured, or (for a layer not arriving) the layer
+ * below's cost scaled up; 0 when nothing below is measured either. */
+static uint32_t price_of(const cq_alloc_stream_t *s, int sp, unsigned t) {
+    uint64_t factor = 1;
+    for (int k = sp; k >= 0; k--, factor *= CQ_ALLOC_LAYER_FACTOR) {
+        for (int u = (int)t; u >= 0; u--)
+            if (s->rate_bps[k][u] != 0)
+                return scaled(s->rate_bps[k][u], factor);
+    }
+    return 0;
+}
+
+static void options_build(const cq_alloc_stream_t *s, uint64_t now_us, options_t *o) {
+    o->n = 0;
+    o->prev = -1;
+    o->current = -1;
+    int top = s->max_spatial < (int)s->layers - 1 ? s->max_spatial : (int)s->layers - 1;
+    unsigned tmax =
+        s->max_temporal < CQ_ALLOC_TEMPORAL - 1 ? s->max_temporal : CQ_ALLOC_TEMPORAL - 1;
+    for (int sp = 0; sp <= top; sp++) {
+        unsigned tmin = sp == 0 || tmax == 0 ? 0 : 1;
+        for (unsigned t = tmin; t <= tmax; t++) {
+            o->at[o->n] = (cq_alloc_choice_t){.spatial = (int8_t)sp, .temporal = (uint8_t)t};
+            o->price[o->n] = price_of(s, sp, t);
+            /* The last run's choice, or the highest option not above it (the limits may
+             * have come down since). */
+            if (s->choice.spatial > sp || (s->choice.spatial == sp && s->choice.temporal >= t))
+                o->prev = o->n;
+            o->n++;
+        }
+    }
+    o->hold = s->down_us != 0 && now_us - s->down_us < CQ_ALLOC_UP_HOLD_US;
+    o->frozen = true;
+    for (int k = 0; k < o->n; k++)
+        if (o->price[k] != 0)
+            o->frozen = false;
+}
+
+/* Whether s may move from its current option to option j with avail bit/s left over;
+ * steps above the last run's choice need headroom. */
+static bool fits(const options_t *o, int j, uint32_t avail) {
+    uint64_t have = (uint64_t)avail + (o->current >= 0 ? o->price[o->current] : 0);
+    double need = o->price[j];
+    if (j > o->prev)
+        need *= CQ_ALLOC_UP_HEADROOM;
+    return need <= (double)have;
+}
+
+/* One step up for s if it fits: updates *avail. */
+static bool step_up(options_t *o, uint32_t *avail) {
+    int j = o->current + 1;
+    if (o->current < 0 || o->frozen || j >= o->n || (j > o->prev && o->hold) || !fits(o, j, *avail))
+        return false;
+    *avail = *avail + o->price[o->current] - o->price[j];
+    o->current = j;
+    return true;
+}
+
+/* The budget a step up of o would need: what is spent plus its extra with headroom. */
+static uint32_t probe_for(const options_t *o, uint32_t spent) {
+    if (o->n > 0 && o->current < 0 && o->price[0] > 0)
+        return spent + (uint32_t)(o->price[0] * CQ_ALLOC_RESUME_HEADROOM); /* to resume */
+    int j = o->current + 1;
+    /* Nothing to ask for while held, or in the very run that stepped down. */
+    if (o->current < 0 || o->frozen || j >= o->n || o->hold || o->current < o->prev)
+        return 0;
+    double extra = o->price[j] * CQ_ALLOC_UP_HEADROOM - o->price[o->current];
+    return extra > 0 ? spent + (uint32_t)extra : 0;
+}
+
+void cq_alloc_run(uint32_t budget_bps, cq_alloc_stream_t *s, size_t n, uint64_t now_us,
+                  cq_alloc_result_t *out) {
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < n; i++)
+        out->audio_bps += s[i].audio_bps;
+    uint32_t avail = budget_bps > out->audio_bps ? budget_bps - out->audio_bps : 0;
+
+    /* The order streams are served in: priority first, each group in the caller's order. */
+    size_t order[CQ_ALLOC_MAX_STREAMS] = {0};
+    size_t m = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < n && m < sizeof order / sizeof order[0]; i++)
+            if (s[i].priority == (pass == 0))
+                order[m++] = i;
+
+    options_t opts[CQ_ALLOC_MAX_STREAMS];
+    for (size_t k = 0; k < m; k++) {
+        cq_alloc_stream_t *st = &s[order[k]];
+        options_t *o = &opts[k];
+        options_build(st, now_us, o);
+        if (o->n == 0)
+            continue; /* no video, or the subscriber wants none of it */
+        if (o->price[0] == 0) {
+            o->current = 0; /* not measured yet: nothing to share, it starts lowest */
+            continue;
+        }
+        bool paused = st->paused_us != 0;
+        double need = o->price[0] * (paused ? CQ_ALLOC_RESUME_HEADROOM : 1.0);
+        if ((paused && now_us - st->paused_us < CQ_ALLOC_PAUSE_MIN_US) || need > avail)
+            continue; /* stays (or becomes) audio only */
+        o->current = 0;
+        avail -= o->price[0];
+    }
+    /* The speaker's or presenter's picture as large as fits, then the others together. */
+    for (size_t k = 0; k < m; k++)
+        if (s[order[k]].priority)
+            while (step_up(&opts[k], &avail))
+                ;
+    for (bool moved = true; moved;) {
+        moved = false;
+        for (size_t k = 0; k < m; k++)
+            if (!s[order[k]].priority && step_up(&opts[k], &avail))
+                moved = true;
+    }
+
+    for (size_t k = 0; k < m; k++) {
+        cq_alloc_stream_t *st = &s[order[k]];
+        options_t *o = &opts[k];
+        if (o->n == 0) {
+            st->choice = (cq_alloc_choice_t){.spatial = -1};
+            st->paused_us = 0;
+            st->cost_bps = 0;
+            continue;
+        }
+        if (o->current < 0) {
+            if (st->paused_us == 0) {
+                st->paused_us = now_us ? now_us : 1;
+                st->down_us = st->paused_us;
+            }
+            st->choice = (cq_alloc_choice_t){.spatial = -1};
+            st->cost_bps = 0;
+            out->paused++;
+            continue;
+        }
+        if (o->current < o->prev)
+            st->down_us = now_us ? now_us : 1;
+        st->paused_us = 0;
+        st->choice = o->at[o->current];
+        st->cost_bps = o->price[o->current];
+        out->video_bps += st->cost_bps;
+    }
+    uint32_t spent = out->audio_bps + out->video_bps;
+    for (size_t k = 0; k < m && out->probe_bps == 0; k++)
+        out->probe_bps = probe_for(&opts[k], spent);
+}

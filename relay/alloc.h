@@ -1,0 +1,91 @@
+/*
+ * The allocator: how one receiver's downlink is shared among the publishers it receives.
+ *
+ * The relay's estimate of the downlink (cc/estimator.h) is split audio first: every
+ * publisher's sound is taken off the top, whatever it costs, because a session that keeps
+ * talking is a session that works. What is left goes to video in two passes: first every
+ * stream gets its lowest option (layer 0 at its lowest frame rate), the active speaker's
+ * or presenter's first, so that as many faces as fit stay on screen; then the priority
+ * streams climb as far as they fit, then the others climb together one step at a time.
+ * An option is a (spatial, temporal) pair; its cost is what the publisher's packets of
+ * that layer up to that temporal layer measured over the last second.
+ *
+ * Hysteresis keeps it from flapping on an estimate that saws (GCC does by design):
+ * - a step up needs CQ_ALLOC_UP_HEADROOM of room beyond the option's cost, and none
+ *   happens within CQ_ALLOC_UP_HOLD_US of a step down of the same stream;
+ * - a stream whose lowest option does not fit is paused (audio only), and resumes only
+ *   when the lowest option fits with CQ_ALLOC_RESUME_HEADROOM, and not before
+ *   CQ_ALLOC_PAUSE_MIN_US have passed.
+ *
+ * A layer the publisher stopped sending (nobody used it, so its encoder was switched off)
+ * has no measured cost: it is priced from the layer below (CQ_ALLOC_LAYER_FACTOR times),
+ * so a receiver can climb back to it and the publisher is asked to start it again.
+ *
+ * Pure: no I/O, no allocation, no clock (the caller passes the time), so it is tested
+ * with numbers alone.
+ */
+#ifndef CQ_RELAY_ALLOC_H
+#define CQ_RELAY_ALLOC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CQ_ALLOC_SPATIAL  3 /* simulcast layers (CQ_RELAY_MAX_LAYERS) */
+#define CQ_ALLOC_TEMPORAL 3 /* VP8 temporal layers chasqui's encoders make */
+
+/* Streams one receiver gets; more are left as they were (a session that large is a
+ * broadcast, whose viewers receive one presenter). */
+#define CQ_ALLOC_MAX_STREAMS     64
+
+#define CQ_ALLOC_UP_HEADROOM     1.15
+#define CQ_ALLOC_RESUME_HEADROOM 1.3
+#define CQ_ALLOC_UP_HOLD_US      2000000u
+#define CQ_ALLOC_PAUSE_MIN_US    3000000u
+#define CQ_ALLOC_LAYER_FACTOR    3u
+
+/* What a stream gets: a spatial layer and the highest temporal layer, or paused. */
+typedef struct {
+    int8_t spatial; /* -1: paused (audio only) */
+    uint8_t temporal;
+} cq_alloc_choice_t;
+
+typedef struct {
+    /* In: set by the caller before each run. */
+    uint32_t audio_bps; /* what its sound costs (0: none) */
+    unsigned layers;    /* spatial layers it publishes (0: no video) */
+    /* rate_bps[s][t]: forwarding layer s up to temporal layer t, bit/s; 0: not measured
+     * (the layer is not arriving). Cumulative in t. */
+    uint32_t rate_bps[CQ_ALLOC_SPATIAL][CQ_ALLOC_TEMPORAL];
+    int max_spatial;       /* the subscriber's own limit; -1: it wants no video of this one */
+    unsigned max_temporal; /* its limit on the temporal layer */
+    bool priority;         /* the active speaker or the presenter */
+
+    /* Kept between runs (start with cq_alloc_stream_init). */
+    cq_alloc_choice_t choice;
+    uint64_t paused_us; /* when it was paused; 0 while not */
+    uint64_t down_us;   /* its last step down; 0: none */
+    uint32_t cost_bps;  /* what its choice costs, as priced in the last run */
+} cq_alloc_stream_t;
+
+/* A stream never allocated yet: it starts at its lowest option, not paused. */
+void cq_alloc_stream_init(cq_alloc_stream_t *s);
+
+typedef struct {
+    uint32_t audio_bps; /* taken off the top */
+    uint32_t video_bps; /* what the choices cost */
+    /* The budget a step up of the first stream that could not take one would need (so
+     * the caller can probe the downlink for it before it switches); 0: none wanted. */
+    uint32_t probe_bps;
+    unsigned paused; /* streams with video that got none */
+} cq_alloc_result_t;
+
+/*
+ * Shares budget_bps among streams s[0..n) (n <= CQ_ALLOC_MAX_STREAMS) at now_us: sets each one's
+ * choice (a choice with video stays within the stream's limits and the layers it has) and fills
+ * *out.
+ */
+void cq_alloc_run(uint32_t budget_bps, cq_alloc_stream_t *s, size_t n, uint64_t now_us,
+                  cq_alloc_result_t *out);
+
+#endif

@@ -1,0 +1,313 @@
+/*
+ * The router's downlink: what it sends each participant and how fast. Every RTP packet to
+ * a participant leaves through cq_router_queue_rtp, which numbers it for transport-wide
+ * feedback, records it for that participant's estimator (cc/estimator.h), and paces
+ * video and repairs at the estimate while sound goes at once (relay/paceq.h). The
+ * participant's feedback moves the estimate, and the estimate is shared among the
+ * publishers it receives (relay/alloc.h), which sets each consumer's layer.
+ *
+ * A participant that sends no transport-wide feedback (an old client, a test peer) is
+ * served as before adaptivity: unpaced, every layer its preferences allow.
+ */
+#include "relay/router_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "rtp/bytes.h"
+#include "rtp/error.h"
+#include "rtp/rtpext.h"
+#include "rtp/twcc.h"
+
+int cq_router_downlink_create(struct participant *p) {
+    p->down = calloc(1, sizeof *p->down);
+    if (p->down == NULL)
+        return CQ_ENOMEM;
+    cq_cc_config_t cfg = {
+        .start_bps = DOWNLINK_START_BPS, .min_bps = DOWNLINK_MIN_BPS, .max_bps = DOWNLINK_MAX_BPS};
+    int err = cq_cc_init(&p->down->cc, &cfg);
+    if (err != 0) {
+        free(p->down);
+        p->down = NULL;
+        return err;
+    }
+    cq_paceq_init(&p->down->q, (uint32_t)(DOWNLINK_START_BPS * PACE_FACTOR), PACE_QUEUE_MIN_BYTES);
+    return 0;
+}
+
+static void unlist(struct cq_router *r, struct participant *p) {
+    for (struct participant **link = &r->backlogged; *link != NULL;
+         link = &(*link)->down->next_backlogged)
+        if (*link == p) {
+            *link = p->down->next_backlogged;
+            break;
+        }
+    p->down->backlogged = false;
+}
+
+void cq_router_downlink_clear(struct cq_router *r, struct participant *p) {
+    if (p->down == NULL)
+        return;
+    cq_paceq_clear(&r->pool, &p->down->q);
+    if (p->down->backlogged)
+        unlist(r, p);
+}
+
+void cq_router_downlink_free(struct cq_router *r, struct participant *p) {
+    cq_router_downlink_clear(r, p);
+    free(p->down);
+    p->down = NULL;
+}
+
+/* Stamps, protects and queues for sendmmsg the plain packet in the current slot; spend:
+ * it did not come through the pacer, whose credit it takes now. */
+static size_t send_now(struct cq_router *r, struct participant *sub, uint8_t *slot, size_t len,
+                       ptrdiff_t tseq_at, bool spend) {
+    /* Every copy is renumbered for its receiver (the publisher's number is about the
+     * publisher's uplink); a number is used up only by a packet that is queued. */
+    if (tseq_at >= 0)
+        cq_store_be16(slot + tseq_at, sub->transport_seq);
+    size_t out_len = len;
+    if (cq_srtp_protect(&sub->srtp_out, slot, &out_len, CQ_UDP_SLOT_SIZE) != 0 ||
+        cq_udp_sendq_commit(&r->sendq, out_len, &sub->addr) != 0) {
+        r->stats.send_dropped++;
+        return 0;
+    }
+    struct downlink *d = sub->down;
+    if (tseq_at >= 0) {
+        /* Media sent while a cluster goes out is part of it: the link carried both. */
+        cq_cc_on_sent(&d->cc, sub->transport_seq, out_len, (int64_t)r->now_us,
+                      d->probe_left > 0 ? d->probe_id : CQ_SENDHIST_NO_PROBE);
+        sub->transport_seq++;
+    }
+    if (spend && d->active)
+        cq_paceq_spend(&d->q, out_len);
+    return out_len;
+}
+
+size_t cq_router_queue_rtp(struct cq_router *r, struct participant *sub, uint8_t *slot, size_t len,
+                           ptrdiff_t tseq_at, bool paced) {
+    struct downlink *d = sub->down;
+    if (!paced || !d->active || cq_paceq_open(&d->q, r->now_us))
+        return send_now(r, sub, slot, len, tseq_at, true);
+    if (cq_paceq_push(&r->pool, &d->q, slot, len, tseq_at, r->now_us) != 0) {
+        sub->stats.paced_dropped++;
+        return 0;
+    }
+    sub->stats.paced_packets++;
+    if (!d->backlogged) {
+        d->backlogged = true;
+        d->next_backlogged = r->backlogged;
+        r->backlogged = sub;
+    }
+    return len;
+}
+
+void cq_router_pace(struct cq_router *r, uint64_t now_us) {
+    if (!r->sendq_ready)
+        return;
+    struct participant **link = &r->backlogged;
+    while (*link != NULL) {
+        struct participant *p = *link;
+        struct downlink *d = p->down;
+        if (!p->bound)
+            cq_paceq_clear(&r->pool, &d->q);
+        const cq_paceq_entry_t *e;
+        const uint8_t *pkt;
+        while ((e = cq_paceq_due(&r->pool, &d->q, now_us, &pkt)) != NULL) {
+            uint8_t *slot = cq_udp_sendq_slot(&r->sendq);
+            size_t len = e->len;
+            ptrdiff_t at = e->tseq_at;
+            memcpy(slot, pkt, len);
+            cq_paceq_pop(&r->pool, &d->q, now_us);
+            send_now(r, p, slot, len, at, false);
+        }
+        uint32_t waited = d->q.max_wait_us > UINT32_MAX ? UINT32_MAX : (uint32_t)d->q.max_wait_us;
+        p->stats.pace_max_wait_us = waited;
+        if (d->q.count == 0) {
+            d->backlogged = false;
+            *link = d->next_backlogged;
+        } else {
+            link = &d->next_backlogged;
+        }
+    }
+}
+
+/* The consumer whose RTX stream p's probes go on: any with video (its receiver knows the
+ * SSRC and drops padding-only RTX unread, RFC 4588 §4). */
+static struct consumer *probe_consumer(const struct participant *p) {
+    for (struct participant *q = p->session->participants; q != NULL; q = q->next) {
+        struct consumer *c = q == p || q->video_layers == 0 ? NULL : find_consumer(q, p);
+        if (c != NULL && c->s.ssrcs.video_rtx != 0)
+            return c;
+    }
+    return NULL;
+}
+
+/* Writes a padding-only RTX packet with a transport-wide number into slot; returns its
+ * length and where the number goes. */
+static size_t write_probe(uint8_t *slot, struct consumer *c, ptrdiff_t *tseq_at) {
+    size_t len = 0;
+    slot[len++] = 0x80 | 0x20 | 0x10; /* V=2, padding, extension */
+    slot[len++] = RTX_PAYLOAD_TYPE;
+    cq_store_be16(slot + len, c->s.rtx_seq++);
+    len += 2;
+    cq_store_be32(slot + len, 0);
+    len += 4;
+    cq_store_be32(slot + len, c->s.ssrcs.video_rtx);
+    len += 4;
+    /* RFC 8285 one-byte header: one element of two bytes, then a byte of padding. */
+    slot[len++] = 0xbe;
+    slot[len++] = 0xde;
+    cq_store_be16(slot + len, 1);
+    len += 2;
+    slot[len++] = (uint8_t)(CQ_RTPEXT_ID_TRANSPORT_CC << 4 | (CQ_RTPEXT_TRANSPORT_CC_SIZE - 1));
+    *tseq_at = (ptrdiff_t)len;
+    len += CQ_RTPEXT_TRANSPORT_CC_SIZE;
+    slot[len++] = 0;
+    memset(slot + len, 0, PROBE_PADDING - 1);
+    len += PROBE_PADDING - 1;
+    slot[len++] = PROBE_PADDING;
+    return len;
+}
+
+void cq_router_probe(struct cq_router *r, struct participant *p, uint64_t now_us) {
+    struct downlink *d = p->down;
+    if (!d->active || !p->bound)
+        return;
+    if (d->probe_left == 0) {
+        uint32_t rate;
+        unsigned packets;
+        int id;
+        if (!cq_cc_probe_next(&d->cc, (int64_t)now_us, &rate, &packets, &id))
+            return;
+        /* The estimator plans clusters in full-size packets; padding packets are a
+         * quarter of that, so the cluster is as many packets (at least PROBE_MIN_PACKETS,
+         * for the arrival rate to be measured) and a quarter as long: on a 256 kbit/s
+         * link a full-size cluster at six times the start held sound back 200 ms. */
+        d->probe_left = packets > PROBE_MIN_PACKETS ? packets : PROBE_MIN_PACKETS;
+        d->probe_id = id;
+        d->probe_bps = rate;
+        d->probe_next_us = now_us;
+        p->stats.probes++;
+    }
+    struct consumer *c = probe_consumer(p);
+    while (d->probe_left > 0 && now_us >= d->probe_next_us) {
+        if (c == NULL) {
+            d->probe_left = 0; /* nothing to probe on: the estimator judges what it has */
+            break;
+        }
+        ptrdiff_t at;
+        uint8_t *slot = cq_udp_sendq_slot(&r->sendq);
+        size_t len = write_probe(slot, c, &at);
+        d->probe_left--;
+        size_t sent = send_now(r, p, slot, len, at, false);
+        if (sent == 0)
+            sent = len;
+        d->probe_next_us += (uint64_t)sent * 8u * 1000000u / d->probe_bps;
+    }
+}
+
+/* What consumer c's stream costs, as the allocator prices it. */
+static void price_consumer(const struct session *s, struct consumer *c) {
+    const struct participant *pub = c->publisher;
+    cq_alloc_stream_t *a = &c->alloc;
+    a->audio_bps = 0;
+    a->layers = pub->video_layers;
+    memset(a->rate_bps, 0, sizeof a->rate_bps);
+    for (unsigned i = 0; i < pub->nstreams; i++) {
+        const struct stream *st = &pub->streams[i];
+        if (st->kind == STREAM_AUDIO) {
+            a->audio_bps = (uint32_t)st->rate_bps;
+        } else if (st->kind == STREAM_VIDEO && st->layer < CQ_ALLOC_SPATIAL &&
+                   st->last_packet_us != 0 && st->rate_bps != 0) {
+            uint32_t sum = 0, tids = 0;
+            for (unsigned t = 0; t < CQ_ALLOC_TEMPORAL; t++)
+                tids += st->tid_rate_bps[t];
+            for (unsigned t = 0; t < CQ_ALLOC_TEMPORAL; t++) {
+                /* Without temporal layers (or their split not measured yet) every TID
+                 * costs the whole layer. */
+                sum += st->tid_rate_bps[t];
+                a->rate_bps[st->layer][t] =
+                    tids ? (uint32_t)((uint64_t)st->rate_bps * sum / tids) : (uint32_t)st->rate_bps;
+            }
+        }
+    }
+    a->max_spatial = c->s.prefs.max_spatial;
+    a->max_temporal = c->s.prefs.max_temporal;
+    a->priority = s->speaker.current != 0 && s->speaker.current == pub->id;
+}
+
+/* Shares p's downlink estimate among the publishers it receives and moves each consumer
+ * whose share changed. */
+static void allocate(struct cq_router *r, struct participant *p, uint64_t now_us) {
+    struct downlink *d = p->down;
+    struct consumer *cs[CQ_ALLOC_MAX_STREAMS];
+    cq_alloc_stream_t streams[CQ_ALLOC_MAX_STREAMS];
+    size_t n = 0;
+    for (struct participant *q = p->session->participants; q != NULL && n < CQ_ALLOC_MAX_STREAMS;
+         q = q->next) {
+        struct consumer *c = q == p ? NULL : find_consumer(q, p);
+        if (c == NULL)
+            continue;
+        price_consumer(p->session, c);
+        cs[n] = c;
+        streams[n++] = c->alloc;
+    }
+    uint32_t budget = (uint32_t)(cq_cc_target_bps(&d->cc) * ALLOC_SHARE);
+    cq_alloc_run(budget, streams, n, now_us, &d->alloc);
+    for (size_t i = 0; i < n; i++) {
+        cq_alloc_choice_t before = cs[i]->alloc.choice;
+        cs[i]->alloc = streams[i];
+        if (before.spatial != streams[i].choice.spatial ||
+            before.temporal != streams[i].choice.temporal)
+            cq_router_update_target(r, cs[i], now_us);
+    }
+    p->stats.video_paused = d->alloc.paused;
+    /* A layer up (or video back) that does not fit the estimate: ask the estimator to
+     * find out whether the link has the room, rather than wait for the estimate to creep
+     * up on what is sent. */
+    if (d->alloc.probe_bps != 0 && now_us >= d->next_probe_request_us) {
+        d->next_probe_request_us = now_us + PROBE_REQUEST_US;
+        cq_cc_request_probe(&d->cc, (uint32_t)(d->alloc.probe_bps / ALLOC_SHARE), (int64_t)now_us);
+    }
+    p->stats.video_budget_bps = budget > d->alloc.audio_bps ? budget - d->alloc.audio_bps : 0;
+}
+
+int cq_router_alloc_spatial(const struct consumer *c, unsigned *temporal) {
+    const struct downlink *d = c->subscriber->down;
+    if (d == NULL || !d->active) {
+        *temporal = CQ_ALLOC_TEMPORAL;
+        return CQ_ALLOC_SPATIAL - 1;
+    }
+    *temporal = c->alloc.choice.temporal;
+    return c->alloc.choice.spatial;
+}
+
+void cq_router_on_twcc(struct cq_router *r, struct participant *p, const cq_rtcp_header_t *h,
+                       uint64_t now_us) {
+    cq_twcc_fb_t fb;
+    int n = cq_twcc_parse(h, &fb, r->twcc, TWCC_MAX_PACKETS);
+    if (n <= 0) {
+        p->stats.drops_malformed++;
+        return;
+    }
+    struct downlink *d = p->down;
+    cq_cc_on_feedback(&d->cc, r->twcc, (size_t)n, (int64_t)now_us);
+    d->feedbacks++;
+    uint32_t target = cq_cc_target_bps(&d->cc);
+    p->stats.downlink_bps = target;
+    if (!r->cfg.adapt)
+        return; /* measured, for the report's ablation; not acted on */
+    bool first = !d->active;
+    d->active = true;
+    uint32_t pace = (uint32_t)(target * PACE_FACTOR);
+    uint64_t max_bytes = (uint64_t)pace / 8u * PACE_QUEUE_US / 1000000u;
+    cq_paceq_set_rate(&d->q, pace);
+    d->q.max_bytes = max_bytes > PACE_QUEUE_MIN_BYTES ? (uint32_t)max_bytes : PACE_QUEUE_MIN_BYTES;
+    p->stats.pace_bps = pace;
+    if (first || now_us >= d->next_alloc_us) {
+        d->next_alloc_us = now_us + ALLOC_INTERVAL_US;
+        allocate(r, p, now_us);
+    }
+}

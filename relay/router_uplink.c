@@ -1,0 +1,139 @@
+/*
+ * What the relay tells each publisher about its uplink (issue 7, "Per publisher";
+ * docs/PROTOCOL.md "Uplink adaptation"):
+ *
+ * - Transport-wide feedback (RTPFB FMT 15) on every packet the publisher sent with a
+ *   transport-wide number, every 100 ms while they come (cc/arrivals.h decides when). The
+ *   publisher's own estimator (cc/estimator.h, in client/uplink.c) turns it into its
+ *   uplink estimate, as libwebrtc's send-side estimation does: the relay keeps no
+ *   per-publisher estimator and sends no REMB.
+ * - CQLU (rtp/cqlu.h): which of its simulcast layers anyone uses, when that changes and
+ *   once a second anyway (an APP packet lost on the way is repaired within a second).
+ *
+ * Both go in one SRTCP compound that opens with an empty RR from the relay's SSRC, as
+ * every other feedback to publishers does (router_rtcp.c). The arrival times live in the
+ * participant (struct uplink): recording one is a store into a ring, nothing allocated.
+ */
+#include <string.h>
+
+#include "relay/router_internal.h"
+#include "rtp/cqlu.h"
+#include "rtp/rtpext.h"
+#include "rtp/twcc.h"
+
+/* The largest feedback compound: with the SRTCP trailer and the UDP/IP headers it is
+ * never fragmented on a path of 1280 bytes (what is left goes with the next tick). */
+#define UPLINK_FEEDBACK_MTU 1200
+_Static_assert(UPLINK_FEEDBACK_MTU <= CQ_UDP_SLOT_SIZE - CQ_SRTP_PROTECT_HEADROOM,
+               "a feedback compound fits a send slot with room for SRTCP");
+
+void cq_router_uplink_init(struct participant *p) {
+    memset(&p->uplink, 0, sizeof p->uplink);
+    cq_arrivals_init(&p->uplink.arrivals, p->rtcp_ssrc, 0);
+}
+
+void cq_router_uplink_packet(struct participant *p, const cq_rtp_view_t *v, uint64_t now_us) {
+    const uint8_t *data;
+    size_t len;
+    uint16_t tseq;
+    if (cq_rtp_ext_find(v, CQ_RTPEXT_ID_TRANSPORT_CC, &data, &len) == 0 &&
+        cq_rtpext_transport_cc_parse(data, len, &tseq) == 0)
+        cq_arrivals_record(&p->uplink.arrivals, tseq, (int64_t)now_us);
+}
+
+/*
+ * The highest layer consumer c would be moved to if its publisher sent it: what its
+ * preferences allow of what the publisher announced. It must not depend on which layers
+ * arrive now: a layer the publisher stopped because nobody used it would otherwise never
+ * be asked for again (router.c's update_target only targets layers that arrive). The
+ * downlink allocator's share caps it: it prices a stopped layer from the one below, so a
+ * receiver with room climbs to it, and the publisher is asked to start it again.
+ */
+static int consumer_ceiling(const struct consumer *c) {
+    int top = (int)c->publisher->video_layers - 1;
+    int max = c->s.prefs.max_spatial;
+    unsigned temporal;
+    int share = cq_router_alloc_spatial(c, &temporal); /* its downlink's room, if known */
+    if (share < max)
+        max = share;
+    return max < top ? max : top;
+}
+
+uint8_t cq_router_uplink_layers(const struct participant *pub) {
+    unsigned mask = 0;
+    for (size_t i = 0; i < pub->nconsumers; i++) {
+        const struct consumer *c = pub->consumers[i];
+        const cq_vsel_t *vs = &c->s.vsel;
+        /* Every layer between the lowest this subscriber gets, waits for or is headed to,
+         * and the highest it would take: the relay may move it anywhere in that range,
+         * and a layer it falls back on must already be running. A paused subscriber
+         * (nothing forwarded, nothing wanted) uses none. */
+        int now[3] = {vs->spatial, cq_vsel_wanted_layer(vs), vs->spatial_target};
+        int top = (int)pub->video_layers - 1;
+        int lo = -1, hi = consumer_ceiling(c);
+        for (int k = 0; k < 3; k++) {
+            int v = now[k] > top ? top : now[k]; /* a target past the top is the top */
+            if (v >= 0) {
+                lo = lo < 0 || v < lo ? v : lo;
+                hi = v > hi ? v : hi;
+            }
+        }
+        if (lo < 0 && hi >= 0)
+            lo = hi; /* nothing forwarded yet: its first layer will be its target */
+        hi = hi > top ? top : hi;
+        for (int l = lo; l >= 0 && l <= hi && l < CQ_RELAY_MAX_LAYERS; l++)
+            mask |= 1u << l;
+    }
+    return (uint8_t)mask;
+}
+
+/* Commits every complete RTCP packet in [tail, tail + n) to the compound one by one (the
+ * recorder writes several feedback messages back to back). */
+static void commit_all(cq_rtcp_compound_t *cp, int n) {
+    if (n <= 0)
+        return;
+    cq_rtcp_iter_t it;
+    cq_rtcp_header_t h;
+    const uint8_t *start = cq_rtcp_compound_tail(cp);
+    cq_rtcp_iter_init(&it, start, (size_t)n);
+    int size;
+    while ((size = cq_rtcp_iter_next(&it, &h)) > 0)
+        if (cq_rtcp_compound_commit(cp, size) != 0)
+            return;
+}
+
+void cq_router_uplink_tick(struct cq_router *r, struct participant *p, uint64_t now_us) {
+    struct uplink *u = &p->uplink;
+    bool twcc = cq_arrivals_due(&u->arrivals, (int64_t)now_us);
+    uint8_t layers = p->video_layers > 0 ? cq_router_uplink_layers(p) : 0;
+    bool cqlu = p->video_layers > 0 &&
+                (!u->layers_told || layers != u->layers || now_us >= u->next_layers_us);
+    if (!twcc && !cqlu)
+        return;
+    uint8_t *slot = cq_udp_sendq_slot(&r->sendq);
+    cq_rtcp_compound_t cp;
+    cq_rtcp_compound_init(&cp, slot, UPLINK_FEEDBACK_MTU);
+    cq_rtcp_compound_commit(&cp, cq_rtcp_rr_write(p->rtcp_ssrc, NULL, 0, cq_rtcp_compound_tail(&cp),
+                                                  cq_rtcp_compound_room(&cp)));
+    if (cqlu)
+        cq_rtcp_compound_commit(&cp, cq_cqlu_write(p->rtcp_ssrc, layers, cq_rtcp_compound_tail(&cp),
+                                                   cq_rtcp_compound_room(&cp)));
+    if (twcc)
+        commit_all(&cp, cq_arrivals_write(&u->arrivals, (int64_t)now_us, cq_rtcp_compound_tail(&cp),
+                                          cq_rtcp_compound_room(&cp)));
+    int len = cq_rtcp_compound_finish(&cp);
+    if (len <= 0)
+        return;
+    size_t out_len = (size_t)len;
+    if (cq_srtp_protect_rtcp(&p->srtp_out, slot, &out_len, CQ_UDP_SLOT_SIZE) != 0 ||
+        cq_udp_sendq_commit(&r->sendq, out_len, &p->addr) != 0)
+        return; /* the layers go again at the next tick; the arrivals were written */
+    if (twcc)
+        u->feedbacks++;
+    if (cqlu) {
+        u->layers = layers;
+        u->layers_told = true;
+        u->next_layers_us = now_us + UPLINK_LAYERS_REPEAT_US;
+        u->layers_sent++;
+    }
+}

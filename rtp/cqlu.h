@@ -1,0 +1,51 @@
+/*
+ * CQLU, "chasqui layer use": an RTCP APP packet (RFC 3550 §6.7) from the relay to a
+ * publisher saying which of its simulcast spatial layers any subscriber receives, waits
+ * for, or would be moved to, so that its encoders stop spending a weak uplink on layers
+ * nobody takes (issue 7, docs/PROTOCOL.md "Uplink adaptation").
+ *
+ *   0                   1                   2                   3
+ *   0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ *  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *  |V=2|P| subtype |   PT=APP=204  |          length = 3           |
+ *  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *  |                       SSRC of the relay                       |
+ *  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *  |                    name = 'C' 'Q' 'L' 'U'                     |
+ *  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *  |                 reserved (0)                  |  layer mask   |
+ *  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *
+ * Subtype 0. Bit i of the layer mask (the word's low byte) set: spatial layer i (0 the
+ * lowest) is in use. The reserved bits are written as 0 and ignored when read, and a
+ * longer payload is accepted with its tail ignored, so a later version can add fields.
+ *
+ * Pure: no allocation, no I/O. Parse reads a header view from cq_rtcp_iter_next().
+ */
+#ifndef CQ_RTP_CQLU_H
+#define CQ_RTP_CQLU_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rtp/rtcp.h"
+
+#define CQ_CQLU_SIZE    16 /* header, SSRC, name, the one payload word */
+#define CQ_CQLU_SUBTYPE 0
+
+typedef struct {
+    uint32_t sender_ssrc;
+    uint8_t layers; /* bit i: spatial layer i is in use */
+} cq_cqlu_t;
+
+/* Parses a CQLU packet. Returns 0; CQ_EINVAL (not an APP packet); CQ_EUNSUPPORTED (an
+ * APP packet of another name or subtype: valid, another application's, to be skipped);
+ * CQ_EMALFORMED (named CQLU but without room for the SSRC, name and payload word). *out
+ * is untouched on failure. */
+int cq_cqlu_parse(const cq_rtcp_header_t *h, cq_cqlu_t *out);
+
+/* Writes a CQLU packet from sender_ssrc carrying layers. Returns CQ_CQLU_SIZE or
+ * CQ_ENOBUFS. */
+int cq_cqlu_write(uint32_t sender_ssrc, uint8_t layers, uint8_t *buf, size_t cap);
+
+#endif

@@ -1,0 +1,289 @@
+/* The uplink allocator (client/ratealloc.h): audio first, layers dropped from the top as
+ * the estimate falls, frame rate before resolution, hysteresis on the way up, unused
+ * layers not encoded. Time is the test's own: no clock is read. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "client/ratealloc.h"
+
+#define STEP_US 250000 /* the endpoint plans every 250 ms */
+
+static cq_ratealloc_config_t config(void) {
+    return (cq_ratealloc_config_t){.layers = 3,
+                                   .max_video_kbps = 500,
+                                   .audio = true,
+                                   .audio_red = 1,
+                                   .audio_frame_ms = 20,
+                                   .fec = true};
+}
+
+static cq_ratealloc_plan_t plan(cq_ratealloc_t *a, uint32_t target, int64_t now) {
+    cq_ratealloc_input_t in = {.target_bps = target};
+    cq_ratealloc_plan_t p;
+    cq_ratealloc_update(a, &in, now, &p);
+    return p;
+}
+
+static unsigned count(uint8_t mask) {
+    unsigned n = 0;
+    for (; mask; mask >>= 1)
+        n += mask & 1u;
+    return n;
+}
+
+static void test_ratealloc_layer_shares(void **state) {
+    (void)state;
+    cq_ratealloc_config_t c = config();
+    /* 1:3:9 of 500 kbit/s, and a minimum of about a third (never under 20). */
+    assert_int_equal(cq_ratealloc_layer_max_kbps(&c, 0), 38);
+    assert_int_equal(cq_ratealloc_layer_max_kbps(&c, 1), 115);
+    assert_int_equal(cq_ratealloc_layer_max_kbps(&c, 2), 346);
+    assert_int_equal(cq_ratealloc_layer_min_kbps(&c, 0), 20);
+    assert_int_equal(cq_ratealloc_layer_min_kbps(&c, 2), 121);
+    assert_int_equal(cq_ratealloc_layer_max_kbps(&c, 3), 0);
+    c.layers = 2;
+    assert_int_equal(cq_ratealloc_layer_max_kbps(&c, 1), 375);
+}
+
+/* As the estimate falls, layers go from the top, one at a time, and never come back
+ * while it keeps falling; before each layer goes, it ran at a lower frame rate. */
+static void test_ratealloc_drops_from_top_fps_first(void **state) {
+    (void)state;
+    cq_ratealloc_config_t c = config();
+    cq_ratealloc_t a;
+    cq_ratealloc_init(&a, &c);
+    cq_ratealloc_plan_t prev = plan(&a, 1000000, 0);
+    assert_int_equal(prev.layers_on, 0x7);
+    assert_int_equal(prev.fps_pct[2], 100);
+    unsigned drops = 0, reduced_seen = 0;
+    int64_t now = 0;
+    for (uint32_t t = 1000000; t >= 20000; t -= 2000) {
+        now += STEP_US;
+        cq_ratealloc_plan_t p = plan(&a, t, now);
+        /* Always the lowest layers: 1, 3 or 7. */
+        assert_true(p.layers_on == 0x1 || p.layers_on == 0x3 || p.layers_on == 0x7);
+        assert_true(count(p.layers_on) <= count(prev.layers_on));
+        unsigned top = count(p.layers_on) - 1;
+        if (p.fps_pct[top] < 100)
+            reduced_seen++;
+        if (count(p.layers_on) < count(prev.layers_on)) {
+            /* The layer that went had been at half the frame rate. */
+            drops++;
+            assert_int_equal(prev.fps_pct[count(prev.layers_on) - 1], 50);
+        }
+        /* Only the top layer on is ever slowed. */
+        for (unsigned i = 0; i < top; i++)
+            assert_int_equal(p.fps_pct[i], 100);
+        for (unsigned i = top + 1; i < CQ_RATEALLOC_MAX_LAYERS; i++)
+            assert_int_equal(p.layer_kbps[i], 0);
+        prev = p;
+    }
+    assert_int_equal(drops, 2);
+    assert_true(reduced_seen > 0);
+    /* At the bottom: layer 0 alone, at half its frame rate, at the encoder's floor. */
+    assert_int_equal(prev.layers_on, 0x1);
+    assert_int_equal(prev.fps_pct[0], 50);
+    assert_int_equal(prev.layer_kbps[0], CQ_RATEALLOC_FLOOR_KBPS);
+}
+
+/* Where the three layers fit only at a lower frame rate, the top one slows down and all
+ * three stay: the receivers of the top layer keep their resolution. */
+static void test_ratealloc_fps_before_resolution(void **state) {
+    (void)state;
+    cq_ratealloc_config_t c = config();
+    bool found = false;
+    for (uint32_t t = 400000; t >= 100000 && !found; t -= 1000) {
+        cq_ratealloc_t a;
+        cq_ratealloc_init(&a, &c);
+        cq_ratealloc_plan_t p = plan(&a, t, 0);
+        double budget = (double)(t - p.audio_cost_bps) * CQ_RATEALLOC_VIDEO_SHARE / 1000;
+        unsigned need_full = 20 + 40 + 121;
+        if (budget < need_full && budget >= 20 + 40 + 121 * 67 / 100) {
+            found = true;
+            assert_int_equal(p.layers_on, 0x7);
+            assert_int_equal(p.fps_pct[2], 67);
+            assert_int_equal(p.fps_pct[0], 100);
+            assert_int_equal(p.fps_pct[1], 100);
+            assert_true(p.video_kbps <= budget + 1);
+        }
+    }
+    assert_true(found);
+}
+
+/* Up again only after the better choice fitted with 20 % to spare for 2 s, and an
+ * estimate that saws across a layer's need does not switch it on and off. */
+static void test_ratealloc_hysteresis(void **state) {
+    (void)state;
+    cq_ratealloc_config_t c = config();
+    cq_ratealloc_t a;
+    cq_ratealloc_init(&a, &c);
+    int64_t now = 0;
+    assert_int_equal(plan(&a, 1000000, now).layers_on, 0x7);
+    now += STEP_US;
+    assert_int_equal(plan(&a, 150000, now).layers_on, 0x3); /* down at once */
+    /* Sawing: 150 and 230 kbit/s. At 230 the top layer would fit at 2/3 of its frame
+     * rate, but not with 20 % to spare: nothing changes for 20 s. */
+    unsigned changes = 0;
+    uint8_t last = 0x3;
+    for (int i = 0; i < 80; i++) {
+        now += STEP_US;
+        uint8_t on = plan(&a, i % 2 ? 230000 : 150000, now).layers_on;
+        changes += on != last;
+        last = on;
+    }
+    assert_int_equal(changes, 0);
+    /* A clear rise: held for 2 s, then the three layers. */
+    int64_t rise = now + STEP_US;
+    int64_t up_at = -1;
+    for (int i = 0; i < 40 && up_at < 0; i++) {
+        now += STEP_US;
+        if (plan(&a, 1000000, now).layers_on == 0x7)
+            up_at = now;
+    }
+    assert_true(up_at >= 0);
+    assert_true(up_at - rise >= CQ_RATEALLOC_UP_HOLD_US);
+    assert_true(up_at - rise <= CQ_RATEALLOC_UP_HOLD_US + STEP_US);
+    /* A dip in the middle of a hold starts it again. */
+    now += STEP_US;
+    assert_int_equal(plan(&a, 150000, now).layers_on, 0x3);
+    for (int i = 0; i < 6; i++) {
+        now += STEP_US;
+        assert_int_equal(plan(&a, 1000000, now).layers_on, 0x3);
+    }
+    now += STEP_US;
+    assert_int_equal(plan(&a, 200000, now).layers_on, 0x3); /* no headroom: the hold ends */
+    for (int i = 0; i < 6; i++) {
+        now += STEP_US;
+        assert_int_equal(plan(&a, 1000000, now).layers_on, 0x3);
+    }
+}
+
+/* Layers nobody uses are not encoded, whatever the budget; layer 0 always is. Before the
+ * relay has said anything, every layer counts as used. */
+static void test_ratealloc_unused_layers_off(void **state) {
+    (void)state;
+    cq_ratealloc_config_t c = config();
+    cq_ratealloc_t a;
+    cq_ratealloc_init(&a, &c);
+    static const struct {
+        uint8_t used, on;
+    } cases[] = {{0x4, 0x5}, {0x0, 0x1}, {0x2, 0x3}, {0x7, 0x7}, {0x1, 0x1}, {0xf8, 0x1}};
+    int64_t now = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cq_ratealloc_input_t in = {
+            .target_bps = 2000000, .used = cases[i].used, .used_known = true};
+        cq_ratealloc_plan_t p;
+        cq_ratealloc_update(&a, &in, now += STEP_US, &p);
+        assert_int_equal(p.layers_on, cases[i].on);
+        for (unsigned l = 0; l < CQ_RATEALLOC_MAX_LAYERS; l++)
+            assert_int_equal(p.layer_kbps[l] != 0, (cases[i].on >> l) & 1u);
+    }
+    /* Unknown: all three. */
+    cq_ratealloc_input_t in = {.target_bps = 2000000, .used = 0, .used_known = false};
+    cq_ratealloc_plan_t p;
+    cq_ratealloc_update(&a, &in, now += STEP_US, &p);
+    assert_int_equal(p.layers_on, 0x7);
+    /* With every layer at its best, video is the configured maximum, no more. */
+    assert_true(p.video_kbps <= c.max_video_kbps);
+    assert_true(p.video_kbps >= c.max_video_kbps - 3);
+}
+
+/* Audio is paid first: Opus keeps at least 16 kbit/s however thin the uplink, video gets
+ * only what audio leaves (beyond layer 0's floor), and a thin uplink gets longer audio
+ * packets, shortened again only after the estimate held for 2 s. */
+static void test_ratealloc_audio_first(void **state) {
+    (void)state;
+    cq_ratealloc_config_t c = config();
+    cq_ratealloc_t a;
+    cq_ratealloc_init(&a, &c);
+    int64_t now = 0;
+    for (uint32_t t = 2000000; t >= 20000; t -= 5000) {
+        cq_ratealloc_plan_t p = plan(&a, t, now += STEP_US);
+        assert_true(p.audio_bps >= CQ_RATEALLOC_AUDIO_MIN_BPS);
+        assert_true(p.audio_bps <= CQ_RATEALLOC_AUDIO_MAX_BPS);
+        if (p.video_kbps > CQ_RATEALLOC_FLOOR_KBPS)
+            assert_true(p.audio_cost_bps + p.video_kbps * 1000u <= t);
+        if (t >= 1000000)
+            assert_int_equal(p.audio_bps, CQ_RATEALLOC_AUDIO_MAX_BPS);
+    }
+    cq_ratealloc_plan_t p = plan(&a, 30000, now += STEP_US);
+    assert_int_equal(p.audio_frame_ms, 60);
+    assert_int_equal(p.audio_bps, CQ_RATEALLOC_AUDIO_MIN_BPS);
+    /* 70 kbit/s would do with 40 ms packets, with headroom: the hold starts here. */
+    int64_t rise = now + STEP_US;
+    assert_int_equal(plan(&a, 70000, now += STEP_US).audio_frame_ms, 60);
+    int64_t short_at = -1;
+    for (int i = 0; i < 20 && short_at < 0; i++)
+        if (plan(&a, 500000, now += STEP_US).audio_frame_ms == 20)
+            short_at = now;
+    assert_true(short_at >= 0);
+    assert_true(short_at - rise >= CQ_RATEALLOC_UP_HOLD_US);
+    assert_true(short_at - rise <= CQ_RATEALLOC_UP_HOLD_US + STEP_US);
+    /* Never shorter than configured. */
+    c.audio_frame_ms = 40;
+    cq_ratealloc_init(&a, &c);
+    assert_int_equal(plan(&a, 2000000, 0).audio_frame_ms, 40);
+}
+
+/* Loss: Opus hears of it (FEC on), and RED's extra copy is paid for before video. */
+static void test_ratealloc_loss(void **state) {
+    (void)state;
+    cq_ratealloc_config_t c = config();
+    c.audio_red = 2;
+    cq_ratealloc_t a;
+    cq_ratealloc_init(&a, &c);
+    cq_ratealloc_input_t in = {.target_bps = 300000, .loss = 0};
+    cq_ratealloc_plan_t clean, lossy;
+    cq_ratealloc_update(&a, &in, 0, &clean);
+    in.loss = 0.072;
+    cq_ratealloc_update(&a, &in, STEP_US, &lossy);
+    assert_false(clean.audio_fec);
+    assert_int_equal(clean.audio_loss_pct, 0);
+    assert_true(lossy.audio_fec);
+    assert_int_equal(lossy.audio_loss_pct, 8);
+    assert_true(lossy.audio_cost_bps > clean.audio_cost_bps + lossy.audio_bps / 2);
+    assert_true(lossy.video_kbps < clean.video_kbps);
+    c.fec = false;
+    cq_ratealloc_init(&a, &c);
+    cq_ratealloc_update(&a, &in, 0, &lossy);
+    assert_false(lossy.audio_fec);
+}
+
+/* No video configured: audio only, nothing else planned. One layer: it never goes. */
+static void test_ratealloc_audio_only_and_one_layer(void **state) {
+    (void)state;
+    cq_ratealloc_config_t c = config();
+    c.layers = 0;
+    cq_ratealloc_t a;
+    cq_ratealloc_init(&a, &c);
+    cq_ratealloc_plan_t p = plan(&a, 100000, 0);
+    assert_int_equal(p.layers_on, 0);
+    assert_int_equal(p.video_kbps, 0);
+    assert_true(p.audio_bps > 0);
+    c.layers = 1;
+    cq_ratealloc_init(&a, &c);
+    p = plan(&a, 10000, 0);
+    assert_int_equal(p.layers_on, 0x1);
+    assert_int_equal(p.fps_pct[0], 50);
+    cq_ratealloc_init(&a, &c);
+    assert_int_equal(plan(&a, 10000000, 0).layer_kbps[0], 500);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ratealloc_layer_shares),
+        cmocka_unit_test(test_ratealloc_drops_from_top_fps_first),
+        cmocka_unit_test(test_ratealloc_fps_before_resolution),
+        cmocka_unit_test(test_ratealloc_hysteresis),
+        cmocka_unit_test(test_ratealloc_unused_layers_off),
+        cmocka_unit_test(test_ratealloc_audio_first),
+        cmocka_unit_test(test_ratealloc_loss),
+        cmocka_unit_test(test_ratealloc_audio_only_and_one_layer),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,878 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "relay/alloc.h"
+
+/*
+ * The allocator is pure, so every test is numbers in, numbers out. Most tests use one
+ * publisher shape, cumulative in t (bit/s):
+ *
+ *            t=0      t=1      t=2
+ *   layer 0  100000   150000   200000
+ *   layer 1  300000   400000   500000
+ *   layer 2  900000  1200000  1500000
+ *
+ * whose options, cheapest first (layer 0 from t=0, the layers above from t=1), are
+ *
+ *   index   0       1       2       3       4       5        6
+ *   option  (0,0)   (0,1)   (0,2)   (1,1)   (1,2)   (2,1)    (2,2)
+ *   price   100000  150000  200000  400000  500000  1200000  1500000
+ *
+ * A step up to an option above the last run's choice needs 1.15 times its price of room
+ * (its price plus what the stream's current option frees), a resume 1.3 times the lowest.
+ * Doubles carry 1.15 as a hair under it, so the allocator's probe_bps, which truncates
+ * price * 1.15, may come out one bit/s under the hand-computed figure: assert_probe
+ * allows that one bit/s and nothing else.
+ */
+static const uint32_t std_rates[CQ_ALLOC_SPATIAL][CQ_ALLOC_TEMPORAL] = {
+    {100000, 150000, 200000},
+    {300000, 400000, 500000},
+    {900000, 1200000, 1500000},
+};
+
+#define S        1000000u /* one second in microseconds */
+#define T0       (100u * (uint64_t)S)
+#define PLENTY   100000000u
+#define NO_VIDEO (-1)
+
+/* A publisher of the table above, every limit open, never allocated yet. */
+static void stream_std(cq_alloc_stream_t *s, uint32_t audio_bps) {
+    cq_alloc_stream_init(s);
+    s->audio_bps = audio_bps;
+    s->layers = 3;
+    memcpy(s->rate_bps, std_rates, sizeof std_rates);
+    s->max_spatial = 2;
+    s->max_temporal = 2;
+}
+
+static void streams_std(cq_alloc_stream_t *s, size_t n, uint32_t audio_bps) {
+    for (size_t i = 0; i < n; i++)
+        stream_std(&s[i], audio_bps);
+}
+
+/* Whether the subscriber gets any option of s at all (layers it has, a limit >= 0). */
+static bool has_options(const cq_alloc_stream_t *s) {
+    return s->layers > 0 && s->max_spatial >= 0;
+}
+
+/*
+ * What every result must satisfy, whatever the inputs: audio is the sum of the sounds;
+ * video is the sum of the choices' costs and never more than what audio left; paused counts
+ * the streams with options that got none; a paused or video-less stream costs nothing.
+ */
+static void check_result(uint32_t budget, const cq_alloc_stream_t *s, size_t n,
+                         const cq_alloc_result_t *out) {
+    uint64_t audio = 0, video = 0;
+    unsigned paused = 0;
+    for (size_t i = 0; i < n; i++) {
+        audio += s[i].audio_bps;
+        if (s[i].choice.spatial < 0) {
+            assert_int_equal(s[i].cost_bps, 0);
+            if (has_options(&s[i])) {
+                paused++;
+                assert_true(s[i].paused_us != 0);
+            } else {
+                assert_int_equal(s[i].paused_us, 0);
+            }
+        } else {
+            video += s[i].cost_bps;
+            assert_int_equal(s[i].paused_us, 0);
+        }
+    }
+    assert_int_equal(out->audio_bps, audio);
+    assert_int_equal(out->video_bps, video);
+    assert_int_equal(out->paused, paused);
+    uint64_t room = budget > audio ? budget - audio : 0;
+    assert_true(video <= room);
+}
+
+static void run(uint32_t budget, cq_alloc_stream_t *s, size_t n, uint64_t now_us,
+                cq_alloc_result_t *out) {
+    cq_alloc_run(budget, s, n, now_us, out);
+    check_result(budget, s, n, out);
+}
+
+static void assert_choice(const cq_alloc_stream_t *s, int spatial, unsigned temporal) {
+    assert_int_equal(s->choice.spatial, spatial);
+    if (spatial >= 0)
+        assert_int_equal(s->choice.temporal, temporal);
+}
+
+static void assert_probe(const cq_alloc_result_t *out, uint32_t expected) {
+    assert_in_range(out->probe_bps, expected - 1, expected);
+}
+
+/* Audio is taken off the top, whatever it costs: with less budget than sound every video is
+ * paused, and the audio is still reported whole. */
+static void test_alloc_run_audio_off_the_top(void **state) {
+    (void)state;
+    cq_alloc_stream_t s[3];
+    cq_alloc_result_t out;
+
+    streams_std(s, 3, 32000); /* audio 3 * 32000 = 96000 */
+    run(60000, s, 3, T0, &out);
+    assert_int_equal(out.audio_bps, 96000);
+    assert_int_equal(out.video_bps, 0);
+    assert_int_equal(out.paused, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_choice(&s[i], NO_VIDEO, 0);
+        assert_int_equal(s[i].paused_us, T0);
+    }
+    /* The first paused stream wants its resume: 96000 spent + 1.3 * 100000. */
+    assert_probe(&out, 226000);
+
+    /* No budget at all: the same. */
+    streams_std(s, 3, 32000);
+    run(0, s, 3, T0, &out);
+    assert_int_equal(out.audio_bps, 96000);
+    assert_int_equal(out.paused, 3);
+
+    /* Exactly the audio: nothing left for video. */
+    streams_std(s, 3, 32000);
+    run(96000, s, 3, T0, &out);
+    assert_int_equal(out.paused, 3);
+
+    /* One bit/s short of one lowest option after audio: still all paused. */
+    streams_std(s, 3, 32000);
+    run(96000 + 99999, s, 3, T0, &out);
+    assert_int_equal(out.paused, 3);
+
+    /* Exactly one lowest option (a first lowest option needs no headroom): the first stream
+     * gets (0,0), the other two none. Its step to (0,1) is what the probe asks for:
+     * 196000 spent + 150000 * 1.15 - 100000 = 268500. */
+    streams_std(s, 3, 32000);
+    run(96000 + 100000, s, 3, T0, &out);
+    assert_choice(&s[0], 0, 0);
+    assert_int_equal(s[0].cost_bps, 100000);
+    assert_choice(&s[1], NO_VIDEO, 0);
+    assert_choice(&s[2], NO_VIDEO, 0);
+    assert_int_equal(out.video_bps, 100000);
+    assert_int_equal(out.paused, 2);
+    assert_probe(&out, 268500);
+}
+
+/* A generous budget gives each stream its top option within its own limits and the layers it
+ * has; a stream the subscriber wants no video of, or one without video, is not paused. */
+static void test_alloc_run_generous_budget_tops_within_limits(void **state) {
+    (void)state;
+    cq_alloc_stream_t s[8];
+    cq_alloc_result_t out;
+    streams_std(s, 8, 20000);
+    /* s[0]: everything open. */
+    s[1].layers = 2; /* publishes two layers only */
+    s[2].max_spatial = 1;
+    s[2].max_temporal = 1;
+    s[3].max_spatial = 0;
+    s[3].max_temporal = 0;
+    s[4].max_spatial = -1; /* wants no video of this one */
+    s[5].layers = 0;       /* audio only publisher */
+    s[6].max_temporal = 0; /* options (0,0), (1,0), (2,0) */
+    s[7].max_spatial = 7;  /* limits above what exists are clamped */
+    s[7].max_temporal = 9;
+
+    run(PLENTY, s, 8, T0, &out);
+    assert_choice(&s[0], 2, 2);
+    assert_int_equal(s[0].cost_bps, 1500000);
+    assert_choice(&s[1], 1, 2);
+    assert_int_equal(s[1].cost_bps, 500000);
+    assert_choice(&s[2], 1, 1);
+    assert_int_equal(s[2].cost_bps, 400000);
+    assert_choice(&s[3], 0, 0);
+    assert_int_equal(s[3].cost_bps, 100000);
+    assert_choice(&s[4], NO_VIDEO, 0);
+    assert_int_equal(s[4].paused_us, 0);
+    assert_choice(&s[5], NO_VIDEO, 0);
+    assert_int_equal(s[5].paused_us, 0);
+    assert_choice(&s[6], 2, 0);
+    assert_int_equal(s[6].cost_bps, 900000);
+    assert_choice(&s[7], 2, 2);
+    assert_int_equal(s[7].cost_bps, 1500000);
+    assert_int_equal(out.audio_bps, 8 * 20000);
+    /* 1500000 + 500000 + 400000 + 100000 + 900000 + 1500000 */
+    assert_int_equal(out.video_bps, 4900000);
+    assert_int_equal(out.paused, 0);
+    assert_int_equal(out.probe_bps, 0); /* everything at its top */
+}
+
+/* When only lowest options fit, every stream gets (0,0); with less, the priority stream is
+ * served first, even when the caller lists it last. */
+static void test_alloc_run_lowest_options_priority_first(void **state) {
+    (void)state;
+    cq_alloc_stream_t s[3];
+    cq_alloc_result_t out;
+
+    /* 3 * 100000 exactly: all at (0,0), nothing left to climb. The probe is the priority
+     * stream's (it is served first): 300000 + 150000 * 1.15 - 100000 = 372500. */
+    streams_std(s, 3, 0);
+    s[2].priority = true;
+    run(300000, s, 3, T0, &out);
+    for (int i = 0; i < 3; i++)
+        assert_choice(&s[i], 0, 0);
+    assert_int_equal(out.video_bps, 300000);
+    assert_int_equal(out.paused, 0);
+    assert_probe(&out, 372500);
+
+    /* One short: served s[2], s[0], s[1]: the last one goes. The 99999 it leaves lets
+     * the priority stream climb to (0,1) (172500 <= 99999 + 100000), leaving 49999, which
+     * s[0] cannot climb with (172500 > 149999). */
+    streams_std(s, 3, 0);
+    s[2].priority = true;
+    run(299999, s, 3, T0, &out);
+    assert_choice(&s[2], 0, 1);
+    assert_choice(&s[0], 0, 0);
+    assert_choice(&s[1], NO_VIDEO, 0);
+    assert_int_equal(out.paused, 1);
+
+    /* Room for one: the priority stream's. */
+    streams_std(s, 3, 0);
+    s[2].priority = true;
+    run(100000, s, 3, T0, &out);
+    assert_choice(&s[2], 0, 0);
+    assert_choice(&s[0], NO_VIDEO, 0);
+    assert_choice(&s[1], NO_VIDEO, 0);
+    assert_int_equal(out.paused, 2);
+    /* The first blocked stream in service order is s[2], which cannot climb:
+     * 100000 + 150000 * 1.15 - 100000 = 172500. */
+    assert_probe(&out, 172500);
+
+    /* Room for none. */
+    streams_std(s, 3, 0);
+    s[2].priority = true;
+    run(99999, s, 3, T0, &out);
+    assert_int_equal(out.paused, 3);
+}
+
+/*
+ * The priority stream climbs as far as it fits before the others take a step. Two streams,
+ * 700000: after both lowest options 500000 is left, so the room each step of s[1] sees is
+ * 500000 + its current price = 600000 throughout. It climbs (0,1) 172500, (0,2) 230000,
+ * (1,1) 460000, (1,2) 575000 (all <= 600000) and stops before (2,1) 1380000, leaving
+ * 700000 - 100000 - 500000 = 100000. Then s[0]: room 200000 takes (0,1) at 172500 (leaves
+ * 50000) but not (0,2) at 230000.
+ */
+static void test_alloc_run_priority_climbs_first(void **state) {
+    (void)state;
+    cq_alloc_stream_t s[2];
+    cq_alloc_result_t out;
+    streams_std(s, 2, 0);
+    s[1].priority = true;
+    run(700000, s, 2, T0, &out);
+    assert_choice(&s[1], 1, 2);
+    assert_choice(&s[0], 0, 1);
+    assert_int_equal(out.video_bps, 650000);
+    /* The probe is the priority stream's next step: 650000 + 1200000 * 1.15 - 500000. */
+    assert_probe(&out, 1530000);
+
+    /*
+     * The same without priority: the two climb in turns. Left after lowest: 500000.
+     * s0 (0,1): 172500 <= 600000, left 450000; s1 (0,1): left 400000;
+     * s0 (0,2): 230000 <= 550000, left 350000; s1 (0,2): left 300000;
+     * s0 (1,1): 460000 <= 500000, left 100000; s1 (1,1): 460000 > 300000;
+     * s0 (1,2): 575000 > 500000. Nobody moves: done.
+     */
+    streams_std(s, 2, 0);
+    run(700000, s, 2, T0, &out);
+    assert_choice(&s[0], 1, 1);
+    assert_choice(&s[1], 0, 2);
+    assert_int_equal(out.video_bps, 600000);
+    /* s[0] is served first: 600000 + 500000 * 1.15 - 400000 = 775000. */
+    assert_probe(&out, 775000);
+}
+
+/*
+ * Equal streams climb together: with room for each to take one step but not for one to take
+ * two, both end one step up. 350000 for two: 150000 left after lowest options. s0 (0,1) needs
+ * 172500 <= 250000, leaves 100000; s1 (0,1) 172500 <= 200000, leaves 50000; s0 (0,2) needs
+ * 230000 > 200000. A stream served greedily would have taken (0,2) (230000 <= 250000) and
+ * left the other at (0,0).
+ */
+static void test_alloc_run_others_climb_together(void **state) {
+    (void)state;
+    cq_alloc_stream_t s[3];
+    cq_alloc_result_t out;
+    streams_std(s, 2, 0);
+    run(350000, s, 2, T0, &out);
+    assert_choice(&s[0], 0, 1);
+    assert_choice(&s[1], 0, 1);
+    assert_int_equal(out.video_bps, 300000);
+    /* 300000 + 200000 * 1.15 - 150000 = 380000. */
+    assert_probe(&out, 380000);
+
+    /* Three streams and a priority one at its own top ((0,0): max 0, 0). 600000: 300000 left
+     * after lowest. Round 1: s0 leaves 250000, s1 200000; round 2: s0 (0,2) 230000 <= 350000
+     * leaves 150000, s1 (0,2) 230000 <= 300000 leaves 100000; round 3: s0 (1,1) 460000 >
+     * 300000, s1 the same. Both at (0,2). */
+    streams_std(s, 3, 0);
+    s[2].priority = true;
+    s[2].max_spatial = 0;
+    s[2].max_temporal = 0;
+    run(600000, s, 3, T0, &out);
+    assert_choice(&s[2], 0, 0);
+    assert_choice(&s[0], 0, 2);
+    assert_choice(&s[1], 0, 2);
+    assert_int_equal(out.video_bps, 500000);
+    /* The priority stream is at its top and wants nothing; s[0] is the first blocked:
+     * 500000 + 400000 * 1.15 - 200000 = 760000. */
+    assert_probe(&out, 760000);
+}
+
+/* Frame rate goes before resolution: with a budget shrinking from the top, the choices pass
+ * every option in order, (1,1) before (0,2), and never a layer above 0 at t=0. */
+static void test_alloc_run_frame_rate_before_resolution(void **state) {
+    (void)state;
+    static const cq_alloc_choice_t expected[] = {
+        {2, 2}, {2, 1}, {1, 2}, {1, 1}, {0, 2}, {0, 1}, {0, 0}, {-1, 0},
+    };
+    cq_alloc_stream_t s;
+    cq_alloc_result_t out;
+    stream_std(&s, 0);
+    run(PLENTY, &s, 1, T0, &out);
+    size_t seen = 0;
+    uint64_t now = T0 + S;
+    for (uint32_t budget = 1500000; budget >= 50000; budget -= 5000, now += S / 10) {
+        run(budget, &s, 1, now, &out);
+        if (s.choice.spatial > 0)
+            assert_true(s.choice.temporal >= 1);
+        assert_true(s.cost_bps <= budget);
+        if (seen == 0 || s.choice.spatial != expected[seen - 1].spatial ||
+            (s.choice.spatial >= 0 && s.choice.temporal != expected[seen - 1].temporal)) {
+            assert_true(seen < sizeof expected / sizeof expected[0]);
+            assert_choice(&s, expected[seen].spatial, expected[seen].temporal);
+            seen++;
+        }
+    }
+    assert_int_equal(seen, sizeof expected / sizeof expected[0]);
+
+    /* Coming down keeps an option down to its exact price (no headroom from above):
+     * (1,2) at 500000, (1,1) one bit/s below. */
+    stream_std(&s, 0);
+    s.max_spatial = 1;
+    run(PLENTY, &s, 1, T0, &out);
+    assert_choice(&s, 1, 2);
+    run(500000, &s, 1, T0 + S, &out);
+    assert_choice(&s, 1, 2);
+    run(499999, &s, 1, T0 + 2 * S, &out);
+    assert_choice(&s, 1, 1);
+    run(399999, &s, 1, T0 + 3 * S, &out);
+    assert_choice(&s, 0, 2);
+}
+
+/* A step up needs 1.15 times the option's price; keeping an option from above needs only its
+ * price. */
+static void test_alloc_run_up_headroom(void **state) {
+    (void)state;
+    cq_alloc_stream_t s;
+    cq_alloc_result_t out;
+    stream_std(&s, 0);
+    /* Exactly (0,1)'s price: (0,0) fits, (0,1) needs 150000 * 1.15 = 172500. */
+    run(150000, &s, 1, T0, &out);
+    assert_choice(&s, 0, 0);
+    assert_probe(&out, 172500); /* 100000 + 172500 - 100000 */
+    run(172499, &s, 1, T0 + S, &out);
+    assert_choice(&s, 0, 0);
+    run(172501, &s, 1, T0 + 2 * S, &out);
+    assert_choice(&s, 0, 1);
+    assert_int_equal(s.cost_bps, 150000);
+    /* From above, its exact price keeps it. */
+    run(150000, &s, 1, T0 + 3 * S, &out);
+    assert_choice(&s, 0, 1);
+    assert_int_equal(s.down_us, 0); /* no step down happened */
+    run(149999, &s, 1, T0 + 4 * S, &out);
+    assert_choice(&s, 0, 0);
+    assert_int_equal(s.down_us, T0 + 4 * S);
+
+    /* The same across a spatial step: at (0,2), (1,1) needs 400000 * 1.15 = 460000. */
+    stream_std(&s, 0);
+    run(459999, &s, 1, T0, &out);
+    assert_choice(&s, 0, 2);
+    assert_probe(&out, 460000); /* 200000 + 460000 - 200000 */
+    run(460001, &s, 1, T0 + S, &out);
+    assert_choice(&s, 1, 1);
+}
+
+/* After a step down no step up for 2 s, however much room; each step down restarts the 2 s;
+ * the stream still keeps (and may drop below) what it has meanwhile. */
+static void test_alloc_run_no_step_up_after_step_down(void **state) {
+    (void)state;
+    cq_alloc_stream_t s;
+    cq_alloc_result_t out;
+    stream_std(&s, 0);
+    run(PLENTY, &s, 1, T0, &out);
+    assert_choice(&s, 2, 2);
+
+    const uint64_t down = T0 + S / 10;
+    run(450000, &s, 1, down, &out); /* (1,1) 400000 fits, (1,2) 500000 does not */
+    assert_choice(&s, 1, 1);
+    assert_int_equal(s.down_us, down);
+
+    run(PLENTY, &s, 1, down + S, &out);
+    assert_choice(&s, 1, 1);
+    assert_int_equal(out.probe_bps, 0); /* held: no probe */
+    run(PLENTY, &s, 1, down + 2 * S - 1, &out);
+    assert_choice(&s, 1, 1);
+    assert_int_equal(out.probe_bps, 0);
+    run(PLENTY, &s, 1, down + 2 * S, &out);
+    assert_choice(&s, 2, 2); /* all the way up in one run */
+
+    /* Two steps down: the hold runs from the second. */
+    stream_std(&s, 0);
+    run(PLENTY, &s, 1, T0, &out);
+    run(450000, &s, 1, T0 + S / 10, &out);
+    assert_choice(&s, 1, 1);
+    /* Held, but exactly (1,1)'s price keeps (1,1). */
+    run(400000, &s, 1, T0 + S / 2, &out);
+    assert_choice(&s, 1, 1);
+    const uint64_t down2 = T0 + S + S / 10;
+    run(250000, &s, 1, down2, &out); /* (0,2) 200000 fits, (1,1) 400000 does not */
+    assert_choice(&s, 0, 2);
+    assert_int_equal(s.down_us, down2);
+    run(PLENTY, &s, 1, T0 + 2 * S + S / 2, &out); /* 2.4 s after the first, 1.4 s after */
+    assert_choice(&s, 0, 2);
+    run(PLENTY, &s, 1, down2 + 2 * S, &out);
+    assert_choice(&s, 2, 2);
+}
+
+/* A stream whose lowest option does not fit is paused; it resumes no sooner than 3 s later,
+ * and only with 1.3 times its lowest price. */
+static void test_alloc_run_pause_and_resume(void **state) {
+    (void)state;
+    cq_alloc_stream_t s;
+    cq_alloc_result_t out;
+    stream_std(&s, 0);
+    run(100000, &s, 1, T0 - S, &out);
+    assert_choice(&s, 0, 0);
+
+    run(99999, &s, 1, T0, &out);
+    assert_choice(&s, NO_VIDEO, 0);
+    assert_int_equal(s.paused_us, T0);
+    assert_int_equal(out.paused, 1);
+    assert_probe(&out, 130000); /* 0 spent + 100000 * 1.3 */
+
+    run(PLENTY, &s, 1, T0 + S, &out);
+    assert_choice(&s, NO_VIDEO, 0);
+    assert_probe(&out, 130000);
+    run(PLENTY, &s, 1, T0 + 3 * S - 1, &out);
+    assert_choice(&s, NO_VIDEO, 0);
+    assert_int_equal(s.paused_us, T0); /* the pause keeps its start */
+
+    /* After 3 s, 1.3 * 100000 = 130000 is needed: less is not enough. */
+    run(129999, &s, 1, T0 + 3 * S, &out);
+    assert_choice(&s, NO_VIDEO, 0);
+    assert_int_equal(s.paused_us, T0);
+    run(100000, &s, 1, T0 + 4 * S, &out); /* the lowest fits, but not with headroom */
+    assert_choice(&s, NO_VIDEO, 0);
+    run(130000, &s, 1, T0 + 5 * S, &out);
+    assert_choice(&s, 0, 0);
+    assert_int_equal(s.paused_us, 0);
+    assert_int_equal(out.paused, 0);
+    assert_int_equal(out.video_bps, 100000);
+
+    /* A resume with plenty climbs straight to the top: the 2 s hold of the pause is over. */
+    stream_std(&s, 0);
+    run(50000, &s, 1, T0, &out);
+    assert_choice(&s, NO_VIDEO, 0);
+    run(PLENTY, &s, 1, T0 + 3 * S, &out);
+    assert_choice(&s, 2, 2);
+
+    /* Others' lowest options come first: the second stream resumes only when what the first
+     * leaves is 1.3 times its lowest (100000 + 130000). */
+    cq_alloc_stream_t two[2];
+    streams_std(two, 2, 0);
+    run(150000, two, 2, T0, &out);
+    assert_choice(&two[0], 0, 0);
+    assert_choice(&two[1], NO_VIDEO, 0);
+    /* 229999: s[0] takes its 100000, s[1] needs 130000 of the 129999 left. What s[1]
+     * cannot use lets s[0] climb to (0,1) (172500 <= 229999) but not to (0,2) (230000).
+     * The probe is s[0]'s, served first: 150000 spent + 230000 - 150000. */
+    run(229999, two, 2, T0 + 3 * S, &out);
+    assert_choice(&two[0], 0, 1);
+    assert_choice(&two[1], NO_VIDEO, 0);
+    assert_probe(&out, 230000);
+    /* 230000: s[1] resumes, and s[0] is back to (0,0) (its (0,1) needs 150000 of the
+     * 100000 left to it): lowest options for all come before any climb. */
+    run(230000, two, 2, T0 + 4 * S, &out);
+    assert_choice(&two[0], 0, 0);
+    assert_choice(&two[1], 0, 0);
+    assert_int_equal(two[0].down_us, T0 + 4 * S);
+}
+
+/* A layer not arriving is priced from the layer below times 3 (times 9 two layers up), so a
+ * receiver can climb to it; a temporal layer not arriving costs what the one below costs. */
+static void test_alloc_run_unmeasured_layers(void **state) {
+    (void)state;
+    cq_alloc_stream_t s;
+    cq_alloc_result_t out;
+    stream_std(&s, 0);
+    memset(s.rate_bps[1], 0, sizeof s.rate_bps[1]);
+    memset(s.rate_bps[2], 0, sizeof s.rate_bps[2]);
+    /* Prices: (1,1) 3 * 150000 = 450000, (1,2) 3 * 200000 = 600000,
+     * (2,1) 9 * 150000 = 1350000, (2,2) 9 * 200000 = 1800000. */
+    run(PLENTY, &s, 1, T0, &out);
+    assert_choice(&s, 2, 2);
+    assert_int_equal(s.cost_bps, 1800000);
+
+    /* 600000: (1,1) needs 517500 (fits), (1,2) 690000 (does not). */
+    stream_std(&s, 0);
+    memset(s.rate_bps[1], 0, sizeof s.rate_bps[1]);
+    memset(s.rate_bps[2], 0, sizeof s.rate_bps[2]);
+    run(600000, &s, 1, T0, &out);
+    assert_choice(&s, 1, 1);
+    assert_int_equal(s.cost_bps, 450000);
+    assert_probe(&out, 690000); /* 450000 + 600000 * 1.15 - 450000 */
+
+    /* Only layer 2 off: (2,1) 3 * 400000, (2,2) 3 * 500000. */
+    stream_std(&s, 0);
+    memset(s.rate_bps[2], 0, sizeof s.rate_bps[2]);
+    run(PLENTY, &s, 1, T0, &out);
+    assert_choice(&s, 2, 2);
+    assert_int_equal(s.cost_bps, 1500000);
+    s.max_temporal = 1;
+    run(PLENTY, &s, 1, T0 + S, &out);
+    assert_choice(&s, 2, 1);
+    assert_int_equal(s.cost_bps, 1200000);
+
+    /* Layer 1 without its t=2: (1,2) costs what (1,1) does. */
+    stream_std(&s, 0);
+    s.rate_bps[1][2] = 0;
+    s.max_spatial = 1;
+    run(PLENTY, &s, 1, T0, &out);
+    assert_choice(&s, 1, 2);
+    assert_int_equal(s.cost_bps, 400000);
+}
+
+/*
+ * No video measured yet (layer 0 not arriving): nothing to price, so the stream is not
+ * paused and costs nothing, even with no budget at all. One layer only here: all its options
+ * cost 0, so which t it gets is not the point.
+ */
+static void test_alloc_run_unmeasured_video_is_not_paused(void **state) {
+    (void)state;
+    cq_alloc_stream_t s[2];
+    cq_alloc_result_t out;
+    stream_std(&s[0], 20000);
+    memset(s[0].rate_bps, 0, sizeof s[0].rate_bps);
+    s[0].layers = 1;
+    stream_std(&s[1], 20000);
+    run(10000, s, 2, T0, &out); /* less than the audio */
+    assert_int_equal(s[0].choice.spatial, 0);
+    assert_int_equal(s[0].cost_bps, 0);
+    assert_int_equal(s[0].paused_us, 0);
+    assert_choice(&s[1], NO_VIDEO, 0);
+    assert_int_equal(out.paused, 1);
+    assert_int_equal(out.video_bps, 0);
+    assert_int_equal(out.audio_bps, 40000);
+    /* s[1]'s resume, since s[0]'s options cost nothing: 40000 + 130000. */
+    assert_probe(&out, 170000);
+}
+
+/*
+ * A publisher with three layers whose video has not arrived yet must start at its lowest
+ * option, as cq_alloc_stream_init and alloc.c ("it starts lowest") say: its cost is
+ * unknown, and a receiver set on its top layer gets a burst nobody checked against the
+ * downlink (router_downlink.c prices a publisher whose video is not arriving this way, and
+ * moves its receivers to the choice at once). alloc.c lets the stream climb every option
+ * priced 0, up to (2,2), and the next run, once the video is measured, steps it down and
+ * holds it for 2 s.
+ */
+static void test_alloc_run_unmeasured_video_starts_lowest(void **state) {
+    (void)state;
+    cq_alloc_stream_t s;
+    cq_alloc_result_t out;
+    stream_std(&s, 0);
+    memset(s.rate_bps, 0, sizeof s.rate_bps);
+    run(200000, &s, 1, T0, &out);
+    assert_int_equal(s.cost_bps, 0);
+    assert_int_equal(s.paused_us, 0);
+    assert_int_equal(s.choice.spatial, 0);
+    assert_int_equal(out.probe_bps, 0); /* nothing to probe for until it is measured */
+}
+
+/* Limits that come down are not a step down: the stream follows them without a hold and
+ * climbs back as soon as they are lifted. */
+static void test_alloc_run_limits_down_are_not_a_step_down(void **state) {
+    (void)state;
+    cq_alloc_stream_t s;
+    cq_alloc_result_t out;
+    stream_std(&s, 0);
+    run(PLENTY, &s, 1, T0, &out);
+    assert_choice(&s, 2, 2);
+    s.max_spatial = 0;
+    run(PLENTY, &s, 1, T0 + S, &out);
+    assert_choice(&s, 0, 2);
+    assert_int_equal(s.down_us, 0);
+    s.max_spatial = 2;
+    run(PLENTY, &s, 1, T0 + S + 1, &out);
+    assert_choice(&s, 2, 2);
+
+    /* A temporal limit of 0 from (2,2): the options are (0,0) (1,0) (2,0), and (2,0) is
+     * the highest not above the last choice. */
+    s.max_temporal = 0;
+    run(PLENTY, &s, 1, T0 + 2 * S, &out);
+    assert_choice(&s, 2, 0);
+    assert_int_equal(s.cost_bps, 900000);
+    assert_int_equal(s.down_us, 0);
+
+    /* A subscriber that wants none of it: no video, not paused, nothing held. */
+    s.max_spatial = -1;
+    run(PLENTY, &s, 1, T0 + 3 * S, &out);
+    assert_choice(&s, NO_VIDEO, 0);
+    assert_int_equal(out.paused, 0);
+    assert_int_equal(s.down_us, 0);
+}
+
+/* More than CQ_ALLOC_MAX_STREAMS: those past it are left as they were (audio still counts),
+ * priority streams first, so a priority stream past the end is still served. */
+static void test_alloc_run_more_streams_than_allocated(void **state) {
+    (void)state;
+    enum { N = CQ_ALLOC_MAX_STREAMS + 1 };
+    static cq_alloc_stream_t s[N];
+    cq_alloc_result_t out;
+    streams_std(s, N, 1000);
+    s[N - 1].choice = (cq_alloc_choice_t){.spatial = 1, .temporal = 1};
+    s[N - 1].cost_bps = 4321;
+    /* 64 * 1500000 = 96000000 for the served ones, well within the budget. */
+    cq_alloc_run(PLENTY, s, N, T0, &out);
+    assert_int_equal(out.audio_bps, N * 1000);
+    assert_int_equal(out.video_bps, 96000000);
+    for (int i = 0; i < N - 1; i++)
+        assert_choice(&s[i], 2, 2);
+    assert_choice(&s[N - 1], 1, 1);
+    assert_int_equal(s[N - 1].cost_bps, 4321);
+
+    streams_std(s, N, 1000);
+    s[N - 1].priority = true;
+    s[N - 2].choice = (cq_alloc_choice_t){.spatial = 0, .temporal = 1};
+    s[N - 2].cost_bps = 4321;
+    cq_alloc_run(PLENTY, s, N, T0, &out);
+    assert_choice(&s[N - 1], 2, 2);
+    assert_choice(&s[N - 2], 0, 1);
+    assert_int_equal(s[N - 2].cost_bps, 4321);
+}
+
+/*
+ * The randomized property test. Sets of up to 6 streams with random layers, limits, priority
+ * and rates live for 40 runs each; each run has a random budget and moves the clock 0 to
+ * 1.5 s. Beside the result checks (check_result), each run must hold, per stream:
+ * - a choice is an option of the stream: spatial within its limit and layers, temporal within
+ *   its limit, t >= 1 above layer 0 unless the limit is 0; its cost is the option's price;
+ * - a step above the last choice happens only 2 s or more after the stream's last step down
+ *   or pause, and only with its price * 1.15 within what audio left;
+ * - a resume happens only 3 s or more after the pause, with 1.3 * the lowest price within
+ *   what audio left (a stream whose video is unmeasured is exempt: it costs nothing);
+ * - when prices rise with the options (set when the rates are drawn so), nothing is left
+ *   that a stream could have used: a stream below its top and not held could not afford its
+ *   next step, a newly paused stream could not afford its lowest, nor a paused one past its
+ *   3 s its resume;
+ * and a second allocator fed the same copy gives the same answer.
+ */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint32_t rnd(uint32_t n) {
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (uint32_t)(rng_state % n);
+}
+
+/* The rule's price, written apart from alloc.c: measured, or the same layer at the temporal
+ * layer below (a temporal layer not sent adds nothing), or the layer below times 3. */
+static uint32_t ref_price(const cq_alloc_stream_t *s, int sp, unsigned t) {
+    for (unsigned u = t + 1; u-- > 0;)
+        if (s->rate_bps[sp][u] != 0)
+            return s->rate_bps[sp][u];
+    if (sp == 0)
+        return 0;
+    uint64_t below = (uint64_t)ref_price(s, sp - 1, t) * 3;
+    return below > UINT32_MAX ? UINT32_MAX : (uint32_t)below;
+}
+
+typedef struct {
+    cq_alloc_choice_t at[9];
+    uint32_t price[9];
+    int n;
+} ref_options_t;
+
+static void ref_options(const cq_alloc_stream_t *s, ref_options_t *o) {
+    o->n = 0;
+    if (!has_options(s))
+        return;
+    int top = s->max_spatial < (int)s->layers - 1 ? s->max_spatial : (int)s->layers - 1;
+    if (top > 2)
+        top = 2;
+    unsigned tmax = s->max_temporal > 2 ? 2 : s->max_temporal;
+    for (int sp = 0; sp <= top; sp++)
+        for (unsigned t = (sp > 0 && tmax > 0) ? 1 : 0; t <= tmax; t++) {
+            o->at[o->n] = (cq_alloc_choice_t){.spatial = (int8_t)sp, .temporal = (uint8_t)t};
+            o->price[o->n] = ref_price(s, sp, t);
+            o->n++;
+        }
+}
+
+static int ref_index(const ref_options_t *o, cq_alloc_choice_t c) {
+    if (c.spatial < 0)
+        return -1;
+    for (int i = 0; i < o->n; i++)
+        if (o->at[i].spatial == c.spatial && o->at[i].temporal == c.temporal)
+            return i;
+    fail_msg("choice (%d,%u) is not an option", c.spatial, c.temporal);
+    return -2;
+}
+
+/* Rates of a publisher: measured layers below `measured`, none above; prices rising with the
+ * options when `rising` (each value at least the one before, t=2 at most twice t=1 so that a
+ * layer priced times 3 stays above the one below), anything when not. */
+static void draw_rates(cq_alloc_stream_t *s, unsigned measured, bool rising) {
+    memset(s->rate_bps, 0, sizeof s->rate_bps);
+    uint32_t last = 20000 + rnd(80000);
+    for (unsigned sp = 0; sp < measured; sp++) {
+        if (!rising) {
+            for (unsigned t = 0; t < CQ_ALLOC_TEMPORAL; t++)
+                s->rate_bps[sp][t] = rnd(4) == 0 ? 0 : 1 + rnd(2000000);
+            continue;
+        }
+        s->rate_bps[sp][0] = last + rnd(last);
+        s->rate_bps[sp][1] = s->rate_bps[sp][0] + rnd(s->rate_bps[sp][0] / 2 + 1);
+        s->rate_bps[sp][2] = s->rate_bps[sp][1] + rnd(s->rate_bps[sp][1] / 2 + 1);
+        last = s->rate_bps[sp][2];
+        if (rnd(6) == 0)
+            s->rate_bps[sp][2] = 0; /* this layer's encoder makes two temporal layers */
+    }
+}
+
+typedef struct {
+    uint64_t down_us;  /* our own record of its last step down or pause; 0: none */
+    uint64_t pause_us; /* when it was paused; 0: not paused */
+    unsigned measured;
+} shadow_t;
+
+static void test_alloc_run_random_properties(void **state) {
+    (void)state;
+    enum { SETS = 60, RUNS = 40, MAXN = 6 };
+    cq_alloc_stream_t s[MAXN], copy[MAXN];
+    shadow_t sh[MAXN];
+    unsigned steps_up = 0, resumes = 0, pauses = 0, holds = 0;
+    for (int set = 0; set < SETS; set++) {
+        size_t n = 1 + rnd(MAXN);
+        bool rising = rnd(4) != 0;
+        uint64_t now = T0 + rnd(S);
+        for (size_t i = 0; i < n; i++) {
+            cq_alloc_stream_init(&s[i]);
+            s[i].audio_bps = rnd(3) == 0 ? 0 : 8000 + rnd(56000);
+            s[i].layers = rnd(8) == 0 ? 0 : 1 + rnd(3);
+            s[i].max_spatial = (int)rnd(4) - 1;
+            s[i].max_temporal = rnd(4);
+            s[i].priority = rnd(5) == 0;
+            sh[i] =
+                (shadow_t){.measured = rnd(10) == 0 ? 0 : 1 + rnd(s[i].layers ? s[i].layers : 1)};
+            draw_rates(&s[i], sh[i].measured, rising);
+        }
+        for (int r = 0; r < RUNS; r++) {
+            uint32_t budget = rnd(4) == 0 ? rnd(300000) : rnd(6000000);
+            now += rnd(3 * S / 2);
+            for (size_t i = 0; i < n; i++)
+                if (rnd(4) == 0)
+                    draw_rates(&s[i], sh[i].measured, rising);
+            cq_alloc_choice_t before[MAXN];
+            for (size_t i = 0; i < n; i++)
+                before[i] = s[i].choice;
+            memcpy(copy, s, sizeof s);
+
+            cq_alloc_result_t out, out2;
+            run(budget, s, n, now, &out);
+            cq_alloc_run(budget, copy, n, now, &out2);
+            assert_memory_equal(&out, &out2, sizeof out);
+            assert_memory_equal(s, copy, n * sizeof s[0]);
+
+            uint32_t audio = out.audio_bps;
+            uint64_t room = budget > audio ? budget - audio : 0;
+            uint64_t left = room - out.video_bps;
+            if (out.probe_bps != 0)
+                assert_true(out.probe_bps > audio + out.video_bps);
+            for (size_t i = 0; i < n; i++) {
+                ref_options_t o;
+                ref_options(&s[i], &o);
+                if (o.n == 0) {
+                    assert_int_equal(s[i].choice.spatial, -1);
+                    sh[i].pause_us = 0;
+                    continue;
+                }
+                int was = ref_index(&o, before[i]);
+                /* A first run starts from init's (0,0), which is an option. */
+                int is = ref_index(&o, s[i].choice);
+                bool held = sh[i].down_us != 0 && now - sh[i].down_us < CQ_ALLOC_UP_HOLD_US;
+                if (is >= 0)
+                    assert_int_equal(s[i].cost_bps, o.price[is]);
+
+                if (was >= 0 && is > was) {
+                    steps_up++;
+                    assert_false(held);
+                    assert_true(o.price[is] * CQ_ALLOC_UP_HEADROOM <= (double)room);
+                }
+                if (was < 0 && is >= 0 && o.price[0] != 0) {
+                    resumes++;
+                    assert_true(now - sh[i].pause_us >= CQ_ALLOC_PAUSE_MIN_US);
+                    assert_true(o.price[0] * CQ_ALLOC_RESUME_HEADROOM <= (double)room);
+                }
+                /* A stream with nothing measured stays lowest (it has nothing to spend). */
+                bool unmeasured = true;
+                for (int k = 0; k < o.n; k++)
+                    unmeasured = unmeasured && o.price[k] == 0;
+                if (rising && !unmeasured && is >= 0 && is + 1 < o.n) {
+                    int j = is + 1;
+                    bool above = j > was;
+                    if (above && held)
+                        holds++;
+                    else
+                        assert_false(o.price[j] * (above ? CQ_ALLOC_UP_HEADROOM : 1.0) <=
+                                     (double)(left + o.price[is]));
+                }
+                if (rising && is < 0 && was >= 0)
+                    assert_true(o.price[0] > left);
+                if (rising && is < 0 && was < 0 && now - sh[i].pause_us >= CQ_ALLOC_PAUSE_MIN_US)
+                    assert_true(o.price[0] * CQ_ALLOC_RESUME_HEADROOM > (double)left);
+
+                /* Our own record of step downs and pauses, for the next run. */
+                if (is < 0 && was >= 0) {
+                    pauses++;
+                    sh[i].pause_us = sh[i].down_us = now;
+                    assert_int_equal(s[i].paused_us, now);
+                } else if (is >= 0) {
+                    sh[i].pause_us = 0;
+                    if (is < was)
+                        sh[i].down_us = now;
+                }
+            }
+        }
+    }
+    /* The sets must have exercised what the checks are about. */
+    assert_true(steps_up > 100);
+    assert_true(resumes > 20);
+    assert_true(pauses > 20);
+    assert_true(holds > 20);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_alloc_run_audio_off_the_top),
+        cmocka_unit_test(test_alloc_run_generous_budget_tops_within_limits),
+        cmocka_unit_test(test_alloc_run_lowest_options_priority_first),
+        cmocka_unit_test(test_alloc_run_priority_climbs_first),
+        cmocka_unit_test(test_alloc_run_others_climb_together),
+        cmocka_unit_test(test_alloc_run_frame_rate_before_resolution),
+        cmocka_unit_test(test_alloc_run_up_headroom),
+        cmocka_unit_test(test_alloc_run_no_step_up_after_step_down),
+        cmocka_unit_test(test_alloc_run_pause_and_resume),
+        cmocka_unit_test(test_alloc_run_unmeasured_layers),
+        cmocka_unit_test(test_alloc_run_unmeasured_video_is_not_paused),
+        cmocka_unit_test(test_alloc_run_unmeasured_video_starts_lowest),
+        cmocka_unit_test(test_alloc_run_limits_down_are_not_a_step_down),
+        cmocka_unit_test(test_alloc_run_more_streams_than_allocated),
+        cmocka_unit_test(test_alloc_run_random_properties),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
