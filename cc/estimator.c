@@ -38,7 +38,11 @@
  * random loss does not cut the rate. */
 #define LOSS_MIN_COUNT 10
 #define LOSS_WINDOW_US 500000
-/* Probes. */
+/* Probes. cq_cc_want: a probe that brought the target to 80 % of its rate found room. */
+#define WANT_FOUND        0.8
+#define WANT_AGAIN_US     1000000
+#define WANT_FIRST_US     2000000
+#define WANT_MAX_US       4000000
 #define PROBE_US          30000 /* a cluster lasts this long at its rate ... */
 #define PROBE_MIN_PACKETS 6     /* ... and has at least this many packets */
 #define PROBE_BYTES       1200  /* the packet size a cluster is planned with */
@@ -465,6 +469,24 @@ void cq_cc_request_probe(cq_cc_t *cc, uint32_t rate_bps, int64_t now_us) {
         if (cc->probe[i].id != -1)
             return;                     /* one at a time: two would measure each other */
     cc->probe_requested_bps = rate_bps; /* until cq_cc_probe_next hands it out */
+}
+
+void cq_cc_want(cq_cc_t *cc, uint32_t demand_bps, int64_t now_us) {
+    if (cc->target_bps >= demand_bps || now_us < cc->next_want_us)
+        return;
+    if (cc->want_asked_bps != 0 && cc->target_bps >= cc->want_asked_bps * WANT_FOUND)
+        cc->want_interval_us = WANT_AGAIN_US;
+    else if (cc->want_asked_bps != 0)
+        cc->want_interval_us =
+            cc->want_interval_us * 2 > WANT_MAX_US ? WANT_MAX_US : cc->want_interval_us * 2;
+    else
+        cc->want_interval_us = WANT_FIRST_US;
+    uint64_t rate = 2ull * cc->target_bps, cap = (uint64_t)demand_bps * 6 / 5;
+    if (rate > cap)
+        rate = cap;
+    cc->want_asked_bps = (uint32_t)rate;
+    cc->next_want_us = now_us + cc->want_interval_us;
+    cq_cc_request_probe(cc, (uint32_t)rate, now_us);
 }
 
 /* ---- feedback -------------------------------------------------------------------------- */

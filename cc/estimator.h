@@ -120,6 +120,10 @@ typedef struct {
     uint32_t probe_requested_bps; /* asked for, not handed out yet; 0: none */
     uint32_t probe_result_bps;    /* the last one measured; 0: none */
 
+    /* cq_cc_want: when to probe again for what the sender could use, and what was asked. */
+    int64_t next_want_us, want_interval_us;
+    uint32_t want_asked_bps;
+
     uint32_t rtt_us;
     uint32_t target_bps;
     uint64_t feedbacks, packets_reported, packets_lost, overuses;
@@ -154,6 +158,17 @@ bool cq_cc_probe_next(cq_cc_t *cc, int64_t now_us, uint32_t *rate_bps, unsigned 
 /* Asks for a probe at rate_bps (the allocator wants to switch a layer up and needs to
  * know the link carries it). Ignored while one is in flight or at or below the target. */
 void cq_cc_request_probe(cq_cc_t *cc, uint32_t rate_bps, int64_t now_us);
+
+/*
+ * The sender could use demand_bps (its encoders or its allocator hold media below that for
+ * the estimate's sake). Called now and then (each allocation); while the target is below
+ * the demand it asks for a probe at twice the target (at most 1.2x the demand): after a
+ * collapse or an outage the estimate would otherwise creep back at 8 % a second, and
+ * media held low never shows the room. A probe that found room is followed by the next
+ * a second later; while they find none they back off from 2 s to 4 s (a recovered link
+ * is found within seconds; the caller keeps clusters small on a slow link).
+ */
+void cq_cc_want(cq_cc_t *cc, uint32_t demand_bps, int64_t now_us);
 
 typedef struct {
     uint32_t target_bps, delay_bps, loss_bps, acked_bps, probe_bps;

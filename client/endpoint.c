@@ -486,6 +486,11 @@ static void on_adapt(uv_timer_t *t) {
                                .used_known = e->up.layers_known};
     cq_ratealloc_update(&e->alloc, &in, (int64_t)now, &e->plan);
     e->planned = true;
+    /* Video held below what it is configured for: the estimator probes now and then for
+     * the room (after a collapse the estimate would creep back at 8 % a second). */
+    if (e->cfg.sender.video_layers > 0 && e->plan.video_kbps < e->cfg.sender.video_kbps)
+        cq_cc_want(&e->up.cc, e->cfg.sender.video_kbps * 1000u + e->plan.audio_cost_bps,
+                   (int64_t)now);
     if (e->cfg.sender.video_layers > 0) {
         cq_sender_set_layers(e->sender, e->plan.layers_on, e->plan.layer_kbps, e->plan.fps_pct);
         /* Video leaves at half again its rate, as at the start. */

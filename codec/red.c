@@ -113,3 +113,18 @@ int cq_red_write(const cq_red_block_t *blocks, size_t n, uint8_t *buf, size_t ca
     }
     return (int)size;
 }
+
+int cq_red_primary_packet(const uint8_t *pkt, size_t header_len, const cq_red_block_t *primary,
+                          uint8_t *out, size_t cap) {
+    if (header_len < 12 || primary->pt > 127 || (primary->len > 0 && primary->data == NULL) ||
+        header_len + primary->len > INT_MAX)
+        return CQ_EINVAL;
+    if (header_len + primary->len > cap)
+        return CQ_ENOBUFS;
+    memcpy(out, pkt, header_len);
+    if (primary->len > 0)
+        memcpy(out + header_len, primary->data, primary->len);
+    out[0] &= (uint8_t)~0x20; /* the RED packet's padding is not copied */
+    out[1] = (uint8_t)((out[1] & 0x80) | primary->pt);
+    return (int)(header_len + primary->len);
+}

@@ -80,4 +80,15 @@ size_t cq_red_size(const cq_red_block_t *blocks, size_t n);
  */
 int cq_red_write(const cq_red_block_t *blocks, size_t n, uint8_t *buf, size_t cap);
 
+/*
+ * Turns a RED packet into its primary encoding alone, for a receiver that cannot take the
+ * redundancy (the relay, to a downlink too narrow for it): the RTP header [pkt, pkt +
+ * header_len) is copied with the primary block's payload type (marker bit kept) and the
+ * padding bit cleared, followed by primary->data (as cq_red_parse gave it). Returns the
+ * packet's length, or CQ_ENOBUFS when it does not fit cap, or CQ_EINVAL for a header
+ * shorter than RTP's 12 bytes or a payload type above 127. out must not overlap pkt.
+ */
+int cq_red_primary_packet(const uint8_t *pkt, size_t header_len, const cq_red_block_t *primary,
+                          uint8_t *out, size_t cap);
+
 #endif

@@ -168,6 +168,11 @@ void cq_alloc_run(uint32_t budget_bps, cq_alloc_stream_t *s, size_t n, uint64_t 
         st->cost_bps = o->price[o->current];
         out->video_bps += st->cost_bps;
     }
+    uint64_t want = out->audio_bps;
+    for (size_t k = 0; k < m; k++)
+        if (opts[k].n > 0)
+            want += opts[k].price[opts[k].n - 1];
+    out->want_bps = want > UINT32_MAX ? UINT32_MAX : (uint32_t)want;
     uint32_t spent = out->audio_bps + out->video_bps;
     for (size_t k = 0; k < m && out->probe_bps == 0; k++)
         out->probe_bps = probe_for(&opts[k], spent);

@@ -77,6 +77,9 @@ typedef struct {
     /* The budget a step up of the first stream that could not take one would need (so
      * the caller can probe the downlink for it before it switches); 0: none wanted. */
     uint32_t probe_bps;
+    /* What every stream at its top option (within its limits) and all the sound would
+     * cost: the most this receiver could use. */
+    uint32_t want_bps;
     unsigned paused; /* streams with video that got none */
 } cq_alloc_result_t;
 

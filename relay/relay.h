@@ -145,7 +145,8 @@ typedef struct {
     uint32_t video_paused;
     uint64_t paced_packets, paced_dropped;
     uint32_t pace_max_wait_us;
-    uint64_t probes; /* probe clusters sent to find room on its downlink */
+    uint64_t probes;       /* probe clusters sent to find room on its downlink */
+    uint64_t red_stripped; /* sound sent without its redundancy, for want of room */
 } cq_relay_participant_stats_t;
 
 /* Counters of a whole worker: what was dropped before any participant was known. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "relay/ice.h"
+#include "codec/red.h"
 #include "codec/rtx.h"
 #include "codec/vp8_desc.h"
 #include "rtp/bytes.h"
@@ -148,28 +149,56 @@ static void count_out(struct participant *sub, size_t bytes) {
 }
 
 /*
- * Sends a copy of the plain audio packet [pkt, pkt + len) to every subscriber of its
+ * Sends a copy of the plain audio packet pkt (parsed: v) to every subscriber of its
  * publisher, each under the SSRC that subscriber knows it by, protected with that
- * subscriber's key. Audio has one stream: its numbers pass through unchanged. The
- * received slot stays untouched: copies are rewritten in the send queue's scratch slots.
+ * subscriber's key. Audio has one stream: its numbers pass through unchanged. A receiver
+ * whose downlink is too narrow for the sound with its redundancy gets the primary block
+ * alone (primary: NULL when the packet is not RED). The received slot stays untouched:
+ * copies are rewritten in the send queue's scratch slots.
  */
 static void forward_audio(struct cq_router *r, struct participant *pub, const uint8_t *pkt,
-                          size_t len, size_t payload_len, ptrdiff_t tseq_at) {
+                          const cq_rtp_view_t *v, const cq_red_block_t *primary) {
+    size_t len = v->header_len + v->payload_len + v->padding_len;
+    ptrdiff_t tseq_at = cq_router_tseq_offset(pkt, v);
     for (size_t i = 0; i < pub->nconsumers; i++) {
         struct consumer *c = pub->consumers[i];
         struct participant *sub = c->subscriber;
         if (!sub->bound)
             continue;
         uint8_t *slot = cq_udp_sendq_slot(&r->sendq);
-        memcpy(slot, pkt, len);
+        size_t n = len, payload = v->payload_len;
+        int lean = primary != NULL && sub->down->lean_audio
+                       ? cq_red_primary_packet(pkt, v->header_len, primary, slot,
+                                               CQ_UDP_SLOT_SIZE - CQ_SRTP_PROTECT_HEADROOM)
+                       : 0;
+        if (lean > 0) {
+            n = (size_t)lean;
+            payload = primary->len;
+            sub->stats.red_stripped++;
+        } else {
+            memcpy(slot, pkt, len);
+        }
         cq_rtp_set_ssrc(slot, c->s.ssrcs.audio);
-        size_t sent = cq_router_queue_rtp(r, sub, slot, len, tseq_at, false);
+        size_t sent = cq_router_queue_rtp(r, sub, slot, n, tseq_at, false);
         if (sent != 0) {
             count_out(sub, sent);
             c->s.sent_packets[0]++;
-            c->s.sent_octets[0] += (uint32_t)payload_len;
+            c->s.sent_octets[0] += (uint32_t)payload;
         }
     }
+}
+
+/* The primary block of a RED audio packet, read once for all its receivers; false when
+ * the packet is not RED or does not parse (then it is forwarded as it came). */
+static bool red_primary(const uint8_t *pkt, const cq_rtp_view_t *v, cq_red_block_t *primary) {
+    cq_red_block_t b[4];
+    if (v->payload_type != AUDIO_RED_PAYLOAD_TYPE)
+        return false;
+    int n = cq_red_parse(pkt + v->header_len, v->payload_len, b, sizeof b / sizeof b[0]);
+    if (n <= 0 || b[n - 1].len == 0)
+        return false;
+    *primary = b[n - 1];
+    return true;
 }
 
 /* Writes the numbers a consumer's copy of a video packet goes out with: into the header,
@@ -432,7 +461,8 @@ static void handle_media(struct cq_router *r, cq_udp_dgram_t *d, bool rtcp, uint
         video_arrived(r, p, s, d->data, &v, now_us);
     } else {
         feed_speaker(p, &v, now_us);
-        forward_audio(r, p, d->data, len, v.payload_len, cq_router_tseq_offset(d->data, &v));
+        cq_red_block_t primary;
+        forward_audio(r, p, d->data, &v, red_primary(d->data, &v, &primary) ? &primary : NULL);
     }
 }
 

@@ -146,7 +146,7 @@ static struct consumer *probe_consumer(const struct participant *p) {
 
 /* Writes a padding-only RTX packet with a transport-wide number into slot; returns its
  * length and where the number goes. */
-static size_t write_probe(uint8_t *slot, struct consumer *c, ptrdiff_t *tseq_at) {
+static size_t write_probe(uint8_t *slot, struct consumer *c, uint8_t padding, ptrdiff_t *tseq_at) {
     size_t len = 0;
     slot[len++] = 0x80 | 0x20 | 0x10; /* V=2, padding, extension */
     slot[len++] = RTX_PAYLOAD_TYPE;
@@ -165,9 +165,9 @@ static size_t write_probe(uint8_t *slot, struct consumer *c, ptrdiff_t *tseq_at)
     *tseq_at = (ptrdiff_t)len;
     len += CQ_RTPEXT_TRANSPORT_CC_SIZE;
     slot[len++] = 0;
-    memset(slot + len, 0, PROBE_PADDING - 1);
-    len += PROBE_PADDING - 1;
-    slot[len++] = PROBE_PADDING;
+    memset(slot + len, 0, padding - 1u);
+    len += padding - 1u;
+    slot[len++] = padding;
     return len;
 }
 
@@ -181,11 +181,12 @@ void cq_router_probe(struct cq_router *r, struct participant *p, uint64_t now_us
         int id;
         if (!cq_cc_probe_next(&d->cc, (int64_t)now_us, &rate, &packets, &id))
             return;
-        /* The estimator plans clusters in full-size packets; padding packets are a
-         * quarter of that, so the cluster is as many packets (at least PROBE_MIN_PACKETS,
-         * for the arrival rate to be measured) and a quarter as long: on a 256 kbit/s
-         * link a full-size cluster at six times the start held sound back 200 ms. */
+        /* At least PROBE_MIN_PACKETS for the arrival rate to be measured, each of the
+         * padding that makes the cluster last PROBE_CLUSTER_US at its rate: on a slow link
+         * a cluster of full packets held sound back hundreds of milliseconds. */
         d->probe_left = packets > PROBE_MIN_PACKETS ? packets : PROBE_MIN_PACKETS;
+        uint64_t pad = (uint64_t)rate / 8u * PROBE_CLUSTER_US / 1000000u / d->probe_left;
+        d->probe_padding = (uint8_t)(pad < 20 ? 20 : pad > PROBE_PADDING ? PROBE_PADDING : pad);
         d->probe_id = id;
         d->probe_bps = rate;
         d->probe_next_us = now_us;
@@ -199,7 +200,7 @@ void cq_router_probe(struct cq_router *r, struct participant *p, uint64_t now_us
         }
         ptrdiff_t at;
         uint8_t *slot = cq_udp_sendq_slot(&r->sendq);
-        size_t len = write_probe(slot, c, &at);
+        size_t len = write_probe(slot, c, d->probe_padding, &at);
         d->probe_left--;
         size_t sent = send_now(r, p, slot, len, at, false);
         if (sent == 0)
@@ -264,13 +265,15 @@ static void allocate(struct cq_router *r, struct participant *p, uint64_t now_us
             cq_router_update_target(r, cs[i], now_us);
     }
     p->stats.video_paused = d->alloc.paused;
-    /* A layer up (or video back) that does not fit the estimate: ask the estimator to
-     * find out whether the link has the room, rather than wait for the estimate to creep
-     * up on what is sent. */
-    if (d->alloc.probe_bps != 0 && now_us >= d->next_probe_request_us) {
-        d->next_probe_request_us = now_us + PROBE_REQUEST_US;
-        cq_cc_request_probe(&d->cc, (uint32_t)(d->alloc.probe_bps / ALLOC_SHARE), (int64_t)now_us);
-    }
+    if (!d->lean_audio && budget < d->alloc.audio_bps)
+        d->lean_audio = true;
+    else if (d->lean_audio && budget > d->alloc.audio_bps * LEAN_AUDIO_RESUME)
+        d->lean_audio = false;
+    /* A layer up (or video back) does not fit the estimate: the estimator probes for the
+     * room this receiver could use, rather than wait for the estimate to creep up on what
+     * is sent (it paces the probes itself). */
+    if (d->alloc.probe_bps != 0)
+        cq_cc_want(&d->cc, (uint32_t)(d->alloc.want_bps / ALLOC_SHARE), (int64_t)now_us);
     p->stats.video_budget_bps = budget > d->alloc.audio_bps ? budget - d->alloc.audio_bps : 0;
 }
 

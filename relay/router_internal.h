@@ -40,6 +40,9 @@
  * NACK repeated sooner means the first repair is still on its way). */
 #define RTX_PAYLOAD_TYPE   97
 #define VIDEO_PAYLOAD_TYPE 96 /* VP8: what a publisher's RTX restores to */
+/* Sound with redundancy (RFC 2198), whose primary the relay forwards alone to a receiver
+ * whose downlink cannot carry both (DESIGN.md: RED optional). */
+#define AUDIO_RED_PAYLOAD_TYPE 63
 /* Round-trip time to a participant until its receiver reports measure it: 200 ms, so
  * that NACK retries (every 1.5 RTT) do not fire before a VSAT repair could come back. */
 #define RTT_GUESS_US      200000u
@@ -84,6 +87,10 @@
 #define DOWNLINK_MAX_BPS   50000000u
 /* Media is allocated 90 % of the estimate: repairs (RTX) and RTCP need the rest. */
 #define ALLOC_SHARE 0.9
+/* RED is stripped for a receiver whose share cannot carry the sound as it comes, and
+ * forwarded again once the share holds it with this much room (RED roughly doubles the
+ * sound: the two thresholds must not meet). */
+#define LEAN_AUDIO_RESUME 1.3
 /* Video leaves a quarter faster than the estimate, so a keyframe clears the queue within
  * a few frame times while the link's own queue stays short. */
 #define PACE_FACTOR 1.25
@@ -95,11 +102,11 @@
 #define PACE_POOL_PACKETS 4096
 /* Layers are re-allocated at most this often (feedback comes every 100 ms). */
 #define ALLOC_INTERVAL_US 100000u
-/* Probes: padding-only RTX packets (RFC 4588 lets a receiver drop them unread) of this
- * size, and how often the allocator may ask for one to see whether a layer up fits. */
+/* Probes: padding-only RTX packets (RFC 4588 lets a receiver drop them unread) of at most
+ * this much padding, at least this many in a cluster, a cluster lasting about this long. */
 #define PROBE_PADDING     255
 #define PROBE_MIN_PACKETS 10
-#define PROBE_REQUEST_US  4000000u
+#define PROBE_CLUSTER_US  30000u
 /* Transport-wide feedback parsed at once: more than a 1200-byte message can report. */
 #define TWCC_MAX_PACKETS 4096
 
@@ -144,6 +151,7 @@ struct downlink {
     cq_paceq_t q;
     bool active;     /* it sends transport-wide feedback: the estimate drives its media */
     bool backlogged; /* in the router's list of queues to drain */
+    bool lean_audio; /* the sound's redundancy does not fit: primaries only */
     struct participant *next_backlogged;
     uint64_t next_alloc_us;
     cq_alloc_result_t alloc;
@@ -153,7 +161,7 @@ struct downlink {
     unsigned probe_left;
     uint32_t probe_bps;
     uint64_t probe_next_us;
-    uint64_t next_probe_request_us; /* the allocator asks for one no sooner */
+    uint8_t probe_padding; /* bytes of padding in each of its packets */
 };
 
 /* ---- router_uplink.c: feedback to a publisher about its uplink ---------------------- */

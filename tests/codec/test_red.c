@@ -249,6 +249,45 @@ static void test_red_round_trip_property(void **state) {
     }
 }
 
+/* The relay's lean copy: the header with the primary's PT (marker kept, padding bit
+ * cleared, extensions and all else untouched) and the primary's data, nothing else. */
+static void test_red_primary_packet(void **state) {
+    (void)state;
+    /* V=2 P=1 X=1, M=1 PT 63, seq, ts, ssrc, a one-byte-header extension of one word. */
+    const uint8_t hdr[] = {0xb0, 0x80 | 63, 0x12, 0x34, 0,    0,    0x03, 0xc0, 0xde, 0xad,
+                           0xbe, 0xef,      0xbe, 0xde, 0x00, 0x01, 0x32, 0xab, 0xcd, 0x00};
+    uint8_t payload[1 + 4 + 3 + 5];
+    const cq_red_block_t in[2] = {
+        {.pt = 111, .ts_offset = 960, .len = 3, .data = (const uint8_t *)"old"},
+        {.pt = 111, .len = 5, .data = (const uint8_t *)"fresh"}};
+    assert_int_equal(cq_red_write(in, 2, payload, sizeof payload), (int)sizeof payload);
+    uint8_t pkt[sizeof hdr + sizeof payload];
+    memcpy(pkt, hdr, sizeof hdr);
+    memcpy(pkt + sizeof hdr, payload, sizeof payload);
+    cq_red_block_t b[2];
+    assert_int_equal(cq_red_parse(pkt + sizeof hdr, sizeof payload, b, 2), 2);
+
+    uint8_t out[64];
+    memset(out, 0x55, sizeof out);
+    int n = cq_red_primary_packet(pkt, sizeof hdr, &b[1], out, sizeof out);
+    assert_int_equal(n, (int)sizeof hdr + 5);
+    assert_int_equal(out[0], 0x90);       /* padding bit gone, V and X kept */
+    assert_int_equal(out[1], 0x80 | 111); /* marker kept, the primary's PT */
+    assert_memory_equal(out + 2, hdr + 2, sizeof hdr - 2);
+    assert_memory_equal(out + sizeof hdr, "fresh", 5);
+    assert_int_equal(out[n], 0x55); /* nothing past it */
+
+    assert_int_equal(cq_red_primary_packet(pkt, sizeof hdr, &b[1], out, sizeof hdr + 4),
+                     CQ_ENOBUFS);
+    assert_int_equal(cq_red_primary_packet(pkt, 11, &b[1], out, sizeof out), CQ_EINVAL);
+    cq_red_block_t bad = b[1];
+    bad.pt = 128;
+    assert_int_equal(cq_red_primary_packet(pkt, sizeof hdr, &bad, out, sizeof out), CQ_EINVAL);
+    cq_red_block_t empty = {.pt = 111, .len = 0, .data = NULL};
+    assert_int_equal(cq_red_primary_packet(pkt, sizeof hdr, &empty, out, sizeof out),
+                     (int)sizeof hdr);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_red_parse_rfc2198_example),
@@ -259,6 +298,7 @@ int main(void) {
         cmocka_unit_test(test_red_parse_errors),
         cmocka_unit_test(test_red_write_errors),
         cmocka_unit_test(test_red_round_trip_property),
+        cmocka_unit_test(test_red_primary_packet),
     };
     return cmocka_run_group_tests_name("codec/red", tests, NULL, NULL);
 }
