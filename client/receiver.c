@@ -265,6 +265,10 @@ void cq_receiver_rtp(struct cq_receiver *r, uint8_t *pkt, size_t len, uint64_t n
     if (cq_rtp_ext_find(&v, CQ_SENDER_EXT_TRANSPORT_CC, &data, &dlen) == 0 &&
         cq_rtpext_transport_cc_parse(data, dlen, &tseq) == 0)
         cq_feedback_transport_seq(&r->fb, tseq, now_us);
+    /* Padding alone (the relay's bandwidth probes) carries nothing to play: it must not
+     * make a stream, let alone a remote telecentre, of an SSRC not announced yet. */
+    if (v.payload_len == 0)
+        return;
     kind_t kind = v.payload_type == CQ_SENDER_PT_OPUS  ? KIND_AUDIO
                   : v.payload_type == CQ_SENDER_PT_RED ? KIND_AUDIO
                   : v.payload_type == CQ_SENDER_PT_VP8 ? KIND_VIDEO

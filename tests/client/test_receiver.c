@@ -642,6 +642,30 @@ static cq_receiver_remote_stats_t play_out(uint64_t played) {
     return st;
 }
 
+/* The relay's probes: padding-only RTX on SSRCs the receiver may not know yet. Their
+ * transport-wide numbers count for the downlink's feedback; they make no remote. */
+static void test_receiver_padding_makes_no_remote(void **state) {
+    (void)state;
+    setup(false, true, "chasqui-1-2");
+    uint8_t pkt[12 + 8 + 40];
+    memset(pkt, 0, sizeof pkt);
+    pkt[0] = 0x80 | 0x20 | 0x10; /* V=2, padding, extension */
+    pkt[1] = CQ_SENDER_PT_RTX;
+    pkt[8] = 0x7e; /* an SSRC nobody announced */
+    pkt[12] = 0xbe;
+    pkt[13] = 0xde;
+    pkt[15] = 1;
+    pkt[16] = (uint8_t)(CQ_SENDER_EXT_TRANSPORT_CC << 4 | 1);
+    pkt[sizeof pkt - 1] = 40; /* 40 bytes of padding, nothing else */
+    for (int i = 0; i < 10; i++) {
+        pkt[3] = (uint8_t)i;
+        pkt[18] = (uint8_t)i;
+        cq_receiver_rtp(net.r, pkt, sizeof pkt, net.now);
+    }
+    cq_receiver_remote_stats_t st[CQ_RECEIVER_MAX_REMOTES];
+    assert_int_equal(remotes(st, CQ_RECEIVER_MAX_REMOTES), 0);
+}
+
 static void test_receiver_audio_lossless(void **state) {
     (void)state;
     setup(false, true, "chasqui-1-2");
@@ -929,6 +953,7 @@ int main(void) {
         cmocka_unit_test_teardown(test_receiver_cname_groups_video_named_first, teardown_test),
         cmocka_unit_test_teardown(test_receiver_cname_join_keeps_rtx, teardown_test),
         cmocka_unit_test_teardown(test_receiver_lipsync_holds_pictures, teardown_test),
+        cmocka_unit_test_teardown(test_receiver_padding_makes_no_remote, teardown_test),
         cmocka_unit_test_teardown(test_receiver_lipsync_holds_sound, teardown_test),
         cmocka_unit_test_teardown(test_receiver_audio_lossless, teardown_test),
         cmocka_unit_test_teardown(test_receiver_audio_lost_packet, teardown_test),
