@@ -64,7 +64,7 @@ void cq_paceq_spend(cq_paceq_t *q, size_t bytes) {
 
 int cq_paceq_push(cq_paceq_pool_t *pool, cq_paceq_t *q, const uint8_t *pkt, size_t len,
                   ptrdiff_t tseq_at, uint64_t now_us) {
-    if (len == 0 || len > CQ_PACEQ_MTU || tseq_at >= (ptrdiff_t)len)
+    if (len == 0 || len > CQ_PACEQ_MTU || tseq_at + 2 > (ptrdiff_t)len)
         return CQ_EINVAL;
     if (pool->free_head == CQ_PACEQ_NONE || q->bytes + len > q->max_bytes) {
         q->dropped++;
