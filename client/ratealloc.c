@@ -149,6 +149,11 @@ static void plan_video(cq_ratealloc_t *a, const cq_ratealloc_input_t *in, int64_
     double budget = (spare > 0 ? spare : 0) * CQ_RATEALLOC_VIDEO_SHARE / 1000;
     uint8_t all = (uint8_t)((1u << a->cfg.layers) - 1);
     uint8_t used = (uint8_t)(((in->used_known ? in->used : all) & all) | 1u);
+    /* The relay knows the layers signalling gave this sender, not how many its picture
+     * allows (a 320x180 source has two): a layer asked for above this sender's top is
+     * its top. Layer 0 alone was sent, and the receivers switched twice instead. */
+    if (in->used_known && (in->used & ~all) != 0)
+        used |= (uint8_t)(1u << (a->cfg.layers - 1));
     choice_t c[CQ_RATEALLOC_MAX_LAYERS * STEPS];
     unsigned n = list_choices(a, used, c);
     unsigned cur = n;

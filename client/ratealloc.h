@@ -41,7 +41,7 @@
 #define CQ_RATEALLOC_MIN_SHARE  0.35
 #define CQ_RATEALLOC_FLOOR_KBPS 20
 /* Opus by budget: this share of the estimate, within [16, 32] kbit/s. */
-#define CQ_RATEALLOC_AUDIO_SHARE   0.1
+#define CQ_RATEALLOC_AUDIO_SHARE   0.06
 #define CQ_RATEALLOC_AUDIO_MIN_BPS 16000
 #define CQ_RATEALLOC_AUDIO_MAX_BPS 32000
 /* Estimates under these send 40 ms and 60 ms audio packets. */

@@ -126,13 +126,13 @@ static void test_ratealloc_hysteresis(void **state) {
     assert_int_equal(plan(&a, 1000000, now).layers_on, 0x7);
     now += STEP_US;
     assert_int_equal(plan(&a, 150000, now).layers_on, 0x3); /* down at once */
-    /* Sawing: 150 and 230 kbit/s. At 230 the top layer would fit at 2/3 of its frame
+    /* Sawing: 150 and 217 kbit/s. At 217 the top layer would fit at 2/3 of its frame
      * rate, but not with 20 % to spare: nothing changes for 20 s. */
     unsigned changes = 0;
     uint8_t last = 0x3;
     for (int i = 0; i < 80; i++) {
         now += STEP_US;
-        uint8_t on = plan(&a, i % 2 ? 230000 : 150000, now).layers_on;
+        uint8_t on = plan(&a, i % 2 ? 217000 : 150000, now).layers_on;
         changes += on != last;
         last = on;
     }
@@ -172,7 +172,7 @@ static void test_ratealloc_unused_layers_off(void **state) {
     cq_ratealloc_init(&a, &c);
     static const struct {
         uint8_t used, on;
-    } cases[] = {{0x4, 0x5}, {0x0, 0x1}, {0x2, 0x3}, {0x7, 0x7}, {0x1, 0x1}, {0xf8, 0x1}};
+    } cases[] = {{0x4, 0x5}, {0x0, 0x1}, {0x2, 0x3}, {0x7, 0x7}, {0x1, 0x1}, {0xf8, 0x5}};
     int64_t now = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         cq_ratealloc_input_t in = {
@@ -191,6 +191,28 @@ static void test_ratealloc_unused_layers_off(void **state) {
     /* With every layer at its best, video is the configured maximum, no more. */
     assert_true(p.video_kbps <= c.max_video_kbps);
     assert_true(p.video_kbps >= c.max_video_kbps - 3);
+}
+
+/* Signalling gives every sender three layers; one whose picture allows two is asked for
+ * "layer 2" by a relay whose receivers have room: that is its top layer, not none. */
+static void test_ratealloc_layer_above_top_is_top(void **state) {
+    (void)state;
+    cq_ratealloc_config_t c = config();
+    c.layers = 2;
+    cq_ratealloc_t a;
+    cq_ratealloc_init(&a, &c);
+    static const struct {
+        uint8_t used, on;
+    } cases[] = {{0x4, 0x3}, {0x6, 0x3}, {0x1, 0x1}, {0x5, 0x3}, {0x2, 0x3}};
+    int64_t now = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cq_ratealloc_input_t in = {
+            .target_bps = 2000000, .used = cases[i].used, .used_known = true};
+        cq_ratealloc_plan_t p;
+        cq_ratealloc_update(&a, &in, now += STEP_US, &p);
+        assert_int_equal(p.layers_on, cases[i].on);
+        assert_int_equal(p.layer_kbps[2], 0);
+    }
 }
 
 /* Audio is paid first: Opus keeps at least 16 kbit/s however thin the uplink, video gets
@@ -281,6 +303,7 @@ int main(void) {
         cmocka_unit_test(test_ratealloc_fps_before_resolution),
         cmocka_unit_test(test_ratealloc_hysteresis),
         cmocka_unit_test(test_ratealloc_unused_layers_off),
+        cmocka_unit_test(test_ratealloc_layer_above_top_is_top),
         cmocka_unit_test(test_ratealloc_audio_first),
         cmocka_unit_test(test_ratealloc_loss),
         cmocka_unit_test(test_ratealloc_audio_only_and_one_layer),
