@@ -277,6 +277,11 @@ static void allocate(struct cq_router *r, struct participant *p, uint64_t now_us
     p->stats.video_budget_bps = budget > d->alloc.audio_bps ? budget - d->alloc.audio_bps : 0;
 }
 
+bool cq_router_alloc_settled(const struct consumer *c) {
+    const struct downlink *d = c->subscriber->down;
+    return d != NULL && d->active && d->settled;
+}
+
 int cq_router_alloc_spatial(const struct consumer *c, unsigned *temporal) {
     const struct downlink *d = c->subscriber->down;
     if (d == NULL || !d->active) {
@@ -304,6 +309,9 @@ void cq_router_on_twcc(struct cq_router *r, struct participant *p, const cq_rtcp
         return; /* measured, for the report's ablation; not acted on */
     bool first = !d->active;
     d->active = true;
+    if (first)
+        d->active_us = now_us;
+    d->settled = now_us - d->active_us >= DOWNLINK_SETTLE_US;
     uint32_t pace = (uint32_t)(target * PACE_FACTOR);
     uint64_t max_bytes = (uint64_t)pace / 8u * PACE_QUEUE_US / 1000000u;
     cq_paceq_set_rate(&d->q, pace);

@@ -85,6 +85,10 @@
 #define DOWNLINK_START_BPS 300000u
 #define DOWNLINK_MIN_BPS   40000u
 #define DOWNLINK_MAX_BPS   50000000u
+/* The first seconds' estimate is the start rate and what the first probes found: a
+ * publisher is not told to stop a layer on it (restarting one costs a keyframe on every
+ * layer's receivers and a switch), only once the estimate has had this long. */
+#define DOWNLINK_SETTLE_US 4000000u
 /* Media is allocated 90 % of the estimate: repairs (RTX) and RTCP need the rest. */
 #define ALLOC_SHARE 0.9
 /* RED is stripped for a receiver whose share cannot carry the sound as it comes, and
@@ -149,9 +153,11 @@ struct consumer {
 struct downlink {
     cq_cc_t cc;
     cq_paceq_t q;
-    bool active;     /* it sends transport-wide feedback: the estimate drives its media */
-    bool backlogged; /* in the router's list of queues to drain */
-    bool lean_audio; /* the sound's redundancy does not fit: primaries only */
+    bool active;        /* it sends transport-wide feedback: the estimate drives its media */
+    bool backlogged;    /* in the router's list of queues to drain */
+    bool lean_audio;    /* the sound's redundancy does not fit: primaries only */
+    bool settled;       /* active for DOWNLINK_SETTLE_US: its share may stop layers upstream */
+    uint64_t active_us; /* its first feedback */
     struct participant *next_backlogged;
     uint64_t next_alloc_us;
     cq_alloc_result_t alloc;
@@ -308,6 +314,8 @@ void cq_router_update_target(struct cq_router *r, struct consumer *c, uint64_t n
 /* The layer consumer c's subscriber gets of its publisher, as the allocator leaves it
  * (CQ_ALLOC_SPATIAL - 1 while the downlink is not estimated), and the temporal cap. */
 int cq_router_alloc_spatial(const struct consumer *c, unsigned *temporal);
+/* Whether that choice rests on a settled estimate (DOWNLINK_SETTLE_US). */
+bool cq_router_alloc_settled(const struct consumer *c);
 
 /* Where the transport-wide number's two bytes sit in the packet v was parsed from (the
  * same in every copy, whose headers keep the original's layout), or -1 when it has none:

@@ -47,14 +47,15 @@ void cq_router_uplink_packet(struct participant *p, const cq_rtp_view_t *v, uint
  * arrive now: a layer the publisher stopped because nobody used it would otherwise never
  * be asked for again (router.c's update_target only targets layers that arrive). The
  * downlink allocator's share caps it: it prices a stopped layer from the one below, so a
- * receiver with room climbs to it, and the publisher is asked to start it again.
+ * receiver with room climbs to it, and the publisher is asked to start it again. The share
+ * counts only once the receiver's estimate has settled (DOWNLINK_SETTLE_US).
  */
 static int consumer_ceiling(const struct consumer *c) {
     int top = (int)c->publisher->video_layers - 1;
     int max = c->s.prefs.max_spatial;
     unsigned temporal;
     int share = cq_router_alloc_spatial(c, &temporal); /* its downlink's room, if known */
-    if (share < max)
+    if (share < max && cq_router_alloc_settled(c))
         max = share;
     return max < top ? max : top;
 }
