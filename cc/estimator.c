@@ -49,6 +49,14 @@
 #define PROBE_TIMEOUT_US  1500000
 #define PROBE_SATURATED   0.9  /* arrived under this fraction of the send rate: the link's */
 #define PROBE_UTILISATION 0.95 /* of a saturated link, what the target takes */
+/* An overuse this soon after a cluster filled the link, while the sender was sending
+ * under LINK_APP_LIMITED of what the link was measured to carry, backs off from the link's
+ * rate rather than from what happened to arrive. A probe for room fills the link's queue,
+ * the queue reads as overuse, and 85 % of an application-limited rate (on radio-3, 300 of
+ * 512 kbit/s) threw away what the probe had just found. A sender that fills the link gets
+ * about the link's rate acknowledged anyway. */
+#define LINK_RECENT_US   2000000
+#define LINK_APP_LIMITED 0.8
 
 static int64_t max64(int64_t a, int64_t b) {
     return a > b ? a : b;
@@ -305,7 +313,11 @@ static void delay_control(cq_cc_t *cc, bool overuse, int64_t now_us) {
         cc->last_increase_us = now_us;
     if (overuse) {
         double base = cc->acked_bps ? (double)cc->acked_bps : cc->delay_bps;
-        double next = BETA * base;
+        double from = base;
+        if (cc->link_us != 0 && now_us - cc->link_us <= LINK_RECENT_US &&
+            base < LINK_APP_LIMITED * cc->link_bps)
+            from = cc->link_bps;
+        double next = BETA * from;
         if (next > cc->delay_bps)
             next = cc->delay_bps; /* a decrease never raises the rate */
         capacity_update(cc, base / 1000.0);
@@ -419,8 +431,11 @@ static void probe_judge(cq_cc_t *cc, cq_cc_probe_t *p, int64_t now_us) {
         double send_bps = (double)(p->bytes_sent - p->last_sent_bytes) * 8e6 / (double)send_span;
         double recv_bps = (double)(p->bytes_acked - p->first_acked_bytes) * 8e6 / (double)recv_span;
         double result = send_bps < recv_bps ? send_bps : recv_bps;
-        if (recv_bps < PROBE_SATURATED * send_bps)
+        if (recv_bps < PROBE_SATURATED * send_bps) {
             result = PROBE_UTILISATION * recv_bps; /* the link's, not the probe's */
+            cc->link_bps = (uint32_t)recv_bps;
+            cc->link_us = now_us;
+        }
         cc->probe_result_bps = (uint32_t)result;
         if (result > cc->delay_bps) {
             cc->delay_bps = result;

@@ -119,6 +119,8 @@ typedef struct {
     bool initial_probes_sent;
     uint32_t probe_requested_bps; /* asked for, not handed out yet; 0: none */
     uint32_t probe_result_bps;    /* the last one measured; 0: none */
+    uint32_t link_bps;            /* what the last cluster that filled the link got through */
+    int64_t link_us;              /* when it was judged */
 
     /* cq_cc_want: when to probe again for what the sender could use, and what was asked. */
     int64_t next_want_us, want_interval_us;
