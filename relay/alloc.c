@@ -3,8 +3,9 @@
 #include <string.h>
 
 /* The options of one stream, cheapest first: layer 0 at every frame rate, then each layer
- * above from its middle temporal layer up. A larger picture at a quarter of the frame rate
- * looks worse than a smaller one that moves, so frame rate goes before resolution. */
+ * above at its full frame rate only. A larger picture at half the frame rate (7.5 of a
+ * telecentre's 15 pictures a second) looks worse than a smaller one that moves, and is
+ * under the 10 a second a conversation needs: frame rate goes before resolution. */
 #define MAX_OPTIONS (CQ_ALLOC_SPATIAL * CQ_ALLOC_TEMPORAL)
 
 typedef struct {
@@ -47,7 +48,7 @@ static void options_build(const cq_alloc_stream_t *s, uint64_t now_us, options_t
     unsigned tmax =
         s->max_temporal < CQ_ALLOC_TEMPORAL - 1 ? s->max_temporal : CQ_ALLOC_TEMPORAL - 1;
     for (int sp = 0; sp <= top; sp++) {
-        unsigned tmin = sp == 0 || tmax == 0 ? 0 : 1;
+        unsigned tmin = sp == 0 ? 0 : tmax;
         for (unsigned t = tmin; t <= tmax; t++) {
             o->at[o->n] = (cq_alloc_choice_t){.spatial = (int8_t)sp, .temporal = (uint8_t)t};
             o->price[o->n] = price_of(s, sp, t);

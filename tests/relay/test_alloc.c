@@ -17,14 +17,17 @@
  *   layer 1  300000   400000   500000
  *   layer 2  900000  1200000  1500000
  *
- * whose options, cheapest first (layer 0 from t=0, the layers above from t=1), are
+ * whose options, cheapest first (layer 0 at every t, the layers above at the top t only:
+ * a larger picture at half the frame rate is worse than a smaller one at the full rate), are
  *
- *   index   0       1       2       3       4       5        6
- *   option  (0,0)   (0,1)   (0,2)   (1,1)   (1,2)   (2,1)    (2,2)
- *   price   100000  150000  200000  400000  500000  1200000  1500000
+ *   index        0       1       2       3       4
+ *   option       (0,0)   (0,1)   (0,2)   (1,2)   (2,2)
+ *   price        100000  150000  200000  500000  1500000
+ *   price * 1.15 115000  172500  230000  575000  1725000
  *
- * A step up to an option above the last run's choice needs 1.15 times its price of room
- * (its price plus what the stream's current option frees), a resume 1.3 times the lowest.
+ * With max_temporal 1 they are (0,0) (0,1) (1,1) (2,1); with max_temporal 0, (0,0) (1,0)
+ * (2,0). A step up to an option above the last run's choice needs 1.15 times its price of
+ * room (its price plus what the stream's current option frees), a resume 1.3 times the lowest.
  * Doubles carry 1.15 as a hair under it, so the allocator's probe_bps, which truncates
  * price * 1.15, may come out one bit/s under the hand-computed figure: assert_probe
  * allows that one bit/s and nothing else.
@@ -251,7 +254,7 @@ static void test_alloc_run_lowest_options_priority_first(void **state) {
  * The priority stream climbs as far as it fits before the others take a step. Two streams,
  * 700000: after both lowest options 500000 is left, so the room each step of s[1] sees is
  * 500000 + its current price = 600000 throughout. It climbs (0,1) 172500, (0,2) 230000,
- * (1,1) 460000, (1,2) 575000 (all <= 600000) and stops before (2,1) 1380000, leaving
+ * (1,2) 575000 (all <= 600000) and stops before (2,2) 1725000, leaving
  * 700000 - 100000 - 500000 = 100000. Then s[0]: room 200000 takes (0,1) at 172500 (leaves
  * 50000) but not (0,2) at 230000.
  */
@@ -265,22 +268,22 @@ static void test_alloc_run_priority_climbs_first(void **state) {
     assert_choice(&s[1], 1, 2);
     assert_choice(&s[0], 0, 1);
     assert_int_equal(out.video_bps, 650000);
-    /* The probe is the priority stream's next step: 650000 + 1200000 * 1.15 - 500000. */
-    assert_probe(&out, 1530000);
+    /* The probe is the priority stream's next step: 650000 + 1500000 * 1.15 - 500000. */
+    assert_probe(&out, 1875000);
 
     /*
-     * The same without priority: the two climb in turns. Left after lowest: 500000.
-     * s0 (0,1): 172500 <= 600000, left 450000; s1 (0,1): left 400000;
-     * s0 (0,2): 230000 <= 550000, left 350000; s1 (0,2): left 300000;
-     * s0 (1,1): 460000 <= 500000, left 100000; s1 (1,1): 460000 > 300000;
-     * s0 (1,2): 575000 > 500000. Nobody moves: done.
+     * The same without priority: the two climb in turns, and neither reaches layer 1.
+     * Left after lowest: 500000.
+     * s0 (0,1): 172500 <= 600000, left 450000; s1 (0,1): 172500 <= 550000, left 400000;
+     * s0 (0,2): 230000 <= 550000, left 350000; s1 (0,2): 230000 <= 500000, left 300000;
+     * s0 (1,2): 575000 > 500000; s1 (1,2): 575000 > 500000. Nobody moves: done.
      */
     streams_std(s, 2, 0);
     run(700000, s, 2, T0, &out);
-    assert_choice(&s[0], 1, 1);
+    assert_choice(&s[0], 0, 2);
     assert_choice(&s[1], 0, 2);
-    assert_int_equal(out.video_bps, 600000);
-    /* s[0] is served first: 600000 + 500000 * 1.15 - 400000 = 775000. */
+    assert_int_equal(out.video_bps, 400000);
+    /* s[0] is served first: 400000 + 500000 * 1.15 - 200000 = 775000. */
     assert_probe(&out, 775000);
 }
 
@@ -305,7 +308,7 @@ static void test_alloc_run_others_climb_together(void **state) {
 
     /* Three streams and a priority one at its own top ((0,0): max 0, 0). 600000: 300000 left
      * after lowest. Round 1: s0 leaves 250000, s1 200000; round 2: s0 (0,2) 230000 <= 350000
-     * leaves 150000, s1 (0,2) 230000 <= 300000 leaves 100000; round 3: s0 (1,1) 460000 >
+     * leaves 150000, s1 (0,2) 230000 <= 300000 leaves 100000; round 3: s0 (1,2) 575000 >
      * 300000, s1 the same. Both at (0,2). */
     streams_std(s, 3, 0);
     s[2].priority = true;
@@ -317,16 +320,30 @@ static void test_alloc_run_others_climb_together(void **state) {
     assert_choice(&s[1], 0, 2);
     assert_int_equal(out.video_bps, 500000);
     /* The priority stream is at its top and wants nothing; s[0] is the first blocked:
-     * 500000 + 400000 * 1.15 - 200000 = 760000. */
-    assert_probe(&out, 760000);
+     * 500000 + 500000 * 1.15 - 200000 = 875000. */
+    assert_probe(&out, 875000);
+
+    /* Together across the spatial step too, in the order they are served. Three streams,
+     * 1500000: 1200000 left after lowest. Rounds 1 and 2 take all three to (0,2), leaving
+     * 900000; round 3: s0 (1,2) 575000 <= 1100000 leaves 600000, s1 575000 <= 800000 leaves
+     * 300000, s2 575000 > 500000; round 4: (2,2) 1725000 fits none. */
+    streams_std(s, 3, 0);
+    run(1500000, s, 3, T0, &out);
+    assert_choice(&s[0], 1, 2);
+    assert_choice(&s[1], 1, 2);
+    assert_choice(&s[2], 0, 2);
+    assert_int_equal(out.video_bps, 1200000);
+    /* s[0] is the first blocked: 1200000 + 1500000 * 1.15 - 500000 = 2425000. */
+    assert_probe(&out, 2425000);
 }
 
 /* Frame rate goes before resolution: with a budget shrinking from the top, the choices pass
- * every option in order, (1,1) before (0,2), and never a layer above 0 at t=0. */
+ * every option in order, and a layer above 0 only ever at the top temporal layer: (1,1) is
+ * never offered, so between (1,2) and (0,2) there is nothing. */
 static void test_alloc_run_frame_rate_before_resolution(void **state) {
     (void)state;
     static const cq_alloc_choice_t expected[] = {
-        {2, 2}, {2, 1}, {1, 2}, {1, 1}, {0, 2}, {0, 1}, {0, 0}, {-1, 0},
+        {2, 2}, {1, 2}, {0, 2}, {0, 1}, {0, 0}, {-1, 0},
     };
     cq_alloc_stream_t s;
     cq_alloc_result_t out;
@@ -337,7 +354,7 @@ static void test_alloc_run_frame_rate_before_resolution(void **state) {
     for (uint32_t budget = 1500000; budget >= 50000; budget -= 5000, now += S / 10) {
         run(budget, &s, 1, now, &out);
         if (s.choice.spatial > 0)
-            assert_true(s.choice.temporal >= 1);
+            assert_int_equal(s.choice.temporal, 2);
         assert_true(s.cost_bps <= budget);
         if (seen == 0 || s.choice.spatial != expected[seen - 1].spatial ||
             (s.choice.spatial >= 0 && s.choice.temporal != expected[seen - 1].temporal)) {
@@ -348,8 +365,33 @@ static void test_alloc_run_frame_rate_before_resolution(void **state) {
     }
     assert_int_equal(seen, sizeof expected / sizeof expected[0]);
 
+    /* Going up with room for (1,1) (460000 with headroom) but not for (1,2): the stream
+     * stays at (0,2), the full frame rate, and asks for (1,2): 200000 + 575000 - 200000. */
+    stream_std(&s, 0);
+    run(470000, &s, 1, T0, &out);
+    assert_choice(&s, 0, 2);
+    assert_int_equal(s.cost_bps, 200000);
+    assert_probe(&out, 575000);
+    run(574999, &s, 1, T0 + S, &out);
+    assert_choice(&s, 0, 2);
+    assert_probe(&out, 575000);
+    /* (1,2) with its headroom: it moves. */
+    run(575001, &s, 1, T0 + 2 * S, &out);
+    assert_choice(&s, 1, 2);
+    assert_int_equal(s.cost_bps, 500000);
+
+    /* The full frame rate is the subscriber's top: with max_temporal 1 the options are
+     * (0,0) (0,1) (1,1) (2,1), and the same 470000 takes (1,1) (460000 with headroom). */
+    stream_std(&s, 0);
+    s.max_temporal = 1;
+    run(470000, &s, 1, T0, &out);
+    assert_choice(&s, 1, 1);
+    assert_int_equal(s.cost_bps, 400000);
+    /* Its next step is (2,1): 400000 + 1200000 * 1.15 - 400000 = 1380000. */
+    assert_probe(&out, 1380000);
+
     /* Coming down keeps an option down to its exact price (no headroom from above):
-     * (1,2) at 500000, (1,1) one bit/s below. */
+     * (1,2) at 500000; one bit/s below, (0,2), though (1,1) at 400000 would fit. */
     stream_std(&s, 0);
     s.max_spatial = 1;
     run(PLENTY, &s, 1, T0, &out);
@@ -357,9 +399,10 @@ static void test_alloc_run_frame_rate_before_resolution(void **state) {
     run(500000, &s, 1, T0 + S, &out);
     assert_choice(&s, 1, 2);
     run(499999, &s, 1, T0 + 2 * S, &out);
-    assert_choice(&s, 1, 1);
-    run(399999, &s, 1, T0 + 3 * S, &out);
     assert_choice(&s, 0, 2);
+    assert_int_equal(s.cost_bps, 200000);
+    run(199999, &s, 1, T0 + 3 * S, &out);
+    assert_choice(&s, 0, 1);
 }
 
 /* A step up needs 1.15 times the option's price; keeping an option from above needs only its
@@ -386,13 +429,18 @@ static void test_alloc_run_up_headroom(void **state) {
     assert_choice(&s, 0, 0);
     assert_int_equal(s.down_us, T0 + 4 * S);
 
-    /* The same across a spatial step: at (0,2), (1,1) needs 400000 * 1.15 = 460000. */
+    /* The same across a spatial step: at (0,2), (1,2) needs 500000 * 1.15 = 575000. */
     stream_std(&s, 0);
-    run(459999, &s, 1, T0, &out);
+    run(574999, &s, 1, T0, &out);
     assert_choice(&s, 0, 2);
-    assert_probe(&out, 460000); /* 200000 + 460000 - 200000 */
-    run(460001, &s, 1, T0 + S, &out);
-    assert_choice(&s, 1, 1);
+    assert_probe(&out, 575000); /* 200000 + 575000 - 200000 */
+    run(575001, &s, 1, T0 + S, &out);
+    assert_choice(&s, 1, 2);
+    assert_int_equal(s.cost_bps, 500000);
+    /* From above, its exact price keeps it. */
+    run(500000, &s, 1, T0 + 2 * S, &out);
+    assert_choice(&s, 1, 2);
+    assert_int_equal(s.down_us, 0);
 }
 
 /* After a step down no step up for 2 s, however much room; each step down restarts the 2 s;
@@ -406,29 +454,42 @@ static void test_alloc_run_no_step_up_after_step_down(void **state) {
     assert_choice(&s, 2, 2);
 
     const uint64_t down = T0 + S / 10;
-    run(450000, &s, 1, down, &out); /* (1,1) 400000 fits, (1,2) 500000 does not */
-    assert_choice(&s, 1, 1);
+    run(600000, &s, 1, down, &out); /* (1,2) 500000 fits, (2,2) 1500000 does not */
+    assert_choice(&s, 1, 2);
     assert_int_equal(s.down_us, down);
 
     run(PLENTY, &s, 1, down + S, &out);
-    assert_choice(&s, 1, 1);
+    assert_choice(&s, 1, 2);
     assert_int_equal(out.probe_bps, 0); /* held: no probe */
     run(PLENTY, &s, 1, down + 2 * S - 1, &out);
-    assert_choice(&s, 1, 1);
+    assert_choice(&s, 1, 2);
     assert_int_equal(out.probe_bps, 0);
     run(PLENTY, &s, 1, down + 2 * S, &out);
-    assert_choice(&s, 2, 2); /* all the way up in one run */
+    assert_choice(&s, 2, 2);
+
+    /* Held at layer 0 after a fall from the top, the climb back also waits, and then goes
+     * all the way up in one run. */
+    stream_std(&s, 0);
+    run(PLENTY, &s, 1, T0, &out);
+    run(450000, &s, 1, down, &out); /* (1,2) 500000 does not fit, (0,2) 200000 does */
+    assert_choice(&s, 0, 2);
+    assert_int_equal(s.down_us, down);
+    run(PLENTY, &s, 1, down + 2 * S - 1, &out);
+    assert_choice(&s, 0, 2);
+    assert_int_equal(out.probe_bps, 0);
+    run(PLENTY, &s, 1, down + 2 * S, &out);
+    assert_choice(&s, 2, 2);
 
     /* Two steps down: the hold runs from the second. */
     stream_std(&s, 0);
     run(PLENTY, &s, 1, T0, &out);
-    run(450000, &s, 1, T0 + S / 10, &out);
-    assert_choice(&s, 1, 1);
-    /* Held, but exactly (1,1)'s price keeps (1,1). */
-    run(400000, &s, 1, T0 + S / 2, &out);
-    assert_choice(&s, 1, 1);
+    run(600000, &s, 1, T0 + S / 10, &out);
+    assert_choice(&s, 1, 2);
+    /* Held, but exactly (1,2)'s price keeps (1,2). */
+    run(500000, &s, 1, T0 + S / 2, &out);
+    assert_choice(&s, 1, 2);
     const uint64_t down2 = T0 + S + S / 10;
-    run(250000, &s, 1, down2, &out); /* (0,2) 200000 fits, (1,1) 400000 does not */
+    run(250000, &s, 1, down2, &out); /* (0,2) 200000 fits, (1,2) 500000 does not */
     assert_choice(&s, 0, 2);
     assert_int_equal(s.down_us, down2);
     run(PLENTY, &s, 1, T0 + 2 * S + S / 2, &out); /* 2.4 s after the first, 1.4 s after */
@@ -510,22 +571,41 @@ static void test_alloc_run_unmeasured_layers(void **state) {
     stream_std(&s, 0);
     memset(s.rate_bps[1], 0, sizeof s.rate_bps[1]);
     memset(s.rate_bps[2], 0, sizeof s.rate_bps[2]);
-    /* Prices: (1,1) 3 * 150000 = 450000, (1,2) 3 * 200000 = 600000,
-     * (2,1) 9 * 150000 = 1350000, (2,2) 9 * 200000 = 1800000. */
+    /* Prices: (1,2) 3 * 200000 = 600000, (2,2) 9 * 200000 = 1800000; with max_temporal 1,
+     * (1,1) 3 * 150000 = 450000, (2,1) 9 * 150000 = 1350000. */
     run(PLENTY, &s, 1, T0, &out);
     assert_choice(&s, 2, 2);
     assert_int_equal(s.cost_bps, 1800000);
 
-    /* 600000: (1,1) needs 517500 (fits), (1,2) 690000 (does not). */
+    /* 600000: (1,2) needs 690000 (measured at 500000 it would need only 575000): the
+     * stream stays at (0,2) and asks for it, 200000 + 690000 - 200000. */
     stream_std(&s, 0);
     memset(s.rate_bps[1], 0, sizeof s.rate_bps[1]);
     memset(s.rate_bps[2], 0, sizeof s.rate_bps[2]);
     run(600000, &s, 1, T0, &out);
+    assert_choice(&s, 0, 2);
+    assert_int_equal(s.cost_bps, 200000);
+    assert_probe(&out, 690000);
+    run(690001, &s, 1, T0 + S, &out);
+    assert_choice(&s, 1, 2);
+    assert_int_equal(s.cost_bps, 600000);
+    assert_probe(&out, 2070000); /* 600000 + 1800000 * 1.15 - 600000 */
+
+    /* The same at max_temporal 1. 600000: (1,1) needs 517500 (fits), (2,1) 1552500 (does
+     * not). */
+    stream_std(&s, 0);
+    memset(s.rate_bps[1], 0, sizeof s.rate_bps[1]);
+    memset(s.rate_bps[2], 0, sizeof s.rate_bps[2]);
+    s.max_temporal = 1;
+    run(600000, &s, 1, T0, &out);
     assert_choice(&s, 1, 1);
     assert_int_equal(s.cost_bps, 450000);
-    assert_probe(&out, 690000); /* 450000 + 600000 * 1.15 - 450000 */
+    assert_probe(&out, 1552500); /* 450000 + 1350000 * 1.15 - 450000 */
+    run(PLENTY, &s, 1, T0 + S, &out);
+    assert_choice(&s, 2, 1);
+    assert_int_equal(s.cost_bps, 1350000);
 
-    /* Only layer 2 off: (2,1) 3 * 400000, (2,2) 3 * 500000. */
+    /* Only layer 2 off: (2,2) 3 * 500000, and at max_temporal 1 (2,1) 3 * 400000. */
     stream_std(&s, 0);
     memset(s.rate_bps[2], 0, sizeof s.rate_bps[2]);
     run(PLENTY, &s, 1, T0, &out);
@@ -659,7 +739,8 @@ static void test_alloc_run_more_streams_than_allocated(void **state) {
  * and rates live for 40 runs each; each run has a random budget and moves the clock 0 to
  * 1.5 s. Beside the result checks (check_result), each run must hold, per stream:
  * - a choice is an option of the stream: spatial within its limit and layers, temporal within
- *   its limit, t >= 1 above layer 0 unless the limit is 0; its cost is the option's price;
+ *   its limit, and above layer 0 exactly the top temporal layer its limit allows; its cost is
+ *   the option's price;
  * - a step above the last choice happens only 2 s or more after the stream's last step down
  *   or pause, and only with its price * 1.15 within what audio left;
  * - a resume happens only 3 s or more after the pause, with 1.3 * the lowest price within
@@ -705,8 +786,9 @@ static void ref_options(const cq_alloc_stream_t *s, ref_options_t *o) {
     if (top > 2)
         top = 2;
     unsigned tmax = s->max_temporal > 2 ? 2 : s->max_temporal;
+    /* Layer 0 at every temporal layer up to the limit, each layer above at the limit only. */
     for (int sp = 0; sp <= top; sp++)
-        for (unsigned t = (sp > 0 && tmax > 0) ? 1 : 0; t <= tmax; t++) {
+        for (unsigned t = sp == 0 ? 0 : tmax; t <= tmax; t++) {
             o->at[o->n] = (cq_alloc_choice_t){.spatial = (int8_t)sp, .temporal = (uint8_t)t};
             o->price[o->n] = ref_price(s, sp, t);
             o->n++;
@@ -794,7 +876,7 @@ static void test_alloc_run_random_properties(void **state) {
             if (out.probe_bps != 0)
                 assert_true(out.probe_bps > audio + out.video_bps);
             for (size_t i = 0; i < n; i++) {
-                ref_options_t o;
+                ref_options_t o = {.n = 0};
                 ref_options(&s[i], &o);
                 if (o.n == 0) {
                     assert_int_equal(s[i].choice.spatial, -1);
@@ -807,6 +889,9 @@ static void test_alloc_run_random_properties(void **state) {
                 bool held = sh[i].down_us != 0 && now - sh[i].down_us < CQ_ALLOC_UP_HOLD_US;
                 if (is >= 0)
                     assert_int_equal(s[i].cost_bps, o.price[is]);
+                if (s[i].choice.spatial > 0)
+                    assert_int_equal(s[i].choice.temporal,
+                                     s[i].max_temporal > 2 ? 2 : s[i].max_temporal);
 
                 if (was >= 0 && is > was) {
                     steps_up++;
