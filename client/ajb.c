@@ -7,7 +7,7 @@
 #include "rtp/seq.h"
 
 /* Above the target by this much, the buffer drops a frame; below by this, it adds one. */
-#define SHRINK_MARGIN_MS 40
+#define SHRINK_MARGIN_MS 20
 #define GROW_MARGIN_MS   10
 /* Headroom over the measured spread: one frame. */
 #define HEADROOM_MS 20
