@@ -9,6 +9,11 @@
  * capture time in milliseconds, and both XORed with a constant, which tells a frame read
  * right from one VP8 smeared. Blocks are width/32 wide and height/12 tall, large and
  * contrasted enough to survive 160x90 at a low bitrate.
+ *
+ * The scene is the same at every size: a frame painted at half or a quarter of the size is
+ * the full-size one box-filtered down (codec/scale.h, as the sender makes its lower
+ * simulcast layers) to within rounding, so a receiver of any layer repaints its reference
+ * at the size it decoded.
  */
 #ifndef CQ_CLIENT_SYNTH_H
 #define CQ_CLIENT_SYNTH_H
