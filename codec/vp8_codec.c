@@ -35,7 +35,19 @@ struct cq_vp8_dec {
 /* The 0-2-1-2 pattern (as libwebrtc's three-layer VP8): TL0 frames reference and update
  * only LAST, so a receiver of TL0 alone decodes; the TL1 frame references LAST and updates
  * GOLDEN; TL2 frames update nothing. The first TL2 and the TL1 after a TL0 reference only
- * LAST: they are layer-sync frames a receiver can climb at. */
+ * LAST: they are layer-sync frames a receiver can climb at.
+ *
+ * No frame carries VP8_EFLAG_NO_UPD_ENTROPY. The encoder runs with error-resilient
+ * partitions, under which libvpx already codes every interframe with refresh_entropy_probs
+ * 0 (its probability updates last for that frame only), so a receiver missing TL1 and TL2
+ * frames keeps the same probabilities as the sender. The flag adds nothing to that, and
+ * it breaks the stream when rate control skips the frame it was given: libvpx then
+ * restores its probabilities from a copy it did not make for that frame
+ * (vp8_get_compressed_data), the copy the last interframe before the last keyframe left.
+ * The frames after are coded against probabilities the decoder never had: at 160x90 and
+ * 20-25 kbit/s, where a keyframe makes rate control skip the frames after it, the decoder
+ * called the next frame corrupt and showed later ones as garbage (10 dB), with no packet
+ * lost (libvpx 1.12; tests/codec/test_vp8_codec.c). */
 static const uint8_t pattern_tid[4] = {0, 2, 1, 2};
 static const bool pattern_sync[4] = {false, true, true, false};
 
@@ -46,13 +58,13 @@ static vpx_enc_frame_flags_t pattern_flags(unsigned k) {
                VP8_EFLAG_NO_UPD_ARF;
     case 1:
         return VP8_EFLAG_NO_REF_GF | VP8_EFLAG_NO_REF_ARF | VP8_EFLAG_NO_UPD_LAST |
-               VP8_EFLAG_NO_UPD_GF | VP8_EFLAG_NO_UPD_ARF | VP8_EFLAG_NO_UPD_ENTROPY;
+               VP8_EFLAG_NO_UPD_GF | VP8_EFLAG_NO_UPD_ARF;
     case 2:
         return VP8_EFLAG_NO_REF_GF | VP8_EFLAG_NO_REF_ARF | VP8_EFLAG_NO_UPD_LAST |
                VP8_EFLAG_NO_UPD_ARF;
     default:
         return VP8_EFLAG_NO_REF_ARF | VP8_EFLAG_NO_UPD_LAST | VP8_EFLAG_NO_UPD_GF |
-               VP8_EFLAG_NO_UPD_ARF | VP8_EFLAG_NO_UPD_ENTROPY;
+               VP8_EFLAG_NO_UPD_ARF;
     }
 }
 
@@ -83,6 +95,8 @@ int cq_vp8_enc_create(struct cq_vp8_enc **out, const cq_vp8_enc_config_t *c) {
     cfg->g_timebase.den = CLOCK;
     cfg->g_threads = 1; /* one encoder per simulcast layer already uses the cores */
     cfg->g_lag_in_frames = 0;
+    /* PARTITIONS also keeps every interframe's probability updates to itself (see
+     * pattern_flags): the temporal layers rely on it. */
     cfg->g_error_resilient = VPX_ERROR_RESILIENT_DEFAULT | VPX_ERROR_RESILIENT_PARTITIONS;
     cfg->rc_end_usage = VPX_CBR;
     cfg->rc_dropframe_thresh = 30; /* skip a frame rather than overshoot a thin link */

@@ -155,6 +155,71 @@ static void test_vp8_codec_keyframe_and_rate(void **state) {
     assert_int_equal(cq_vp8_enc_create(&e, &bad), CQ_EINVAL);
 }
 
+/* The scene with a band of black and white blocks across its top quarter that changes
+ * every frame, as a frame counter's bar code does: sharp edges whose keyframes move VP8's
+ * coefficient probabilities far from their defaults. */
+static cq_i420_t busy_scene(unsigned n) {
+    cq_i420_t img = scene(n);
+    uint32_t h = n * 2654435761u;
+    for (unsigned r = 0; r < H / 4; r++)
+        for (unsigned c = 0; c < W; c++) {
+            unsigned b = (r / (H / 12)) * 32 + c / (W / 32);
+            y[r * W + c] = ((h ^ (b * 40503u)) >> (b % 29)) & 1 ? 235 : 16;
+        }
+    return img;
+}
+
+/* A thin layer: at 20-80 kbit/s each keyframe (asked for every second) costs more than the
+ * rate allows, so rate control skips the frames after it. Every frame that comes out must
+ * still decode and show the scene, for a receiver of all temporal layers and one of TL0
+ * alone. It did not while TL1 and TL2 frames carried VP8_EFLAG_NO_UPD_ENTROPY: a skipped
+ * one left libvpx coding against probabilities the decoder never had, and the decoder
+ * found the next frame corrupt. */
+static void test_vp8_codec_skipped_frames_keep_the_stream_decodable(void **state) {
+    (void)state;
+    static const unsigned rates[] = {20, 30, 80};
+    for (unsigned i = 0; i < 3; i++)
+        for (unsigned max_tid = 0; max_tid <= 2; max_tid += 2) {
+            struct cq_vp8_enc *e;
+            cq_vp8_enc_config_t cfg = {
+                .width = W, .height = H, .bitrate_kbps = rates[i], .fps = 15, .temporal_layers = 3};
+            assert_int_equal(cq_vp8_enc_create(&e, &cfg), 0);
+            struct cq_vp8_dec *d;
+            assert_int_equal(cq_vp8_dec_create(&d), 0);
+            unsigned skipped = 0, decoded = 0, keys = 0;
+            double worst = 99;
+            for (unsigned n = 0; n < 150; n++) {
+                if (n % 15 == 0)
+                    cq_vp8_enc_request_keyframe(e);
+                cq_i420_t img = busy_scene(n);
+                cq_vp8_frame_t f;
+                int rc = cq_vp8_enc_encode(e, &img, n * 6000u, &f);
+                if (rc == CQ_EAGAIN) {
+                    skipped++;
+                    continue;
+                }
+                assert_int_equal(rc, 0);
+                keys += f.keyframe;
+                if (f.tid > max_tid)
+                    continue;
+                cq_i420_t out;
+                assert_int_equal(cq_vp8_dec_decode(d, f.data, f.len, &out), 0);
+                decoded++;
+                double p = psnr(&out);
+                worst = p < worst ? p : worst;
+            }
+            print_message("vp8 320x180 %u kbit/s, keyframe every second, TL0-%u: %u frames "
+                          "decoded (%u keyframes), %u skipped, worst %.1f dB\n",
+                          rates[i], max_tid, decoded, keys, skipped, worst);
+            assert_true(keys >= 9);
+            assert_true(skipped >= 50); /* the case this is about */
+            assert_true(decoded >= keys);
+            assert_true(worst > 20.0);
+            cq_vp8_enc_destroy(e);
+            cq_vp8_dec_destroy(d);
+        }
+}
+
 /* The decoder refuses to show anything between a break and the next keyframe. */
 static void test_vp8_codec_decoder_waits_for_keyframe(void **state) {
     (void)state;
@@ -199,6 +264,7 @@ int main(void) {
         cmocka_unit_test(test_vp8_codec_round_trip_and_temporal_layers),
         cmocka_unit_test(test_vp8_codec_keyframe_and_rate),
         cmocka_unit_test(test_vp8_codec_decoder_waits_for_keyframe),
+        cmocka_unit_test(test_vp8_codec_skipped_frames_keep_the_stream_decodable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
