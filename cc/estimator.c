@@ -79,6 +79,18 @@ int cq_cc_init(cq_cc_t *cc, const cq_cc_config_t *cfg) {
 
 void cq_cc_set_rtt(cq_cc_t *cc, uint32_t rtt_us) {
     cc->rtt_us = rtt_us;
+    if (rtt_us != 0 && (cc->rtt_min_us == 0 || rtt_us < cc->rtt_min_us))
+        cc->rtt_min_us = rtt_us;
+}
+
+bool cq_cc_window_full(const cq_cc_t *cc) {
+    if (cc->reported_bytes == 0 || cc->rtt_min_us == 0)
+        return false;
+    uint64_t window =
+        (uint64_t)cc->target_bps * (cc->rtt_min_us + CQ_CC_WINDOW_QUEUE_US) / 8u / 1000000u;
+    if (window < CQ_CC_WINDOW_MIN)
+        window = CQ_CC_WINDOW_MIN;
+    return cc->sent_bytes - cc->reported_bytes > window;
 }
 
 uint32_t cq_cc_target_bps(const cq_cc_t *cc) {
@@ -94,6 +106,8 @@ static cq_cc_probe_t *probe_of(cq_cc_t *cc, int id) {
 
 void cq_cc_on_sent(cq_cc_t *cc, uint16_t tseq, size_t bytes, int64_t now_us, int probe) {
     cq_sendhist_add(&cc->sent, tseq, bytes, now_us, probe);
+    cc->sent_bytes += bytes;
+    cq_sendhist_find(&cc->sent, tseq)->total = cc->sent_bytes;
     cq_cc_probe_t *p = probe >= 0 ? probe_of(cc, probe) : NULL;
     if (p == NULL)
         return;
@@ -526,6 +540,8 @@ void cq_cc_on_feedback(cq_cc_t *cc, const cq_twcc_packet_t *pkts, size_t n, int6
     bool overuse = false;
     for (size_t i = 0; i < n; i++) {
         cq_sendhist_entry_t *e = cq_sendhist_find(&cc->sent, pkts[i].seq);
+        if (e != NULL && e->total > cc->reported_bytes)
+            cc->reported_bytes = e->total; /* everything sent up to it is reported or gone */
         if (e == NULL || e->acked)
             continue;
         if (!pkts[i].received) {

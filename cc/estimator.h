@@ -127,6 +127,9 @@ typedef struct {
     uint32_t want_asked_bps;
 
     uint32_t rtt_us;
+    uint32_t rtt_min_us; /* the least seen: the path's own round trip, without queues */
+    /* Bytes in flight: sent, minus sent up to the last packet feedback reported. */
+    uint64_t sent_bytes, reported_bytes;
     uint32_t target_bps;
     uint64_t feedbacks, packets_reported, packets_lost, overuses;
 } cq_cc_t;
@@ -151,6 +154,19 @@ void cq_cc_set_rtt(cq_cc_t *cc, uint32_t rtt_us);
 
 /* What may be sent now, in bits per second. */
 uint32_t cq_cc_target_bps(const cq_cc_t *cc);
+
+/*
+ * The congestion window (libwebrtc's congestion-window pushback, in spirit): whether more
+ * bytes are in flight (sent, and not yet reported by feedback, received or lost) than the
+ * target carries in the path's least round trip plus CQ_CC_WINDOW_QUEUE_US. When a link
+ * collapses, delay-based detection needs the delay to show in feedback first, and at
+ * twenty times the link's rate a few hundred milliseconds fill a modem's queue with
+ * seconds of media; the window stops what can wait (video) as soon as feedback stops
+ * keeping up. Before any feedback, and before the round trip is known, never.
+ */
+#define CQ_CC_WINDOW_QUEUE_US 250000u
+#define CQ_CC_WINDOW_MIN      4000u /* bytes: a few packets always fit */
+bool cq_cc_window_full(const cq_cc_t *cc);
 
 /* A probe the caller should send now, if any: a cluster of *packets packets at *rate_bps,
  * each passed to cq_cc_on_sent with *id. The initial probes come first; later ones when

@@ -23,6 +23,7 @@
 typedef struct {
     int64_t send_us;
     uint32_t bytes; /* the whole datagram's payload as sent (RTP + SRTP) */
+    uint64_t total; /* the sender's bytes sent up to and with this one (its caller's count) */
     uint16_t tseq;  /* transport-wide sequence number */
     int16_t probe;  /* probe cluster the packet was sent for, or CQ_SENDHIST_NO_PROBE */
     bool used;

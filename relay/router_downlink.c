@@ -88,7 +88,9 @@ static size_t send_now(struct cq_router *r, struct participant *sub, uint8_t *sl
 size_t cq_router_queue_rtp(struct cq_router *r, struct participant *sub, uint8_t *slot, size_t len,
                            ptrdiff_t tseq_at, bool paced) {
     struct downlink *d = sub->down;
-    if (!paced || !d->active || cq_paceq_open(&d->q, r->now_us))
+    /* Sound goes at once; video waits its turn at the pace, and while the window is full
+     * (feedback has stopped keeping up: the link may have collapsed). */
+    if (!paced || !d->active || (cq_paceq_open(&d->q, r->now_us) && !cq_cc_window_full(&d->cc)))
         return send_now(r, sub, slot, len, tseq_at, true);
     if (cq_paceq_push(&r->pool, &d->q, slot, len, tseq_at, r->now_us) != 0) {
         sub->stats.paced_dropped++;
@@ -114,7 +116,8 @@ void cq_router_pace(struct cq_router *r, uint64_t now_us) {
             cq_paceq_clear(&r->pool, &d->q);
         const cq_paceq_entry_t *e;
         const uint8_t *pkt;
-        while ((e = cq_paceq_due(&r->pool, &d->q, now_us, &pkt)) != NULL) {
+        while (!cq_cc_window_full(&d->cc) &&
+               (e = cq_paceq_due(&r->pool, &d->q, now_us, &pkt)) != NULL) {
             uint8_t *slot = cq_udp_sendq_slot(&r->sendq);
             size_t len = e->len;
             ptrdiff_t at = e->tseq_at;
@@ -173,7 +176,7 @@ static size_t write_probe(uint8_t *slot, struct consumer *c, uint8_t padding, pt
 
 void cq_router_probe(struct cq_router *r, struct participant *p, uint64_t now_us) {
     struct downlink *d = p->down;
-    if (!d->active || !p->bound)
+    if (!d->active || !p->bound || cq_cc_window_full(&d->cc))
         return;
     if (d->probe_left == 0) {
         uint32_t rate;

@@ -530,6 +530,40 @@ static void test_cc_radio_keyframes_and_wants(void **state) {
     packet_bytes = PACKET;
 }
 
+/* The window: never before feedback and a round trip; then full when more is in flight
+ * than the target carries in the least round trip plus CQ_CC_WINDOW_QUEUE_US; a packet
+ * reported lost counts as no longer in flight, as does everything sent before it. */
+static void test_cc_window(void **state) {
+    (void)state;
+    cq_cc_t cc;
+    assert_int_equal(cq_cc_init(&cc, &(cq_cc_config_t){300000, 30000, 5000000}), 0);
+    for (uint16_t seq = 0; seq < 100; seq++)
+        cq_cc_on_sent(&cc, seq, 1000, 1000 + seq * 100, CQ_SENDHIST_NO_PROBE);
+    assert_false(cq_cc_window_full(&cc)); /* no feedback yet */
+    cq_twcc_packet_t first = {.seq = 0, .received = true, .arrival_us = 50000};
+    cq_cc_on_feedback(&cc, &first, 1, 60000);
+    assert_false(cq_cc_window_full(&cc)); /* no round trip yet */
+    cq_cc_set_rtt(&cc, 400000);
+    cq_cc_set_rtt(&cc, 100000); /* the least counts: 300 kbit/s x 350 ms = 13125 bytes */
+    cq_cc_set_rtt(&cc, 900000);
+    assert_int_equal(cq_cc_target_bps(&cc), 300000);
+    assert_true(cq_cc_window_full(&cc)); /* 99 000 bytes in flight */
+    /* Reported up to seq 85 (lost): 14 packets, 14 000 bytes, still over. */
+    cq_twcc_packet_t lost = {.seq = 85, .received = false};
+    cq_cc_on_feedback(&cc, &lost, 1, 70000);
+    assert_true(cq_cc_window_full(&cc));
+    cq_twcc_packet_t got = {.seq = 87, .received = true, .arrival_us = 80000};
+    cq_cc_on_feedback(&cc, &got, 1, 90000);
+    assert_false(cq_cc_window_full(&cc)); /* 12 000 bytes */
+    /* An older report does not move it back. */
+    cq_twcc_packet_t old = {.seq = 3, .received = true, .arrival_us = 51000};
+    cq_cc_on_feedback(&cc, &old, 1, 95000);
+    assert_false(cq_cc_window_full(&cc));
+    for (uint16_t seq = 100; seq < 102; seq++)
+        cq_cc_on_sent(&cc, seq, 1000, 20000 + seq * 100, CQ_SENDHIST_NO_PROBE);
+    assert_true(cq_cc_window_full(&cc)); /* 14 000 */
+}
+
 static void test_cc_config_and_unknown_feedback(void **state) {
     (void)state;
     cq_cc_t cc;
@@ -555,6 +589,7 @@ static void test_cc_config_and_unknown_feedback(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cc_config_and_unknown_feedback),
+        cmocka_unit_test(test_cc_window),
         cmocka_unit_test_teardown(test_cc_converges_to_capped_link, teardown),
         cmocka_unit_test_teardown(test_cc_backs_off_when_link_drops, teardown),
         cmocka_unit_test_teardown(test_cc_steady_with_random_loss, teardown),
