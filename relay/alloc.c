@@ -45,6 +45,8 @@ static void options_build(const cq_alloc_stream_t *s, uint64_t now_us, options_t
     o->prev = -1;
     o->current = -1;
     int top = s->max_spatial < (int)s->layers - 1 ? s->max_spatial : (int)s->layers - 1;
+    if (top > CQ_ALLOC_SPATIAL - 1)
+        top = CQ_ALLOC_SPATIAL - 1; /* rate_bps has no room for more, whatever layers says */
     unsigned tmax =
         s->max_temporal < CQ_ALLOC_TEMPORAL - 1 ? s->max_temporal : CQ_ALLOC_TEMPORAL - 1;
     for (int sp = 0; sp <= top; sp++) {

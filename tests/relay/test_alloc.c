@@ -177,6 +177,7 @@ static void test_alloc_run_generous_budget_tops_within_limits(void **state) {
     s[6].max_temporal = 0; /* options (0,0), (1,0), (2,0) */
     s[7].max_spatial = 7;  /* limits above what exists are clamped */
     s[7].max_temporal = 9;
+    s[7].layers = 5; /* as is a publisher claiming more layers than the relay keeps */
 
     run(PLENTY, s, 8, T0, &out);
     assert_choice(&s[0], 2, 2);
