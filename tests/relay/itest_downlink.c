@@ -119,25 +119,14 @@ static int setup(void **state) {
     uint16_t port;
     assert_int_equal(cq_relay_session_create(f.relay, f.session, &port), 0);
     for (int i = 0; i < 2; i++) {
-        cq_relay_participant_params_t *p = &f.p[i];
-        p->id = (uint32_t)(i + 1);
-        snprintf(p->ice_ufrag, sizeof p->ice_ufrag, "down%u-%d", f.session, i);
-        snprintf(p->ice_pwd, sizeof p->ice_pwd, "downlink-test-password-%d", i);
-        p->suite = CQ_SRTP_AEAD_AES_128_GCM;
-        for (int k = 0; k < CQ_SRTP_MAX_KEY_LEN; k++) {
-            p->key_in[k] = (uint8_t)(i * 5 + k + 1);
-            p->key_out[k] = (uint8_t)(i * 19 + k + 90);
-        }
-        if (i == A) {
-            p->audio_ssrc = 0xa0000001u;
-            p->video_layers = LAYERS;
-            for (int l = 0; l < LAYERS; l++) {
-                p->video_ssrc[l] = video_ssrc(l);
-                p->video_rtx_ssrc[l] = 0xe0000000u + (uint32_t)l;
-            }
-        }
-        p->subscribe_all = true;
-        assert_int_equal(cq_test_peer_join(&f.peer[i], f.relay, f.session, port, p), 0);
+        cq_test_telecentre_t t = {.tag = "down",
+                                  .id = (uint32_t)(i + 1),
+                                  .audio_ssrc = i == A ? 0xa0000001u : 0,
+                                  .video_layers = i == A ? LAYERS : 0,
+                                  .video_ssrc = video_ssrc(0),
+                                  .rtx_ssrc = 0xe0000000u};
+        cq_test_participant_params(&t, &f.p[i]);
+        assert_int_equal(cq_test_peer_join(&f.peer[i], f.relay, f.session, port, &f.p[i]), 0);
     }
     assert_int_equal(cq_relay_consumer_ssrcs(f.relay, f.session, B_ID, A_ID, &f.seen), 0);
     cq_arrivals_init(&f.arrivals, B_RTCP_SSRC, 0);

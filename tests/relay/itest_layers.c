@@ -57,25 +57,14 @@ static int setup(void **state) {
     uint16_t port;
     assert_int_equal(cq_relay_session_create(f.relay, f.session, &port), 0);
     for (int i = 0; i < 2; i++) {
-        cq_relay_participant_params_t *p = &f.p[i];
-        p->id = (uint32_t)(i + 1);
-        snprintf(p->ice_ufrag, sizeof p->ice_ufrag, "layers%d", i);
-        snprintf(p->ice_pwd, sizeof p->ice_pwd, "simulcast-test-password-%d", i);
-        p->suite = CQ_SRTP_AEAD_AES_128_GCM;
-        for (int k = 0; k < CQ_SRTP_MAX_KEY_LEN; k++) {
-            p->key_in[k] = (uint8_t)(i * 7 + k);
-            p->key_out[k] = (uint8_t)(i * 13 + k + 50);
-        }
-        p->audio_ssrc = 0xa0000000u + (uint32_t)i;
-        if (i == A) {
-            p->video_layers = 2;
-            for (int l = 0; l < 2; l++) {
-                p->video_ssrc[l] = video_ssrc(l);
-                p->video_rtx_ssrc[l] = rtx_ssrc(l);
-            }
-        }
-        p->subscribe_all = true;
-        assert_int_equal(cq_test_peer_join(&f.peer[i], f.relay, f.session, port, p), 0);
+        cq_test_telecentre_t t = {.tag = "layers",
+                                  .id = (uint32_t)(i + 1),
+                                  .audio_ssrc = 0xa0000000u + (uint32_t)i,
+                                  .video_layers = i == A ? 2 : 0,
+                                  .video_ssrc = video_ssrc(0),
+                                  .rtx_ssrc = rtx_ssrc(0)};
+        cq_test_participant_params(&t, &f.p[i]);
+        assert_int_equal(cq_test_peer_join(&f.peer[i], f.relay, f.session, port, &f.p[i]), 0);
     }
     assert_int_equal(cq_relay_consumer_ssrcs(f.relay, f.session, 2, 1, &f.seen), 0);
     /* Layer 1 reaches its 16-bit sequence and 32-bit timestamp wraps 15 frames in, just

@@ -45,22 +45,14 @@ static int setup(void **state) {
     uint16_t port;
     assert_int_equal(cq_relay_session_create(f.relay, SESSION, &port), 0);
     for (int i = 0; i < 2; i++) {
-        cq_relay_participant_params_t p = {
-            .id = (uint32_t)(i + 1), .suite = CQ_SRTP_AEAD_AES_128_GCM, .subscribe_all = true};
-        snprintf(p.ice_ufrag, sizeof p.ice_ufrag, "up%d", i);
-        snprintf(p.ice_pwd, sizeof p.ice_pwd, "uplink-test-password-000%d", i);
-        for (int k = 0; k < CQ_SRTP_MAX_KEY_LEN; k++) {
-            p.key_in[k] = (uint8_t)(i * 11 + k);
-            p.key_out[k] = (uint8_t)(i * 17 + k + 3);
-        }
-        p.audio_ssrc = 0xa100u + (uint32_t)i;
-        if (i == A) {
-            p.video_layers = 2;
-            for (int l = 0; l < 2; l++) {
-                p.video_ssrc[l] = 0xb100u + (uint32_t)l;
-                p.video_rtx_ssrc[l] = 0xc100u + (uint32_t)l;
-            }
-        }
+        cq_test_telecentre_t t = {.tag = "up",
+                                  .id = (uint32_t)(i + 1),
+                                  .audio_ssrc = 0xa100u + (uint32_t)i,
+                                  .video_layers = i == A ? 2 : 0,
+                                  .video_ssrc = 0xb100u,
+                                  .rtx_ssrc = 0xc100u};
+        cq_relay_participant_params_t p;
+        cq_test_participant_params(&t, &p);
         assert_int_equal(cq_test_peer_join(&f.peer[i], f.relay, SESSION, port, &p), 0);
     }
     *state = &f;

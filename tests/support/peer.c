@@ -93,6 +93,25 @@ int cq_test_peer_bind(cq_test_peer_t *p, bool nominate, int timeout_ms) {
     return CQ_EAGAIN;
 }
 
+void cq_test_participant_params(const cq_test_telecentre_t *t, cq_relay_participant_params_t *p) {
+    memset(p, 0, sizeof *p);
+    p->id = t->id;
+    p->suite = CQ_SRTP_AEAD_AES_128_GCM;
+    p->subscribe_all = true;
+    snprintf(p->ice_ufrag, sizeof p->ice_ufrag, "%s-%u", t->tag, t->id);
+    snprintf(p->ice_pwd, sizeof p->ice_pwd, "%s-relay-test-password-%u", t->tag, t->id);
+    for (int k = 0; k < CQ_SRTP_MAX_KEY_LEN; k++) {
+        p->key_in[k] = (uint8_t)(t->id * 7u + (unsigned)k);
+        p->key_out[k] = (uint8_t)(t->id * 13u + (unsigned)k + 50u);
+    }
+    p->audio_ssrc = t->audio_ssrc;
+    p->video_layers = t->video_layers;
+    for (unsigned l = 0; l < t->video_layers && l < CQ_RELAY_MAX_LAYERS; l++) {
+        p->video_ssrc[l] = t->video_ssrc + l;
+        p->video_rtx_ssrc[l] = t->rtx_ssrc + l;
+    }
+}
+
 int cq_test_peer_join(cq_test_peer_t *peer, struct cq_relay *relay, uint32_t session, uint16_t port,
                       const cq_relay_participant_params_t *p) {
     int err = cq_relay_participant_add(relay, session, p);

@@ -48,6 +48,20 @@ void cq_test_peer_close(cq_test_peer_t *p);
  * CQ_EAUTH (a response that does not verify) or CQ_EAGAIN (no answer in time). */
 int cq_test_peer_bind(cq_test_peer_t *p, bool nominate, int timeout_ms);
 
+/* A test telecentre's parameters: what a test chooses; the rest (ICE credentials from tag
+ * and id, GCM keys that differ per participant and direction, subscribed to everyone) is
+ * filled the same way in every relay test. */
+typedef struct {
+    const char *tag;     /* names its ICE ufrag and password (ICE: at least 4 and 22 characters) */
+    uint32_t id;         /* participant id, > 0 */
+    uint32_t audio_ssrc; /* 0: sends no sound */
+    unsigned video_layers; /* 0: sends no video */
+    uint32_t video_ssrc;   /* layer l's SSRC is video_ssrc + l ... */
+    uint32_t rtx_ssrc;     /* ... and its RTX SSRC rtx_ssrc + l */
+} cq_test_telecentre_t;
+
+void cq_test_participant_params(const cq_test_telecentre_t *t, cq_relay_participant_params_t *p);
+
 /* What a telecentre does to join: adds participant p to session of relay (media on port),
  * opens peer with p's credentials and keys (it protects with key_in and unprotects with
  * key_out, as the relay does the reverse) and binds with a nominating check. Returns 0 or
