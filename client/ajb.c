@@ -9,6 +9,13 @@
 /* Above the target by this much, the buffer drops a frame; below by this, it adds one. */
 #define SHRINK_MARGIN_MS 20
 #define GROW_MARGIN_MS   10
+/* Dropping frames to catch up: one in SHRINK_EVERY played (a quarter faster, which keeps
+ * up with a modem's queue draining) while the excess is small; every other frame (twice
+ * as fast) when it is more than FAR_MS, after an outage or a collapsed link delivered
+ * seconds of backlog at once. Either way the next frame must be here, so that a frame
+ * dropped is followed by sound, not by concealment. */
+#define SHRINK_EVERY 4
+#define FAR_MS       200
 /* Headroom over the measured spread: one frame. */
 #define HEADROOM_MS 20
 
@@ -71,6 +78,35 @@ static void store(cq_ajb_slot_t *s, uint32_t ts, uint16_t samples, const uint8_t
     memcpy(s->data, payload, len);
 }
 
+/* The oldest packet held, or NULL. */
+static cq_ajb_slot_t *oldest(cq_ajb_t *j) {
+    cq_ajb_slot_t *best = NULL;
+    for (unsigned i = 0; i < CQ_AJB_SLOTS; i++)
+        if (j->slot[i].used && (best == NULL || cq_ts_newer(best->ts, j->slot[i].ts)))
+            best = &j->slot[i];
+    return best;
+}
+
+/*
+ * Packet ts is a ring's length or more ahead of what plays next: the playout fell that far
+ * behind (a caller that stalled, or seconds of backlog arriving at once). Rather than let
+ * it overwrite a packet that has not played, the oldest go unplayed (counted as shrunk)
+ * and the playout moves on to the oldest that stays.
+ */
+static void make_room(cq_ajb_t *j, uint32_t ts) {
+    uint32_t keep_from = ts - (CQ_AJB_SLOTS - 1) * CQ_AJB_FRAME;
+    for (unsigned i = 0; i < CQ_AJB_SLOTS; i++) {
+        cq_ajb_slot_t *s = &j->slot[i];
+        if (s->used && cq_ts_newer(keep_from, s->ts)) {
+            s->used = false;
+            j->shrunk++;
+        }
+    }
+    cq_ajb_slot_t *first = oldest(j);
+    j->play_ts = first != NULL ? first->ts : ts;
+    j->since_shrink = 0;
+}
+
 int cq_ajb_put(cq_ajb_t *j, uint16_t seq, uint32_t ts, const uint8_t *payload, size_t len,
                int64_t arrival_us) {
     (void)seq;
@@ -92,7 +128,14 @@ int cq_ajb_put(cq_ajb_t *j, uint16_t seq, uint32_t ts, const uint8_t *payload, s
         j->first_arrival_us = arrival_us ? arrival_us : 1;
         j->first_ts = ts;
     }
-    store(slot_for(j, ts), ts, toc.packet_samples, payload, len, false);
+    if (j->started && (uint32_t)(ts - j->play_ts) >= CQ_AJB_SLOTS * CQ_AJB_FRAME)
+        make_room(j, ts);
+    cq_ajb_slot_t *s = slot_for(j, ts);
+    if (s->used && s->ts != ts && cq_ts_newer(s->ts, ts)) {
+        j->late++; /* older than a packet held a ring's length after it */
+        return CQ_EREPLAY;
+    }
+    store(s, ts, toc.packet_samples, payload, len, false);
     return 0;
 }
 
@@ -114,15 +157,6 @@ int cq_ajb_put_redundant(cq_ajb_t *j, uint32_t ts, const uint8_t *payload, size_
     return 1;
 }
 
-/* The oldest packet held, or NULL. */
-static cq_ajb_slot_t *oldest(cq_ajb_t *j) {
-    cq_ajb_slot_t *best = NULL;
-    for (unsigned i = 0; i < CQ_AJB_SLOTS; i++)
-        if (j->slot[i].used && (best == NULL || cq_ts_newer(best->ts, j->slot[i].ts)))
-            best = &j->slot[i];
-    return best;
-}
-
 static cq_ajb_slot_t *at(cq_ajb_t *j, uint32_t ts) {
     cq_ajb_slot_t *s = slot_for(j, ts);
     return s->used && s->ts == ts ? s : NULL;
@@ -140,11 +174,15 @@ cq_ajb_action_t cq_ajb_get(cq_ajb_t *j, int64_t now_us, const uint8_t **pkt, siz
     /* How far behind the quickest packet's arrival the playout runs now, in ms. */
     int64_t delay_ms = (ticks(now_us) - (int64_t)j->play_ts - min_transit(j)) / 48;
     cq_ajb_slot_t *s = at(j, j->play_ts);
-    if (s != NULL && delay_ms > (int64_t)j->target_ms + SHRINK_MARGIN_MS && oldest(j) != s) {
-        /* Too much delay and more queued: drop this one to catch up. */
+    int64_t excess_ms = delay_ms - (int64_t)j->target_ms;
+    unsigned every = excess_ms > FAR_MS ? 2 : SHRINK_EVERY;
+    if (s != NULL && excess_ms > SHRINK_MARGIN_MS && j->since_shrink + 1 >= every &&
+        at(j, j->play_ts + s->samples) != NULL) {
+        /* Too much delay, and the next frame is here: drop this one to catch up. */
         j->play_ts += s->samples;
         s->used = false;
         j->shrunk++;
+        j->since_shrink = 0;
         s = at(j, j->play_ts);
     }
     if (s != NULL && delay_ms < (int64_t)j->target_ms - GROW_MARGIN_MS &&
@@ -162,6 +200,7 @@ cq_ajb_action_t cq_ajb_get(cq_ajb_t *j, int64_t now_us, const uint8_t **pkt, siz
         j->last_samples = s->samples;
         j->play_ts += s->samples;
         s->used = false;
+        j->since_shrink++;
         if (s->redundant) {
             j->red++;
             return CQ_AJB_RED;

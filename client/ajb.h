@@ -3,7 +3,10 @@
  * each time the sound card wants one, with what to do about it: decode it, rebuild it from
  * the next packet's FEC, or conceal it. Its delay follows the measured jitter: as little
  * as a steady link allows (a conversation between valleys already carries VSAT delay),
- * as much as a jittery radio link needs, adjusted by one frame at a time.
+ * as much as a jittery radio link needs, adjusted by one frame at a time. A backlog (a
+ * modem's queue draining, sound held up by an outage) is caught up by dropping frames, at
+ * most one in four (one in two when far behind), so that the delay comes back down rather
+ * than stay seconds long after the link is well again.
  *
  * Frames are 20 ms (960 samples at 48 kHz) on the playout side; a packet of 40 or 60 ms
  * counts for two or three frames. A plain value the caller owns; no allocation, no I/O.
@@ -42,7 +45,9 @@ typedef struct {
     int64_t transit[CQ_AJB_HISTORY]; /* arrival - ts of recent packets, in 48 kHz units */
     unsigned ntransit, next_transit;
     unsigned target_ms;
-    unsigned hold_ms; /* added for lip sync (cq_ajb_set_hold_ms) */
+    unsigned hold_ms;      /* added for lip sync (cq_ajb_set_hold_ms) */
+    unsigned since_shrink; /* frames played since one was dropped to catch up */
+    /* shrunk: frames dropped unplayed to bring the delay down (a backlog drained). */
     uint64_t played, red, fec, concealed, late, stretched, shrunk;
 } cq_ajb_t;
 

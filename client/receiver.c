@@ -712,8 +712,10 @@ size_t cq_receiver_stats(const struct cq_receiver *r, cq_receiver_remote_stats_t
                 out[n] = m->st;
                 /* Given up in the jitter buffer, or refused by the decoder. */
                 /* A packet that came after its time was a loss to the listener. */
-                if (m->ajb != NULL)
+                if (m->ajb != NULL) {
                     out[n].audio_concealed += m->ajb->late;
+                    out[n].audio_dropped = m->ajb->shrunk;
+                }
                 out[n].audio_latency_ms_p50 = hist_pct(&m->audio_latency, 50);
                 out[n].audio_latency_ms_p95 = hist_pct(&m->audio_latency, 95);
                 out[n].video_latency_ms_p50 = hist_pct(&m->video_latency, 50);

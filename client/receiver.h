@@ -89,6 +89,7 @@ typedef struct {
     uint64_t audio_malformed; /* packets that were not Opus (or RED of it) */
     uint64_t audio_stretched; /* made up on purpose to deepen the buffer: nothing lost */
     uint64_t audio_gaps;      /* nothing to play: silence (DTX) or the sender gone */
+    uint64_t audio_dropped;   /* came, but dropped unplayed to bring a backlog's delay down */
     /* Synthetic sound only: frames rebuilt from FEC that have the lost frame's pitch (truly
      * recovered) and that do not (concealed, whatever the decoder was asked). */
     uint64_t synth_fec_ok, synth_fec_failed;

@@ -254,6 +254,9 @@ report() {
                audio: {played_pct: pct($r.audio.played // 0; $all),
                        recovered_pct: pct($rec; $all),
                        concealed_pct: pct($conc; $all),
+                       # Came, but dropped to bring the delay of a backlog down: neither heard
+                       # nor concealed, so shown apart (of the same whole).
+                       dropped_pct: pct($r.audio.dropped // 0; $all),
                        latency_ms_p50: ($r.audio.latency_ms_p50 // 0),
                        latency_ms_p95: ($r.audio.latency_ms_p95 // 0)},
                video: {fps: (($r.video.fps // 0) * 10 | round / 10),

@@ -54,6 +54,7 @@ json_t *app_stats_json(const app_t *app, const cq_endpoint_stats_t *st, double s
             "red_recovered", (json_int_t)r->audio_red, "fec_recovered", (json_int_t)r->audio_fec,
             "concealed", (json_int_t)r->audio_concealed, "jitter_buffer_ms",
             (int)r->jitter_buffer_ms, "lipsync_hold_ms", (int)r->audio_hold_ms);
+        json_object_set_new(a, "dropped", json_integer((json_int_t)r->audio_dropped));
         json_object_set_new(a, "latency_ms_p50", json_integer(r->audio_latency_ms_p50));
         if (r->synth_fec_ok + r->synth_fec_failed > 0)
             json_object_set_new(a, "synth",

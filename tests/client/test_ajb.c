@@ -34,16 +34,18 @@ static size_t opus_packet(uint8_t *p, uint32_t k) {
 typedef struct {
     int played, red, fec, concealed, stretched, gaps, late, wait, wrong_order;
     uint32_t last_k;
+    int64_t last_behind_ms; /* the most the playout ran behind the newest arrival, at the end */
 } tally_t;
 
 /* The link and the sender of a simulation. */
 typedef struct {
-    uint32_t n;                      /* packets sent, one each 20 ms */
-    unsigned base_ms, jitter_ms;     /* delay: base plus up to jitter */
-    int loss_every;                  /* every loss_every-th packet lost (0: none) ... */
-    int burst;                       /* ... with the burst - 1 after it (0 or 1: alone) */
-    uint32_t silent_from, silent_to; /* no packets sent in [from, to): DTX */
-    unsigned red;                    /* earlier packets each one repeats (RED) */
+    uint32_t n;                       /* packets sent, one each 20 ms */
+    unsigned base_ms, jitter_ms;      /* delay: base plus up to jitter */
+    int loss_every;                   /* every loss_every-th packet lost (0: none) ... */
+    int burst;                        /* ... with the burst - 1 after it (0 or 1: alone) */
+    uint32_t silent_from, silent_to;  /* no packets sent in [from, to): DTX */
+    unsigned red;                     /* earlier packets each one repeats (RED) */
+    unsigned (*queue_ms)(uint32_t k); /* a queue's delay on top of the rest (NULL: none) */
 } link_t;
 
 static bool lost(const link_t *l, uint32_t k) {
@@ -77,9 +79,10 @@ static void simulate(const link_t *l, tally_t *t) {
         if (lost(l, k))
             continue;
         int64_t sent = (int64_t)k * 20000;
-        arr[na++] =
-            (arrival_t){sent + base_ms * 1000 + cq_test_rand_below(&r, jitter_ms + 1) * 1000,
-                        (uint16_t)k, k * 960u};
+        unsigned queued = l->queue_ms ? l->queue_ms(k) : 0;
+        arr[na++] = (arrival_t){sent + (base_ms + queued) * 1000 +
+                                    cq_test_rand_below(&r, jitter_ms + 1) * 1000,
+                                (uint16_t)k, k * 960u};
     }
     /* Deliver in arrival order. */
     for (size_t i = 1; i < na; i++)
@@ -110,6 +113,12 @@ static void simulate(const link_t *l, tally_t *t) {
         const uint8_t *pkt;
         size_t len;
         unsigned samples;
+        if (l->queue_ms && next > 0 && next < na) {
+            /* How far behind the newest arrival the playout runs. */
+            int64_t behind = (int64_t)(arr[next - 1].ts - jb.play_ts) / 48;
+            if (now >= (int64_t)(n - 100) * 20000 && behind > t->last_behind_ms)
+                t->last_behind_ms = behind;
+        }
         switch (cq_ajb_get(&jb, now, &pkt, &len, &samples)) {
         case CQ_AJB_WAIT:
             t->wait++;
@@ -239,6 +248,53 @@ static void test_ajb_silence_then_talk(void **state) {
     assert_int_equal(cq_ajb_put(&jb, 1, 960, junk, 0, 0), CQ_EMALFORMED);
 }
 
+/*
+ * A modem's queue (the collapse scenario): 1.5 s of it builds in 0.5 s, then drains over
+ * 15 s. While it fills, sound comes too slowly and the playout waits (gaps, not losses);
+ * while it drains, sound comes 10 % faster than it plays, and the buffer drops frames to
+ * keep its delay rather than fall further and further behind (before: never dropped, so
+ * the delay stayed seconds long and, past the ring's 1.28 s, packets overwrote each other
+ * and everything was concealed, long after the link was well again).
+ */
+static unsigned collapse_queue_ms(uint32_t k) {
+    if (k < 500 || k >= 1275)
+        return 0;
+    if (k < 525)
+        return (k - 500) * 60; /* 25 packets: up to 1.5 s */
+    return 1500 - (k - 525) * 2;
+}
+
+static void test_ajb_backlog_drains_without_loss(void **state) {
+    (void)state;
+    tally_t t;
+    simulate(&(link_t){.n = 2000, .base_ms = 40, .jitter_ms = 10, .queue_ms = collapse_queue_ms},
+             &t);
+    assert_int_equal(t.concealed, 0);
+    assert_int_equal(t.late, 0);
+    assert_int_equal(t.wrong_order, 0);
+    assert_true(jb.shrunk >= 60); /* the 1.5 s of backlog, less what the target keeps */
+    assert_int_equal(t.played + (int)jb.shrunk, 2000);
+    /* Well after the queue is gone, the delay is the link's again. */
+    assert_true(t.last_behind_ms <= 100);
+}
+
+/* Seconds of sound at once (a link back from an outage that buffered): more than the ring
+ * holds. The oldest go unplayed; what plays is in order and nothing is concealed. */
+static unsigned burst_queue_ms(uint32_t k) {
+    return k >= 200 && k < 300 ? (300 - k) * 20 : 0; /* 200..299 arrive together */
+}
+
+static void test_ajb_burst_longer_than_the_ring(void **state) {
+    (void)state;
+    tally_t t;
+    simulate(&(link_t){.n = 600, .base_ms = 40, .queue_ms = burst_queue_ms}, &t);
+    assert_int_equal(t.concealed, 0);
+    assert_int_equal(t.wrong_order, 0);
+    assert_int_equal(t.played + (int)jb.shrunk + t.late, 600);
+    assert_true(t.played >= 500);
+    assert_true(t.last_behind_ms <= 100);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ajb_steady_link_keeps_the_minimum),
@@ -247,6 +303,8 @@ int main(void) {
         cmocka_unit_test(test_ajb_losses_play_red_copies),
         cmocka_unit_test(test_ajb_copy_and_packet),
         cmocka_unit_test(test_ajb_silence_then_talk),
+        cmocka_unit_test(test_ajb_backlog_drains_without_loss),
+        cmocka_unit_test(test_ajb_burst_longer_than_the_ring),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
