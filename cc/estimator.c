@@ -83,14 +83,19 @@ void cq_cc_set_rtt(cq_cc_t *cc, uint32_t rtt_us) {
         cc->rtt_min_us = rtt_us;
 }
 
-bool cq_cc_window_full(const cq_cc_t *cc) {
+bool cq_cc_window_full(const cq_cc_t *cc, int64_t now_us) {
     if (cc->reported_bytes == 0 || cc->rtt_min_us == 0)
         return false;
     uint64_t window =
         (uint64_t)cc->target_bps * (cc->rtt_min_us + CQ_CC_WINDOW_QUEUE_US) / 8u / 1000000u;
     if (window < CQ_CC_WINDOW_MIN)
         window = CQ_CC_WINDOW_MIN;
-    return cc->sent_bytes - cc->reported_bytes > window;
+    if (cc->sent_bytes - cc->reported_bytes > window)
+        return true;
+    const cq_sendhist_entry_t *oldest =
+        cq_sendhist_get(&cc->sent, (uint16_t)(cc->reported_tseq + 1));
+    return oldest != NULL && oldest->total > cc->reported_bytes &&
+           now_us - oldest->send_us > (int64_t)(cc->rtt_min_us + CQ_CC_WINDOW_LATE_US);
 }
 
 uint32_t cq_cc_target_bps(const cq_cc_t *cc) {
@@ -540,8 +545,10 @@ void cq_cc_on_feedback(cq_cc_t *cc, const cq_twcc_packet_t *pkts, size_t n, int6
     bool overuse = false;
     for (size_t i = 0; i < n; i++) {
         cq_sendhist_entry_t *e = cq_sendhist_find(&cc->sent, pkts[i].seq);
-        if (e != NULL && e->total > cc->reported_bytes)
+        if (e != NULL && e->total > cc->reported_bytes) {
             cc->reported_bytes = e->total; /* everything sent up to it is reported or gone */
+            cc->reported_tseq = e->tseq;
+        }
         if (e == NULL || e->acked)
             continue;
         if (!pkts[i].received) {

@@ -130,6 +130,7 @@ typedef struct {
     uint32_t rtt_min_us; /* the least seen: the path's own round trip, without queues */
     /* Bytes in flight: sent, minus sent up to the last packet feedback reported. */
     uint64_t sent_bytes, reported_bytes;
+    uint16_t reported_tseq; /* that packet: the one after it is the oldest in flight */
     uint32_t target_bps;
     uint64_t feedbacks, packets_reported, packets_lost, overuses;
 } cq_cc_t;
@@ -158,15 +159,22 @@ uint32_t cq_cc_target_bps(const cq_cc_t *cc);
 /*
  * The congestion window (libwebrtc's congestion-window pushback, in spirit): whether more
  * bytes are in flight (sent, and not yet reported by feedback, received or lost) than the
- * target carries in the path's least round trip plus CQ_CC_WINDOW_QUEUE_US. When a link
- * collapses, delay-based detection needs the delay to show in feedback first, and at
- * twenty times the link's rate a few hundred milliseconds fill a modem's queue with
- * seconds of media; the window stops what can wait (video) as soon as feedback stops
- * keeping up. Before any feedback, and before the round trip is known, never.
+ * target carries in the path's least round trip plus CQ_CC_WINDOW_QUEUE_US; or whether
+ * the oldest packet in flight went out more than that round trip plus CQ_CC_WINDOW_LATE_US
+ * ago (feedback comes every 100 ms: it is late). When a link collapses, delay-based
+ * detection needs the delay to show in feedback first, and at twenty times the link's rate
+ * a few hundred milliseconds fill a modem's queue with seconds of media; the window stops
+ * what can wait (video) as soon as feedback stops keeping up. The bytes alone are sized
+ * on the target, which is still the healthy link's when it collapses; the time is not:
+ * it holds video within half a second of feedback stopping at any rate, and for as long
+ * as what is reported is that late (the path still holds a queue, or the receiver's own
+ * uplink does, which the feedback crosses). Before any feedback, and before the round
+ * trip is known, never.
  */
 #define CQ_CC_WINDOW_QUEUE_US 250000u
+#define CQ_CC_WINDOW_LATE_US  350000u
 #define CQ_CC_WINDOW_MIN      4000u /* bytes: a few packets always fit */
-bool cq_cc_window_full(const cq_cc_t *cc);
+bool cq_cc_window_full(const cq_cc_t *cc, int64_t now_us);
 
 /* A probe the caller should send now, if any: a cluster of *packets packets at *rate_bps,
  * each passed to cq_cc_on_sent with *id. The initial probes come first; later ones when

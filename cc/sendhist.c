@@ -15,7 +15,11 @@ void cq_sendhist_add(cq_sendhist_t *h, uint16_t tseq, size_t bytes, int64_t send
                                .used = true};
 }
 
-cq_sendhist_entry_t *cq_sendhist_find(cq_sendhist_t *h, uint16_t tseq) {
-    cq_sendhist_entry_t *e = &h->e[tseq % CQ_SENDHIST_SIZE];
+const cq_sendhist_entry_t *cq_sendhist_get(const cq_sendhist_t *h, uint16_t tseq) {
+    const cq_sendhist_entry_t *e = &h->e[tseq % CQ_SENDHIST_SIZE];
     return e->used && e->tseq == tseq ? e : NULL;
+}
+
+cq_sendhist_entry_t *cq_sendhist_find(cq_sendhist_t *h, uint16_t tseq) {
+    return cq_sendhist_get(h, tseq) != NULL ? &h->e[tseq % CQ_SENDHIST_SIZE] : NULL;
 }

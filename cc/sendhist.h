@@ -43,5 +43,6 @@ void cq_sendhist_add(cq_sendhist_t *h, uint16_t tseq, size_t bytes, int64_t send
 /* The entry of tseq, or NULL when it was never recorded or has been overwritten. The
  * pointer is valid until the next add; the caller may set its `acked`. */
 cq_sendhist_entry_t *cq_sendhist_find(cq_sendhist_t *h, uint16_t tseq);
+const cq_sendhist_entry_t *cq_sendhist_get(const cq_sendhist_t *h, uint16_t tseq);
 
 #endif

@@ -29,6 +29,10 @@
  * pacing factor): the three keyframes of a layer switch on a fast link reach the relay
  * within a frame time or so instead of half a second of frozen picture. */
 #define PACE_ESTIMATE_FACTOR 2.5
+/* How soon the pacer looks again while the congestion window holds video, and how long
+ * video may wait there before it is dropped rather than sent late. */
+#define WINDOW_RETRY_MS 10
+#define PACE_MAX_AGE_US 1000000u
 /* Probe packets: padding-only RTX of this size, each cluster at least PROBE_MS long. */
 #define PROBE_PACKET_BYTES 280
 #define PROBE_MS           30
@@ -137,14 +141,22 @@ static void send_rtp(struct cq_endpoint *e, const uint8_t *pkt, size_t len) {
 
 static void on_pace_timer(uv_timer_t *t);
 
-/* Lets out the video packets the pacer allows now, and wakes up for the next. */
+/* Lets out the video packets the pacer allows now, and wakes up for the next. While the
+ * congestion window is full (the relay's feedback stopped keeping up: the uplink may have
+ * collapsed, and what is sent now would only queue behind the sound) video waits, and
+ * the pacer looks again a little later. */
 static void pace(struct cq_endpoint *e) {
     uint64_t now = now_us(), at;
     const uint8_t *pkt;
     size_t len;
-    while ((len = cq_pacer_pop(&e->pacer, now, &pkt)) > 0)
+    bool held = false;
+    cq_pacer_drop_stale(&e->pacer, now, PACE_MAX_AGE_US);
+    while (!(held = !e->cfg.no_adapt && cq_cc_window_full(&e->up.cc, (int64_t)now)) &&
+           (len = cq_pacer_pop(&e->pacer, now, &pkt)) > 0)
         send_rtp(e, pkt, len);
-    if (cq_pacer_next(&e->pacer, now, &at))
+    if (held && cq_pacer_next(&e->pacer, now, &at))
+        uv_timer_start(&e->pace_timer, on_pace_timer, WINDOW_RETRY_MS, 0);
+    else if (cq_pacer_next(&e->pacer, now, &at))
         uv_timer_start(&e->pace_timer, on_pace_timer, at > now ? (at - now + 999) / 1000 : 0, 0);
 }
 

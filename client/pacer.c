@@ -66,6 +66,17 @@ size_t cq_pacer_pop(cq_pacer_t *p, uint64_t now_us, const uint8_t **pkt) {
     return len;
 }
 
+unsigned cq_pacer_drop_stale(cq_pacer_t *p, uint64_t now_us, uint64_t max_age_us) {
+    unsigned n = 0;
+    while (p->count > 0 && p->enqueued_us[p->head] + max_age_us < now_us) {
+        p->head = (p->head + 1) % CQ_PACER_PACKETS;
+        p->count--;
+        n++;
+    }
+    p->stale += n;
+    return n;
+}
+
 bool cq_pacer_next(const cq_pacer_t *p, uint64_t now_us, uint64_t *at_us) {
     if (p->count == 0)
         return false;

@@ -31,6 +31,7 @@ typedef struct {
     uint8_t data[CQ_PACER_PACKETS][CQ_PACER_MTU];
     uint64_t queued, sent, dropped; /* dropped: the ring was full */
     uint64_t flushed;               /* dropped for a keyframe (cq_pacer_drop_ssrc) */
+    uint64_t stale;                 /* dropped for waiting too long (cq_pacer_drop_stale) */
     uint64_t max_delay_us;          /* the longest a packet waited */
     uint64_t enqueued_us[CQ_PACER_PACKETS];
 } cq_pacer_t;
@@ -53,6 +54,12 @@ size_t cq_pacer_pop(cq_pacer_t *p, uint64_t now_us, const uint8_t **pkt);
 /* Drops every queued packet whose RTP SSRC is ssrc (a keyframe was asked for on that
  * stream: what waits is history no receiver will use). Returns how many. */
 unsigned cq_pacer_drop_ssrc(cq_pacer_t *p, uint32_t ssrc);
+
+/* Drops the packets at the head queued more than max_age_us before now_us (counted in
+ * `stale`) and returns how many: held that long (the congestion window stopped video), a
+ * picture is of no use to a conversation, and sent late it only delays the keyframe the
+ * receivers will ask for. */
+unsigned cq_pacer_drop_stale(cq_pacer_t *p, uint64_t now_us, uint64_t max_age_us);
 
 /* When the next packet may leave; false when the queue is empty. */
 bool cq_pacer_next(const cq_pacer_t *p, uint64_t now_us, uint64_t *at_us);

@@ -124,6 +124,17 @@ void cq_paceq_pop(cq_paceq_pool_t *pool, cq_paceq_t *q, uint64_t now_us) {
     release_head(pool, q);
 }
 
+unsigned cq_paceq_drop_stale(cq_paceq_pool_t *pool, cq_paceq_t *q, uint64_t now_us,
+                             uint64_t max_age_us) {
+    unsigned n = 0;
+    while (q->count > 0 && pool->e[q->head].queued_us + max_age_us < now_us) {
+        release_head(pool, q);
+        q->dropped++;
+        n++;
+    }
+    return n;
+}
+
 void cq_paceq_clear(cq_paceq_pool_t *pool, cq_paceq_t *q) {
     while (q->count > 0)
         release_head(pool, q);

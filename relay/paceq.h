@@ -85,6 +85,12 @@ void cq_paceq_pop(cq_paceq_pool_t *pool, cq_paceq_t *q, uint64_t now_us);
 /* Drops everything queued (the receiver left or lost its binding). */
 void cq_paceq_clear(cq_paceq_pool_t *pool, cq_paceq_t *q);
 
+/* Drops the packets at the head that were queued more than max_age_us before now_us
+ * (counted in dropped), and returns how many: a picture that waited that long is of no
+ * use to a conversation, and sending it late only delays the keyframe that replaces it. */
+unsigned cq_paceq_drop_stale(cq_paceq_pool_t *pool, cq_paceq_t *q, uint64_t now_us,
+                             uint64_t max_age_us);
+
 /* How long what is queued needs to leave at the pace, in microseconds. */
 uint64_t cq_paceq_backlog_us(const cq_paceq_t *q);
 

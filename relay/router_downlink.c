@@ -90,7 +90,8 @@ size_t cq_router_queue_rtp(struct cq_router *r, struct participant *sub, uint8_t
     struct downlink *d = sub->down;
     /* Sound goes at once; video waits its turn at the pace, and while the window is full
      * (feedback has stopped keeping up: the link may have collapsed). */
-    if (!paced || !d->active || (cq_paceq_open(&d->q, r->now_us) && !cq_cc_window_full(&d->cc)))
+    if (!paced || !d->active ||
+        (cq_paceq_open(&d->q, r->now_us) && !cq_cc_window_full(&d->cc, (int64_t)r->now_us)))
         return send_now(r, sub, slot, len, tseq_at, true);
     if (cq_paceq_push(&r->pool, &d->q, slot, len, tseq_at, r->now_us) != 0) {
         sub->stats.paced_dropped++;
@@ -114,9 +115,10 @@ void cq_router_pace(struct cq_router *r, uint64_t now_us) {
         struct downlink *d = p->down;
         if (!p->bound)
             cq_paceq_clear(&r->pool, &d->q);
+        p->stats.paced_dropped += cq_paceq_drop_stale(&r->pool, &d->q, now_us, PACE_MAX_AGE_US);
         const cq_paceq_entry_t *e;
         const uint8_t *pkt;
-        while (!cq_cc_window_full(&d->cc) &&
+        while (!cq_cc_window_full(&d->cc, (int64_t)r->now_us) &&
                (e = cq_paceq_due(&r->pool, &d->q, now_us, &pkt)) != NULL) {
             uint8_t *slot = cq_udp_sendq_slot(&r->sendq);
             size_t len = e->len;
@@ -176,7 +178,7 @@ static size_t write_probe(uint8_t *slot, struct consumer *c, uint8_t padding, pt
 
 void cq_router_probe(struct cq_router *r, struct participant *p, uint64_t now_us) {
     struct downlink *d = p->down;
-    if (!d->active || !p->bound || cq_cc_window_full(&d->cc))
+    if (!d->active || !p->bound || cq_cc_window_full(&d->cc, (int64_t)now_us))
         return;
     if (d->probe_left == 0) {
         uint32_t rate;

@@ -89,6 +89,9 @@
  * publisher is not told to stop a layer on it (restarting one costs a keyframe on every
  * layer's receivers and a switch), only once the estimate has had this long. */
 #define DOWNLINK_SETTLE_US 4000000u
+/* Video that waited this long in a receiver's pacer (its congestion window held it: the
+ * link collapsed, or its feedback stopped) is dropped rather than sent late. */
+#define PACE_MAX_AGE_US 1000000u
 /* Media is allocated 90 % of the estimate: repairs (RTX) and RTCP need the rest. */
 #define ALLOC_SHARE 0.9
 /* RED is stripped for a receiver whose share cannot carry the sound as it comes, and

@@ -539,29 +539,56 @@ static void test_cc_window(void **state) {
     assert_int_equal(cq_cc_init(&cc, &(cq_cc_config_t){300000, 30000, 5000000}), 0);
     for (uint16_t seq = 0; seq < 100; seq++)
         cq_cc_on_sent(&cc, seq, 1000, 1000 + seq * 100, CQ_SENDHIST_NO_PROBE);
-    assert_false(cq_cc_window_full(&cc)); /* no feedback yet */
+    assert_false(cq_cc_window_full(&cc, 95000)); /* no feedback yet */
     cq_twcc_packet_t first = {.seq = 0, .received = true, .arrival_us = 50000};
     cq_cc_on_feedback(&cc, &first, 1, 60000);
-    assert_false(cq_cc_window_full(&cc)); /* no round trip yet */
+    assert_false(cq_cc_window_full(&cc, 95000)); /* no round trip yet */
     cq_cc_set_rtt(&cc, 400000);
     cq_cc_set_rtt(&cc, 100000); /* the least counts: 300 kbit/s x 350 ms = 13125 bytes */
     cq_cc_set_rtt(&cc, 900000);
     assert_int_equal(cq_cc_target_bps(&cc), 300000);
-    assert_true(cq_cc_window_full(&cc)); /* 99 000 bytes in flight */
+    assert_true(cq_cc_window_full(&cc, 95000)); /* 99 000 bytes in flight */
     /* Reported up to seq 85 (lost): 14 packets, 14 000 bytes, still over. */
     cq_twcc_packet_t lost = {.seq = 85, .received = false};
     cq_cc_on_feedback(&cc, &lost, 1, 70000);
-    assert_true(cq_cc_window_full(&cc));
+    assert_true(cq_cc_window_full(&cc, 95000));
     cq_twcc_packet_t got = {.seq = 87, .received = true, .arrival_us = 80000};
     cq_cc_on_feedback(&cc, &got, 1, 90000);
-    assert_false(cq_cc_window_full(&cc)); /* 12 000 bytes */
+    assert_false(cq_cc_window_full(&cc, 95000)); /* 12 000 bytes */
     /* An older report does not move it back. */
     cq_twcc_packet_t old = {.seq = 3, .received = true, .arrival_us = 51000};
     cq_cc_on_feedback(&cc, &old, 1, 95000);
-    assert_false(cq_cc_window_full(&cc));
+    assert_false(cq_cc_window_full(&cc, 95000));
     for (uint16_t seq = 100; seq < 102; seq++)
         cq_cc_on_sent(&cc, seq, 1000, 20000 + seq * 100, CQ_SENDHIST_NO_PROBE);
-    assert_true(cq_cc_window_full(&cc)); /* 14 000 */
+    assert_true(cq_cc_window_full(&cc, 95000)); /* 14 000 */
+}
+
+/* Time, not bytes: the oldest packet in flight went out more than the least round trip
+ * plus CQ_CC_WINDOW_LATE_US ago, whatever the rate. A collapsed link with a target still
+ * at the healthy link's, sending a fifth of it, holds video within half a second. */
+static void test_cc_window_late_feedback(void **state) {
+    (void)state;
+    cq_cc_t cc;
+    assert_int_equal(cq_cc_init(&cc, &(cq_cc_config_t){1000000, 30000, 5000000}), 0);
+    cq_cc_set_rtt(&cc, 50000);
+    /* 200 kbit/s: a 1000-byte packet each 40 ms; reported up to packet 9 at 0.5 s. */
+    for (uint16_t seq = 0; seq < 10; seq++)
+        cq_cc_on_sent(&cc, seq, 1000, seq * 40000, CQ_SENDHIST_NO_PROBE);
+    cq_twcc_packet_t got = {.seq = 9, .received = true, .arrival_us = 400000};
+    cq_cc_on_feedback(&cc, &got, 1, 500000);
+    assert_false(cq_cc_window_full(&cc, 500000)); /* nothing in flight */
+    /* Idle for a second (nothing to send is not late feedback), then sending again. */
+    for (uint16_t seq = 10; seq < 30; seq++)
+        cq_cc_on_sent(&cc, seq, 1000, 1500000 + (seq - 10) * 40000, CQ_SENDHIST_NO_PROBE);
+    /* 20 000 bytes in flight: under the byte window (1 Mbit/s x 300 ms = 37 500). */
+    assert_false(cq_cc_window_full(&cc, 1500000 + 399000));
+    assert_true(cq_cc_window_full(&cc, 1500000 + 401000)); /* packet 10: 50 + 350 ms ago */
+    /* Feedback reports up to 20: the oldest in flight is 21, sent 400 ms after 10. */
+    got = (cq_twcc_packet_t){.seq = 20, .received = true, .arrival_us = 2000000};
+    cq_cc_on_feedback(&cc, &got, 1, 2000000);
+    assert_false(cq_cc_window_full(&cc, 2000000));
+    assert_true(cq_cc_window_full(&cc, 1500000 + 11 * 40000 + 401000));
 }
 
 static void test_cc_config_and_unknown_feedback(void **state) {
@@ -590,6 +617,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cc_config_and_unknown_feedback),
         cmocka_unit_test(test_cc_window),
+        cmocka_unit_test(test_cc_window_late_feedback),
         cmocka_unit_test_teardown(test_cc_converges_to_capped_link, teardown),
         cmocka_unit_test_teardown(test_cc_backs_off_when_link_drops, teardown),
         cmocka_unit_test_teardown(test_cc_steady_with_random_loss, teardown),

@@ -110,12 +110,35 @@ static void test_drop_ssrc(void **state) {
     assert_int_equal(cq_pacer_drop_ssrc(&pacer, 0x11111111u), 0);
 }
 
+/* Held past the age (the congestion window stopped video): the old ones go, counted; the
+ * younger ones leave in order. */
+static void test_drop_stale(void **state) {
+    (void)state;
+    cq_pacer_init(&pacer, 100000000, 0);
+    uint8_t pkt[100] = {0x80, 96};
+    for (unsigned i = 0; i < 6; i++) {
+        pkt[20] = (uint8_t)i;
+        assert_int_equal(cq_pacer_push(&pacer, pkt, sizeof pkt, 1000000u + i * 100000u), 0);
+    }
+    assert_int_equal(cq_pacer_drop_stale(&pacer, 2000000u, 1000000u), 0); /* none over */
+    assert_int_equal(cq_pacer_drop_stale(&pacer, 2250000u, 1000000u), 3);
+    assert_int_equal(pacer.stale, 3);
+    assert_int_equal(pacer.count, 3);
+    const uint8_t *out;
+    for (unsigned i = 3; i < 6; i++) {
+        assert_int_equal(cq_pacer_pop(&pacer, 2250000u, &out), sizeof pkt);
+        assert_int_equal(out[20], i);
+    }
+    assert_int_equal(cq_pacer_drop_stale(&pacer, 9000000u, 1000000u), 0); /* empty */
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_paced_in_order_at_the_rate),
         cmocka_unit_test(test_burst_after_idle),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_drop_ssrc),
+        cmocka_unit_test(test_drop_stale),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

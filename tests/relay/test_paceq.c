@@ -444,6 +444,26 @@ static void test_paceq_drain_at_rate(void **state) {
     cq_paceq_clear(&pool, &q);
 }
 
+/* Held too long (the window stopped video): the packets queued more than the age ago go,
+ * counted as dropped, and the younger ones stay in order. */
+static void test_paceq_drop_stale(void **state) {
+    (void)state;
+    cq_paceq_t q;
+    cq_paceq_init(&q, SLOW_BPS, PLENTY);
+    assert_int_equal(cq_paceq_drop_stale(&pool, &q, T0, 1000 * MS), 0); /* empty */
+    for (uint32_t id = 1; id <= 5; id++)
+        push_ok(&q, id, PKT, T0 + id * 100 * MS);
+    assert_int_equal(cq_paceq_drop_stale(&pool, &q, T0 + 1200 * MS, 1000 * MS), 1);
+    assert_int_equal(cq_paceq_drop_stale(&pool, &q, T0 + 1200 * MS, 1000 * MS), 0);
+    assert_int_equal(cq_paceq_drop_stale(&pool, &q, T0 + 1401 * MS, 1000 * MS), 3);
+    assert_int_equal(q.count, 1);
+    assert_int_equal(q.bytes, PKT);
+    assert_int_equal(q.dropped, 4);
+    assert_int_equal(pool.free_count, POOL - 1);
+    pop_expect(&q, 5, PKT, T0 + 1401 * MS);
+    assert_int_equal(q.count, 0);
+}
+
 int main(void) {
 #define T(name) cmocka_unit_test_setup(name, setup)
     const struct CMUnitTest tests[] = {
@@ -459,6 +479,7 @@ int main(void) {
         T(test_paceq_backlog),
         T(test_paceq_spend_floor),
         T(test_paceq_drain_at_rate),
+        T(test_paceq_drop_stale),
     };
 #undef T
     return cmocka_run_group_tests_name("relay/paceq", tests, NULL, NULL);
