@@ -7,13 +7,17 @@
 #include "rtp/seq.h"
 
 /* Above the target by this much, the buffer drops a frame; below by this, it adds one. */
-#define SHRINK_MARGIN_MS 20
+#define SHRINK_MARGIN_MS 10
 #define GROW_MARGIN_MS   10
-/* Dropping frames to catch up: one in SHRINK_EVERY played (a quarter faster, which keeps
- * up with a modem's queue draining) while the excess is small; every other frame (twice
- * as fast) when it is more than FAR_MS, after an outage or a collapsed link delivered
- * seconds of backlog at once. Either way the next frame must be here, so that a frame
- * dropped is followed by sound, not by concealment. */
+/* Dropping frames to catch up: the delay is judged by its least over LOOK_FRAMES played
+ * (a second), so that jitter, which moves it up and down all the time, drops nothing; a
+ * second whose least was over the target by more than SHRINK_MARGIN_MS lets the excess go
+ * in the next: one frame in SHRINK_EVERY played (a quarter faster, which keeps up with a
+ * modem's queue draining), every other frame (twice as fast) when the excess is over
+ * FAR_MS, after an outage or a collapsed link delivered seconds of backlog at once.
+ * Either way the next frame must be here, so that a frame dropped is followed by sound,
+ * not by concealment. */
+#define LOOK_FRAMES  25
 #define SHRINK_EVERY 4
 #define FAR_MS       200
 /* Headroom over the measured spread: one frame. */
@@ -58,8 +62,21 @@ static int64_t min_transit(const cq_ajb_t *j) {
     return m;
 }
 
+/* The span of the RED copies recent packets carried, in ms: a copy of a lost packet
+ * comes that much after it, and is of use only if the buffer waits for it. */
+static unsigned red_span_ms(const cq_ajb_t *j) {
+    uint32_t m = 0;
+    for (unsigned i = 0; i < j->ntransit; i++)
+        if (j->red_span[i] > m)
+            m = j->red_span[i];
+    return m / 48;
+}
+
 static void set_target(cq_ajb_t *j) {
-    unsigned t = spread_ms(j) + HEADROOM_MS + j->hold_ms;
+    /* A copy of the packet just before is what the headroom covers already; a deeper one
+     * is waited for on top of it, as the jitter may delay its carrier as much as any. */
+    unsigned red = red_span_ms(j);
+    unsigned t = spread_ms(j) + HEADROOM_MS + (red > 20 ? red : 0) + j->hold_ms;
     j->target_ms = t < CQ_AJB_MIN_MS ? CQ_AJB_MIN_MS : t > CQ_AJB_MAX_MS ? CQ_AJB_MAX_MS : t;
 }
 
@@ -116,6 +133,8 @@ int cq_ajb_put(cq_ajb_t *j, uint16_t seq, uint32_t ts, const uint8_t *payload, s
     if (len > CQ_AJB_PAYLOAD)
         return CQ_ENOBUFS;
     j->transit[j->next_transit] = ticks(arrival_us) - (int64_t)ts;
+    j->red_span[j->next_transit] = j->pending_span;
+    j->pending_span = 0;
     j->next_transit = (j->next_transit + 1) % CQ_AJB_HISTORY;
     if (j->ntransit < CQ_AJB_HISTORY)
         j->ntransit++;
@@ -139,12 +158,16 @@ int cq_ajb_put(cq_ajb_t *j, uint16_t seq, uint32_t ts, const uint8_t *payload, s
     return 0;
 }
 
-int cq_ajb_put_redundant(cq_ajb_t *j, uint32_t ts, const uint8_t *payload, size_t len) {
+int cq_ajb_put_redundant(cq_ajb_t *j, uint32_t ts, uint32_t primary_ts, const uint8_t *payload,
+                         size_t len) {
     cq_opus_toc_t toc;
     if (cq_opus_toc_parse(payload, len, &toc) != 0)
         return CQ_EMALFORMED;
     if (len > CQ_AJB_PAYLOAD)
         return CQ_ENOBUFS;
+    uint32_t span = primary_ts - ts;
+    if (span <= CQ_AJB_MAX_MS * 48u && span > j->pending_span)
+        j->pending_span = span;
     /* Most copies are of packets that came: played already, or waiting. Not late. */
     if (j->started && !cq_ts_newer(ts, j->play_ts) && ts != j->play_ts)
         return 0;
@@ -174,14 +197,21 @@ cq_ajb_action_t cq_ajb_get(cq_ajb_t *j, int64_t now_us, const uint8_t **pkt, siz
     /* How far behind the quickest packet's arrival the playout runs now, in ms. */
     int64_t delay_ms = (ticks(now_us) - (int64_t)j->play_ts - min_transit(j)) / 48;
     cq_ajb_slot_t *s = at(j, j->play_ts);
-    int64_t excess_ms = delay_ms - (int64_t)j->target_ms;
-    unsigned every = excess_ms > FAR_MS ? 2 : SHRINK_EVERY;
-    if (s != NULL && excess_ms > SHRINK_MARGIN_MS && j->since_shrink + 1 >= every &&
+    if (j->look_frames == 0 || delay_ms < j->low_delay_ms)
+        j->low_delay_ms = delay_ms;
+    if (++j->look_frames >= LOOK_FRAMES) {
+        int64_t excess_ms = j->low_delay_ms - (int64_t)j->target_ms;
+        j->drop_budget = excess_ms > SHRINK_MARGIN_MS ? (unsigned)(excess_ms / 20) : 0;
+        j->drop_every = excess_ms > FAR_MS ? 2 : SHRINK_EVERY;
+        j->look_frames = 0;
+    }
+    if (s != NULL && j->drop_budget > 0 && j->since_shrink + 1 >= j->drop_every &&
         at(j, j->play_ts + s->samples) != NULL) {
-        /* Too much delay, and the next frame is here: drop this one to catch up. */
+        /* Too much delay for a whole second, and the next frame is here: drop this one. */
         j->play_ts += s->samples;
         s->used = false;
         j->shrunk++;
+        j->drop_budget--;
         j->since_shrink = 0;
         s = at(j, j->play_ts);
     }

@@ -42,11 +42,17 @@ typedef struct {
     uint16_t last_samples; /* duration of the last packet played, for a lost one's */
     int64_t first_arrival_us;
     uint32_t first_ts; /* of the first packet put: copies of earlier ones were never lost */
-    int64_t transit[CQ_AJB_HISTORY]; /* arrival - ts of recent packets, in 48 kHz units */
+    int64_t transit[CQ_AJB_HISTORY];   /* arrival - ts of recent packets, in 48 kHz units */
+    uint32_t red_span[CQ_AJB_HISTORY]; /* how far back their RED copies went, 48 kHz units */
+    uint32_t pending_span;             /* of the copies put for the packet coming next */
     unsigned ntransit, next_transit;
     unsigned target_ms;
     unsigned hold_ms;      /* added for lip sync (cq_ajb_set_hold_ms) */
     unsigned since_shrink; /* frames played since one was dropped to catch up */
+    /* The least delay over the frames of this look (LOOK_FRAMES), and what the last look
+     * found to drop: how many frames, one in how many. */
+    int64_t low_delay_ms;
+    unsigned look_frames, drop_budget, drop_every;
     /* shrunk: frames dropped unplayed to bring the delay down (a backlog drained). */
     uint64_t played, red, fec, concealed, late, stretched, shrunk;
 } cq_ajb_t;
@@ -70,14 +76,16 @@ void cq_ajb_init(cq_ajb_t *j);
 int cq_ajb_put(cq_ajb_t *j, uint16_t seq, uint32_t ts, const uint8_t *payload, size_t len,
                int64_t arrival_us);
 
-/* A redundant copy of an earlier packet (a RED block, RFC 2198) that came inside a later one
- * (which the caller puts as well). It waits in the packet's place if that has not played yet
- * and nothing holds it: its own packet arriving later replaces it. It says nothing of the
- * link's delay. A copy of a packet from before the first one put is not wanted either
- * (sent before this receiver was listening: not a loss). Returns 1 (kept), 0 (not needed),
- * CQ_ENOBUFS,
+/* A redundant copy of an earlier packet (a RED block, RFC 2198) that came inside a later one,
+ * of RTP time primary_ts (which the caller puts after its copies). It waits in the packet's
+ * place if that has not played yet and nothing holds it: its own packet arriving later
+ * replaces it. It says nothing of the link's delay, but how far back the copies go does
+ * say how long the buffer must wait for one: the delay aimed at covers that span. A copy
+ * of a packet from before the first one put is not wanted either (sent before this
+ * receiver was listening: not a loss). Returns 1 (kept), 0 (not needed), CQ_ENOBUFS,
  * CQ_EMALFORMED. */
-int cq_ajb_put_redundant(cq_ajb_t *j, uint32_t ts, const uint8_t *payload, size_t len);
+int cq_ajb_put_redundant(cq_ajb_t *j, uint32_t ts, uint32_t primary_ts, const uint8_t *payload,
+                         size_t len);
 
 /* What to do next, at now_us: for PLAY, RED and FEC, *pkt and *len point at the packet to
  * decode (valid until the next put), and *samples says how many samples it stands for

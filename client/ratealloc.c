@@ -1,5 +1,6 @@
 #include "client/ratealloc.h"
 
+#include <math.h>
 #include <string.h>
 
 /* What one audio packet costs beyond its Opus data: RTP header 12, the extension block
@@ -8,7 +9,7 @@
 #define AUDIO_HEADER_BYTES 40
 #define RED_BLOCK_BYTES    4
 /* As client/sender.c: at this loss RED repeats every copy allowed rather than one. */
-#define RED_DEEP_LOSS_PCT 5
+#define RED_DEEP_LOSS_PCT 4
 
 /* Frame-rate steps of the top layer on: full, 2/3, 1/2. */
 #define STEPS 3
@@ -77,12 +78,24 @@ static void choose_frame(cq_ratealloc_t *a, uint32_t target, int64_t now_us) {
     }
 }
 
+/* The loss to protect against: the measure, averaged over CQ_RATEALLOC_LOSS_US from none.
+ * Not from the first measure: the first second's probes overfill any link's queue, and
+ * a session that started deep would hold every receiver's sound back for seconds. */
+static double protect_loss(cq_ratealloc_t *a, double loss, int64_t now_us) {
+    if (a->protect_us != 0 && now_us > a->protect_us) {
+        double keep = exp(-(double)(now_us - a->protect_us) / CQ_RATEALLOC_LOSS_US);
+        a->protect_loss = loss + (a->protect_loss - loss) * keep;
+    }
+    a->protect_us = now_us ? now_us : 1;
+    return a->protect_loss;
+}
+
 static void plan_audio(cq_ratealloc_t *a, const cq_ratealloc_input_t *in, int64_t now_us,
                        cq_ratealloc_plan_t *out) {
     if (!a->cfg.audio)
         return;
     double loss = in->loss < 0 ? 0 : in->loss > 1 ? 1 : in->loss;
-    unsigned pct = (unsigned)(loss * 100 + 0.999);
+    unsigned pct = (unsigned)(protect_loss(a, loss, now_us) * 100 + 0.999);
     double bps = in->target_bps * CQ_RATEALLOC_AUDIO_SHARE;
     bps = bps < CQ_RATEALLOC_AUDIO_MIN_BPS   ? CQ_RATEALLOC_AUDIO_MIN_BPS
           : bps > CQ_RATEALLOC_AUDIO_MAX_BPS ? CQ_RATEALLOC_AUDIO_MAX_BPS

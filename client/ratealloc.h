@@ -44,6 +44,12 @@
 #define CQ_RATEALLOC_AUDIO_SHARE   0.06
 #define CQ_RATEALLOC_AUDIO_MIN_BPS 16000
 #define CQ_RATEALLOC_AUDIO_MAX_BPS 32000
+/* The loss sound is protected against (Opus FEC, RED copies): the measured loss averaged
+ * over about this long. Loss in bursts (a 3G link) leaves many windows of the estimator
+ * with none at all and a few with a lot; protection that followed each window would be
+ * off when the next burst comes, and one that jumped with each would protect a radio
+ * link's random 2 % as if it were a 3G link's bursts. */
+#define CQ_RATEALLOC_LOSS_US 5000000
 /* Estimates under these send 40 ms and 60 ms audio packets. */
 #define CQ_RATEALLOC_AUDIO_40MS_BPS 100000
 #define CQ_RATEALLOC_AUDIO_60MS_BPS 50000
@@ -67,7 +73,7 @@ typedef struct {
 typedef struct {
     unsigned audio_bps;      /* Opus bitrate */
     unsigned audio_frame_ms; /* 20, 40 or 60 */
-    unsigned audio_loss_pct; /* the measured loss, rounded up: sizes Opus's FEC */
+    unsigned audio_loss_pct; /* the loss protected against, rounded up (see below) */
     bool audio_fec;
     unsigned audio_cost_bps; /* what audio takes of the uplink, headers and RED included */
     uint8_t layers_on;       /* bit i: layer i is encoded (bit 0 whenever there is video) */
@@ -85,6 +91,8 @@ typedef struct {
     int64_t up_since_us;    /* a better choice fits with headroom since then; -1: none */
     unsigned frame_ms;      /* audio frame size in force */
     int64_t frame_since_us; /* a shorter frame fits with headroom since then; -1: none */
+    double protect_loss;    /* the loss protected against, 0..1 */
+    int64_t protect_us;     /* when it was last brought up to date; 0: never */
 } cq_ratealloc_t;
 
 void cq_ratealloc_init(cq_ratealloc_t *a, const cq_ratealloc_config_t *cfg);

@@ -245,7 +245,8 @@ static void audio_packet(remote_t *m, const cq_rtp_view_t *v, uint64_t now_us) {
     }
     for (int i = 0; i < n - 1; i++)
         if (b[i].pt == CQ_SENDER_PT_OPUS)
-            cq_ajb_put_redundant(m->ajb, v->timestamp - b[i].ts_offset, b[i].data, b[i].len);
+            cq_ajb_put_redundant(m->ajb, v->timestamp - b[i].ts_offset, v->timestamp, b[i].data,
+                                 b[i].len);
     if (b[n - 1].pt == CQ_SENDER_PT_OPUS && b[n - 1].len > 0 &&
         cq_ajb_put(m->ajb, v->seq, v->timestamp, b[n - 1].data, b[n - 1].len, (int64_t)now_us) ==
             CQ_EMALFORMED)

@@ -606,27 +606,36 @@ static void report_audio_loss(struct cq_sender *s, uint8_t fraction_lost, uint64
     assert_int_equal(cq_sender_rtcp(s, buf, (size_t)n, at_us), 0);
 }
 
-/* Checks that captured packet i is RED carrying plain[first .. last] (the Opus payloads a
- * sender without RED wrote for the same sound), the last as the primary. */
-static void expect_red(const capture_t *plain, size_t i, size_t first, size_t last) {
+/* Checks that captured packet i is RED carrying plain[k] for each of the n indices in
+ * ks (the Opus payloads a sender without RED wrote for the same sound), oldest first, the
+ * last as the primary. */
+static void expect_red_of(const capture_t *plain, size_t i, const size_t *ks, size_t n) {
     cq_rtp_view_t v = rtp_of(i);
     assert_int_equal(v.payload_type, CQ_SENDER_PT_RED);
     cq_red_block_t b[4];
-    int n = cq_red_parse(v.payload, v.payload_len, b, 4);
-    assert_int_equal(n, (int)(last - first + 1));
-    for (size_t k = first; k <= last; k++) {
+    assert_int_equal(cq_red_parse(v.payload, v.payload_len, b, 4), (int)n);
+    for (size_t j = 0; j < n; j++) {
         cq_rtp_view_t o;
-        assert_true(cq_rtp_parse(plain->pkt[k].data, plain->pkt[k].len, &o) > 0);
-        const cq_red_block_t *x = &b[k - first];
-        assert_int_equal(x->pt, CQ_SENDER_PT_OPUS);
-        assert_int_equal(x->ts_offset, (last - k) * 960u);
-        assert_int_equal(x->len, o.payload_len);
-        assert_memory_equal(x->data, o.payload, o.payload_len);
+        assert_true(cq_rtp_parse(plain->pkt[ks[j]].data, plain->pkt[ks[j]].len, &o) > 0);
+        assert_int_equal(b[j].pt, CQ_SENDER_PT_OPUS);
+        assert_int_equal(b[j].ts_offset, (ks[n - 1] - ks[j]) * 960u);
+        assert_int_equal(b[j].len, o.payload_len);
+        assert_memory_equal(b[j].data, o.payload, o.payload_len);
     }
 }
 
-/* With RED each packet repeats the one before it (two before once the relay reports 5 %
- * loss), byte for byte what was sent then; a talkspurt starts without copies. */
+/* The same for plain[first .. last], each one. */
+static void expect_red(const capture_t *plain, size_t i, size_t first, size_t last) {
+    size_t ks[4], n = 0;
+    for (size_t k = first; k <= last; k++)
+        ks[n++] = k;
+    expect_red_of(plain, i, ks, n);
+}
+
+/* With RED each packet repeats the one before it, byte for byte what was sent then; once
+ * the relay's reports average 4 % loss or more, the second and the fourth before (loss
+ * that high comes in bursts); a talkspurt starts without copies, and its first packets
+ * repeat the oldest they have. */
 static void test_sender_audio_red(void **state) {
     (void)state;
     /* What a sender without RED sends for the same sound and the same reports (Opus is
@@ -637,7 +646,8 @@ static void test_sender_audio_red(void **state) {
     uint32_t k = 0;
     for (; k < 4; k++)
         send_audio(s, k, true);
-    report_audio_loss(s, 26, T0 + 80000);
+    for (int r = 0; r < 15; r++) /* as below, for the same Opus loss hint */
+        report_audio_loss(s, 26, T0 + 80000);
     for (; k < TONE; k++)
         send_audio(s, k, true);
     for (; k < TONE + QUIET; k++)
@@ -654,7 +664,12 @@ static void test_sender_audio_red(void **state) {
     k = 0;
     for (; k < 4; k++)
         send_audio(s, k, true);
-    report_audio_loss(s, 26, T0 + 80000); /* 10 % */
+    for (int r = 0; r < 10; r++) /* none, ten times */
+        report_audio_loss(s, 0, T0 + 80000);
+    report_audio_loss(s, 26, T0 + 80000); /* then 10 %: 2 % averaged, one copy */
+    send_audio(s, k++, true);
+    for (int r = 0; r < 14; r++)
+        report_audio_loss(s, 26, T0 + 80000);
     for (; k < TONE; k++)
         send_audio(s, k, true);
     size_t tone_end = cap.n;
@@ -665,21 +680,21 @@ static void test_sender_audio_red(void **state) {
         send_audio(s, k, true);
     assert_int_equal(cap.n, plain.n); /* the same packets, DTX included */
     expect_red(&plain, 0, 0, 0);      /* nothing before the first */
-    for (size_t i = 1; i < 4; i++)
-        expect_red(&plain, i, i - 1, i); /* 0 % loss: one copy */
-    for (size_t i = 4; i < tone_end; i++)
-        expect_red(&plain, i, i - 2, i); /* 10 %: two */
+    for (size_t i = 1; i < 5; i++)
+        expect_red(&plain, i, i - 1, i); /* under 4 % averaged: one copy */
+    for (size_t i = 5; i < tone_end; i++)
+        expect_red_of(&plain, i, (size_t[]){i - 4, i - 2, i}, 3); /* 9.6 %: two, spread */
     /* The quiet frames that still made packets repeat what came before them; after DTX
      * the new talkspurt repeats nothing from before the silence. */
     for (size_t i = tone_end; i < again; i++)
         assert_int_equal(rtp_of(i).payload_type, CQ_SENDER_PT_RED);
     expect_red(&plain, again, again, again);
     expect_red(&plain, again + 1, again, again + 1);
-    expect_red(&plain, again + 2, again, again + 2);
+    expect_red_of(&plain, again + 2, (size_t[]){again, again + 2}, 2);
     cq_sender_stats_t st;
     cq_sender_stats(s, &st);
     assert_int_equal(st.audio_frames, cap.n);
-    assert_true(st.audio_red_blocks >= 3 + 2 * (TONE - 4) + 3);
+    assert_true(st.audio_red_blocks >= 4 + 2 * (TONE - 5) + 2);
     cq_sender_destroy(s);
 
     c.audio_red = CQ_SENDER_MAX_RED + 1;
