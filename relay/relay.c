@@ -112,6 +112,10 @@ uint16_t cq_relay_media_port(const struct cq_relay *r, unsigned worker) {
     return worker < r->nworkers ? cq_worker_port(r->w[worker].worker) : 0;
 }
 
+int cq_relay_worker_cpu_ns(const struct cq_relay *r, unsigned worker, uint64_t *ns) {
+    return worker < r->nworkers ? cq_worker_cpu_ns(r->w[worker].worker, ns) : CQ_ENOENT;
+}
+
 static struct relay_worker *worker_of(struct cq_relay *r, uint32_t session_id) {
     uintptr_t v = (uintptr_t)cq_map_get(&r->session_worker, session_id);
     return v ? &r->w[v - 1] : NULL;

@@ -224,6 +224,11 @@ int cq_relay_stream_stats(struct cq_relay *r, uint32_t session_id, uint32_t part
 int cq_relay_consumer_stats(struct cq_relay *r, uint32_t session_id, uint32_t subscriber,
                             uint32_t publisher, cq_relay_consumer_stats_t *out);
 
+/* CPU time worker i's thread has used since it started, in nanoseconds (its thread's CPU
+ * clock: what forwarding costs, apart from any other thread of the process). Returns 0,
+ * CQ_ENOENT (no such worker) or CQ_EBADSTATE (stopped). */
+int cq_relay_worker_cpu_ns(const struct cq_relay *r, unsigned worker, uint64_t *ns);
+
 /* Sums of every worker's counters. */
 int cq_relay_worker_stats(struct cq_relay *r, cq_relay_worker_stats_t *out);
 

@@ -1,8 +1,11 @@
 #include "relay/worker.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "rtp/error.h"
 
@@ -188,6 +191,21 @@ int cq_worker_call(struct cq_worker *w, int (*fn)(void *arg), void *arg) {
 uint16_t cq_worker_port(const struct cq_worker *w) {
     int port = cq_udp_local_port(&w->udp);
     return port > 0 ? (uint16_t)port : 0;
+}
+
+int cq_worker_cpu_ns(const struct cq_worker *w, uint64_t *ns) {
+    if (!w->started || w->joined)
+        return CQ_EBADSTATE;
+    /* On Unix a uv_thread_t is the thread's pthread_t (libuv's uv-unix.h). */
+    clockid_t clock;
+    int err = pthread_getcpuclockid(w->thread, &clock);
+    if (err != 0)
+        return -err;
+    struct timespec ts;
+    if (clock_gettime(clock, &ts) != 0)
+        return -errno;
+    *ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    return 0;
 }
 
 uv_loop_t *cq_worker_loop(struct cq_worker *w) {

@@ -58,6 +58,12 @@ int cq_worker_call(struct cq_worker *w, int (*fn)(void *arg), void *arg);
 /* The bound UDP port (after port 0 was asked for). */
 uint16_t cq_worker_port(const struct cq_worker *w);
 
+/* CPU time the worker's thread has used so far, in nanoseconds, into *ns: what it costs,
+ * apart from the threads around it (chasqui-bench divides forwarded packets by it).
+ * Callable from the owner's thread while the worker runs. Returns 0, CQ_EBADSTATE (not
+ * started, or stopped) or a negated errno from the thread's CPU clock. */
+int cq_worker_cpu_ns(const struct cq_worker *w, uint64_t *ns);
+
 /* The worker's loop, for handles the session logic adds on the worker thread (timers). */
 uv_loop_t *cq_worker_loop(struct cq_worker *w);
 

@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -59,6 +60,23 @@ static int is_worker_thread(void *arg) {
     uv_thread_t self = uv_thread_self();
     l->worker_thread = self;
     return 1;
+}
+
+static uint64_t thread_cpu_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Burns 20 ms of CPU time of the calling thread (however long that takes on a busy
+ * machine: CPU time, not wall-clock time). */
+#define SPIN_NS (20u * 1000000u)
+static int spin(void *arg) {
+    (void)arg;
+    uint64_t until = thread_cpu_ns() + SPIN_NS;
+    while (thread_cpu_ns() < until)
+        ;
+    return 0;
 }
 
 static struct cq_worker *start(logic_t *l) {
@@ -169,6 +187,29 @@ static void test_worker_call_refused_when_not_running(void **state) {
     cq_worker_destroy(NULL);
 }
 
+/* The worker's CPU clock counts what runs on its thread, not what its caller spends. */
+static void test_worker_cpu_ns_counts_the_worker_thread(void **state) {
+    (void)state;
+    logic_t l = {0};
+    struct cq_worker *w = NULL;
+    cq_worker_config_t cfg = {.host = "127.0.0.1"};
+    assert_int_equal(cq_worker_create(&w, &cfg, &ops, &l), 0);
+    uint64_t before = 0, after = 0;
+    assert_int_equal(cq_worker_cpu_ns(w, &before), CQ_EBADSTATE); /* not started */
+    assert_int_equal(cq_worker_start(w), 0);
+    assert_int_equal(cq_worker_cpu_ns(w, &before), 0);
+    assert_int_equal(cq_worker_call(w, spin, NULL), 0);
+    assert_int_equal(cq_worker_cpu_ns(w, &after), 0);
+    assert_true(after - before >= SPIN_NS);
+    uint64_t idle = after;
+    spin(NULL); /* on this thread: not the worker's, which only ticks meanwhile */
+    assert_int_equal(cq_worker_cpu_ns(w, &after), 0);
+    assert_true(after - idle < SPIN_NS);
+    assert_int_equal(cq_worker_stop(w), 0);
+    assert_int_equal(cq_worker_cpu_ns(w, &after), CQ_EBADSTATE);
+    cq_worker_destroy(w);
+}
+
 static void test_worker_create_fails_on_taken_port(void **state) {
     (void)state;
     logic_t l = {0};
@@ -189,6 +230,7 @@ int main(void) {
         cmocka_unit_test(test_worker_ticks),
         cmocka_unit_test(test_worker_call_from_many_threads_runs_each_once),
         cmocka_unit_test(test_worker_call_refused_when_not_running),
+        cmocka_unit_test(test_worker_cpu_ns_counts_the_worker_thread),
         cmocka_unit_test(test_worker_create_fails_on_taken_port),
     };
     return cmocka_run_group_tests_name("relay/worker", tests, NULL, NULL);
