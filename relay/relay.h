@@ -74,7 +74,11 @@ typedef struct {
     unsigned video_layers;                /* 0..CQ_RELAY_MAX_LAYERS, lowest first */
     uint32_t video_ssrc[CQ_RELAY_MAX_LAYERS];
     uint32_t video_rtx_ssrc[CQ_RELAY_MAX_LAYERS]; /* 0: no RTX for that layer */
-    bool subscribe_all; /* receive every publisher of the session, present and future */
+    /* Receive every publisher of the session, present and future: every participant that
+     * publishes audio or video. Two that publish nothing (a broadcast's viewers) are not
+     * tied by a consumer, which would carry nothing and cost its memory and timer visits
+     * for every ordered pair (gigabytes at 500 viewers; docs/PERFORMANCE.md). */
+    bool subscribe_all;
 } cq_relay_participant_params_t;
 
 /* The SSRCs a subscriber sees for one publisher: stable for as long as it is subscribed,

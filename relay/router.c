@@ -490,6 +490,11 @@ static void handle(struct cq_router *r, cq_udp_dgram_t *d, uint64_t now_us) {
     }
 }
 
+/* Datagrams the send queue has sent or dropped so far. */
+static uint64_t sendq_handled(const cq_udp_sendq_t *q) {
+    return q->sent + q->dropped_full + q->dropped_error;
+}
+
 void cq_router_on_readable(void *ctx, cq_udp_t *udp, uint64_t now_us) {
     struct cq_router *r = ctx;
     r->now_us = now_us;
@@ -498,20 +503,28 @@ void cq_router_on_readable(void *ctx, cq_udp_t *udp, uint64_t now_us) {
         r->sendq_ready = true;
     }
     cq_udp_dgram_t msgs[CQ_UDP_BATCH];
-    for (int batch = 0; batch < MAX_BATCHES_PER_EVENT; batch++) {
-        for (unsigned i = 0; i < CQ_UDP_BATCH; i++)
+    /* An event's cost is in its copies (one packet of a broadcast is hundreds): batches
+     * are sized by the copies the last one made per datagram, within what is left. */
+    uint64_t copies = 0;
+    for (int batch = 0; batch < MAX_BATCHES_PER_EVENT && copies < MAX_COPIES_PER_EVENT; batch++) {
+        uint64_t want = (MAX_COPIES_PER_EVENT - copies) / r->copies_per_datagram;
+        want = want < 1 ? 1 : want > CQ_UDP_BATCH ? CQ_UDP_BATCH : want;
+        for (unsigned i = 0; i < want; i++)
             msgs[i] = (cq_udp_dgram_t){.data = r->rx[i], .cap = RX_SLOT_SIZE};
-        int n = cq_udp_recv(udp, msgs, CQ_UDP_BATCH);
+        uint64_t before = sendq_handled(&r->sendq);
+        int n = cq_udp_recv(udp, msgs, (unsigned)want);
         if (n <= 0)
             break;
         for (int i = 0; i < n; i++)
             handle(r, &msgs[i], now_us);
         cq_router_pace(r, now_us);
         cq_udp_sendq_flush(&r->sendq);
-        if (n < CQ_UDP_BATCH)
+        uint64_t made = sendq_handled(&r->sendq) - before;
+        copies += made;
+        r->copies_per_datagram = made > (uint64_t)n ? (made + (uint64_t)n - 1) / (uint64_t)n : 1;
+        if ((uint64_t)n < want)
             break;
     }
-    r->stats.send_dropped = r->sendq.dropped_full + r->sendq.dropped_error;
 }
 
 /* Whether pub's layer is arriving: only then is a keyframe request for it any use (a
@@ -703,6 +716,7 @@ int cq_router_create(struct cq_router **out, const cq_router_config_t *cfg) {
     if (r->cfg.consent_us == 0)
         r->cfg.consent_us = 30000000u;
     r->rng = cfg->seed ? cfg->seed : 0x9e3779b97f4a7c15ull;
+    r->copies_per_datagram = 1;
     r->pool_entries = calloc(PACE_POOL_PACKETS, sizeof *r->pool_entries);
     r->pool_data = malloc(PACE_POOL_PACKETS * sizeof *r->pool_data);
     if (r->pool_entries == NULL || r->pool_data == NULL || cq_map_init(&r->sessions, 16) != 0 ||
@@ -866,6 +880,11 @@ static int subscribe(struct cq_router *r, struct participant *sub, struct partic
     return add_consumer(r, pub, sub);
 }
 
+/* Whether sub, which joined with subscribe_all, receives pub: when pub publishes. */
+static bool subscribes_all_to(const struct participant *sub, const struct participant *pub) {
+    return sub->subscribe_all && pub->nstreams > 0;
+}
+
 int cq_router_participant_add(struct cq_router *r, uint32_t session_id,
                               const cq_relay_participant_params_t *params) {
     struct session *s = find_session(r, session_id);
@@ -937,8 +956,8 @@ int cq_router_participant_add(struct cq_router *r, uint32_t session_id,
     for (struct participant *q = s->participants; q != NULL; q = q->next) {
         if (q == p)
             continue;
-        if ((p->subscribe_all && (err = subscribe(r, p, q)) != 0) ||
-            (q->subscribe_all && (err = subscribe(r, q, p)) != 0)) {
+        if ((subscribes_all_to(p, q) && (err = subscribe(r, p, q)) != 0) ||
+            (subscribes_all_to(q, p) && (err = subscribe(r, q, p)) != 0)) {
             cq_router_participant_remove(r, session_id, p->id);
             return err;
         }
@@ -1129,6 +1148,10 @@ static void add_counters(cq_relay_participant_stats_t *sum, const cq_relay_parti
 
 void cq_router_worker_stats(const struct cq_router *r, cq_relay_worker_stats_t *out) {
     *out = r->stats;
+    /* Copies refused before the queue (SRTP) plus those the queue could not send, in any
+     * flush: after a receive batch or from a pacing timer. */
+    if (r->sendq_ready)
+        out->send_dropped += r->sendq.dropped_full + r->sendq.dropped_error;
     cq_relay_participant_stats_t sum = r->departed;
     out->sessions = r->sessions.count;
     for (const struct session *s = r->session_list; s != NULL; s = s->next)

@@ -794,6 +794,42 @@ static void test_relay_api_rejects_bad_requests(void **state) {
     assert_int_equal(cq_relay_session_close(f->relay, 8), 0);
 }
 
+/* subscribe_all ties a participant to those who publish: a publisher's arrival subscribes
+ * the viewers already there and a viewer's arrival subscribes it to the publishers, but two
+ * viewers (nothing to send each other) get no consumer. cq_relay_subscribe answers
+ * CQ_EEXIST for a pair that is tied, and 0 for one that was not. */
+static void test_subscribe_all_ties_publishers_only(void **state) {
+    fixture_t *f = *state;
+    uint16_t port;
+    assert_int_equal(cq_relay_session_create(f->relay, 9, &port), 0);
+    cq_relay_participant_params_t p;
+    const int viewer_a = 20, viewer_b = 21, presenter = 22, viewer_c = 23;
+    for (int i = viewer_a; i <= viewer_c; i++) {
+        make_params(&p, i);
+        if (i != presenter) {
+            p.audio_ssrc = 0;
+            p.video_layers = 0;
+        }
+        assert_int_equal(cq_relay_participant_add(f->relay, 9, &p), 0);
+    }
+    const uint32_t a = (uint32_t)viewer_a + 1, b = (uint32_t)viewer_b + 1,
+                   pr = (uint32_t)presenter + 1, c = (uint32_t)viewer_c + 1;
+    cq_relay_consumer_stats_t st;
+    for (uint32_t v = a; v <= c; v++) {
+        if (v == pr)
+            continue;
+        assert_int_equal(cq_relay_subscribe(f->relay, 9, v, pr), CQ_EEXIST);
+        assert_int_equal(cq_relay_consumer_stats(f->relay, 9, v, pr, &st), 0);
+        assert_int_equal(cq_relay_consumer_stats(f->relay, 9, pr, v, &st), CQ_ENOENT);
+    }
+    assert_int_equal(cq_relay_consumer_stats(f->relay, 9, a, b, &st), CQ_ENOENT);
+    assert_int_equal(cq_relay_consumer_stats(f->relay, 9, c, a, &st), CQ_ENOENT);
+    /* Asked for by name, a viewer can still be subscribed to one that publishes nothing. */
+    assert_int_equal(cq_relay_subscribe(f->relay, 9, a, b), 0);
+    assert_int_equal(cq_relay_consumer_stats(f->relay, 9, a, b, &st), 0);
+    assert_int_equal(cq_relay_session_close(f->relay, 9), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_forwarding_every_receiver_gets_every_stream),
@@ -807,6 +843,7 @@ int main(void) {
         cmocka_unit_test(test_forwarding_answers_nacks_with_rtx),
         cmocka_unit_test(test_forwarding_recovers_publisher_losses),
         cmocka_unit_test(test_relay_api_rejects_bad_requests),
+        cmocka_unit_test(test_subscribe_all_ties_publishers_only),
     };
     return cmocka_run_group_tests_name("relay/forwarding", tests, setup, teardown);
 }
