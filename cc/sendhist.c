@@ -9,7 +9,7 @@ void cq_sendhist_init(cq_sendhist_t *h) {
 void cq_sendhist_add(cq_sendhist_t *h, uint16_t tseq, size_t bytes, int64_t send_us, int probe) {
     cq_sendhist_entry_t *e = &h->e[tseq % CQ_SENDHIST_SIZE];
     *e = (cq_sendhist_entry_t){.send_us = send_us,
-                               .bytes = bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)bytes,
+                               .bytes = bytes > UINT16_MAX ? UINT16_MAX : (uint16_t)bytes,
                                .tseq = tseq,
                                .probe = (int16_t)(probe < 0 ? CQ_SENDHIST_NO_PROBE : probe),
                                .used = true};

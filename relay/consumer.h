@@ -19,9 +19,12 @@
 #include "relay/relay.h"
 #include "relay/vselect.h"
 
-/* Video packets remembered per consumer: as many as a stream's retransmission cache holds
- * (about a second at the bitrates of chasqui's links). A power of two. */
-#define CQ_CONSUMER_HISTORY 512
+/* Video packets remembered per consumer: as many as a stream's retransmission cache holds,
+ * a second of the fastest layer chasqui's links carry (1 Mbit/s in 1,100-byte packets is
+ * 114 a second); a slower stream's cache is bounded by age, not by this. Sized by what is
+ * served: at 512 a conference participant's two caches and its consumers' histories
+ * alone were over the 1 MiB it may cost (issue 8, docs/PERFORMANCE.md). A power of two. */
+#define CQ_CONSUMER_HISTORY 128
 /* Sender reports remembered for round-trip times: a receiver reports on the latest one it
  * got, and audio and video each send one about every second or few. */
 #define CQ_CONSUMER_SR_MEMORY 8

@@ -45,9 +45,12 @@ static void test_consumer_sent_history(void **state) {
     assert_int_equal(e->picture_id, 550);
     assert_int_equal(e->tl0picidx, 550 / 4);
     assert_int_equal(e->ts_delta, 77);
-    /* 65300 + 20 shares its slot with 65300 + 532 (512 apart): only the newer is there. */
+    /* Only the last CQ_CONSUMER_HISTORY are kept: an older one's slot holds a newer. */
     assert_null(cq_consumer_sent_find(&consumer, (uint16_t)(65300 + 20)));
     assert_non_null(cq_consumer_sent_find(&consumer, (uint16_t)(65300 + 532)));
+    assert_non_null(
+        cq_consumer_sent_find(&consumer, (uint16_t)(65300 + 600 - CQ_CONSUMER_HISTORY)));
+    assert_null(cq_consumer_sent_find(&consumer, (uint16_t)(65300 + 599 - CQ_CONSUMER_HISTORY)));
     assert_null(cq_consumer_sent_find(&consumer, 30000)); /* never sent */
 }
 
