@@ -154,6 +154,16 @@ static void resend(struct cq_router *r, struct consumer *c, uint16_t out_seq, ui
         sub->stats.nacks_unanswered++;
         return;
     }
+    /* Wrapped before the budget is asked: a packet that cannot be resent (too large for
+     * the OSN, say) is unanswered and takes no tokens from the ones that can. */
+    uint8_t *slot = cq_udp_sendq_slot(&r->sendq);
+    int n = cq_rtx_wrap(pkt, v.header_len, v.payload_len, RTX_PAYLOAD_TYPE, c->s.rtx_seq,
+                        c->s.ssrcs.video_rtx, slot, CQ_UDP_SLOT_SIZE - CQ_SRTP_PROTECT_HEADROOM);
+    cq_vp8_desc_t desc;
+    if (n <= 0 || cq_vp8_desc_parse(pkt + v.header_len, v.payload_len, &desc) < 0) {
+        sub->stats.nacks_unanswered++;
+        return;
+    }
     double rate = (double)s->rate_bps * RTX_SHARE;
     uint64_t interval = rtt_of(sub) > RESEND_MIN_INTERVAL_US ? rtt_of(sub) : RESEND_MIN_INTERVAL_US;
     if (!cq_consumer_may_resend(&c->s, e, len + 2, rate > RTX_FLOOR_BPS ? rate : RTX_FLOOR_BPS,
@@ -161,12 +171,6 @@ static void resend(struct cq_router *r, struct consumer *c, uint16_t out_seq, ui
         sub->stats.nacks_limited++;
         return;
     }
-    uint8_t *slot = cq_udp_sendq_slot(&r->sendq);
-    int n = cq_rtx_wrap(pkt, v.header_len, v.payload_len, RTX_PAYLOAD_TYPE, c->s.rtx_seq,
-                        c->s.ssrcs.video_rtx, slot, CQ_UDP_SLOT_SIZE - CQ_SRTP_PROTECT_HEADROOM);
-    cq_vp8_desc_t desc;
-    if (n <= 0 || cq_vp8_desc_parse(pkt + v.header_len, v.payload_len, &desc) < 0)
-        return;
     /* The original's numbers as the receiver knows them: OSN, timestamp, descriptor. */
     uint8_t *osn = slot + v.header_len;
     osn[0] = (uint8_t)(out_seq >> 8);

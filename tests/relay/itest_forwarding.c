@@ -14,11 +14,13 @@
 #include <uv.h>
 
 #include "relay/relay.h"
+#include "relay/udp.h"
 #include "rtp/bytes.h"
 #include "codec/rtx.h"
 #include "rtp/error.h"
 #include "rtp/rtcp.h"
 #include "rtp/rtp.h"
+#include "rtp/srtp.h"
 #include "support/media.h"
 #include "support/peer.h"
 #include "support/test_rand.h"
@@ -645,6 +647,38 @@ static void test_forwarding_sends_receiver_reports_to_publishers(void **state) {
     cq_test_peer_close(&peer);
 }
 
+/* What a subscriber's NACKs came to, as its participant counters say. */
+typedef struct {
+    uint64_t in, rtx, limited, unanswered;
+} nack_counts_t;
+
+static void expect_nack_counts(fixture_t *f, uint32_t session, uint32_t id, nack_counts_t want) {
+    cq_relay_participant_stats_t st;
+    assert_int_equal(cq_relay_participant_stats(f->relay, session, id, &st), 0);
+    assert_int_equal(st.nacks_in, want.in);
+    assert_int_equal(st.rtx_sent, want.rtx);
+    assert_int_equal(st.nacks_limited, want.limited);
+    assert_int_equal(st.nacks_unanswered, want.unanswered);
+}
+
+/* The next RTX packet p receives (RTCP skipped), checked for the RTX SSRC and payload
+ * type chasqui announces, into buf and *v; false when none comes within 300 ms. */
+static bool next_rtx(cq_test_peer_t *p, uint32_t rtx_ssrc, uint8_t buf[1600], cq_rtp_view_t *v) {
+    for (int k = 0; k < 100; k++) {
+        bool is_rtcp;
+        int len = cq_test_peer_recv(p, buf, 1600, &is_rtcp, 300);
+        if (len == CQ_EAGAIN)
+            return false;
+        if (len <= 0 || is_rtcp)
+            continue;
+        assert_true(cq_rtp_parse(buf, (size_t)len, v) > 0);
+        assert_int_equal(v->ssrc, rtx_ssrc);
+        assert_int_equal(v->payload_type, 97);
+        return true;
+    }
+    return false;
+}
+
 /* A receiver's NACK is answered from the relay's cache as RTX: on the RTX SSRC it was
  * given, payload type 97, the original sequence number first, the original payload after;
  * a NACK repeated at once is not answered twice; a packet never sent cannot be. */
@@ -674,18 +708,9 @@ static void test_forwarding_answers_nacks_with_rtx(void **state) {
 
     int rtx = 0;
     uint16_t osn[4];
-    for (int k = 0; k < 100; k++) {
-        uint8_t buf[1600];
-        bool is_rtcp;
-        int len = cq_test_peer_recv(&peer[1], buf, sizeof buf, &is_rtcp, 300);
-        if (len == CQ_EAGAIN)
-            break;
-        if (len <= 0 || is_rtcp)
-            continue;
-        cq_rtp_view_t v;
-        assert_true(cq_rtp_parse(buf, (size_t)len, &v) > 0);
-        assert_int_equal(v.ssrc, seen.video_rtx);
-        assert_int_equal(v.payload_type, 97);
+    uint8_t buf[1600];
+    cq_rtp_view_t v;
+    while (next_rtx(&peer[1], seen.video_rtx, buf, &v)) {
         uint16_t orig = cq_load_be16(v.payload);
         /* After the OSN: the original payload, which names its own sequence number. */
         const uint8_t *tag = v.payload + 2 + CQ_TEST_VP8_PREFIX;
@@ -698,13 +723,57 @@ static void test_forwarding_answers_nacks_with_rtx(void **state) {
     assert_int_equal(rtx, 2);
     assert_int_equal(osn[0], 5);
     assert_int_equal(osn[1], 7);
-    cq_relay_participant_stats_t st;
-    assert_int_equal(cq_relay_participant_stats(f->relay, 46, p[1].id, &st), 0);
-    assert_int_equal(st.nacks_in, 5);
-    assert_int_equal(st.rtx_sent, 2);
-    assert_int_equal(st.nacks_limited, 2);
-    assert_int_equal(st.nacks_unanswered, 1);
+    expect_nack_counts(f, 46, p[1].id,
+                       (nack_counts_t){.in = 5, .rtx = 2, .limited = 2, .unanswered = 1});
     assert_int_equal(cq_relay_session_close(f->relay, 46), 0);
+    for (int i = 0; i < 2; i++)
+        cq_test_peer_close(&peer[i]);
+}
+
+/* A cached packet the relay cannot resend (one that forwards, but has no room left for
+ * RTX's two-byte OSN in a send slot) is counted unanswered and spends none of the RTX
+ * budget: the repair asked for next still goes. The peer's sender stops at an Ethernet
+ * MTU's datagram; the relay takes up to its receive slot, so this one is protected and
+ * sent by hand. */
+static void test_forwarding_unsendable_repair_costs_nothing(void **state) {
+    fixture_t *f = *state;
+    cq_relay_participant_params_t p[2];
+    cq_test_peer_t peer[2];
+    pair_session(f, 48, 62, p, peer);
+    const size_t largest = CQ_UDP_SLOT_SIZE - CQ_SRTP_PROTECT_HEADROOM; /* forwards */
+    uint8_t pkt[CQ_UDP_SLOT_SIZE];
+    for (uint16_t k = 0; k < 21; k++) {
+        size_t len = media_packet(pkt, 62, video_ssrc(62, 0), k, true);
+        /* 19 a large packet, 20 the largest that forwards: padding in the VP8 payload. */
+        size_t want = k == 20 ? largest : k == 19 ? 1000 : len;
+        memset(pkt + len, 0xa5, want - len);
+        assert_int_equal(cq_srtp_protect(&peer[0].tx, pkt, &want, sizeof pkt), 0);
+        assert_int_equal(cq_test_peer_send_raw(&peer[0], pkt, want), 0);
+    }
+    drain(&peer[1]);
+    cq_relay_participant_stats_t st;
+    assert_int_equal(cq_relay_participant_stats(f->relay, 48, p[1].id, &st), 0);
+    assert_int_equal(st.packets_out, 21); /* the largest was forwarded */
+
+    cq_relay_consumer_ssrcs_t seen;
+    assert_int_equal(cq_relay_consumer_ssrcs(f->relay, 48, p[1].id, p[0].id, &seen), 0);
+    uint8_t rtcp[64];
+    for (uint16_t seq = 20; seq >= 19; seq--) {
+        cq_rtcp_nack_pair_t pair = {seq, 0};
+        int n = cq_rtcp_nack_write(0x55, seen.video, &pair, 1, rtcp, sizeof rtcp);
+        assert_true(n > 0);
+        assert_int_equal(cq_test_peer_send_rtcp(&peer[1], rtcp, (size_t)n), 0);
+    }
+    int rtx = 0;
+    uint8_t buf[1600];
+    cq_rtp_view_t v;
+    while (rtx < 4 && next_rtx(&peer[1], seen.video_rtx, buf, &v)) {
+        assert_int_equal(cq_load_be16(v.payload), 19);
+        rtx++;
+    }
+    assert_int_equal(rtx, 1);
+    expect_nack_counts(f, 48, p[1].id, (nack_counts_t){.in = 2, .rtx = 1, .unanswered = 1});
+    assert_int_equal(cq_relay_session_close(f->relay, 48), 0);
     for (int i = 0; i < 2; i++)
         cq_test_peer_close(&peer[i]);
 }
@@ -841,6 +910,7 @@ int main(void) {
         cmocka_unit_test(test_forwarding_coalesces_keyframe_requests),
         cmocka_unit_test(test_forwarding_sends_receiver_reports_to_publishers),
         cmocka_unit_test(test_forwarding_answers_nacks_with_rtx),
+        cmocka_unit_test(test_forwarding_unsendable_repair_costs_nothing),
         cmocka_unit_test(test_forwarding_recovers_publisher_losses),
         cmocka_unit_test(test_relay_api_rejects_bad_requests),
         cmocka_unit_test(test_subscribe_all_ties_publishers_only),
