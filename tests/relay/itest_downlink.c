@@ -113,21 +113,16 @@ static int setup(void **state) {
     static fixture_t f;
     static uint32_t next_session = 500;
     memset(&f, 0, sizeof f);
-    cq_relay_config_t cfg = {.host = "127.0.0.1", .workers = 1};
-    assert_int_equal(cq_relay_create(&f.relay, &cfg), 0);
     f.session = next_session++;
-    uint16_t port;
-    assert_int_equal(cq_relay_session_create(f.relay, f.session, &port), 0);
-    for (int i = 0; i < 2; i++) {
-        cq_test_telecentre_t t = {.tag = "down",
-                                  .id = (uint32_t)(i + 1),
-                                  .audio_ssrc = i == A ? 0xa0000001u : 0,
-                                  .video_layers = i == A ? LAYERS : 0,
-                                  .video_ssrc = video_ssrc(0),
-                                  .rtx_ssrc = 0xe0000000u};
-        cq_test_participant_params(&t, &f.p[i]);
-        assert_int_equal(cq_test_peer_join(&f.peer[i], f.relay, f.session, port, &f.p[i]), 0);
-    }
+    cq_test_telecentre_t t[2];
+    for (int i = 0; i < 2; i++)
+        t[i] = (cq_test_telecentre_t){.tag = "down",
+                                      .id = (uint32_t)(i + 1),
+                                      .audio_ssrc = i == A ? 0xa0000001u : 0,
+                                      .video_layers = i == A ? LAYERS : 0,
+                                      .video_ssrc = video_ssrc(0),
+                                      .rtx_ssrc = 0xe0000000u};
+    assert_int_equal(cq_test_relay_open(&f.relay, f.session, t, 2, f.p, f.peer), 0);
     assert_int_equal(cq_relay_consumer_ssrcs(f.relay, f.session, B_ID, A_ID, &f.seen), 0);
     cq_arrivals_init(&f.arrivals, B_RTCP_SSRC, 0);
     for (int l = 0; l < LAYERS; l++) {
@@ -143,9 +138,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
     fixture_t *f = *state;
-    for (int i = 0; i < 2; i++)
-        cq_test_peer_close(&f->peer[i]);
-    cq_relay_destroy(f->relay);
+    cq_test_relay_close(f->relay, f->peer, 2);
     return 0;
 }
 

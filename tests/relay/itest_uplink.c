@@ -40,30 +40,23 @@ typedef struct {
 static int setup(void **state) {
     static fixture_t f;
     memset(&f, 0, sizeof f);
-    cq_relay_config_t cfg = {.host = "127.0.0.1", .workers = 1};
-    assert_int_equal(cq_relay_create(&f.relay, &cfg), 0);
-    uint16_t port;
-    assert_int_equal(cq_relay_session_create(f.relay, SESSION, &port), 0);
-    for (int i = 0; i < 2; i++) {
-        cq_test_telecentre_t t = {.tag = "up",
-                                  .id = (uint32_t)(i + 1),
-                                  .audio_ssrc = 0xa100u + (uint32_t)i,
-                                  .video_layers = i == A ? 2 : 0,
-                                  .video_ssrc = 0xb100u,
-                                  .rtx_ssrc = 0xc100u};
-        cq_relay_participant_params_t p;
-        cq_test_participant_params(&t, &p);
-        assert_int_equal(cq_test_peer_join(&f.peer[i], f.relay, SESSION, port, &p), 0);
-    }
+    cq_test_telecentre_t t[2];
+    for (int i = 0; i < 2; i++)
+        t[i] = (cq_test_telecentre_t){.tag = "up",
+                                      .id = (uint32_t)(i + 1),
+                                      .audio_ssrc = 0xa100u + (uint32_t)i,
+                                      .video_layers = i == A ? 2 : 0,
+                                      .video_ssrc = 0xb100u,
+                                      .rtx_ssrc = 0xc100u};
+    cq_relay_participant_params_t p[2];
+    assert_int_equal(cq_test_relay_open(&f.relay, SESSION, t, 2, p, f.peer), 0);
     *state = &f;
     return 0;
 }
 
 static int teardown(void **state) {
     fixture_t *f = *state;
-    for (int i = 0; i < 2; i++)
-        cq_test_peer_close(&f->peer[i]);
-    cq_relay_destroy(f->relay);
+    cq_test_relay_close(f->relay, f->peer, 2);
     return 0;
 }
 

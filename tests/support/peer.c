@@ -132,6 +132,31 @@ int cq_test_peer_join(cq_test_peer_t *peer, struct cq_relay *relay, uint32_t ses
     return err;
 }
 
+int cq_test_relay_open(struct cq_relay **relay, uint32_t session, const cq_test_telecentre_t *t,
+                       size_t n, cq_relay_participant_params_t *p, cq_test_peer_t *peer) {
+    cq_relay_config_t cfg = {.host = "127.0.0.1", .workers = 1};
+    int err = cq_relay_create(relay, &cfg);
+    if (err != 0)
+        return err;
+    uint16_t port;
+    size_t joined = 0;
+    err = cq_relay_session_create(*relay, session, &port);
+    for (; err == 0 && joined < n; joined++) {
+        cq_test_participant_params(&t[joined], &p[joined]);
+        if ((err = cq_test_peer_join(&peer[joined], *relay, session, port, &p[joined])) != 0)
+            break; /* the peer that failed closed itself */
+    }
+    if (err != 0)
+        cq_test_relay_close(*relay, peer, joined);
+    return err;
+}
+
+void cq_test_relay_close(struct cq_relay *relay, cq_test_peer_t *peer, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        cq_test_peer_close(&peer[i]);
+    cq_relay_destroy(relay);
+}
+
 int cq_test_peer_send_raw(cq_test_peer_t *p, const uint8_t *data, size_t len) {
     return cq_udp_send_one(&p->udp, data, len, &p->relay);
 }

@@ -69,6 +69,15 @@ void cq_test_participant_params(const cq_test_telecentre_t *t, cq_relay_particip
 int cq_test_peer_join(cq_test_peer_t *peer, struct cq_relay *relay, uint32_t session, uint16_t port,
                       const cq_relay_participant_params_t *p);
 
+/* The set-up most relay tests share: a relay with one worker on 127.0.0.1, one session,
+ * and the n telecentres t[] joined to it in order (params into p[], peers into peer[]).
+ * Returns 0 or the first error; on error whatever was opened is closed again. */
+int cq_test_relay_open(struct cq_relay **relay, uint32_t session, const cq_test_telecentre_t *t,
+                       size_t n, cq_relay_participant_params_t *p, cq_test_peer_t *peer);
+
+/* Closes the n peers and destroys the relay. */
+void cq_test_relay_close(struct cq_relay *relay, cq_test_peer_t *peer, size_t n);
+
 /* Sends raw bytes to the relay (garbage, replays, forged packets). */
 int cq_test_peer_send_raw(cq_test_peer_t *p, const uint8_t *data, size_t len);
 
