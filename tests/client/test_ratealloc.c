@@ -163,6 +163,14 @@ static void test_ratealloc_hysteresis(void **state) {
     }
 }
 
+/* The plan at now for a 2 Mbit/s uplink (room for every layer) when the relay says the
+ * layers in used are taken. */
+static cq_ratealloc_plan_t plan_for_used(cq_ratealloc_t *a, uint8_t used, int64_t now) {
+    cq_ratealloc_input_t in = {.target_bps = 2000000, .used = used, .used_known = true};
+    cq_ratealloc_plan_t p;
+    cq_ratealloc_update(a, &in, now, &p);
+    return p;
+}
 /* Layers nobody uses are not encoded, whatever the budget; layer 0 always is. Before the
  * relay has said anything, every layer counts as used. */
 static void test_ratealloc_unused_layers_off(void **state) {
@@ -175,10 +183,7 @@ static void test_ratealloc_unused_layers_off(void **state) {
     } cases[] = {{0x4, 0x5}, {0x0, 0x1}, {0x2, 0x3}, {0x7, 0x7}, {0x1, 0x1}, {0xf8, 0x5}};
     int64_t now = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        cq_ratealloc_input_t in = {
-            .target_bps = 2000000, .used = cases[i].used, .used_known = true};
-        cq_ratealloc_plan_t p;
-        cq_ratealloc_update(&a, &in, now += STEP_US, &p);
+        cq_ratealloc_plan_t p = plan_for_used(&a, cases[i].used, now += STEP_US);
         assert_int_equal(p.layers_on, cases[i].on);
         for (unsigned l = 0; l < CQ_RATEALLOC_MAX_LAYERS; l++)
             assert_int_equal(p.layer_kbps[l] != 0, (cases[i].on >> l) & 1u);
@@ -206,10 +211,7 @@ static void test_ratealloc_layer_above_top_is_top(void **state) {
     } cases[] = {{0x4, 0x3}, {0x6, 0x3}, {0x1, 0x1}, {0x5, 0x3}, {0x2, 0x3}};
     int64_t now = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        cq_ratealloc_input_t in = {
-            .target_bps = 2000000, .used = cases[i].used, .used_known = true};
-        cq_ratealloc_plan_t p;
-        cq_ratealloc_update(&a, &in, now += STEP_US, &p);
+        cq_ratealloc_plan_t p = plan_for_used(&a, cases[i].used, now += STEP_US);
         assert_int_equal(p.layers_on, cases[i].on);
         assert_int_equal(p.layer_kbps[2], 0);
     }
