@@ -15,12 +15,24 @@
 #define TREND_SPAN_MS      500.0 /* the fit reaches this far back when groups are dense */
 #define SMOOTHING_GROUP_MS 20.0
 /* Overuse detector: the adaptive threshold (GCC §5.4) and its speeds, in ms. */
-#define THRESHOLD_START_MS  12.5
-#define THRESHOLD_MIN_MS    6.0
-#define THRESHOLD_MAX_MS    600.0
-#define K_UP                0.0087
-#define K_DOWN              0.039
-#define OVERUSE_MIN_MS      10.0
+#define THRESHOLD_START_MS 12.5
+#define THRESHOLD_MIN_MS   6.0
+#define THRESHOLD_MAX_MS   600.0
+#define K_UP               0.0087
+#define K_DOWN             0.039
+#define OVERUSE_MIN_MS     10.0
+/* A trend over the threshold is overuse only while the smoothed delay stands above its
+ * least of the last seconds by more than the link's own jitter makes it: a queue is
+ * there. A 3G link that jitters by +-40 ms packet to packet tilts the fitted trend past
+ * any threshold that still sees a real queue build, and each false overuse cut an
+ * application-limited rate to 85 % of what arrived (the relay's estimate of a 256 kbit/s
+ * link fell to 90 and paused the video). The gate is twice how far the delay usually
+ * stands above its floor (an average over about QUEUE_TYPICAL_US, taken while there is no
+ * overuse), within [QUEUE_GATE_MIN_MS, QUEUE_GATE_MAX_MS]: on a steady link a queue is seen
+ * as soon as before, and one that builds crosses even the largest in a few packets. */
+#define QUEUE_GATE_MIN_MS   8.0
+#define QUEUE_GATE_MAX_MS   30.0
+#define QUEUE_TYPICAL_US    5000000.0
 #define THRESHOLD_IGNORE_MS 15.0 /* a trend this far past the threshold is a spike */
 /* Rate control. */
 #define BETA            0.85  /* overuse: this fraction of what arrived */
@@ -208,6 +220,27 @@ static double slope(const cq_cc_t *cc) {
     return den > 0 ? num / den : 0;
 }
 
+/* Takes the smoothed delay at arrival_us into the per-second floors; returns how far it
+ * stands above the least of them. */
+static double queue_ms(cq_cc_t *cc, int64_t arrival_us) {
+    int64_t sec = arrival_us / 1000000;
+    if (!cc->floor_started || sec >= cc->floor_sec + CQ_CC_FLOOR_SLOTS) {
+        for (unsigned k = 0; k < CQ_CC_FLOOR_SLOTS; k++)
+            cc->floor_ms[k] = cc->smoothed_ms;
+        cc->floor_sec = sec;
+        cc->floor_started = true;
+    }
+    for (; cc->floor_sec < sec; cc->floor_sec++)
+        cc->floor_ms[(cc->floor_sec + 1) % CQ_CC_FLOOR_SLOTS] = cc->smoothed_ms;
+    double *slot = &cc->floor_ms[cc->floor_sec % CQ_CC_FLOOR_SLOTS];
+    if (cc->smoothed_ms < *slot)
+        *slot = cc->smoothed_ms;
+    double least = *slot;
+    for (unsigned k = 0; k < CQ_CC_FLOOR_SLOTS; k++)
+        least = cc->floor_ms[k] < least ? cc->floor_ms[k] : least;
+    return cc->smoothed_ms - least;
+}
+
 /* One more delay variation between two groups: d = arrival delta - send delta. */
 static bool add_delta(cq_cc_t *cc, double d_ms, double send_delta_ms, int64_t arrival_us,
                       int64_t now_us) {
@@ -234,7 +267,22 @@ static bool add_delta(cq_cc_t *cc, double d_ms, double send_delta_ms, int64_t ar
     /* The threshold adapts on the receiver's clock, group by group, as GCC's does: on the
      * feedback's arrival every group of one report would share a time, and the first
      * would take the whole interval's step (with K_DOWN at 100 ms, past zero). */
-    return detect(cc, n * trend * TREND_GAIN, send_delta_ms, arrival_us);
+    double queue = queue_ms(cc, arrival_us);
+    bool over = detect(cc, n * trend * TREND_GAIN, send_delta_ms, arrival_us);
+    double gate = 2 * cc->queue_typical_ms;
+    gate = gate < QUEUE_GATE_MIN_MS   ? QUEUE_GATE_MIN_MS
+           : gate > QUEUE_GATE_MAX_MS ? QUEUE_GATE_MAX_MS
+                                      : gate;
+    if (cc->usage != CQ_CC_OVERUSE && send_delta_ms > 0) {
+        double k = send_delta_ms * 1000.0 / QUEUE_TYPICAL_US;
+        k = k > 1 ? 1 : k;
+        cc->queue_typical_ms += k * (queue - cc->queue_typical_ms);
+    }
+    if (over && queue < gate) {
+        cc->usage = CQ_CC_NORMAL;
+        return false;
+    }
+    return over;
 }
 
 /* A packet that arrived, in send order: closes the group before it when it starts a new

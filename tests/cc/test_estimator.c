@@ -454,7 +454,9 @@ static void test_cc_dense_small_packets(void **state) {
     assert_true(lo >= 400000); /* never below what is sent: no false overuse */
     sim_end();
     /* 3g-weak: 180-byte packets at 150 kbit/s (sound of two publishers and a little
-     * video): the jitter of +-40 ms still trips it at times, but it does not spiral. */
+     * video). The jitter of +-40 ms tilts the trend past the threshold now and then; with
+     * no queue standing behind it that is not overuse (estimator.c, QUEUE_GATE_MIN_MS):
+     * the estimate never falls under what is sent. Without the gate it fell to 92. */
     cq_netsim_params_t g3 = {.rate_bps = 256000,
                              .queue_ms = 500,
                              .delay_ms = 80,
@@ -468,7 +470,7 @@ static void test_cc_dense_small_packets(void **state) {
     print_targets("3g-weak, 150 kbit/s in 180 B packets", 0, 30);
     targets_over(10, 30, &mean, &lo);
     print_message("mean %.0f, lowest %.0f kbit/s\n", mean / 1000, lo / 1000);
-    assert_true(mean >= 150000 && lo >= 150000 * 0.5);
+    assert_true(mean >= 150000 && lo >= 150000);
     packet_bytes = PACKET;
 }
 
