@@ -499,7 +499,8 @@ static void on_adapt(uv_timer_t *t) {
     cq_ratealloc_input_t in = {.target_bps = cs.target_bps,
                                .loss = cs.loss_fraction,
                                .used = e->up.layers_used,
-                               .used_known = e->up.layers_known};
+                               .used_known = e->up.layers_known,
+                               .low_kbps = e->up.low_kbps};
     cq_ratealloc_update(&e->alloc, &in, (int64_t)now, &e->plan);
     e->planned = true;
     /* Video held below what it is configured for: the estimator probes now and then for
@@ -768,6 +769,7 @@ void cq_endpoint_stats(const struct cq_endpoint *e, cq_endpoint_stats_t *out) {
     out->uplink_feedbacks = e->up.feedbacks;
     out->layers_used = e->up.layers_used;
     out->layers_known = e->up.layers_known;
+    out->low_kbps = e->up.low_kbps;
     out->probe_packets = e->probe_packets;
     out->planned = e->planned;
     out->plan = e->plan;

@@ -80,6 +80,7 @@ typedef struct {
     uint64_t uplink_feedbacks, probe_packets;
     uint8_t layers_used;
     bool layers_known;
+    unsigned low_kbps; /* the relay's ceiling on the lowest layer; 0: none */
     bool planned;
     cq_ratealloc_plan_t plan;
     size_t remotes;

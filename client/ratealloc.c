@@ -36,6 +36,19 @@ unsigned cq_ratealloc_layer_min_kbps(const cq_ratealloc_config_t *cfg, unsigned 
     return k < CQ_RATEALLOC_FLOOR_KBPS ? CQ_RATEALLOC_FLOOR_KBPS : k;
 }
 
+/* The same, within the relay's ceiling on layer 0 of this update. */
+static unsigned layer_max(const cq_ratealloc_t *a, unsigned layer) {
+    unsigned k = cq_ratealloc_layer_max_kbps(&a->cfg, layer);
+    if (layer == 0 && a->low_kbps != 0 && a->low_kbps < k)
+        k = a->low_kbps < CQ_RATEALLOC_FLOOR_KBPS ? CQ_RATEALLOC_FLOOR_KBPS : a->low_kbps;
+    return k;
+}
+
+static unsigned layer_min(const cq_ratealloc_t *a, unsigned layer) {
+    unsigned min = cq_ratealloc_layer_min_kbps(&a->cfg, layer), max = layer_max(a, layer);
+    return min < max ? min : max;
+}
+
 void cq_ratealloc_init(cq_ratealloc_t *a, const cq_ratealloc_config_t *cfg) {
     memset(a, 0, sizeof *a);
     a->cfg = *cfg;
@@ -50,22 +63,24 @@ void cq_ratealloc_init(cq_ratealloc_t *a, const cq_ratealloc_config_t *cfg) {
 
 /* ---- audio ------------------------------------------------------------------------------ */
 
-static unsigned frame_for(const cq_ratealloc_t *a, double bps) {
+/* The frame for an estimate of bps, never shorter than least_ms. */
+static unsigned frame_for(const cq_ratealloc_t *a, double bps, unsigned least_ms) {
     unsigned ms = bps < CQ_RATEALLOC_AUDIO_60MS_BPS   ? 60
                   : bps < CQ_RATEALLOC_AUDIO_40MS_BPS ? 40
                                                       : 20;
+    ms = ms < least_ms ? least_ms : ms;
     return ms < a->cfg.audio_frame_ms ? a->cfg.audio_frame_ms : ms;
 }
 
 /* Longer frames at once; shorter ones after the estimate held with headroom. */
-static void choose_frame(cq_ratealloc_t *a, uint32_t target, int64_t now_us) {
-    unsigned want = frame_for(a, target);
+static void choose_frame(cq_ratealloc_t *a, uint32_t target, unsigned least_ms, int64_t now_us) {
+    unsigned want = frame_for(a, target, least_ms);
     if (want >= a->frame_ms) {
         a->frame_ms = want;
         a->frame_since_us = -1;
         return;
     }
-    unsigned sure = frame_for(a, target / CQ_RATEALLOC_UP_HEADROOM);
+    unsigned sure = frame_for(a, target / CQ_RATEALLOC_UP_HEADROOM, least_ms);
     if (sure >= a->frame_ms) {
         a->frame_since_us = -1;
         return;
@@ -96,16 +111,16 @@ static void plan_audio(cq_ratealloc_t *a, const cq_ratealloc_input_t *in, int64_
         return;
     double loss = in->loss < 0 ? 0 : in->loss > 1 ? 1 : in->loss;
     unsigned pct = (unsigned)(protect_loss(a, loss, now_us) * 100 + 0.999);
+    unsigned copies = a->cfg.audio_red == 0 ? 0 : pct >= RED_DEEP_LOSS_PCT ? a->cfg.audio_red : 1;
+    bool deep = copies > 1;
+    double least = deep ? CQ_RATEALLOC_DEEP_MIN_BPS : CQ_RATEALLOC_AUDIO_MIN_BPS;
     double bps = in->target_bps * CQ_RATEALLOC_AUDIO_SHARE;
-    bps = bps < CQ_RATEALLOC_AUDIO_MIN_BPS   ? CQ_RATEALLOC_AUDIO_MIN_BPS
-          : bps > CQ_RATEALLOC_AUDIO_MAX_BPS ? CQ_RATEALLOC_AUDIO_MAX_BPS
-                                             : bps;
-    choose_frame(a, in->target_bps, now_us);
+    bps = bps < least ? least : bps > CQ_RATEALLOC_AUDIO_MAX_BPS ? CQ_RATEALLOC_AUDIO_MAX_BPS : bps;
+    choose_frame(a, in->target_bps, deep ? CQ_RATEALLOC_DEEP_FRAME_MS : 20, now_us);
     out->audio_bps = (unsigned)bps / 2000 * 2000; /* steps of 2 kbit/s: no needless ctl calls */
     out->audio_frame_ms = a->frame_ms;
     out->audio_loss_pct = pct;
     out->audio_fec = a->cfg.fec && pct > 0;
-    unsigned copies = a->cfg.audio_red == 0 ? 0 : pct >= RED_DEEP_LOSS_PCT ? a->cfg.audio_red : 1;
     unsigned packets = 1000 / a->frame_ms;
     unsigned header = AUDIO_HEADER_BYTES + (copies ? RED_BLOCK_BYTES * copies + 1 : 0);
     out->audio_cost_bps = out->audio_bps * (1 + copies) + packets * header * 8;
@@ -133,9 +148,9 @@ static unsigned list_choices(const cq_ratealloc_t *a, uint8_t used, choice_t *c)
         unsigned below = 0;
         for (unsigned j = 0; j + 1 < k; j++) {
             on |= (uint8_t)(1u << order[j]);
-            below += cq_ratealloc_layer_min_kbps(&a->cfg, order[j]);
+            below += layer_min(a, order[j]);
         }
-        unsigned top = order[k - 1], min = cq_ratealloc_layer_min_kbps(&a->cfg, top);
+        unsigned top = order[k - 1], min = layer_min(a, top);
         for (unsigned s = 0; s < STEPS; s++)
             c[n++] = (choice_t){.on = (uint8_t)(on | (1u << top)),
                                 .top = top,
@@ -202,14 +217,14 @@ static void plan_video(cq_ratealloc_t *a, const cq_ratealloc_input_t *in, int64_
         if (!(a->on & (1u << i)))
             continue;
         out->fps_pct[i] = i == c[pick].top ? step_pct[c[pick].step] : 100;
-        unsigned min = cq_ratealloc_layer_min_kbps(&a->cfg, i) * out->fps_pct[i] / 100;
+        unsigned min = layer_min(a, i) * out->fps_pct[i] / 100;
         out->layer_kbps[i] = min < CQ_RATEALLOC_FLOOR_KBPS ? CQ_RATEALLOC_FLOOR_KBPS : min;
         left -= out->layer_kbps[i];
     }
     for (unsigned i = 0; i < a->cfg.layers && left > 0; i++) {
         if (!(a->on & (1u << i)))
             continue;
-        unsigned max = cq_ratealloc_layer_max_kbps(&a->cfg, i) * out->fps_pct[i] / 100;
+        unsigned max = layer_max(a, i) * out->fps_pct[i] / 100;
         double room = max > out->layer_kbps[i] ? max - out->layer_kbps[i] : 0;
         double add = room < left ? room : left;
         out->layer_kbps[i] += (unsigned)add;
@@ -223,6 +238,7 @@ static void plan_video(cq_ratealloc_t *a, const cq_ratealloc_input_t *in, int64_
 void cq_ratealloc_update(cq_ratealloc_t *a, const cq_ratealloc_input_t *in, int64_t now_us,
                          cq_ratealloc_plan_t *out) {
     memset(out, 0, sizeof *out);
+    a->low_kbps = in->low_kbps;
     plan_audio(a, in, now_us, out);
     plan_video(a, in, now_us, out);
 }

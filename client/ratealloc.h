@@ -8,9 +8,15 @@
  * Audio first: the voice is what keeps a session together, so its whole cost (Opus at 16
  * to 32 kbit/s by budget, the RED copies, the RTP/SRTP headers of every packet) is taken
  * off the top; on a very thin uplink its packets grow to 40 or 60 ms, which halves or
- * thirds the header cost. Video gets CQ_RATEALLOC_VIDEO_SHARE of what is left (repairs,
- * RTCP and the encoder's own overshoot need the rest), split across the layers lowest
- * first in proportions 1:3:9 (1:3 for two) of the configured maximum.
+ * thirds the header cost, and so they do while loss calls for two RED copies. Video gets
+ * CQ_RATEALLOC_VIDEO_SHARE of what is left (repairs, RTCP and the encoder's own overshoot need the
+ * rest), split across the layers lowest first in proportions 1:3:9 (1:3 for two) of the configured
+ * maximum.
+ *
+ * The relay may also set a ceiling on the lowest layer (CQLU's, rtp/cqlu.h): what its
+ * weakest receiver's downlink leaves each stream. Layer 0 is encoded within it (never
+ * below CQ_RATEALLOC_FLOOR_KBPS), so that the receivers who can take only the lowest
+ * layer get all of its frames, not its base temporal layer or a paused picture.
  *
  * Which layers: those the relay says are used (layer 0 always, so a subscriber that
  * arrives finds a picture at once and the relay always has a layer to fall back on; a
@@ -53,6 +59,14 @@
 /* Estimates under these send 40 ms and 60 ms audio packets. */
 #define CQ_RATEALLOC_AUDIO_40MS_BPS 100000
 #define CQ_RATEALLOC_AUDIO_60MS_BPS 50000
+/* Deep RED (two copies of every packet, on a link losing 4 % or more in bursts) triples
+ * Opus's bytes and adds a RED header per copy, 50 times a second: one voice cost 57-67
+ * kbit/s on a 256 kbit/s 3G link, and two voices left the receivers no room for a
+ * picture (docs/E2E.md). While it is on, packets are at least 40 ms (half the headers)
+ * and Opus may go down to this instead of CQ_RATEALLOC_AUDIO_MIN_BPS: a voice at 12
+ * kbit/s with its copies is better heard than one at 16 kbit/s whose picture stops. */
+#define CQ_RATEALLOC_DEEP_FRAME_MS 40
+#define CQ_RATEALLOC_DEEP_MIN_BPS  12000
 
 typedef struct {
     unsigned layers;         /* simulcast layers configured, 0..3 (0: no video) */
@@ -68,6 +82,7 @@ typedef struct {
     double loss;         /* fraction of the uplink's packets lost, 0..1 */
     uint8_t used;        /* CQLU: bit i, layer i is used */
     bool used_known;     /* false until a CQLU came: every layer counts as used */
+    unsigned low_kbps;   /* CQLU: the most layer 0 may cost, kbit/s; 0: no ceiling */
 } cq_ratealloc_input_t;
 
 typedef struct {
@@ -87,6 +102,7 @@ typedef struct {
     cq_ratealloc_config_t cfg;
     bool started;
     uint8_t used;           /* the layers used when the choice was made */
+    unsigned low_kbps;      /* the ceiling on layer 0 of this update; 0: none */
     uint8_t on, top_step;   /* the choice in force: layers, frame-rate step of the top one */
     int64_t up_since_us;    /* a better choice fits with headroom since then; -1: none */
     unsigned frame_ms;      /* audio frame size in force */

@@ -214,9 +214,9 @@ static void fuzz_cqlu(const cq_rtcp_header_t *h) {
     cq_cqlu_t a, b;
     if (cq_cqlu_parse(h, &a) != 0)
         return;
-    cq_rtcp_header_t h2 = rewalk(cq_cqlu_write(a.sender_ssrc, a.layers, out, sizeof out));
+    cq_rtcp_header_t h2 = rewalk(cq_cqlu_write(&a, out, sizeof out));
     check(cq_cqlu_parse(&h2, &b) == 0);
-    check(a.sender_ssrc == b.sender_ssrc && a.layers == b.layers);
+    check(a.sender_ssrc == b.sender_ssrc && a.layers == b.layers && a.low_kbps == b.low_kbps);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

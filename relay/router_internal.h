@@ -168,6 +168,9 @@ struct downlink {
     struct participant *next_backlogged;
     uint64_t next_alloc_us;
     cq_alloc_result_t alloc;
+    /* What its video budget leaves each video stream it receives (UINT32_MAX: it receives
+     * none): what its publishers' lowest layers should fit (router_uplink.c's ceiling). */
+    uint32_t stream_share_bps;
     uint64_t feedbacks;
     /* The probe cluster going out: padding at probe_bps until probe_left is 0. */
     int probe_id;
@@ -183,13 +186,26 @@ struct downlink {
  * packet lost on the way is repaired within a second. */
 #define UPLINK_LAYERS_REPEAT_US 1000000u
 
+/* The lowest layer's ceiling is the least of its receivers' shares over this many
+ * seconds: a share saws with its receiver's estimate, and an encoder that followed every
+ * tooth would make a picture that fits only at the top of each. */
+#define UPLINK_CEILING_SECONDS 5
+/* Ceiling changes smaller than this (a fraction of the one told) wait for the next repeat. */
+#define UPLINK_CEILING_STEP 0.1
+
 /* What the relay tells one publisher of its uplink: transport-wide feedback on the
  * packets it sends (their arrival times; cq_arrivals_init in cq_router_uplink_init), and
- * which of its layers are used (rtp/cqlu.h). */
+ * which of its layers are used, with the ceiling on its lowest (rtp/cqlu.h). */
 struct uplink {
     cq_arrivals_t arrivals;
     uint8_t layers;   /* the mask last sent */
     bool layers_told; /* one was sent */
+    uint16_t ceiling; /* the ceiling last sent, kbit/s; 0: none */
+    /* The least share seen in each of the last seconds (UINT16_MAX: none), the second
+     * ceiling_min[ceiling_sec % UPLINK_CEILING_SECONDS] is for. */
+    uint16_t ceiling_min[UPLINK_CEILING_SECONDS];
+    uint64_t ceiling_sec;
+    bool ceiling_started; /* ceiling_sec is set */
     uint64_t next_layers_us;
     uint64_t feedbacks, layers_sent; /* compounds sent with feedback, with a CQLU */
 };
@@ -351,6 +367,9 @@ void cq_router_uplink_packet(struct participant *p, const cq_rtp_view_t *v, uint
 void cq_router_uplink_tick(struct cq_router *r, struct participant *p, uint64_t now_us);
 /* The layers of pub anyone uses (bit i: spatial layer i), as CQLU carries them. */
 uint8_t cq_router_uplink_layers(const struct participant *pub);
+/* The most pub's lowest layer should cost now, kbit/s: from the least share of its
+ * settled receivers that want its video; UINT16_MAX: no ceiling. Not smoothed. */
+uint16_t cq_router_uplink_ceiling(const struct participant *pub);
 /* ---- end router_uplink.c -------------------------------------------------------------- */
 
 #endif

@@ -8,7 +8,8 @@
  *   uplink estimate, as libwebrtc's send-side estimation does: the relay keeps no
  *   per-publisher estimator and sends no REMB.
  * - CQLU (rtp/cqlu.h): which of its simulcast layers anyone uses, when that changes and
- *   once a second anyway (an APP packet lost on the way is repaired within a second).
+ *   once a second anyway (an APP packet lost on the way is repaired within a second);
+ *   and the most its lowest layer should cost, from its weakest receiver's downlink.
  *
  * Both go in one SRTCP compound that opens with an empty RR from the relay's SSRC, as
  * every other feedback to publishers does (router_rtcp.c). The arrival times live in the
@@ -88,6 +89,62 @@ uint8_t cq_router_uplink_layers(const struct participant *pub) {
     return (uint8_t)mask;
 }
 
+/*
+ * The lowest layer is the one every receiver can fall back on, so it is made for the
+ * weakest: each settled receiver's video budget, shared equally among the video streams it
+ * receives, is what one lowest layer may cost there. A lowest layer made bigger reaches
+ * that receiver at its base temporal layer (a few frames a second) or paused for seconds,
+ * which is what a 256 kbit/s 3G link carrying two publishers' sound saw (docs/E2E.md).
+ * The encoder's target leaves out the packets' headers (RTP, extensions and SRTP tag: a
+ * fifth of a 25 kbit/s layer), and the allocator resumes a paused stream only with 1.3
+ * times its cost to spare: the ceiling is this share of the receiver's.
+ */
+#define CEILING_OF_SHARE 0.7
+
+uint16_t cq_router_uplink_ceiling(const struct participant *pub) {
+    uint32_t least = UINT32_MAX;
+    for (size_t i = 0; i < pub->nconsumers; i++) {
+        const struct consumer *c = pub->consumers[i];
+        if (c->s.prefs.max_spatial < 0 || !cq_router_alloc_settled(c))
+            continue;
+        uint32_t share = c->subscriber->down->stream_share_bps;
+        least = share < least ? share : least;
+    }
+    if (least == UINT32_MAX)
+        return UINT16_MAX;
+    double kbps = least * CEILING_OF_SHARE / 1000;
+    return kbps < 1 ? 1 : kbps >= UINT16_MAX ? UINT16_MAX - 1 : (uint16_t)kbps;
+}
+
+/* Takes this tick's ceiling into the per-second minima and returns the least of the last
+ * UPLINK_CEILING_SECONDS (0: no ceiling, as CQLU says it). */
+static uint16_t smoothed_ceiling(struct uplink *u, uint16_t now_kbps, uint64_t now_us) {
+    uint64_t sec = now_us / 1000000u;
+    if (!u->ceiling_started || sec >= u->ceiling_sec + UPLINK_CEILING_SECONDS) {
+        for (unsigned k = 0; k < UPLINK_CEILING_SECONDS; k++)
+            u->ceiling_min[k] = UINT16_MAX;
+    } else {
+        for (uint64_t s = u->ceiling_sec + 1; s <= sec; s++)
+            u->ceiling_min[s % UPLINK_CEILING_SECONDS] = UINT16_MAX;
+    }
+    u->ceiling_sec = !u->ceiling_started || sec > u->ceiling_sec ? sec : u->ceiling_sec;
+    u->ceiling_started = true;
+    uint16_t *slot = &u->ceiling_min[u->ceiling_sec % UPLINK_CEILING_SECONDS];
+    *slot = now_kbps < *slot ? now_kbps : *slot;
+    uint16_t least = UINT16_MAX;
+    for (unsigned k = 0; k < UPLINK_CEILING_SECONDS; k++)
+        least = u->ceiling_min[k] < least ? u->ceiling_min[k] : least;
+    return least == UINT16_MAX ? 0 : least;
+}
+
+/* A ceiling worth telling at once: one appears or goes, or it moved by a step. */
+static bool ceiling_moved(uint16_t told, uint16_t now) {
+    if ((told == 0) != (now == 0))
+        return true;
+    double d = (double)now - told;
+    return d > told * UPLINK_CEILING_STEP || -d > told * UPLINK_CEILING_STEP;
+}
+
 /* Commits every complete RTCP packet in [tail, tail + n) to the compound one by one (the
  * recorder writes several feedback messages back to back). */
 static void commit_all(cq_rtcp_compound_t *cp, int n) {
@@ -106,9 +163,15 @@ static void commit_all(cq_rtcp_compound_t *cp, int n) {
 void cq_router_uplink_tick(struct cq_router *r, struct participant *p, uint64_t now_us) {
     struct uplink *u = &p->uplink;
     bool twcc = cq_arrivals_due(&u->arrivals, (int64_t)now_us);
-    uint8_t layers = p->video_layers > 0 ? cq_router_uplink_layers(p) : 0;
-    bool cqlu = p->video_layers > 0 &&
-                (!u->layers_told || layers != u->layers || now_us >= u->next_layers_us);
+    uint8_t layers = 0;
+    uint16_t ceiling = 0;
+    if (p->video_layers > 0) {
+        layers = cq_router_uplink_layers(p);
+        ceiling = smoothed_ceiling(u, cq_router_uplink_ceiling(p), now_us);
+    }
+    bool cqlu =
+        p->video_layers > 0 && (!u->layers_told || layers != u->layers ||
+                                ceiling_moved(u->ceiling, ceiling) || now_us >= u->next_layers_us);
     if (!twcc && !cqlu)
         return;
     uint8_t *slot = cq_udp_sendq_slot(&r->sendq);
@@ -116,9 +179,10 @@ void cq_router_uplink_tick(struct cq_router *r, struct participant *p, uint64_t 
     cq_rtcp_compound_init(&cp, slot, UPLINK_FEEDBACK_MTU);
     cq_rtcp_compound_commit(&cp, cq_rtcp_rr_write(p->rtcp_ssrc, NULL, 0, cq_rtcp_compound_tail(&cp),
                                                   cq_rtcp_compound_room(&cp)));
+    cq_cqlu_t m = {.sender_ssrc = p->rtcp_ssrc, .layers = layers, .low_kbps = ceiling};
     if (cqlu)
-        cq_rtcp_compound_commit(&cp, cq_cqlu_write(p->rtcp_ssrc, layers, cq_rtcp_compound_tail(&cp),
-                                                   cq_rtcp_compound_room(&cp)));
+        cq_rtcp_compound_commit(
+            &cp, cq_cqlu_write(&m, cq_rtcp_compound_tail(&cp), cq_rtcp_compound_room(&cp)));
     if (twcc)
         commit_all(&cp, cq_arrivals_write(&u->arrivals, (int64_t)now_us, cq_rtcp_compound_tail(&cp),
                                           cq_rtcp_compound_room(&cp)));
@@ -133,6 +197,8 @@ void cq_router_uplink_tick(struct cq_router *r, struct participant *p, uint64_t 
         u->feedbacks++;
     if (cqlu) {
         u->layers = layers;
+        u->ceiling = ceiling;
+        p->stats.lowest_layer_ceiling_kbps = ceiling;
         u->layers_told = true;
         u->next_layers_us = now_us + UPLINK_LAYERS_REPEAT_US;
         u->layers_sent++;

@@ -21,15 +21,16 @@ int cq_cqlu_parse(const cq_rtcp_header_t *h, cq_cqlu_t *out) {
         return CQ_EMALFORMED;
     out->sender_ssrc = cq_load_be32(h->body);
     out->layers = h->body[11];
+    out->low_kbps = cq_load_be16(h->body + 9);
     return 0;
 }
 
-int cq_cqlu_write(uint32_t sender_ssrc, uint8_t layers, uint8_t *buf, size_t cap) {
+int cq_cqlu_write(const cq_cqlu_t *m, uint8_t *buf, size_t cap) {
     if (cap < CQ_CQLU_SIZE)
         return CQ_ENOBUFS;
     cq_rtcp_header_write(buf, CQ_CQLU_SUBTYPE, CQ_RTCP_PT_APP, CQ_CQLU_SIZE);
-    cq_store_be32(buf + 4, sender_ssrc);
+    cq_store_be32(buf + 4, m->sender_ssrc);
     memcpy(buf + 8, name, sizeof name);
-    cq_store_be32(buf + 12, layers);
+    cq_store_be32(buf + 12, (uint32_t)m->low_kbps << 8 | m->layers);
     return CQ_CQLU_SIZE;
 }

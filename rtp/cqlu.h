@@ -13,12 +13,16 @@
  *  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  *  |                    name = 'C' 'Q' 'L' 'U'                     |
  *  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
- *  |                 reserved (0)                  |  layer mask   |
+ *  | reserved (0)  |     lowest layer's ceiling    |  layer mask   |
  *  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  *
  * Subtype 0. Bit i of the layer mask (the word's low byte) set: spatial layer i (0 the
- * lowest) is in use. The reserved bits are written as 0 and ignored when read, and a
- * longer payload is accepted with its tail ignored, so a later version can add fields.
+ * lowest) is in use. The ceiling (bits 8..23, kbit/s; 0: none) is the most the lowest
+ * layer should cost: what the weakest receiver's downlink leaves each stream it receives,
+ * so that a lowest layer made for it reaches it whole rather than at a fraction of its
+ * frame rate or paused. The reserved bits are written as 0 and ignored when read, and a
+ * longer payload is accepted with its tail ignored, so a later version can add fields. A
+ * sender of the first version wrote the ceiling's bits as 0: no ceiling.
  *
  * Pure: no allocation, no I/O. Parse reads a header view from cq_rtcp_iter_next().
  */
@@ -35,7 +39,8 @@
 
 typedef struct {
     uint32_t sender_ssrc;
-    uint8_t layers; /* bit i: spatial layer i is in use */
+    uint8_t layers;    /* bit i: spatial layer i is in use */
+    uint16_t low_kbps; /* the lowest layer's ceiling; 0: none */
 } cq_cqlu_t;
 
 /* Parses a CQLU packet. Returns 0; CQ_EINVAL (not an APP packet); CQ_EUNSUPPORTED (an
@@ -44,8 +49,7 @@ typedef struct {
  * is untouched on failure. */
 int cq_cqlu_parse(const cq_rtcp_header_t *h, cq_cqlu_t *out);
 
-/* Writes a CQLU packet from sender_ssrc carrying layers. Returns CQ_CQLU_SIZE or
- * CQ_ENOBUFS. */
-int cq_cqlu_write(uint32_t sender_ssrc, uint8_t layers, uint8_t *buf, size_t cap);
+/* Writes the CQLU packet m. Returns CQ_CQLU_SIZE or CQ_ENOBUFS. */
+int cq_cqlu_write(const cq_cqlu_t *m, uint8_t *buf, size_t cap);
 
 #endif

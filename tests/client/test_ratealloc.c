@@ -217,6 +217,56 @@ static void test_ratealloc_layer_above_top_is_top(void **state) {
     }
 }
 
+/* The relay's ceiling on layer 0 (CQLU) bounds layer 0 alone, never under the encoder's
+ * floor; layers above keep their shares, and a budget that fits only layer 0 at its
+ * ceiling keeps it at full frame rate where without the ceiling it would be slowed. */
+static void test_ratealloc_lowest_layer_ceiling(void **state) {
+    (void)state;
+    cq_ratealloc_config_t c = config();
+    static const struct {
+        unsigned low_kbps, want;
+    } cases[] = {{0, 38}, {25, 25}, {38, 38}, {90, 38}, {5, CQ_RATEALLOC_FLOOR_KBPS}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cq_ratealloc_t a;
+        cq_ratealloc_init(&a, &c);
+        cq_ratealloc_input_t in = {
+            .target_bps = 2000000, .used = 0x7, .used_known = true, .low_kbps = cases[i].low_kbps};
+        cq_ratealloc_plan_t p;
+        cq_ratealloc_update(&a, &in, 0, &p);
+        assert_int_equal(p.layers_on, 0x7);
+        assert_int_equal(p.layer_kbps[0], cases[i].want);
+        assert_int_equal(p.layer_kbps[1], 115);
+        assert_int_equal(p.layer_kbps[2], 346);
+        assert_int_equal(p.fps_pct[0], 100);
+    }
+    /* With 900 kbit/s configured, layer 0 needs 24 kbit/s at its full frame rate. On an
+     * uplink whose video budget is 21-23 kbit/s it slows to 2/3 without a ceiling; a
+     * ceiling of 20 makes it fit at its full frame rate. */
+    c.max_video_kbps = 900;
+    assert_int_equal(cq_ratealloc_layer_min_kbps(&c, 0), 24);
+    uint32_t target = 0;
+    for (uint32_t t = 40000; t < 200000 && target == 0; t += 500) {
+        cq_ratealloc_t a;
+        cq_ratealloc_init(&a, &c);
+        cq_ratealloc_plan_t p = plan(&a, t, 0);
+        double budget = (double)(t - p.audio_cost_bps) * CQ_RATEALLOC_VIDEO_SHARE / 1000;
+        if (budget >= 21 && budget < 23)
+            target = t;
+    }
+    assert_true(target != 0);
+    for (int ceiling = 0; ceiling <= 1; ceiling++) {
+        cq_ratealloc_t a;
+        cq_ratealloc_init(&a, &c);
+        cq_ratealloc_input_t in = {
+            .target_bps = target, .used = 0x1, .used_known = true, .low_kbps = ceiling ? 20 : 0};
+        cq_ratealloc_plan_t p;
+        cq_ratealloc_update(&a, &in, 0, &p);
+        assert_int_equal(p.layers_on, 0x1);
+        assert_int_equal(p.fps_pct[0], ceiling ? 100 : 67);
+        assert_true(p.layer_kbps[0] <= (ceiling ? 20u : 24u));
+    }
+}
+
 /* Audio is paid first: Opus keeps at least 16 kbit/s however thin the uplink, video gets
  * only what audio leaves (beyond layer 0's floor), and a thin uplink gets longer audio
  * packets, shortened again only after the estimate held for 2 s. */
@@ -254,6 +304,15 @@ static void test_ratealloc_audio_first(void **state) {
     assert_int_equal(plan(&a, 2000000, 0).audio_frame_ms, 40);
 }
 
+/* steps updates STEP_US apart from *t with the same input: the last plan. */
+static cq_ratealloc_plan_t run_steps(cq_ratealloc_t *a, const cq_ratealloc_input_t *in, int64_t *t,
+                                     int steps) {
+    cq_ratealloc_plan_t p;
+    for (int i = 0; i < steps; i++)
+        cq_ratealloc_update(a, in, *t += STEP_US, &p);
+    return p;
+}
+
 /* Loss: Opus hears of it (FEC on), and RED's extra copy is paid for before video. The
  * loss protected against is the measure averaged (7.2 %, rounded up). */
 static void test_ratealloc_loss(void **state) {
@@ -267,8 +326,7 @@ static void test_ratealloc_loss(void **state) {
     cq_ratealloc_update(&a, &in, 0, &clean);
     in.loss = 0.072;
     int64_t t = 0;
-    for (int i = 0; i < 120; i++)
-        cq_ratealloc_update(&a, &in, t += STEP_US, &lossy);
+    lossy = run_steps(&a, &in, &t, 120);
     assert_false(clean.audio_fec);
     assert_int_equal(clean.audio_loss_pct, 0);
     assert_true(lossy.audio_fec);
@@ -315,7 +373,44 @@ static void test_ratealloc_loss_averaged(void **state) {
         cq_ratealloc_update(&a, &in, t += STEP_US, &p);
         assert_true(p.audio_loss_pct <= 1);
     }
-    assert_true(p.audio_cost_bps + p.audio_bps <= deep_cost);
+    assert_int_equal(p.audio_frame_ms, 20); /* shallow: deep RED would make it 40 */
+    assert_true(p.audio_cost_bps < deep_cost);
+}
+
+/* Deep RED (two copies) on a thin uplink: 40 ms packets and Opus down to 12 kbit/s, so
+ * that a voice with its copies costs less than it did at 20 ms and 16 kbit/s; back to 20
+ * ms once the loss has gone (and the 2-s hold has passed). One copy changes nothing. */
+static void test_ratealloc_deep_red_cheaper(void **state) {
+    (void)state;
+    cq_ratealloc_input_t in = {.target_bps = 150000, .loss = 0.06};
+    cq_ratealloc_config_t c = config();
+    c.audio_red = 2;
+    cq_ratealloc_t a;
+    cq_ratealloc_init(&a, &c);
+    int64_t t = 0;
+    cq_ratealloc_plan_t p = run_steps(&a, &in, &t, 120);
+    assert_true(p.audio_loss_pct >= 5);
+    assert_int_equal(p.audio_frame_ms, CQ_RATEALLOC_DEEP_FRAME_MS);
+    assert_int_equal(p.audio_bps, CQ_RATEALLOC_DEEP_MIN_BPS);
+    /* Opus x 3 and 25 packets of headers with two RED block headers each. */
+    assert_int_equal(p.audio_cost_bps, 12000 * 3 + 25 * (40 + 4 * 2 + 1) * 8);
+    /* What it cost before: 16 kbit/s x 3 and 50 packets a second. */
+    assert_true(p.audio_cost_bps + 20000 < 16000 * 3 + 50 * (40 + 4 * 2 + 1) * 8);
+    in.loss = 0;
+    unsigned frame = p.audio_frame_ms;
+    for (int i = 0; i < 200 && frame != 20; i++) {
+        cq_ratealloc_update(&a, &in, t += STEP_US, &p);
+        frame = p.audio_frame_ms;
+    }
+    assert_int_equal(frame, 20);
+    assert_int_equal(p.audio_bps, CQ_RATEALLOC_AUDIO_MIN_BPS);
+    /* One copy configured: never deep, whatever the loss. */
+    c.audio_red = 1;
+    cq_ratealloc_init(&a, &c);
+    in.loss = 0.06;
+    p = run_steps(&a, &in, &t, 120);
+    assert_int_equal(p.audio_frame_ms, 20);
+    assert_int_equal(p.audio_bps, CQ_RATEALLOC_AUDIO_MIN_BPS);
 }
 
 /* No video configured: audio only, nothing else planned. One layer: it never goes. */
@@ -346,9 +441,11 @@ int main(void) {
         cmocka_unit_test(test_ratealloc_hysteresis),
         cmocka_unit_test(test_ratealloc_unused_layers_off),
         cmocka_unit_test(test_ratealloc_layer_above_top_is_top),
+        cmocka_unit_test(test_ratealloc_lowest_layer_ceiling),
         cmocka_unit_test(test_ratealloc_audio_first),
         cmocka_unit_test(test_ratealloc_loss),
         cmocka_unit_test(test_ratealloc_loss_averaged),
+        cmocka_unit_test(test_ratealloc_deep_red_cheaper),
         cmocka_unit_test(test_ratealloc_audio_only_and_one_layer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -28,6 +28,7 @@
 #include "codec/vp8_desc.h"
 #include "relay/relay.h"
 #include "rtp/bytes.h"
+#include "rtp/cqlu.h"
 #include "rtp/error.h"
 #include "rtp/rtcp.h"
 #include "rtp/rtp.h"
@@ -80,6 +81,9 @@ typedef struct {
     bool key_wanted[LAYERS];
     unsigned frame;
     uint64_t audio_sent;
+    /* What the relay's CQLUs told A: how many, and the last ceiling on its lowest layer. */
+    uint64_t cqlus;
+    uint16_t ceiling;
 
     /* What B does with what it receives. */
     report_mode_t mode;
@@ -239,6 +243,11 @@ static void drain_a(fixture_t *f) {
         cq_rtcp_iter_init(&it, buf, (size_t)n);
         while (cq_rtcp_iter_next(&it, &h) > 0) {
             cq_rtcp_fb_t pli;
+            cq_cqlu_t m;
+            if (cq_cqlu_parse(&h, &m) == 0) {
+                f->cqlus++;
+                f->ceiling = m.low_kbps;
+            }
             if (cq_rtcp_pli_parse(&h, &pli) != 0)
                 continue;
             for (int l = 0; l < LAYERS; l++)
@@ -578,10 +587,80 @@ static void test_downlink_paces_video_and_probes(void **state) {
     assert_int_equal(f->unnumbered, 0);
 }
 
+/* The ceiling A was last told, once the relay's own record of it agrees (both bounded). */
+static uint16_t told_ceiling(fixture_t *f) {
+    cq_relay_participant_stats_t st;
+    for (int k = 0; k < 20; k++) {
+        assert_int_equal(cq_relay_participant_stats(f->relay, f->session, A_ID, &st), 0);
+        if (st.lowest_layer_ceiling_kbps == f->ceiling)
+            break;
+        run(f, 50);
+    }
+    assert_int_equal(st.lowest_layer_ceiling_kbps, f->ceiling);
+    return f->ceiling;
+}
+
+/*
+ * The ceiling on A's lowest layer (CQLU) follows B's downlink: none while B's estimate
+ * has not settled (no feedback, or its first seconds); on a 120 kbit/s bottleneck, at
+ * most 0.7 of what B's video budget leaves A's one stream (under 120 kbit/s less A's
+ * sound); and up again when B's link is fast, once the thin seconds have left the window.
+ */
+static void test_downlink_ceiling_for_weakest(void **state) {
+    fixture_t *f = *state;
+    cq_relay_participant_stats_t st;
+
+    /* No feedback from B: CQLUs reach A (the layers in use) but carry no ceiling. */
+    run(f, 1500);
+    assert_true(f->cqlus >= 1);
+    assert_int_equal(told_ceiling(f), 0);
+
+    /* A 120 kbit/s bottleneck: the ceiling comes once B's estimate has settled (4 s of
+     * feedback; bounded at 10 s), and its largest possible value is under the link's. */
+    f->mode = REPORT_CAPPED;
+    f->cap_bps = 120000;
+    f->cap_last_us = 0;
+    uint32_t budget_max = 0;
+    bool told = false;
+    for (int k = 0; k < 100 && !told; k++) {
+        run(f, 100);
+        participant_stats(f, &st);
+        budget_max = st.video_budget_bps > budget_max ? st.video_budget_bps : budget_max;
+        told = f->ceiling != 0;
+    }
+    dump(f, "ceiling on a thin link");
+    assert_true(told);
+    uint16_t thin = told_ceiling(f);
+    assert_true(thin >= 1);
+    assert_true(thin * 1000u <= budget_max * 0.7 + 1000);
+    assert_true(thin < 84); /* 0.7 x 120 kbit/s */
+
+    /* A fast link: B's estimate climbs; the ceiling rises only once every thin second has
+     * left its 5-s window (not within 3 s: a slow machine only makes it later; bounded at
+     * 12 s), and goes well past the thin link's. */
+    f->mode = REPORT_RECEIVED;
+    uint64_t fast_at = now_us(), rose_at = 0;
+    uint16_t high = 0;
+    for (int k = 0; k < 120 && high <= 2 * thin; k++) {
+        run(f, 100);
+        if (rose_at == 0 && f->ceiling > thin)
+            rose_at = now_us();
+        high = f->ceiling;
+    }
+    dump(f, "ceiling on a fast link");
+    if (getenv("CQ_TEST_VERBOSE") != NULL)
+        fprintf(stderr, "ceiling %u -> %u kbit/s, rose after %llu ms\n", thin, high,
+                (unsigned long long)(rose_at - fast_at) / 1000);
+    assert_true(high > 2 * thin);
+    assert_true(rose_at - fast_at >= 3000000u);
+    assert_int_equal(told_ceiling(f), high);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_downlink_adapts_to_feedback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_downlink_paces_video_and_probes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_downlink_ceiling_for_weakest, setup, teardown),
     };
     return cmocka_run_group_tests_name("relay/downlink", tests, NULL, NULL);
 }

@@ -12,9 +12,12 @@
 #include "rtp/error.h"
 #include "rtp/rtcp.h"
 
-/* RTCP V=2 subtype 0, PT 204, length 3; SSRC 0x11223344; "CQLU"; mask 0b101. */
+/* RTCP V=2 subtype 0, PT 204, length 3; SSRC 0x11223344; "CQLU"; no ceiling, mask 0b101. */
 static const uint8_t fixture[CQ_CQLU_SIZE] = {0x80, 204, 0x00, 0x03, 0x11, 0x22, 0x33, 0x44,
                                               'C',  'Q', 'L',  'U',  0x00, 0x00, 0x00, 0x05};
+/* The same with the lowest layer's ceiling at 0x0123 = 291 kbit/s, mask 0b1. */
+static const uint8_t fixture_ceiling[CQ_CQLU_SIZE] = {
+    0x80, 204, 0x00, 0x03, 0x11, 0x22, 0x33, 0x44, 'C', 'Q', 'L', 'U', 0x00, 0x01, 0x23, 0x01};
 
 static cq_rtcp_header_t walk(const uint8_t *buf, size_t len) {
     cq_rtcp_iter_t it;
@@ -27,14 +30,19 @@ static cq_rtcp_header_t walk(const uint8_t *buf, size_t len) {
 static void test_cqlu_write_bytes(void **state) {
     (void)state;
     uint8_t buf[32];
-    assert_int_equal(cq_cqlu_write(0x11223344u, 0x05, buf, sizeof buf), CQ_CQLU_SIZE);
+    cq_cqlu_t m = {.sender_ssrc = 0x11223344u, .layers = 0x05};
+    assert_int_equal(cq_cqlu_write(&m, buf, sizeof buf), CQ_CQLU_SIZE);
     assert_memory_equal(buf, fixture, CQ_CQLU_SIZE);
+    m = (cq_cqlu_t){.sender_ssrc = 0x11223344u, .layers = 0x01, .low_kbps = 291};
+    assert_int_equal(cq_cqlu_write(&m, buf, sizeof buf), CQ_CQLU_SIZE);
+    assert_memory_equal(buf, fixture_ceiling, CQ_CQLU_SIZE);
 }
 
 static void test_cqlu_write_short_buffer(void **state) {
     (void)state;
     uint8_t buf[CQ_CQLU_SIZE - 1];
-    assert_int_equal(cq_cqlu_write(1, 1, buf, sizeof buf), CQ_ENOBUFS);
+    cq_cqlu_t m = {.sender_ssrc = 1, .layers = 1};
+    assert_int_equal(cq_cqlu_write(&m, buf, sizeof buf), CQ_ENOBUFS);
 }
 
 static void test_cqlu_parse_fixture(void **state) {
@@ -44,18 +52,31 @@ static void test_cqlu_parse_fixture(void **state) {
     assert_int_equal(cq_cqlu_parse(&h, &m), 0);
     assert_int_equal(m.sender_ssrc, 0x11223344u);
     assert_int_equal(m.layers, 0x05);
+    assert_int_equal(m.low_kbps, 0);
+    h = walk(fixture_ceiling, sizeof fixture_ceiling);
+    assert_int_equal(cq_cqlu_parse(&h, &m), 0);
+    assert_int_equal(m.layers, 0x01);
+    assert_int_equal(m.low_kbps, 291);
 }
 
+/* Every mask with ceilings from none to the largest: neither field spills into the other. */
 static void test_cqlu_parse_round_trip_every_mask(void **state) {
     (void)state;
+    static const uint16_t ceilings[] = {0, 1, 20, 255, 256, 0x8001, 0xffff};
     for (unsigned mask = 0; mask < 256; mask++) {
-        uint8_t buf[CQ_CQLU_SIZE];
-        assert_int_equal(cq_cqlu_write(0xdeadbeefu, (uint8_t)mask, buf, sizeof buf), CQ_CQLU_SIZE);
-        cq_rtcp_header_t h = walk(buf, sizeof buf);
-        cq_cqlu_t m;
-        assert_int_equal(cq_cqlu_parse(&h, &m), 0);
-        assert_int_equal(m.layers, mask);
-        assert_int_equal(m.sender_ssrc, 0xdeadbeefu);
+        for (size_t k = 0; k < sizeof ceilings / sizeof ceilings[0]; k++) {
+            uint8_t buf[CQ_CQLU_SIZE];
+            cq_cqlu_t w = {
+                .sender_ssrc = 0xdeadbeefu, .layers = (uint8_t)mask, .low_kbps = ceilings[k]};
+            assert_int_equal(cq_cqlu_write(&w, buf, sizeof buf), CQ_CQLU_SIZE);
+            assert_int_equal(buf[12], 0); /* reserved */
+            cq_rtcp_header_t h = walk(buf, sizeof buf);
+            cq_cqlu_t m;
+            assert_int_equal(cq_cqlu_parse(&h, &m), 0);
+            assert_int_equal(m.layers, mask);
+            assert_int_equal(m.low_kbps, ceilings[k]);
+            assert_int_equal(m.sender_ssrc, 0xdeadbeefu);
+        }
     }
 }
 
@@ -71,6 +92,7 @@ static void test_cqlu_parse_reserved_and_longer(void **state) {
     cq_cqlu_t m;
     assert_int_equal(cq_cqlu_parse(&h, &m), 0);
     assert_int_equal(m.layers, 0x05);
+    assert_int_equal(m.low_kbps, 0);
 }
 
 static void test_cqlu_parse_other_app(void **state) {
