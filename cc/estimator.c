@@ -82,6 +82,7 @@ int cq_cc_init(cq_cc_t *cc, const cq_cc_config_t *cfg) {
     cq_sendhist_init(&cc->sent);
     cc->threshold_ms = THRESHOLD_START_MS;
     cc->overuse_ms = -1;
+    cq_minwin_init(&cc->floor, CQ_CC_FLOOR_SECONDS);
     cc->delay_bps = cfg->start_bps;
     cc->target_bps = cfg->start_bps;
     for (int i = 0; i < CQ_CC_PROBES; i++)
@@ -220,27 +221,6 @@ static double slope(const cq_cc_t *cc) {
     return den > 0 ? num / den : 0;
 }
 
-/* Takes the smoothed delay at arrival_us into the per-second floors; returns how far it
- * stands above the least of them. */
-static double queue_ms(cq_cc_t *cc, int64_t arrival_us) {
-    int64_t sec = arrival_us / 1000000;
-    if (!cc->floor_started || sec >= cc->floor_sec + CQ_CC_FLOOR_SLOTS) {
-        for (unsigned k = 0; k < CQ_CC_FLOOR_SLOTS; k++)
-            cc->floor_ms[k] = cc->smoothed_ms;
-        cc->floor_sec = sec;
-        cc->floor_started = true;
-    }
-    for (; cc->floor_sec < sec; cc->floor_sec++)
-        cc->floor_ms[(cc->floor_sec + 1) % CQ_CC_FLOOR_SLOTS] = cc->smoothed_ms;
-    double *slot = &cc->floor_ms[cc->floor_sec % CQ_CC_FLOOR_SLOTS];
-    if (cc->smoothed_ms < *slot)
-        *slot = cc->smoothed_ms;
-    double least = *slot;
-    for (unsigned k = 0; k < CQ_CC_FLOOR_SLOTS; k++)
-        least = cc->floor_ms[k] < least ? cc->floor_ms[k] : least;
-    return cc->smoothed_ms - least;
-}
-
 /* One more delay variation between two groups: d = arrival delta - send delta. */
 static bool add_delta(cq_cc_t *cc, double d_ms, double send_delta_ms, int64_t arrival_us,
                       int64_t now_us) {
@@ -267,7 +247,7 @@ static bool add_delta(cq_cc_t *cc, double d_ms, double send_delta_ms, int64_t ar
     /* The threshold adapts on the receiver's clock, group by group, as GCC's does: on the
      * feedback's arrival every group of one report would share a time, and the first
      * would take the whole interval's step (with K_DOWN at 100 ms, past zero). */
-    double queue = queue_ms(cc, arrival_us);
+    double queue = cc->smoothed_ms - cq_minwin_update(&cc->floor, cc->smoothed_ms, arrival_us);
     bool over = detect(cc, n * trend * TREND_GAIN, send_delta_ms, arrival_us);
     double gate = 2 * cc->queue_typical_ms;
     gate = gate < QUEUE_GATE_MIN_MS   ? QUEUE_GATE_MIN_MS

@@ -39,14 +39,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cc/minwin.h"
 #include "cc/sendhist.h"
 #include "rtp/twcc.h"
 
-#define CQ_CC_TREND_WINDOW 20  /* groups the delay trend is fitted over, at least ... */
-#define CQ_CC_TREND_MAX    128 /* ... and at most, when they are dense (estimator.c) */
-#define CQ_CC_ACKED_MAX    256 /* arrivals the throughput is measured over */
-#define CQ_CC_PROBES       4   /* probe clusters in flight at once */
-#define CQ_CC_FLOOR_SLOTS  10  /* seconds the delay with no queue is the least over */
+#define CQ_CC_TREND_WINDOW  20  /* groups the delay trend is fitted over, at least ... */
+#define CQ_CC_TREND_MAX     128 /* ... and at most, when they are dense (estimator.c) */
+#define CQ_CC_ACKED_MAX     256 /* arrivals the throughput is measured over */
+#define CQ_CC_PROBES        4   /* probe clusters in flight at once */
+#define CQ_CC_FLOOR_SECONDS 10  /* seconds the delay with no queue is the least over */
 
 typedef enum {
     CQ_CC_NORMAL = 0,
@@ -90,11 +91,9 @@ typedef struct {
     double trend_x[CQ_CC_TREND_MAX], trend_y[CQ_CC_TREND_MAX];
     unsigned trend_n, trend_next, num_deltas;
     int64_t first_arrival_us;
-    /* The least smoothed delay of each of the last CQ_CC_FLOOR_SLOTS seconds of arrivals
-     * (the link's delay with no queue), slot floor_sec % CQ_CC_FLOOR_SLOTS the newest. */
-    double floor_ms[CQ_CC_FLOOR_SLOTS];
-    int64_t floor_sec;
-    bool floor_started;
+    /* The least smoothed delay of the last CQ_CC_FLOOR_SECONDS seconds of arrivals: the
+     * link's delay with no queue. */
+    cq_minwin_t floor;
     double queue_typical_ms; /* how far above it the delay usually stands */
     /* Overuse detector. */
     double threshold_ms, prev_trend;

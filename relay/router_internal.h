@@ -13,6 +13,7 @@
 
 #include "cc/arrivals.h"
 #include "cc/estimator.h"
+#include "cc/minwin.h"
 #include "relay/alloc.h"
 #include "relay/consumer.h"
 #include "relay/events.h"
@@ -198,14 +199,10 @@ struct downlink {
  * which of its layers are used, with the ceiling on its lowest (rtp/cqlu.h). */
 struct uplink {
     cq_arrivals_t arrivals;
-    uint8_t layers;   /* the mask last sent */
-    bool layers_told; /* one was sent */
-    uint16_t ceiling; /* the ceiling last sent, kbit/s; 0: none */
-    /* The least share seen in each of the last seconds (UINT16_MAX: none), the second
-     * ceiling_min[ceiling_sec % UPLINK_CEILING_SECONDS] is for. */
-    uint16_t ceiling_min[UPLINK_CEILING_SECONDS];
-    uint64_t ceiling_sec;
-    bool ceiling_started; /* ceiling_sec is set */
+    uint8_t layers;       /* the mask last sent */
+    bool layers_told;     /* one was sent */
+    uint16_t ceiling;     /* the ceiling last sent, kbit/s; 0: none */
+    cq_minwin_t ceilings; /* the ceilings of the last UPLINK_CEILING_SECONDS */
     uint64_t next_layers_us;
     uint64_t feedbacks, layers_sent; /* compounds sent with feedback, with a CQLU */
 };

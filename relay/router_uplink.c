@@ -30,6 +30,7 @@ _Static_assert(UPLINK_FEEDBACK_MTU <= CQ_UDP_SLOT_SIZE - CQ_SRTP_PROTECT_HEADROO
 
 void cq_router_uplink_init(struct participant *p) {
     memset(&p->uplink, 0, sizeof p->uplink);
+    cq_minwin_init(&p->uplink.ceilings, UPLINK_CEILING_SECONDS);
     cq_arrivals_init(&p->uplink.arrivals, p->rtcp_ssrc, 0);
 }
 
@@ -116,25 +117,11 @@ uint16_t cq_router_uplink_ceiling(const struct participant *pub) {
     return kbps < 1 ? 1 : kbps >= UINT16_MAX ? UINT16_MAX - 1 : (uint16_t)kbps;
 }
 
-/* Takes this tick's ceiling into the per-second minima and returns the least of the last
- * UPLINK_CEILING_SECONDS (0: no ceiling, as CQLU says it). */
+/* The least ceiling of the last UPLINK_CEILING_SECONDS, this tick's included (0: no
+ * ceiling, as CQLU says it). */
 static uint16_t smoothed_ceiling(struct uplink *u, uint16_t now_kbps, uint64_t now_us) {
-    uint64_t sec = now_us / 1000000u;
-    if (!u->ceiling_started || sec >= u->ceiling_sec + UPLINK_CEILING_SECONDS) {
-        for (unsigned k = 0; k < UPLINK_CEILING_SECONDS; k++)
-            u->ceiling_min[k] = UINT16_MAX;
-    } else {
-        for (uint64_t s = u->ceiling_sec + 1; s <= sec; s++)
-            u->ceiling_min[s % UPLINK_CEILING_SECONDS] = UINT16_MAX;
-    }
-    u->ceiling_sec = !u->ceiling_started || sec > u->ceiling_sec ? sec : u->ceiling_sec;
-    u->ceiling_started = true;
-    uint16_t *slot = &u->ceiling_min[u->ceiling_sec % UPLINK_CEILING_SECONDS];
-    *slot = now_kbps < *slot ? now_kbps : *slot;
-    uint16_t least = UINT16_MAX;
-    for (unsigned k = 0; k < UPLINK_CEILING_SECONDS; k++)
-        least = u->ceiling_min[k] < least ? u->ceiling_min[k] : least;
-    return least == UINT16_MAX ? 0 : least;
+    double least = cq_minwin_update(&u->ceilings, now_kbps, (int64_t)now_us);
+    return least >= UINT16_MAX ? 0 : (uint16_t)least;
 }
 
 /* A ceiling worth telling at once: one appears or goes, or it moved by a step. */
