@@ -68,22 +68,38 @@ static void options_build(const cq_alloc_stream_t *s, uint64_t now_us, options_t
             o->frozen = false;
 }
 
-/* Whether s may move from its current option to option j with avail bit/s left over;
- * steps above the last run's choice need headroom. */
-static bool fits(const options_t *o, int j, uint32_t avail) {
-    uint64_t have = (uint64_t)avail + (o->current >= 0 ? o->price[o->current] : 0);
+/* What is left to share: of the budget now, and of the steady budget (which may be
+ * overspent: only a larger picture has to fit it). */
+typedef struct {
+    uint32_t now;
+    int64_t steady;
+} purse_t;
+
+/* Whether s may move from its current option to option j with what is left in *left;
+ * steps above the last run's choice need headroom, and a step to a larger picture than
+ * the last run's must fit the steady budget too. */
+static bool fits(const options_t *o, int j, const purse_t *left) {
+    uint32_t mine = o->current >= 0 ? o->price[o->current] : 0;
     double need = o->price[j];
     if (j > o->prev)
         need *= CQ_ALLOC_UP_HEADROOM;
-    return need <= (double)have;
+    if (need > (double)left->now + mine)
+        return false;
+    bool larger = o->prev < 0 ? o->at[j].spatial > 0 : o->at[j].spatial > o->at[o->prev].spatial;
+    return !larger || need <= (double)(left->steady + mine);
 }
 
-/* One step up for s if it fits: updates *avail. */
-static bool step_up(options_t *o, uint32_t *avail) {
+static void spend(purse_t *left, uint32_t was, uint32_t now) {
+    left->now = left->now + was - now;
+    left->steady += (int64_t)was - (int64_t)now;
+}
+
+/* One step up for s if it fits: updates *left. */
+static bool step_up(options_t *o, purse_t *left) {
     int j = o->current + 1;
-    if (o->current < 0 || o->frozen || j >= o->n || (j > o->prev && o->hold) || !fits(o, j, *avail))
+    if (o->current < 0 || o->frozen || j >= o->n || (j > o->prev && o->hold) || !fits(o, j, left))
         return false;
-    *avail = *avail + o->price[o->current] - o->price[j];
+    spend(left, o->price[o->current], o->price[j]);
     o->current = j;
     return true;
 }
@@ -100,12 +116,13 @@ static uint32_t probe_for(const options_t *o, uint32_t spent) {
     return extra > 0 ? spent + (uint32_t)extra : 0;
 }
 
-void cq_alloc_run(uint32_t budget_bps, cq_alloc_stream_t *s, size_t n, uint64_t now_us,
-                  cq_alloc_result_t *out) {
+void cq_alloc_run(uint32_t budget_bps, uint32_t steady_bps, cq_alloc_stream_t *s, size_t n,
+                  uint64_t now_us, cq_alloc_result_t *out) {
     memset(out, 0, sizeof *out);
     for (size_t i = 0; i < n; i++)
         out->audio_bps += s[i].audio_bps;
-    uint32_t avail = budget_bps > out->audio_bps ? budget_bps - out->audio_bps : 0;
+    purse_t left = {.now = budget_bps > out->audio_bps ? budget_bps - out->audio_bps : 0,
+                    .steady = (int64_t)steady_bps - out->audio_bps};
 
     /* The order streams are served in: priority first, each group in the caller's order. */
     size_t order[CQ_ALLOC_MAX_STREAMS] = {0};
@@ -128,20 +145,20 @@ void cq_alloc_run(uint32_t budget_bps, cq_alloc_stream_t *s, size_t n, uint64_t 
         }
         bool paused = st->paused_us != 0;
         double need = o->price[0] * (paused ? CQ_ALLOC_RESUME_HEADROOM : 1.0);
-        if ((paused && now_us - st->paused_us < CQ_ALLOC_PAUSE_MIN_US) || need > avail)
+        if ((paused && now_us - st->paused_us < CQ_ALLOC_PAUSE_MIN_US) || need > left.now)
             continue; /* stays (or becomes) audio only */
         o->current = 0;
-        avail -= o->price[0];
+        spend(&left, 0, o->price[0]);
     }
     /* The speaker's or presenter's picture as large as fits, then the others together. */
     for (size_t k = 0; k < m; k++)
         if (s[order[k]].priority)
-            while (step_up(&opts[k], &avail))
+            while (step_up(&opts[k], &left))
                 ;
     for (bool moved = true; moved;) {
         moved = false;
         for (size_t k = 0; k < m; k++)
-            if (!s[order[k]].priority && step_up(&opts[k], &avail))
+            if (!s[order[k]].priority && step_up(&opts[k], &left))
                 moved = true;
     }
 

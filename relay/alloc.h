@@ -13,6 +13,10 @@
  * Hysteresis keeps it from flapping on an estimate that saws (GCC does by design):
  * - a step up needs CQ_ALLOC_UP_HEADROOM of room beyond the option's cost, and none
  *   happens within CQ_ALLOC_UP_HOLD_US of a step down of the same stream;
+ * - a step to a larger picture must also fit the least budget of the last
+ *   CQ_ALLOC_STEADY_SECONDS (the troughs of the saw): each spatial switch waits for a
+ *   keyframe, which freezes the picture and costs the publisher more than a frame rate
+ *   step, so it is taken only where it will hold;
  * - a stream whose lowest option does not fit is paused (audio only), and resumes only
  *   when the lowest option fits with CQ_ALLOC_RESUME_HEADROOM, and not before
  *   CQ_ALLOC_PAUSE_MIN_US have passed.
@@ -43,6 +47,7 @@
 #define CQ_ALLOC_UP_HOLD_US      2000000u
 #define CQ_ALLOC_PAUSE_MIN_US    3000000u
 #define CQ_ALLOC_LAYER_FACTOR    3u
+#define CQ_ALLOC_STEADY_SECONDS  3
 
 /* What a stream gets: a spatial layer and the highest temporal layer, or paused. */
 typedef struct {
@@ -86,9 +91,10 @@ typedef struct {
 /*
  * Shares budget_bps among streams s[0..n) (n <= CQ_ALLOC_MAX_STREAMS) at now_us: sets each one's
  * choice (a choice with video stays within the stream's limits and the layers it has) and fills
- * *out.
+ * *out. steady_bps is the least budget of the last few seconds (the caller's window,
+ * CQ_ALLOC_STEADY_SECONDS): a step to a larger picture must fit it as well.
  */
-void cq_alloc_run(uint32_t budget_bps, cq_alloc_stream_t *s, size_t n, uint64_t now_us,
-                  cq_alloc_result_t *out);
+void cq_alloc_run(uint32_t budget_bps, uint32_t steady_bps, cq_alloc_stream_t *s, size_t n,
+                  uint64_t now_us, cq_alloc_result_t *out);
 
 #endif

@@ -343,11 +343,14 @@ static void video_arrived(struct cq_router *r, struct participant *p, struct str
             p->stats.drops_malformed++;
         return;
     }
-    s->tid_window_bytes[vp.has_tid && vp.tid < CQ_ALLOC_TEMPORAL ? vp.tid : 0] += len;
     if (vp.keyframe) {
         s->keyframes++;
         s->last_keyframe_us = now_us;
+        s->keyframe_ts = v->timestamp;
+        s->has_keyframe_ts = true;
     }
+    if (!s->has_keyframe_ts || v->timestamp != s->keyframe_ts)
+        s->tid_window_bytes[vp.has_tid && vp.tid < CQ_ALLOC_TEMPORAL ? vp.tid : 0] += len;
     forward_video(r, p, s, pkt, v, &desc, &vp, now_us);
 }
 

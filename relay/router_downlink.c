@@ -33,6 +33,7 @@ int cq_router_downlink_create(struct participant *p) {
     }
     cq_paceq_init(&p->down->q, (uint32_t)(DOWNLINK_START_BPS * PACE_FACTOR), PACE_QUEUE_MIN_BYTES);
     p->down->stream_share_bps = UINT32_MAX; /* nothing allocated yet */
+    cq_minwin_init(&p->down->budgets, CQ_ALLOC_STEADY_SECONDS);
     return 0;
 }
 
@@ -228,15 +229,13 @@ static void price_consumer(const struct session *s, struct consumer *c) {
             a->audio_bps = (uint32_t)st->rate_bps;
         } else if (st->kind == STREAM_VIDEO && st->layer < CQ_ALLOC_SPATIAL &&
                    st->last_packet_us != 0 && st->rate_bps != 0) {
-            uint32_t sum = 0, tids = 0;
-            for (unsigned t = 0; t < CQ_ALLOC_TEMPORAL; t++)
-                tids += st->tid_rate_bps[t];
+            /* Cumulative in the temporal layer, keyframes left out (a second of nothing
+             * but a keyframe is not measured yet). Without temporal layers every packet
+             * counts as TID 0, so each TID costs the whole layer. */
+            uint32_t sum = 0;
             for (unsigned t = 0; t < CQ_ALLOC_TEMPORAL; t++) {
-                /* Without temporal layers (or their split not measured yet) every TID
-                 * costs the whole layer. */
                 sum += st->tid_rate_bps[t];
-                a->rate_bps[st->layer][t] =
-                    tids ? (uint32_t)((uint64_t)st->rate_bps * sum / tids) : (uint32_t)st->rate_bps;
+                a->rate_bps[st->layer][t] = sum;
             }
         }
     }
@@ -262,7 +261,8 @@ static void allocate(struct cq_router *r, struct participant *p, uint64_t now_us
         streams[n++] = c->alloc;
     }
     uint32_t budget = (uint32_t)(cq_cc_target_bps(&d->cc) * ALLOC_SHARE);
-    cq_alloc_run(budget, streams, n, now_us, &d->alloc);
+    double steady = cq_minwin_update(&d->budgets, budget, (int64_t)now_us);
+    cq_alloc_run(budget, (uint32_t)steady, streams, n, now_us, &d->alloc);
     for (size_t i = 0; i < n; i++) {
         cq_alloc_choice_t before = cs[i]->alloc.choice;
         cs[i]->alloc = streams[i];

@@ -143,10 +143,14 @@ struct stream {
     cq_rtxcache_t cache;     /* video: the last second, for receivers' NACKs */
     cq_nack_tracker_t *nack; /* video: gaps in what the publisher sent */
     /* Bitrate over the last full second, for the RTX budget of its consumers; and of
-     * video, per temporal layer, for the allocator. */
+     * video, per temporal layer and without its keyframes, for the allocator: a keyframe
+     * (often one a receiver just asked for) is a burst the pacing queue absorbs, and
+     * priced as a rate it would pause the very stream it was asked for. */
     uint64_t window_start_us, window_bytes, rate_bps;
     uint64_t tid_window_bytes[CQ_ALLOC_TEMPORAL];
     uint32_t tid_rate_bps[CQ_ALLOC_TEMPORAL];
+    uint32_t keyframe_ts; /* RTP timestamp of the last keyframe: its packets share it */
+    bool has_keyframe_ts;
 };
 
 /* One subscriber receiving one publisher (relay/consumer.h holds what it was sent). */
@@ -169,6 +173,7 @@ struct downlink {
     struct participant *next_backlogged;
     uint64_t next_alloc_us;
     cq_alloc_result_t alloc;
+    cq_minwin_t budgets; /* the allocator's budget: its steady part (CQ_ALLOC_STEADY_SECONDS) */
     /* What its video budget leaves each video stream it receives (UINT32_MAX: it receives
      * none): what its publishers' lowest layers should fit (router_uplink.c's ceiling). */
     uint32_t stream_share_bps;

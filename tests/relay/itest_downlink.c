@@ -480,12 +480,13 @@ static void test_downlink_adapts_to_feedback(void **state) {
     assert_true(cs.spatial <= 0 && cs.spatial_target <= 0);
 
     /* (c) Feedback as B receives it: a fast link with no queue. B climbs back to A's top
-     * layer (bounded: 8 s; the pause lasts at least 3 s and the estimate needs a probe to
-     * leave the floor), and the owner is told: a relay that moved B silently leaves the
-     * last LAYER event at -1 or 0. */
+     * layer (bounded: 14 s; the pause lasts at least 3 s, the estimate needs a probe to
+     * leave the floor, and each larger picture waits until the thin seconds have left the
+     * allocator's steady window), and the owner is told: a relay that moved B silently
+     * leaves the last LAYER event at -1 or 0. */
     f->mode = REPORT_RECEIVED;
     bool top = false;
-    for (int k = 0; k < 80 && !top; k++) {
+    for (int k = 0; k < 140 && !top; k++) {
         run(f, 100);
         consumer_stats(f, &cs);
         top = cs.spatial == LAYERS - 1;
@@ -595,8 +596,8 @@ static uint16_t told_ceiling(fixture_t *f) {
 
 /*
  * The ceiling on A's lowest layer (CQLU) follows B's downlink: none while B's estimate
- * has not settled (no feedback, or its first seconds); on a 120 kbit/s bottleneck, at
- * most 0.7 of what B's video budget leaves A's one stream (under 120 kbit/s less A's
+ * has not settled (no feedback, or its first seconds); on a 90 kbit/s bottleneck, at
+ * most 0.7 of what B's video budget leaves A's one stream (under 90 kbit/s less A's
  * sound); and up again when B's link is fast, once the thin seconds have left the window.
  */
 static void test_downlink_ceiling_for_weakest(void **state) {
@@ -608,10 +609,12 @@ static void test_downlink_ceiling_for_weakest(void **state) {
     assert_true(f->cqlus >= 1);
     assert_int_equal(told_ceiling(f), 0);
 
-    /* A 120 kbit/s bottleneck: the ceiling comes once B's estimate has settled (4 s of
-     * feedback; bounded at 10 s), and its largest possible value is under the link's. */
+    /* A 90 kbit/s bottleneck: the ceiling comes once B's estimate has settled (4 s of
+     * feedback; bounded at 10 s), and its largest possible value is under the link's. It
+     * is read once its 5-s window holds only seconds of the estimate within the link (it
+     * started above, at 300 kbit/s, and how fast it came down varies run to run). */
     f->mode = REPORT_CAPPED;
-    f->cap_bps = 120000;
+    f->cap_bps = 90000;
     f->cap_last_us = 0;
     uint32_t budget_max = 0;
     bool told = false;
@@ -621,18 +624,27 @@ static void test_downlink_ceiling_for_weakest(void **state) {
         budget_max = st.video_budget_bps > budget_max ? st.video_budget_bps : budget_max;
         told = f->ceiling != 0;
     }
-    dump(f, "ceiling on a thin link");
     assert_true(told);
+    uint32_t thin_budget_max = 0; /* over the phase's last 5 s: the window's */
+    for (int k = 0; k < 60; k++) {
+        run(f, 100);
+        participant_stats(f, &st);
+        budget_max = st.video_budget_bps > budget_max ? st.video_budget_bps : budget_max;
+        if (k >= 10 && st.video_budget_bps > thin_budget_max)
+            thin_budget_max = st.video_budget_bps;
+    }
+    dump(f, "ceiling on a thin link");
     uint16_t thin = told_ceiling(f);
     assert_true(thin >= 1);
     assert_true(thin * 1000u <= budget_max * 0.7 + 1000);
-    assert_true(thin < 84); /* 0.7 x 120 kbit/s */
+    assert_true(thin < 63); /* 0.7 x 90 kbit/s */
 
-    /* A fast link: B's estimate climbs; the ceiling rises only once every thin second has
-     * left its 5-s window (not within 3 s: a slow machine only makes it later), and then
-     * follows the fast link's budget to within the 10 % steps it is sent in (bounded at
-     * 15 s). The target is read from the relay, not fixed: on a loaded machine A sends
-     * less, and B's application-limited estimate with it. */
+    /* A fast link: B's estimate climbs; while the window still holds thin seconds (the
+     * first 3.5 s of its 5: a slow machine only makes them more) the ceiling stays within
+     * what they allowed, and then it follows the fast link's budget to within the 10 %
+     * steps it is sent in (bounded at 15 s). The target is read from the relay, not
+     * fixed: on a loaded machine A sends less, and B's application-limited estimate with
+     * it. */
     f->mode = REPORT_RECEIVED;
     uint64_t fast_at = now_us(), rose_at = 0;
     uint16_t high = 0;
@@ -642,6 +654,8 @@ static void test_downlink_ceiling_for_weakest(void **state) {
         run(f, 100);
         if (rose_at == 0 && f->ceiling > thin)
             rose_at = now_us();
+        if (now_us() - fast_at < 3500000u)
+            assert_true(f->ceiling * 1000u <= thin_budget_max * 0.7 + 1000);
         high = f->ceiling;
         participant_stats(f, &st);
         budget = st.video_budget_bps;
@@ -649,12 +663,13 @@ static void test_downlink_ceiling_for_weakest(void **state) {
     }
     dump(f, "ceiling on a fast link");
     if (!caught_up || getenv("CQ_TEST_VERBOSE") != NULL)
-        fprintf(stderr, "ceiling %u -> %u kbit/s (budget %u bit/s), rose after %llu ms\n", thin,
-                high, budget, rose_at ? (unsigned long long)(rose_at - fast_at) / 1000 : 0ull);
+        fprintf(stderr,
+                "ceiling %u -> %u kbit/s (budget %u bit/s, thin at most %u), rose after %llu ms\n",
+                thin, high, budget, thin_budget_max,
+                rose_at ? (unsigned long long)(rose_at - fast_at) / 1000 : 0ull);
     assert_true(caught_up);
     /* The fast link is fast: its share is well above the thin one's. */
     assert_true(budget * 0.7 >= 1.5 * thin * 1000.0);
-    assert_true(rose_at - fast_at >= 3000000u);
     assert_int_equal(told_ceiling(f), high);
 }
 

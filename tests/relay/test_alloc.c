@@ -94,9 +94,16 @@ static void check_result(uint32_t budget, const cq_alloc_stream_t *s, size_t n,
     assert_true(video <= room);
 }
 
+/* A run on a budget that has held steady: the steady budget is the budget. */
 static void run(uint32_t budget, cq_alloc_stream_t *s, size_t n, uint64_t now_us,
                 cq_alloc_result_t *out) {
-    cq_alloc_run(budget, s, n, now_us, out);
+    cq_alloc_run(budget, budget, s, n, now_us, out);
+    check_result(budget, s, n, out);
+}
+
+static void run_steady(uint32_t budget, uint32_t steady, cq_alloc_stream_t *s, size_t n,
+                       uint64_t now_us, cq_alloc_result_t *out) {
+    cq_alloc_run(budget, steady, s, n, now_us, out);
     check_result(budget, s, n, out);
 }
 
@@ -444,6 +451,45 @@ static void test_alloc_run_up_headroom(void **state) {
     assert_int_equal(s.down_us, 0);
 }
 
+/* A larger picture must fit the steady budget (the least of the last seconds) as well as
+ * the budget now; frame rate steps and keeping what it has need the budget now only. */
+static void test_alloc_run_larger_picture_needs_steady_budget(void **state) {
+    (void)state;
+    cq_alloc_stream_t s;
+    cq_alloc_result_t out;
+    stream_std(&s, 0);
+    /* Frame rate climbs on the budget now, whatever the steady one. */
+    run_steady(PLENTY, 0, &s, 1, T0, &out);
+    assert_choice(&s, 0, 2);
+    /* (1,2) needs 575000 of steady budget too. */
+    run_steady(PLENTY, 574999, &s, 1, T0 + S, &out);
+    assert_choice(&s, 0, 2);
+    run_steady(PLENTY, 575001, &s, 1, T0 + 2 * S, &out);
+    assert_choice(&s, 1, 2);
+    /* (2,2) needs 1725000 of it: one step at a time, each on its own. */
+    run_steady(PLENTY, 1724999, &s, 1, T0 + 3 * S, &out);
+    assert_choice(&s, 1, 2);
+    /* A steady budget under what it has does not take it down; the budget now does. */
+    run_steady(500000, 0, &s, 1, T0 + 4 * S, &out);
+    assert_choice(&s, 1, 2);
+    assert_int_equal(s.down_us, 0);
+    run_steady(499999, 0, &s, 1, T0 + 5 * S, &out);
+    assert_choice(&s, 0, 2);
+    /* Sound comes off the steady budget first, as off the budget now. */
+    stream_std(&s, 50000);
+    run_steady(PLENTY, 50000 + 575001, &s, 1, T0, &out);
+    assert_choice(&s, 1, 2);
+    stream_std(&s, 50000);
+    run_steady(PLENTY, 50000 + 574999, &s, 1, T0, &out);
+    assert_choice(&s, 0, 2);
+    /* Two streams: what the first takes is not there for the second's larger picture. */
+    cq_alloc_stream_t two[2];
+    streams_std(two, 2, 0);
+    run_steady(PLENTY, 575001 + 200000, two, 2, T0, &out);
+    assert_choice(&two[0], 1, 2);
+    assert_choice(&two[1], 0, 2);
+}
+
 /* After a step down no step up for 2 s, however much room; each step down restarts the 2 s;
  * the stream still keeps (and may drop below) what it has meanwhile. */
 static void test_alloc_run_no_step_up_after_step_down(void **state) {
@@ -717,7 +763,7 @@ static void test_alloc_run_more_streams_than_allocated(void **state) {
     s[N - 1].choice = (cq_alloc_choice_t){.spatial = 1, .temporal = 1};
     s[N - 1].cost_bps = 4321;
     /* 64 * 1500000 = 96000000 for the served ones, well within the budget. */
-    cq_alloc_run(PLENTY, s, N, T0, &out);
+    cq_alloc_run(PLENTY, PLENTY, s, N, T0, &out);
     assert_int_equal(out.audio_bps, N * 1000);
     assert_int_equal(out.video_bps, 96000000);
     for (int i = 0; i < N - 1; i++)
@@ -729,7 +775,7 @@ static void test_alloc_run_more_streams_than_allocated(void **state) {
     s[N - 1].priority = true;
     s[N - 2].choice = (cq_alloc_choice_t){.spatial = 0, .temporal = 1};
     s[N - 2].cost_bps = 4321;
-    cq_alloc_run(PLENTY, s, N, T0, &out);
+    cq_alloc_run(PLENTY, PLENTY, s, N, T0, &out);
     assert_choice(&s[N - 1], 2, 2);
     assert_choice(&s[N - 2], 0, 1);
     assert_int_equal(s[N - 2].cost_bps, 4321);
@@ -838,7 +884,7 @@ static void test_alloc_run_random_properties(void **state) {
     enum { SETS = 60, RUNS = 40, MAXN = 6 };
     cq_alloc_stream_t s[MAXN], copy[MAXN];
     shadow_t sh[MAXN];
-    unsigned steps_up = 0, resumes = 0, pauses = 0, holds = 0;
+    unsigned steps_up = 0, resumes = 0, pauses = 0, holds = 0, unsteady = 0;
     for (int set = 0; set < SETS; set++) {
         size_t n = 1 + rnd(MAXN);
         bool rising = rnd(4) != 0;
@@ -856,6 +902,7 @@ static void test_alloc_run_random_properties(void **state) {
         }
         for (int r = 0; r < RUNS; r++) {
             uint32_t budget = rnd(4) == 0 ? rnd(300000) : rnd(6000000);
+            uint32_t steady = rnd(3) == 0 ? rnd(budget + 1) : budget;
             now += rnd(3 * S / 2);
             for (size_t i = 0; i < n; i++)
                 if (rnd(4) == 0)
@@ -866,14 +913,15 @@ static void test_alloc_run_random_properties(void **state) {
             memcpy(copy, s, sizeof s);
 
             cq_alloc_result_t out, out2;
-            run(budget, s, n, now, &out);
-            cq_alloc_run(budget, copy, n, now, &out2);
+            run_steady(budget, steady, s, n, now, &out);
+            cq_alloc_run(budget, steady, copy, n, now, &out2);
             assert_memory_equal(&out, &out2, sizeof out);
             assert_memory_equal(s, copy, n * sizeof s[0]);
 
             uint32_t audio = out.audio_bps;
             uint64_t room = budget > audio ? budget - audio : 0;
             uint64_t left = room - out.video_bps;
+            int64_t steady_left = (int64_t)steady - audio - (int64_t)out.video_bps;
             if (out.probe_bps != 0)
                 assert_true(out.probe_bps > audio + out.video_bps);
             for (size_t i = 0; i < n; i++) {
@@ -911,11 +959,23 @@ static void test_alloc_run_random_properties(void **state) {
                 if (rising && !unmeasured && is >= 0 && is + 1 < o.n) {
                     int j = is + 1;
                     bool above = j > was;
+                    double need = o.price[j] * (above ? CQ_ALLOC_UP_HEADROOM : 1.0);
+                    /* A larger picture than the last run's must fit the steady budget;
+                     * the last run's is its option, or the highest one below it (the limits
+                     * may have moved since). */
+                    int prev_sp = 0;
+                    for (int k = 0; k < o.n; k++)
+                        if (before[i].spatial > o.at[k].spatial ||
+                            (before[i].spatial == o.at[k].spatial &&
+                             before[i].temporal >= o.at[k].temporal))
+                            prev_sp = o.at[k].spatial;
+                    bool larger = o.at[j].spatial > prev_sp;
                     if (above && held)
                         holds++;
+                    else if (larger && need > (double)(steady_left + o.price[is]))
+                        unsteady++;
                     else
-                        assert_false(o.price[j] * (above ? CQ_ALLOC_UP_HEADROOM : 1.0) <=
-                                     (double)(left + o.price[is]));
+                        assert_false(need <= (double)(left + o.price[is]));
                 }
                 if (rising && is < 0 && was >= 0)
                     assert_true(o.price[0] > left);
@@ -940,6 +1000,7 @@ static void test_alloc_run_random_properties(void **state) {
     assert_true(resumes > 20);
     assert_true(pauses > 20);
     assert_true(holds > 20);
+    assert_true(unsteady > 20);
 }
 
 int main(void) {
@@ -951,6 +1012,7 @@ int main(void) {
         cmocka_unit_test(test_alloc_run_others_climb_together),
         cmocka_unit_test(test_alloc_run_frame_rate_before_resolution),
         cmocka_unit_test(test_alloc_run_up_headroom),
+        cmocka_unit_test(test_alloc_run_larger_picture_needs_steady_budget),
         cmocka_unit_test(test_alloc_run_no_step_up_after_step_down),
         cmocka_unit_test(test_alloc_run_pause_and_resume),
         cmocka_unit_test(test_alloc_run_unmeasured_layers),
