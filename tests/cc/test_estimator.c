@@ -55,6 +55,10 @@ typedef struct {
     unsigned burst_packets, burst_left;
     int64_t next_want_us;
     int64_t next_probe_us;
+    /* The receiving host stalls (a busy machine): nothing is read in [from, to), then
+     * all of it at once. */
+    int64_t stall_from_us, stall_to_us;
+    int64_t stall_period_us, stall_us; /* repeated stalls within it; 0: one stall */
     /* Receiver: arrival of each transport seq (0: not yet), and what has been reported. */
     int64_t arrival[MAX_SEQ];
     uint32_t next_report;  /* the first seq the next feedback covers */
@@ -158,6 +162,10 @@ static void sender_step(void) {
 static void receiver_step(void) {
     uint8_t buf[CQ_NETSIM_MAX_PACKET];
     int n;
+    if (sim.now >= sim.stall_from_us && sim.now < sim.stall_to_us &&
+        (sim.stall_period_us == 0 ||
+         (sim.now - sim.stall_from_us) % sim.stall_period_us < sim.stall_us))
+        return;
     while ((n = cq_netsim_link_take(&sim.link, (uint64_t)sim.now, buf, sizeof buf)) > 0) {
         uint16_t seq;
         memcpy(&seq, buf, sizeof seq);
@@ -475,6 +483,42 @@ static void test_cc_dense_small_packets(void **state) {
 }
 
 /*
+ * The receiving host stalls (a loaded machine, or a telecentre PC busy with something
+ * else): nothing is read for a while, then everything at once. A spike of delay with
+ * nothing standing behind it costs one cut, not a cut per feedback compounded on a sender
+ * that follows the target (as the relay's allocator does): once for one 300 ms stall, and
+ * once for 120 ms stalls every 300 ms for 2 s.
+ */
+static void test_cc_host_stall_is_one_cut(void **state) {
+    (void)state;
+    cq_netsim_params_t p = capped(256000, 80);
+    packet_bytes = 180;
+    sim_start(&p, 300000, 170000);
+    sim.stall_from_us = sim.now + 10000000;
+    sim.stall_to_us = sim.stall_from_us + 300000;
+    run_until(16);
+    print_targets("256 kbit/s, 170 sent, 300 ms stall at 10 s", 8, 16);
+    double mean, lo, before_lo;
+    targets_over(7, 10, &mean, &before_lo);
+    targets_over(10, 16, &mean, &lo);
+    print_message("lowest %.0f kbit/s before, %.0f after the stall\n", before_lo / 1000, lo / 1000);
+    assert_true(before_lo >= 170000);
+    assert_true(lo >= 0.8 * 170000);
+    sim_end();
+    sim_start(&p, 300000, 170000);
+    sim.stall_from_us = sim.now + 10000000;
+    sim.stall_to_us = sim.stall_from_us + 2000000;
+    sim.stall_period_us = 300000;
+    sim.stall_us = 120000;
+    run_until(20);
+    print_targets("256 kbit/s, 170 sent, 120 ms stalls every 300 ms for 2 s", 8, 20);
+    targets_over(10, 20, &mean, &lo);
+    print_message("lowest %.0f kbit/s\n", lo / 1000);
+    assert_true(lo >= 0.75 * 170000);
+    packet_bytes = PACKET;
+}
+
+/*
  * collapse: 64 kbit/s for 20 s, then 1 Mbit/s again, the sender able to use 800. With
  * cq_cc_want the estimate finds the room within 10 s of the return (without, 8 % a second
  * from 64 takes half a minute); while the link stays at 64, the probes back off.
@@ -627,6 +671,7 @@ int main(void) {
         cmocka_unit_test_teardown(test_cc_app_limited_then_probe, teardown),
         cmocka_unit_test_teardown(test_cc_weak_3g, teardown),
         cmocka_unit_test_teardown(test_cc_dense_small_packets, teardown),
+        cmocka_unit_test_teardown(test_cc_host_stall_is_one_cut, teardown),
         cmocka_unit_test_teardown(test_cc_want_finds_room_after_collapse, teardown),
         cmocka_unit_test_teardown(test_cc_radio_keyframes_and_wants, teardown),
     };
