@@ -286,6 +286,8 @@ static void forward_video(struct cq_router *r, struct participant *pub, const st
         c->s.stats.packets++;
         c->s.stats.bytes += sent;
         cq_consumer_sent_record(&c->s, s->layer, v->seq, &out, c->s.vsel.ts_delta);
+        if (vp->keyframe)
+            c->keyframe_sent_us = now_us;
     }
 }
 
@@ -590,7 +592,7 @@ static void review_layers(struct cq_router *r, struct participant *pub, uint64_t
         for (size_t i = 0; i < pub->nconsumers; i++)
             cq_router_update_target(r, pub->consumers[i], now_us);
     }
-    uint64_t retry = 2 * rtt_of(pub) > KEYFRAME_RETRY_US ? 2 * rtt_of(pub) : KEYFRAME_RETRY_US;
+    uint64_t retry = keyframe_retry_us(pub);
     for (size_t i = 0; i < pub->nconsumers; i++) {
         if (!pub->consumers[i]->subscriber->bound)
             continue;

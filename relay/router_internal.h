@@ -67,6 +67,9 @@
  * or the keyframe may have been lost on the way. */
 #define KEYFRAME_REQUEST_INTERVAL_US 300000u
 #define KEYFRAME_RETRY_US            1000000u
+/* A receiver's request that reached the relay within its round trip and this much of the
+ * keyframe the relay sent it crossed that keyframe on the way: the keyframe answers it. */
+#define KEYFRAME_CROSSED_US 100000u
 /* A simulcast layer silent this long is taken as no longer sent (the publisher dropped it
  * for its uplink): its subscribers move to another layer. Long enough for 5 frames/s video
  * across a burst of loss. */
@@ -159,6 +162,7 @@ struct consumer {
     struct participant *publisher;
     cq_alloc_stream_t alloc; /* its share of the subscriber's downlink */
     cq_consumer_t s;
+    uint64_t keyframe_sent_us; /* when the last keyframe started out to the subscriber */
 };
 
 /* What the relay knows of its downlink to one participant, and the queue that paces it. */
@@ -311,6 +315,11 @@ static inline struct stream *video_stream(struct participant *p, int layer) {
 /* The round trip to p as its receiver reports measured it, or a guess until they do. */
 static inline uint64_t rtt_of(const struct participant *p) {
     return p->stats.rtt_us ? p->stats.rtt_us : RTT_GUESS_US;
+}
+
+/* How long a keyframe request to pub may go unanswered before it is asked again. */
+static inline uint64_t keyframe_retry_us(const struct participant *pub) {
+    return 2 * rtt_of(pub) > KEYFRAME_RETRY_US ? 2 * rtt_of(pub) : KEYFRAME_RETRY_US;
 }
 
 /*

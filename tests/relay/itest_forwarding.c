@@ -533,8 +533,10 @@ static int count_plis(cq_test_peer_t *p, uint32_t media_ssrc, int quiet_ms) {
 }
 
 /* Keyframe requests: a receiver's PLI (for the SSRC it knows the video by) reaches the
- * publisher as a PLI for its own SSRC; a burst is coalesced into one per ~300 ms; a FIR
- * counts as a request too. */
+ * publisher as a PLI for its own SSRC; a burst is coalesced into one per ~300 ms; while
+ * the keyframe asked for has not come (for up to a second) repeats are coalesced too; a
+ * request that crossed the keyframe the relay just sent that receiver is answered by it;
+ * a FIR counts as a request. */
 static void test_forwarding_coalesces_keyframe_requests(void **state) {
     fixture_t *f = *state;
     cq_relay_participant_params_t p[2];
@@ -548,28 +550,43 @@ static void test_forwarding_coalesces_keyframe_requests(void **state) {
     assert_int_equal(cq_test_peer_send_rtp(&peer[0], pkt, len), 0);
     drain(&peer[1]);
     uint8_t rtcp[64];
-    for (int k = 0; k < 5; k++) {
-        int n = cq_rtcp_pli_write(0x1234, seen.video, rtcp, sizeof rtcp);
-        assert_true(n > 0);
+    int n = cq_rtcp_pli_write(0x1234, seen.video, rtcp, sizeof rtcp);
+    assert_true(n > 0);
+    /* Right after that keyframe: B asked before it had it (no round trip measured yet:
+     * the relay's guess, 200 ms, and 100 ms more). */
+    assert_int_equal(cq_test_peer_send_rtcp(&peer[1], rtcp, (size_t)n), 0);
+    assert_int_equal(count_plis(&peer[0], video_ssrc(40, 0), 150), 0);
+
+    uv_sleep(200); /* past the crossing */
+    for (int k = 0; k < 5; k++)
         assert_int_equal(cq_test_peer_send_rtcp(&peer[1], rtcp, (size_t)n), 0);
-    }
     assert_int_equal(count_plis(&peer[0], video_ssrc(40, 0), 150), 1);
 
-    uv_sleep(350);                       /* past the coalescing interval */
+    /* Past the 300 ms interval, but no keyframe has come: B's repeat (a FIR) waits for it. */
+    uv_sleep(350);
     uint8_t fir[64] = {0x84, 206, 0, 4}; /* PSFB FMT 4, length 4 words: FIR with one entry */
     cq_store_be32(fir + 4, 0x1234);
     cq_store_be32(fir + 8, 0);
     cq_store_be32(fir + 12, seen.video);
     fir[16] = 1; /* command sequence number */
     assert_int_equal(cq_test_peer_send_rtcp(&peer[1], fir, 20), 0);
+    assert_int_equal(count_plis(&peer[0], video_ssrc(40, 0), 150), 0);
+
+    /* The keyframe comes; once B has had it, a new loss is a new request. */
+    len = media_packet(pkt, 40, video_ssrc(40, 0), 100, true);
+    assert_int_equal(cq_test_peer_send_rtp(&peer[0], pkt, len), 0);
+    drain(&peer[1]);
+    uv_sleep(350);
+    fir[16] = 2;
+    assert_int_equal(cq_test_peer_send_rtcp(&peer[1], fir, 20), 0);
     assert_int_equal(count_plis(&peer[0], video_ssrc(40, 0), 150), 1);
 
     cq_relay_participant_stats_t st;
     assert_int_equal(cq_relay_participant_stats(f->relay, 44, p[1].id, &st), 0);
-    assert_int_equal(st.keyframe_requests_in, 6);
+    assert_int_equal(st.keyframe_requests_in, 8);
     assert_int_equal(cq_relay_participant_stats(f->relay, 44, p[0].id, &st), 0);
     assert_int_equal(st.keyframe_requests_sent, 2);
-    assert_int_equal(st.keyframe_requests_coalesced, 4);
+    assert_int_equal(st.keyframe_requests_coalesced, 6);
     assert_int_equal(cq_relay_session_close(f->relay, 44), 0);
     for (int i = 0; i < 2; i++)
         cq_test_peer_close(&peer[i]);
