@@ -101,7 +101,7 @@ int cq_vp8_enc_create(struct cq_vp8_enc **out, const cq_vp8_enc_config_t *c) {
     cfg->rc_end_usage = VPX_CBR;
     cfg->rc_dropframe_thresh = 30; /* skip a frame rather than overshoot a thin link */
     cfg->rc_min_quantizer = 2;
-    cfg->rc_max_quantizer = 56;
+    cfg->rc_max_quantizer = 63; /* coarse pictures that move over sharp ones that stop */
     cfg->rc_undershoot_pct = 100;
     cfg->rc_overshoot_pct = 15;
     cfg->rc_buf_initial_sz = 500;

@@ -212,12 +212,38 @@ static void test_vp8_codec_skipped_frames_keep_the_stream_decodable(void **state
                           "decoded (%u keyframes), %u skipped, worst %.1f dB\n",
                           rates[i], max_tid, decoded, keys, skipped, worst);
             assert_true(keys >= 9);
-            assert_true(skipped >= 50); /* the case this is about */
+            assert_true(skipped >= 30); /* the case this is about */
             assert_true(decoded >= keys);
             assert_true(worst > 20.0);
             cq_vp8_enc_destroy(e);
             cq_vp8_dec_destroy(d);
         }
+}
+
+/* A thin layer keeps its frame rate: 320x180 at 30 kbit/s, with only its first keyframe,
+ * loses under a third of its frames to rate control. Frame rate matters more than
+ * sharpness to a farmer watching a demonstration, so the quantizer may go to VP8's
+ * coarsest (63): held at 56, rate control skipped 73 frames of these 150 (at 63: 33). */
+static void test_vp8_codec_thin_layer_keeps_frame_rate(void **state) {
+    (void)state;
+    enum { THIN_KBPS = 30 };
+    struct cq_vp8_enc *e;
+    cq_vp8_enc_config_t cfg = {
+        .width = W, .height = H, .bitrate_kbps = THIN_KBPS, .fps = 15, .temporal_layers = 3};
+    assert_int_equal(cq_vp8_enc_create(&e, &cfg), 0);
+    unsigned skipped = 0;
+    for (unsigned n = 0; n < 150; n++) {
+        cq_i420_t img = scene(n);
+        cq_vp8_frame_t f;
+        int rc = cq_vp8_enc_encode(e, &img, n * 6000u, &f);
+        if (rc == CQ_EAGAIN)
+            skipped++;
+        else
+            assert_int_equal(rc, 0);
+    }
+    print_message("vp8 320x180 %u kbit/s: %u of 150 frames skipped\n", THIN_KBPS, skipped);
+    assert_true(skipped <= 50);
+    cq_vp8_enc_destroy(e);
 }
 
 /* The decoder refuses to show anything between a break and the next keyframe. */
@@ -265,6 +291,7 @@ int main(void) {
         cmocka_unit_test(test_vp8_codec_keyframe_and_rate),
         cmocka_unit_test(test_vp8_codec_decoder_waits_for_keyframe),
         cmocka_unit_test(test_vp8_codec_skipped_frames_keep_the_stream_decodable),
+        cmocka_unit_test(test_vp8_codec_thin_layer_keeps_frame_rate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
