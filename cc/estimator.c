@@ -69,6 +69,17 @@
  * about the link's rate acknowledged anyway. */
 #define LINK_RECENT_US   2000000
 #define LINK_APP_LIMITED 0.8
+/* An overuse while the sender was application-limited (under LINK_APP_LIMITED of the
+ * estimate) and what arrived kept up with what was sent (at least DELIVERED_ALL of its
+ * send rate) found no bottleneck: the delay rose with nothing held back (jitter, a host
+ * that stalled, cross traffic that came and went). Backing off from what arrived then
+ * follows the sender, not the link: a relay whose allocation follows the estimate sends
+ * less after each cut, and 85 % of that, cut after cut, took a 3g-weak receiver from 174
+ * to 66 kbit/s with no queue at its link. Such an overuse cuts the estimate itself, once
+ * per response time. A sender near the link keeps backing off from what arrived: there a
+ * queue that builds slowly passes nearly all that is sent; and so does one held under the
+ * estimate by the loss bound, which has judged the link already. */
+#define DELIVERED_ALL 0.9
 
 static int64_t max64(int64_t a, int64_t b) {
     return a > b ? a : b;
@@ -296,21 +307,22 @@ static bool group_packet(cq_cc_t *cc, int64_t send_us, int64_t arrival_us, uint3
 
 /* ---- throughput ------------------------------------------------------------------------ */
 
-static void acked_add(cq_cc_t *cc, int64_t arrival_us, uint32_t bytes) {
-    cc->acked[cc->acked_next] = (cq_cc_acked_t){arrival_us, bytes};
+static void acked_add(cq_cc_t *cc, int64_t send_us, int64_t arrival_us, uint32_t bytes) {
+    cc->acked[cc->acked_next] = (cq_cc_acked_t){send_us, arrival_us, bytes};
     cc->acked_next = (cc->acked_next + 1) % CQ_CC_ACKED_MAX;
     if (cc->acked_n < CQ_CC_ACKED_MAX)
         cc->acked_n++;
 }
 
 /* What arrived over the last half second of arrivals: the bytes after the first one over
- * the time they took. 0 until a tenth of a second has been seen. */
-static uint32_t acked_rate(const cq_cc_t *cc) {
+ * the time they took (0 until a tenth of a second has been seen); and the same packets'
+ * rate as they were sent, measured alike (0 when their sending took under a tenth). */
+static void acked_rates(const cq_cc_t *cc, uint32_t *arrived_bps, uint32_t *sent_bps) {
     int64_t latest = 0;
     for (unsigned i = 0; i < cc->acked_n; i++)
         latest = max64(latest, cc->acked[i].arrival_us);
-    int64_t earliest = latest;
-    uint64_t bytes = 0, earliest_bytes = 0;
+    int64_t earliest = latest, first_send = INT64_MAX, last_send = INT64_MIN;
+    uint64_t bytes = 0, earliest_bytes = 0, first_sent_bytes = 0;
     for (unsigned i = 0; i < cc->acked_n; i++) {
         const cq_cc_acked_t *a = &cc->acked[i];
         if (a->arrival_us < latest - ACKED_WINDOW_US)
@@ -320,11 +332,18 @@ static uint32_t acked_rate(const cq_cc_t *cc) {
             earliest = a->arrival_us;
             earliest_bytes = a->bytes;
         }
+        if (a->send_us < first_send) {
+            first_send = a->send_us;
+            first_sent_bytes = a->bytes;
+        }
+        last_send = max64(last_send, a->send_us);
     }
-    int64_t span = latest - earliest;
-    if (span < ACKED_MIN_US)
-        return 0;
-    return (uint32_t)((double)(bytes - earliest_bytes) * 8e6 / (double)span);
+    int64_t span = latest - earliest, send_span = bytes ? last_send - first_send : 0;
+    *arrived_bps =
+        span < ACKED_MIN_US ? 0 : (uint32_t)((double)(bytes - earliest_bytes) * 8e6 / (double)span);
+    *sent_bps = send_span < ACKED_MIN_US
+                    ? 0
+                    : (uint32_t)((double)(bytes - first_sent_bytes) * 8e6 / (double)send_span);
 }
 
 /* ---- rate control ---------------------------------------------------------------------- */
@@ -364,6 +383,15 @@ static void delay_control(cq_cc_t *cc, bool overuse, int64_t now_us) {
         if (cc->link_us != 0 && now_us - cc->link_us <= LINK_RECENT_US &&
             base < LINK_APP_LIMITED * cc->link_bps)
             from = cc->link_bps;
+        bool loss_bound = cc->loss_bps > 0 && cc->loss_bps < cc->delay_bps;
+        if (!loss_bound && cc->acked_bps != 0 &&
+            cc->acked_bps >= DELIVERED_ALL * cc->acked_sent_bps &&
+            from < LINK_APP_LIMITED * cc->delay_bps) {
+            if (cc->last_decrease_us != 0 &&
+                now_us - cc->last_decrease_us < (int64_t)response_time_us(cc))
+                return; /* one cut per response time: the spike is already answered */
+            from = cc->delay_bps;
+        }
         double next = BETA * from;
         if (next > cc->delay_bps)
             next = cc->delay_bps; /* a decrease never raises the rate */
@@ -591,12 +619,12 @@ void cq_cc_on_feedback(cq_cc_t *cc, const cq_twcc_packet_t *pkts, size_t n, int6
         e->acked = true;
         cc->reported_window++;
         cc->packets_reported++;
-        acked_add(cc, pkts[i].arrival_us, e->bytes);
+        acked_add(cc, e->send_us, pkts[i].arrival_us, e->bytes);
         overuse |= group_packet(cc, e->send_us, pkts[i].arrival_us, e->bytes, now_us);
         if (e->probe >= 0)
             probe_arrived(cc, e, pkts[i].arrival_us);
     }
-    cc->acked_bps = acked_rate(cc);
+    acked_rates(cc, &cc->acked_bps, &cc->acked_sent_bps);
     delay_control(cc, overuse, now_us);
     loss_control(cc, now_us);
     for (int i = 0; i < CQ_CC_PROBES; i++)

@@ -67,7 +67,7 @@ typedef struct {
 } cq_cc_group_t;
 
 typedef struct {
-    int64_t arrival_us;
+    int64_t send_us, arrival_us;
     uint32_t bytes;
 } cq_cc_acked_t;
 
@@ -106,6 +106,7 @@ typedef struct {
     cq_cc_acked_t acked[CQ_CC_ACKED_MAX];
     unsigned acked_n, acked_next;
     uint32_t acked_bps;
+    uint32_t acked_sent_bps; /* the same packets' rate as they were sent */
 
     /* AIMD on the delay signal. */
     double delay_bps;

@@ -484,10 +484,13 @@ static void test_cc_dense_small_packets(void **state) {
 
 /*
  * The receiving host stalls (a loaded machine, or a telecentre PC busy with something
- * else): nothing is read for a while, then everything at once. A spike of delay with
- * nothing standing behind it costs one cut, not a cut per feedback compounded on a sender
- * that follows the target (as the relay's allocator does): once for one 300 ms stall, and
- * once for 120 ms stalls every 300 ms for 2 s.
+ * else): nothing is read for a while, then everything at once. The delay spikes with no
+ * queue behind it and everything sent arrives, so the estimator cuts its own estimate
+ * once, to 85 %, rather than back off to 85 % of what the application-limited sender was
+ * sending (which, with a sender that follows the target as the relay's allocator does,
+ * compounded in the e2e suite from 174 to 66 kbit/s). One 300 ms stall: the estimate
+ * stays above 200 kbit/s (backing off from what arrived: 142). 120 ms stalls every 300 ms
+ * for 2 s: it stays above 0.75 of what is sent.
  */
 static void test_cc_host_stall_is_one_cut(void **state) {
     (void)state;
@@ -503,7 +506,7 @@ static void test_cc_host_stall_is_one_cut(void **state) {
     targets_over(10, 16, &mean, &lo);
     print_message("lowest %.0f kbit/s before, %.0f after the stall\n", before_lo / 1000, lo / 1000);
     assert_true(before_lo >= 170000);
-    assert_true(lo >= 0.8 * 170000);
+    assert_true(lo >= 200000);
     sim_end();
     sim_start(&p, 300000, 170000);
     sim.stall_from_us = sim.now + 10000000;
