@@ -140,6 +140,7 @@ typedef struct {
     uint16_t reported_tseq; /* that packet: the one after it is the oldest in flight */
     uint32_t target_bps;
     uint64_t feedbacks, packets_reported, packets_lost, overuses;
+    uint64_t probes_bunched;
 } cq_cc_t;
 
 /* Sets up an estimator at cfg->start_bps, to stay within [min_bps, max_bps]. Returns 0 or
@@ -209,6 +210,7 @@ typedef struct {
     cq_cc_usage_t usage;
     double loss_fraction;
     uint64_t feedbacks, packets_reported, packets_lost, overuses;
+    uint64_t probes_bunched; /* clusters that arrived much faster than sent: void */
 } cq_cc_stats_t;
 
 void cq_cc_stats(const cq_cc_t *cc, cq_cc_stats_t *out);
