@@ -261,6 +261,9 @@ static void allocate(struct cq_router *r, struct participant *p, uint64_t now_us
         streams[n++] = c->alloc;
     }
     uint32_t budget = (uint32_t)(cq_cc_target_bps(&d->cc) * ALLOC_SHARE);
+    if (budget > d->last_budget_bps * ALLOC_PROBED_JUMP)
+        cq_minwin_init(&d->budgets, CQ_ALLOC_STEADY_SECONDS);
+    d->last_budget_bps = budget;
     double steady = cq_minwin_update(&d->budgets, budget, (int64_t)now_us);
     cq_alloc_run(budget, (uint32_t)steady, streams, n, now_us, &d->alloc);
     for (size_t i = 0; i < n; i++) {
