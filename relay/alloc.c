@@ -18,6 +18,18 @@ typedef struct {
     bool frozen; /* nothing measured: it stays lowest until something is */
 } options_t;
 
+void cq_alloc_steady_init(cq_alloc_steady_t *st) {
+    cq_minwin_init(&st->least, CQ_ALLOC_STEADY_SECONDS);
+    st->last_bps = 0;
+}
+
+uint32_t cq_alloc_steady_update(cq_alloc_steady_t *st, uint32_t budget_bps, uint64_t now_us) {
+    if (budget_bps > st->last_bps * CQ_ALLOC_PROBED_JUMP)
+        cq_minwin_init(&st->least, CQ_ALLOC_STEADY_SECONDS);
+    st->last_bps = budget_bps;
+    return (uint32_t)cq_minwin_update(&st->least, budget_bps, (int64_t)now_us);
+}
+
 void cq_alloc_stream_init(cq_alloc_stream_t *s) {
     memset(s, 0, sizeof *s);
     s->max_temporal = CQ_ALLOC_TEMPORAL - 1;

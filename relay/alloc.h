@@ -35,6 +35,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cc/minwin.h"
+
 #define CQ_ALLOC_SPATIAL  3 /* simulcast layers (CQ_RELAY_MAX_LAYERS) */
 #define CQ_ALLOC_TEMPORAL 3 /* VP8 temporal layers chasqui's encoders make */
 
@@ -87,6 +89,21 @@ typedef struct {
     uint32_t want_bps;
     unsigned paused; /* streams with video that got none */
 } cq_alloc_result_t;
+
+/* The steady budget: the least budget of the last CQ_ALLOC_STEADY_SECONDS, forgotten when
+ * the budget jumps by more than CQ_ALLOC_PROBED_JUMP between two runs (only a probe moves
+ * the estimate that fast: the link was just measured, and the troughs before it are no
+ * longer what a larger picture must fit). A plain value. */
+#define CQ_ALLOC_PROBED_JUMP 1.25
+typedef struct {
+    cq_minwin_t least;
+    uint32_t last_bps;
+} cq_alloc_steady_t;
+
+void cq_alloc_steady_init(cq_alloc_steady_t *st);
+
+/* Takes the budget of this run at now_us and returns the steady budget, this one included. */
+uint32_t cq_alloc_steady_update(cq_alloc_steady_t *st, uint32_t budget_bps, uint64_t now_us);
 
 /*
  * Shares budget_bps among streams s[0..n) (n <= CQ_ALLOC_MAX_STREAMS) at now_us: sets each one's

@@ -33,7 +33,7 @@ int cq_router_downlink_create(struct participant *p) {
     }
     cq_paceq_init(&p->down->q, (uint32_t)(DOWNLINK_START_BPS * PACE_FACTOR), PACE_QUEUE_MIN_BYTES);
     p->down->stream_share_bps = UINT32_MAX; /* nothing allocated yet */
-    cq_minwin_init(&p->down->budgets, CQ_ALLOC_STEADY_SECONDS);
+    cq_alloc_steady_init(&p->down->steady);
     return 0;
 }
 
@@ -261,11 +261,8 @@ static void allocate(struct cq_router *r, struct participant *p, uint64_t now_us
         streams[n++] = c->alloc;
     }
     uint32_t budget = (uint32_t)(cq_cc_target_bps(&d->cc) * ALLOC_SHARE);
-    if (budget > d->last_budget_bps * ALLOC_PROBED_JUMP)
-        cq_minwin_init(&d->budgets, CQ_ALLOC_STEADY_SECONDS);
-    d->last_budget_bps = budget;
-    double steady = cq_minwin_update(&d->budgets, budget, (int64_t)now_us);
-    cq_alloc_run(budget, (uint32_t)steady, streams, n, now_us, &d->alloc);
+    uint32_t steady = cq_alloc_steady_update(&d->steady, budget, now_us);
+    cq_alloc_run(budget, steady, streams, n, now_us, &d->alloc);
     for (size_t i = 0; i < n; i++) {
         cq_alloc_choice_t before = cs[i]->alloc.choice;
         cs[i]->alloc = streams[i];

@@ -115,10 +115,6 @@
 #define PACE_QUEUE_MIN_BYTES 24000u
 /* Packet buffers shared by every receiver's queue on a worker (6 MiB). */
 #define PACE_POOL_PACKETS 4096
-/* A budget this much above the last allocation's came from a probe (the estimate grows a
- * few percent a second otherwise): the link was just measured, and the troughs before it
- * are no longer what a larger picture must fit. */
-#define ALLOC_PROBED_JUMP 1.25
 /* Layers are re-allocated at most this often (feedback comes every 100 ms). */
 #define ALLOC_INTERVAL_US 100000u
 /* Probes: padding-only RTX packets (RFC 4588 lets a receiver drop them unread) of at most
@@ -181,8 +177,7 @@ struct downlink {
     struct participant *next_backlogged;
     uint64_t next_alloc_us;
     cq_alloc_result_t alloc;
-    cq_minwin_t budgets; /* the allocator's budget: its steady part (CQ_ALLOC_STEADY_SECONDS) */
-    uint32_t last_budget_bps;
+    cq_alloc_steady_t steady; /* the allocator's budget over its last seconds */
     /* What its video budget leaves each video stream it receives (UINT32_MAX: it receives
      * none): what its publishers' lowest layers should fit (router_uplink.c's ceiling). */
     uint32_t stream_share_bps;
