@@ -50,6 +50,9 @@
  * random loss does not cut the rate. */
 #define LOSS_MIN_COUNT 10
 #define LOSS_WINDOW_US 500000
+/* How long loss runs are averaged over: long enough that a few random losses next to each
+ * other do not make a radio link look bursty, short enough to follow a link that changes. */
+#define LOSS_BURST_US 5000000.0
 /* Probes. cq_cc_want: a probe that brought the target to 80 % of its rate found room. */
 #define WANT_FOUND        0.8
 #define WANT_AGAIN_US     1000000
@@ -449,7 +452,10 @@ static void loss_control(cq_cc_t *cc, int64_t now_us) {
     double window = (double)cc->lost_window / cc->reported_window;
     double p = cc->last_loss_update_us ? (window + cc->loss_fraction) / 2 : window;
     cc->loss_fraction = window;
-    cc->lost_window = cc->reported_window = 0;
+    double keep = exp(-(double)(now_us - cc->loss_window_start_us) / LOSS_BURST_US);
+    cc->burst_lost = cc->burst_lost * keep + cc->lost_window;
+    cc->burst_runs = cc->burst_runs * keep + cc->runs_window;
+    cc->lost_window = cc->reported_window = cc->runs_window = 0;
     cc->loss_window_start_us = now_us;
     double dt_s = cc->last_loss_update_us ? (double)(now_us - cc->last_loss_update_us) / 1e6 : 0;
     if (dt_s > 2)
@@ -626,6 +632,12 @@ void cq_cc_on_feedback(cq_cc_t *cc, const cq_twcc_packet_t *pkts, size_t n, int6
             cc->lost_window++;
             cc->packets_reported++;
             cc->packets_lost++;
+            if (!cc->have_last_lost || pkts[i].seq != (uint16_t)(cc->last_lost_tseq + 1)) {
+                cc->runs_window++;
+                cc->loss_runs++;
+            }
+            cc->last_lost_tseq = pkts[i].seq;
+            cc->have_last_lost = true;
             continue;
         }
         e->acked = true;
@@ -655,9 +667,11 @@ void cq_cc_stats(const cq_cc_t *cc, cq_cc_stats_t *out) {
                            .threshold_ms = cc->threshold_ms,
                            .usage = cc->usage,
                            .loss_fraction = cc->loss_fraction,
+                           .loss_burst = cc->burst_runs > 0 ? cc->burst_lost / cc->burst_runs : 0,
                            .feedbacks = cc->feedbacks,
                            .packets_reported = cc->packets_reported,
                            .packets_lost = cc->packets_lost,
+                           .loss_runs = cc->loss_runs,
                            .overuses = cc->overuses,
                            .probes_bunched = cc->probes_bunched};
 }

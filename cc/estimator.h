@@ -119,6 +119,13 @@ typedef struct {
     uint32_t lost_window, reported_window; /* since window_start_us */
     int64_t loss_window_start_us, last_loss_decrease_us, last_loss_update_us;
     double loss_fraction; /* of the last window judged */
+    /* Loss runs: packets lost in a row (by transport-wide number) count as one. Their
+     * lengths, averaged like the loss (over about LOSS_BURST_US), tell a link that loses
+     * in bursts from one that loses at random. */
+    uint32_t runs_window;
+    uint16_t last_lost_tseq;
+    bool have_last_lost;
+    double burst_lost, burst_runs;
 
     /* Probes. */
     cq_cc_probe_t probe[CQ_CC_PROBES];
@@ -139,7 +146,7 @@ typedef struct {
     uint64_t sent_bytes, reported_bytes;
     uint16_t reported_tseq; /* that packet: the one after it is the oldest in flight */
     uint32_t target_bps;
-    uint64_t feedbacks, packets_reported, packets_lost, overuses;
+    uint64_t feedbacks, packets_reported, packets_lost, loss_runs, overuses;
     uint64_t probes_bunched;
 } cq_cc_t;
 
@@ -209,7 +216,10 @@ typedef struct {
     double trend, threshold_ms;
     cq_cc_usage_t usage;
     double loss_fraction;
-    uint64_t feedbacks, packets_reported, packets_lost, overuses;
+    /* Packets per loss run, averaged over the last seconds: about 1 where loss is random
+     * (rural radio), more where it comes in bursts (a 3G link: 3 or 4); 0 before any. */
+    double loss_burst;
+    uint64_t feedbacks, packets_reported, packets_lost, loss_runs, overuses;
     uint64_t probes_bunched; /* clusters that arrived much faster than sent: void */
 } cq_cc_stats_t;
 

@@ -400,8 +400,8 @@ static void add_sound(struct cq_endpoint *e, const int16_t *chunk) {
     e->pcm_fill = 0;
     /* Between two packets: the only moment the packet size may change. */
     if (e->frame_ms_next != 0 && e->frame_ms_next != e->frame_ms &&
-        cq_sender_set_audio(e->sender, e->plan.audio_bps, e->frame_ms_next,
-                            e->plan.audio_loss_pct) == 0)
+        cq_sender_set_audio(e->sender, e->plan.audio_bps, e->frame_ms_next, e->plan.audio_loss_pct,
+                            e->plan.audio_bursty) == 0)
         e->frame_ms = e->frame_ms_next;
 }
 
@@ -498,6 +498,7 @@ static void on_adapt(uv_timer_t *t) {
     cq_cc_stats(&e->up.cc, &cs);
     cq_ratealloc_input_t in = {.target_bps = cs.target_bps,
                                .loss = cs.loss_fraction,
+                               .loss_burst = cs.loss_burst,
                                .used = e->up.layers_used,
                                .used_known = e->up.layers_known,
                                .low_kbps = e->up.low_kbps};
@@ -520,7 +521,8 @@ static void on_adapt(uv_timer_t *t) {
         cq_pacer_set_rate(&e->pacer, pace > room ? pace : room);
     }
     if (e->cfg.sender.audio_ssrc != 0) {
-        cq_sender_set_audio(e->sender, e->plan.audio_bps, e->frame_ms, e->plan.audio_loss_pct);
+        cq_sender_set_audio(e->sender, e->plan.audio_bps, e->frame_ms, e->plan.audio_loss_pct,
+                            e->plan.audio_bursty);
         e->frame_ms_next = e->plan.audio_frame_ms; /* at the next packet boundary */
     }
 }

@@ -111,7 +111,10 @@ static void plan_audio(cq_ratealloc_t *a, const cq_ratealloc_input_t *in, int64_
         return;
     double loss = in->loss < 0 ? 0 : in->loss > 1 ? 1 : in->loss;
     unsigned pct = (unsigned)(protect_loss(a, loss, now_us) * 100 + 0.999);
-    unsigned copies = a->cfg.audio_red == 0 ? 0 : pct >= RED_DEEP_LOSS_PCT ? a->cfg.audio_red : 1;
+    bool bursty = in->loss_burst >= CQ_RATEALLOC_DEEP_BURST;
+    unsigned copies = a->cfg.audio_red == 0                ? 0
+                      : bursty && pct >= RED_DEEP_LOSS_PCT ? a->cfg.audio_red
+                                                           : 1;
     bool deep = copies > 1;
     double least = deep ? CQ_RATEALLOC_DEEP_MIN_BPS : CQ_RATEALLOC_AUDIO_MIN_BPS;
     double bps = in->target_bps * CQ_RATEALLOC_AUDIO_SHARE;
@@ -120,6 +123,7 @@ static void plan_audio(cq_ratealloc_t *a, const cq_ratealloc_input_t *in, int64_
     out->audio_bps = (unsigned)bps / 2000 * 2000; /* steps of 2 kbit/s: no needless ctl calls */
     out->audio_frame_ms = a->frame_ms;
     out->audio_loss_pct = pct;
+    out->audio_bursty = bursty;
     out->audio_fec = a->cfg.fec && pct > 0;
     unsigned packets = 1000 / a->frame_ms;
     unsigned header = AUDIO_HEADER_BYTES + (copies ? RED_BLOCK_BYTES * copies + 1 : 0);

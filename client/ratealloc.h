@@ -67,6 +67,13 @@
  * kbit/s with its copies is better heard than one at 16 kbit/s whose picture stops. */
 #define CQ_RATEALLOC_DEEP_FRAME_MS 40
 #define CQ_RATEALLOC_DEEP_MIN_BPS  12000
+/* Deep RED only where the loss comes in bursts: at least this many packets lost in a row
+ * on average (cq_cc_stats_t.loss_burst). Random loss (rural radio's 2 %, which a few
+ * seconds' average puts over 3 % now and then) loses one packet at a time, and the copy
+ * of the packet just before rebuilds it; deep copies there only add their span, 80-160 ms,
+ * to every receiver's jitter buffer (radio-3's mouth to ear went from 180 to 340 ms while
+ * they were on). */
+#define CQ_RATEALLOC_DEEP_BURST 1.5
 
 typedef struct {
     unsigned layers;         /* simulcast layers configured, 0..3 (0: no video) */
@@ -80,6 +87,7 @@ typedef struct {
 typedef struct {
     uint32_t target_bps; /* the uplink estimate */
     double loss;         /* fraction of the uplink's packets lost, 0..1 */
+    double loss_burst;   /* packets lost in a row, on average (0: none lost yet) */
     uint8_t used;        /* CQLU: bit i, layer i is used */
     bool used_known;     /* false until a CQLU came: every layer counts as used */
     unsigned low_kbps;   /* CQLU: the most layer 0 may cost, kbit/s; 0: no ceiling */
@@ -89,6 +97,7 @@ typedef struct {
     unsigned audio_bps;      /* Opus bitrate */
     unsigned audio_frame_ms; /* 20, 40 or 60 */
     unsigned audio_loss_pct; /* the loss protected against, rounded up (see below) */
+    bool audio_bursty;       /* that loss comes in bursts: deep RED may be used */
     bool audio_fec;
     unsigned audio_cost_bps; /* what audio takes of the uplink, headers and RED included */
     uint8_t layers_on;       /* bit i: layer i is encoded (bit 0 whenever there is video) */

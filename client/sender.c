@@ -88,6 +88,7 @@ struct cq_sender {
     } red[RED_HISTORY];
     unsigned nred;
     unsigned ext_loss_pct; /* loss the rate allocator protects against (cq_sender_set_audio) */
+    bool loss_bursty;      /* and whether it comes in bursts (the same) */
     unsigned rr_loss_pct;  /* loss the relay's last report gave for audio */
     double rr_protect_pct; /* the reports' loss, averaged (RR_LOSS_WEIGHT), from none */
     cq_sender_stats_t stats;
@@ -321,15 +322,15 @@ static cq_rtpext_audio_level_t audio_level(const int16_t *pcm, size_t n) {
     return (cq_rtpext_audio_level_t){.voice = level < 50, .level = level};
 }
 
-/* Loss (per cent) from which RED repeats every copy allowed rather than one. Loss that
- * high comes in bursts (a 3G link: three packets in a row on average, and each of the two
- * hops, uplink and the receiver's downlink, has its own), and copies of the packets just
- * before are lost with them: deep copies are spread, the second and the fourth packet
- * back, so that a burst of up to three still leaves a copy of each (simulated over two
- * such hops: 4.9 % of packets lost for good with copies 1 and 2 back, 2.6 % with 2 and
- * 4). The receiver's jitter buffer waits the span of the copies it sees (client/ajb.h).
- * Under it, one copy of the packet just before: the loss is random, and that copy comes
- * soonest. */
+/* Loss (per cent) from which RED repeats every copy allowed rather than one, where the
+ * loss comes in bursts (cq_sender_set_audio's bursty): a 3G link loses three packets in a
+ * row on average, and each of the two hops, uplink and the receiver's downlink, has its
+ * own; copies of the packets just before are lost with them. Deep copies are spread, the
+ * second and the fourth packet back, so that a burst of up to three still leaves a copy of
+ * each (simulated over two such hops: 4.9 % of packets lost for good with copies 1 and 2
+ * back, 2.6 % with 2 and 4). The receiver's jitter buffer waits the span of the copies it
+ * sees (client/ajb.h). Under it, or where packets are lost one at a time, one copy of the
+ * packet just before: that copy comes soonest. */
 #define RED_DEEP_LOSS_PCT 4
 static const unsigned red_deep[CQ_SENDER_MAX_RED] = {2, 4}; /* packets back */
 
@@ -355,7 +356,7 @@ static int audio_payload(struct cq_sender *s, uint32_t ts, const uint8_t *opus, 
         memcpy(out, opus, len);
         return (int)len;
     }
-    bool deep = red_loss_pct(s) >= RED_DEEP_LOSS_PCT;
+    bool deep = s->loss_bursty && red_loss_pct(s) >= RED_DEEP_LOSS_PCT;
     unsigned copies = deep ? s->cfg.audio_red : 1;
     cq_red_block_t b[CQ_SENDER_MAX_RED + 1];
     size_t n = 0;
@@ -631,7 +632,8 @@ int cq_sender_set_layers(struct cq_sender *s, uint8_t on, const unsigned *kbps,
     return 0;
 }
 
-int cq_sender_set_audio(struct cq_sender *s, unsigned bps, unsigned frame_ms, unsigned loss_pct) {
+int cq_sender_set_audio(struct cq_sender *s, unsigned bps, unsigned frame_ms, unsigned loss_pct,
+                        bool bursty) {
     if (s->opus == NULL)
         return CQ_EINVAL;
     if (bps < CQ_OPUS_MIN_BPS || bps > CQ_OPUS_MAX_BPS ||
@@ -644,6 +646,7 @@ int cq_sender_set_audio(struct cq_sender *s, unsigned bps, unsigned frame_ms, un
         (rc = cq_opus_enc_set_frame_ms(s->opus, frame_ms)) == 0)
         s->stats.audio_frame_ms = frame_ms;
     s->ext_loss_pct = loss_pct > 100 ? 100 : loss_pct;
+    s->loss_bursty = bursty;
     tell_opus_loss(s);
     return rc;
 }

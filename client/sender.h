@@ -98,10 +98,12 @@ int cq_sender_set_layers(struct cq_sender *s, uint8_t on, const unsigned *kbps,
  * Opus as the uplink allows: bitrate (6000..32000), frame size (20, 40 or 60 ms: from the
  * next cq_sender_audio on, which must then bring that many samples) and the loss the
  * uplink estimator measured, in per cent (Opus is told the larger of it and what the
- * relay's reports say, to size its in-band FEC). Returns 0, CQ_EINVAL (no audio, a value
- * out of range) or CQ_EIO.
+ * relay's reports say, to size its in-band FEC); bursty: that loss comes in bursts
+ * (cq_ratealloc_plan_t.audio_bursty), so RED may repeat its deep copies once the loss is
+ * high. Returns 0, CQ_EINVAL (no audio, a value out of range) or CQ_EIO.
  */
-int cq_sender_set_audio(struct cq_sender *s, unsigned bps, unsigned frame_ms, unsigned loss_pct);
+int cq_sender_set_audio(struct cq_sender *s, unsigned bps, unsigned frame_ms, unsigned loss_pct,
+                        bool bursty);
 
 /*
  * Writes into buf (cap bytes) a padding-only RTX packet of about size bytes (at most 255

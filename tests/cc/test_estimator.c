@@ -355,6 +355,10 @@ static void test_cc_steady_with_random_loss(void **state) {
     cq_cc_stats_t st;
     cq_cc_stats(&sim.cc, &st);
     assert_true(st.loss_fraction > 0.02 && st.loss_fraction < 0.10);
+    /* Random: lost one packet at a time, bar the odd two in a row. */
+    print_message("loss runs: %.2f packets\n", st.loss_burst);
+    assert_true(st.loss_burst >= 1.0 && st.loss_burst < 1.3);
+    assert_true(st.loss_runs > 0 && st.loss_runs <= st.packets_lost);
     sim_end();
 }
 
@@ -426,6 +430,11 @@ static void test_cc_weak_3g(void **state) {
     run_until(30);
     print_targets("3g-weak", 0, 30);
     expect_mean_within(10, 30, 256000, 0.2);
+    /* The bursts show as runs of lost packets (3.3 on average at the link). */
+    cq_cc_stats_t st;
+    cq_cc_stats(&sim.cc, &st);
+    print_message("loss runs: %.2f packets\n", st.loss_burst);
+    assert_true(st.loss_burst > 2.0);
 }
 
 /* The mean and the lowest target over [from_s, to_s]. */

@@ -313,15 +313,15 @@ static cq_ratealloc_plan_t run_steps(cq_ratealloc_t *a, const cq_ratealloc_input
     return p;
 }
 
-/* Loss: Opus hears of it (FEC on), and RED's extra copy is paid for before video. The
- * loss protected against is the measure averaged (7.2 %, rounded up). */
+/* Loss in bursts: Opus hears of it (FEC on), and RED's extra copy is paid for before
+ * video. The loss protected against is the measure averaged (7.2 %, rounded up). */
 static void test_ratealloc_loss(void **state) {
     (void)state;
     cq_ratealloc_config_t c = config();
     c.audio_red = 2;
     cq_ratealloc_t a;
     cq_ratealloc_init(&a, &c);
-    cq_ratealloc_input_t in = {.target_bps = 300000, .loss = 0};
+    cq_ratealloc_input_t in = {.target_bps = 300000, .loss = 0, .loss_burst = 3.3};
     cq_ratealloc_plan_t clean, lossy;
     cq_ratealloc_update(&a, &in, 0, &clean);
     in.loss = 0.072;
@@ -348,7 +348,7 @@ static void test_ratealloc_loss_averaged(void **state) {
     c.audio_red = 2;
     cq_ratealloc_t a;
     cq_ratealloc_init(&a, &c);
-    cq_ratealloc_input_t in = {.target_bps = 300000};
+    cq_ratealloc_input_t in = {.target_bps = 300000, .loss_burst = 3.3};
     cq_ratealloc_plan_t p;
     int64_t t = 0;
     unsigned low = 100, high = 0;
@@ -361,6 +361,7 @@ static void test_ratealloc_loss_averaged(void **state) {
         }
     }
     assert_true(low >= 5 && high <= 7);
+    assert_true(p.audio_bursty);
     uint32_t deep_cost = p.audio_cost_bps;
     cq_ratealloc_init(&a, &c);
     in.loss = 0;
@@ -377,12 +378,13 @@ static void test_ratealloc_loss_averaged(void **state) {
     assert_true(p.audio_cost_bps < deep_cost);
 }
 
-/* Deep RED (two copies) on a thin uplink: 40 ms packets and Opus down to 12 kbit/s, so
- * that a voice with its copies costs less than it did at 20 ms and 16 kbit/s; back to 20
- * ms once the loss has gone (and the 2-s hold has passed). One copy changes nothing. */
+/* Deep RED (two copies) on a thin uplink that loses in bursts: 40 ms packets and Opus down
+ * to 12 kbit/s, so that a voice with its copies costs less than it did at 20 ms and 16
+ * kbit/s; back to 20 ms once the loss has gone (and the 2-s hold has passed). One copy
+ * changes nothing; nor does the same loss one packet at a time. */
 static void test_ratealloc_deep_red_cheaper(void **state) {
     (void)state;
-    cq_ratealloc_input_t in = {.target_bps = 150000, .loss = 0.06};
+    cq_ratealloc_input_t in = {.target_bps = 150000, .loss = 0.06, .loss_burst = 3.3};
     cq_ratealloc_config_t c = config();
     c.audio_red = 2;
     cq_ratealloc_t a;
@@ -411,6 +413,16 @@ static void test_ratealloc_deep_red_cheaper(void **state) {
     p = run_steps(&a, &in, &t, 120);
     assert_int_equal(p.audio_frame_ms, 20);
     assert_int_equal(p.audio_bps, CQ_RATEALLOC_AUDIO_MIN_BPS);
+    /* Two copies allowed, but the loss is random (runs of 1.1 packets): one copy, 20 ms,
+     * and the sender is told the loss is not bursty. */
+    c.audio_red = 2;
+    cq_ratealloc_init(&a, &c);
+    in.loss_burst = 1.1;
+    p = run_steps(&a, &in, &t, 120);
+    assert_true(p.audio_loss_pct >= 5);
+    assert_false(p.audio_bursty);
+    assert_int_equal(p.audio_frame_ms, 20);
+    assert_int_equal(p.audio_cost_bps, p.audio_bps * 2 + 50 * (40 + 4 + 1) * 8);
 }
 
 /* No video configured: audio only, nothing else planned. One layer: it never goes. */

@@ -633,15 +633,16 @@ static void expect_red(const capture_t *plain, size_t i, size_t first, size_t la
 }
 
 /* With RED each packet repeats the one before it, byte for byte what was sent then; once
- * the relay's reports average 4 % loss or more, the second and the fourth before (loss
- * that high comes in bursts); a talkspurt starts without copies, and its first packets
- * repeat the oldest they have. */
+ * the relay's reports average 4 % loss or more, and the loss comes in bursts, the second
+ * and the fourth before; a talkspurt starts without copies, and its first packets repeat
+ * the oldest they have. */
 static void test_sender_audio_red(void **state) {
     (void)state;
     /* What a sender without RED sends for the same sound and the same reports (Opus is
      * deterministic). */
     static capture_t plain;
     struct cq_sender *s = make(0, true);
+    assert_int_equal(cq_sender_set_audio(s, 24000, 20, 0, true), 0);
     enum { TONE = 8, QUIET = 40, AGAIN = 3 };
     uint32_t k = 0;
     for (; k < 4; k++)
@@ -661,6 +662,7 @@ static void test_sender_audio_red(void **state) {
     cq_sender_config_t c = config(0, true);
     c.audio_red = CQ_SENDER_MAX_RED;
     assert_int_equal(cq_sender_create(&s, &c), 0);
+    assert_int_equal(cq_sender_set_audio(s, 24000, 20, 0, true), 0);
     k = 0;
     for (; k < 4; k++)
         send_audio(s, k, true);
@@ -699,6 +701,43 @@ static void test_sender_audio_red(void **state) {
 
     c.audio_red = CQ_SENDER_MAX_RED + 1;
     expect_einval(&c);
+}
+
+/* Loss that comes one packet at a time (rural radio's) keeps one copy, of the packet just
+ * before, however high the reports say it is: the deep copies would only add their span to
+ * every receiver's delay. Told it now comes in bursts, the sender spreads its copies. */
+static void test_sender_audio_red_random_loss(void **state) {
+    (void)state;
+    memset(&cap, 0, sizeof cap);
+    cq_sender_config_t c = config(0, true);
+    c.audio_red = CQ_SENDER_MAX_RED;
+    struct cq_sender *s;
+    assert_int_equal(cq_sender_create(&s, &c), 0);
+    for (int r = 0; r < 15; r++) /* 10 %, averaged to nearly that */
+        report_audio_loss(s, 26, T0 + 80000);
+    assert_int_equal(cq_sender_set_audio(s, 24000, 20, 9, false), 0);
+    enum { SOUND = 12, BURSTY_FROM = 8 };
+    uint32_t k = 0;
+    for (; k < BURSTY_FROM; k++)
+        send_audio(s, k, true);
+    assert_int_equal(cq_sender_set_audio(s, 24000, 20, 9, true), 0);
+    for (; k < SOUND; k++)
+        send_audio(s, k, true);
+    assert_int_equal(cap.n, SOUND);
+    for (size_t i = 1; i < SOUND; i++) {
+        cq_rtp_view_t v = rtp_of(i);
+        cq_red_block_t b[CQ_SENDER_MAX_RED + 1];
+        int n = cq_red_parse(v.payload, v.payload_len, b, CQ_SENDER_MAX_RED + 1);
+        if (i < BURSTY_FROM) {
+            assert_int_equal(n, 2); /* the packet just before, and this one */
+            assert_int_equal(b[0].ts_offset, 960);
+        } else {
+            assert_int_equal(n, 3); /* the fourth and the second before, and this one */
+            assert_int_equal(b[0].ts_offset, 4 * 960);
+            assert_int_equal(b[1].ts_offset, 2 * 960);
+        }
+    }
+    cq_sender_destroy(s);
 }
 
 /* ---- sender reports ----------------------------------------------------------------- */
@@ -1020,14 +1059,14 @@ static void test_sender_padding(void **state) {
 static void test_sender_set_audio(void **state) {
     (void)state;
     struct cq_sender *s = make(0, true);
-    assert_int_equal(cq_sender_set_audio(s, 16000, 60, 3), 0);
+    assert_int_equal(cq_sender_set_audio(s, 16000, 60, 3, false), 0);
     cq_sender_stats_t st;
     cq_sender_stats(s, &st);
     assert_int_equal(st.audio_bps, 16000);
     assert_int_equal(st.audio_frame_ms, 60);
     assert_int_equal(st.opus_loss_hint, 10); /* any loss: at least 10 % for FEC */
-    assert_int_equal(cq_sender_set_audio(s, 16000, 30, 0), CQ_EINVAL);
-    assert_int_equal(cq_sender_set_audio(s, 99000, 20, 0), CQ_EINVAL);
+    assert_int_equal(cq_sender_set_audio(s, 16000, 30, 0, false), CQ_EINVAL);
+    assert_int_equal(cq_sender_set_audio(s, 99000, 20, 0, false), CQ_EINVAL);
     int16_t pcm[CQ_OPUS_SAMPLES(60)] = {0};
     assert_int_equal(cq_sender_audio(s, pcm, CQ_OPUS_SAMPLES(60), T0), 0);
     assert_int_equal(cq_sender_audio(s, pcm, CQ_OPUS_SAMPLES(20), T0), CQ_EINVAL);
@@ -1044,6 +1083,7 @@ int main(void) {
         cmocka_unit_test(test_sender_rtcp_rr_loss_and_rtt),
         cmocka_unit_test(test_sender_audio_packets_and_dtx),
         cmocka_unit_test(test_sender_audio_red),
+        cmocka_unit_test(test_sender_audio_red_random_loss),
         cmocka_unit_test(test_sender_rtcp_garbage),
         cmocka_unit_test(test_sender_every_packet_carries_transport_cc),
         cmocka_unit_test(test_sender_set_layers),
