@@ -721,9 +721,11 @@ size_t cq_receiver_stats(const struct cq_receiver *r, cq_receiver_remote_stats_t
                 out[n].audio_latency_ms_p95 = hist_pct(&m->audio_latency, 95);
                 out[n].video_latency_ms_p50 = hist_pct(&m->video_latency, 50);
                 out[n].video_latency_ms_p95 = hist_pct(&m->video_latency, 95);
-                if (m->vjb != NULL)
+                if (m->vjb != NULL) {
                     out[n].frames_dropped =
                         m->vjb->skipped + m->vjb->undecodable + m->decode_failures;
+                    out[n].gaps_passed = m->vjb->passed;
+                }
             }
             n++;
         }

@@ -69,6 +69,7 @@ typedef struct {
     uint64_t video_bytes;  /* RTP payload, repairs included */
     uint64_t frames_shown; /* decoded and handed on (lip sync may still hold a few) */
     uint64_t plis_wanted;  /* times the picture needed a keyframe */
+    uint64_t gaps_passed;  /* losses not waited for: later frames did not need them */
     uint64_t freezes;      /* gaps between pictures over 3 frame times and 200 ms */
     uint64_t freeze_total_ms, freeze_longest_ms;
     /* Synthetic video: painted frames read, and how they came. */

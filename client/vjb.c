@@ -77,6 +77,52 @@ static bool decodable(cq_vjb_t *j, const cq_vp8_frame_info_t *info) {
     return true;
 }
 
+/* Whether a frame can be decoded whatever the frames before it since what was given out
+ * were: a keyframe; the TL0 frame that continues the chain (what is missing belonged to
+ * the last group's TL1 and TL2 frames, which no later frame references); a layer-sync
+ * frame of the current group (it references that group's TL0 alone). */
+static bool needs_nothing_missing(const cq_vjb_t *j, const cq_vp8_desc_t *d, bool keyframe) {
+    if (keyframe)
+        return true;
+    if (j->need_keyframe || !j->have_tl0 || !d->has_tid || !d->has_tl0picidx)
+        return false;
+    if (d->tid == 0)
+        return d->tl0picidx == (uint8_t)(j->last_tl0 + 1);
+    return d->y && d->tl0picidx == j->last_tl0;
+}
+
+/* The earliest complete frame after the gap at next_seq that needs nothing of it (above),
+ * or -1. */
+static int spared_by_gap(cq_vjb_t *j) {
+    int best = -1;
+    for (unsigned i = 0; i < j->nends; i++) {
+        uint16_t first;
+        cq_vp8_desc_t d;
+        bool key;
+        if ((best < 0 || cq_seq_newer(j->ends[best], j->ends[i])) &&
+            cq_vp8_asm_peek(&j->asm_, j->ends[i], &first, &d, &key) &&
+            needs_nothing_missing(j, &d, key))
+            best = (int)i;
+    }
+    return best;
+}
+
+/* Moves on to the frame ending at ends[i]: the frames before it are forgotten. */
+static void skip_to(cq_vjb_t *j, int i) {
+    uint16_t first;
+    cq_vp8_asm_complete(&j->asm_, j->ends[i], &first);
+    for (unsigned k = 0; k < j->nends;)
+        if (cq_seq_newer(first, j->ends[k]))
+            forget_end(j, (int)k);
+        else
+            k++;
+    cq_vp8_asm_drop_before(&j->asm_, first);
+    j->next_seq = first;
+    j->broken_since_tl0 = true;
+    j->skipped++;
+    j->gap_since_us = 0;
+}
+
 int cq_vjb_pop(cq_vjb_t *j, int64_t now_us, int64_t wait_us, uint8_t *out, size_t cap,
                cq_vp8_frame_info_t *info) {
     for (unsigned guard = 0; guard <= CQ_VJB_FRAMES; guard++) {
@@ -106,7 +152,18 @@ int cq_vjb_pop(cq_vjb_t *j, int64_t now_us, int64_t wait_us, uint8_t *out, size_
             /* A packet before `end` is missing. Wait for it, within the budget. */
             if (j->gap_since_us == 0)
                 j->gap_since_us = now_us ? now_us : 1;
-            if (now_us - j->gap_since_us < wait_us)
+            int64_t waited = now_us - j->gap_since_us;
+            /* A later frame that needs nothing the gap can hold is complete: once the gap
+             * is older than reordering makes one, what is missing is a lost TL1 or TL2
+             * frame, and its repair, a round trip away, would only show it late. */
+            int spared = -1;
+            if (waited >= (wait_us < CQ_VJB_REORDER_US ? wait_us : CQ_VJB_REORDER_US) &&
+                (spared = spared_by_gap(j)) >= 0) {
+                j->passed++;
+                skip_to(j, spared);
+                continue;
+            }
+            if (waited < wait_us)
                 return 0;
             /* Given up: move on to the next complete frame, whatever it needed. */
             int next = -1;
@@ -118,17 +175,7 @@ int cq_vjb_pop(cq_vjb_t *j, int64_t now_us, int64_t wait_us, uint8_t *out, size_
             }
             if (next < 0)
                 return 0;
-            cq_vp8_asm_complete(&j->asm_, j->ends[next], &first);
-            for (unsigned i = 0; i < j->nends;) /* frames before it are gone */
-                if (cq_seq_newer(first, j->ends[i]))
-                    forget_end(j, (int)i);
-                else
-                    i++;
-            cq_vp8_asm_drop_before(&j->asm_, first);
-            j->next_seq = first;
-            j->broken_since_tl0 = true;
-            j->skipped++;
-            j->gap_since_us = 0;
+            skip_to(j, next);
             continue;
         }
         j->gap_since_us = 0;

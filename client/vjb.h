@@ -2,7 +2,11 @@
  * The video jitter buffer: VP8 packets in, as the network delivers them; whole frames out,
  * in order, only when they can be decoded. A missing packet is waited for (its NACK is
  * the caller's, through rtp/nack_tracker.h) for a budget of about one and a half round
- * trips; then the frames that needed it are given up.
+ * trips; then the frames that needed it are given up. It is not waited for once a later
+ * frame that cannot need it has come whole (the next TL0 frame, a layer-sync frame of the
+ * same group) and the gap is older than reordering makes one (CQ_VJB_REORDER_US): a lost
+ * TL1 or TL2 frame then costs its own frame time, not a round trip of frozen picture
+ * (800 ms on a VSAT path).
  *
  * Which frames survive a loss follows the temporal layers of the 0-2-1-2 pattern: a TL0
  * frame needs only the TL0 before it; a TL1 or TL2 frame needs its TL0, and, unless it is
@@ -23,6 +27,8 @@
 #include "codec/vp8_packetizer.h"
 
 #define CQ_VJB_FRAMES 128 /* frame ends remembered */
+/* Packets a 3G link's +-40 ms jitter reorders come within this of their place. */
+#define CQ_VJB_REORDER_US 100000
 
 typedef struct {
     cq_vp8_assembler_t asm_;
@@ -35,7 +41,9 @@ typedef struct {
     uint8_t last_tl0;      /* TL0PICIDX of the last TL0 frame given out */
     bool broken_since_tl0; /* a frame was given up since that TL0 */
     bool need_keyframe;
-    uint64_t frames, skipped, undecodable, keyframes_asked;
+    /* skipped: gaps moved past; passed: of them, those not waited out (a later frame did
+     * not need them). */
+    uint64_t frames, skipped, passed, undecodable, keyframes_asked;
 } cq_vjb_t;
 
 void cq_vjb_init(cq_vjb_t *j);

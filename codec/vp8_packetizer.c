@@ -96,6 +96,18 @@ bool cq_vp8_asm_complete(cq_vp8_assembler_t *a, uint16_t last_seq, uint16_t *fir
     return span(a, last_seq, first_seq, &d);
 }
 
+bool cq_vp8_asm_peek(cq_vp8_assembler_t *a, uint16_t last_seq, uint16_t *first_seq,
+                     cq_vp8_desc_t *desc, bool *keyframe) {
+    if (!span(a, last_seq, first_seq, desc))
+        return false;
+    /* A keyframe's header (RFC 6386 §9.1) comes whole in its first packet: 10 bytes. */
+    const cq_vp8_asm_slot_t *s = held(a, *first_seq);
+    cq_vp8_frame_header_t fh;
+    *keyframe = cq_vp8_frame_header_parse(s->data + desc->size, s->len - desc->size, &fh) > 0 &&
+                fh.keyframe;
+    return true;
+}
+
 int cq_vp8_asm_take(cq_vp8_assembler_t *a, uint16_t last_seq, uint8_t *out, size_t cap,
                     cq_vp8_frame_info_t *info) {
     uint16_t first;

@@ -89,6 +89,11 @@ int cq_vp8_asm_take(cq_vp8_assembler_t *a, uint16_t last_seq, uint8_t *out, size
  * first packet's number. Changes nothing. */
 bool cq_vp8_asm_complete(cq_vp8_assembler_t *a, uint16_t last_seq, uint16_t *first_seq);
 
+/* Like cq_vp8_asm_complete, and when complete also the first packet's descriptor and
+ * whether the frame is a keyframe, without taking it. */
+bool cq_vp8_asm_peek(cq_vp8_assembler_t *a, uint16_t last_seq, uint16_t *first_seq,
+                     cq_vp8_desc_t *desc, bool *keyframe);
+
 /* Forgets every packet older than seq (a frame given up on: the caller asks for a
  * keyframe or moves on). */
 void cq_vp8_asm_drop_before(cq_vp8_assembler_t *a, uint16_t seq);

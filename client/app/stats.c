@@ -30,15 +30,15 @@ json_t *app_stats_json(const app_t *app, const cq_endpoint_stats_t *st, double s
         const cq_receiver_remote_stats_t *r = &st->remote[i];
         double n = r->synth_frames ? (double)r->synth_frames : 1;
         json_t *v = json_pack(
-            "{s:i, s:i, s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I}", "width",
+            "{s:i, s:i, s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "width",
             (int)r->width, "height", (int)r->height, "packets", (json_int_t)r->video_packets,
             "repaired", (json_int_t)r->video_repaired, "frames_decoded",
             (json_int_t)r->frames_decoded, "frames_shown", (json_int_t)r->frames_shown, "fps",
             seconds > 0 ? (double)r->frames_shown / seconds : 0.0, "frames_dropped",
-            (json_int_t)r->frames_dropped, "keyframes", (json_int_t)r->keyframes,
-            "keyframes_wanted", (json_int_t)r->plis_wanted, "freezes", (json_int_t)r->freezes,
-            "freeze_longest_ms", (json_int_t)r->freeze_longest_ms, "freeze_total_ms",
-            (json_int_t)r->freeze_total_ms);
+            (json_int_t)r->frames_dropped, "gaps_passed", (json_int_t)r->gaps_passed, "keyframes",
+            (json_int_t)r->keyframes, "keyframes_wanted", (json_int_t)r->plis_wanted, "freezes",
+            (json_int_t)r->freezes, "freeze_longest_ms", (json_int_t)r->freeze_longest_ms,
+            "freeze_total_ms", (json_int_t)r->freeze_total_ms);
         if (r->synth_frames > 0)
             json_object_set_new(v, "synth",
                                 json_pack("{s:I, s:I, s:I, s:f, s:f, s:f, s:f}", "frames",

@@ -112,6 +112,108 @@ static int run(const int *lost, size_t nlost, unsigned *out_frames, size_t max) 
     return run_losing(lost, nlost, SIZE_MAX, out_frames, max);
 }
 
+/* A VSAT path's budget (1.2 round trips and 50 ms): frame k of the stream comes out at
+ * out_us[k] (-1: never), its last packet having come at in_us[k]. Frames in `lost` never
+ * come; packet `late` (unless SIZE_MAX) comes late_us after its place. 10 ms a packet; the
+ * feed goes on for a second after the last packet, popping every 10 ms. */
+#define VSAT_WAIT_US 830000
+static int64_t out_us[200], in_us[200];
+static void run_timed(const int *lost, size_t nlost, size_t late, int64_t late_us) {
+    cq_vjb_init(&vjb);
+    for (size_t k = 0; k < 200; k++)
+        out_us[k] = in_us[k] = -1;
+    int64_t end = (int64_t)npkts * 10000 + 1000000;
+    for (int64_t now = 0; now <= end; now += 10000) {
+        for (size_t i = 0; i < npkts; i++) {
+            int64_t at = (int64_t)i * 10000 + (i == late ? late_us : 0);
+            bool skip = false;
+            for (size_t l = 0; l < nlost; l++)
+                skip |= pkts[i].frame == (unsigned)lost[l];
+            if (skip || at != now)
+                continue;
+            assert_int_equal(cq_vjb_put(&vjb, pkts[i].seq, pkts[i].ts, pkts[i].marker, pkts[i].data,
+                                        pkts[i].len),
+                             0);
+            if (pkts[i].marker)
+                in_us[pkts[i].frame] = now;
+        }
+        static uint8_t frame[4096];
+        cq_vp8_frame_info_t info;
+        while (cq_vjb_pop(&vjb, now, VSAT_WAIT_US, frame, sizeof frame, &info) > 0) {
+            unsigned k;
+            memcpy(&k, frame + 20, sizeof k);
+            assert_true(k < 200);
+            out_us[k] = now;
+        }
+    }
+}
+
+/* On a long round trip a lost TL2 frame (5) is not waited for: the TL1 sync frame after it
+ * (6) needs nothing of it, and comes out once the gap is older than reordering, not after
+ * the 830 ms budget. Everything else comes out, nothing waits for a keyframe. */
+static void test_vjb_lost_tl2_not_waited_for(void **state) {
+    (void)state;
+    make_stream(40, 1000);
+    int lost[] = {5};
+    run_timed(lost, 1, SIZE_MAX, 0);
+    for (unsigned k = 0; k < 40; k++)
+        if (k == 5)
+            assert_int_equal(out_us[k], -1);
+        else
+            assert_true(out_us[k] >= 0);
+    assert_true(out_us[6] - in_us[6] <= 120000); /* 100 ms of reordering, and a pop */
+    assert_int_equal(vjb.passed, 1);
+    assert_int_equal(vjb.keyframes_asked, 0);
+}
+
+/* A lost TL1 frame (6): the TL2 frame after it (7) may need it, the next TL0 (8) does not.
+ * 6 and 7 go, 8 comes out within reordering's allowance of its arrival. */
+static void test_vjb_lost_tl1_not_waited_for(void **state) {
+    (void)state;
+    make_stream(40, 1000);
+    int lost[] = {6};
+    run_timed(lost, 1, SIZE_MAX, 0);
+    assert_int_equal(out_us[6], -1);
+    assert_int_equal(out_us[7], -1);
+    for (unsigned k = 8; k < 40; k++)
+        assert_true(out_us[k] >= 0);
+    assert_true(out_us[8] - in_us[8] <= 120000);
+    assert_int_equal(vjb.keyframes_asked, 0);
+}
+
+/* A lost TL0 frame (8) is needed by everything after it: the buffer waits its whole budget
+ * for the repair, then asks for a keyframe. Nothing is passed over early. */
+static void test_vjb_lost_tl0_waited_for(void **state) {
+    (void)state;
+    make_stream(120, 1000);
+    int lost[] = {8};
+    run_timed(lost, 1, SIZE_MAX, 0);
+    assert_int_equal(out_us[7], in_us[7]);
+    for (unsigned k = 8; k < 120; k++)
+        assert_int_equal(out_us[k], -1);
+    assert_int_equal(vjb.passed, 0);
+    assert_int_equal(vjb.keyframes_asked, 1);
+}
+
+/* The repair of a TL0 packet (frame 12's first) 600 ms late, within the budget: frame 12
+ * and all after it wait for it and come out; nothing is lost. A TL2 packet (frame 13's
+ * first) 60 ms late, with the sync frame after it already whole: reordering, waited for. */
+static void test_vjb_late_packets_waited_for(void **state) {
+    (void)state;
+    make_stream(80, 1000);
+    assert_int_equal(pkts[24].frame, 12);
+    run_timed(NULL, 0, 24, 600000);
+    for (unsigned k = 0; k < 80; k++)
+        assert_true(out_us[k] >= 0);
+    assert_int_equal(out_us[12], in_us[12] + 600000 - 10000);
+    assert_int_equal(vjb.skipped, 0);
+    assert_int_equal(pkts[26].frame, 13);
+    run_timed(NULL, 0, 26, 60000);
+    for (unsigned k = 0; k < 80; k++)
+        assert_true(out_us[k] >= 0);
+    assert_int_equal(vjb.skipped, 0);
+}
+
 static void test_vjb_in_order_and_whole(void **state) {
     (void)state;
     make_stream(40, 1000);
@@ -235,6 +337,10 @@ int main(void) {
         cmocka_unit_test(test_vjb_lost_tl0_waits_for_keyframe),
         cmocka_unit_test(test_vjb_join_mid_stream),
         cmocka_unit_test(test_vjb_first_frame_without_its_start),
+        cmocka_unit_test(test_vjb_lost_tl2_not_waited_for),
+        cmocka_unit_test(test_vjb_lost_tl1_not_waited_for),
+        cmocka_unit_test(test_vjb_lost_tl0_waited_for),
+        cmocka_unit_test(test_vjb_late_packets_waited_for),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
