@@ -372,6 +372,11 @@ static void recover_from_rtx(struct cq_router *r, struct participant *p, const s
     cq_rtp_view_t ov;
     if (n <= 0 || cq_rtp_parse(pkt, (size_t)n, &ov) < 0)
         return;
+    if (cq_rtxcache_has(&orig->cache, ov.seq, now_us)) {
+        /* Repaired already (asked for twice on a long round trip) or never lost. */
+        p->stats.rtx_duplicates++;
+        return;
+    }
     p->stats.rtx_recovered++;
     cq_rtp_recv_stats_update(&orig->rx, ov.seq, ov.timestamp, now_us, (size_t)n, true);
     video_arrived(r, p, orig, pkt, &ov, now_us);

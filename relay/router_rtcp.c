@@ -173,7 +173,11 @@ static void resend(struct cq_router *r, struct consumer *c, uint16_t out_seq, ui
         return;
     }
     double rate = (double)s->rate_bps * RTX_SHARE;
-    uint64_t interval = rtt_of(sub) > RESEND_MIN_INTERVAL_US ? rtt_of(sub) : RESEND_MIN_INTERVAL_US;
+    /* Once a round trip; on a long one, each of the two requests a receiver sends
+     * (rtp/nack_tracker.h) is answered. */
+    uint64_t interval = rtt_of(sub) > RESEND_MIN_INTERVAL_US && rtt_of(sub) < CQ_NACK_DOUBLE_RTT_US
+                            ? rtt_of(sub)
+                            : RESEND_MIN_INTERVAL_US;
     if (!cq_consumer_may_resend(&c->s, e, len + 2, rate > RTX_FLOOR_BPS ? rate : RTX_FLOOR_BPS,
                                 interval, now_us)) {
         sub->stats.nacks_limited++;

@@ -49,14 +49,20 @@ void cq_rtxcache_put(cq_rtxcache_t *c, uint16_t seq, const uint8_t *pkt, size_t 
     c->times_us[i] = now_us;
 }
 
-size_t cq_rtxcache_get(cq_rtxcache_t *c, uint16_t seq, uint64_t now_us, const uint8_t **pkt) {
+bool cq_rtxcache_has(const cq_rtxcache_t *c, uint16_t seq, uint64_t now_us) {
     if (c->count == 0)
-        return 0;
+        return false;
     unsigned i = seq & (c->count - 1);
-    if (c->lens[i] == 0 || c->seqs[i] != seq || now_us - c->times_us[i] > c->max_age_us) {
-        c->misses++;
+    return c->lens[i] != 0 && c->seqs[i] == seq && now_us - c->times_us[i] <= c->max_age_us;
+}
+
+size_t cq_rtxcache_get(cq_rtxcache_t *c, uint16_t seq, uint64_t now_us, const uint8_t **pkt) {
+    if (!cq_rtxcache_has(c, seq, now_us)) {
+        if (c->count != 0)
+            c->misses++;
         return 0;
     }
+    unsigned i = seq & (c->count - 1);
     c->hits++;
     *pkt = c->slots + (size_t)i * c->slot_size;
     return c->lens[i];

@@ -12,6 +12,7 @@
 #ifndef CQ_RELAY_RTXCACHE_H
 #define CQ_RELAY_RTXCACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,5 +40,9 @@ void cq_rtxcache_put(cq_rtxcache_t *c, uint16_t seq, const uint8_t *pkt, size_t 
 /* The packet kept for seq, if it is there and not older than max_age: returns its length
  * and points *pkt at the cache's copy (valid until the next put), or 0. */
 size_t cq_rtxcache_get(cq_rtxcache_t *c, uint16_t seq, uint64_t now_us, const uint8_t **pkt);
+
+/* Whether a packet is kept for seq (not counted as a hit or a miss): one that came in
+ * already (a second repair of it, asked for twice on a long round trip). */
+bool cq_rtxcache_has(const cq_rtxcache_t *c, uint16_t seq, uint64_t now_us);
 
 #endif

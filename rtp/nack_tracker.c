@@ -10,6 +10,8 @@ void cq_nack_tracker_init(cq_nack_tracker_t *t) {
     t->max_age_us = 1000000;
     t->min_retry_us = 20000;
     t->max_retries = 10;
+    t->double_rtt_us = CQ_NACK_DOUBLE_RTT_US;
+    t->double_gap_us = 40000;
 }
 
 static cq_nack_entry_t *slot(cq_nack_tracker_t *t, uint16_t seq) {
@@ -77,8 +79,10 @@ size_t cq_nack_tracker_poll(cq_nack_tracker_t *t, uint64_t now_us, uint64_t rtt_
             t->given_up++;
             continue;
         }
-        bool due = e->retries == 0 ? now_us - e->missed_us >= t->hold_us
-                                   : now_us - e->last_sent_us >= retry_us;
+        bool twice = e->retries == 1 && t->double_rtt_us != 0 && rtt_us >= t->double_rtt_us;
+        bool due = e->retries == 0
+                       ? now_us - e->missed_us >= t->hold_us
+                       : now_us - e->last_sent_us >= (twice ? t->double_gap_us : retry_us);
         if (!due)
             continue;
         e->retries++;

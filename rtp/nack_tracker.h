@@ -8,6 +8,12 @@
  *   and a packet a few milliseconds late needs no repair.
  * - A request unanswered is repeated after the retry interval (the caller's RTT estimate
  *   times 1.5, at least 20 ms: a repair cannot come back sooner than a round trip).
+ * - On a long round trip (double_rtt_us, 300 ms by default: VSAT's is 600) the first
+ *   request goes twice, double_gap_us (40 ms) apart, and the answerer answers each: a
+ *   repair whose request or answer is lost costs another round trip, and a jitter buffer
+ *   that waits one round trip for it gives the frame up, so the picture waits for a
+ *   keyframe: 2-2.5 s on VSAT, where 1 % loss on each of three legs made that one repair
+ *   in thirty. Twice, it is one in a thousand or so, for a few packets more per loss.
  * - A hole is given up after max_retries requests or when older than max_age (default
  *   1 s: older repairs are useless to a jitter buffer); given-up holes are counted.
  * - A gap too large to track (more than half the ring) clears everything and sets
@@ -22,6 +28,9 @@
 #include <stdint.h>
 
 #define CQ_NACK_TRACKER_SIZE 512 /* missing packets tracked at once (a power of two) */
+/* The round trip from which a first request goes twice (above); an answerer that limits
+ * its repairs of one packet to one a round trip lets them both through from here on. */
+#define CQ_NACK_DOUBLE_RTT_US 300000
 
 typedef struct {
     uint16_t seq;
@@ -36,6 +45,7 @@ typedef struct {
     uint16_t highest;
     unsigned missing; /* holes being tracked */
     uint64_t hold_us, max_age_us, min_retry_us;
+    uint64_t double_rtt_us, double_gap_us; /* 0: never twice */
     unsigned max_retries;
     /* Counters. */
     uint64_t recovered; /* holes filled (by a repair or a late packet) */
@@ -44,7 +54,8 @@ typedef struct {
     cq_nack_entry_t e[CQ_NACK_TRACKER_SIZE];
 } cq_nack_tracker_t;
 
-/* Resets *t with the defaults above (hold 10 ms, max age 1 s, 10 retries). */
+/* Resets *t with the defaults above (hold 10 ms, max age 1 s, 10 retries, twice from a
+ * 300 ms round trip, 40 ms apart). */
 void cq_nack_tracker_init(cq_nack_tracker_t *t);
 
 /* A packet with sequence number seq arrived (first transmission or repair). */

@@ -18,6 +18,7 @@
 #include "relay/relay.h"
 #include "rtp/bytes.h"
 #include "rtp/error.h"
+#include "rtp/nack_tracker.h"
 #include "rtp/rtcp.h"
 #include "rtp/rtp.h"
 #include "support/media.h"
@@ -415,8 +416,10 @@ static void test_layers_sender_report_of_forwarded_layer_only(void **state) {
 
 /* RTT to B: A's SR reaches B from the SSRC B knows A's audio by; B's report on it, held
  * 50 ms, gives the relay B's round trip. */
-static void test_layers_rtt_from_receiver_reports(void **state) {
-    fixture_t *f = *state;
+/* A's SR reaches B through the relay; B answers it held_ms later (DLSR 50 ms of them, so
+ * the relay measures held_ms - 50 and the round trip). Returns the RTT the relay then
+ * reports for B. */
+static uint32_t measure_rtt(fixture_t *f, unsigned held_ms) {
     uint8_t pkt[200];
     for (uint16_t k = 0; k < 3; k++) {
         size_t len = cq_test_audio_packet(pkt, A, f->p[A].audio_ssrc, k, k * 960u);
@@ -444,7 +447,7 @@ static void test_layers_rtt_from_receiver_reports(void **state) {
                       sr.info.ntp == info.ntp;
     }
     assert_true(got_sr);
-    uv_sleep(100);
+    uv_sleep(held_ms);
     cq_rtcp_report_t block = {.ssrc = f->seen.audio,
                               .highest_seq = 2,
                               .lsr = cq_rtcp_ntp_short(info.ntp),
@@ -456,8 +459,61 @@ static void test_layers_rtt_from_receiver_reports(void **state) {
         uv_sleep(10);
         assert_int_equal(cq_relay_participant_stats(f->relay, f->session, 2, &st), 0);
     }
+    return st.rtt_us;
+}
+
+static void test_layers_rtt_from_receiver_reports(void **state) {
+    fixture_t *f = *state;
+    uint32_t rtt = measure_rtt(f, 100);
     /* Held 50 ms of at least 100: the rest is the round trip, loose on a busy machine. */
-    assert_true(st.rtt_us >= 40000 && st.rtt_us < 3000000);
+    assert_true(rtt >= 40000 && rtt < 3000000);
+}
+
+/* How many repairs of the packet B knows as seq come to B within 500 ms of silence. */
+static int repairs_of(fixture_t *f, uint16_t seq) {
+    int got = 0;
+    for (int k = 0; k < 100; k++) {
+        uint8_t buf[1600];
+        bool is_rtcp;
+        int len = cq_test_peer_recv(&f->peer[B], buf, sizeof buf, &is_rtcp, 500);
+        if (len == CQ_EAGAIN)
+            break;
+        cq_rtp_view_t rv;
+        if (len > 0 && !is_rtcp && cq_rtp_parse(buf, (size_t)len, &rv) >= 0 &&
+            rv.ssrc == f->seen.video_rtx && cq_load_be16(rv.payload) == seq)
+            got++;
+    }
+    return got;
+}
+
+/* On a round trip of 300 ms and more a receiver asks for a repair twice, 40 ms apart
+ * (rtp/nack_tracker.h), and the relay answers both; on a shorter one the second request,
+ * sooner than a round trip, is refused as too soon. */
+static void test_layers_long_round_trip_repair_sent_twice(void **state) {
+    fixture_t *f = *state;
+    for (int round = 0; round < 2; round++) {
+        if (round == 1)
+            assert_true(measure_rtt(f, 450) >= CQ_NACK_DOUBLE_RTT_US);
+        send_frame(f, 1, round == 0 ? 1 : 0);
+        for (int k = 0; k < 3; k++)
+            send_frame(f, 1, 0);
+        video_seen_t v = {0};
+        receive_video(f, 300, &v);
+        assert_int_equal(v.count, 4);
+        uint16_t wanted = (uint16_t)(v.last_seq - 1);
+        cq_rtcp_nack_pair_t pair = {wanted, 0};
+        uint8_t rtcp[64];
+        int n = cq_rtcp_nack_write(0x4242, f->seen.video, &pair, 1, rtcp, sizeof rtcp);
+        assert_true(n > 0);
+        assert_int_equal(cq_test_peer_send_rtcp(&f->peer[B], rtcp, (size_t)n), 0);
+        uv_sleep(40);
+        assert_int_equal(cq_test_peer_send_rtcp(&f->peer[B], rtcp, (size_t)n), 0);
+        assert_int_equal(repairs_of(f, wanted), round == 0 ? 1 : 2);
+    }
+    cq_relay_participant_stats_t st;
+    assert_int_equal(cq_relay_participant_stats(f->relay, f->session, 2, &st), 0);
+    assert_int_equal(st.nacks_limited, 1);
+    assert_int_equal(st.rtx_sent, 3);
 }
 
 int main(void) {
@@ -473,6 +529,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_layers_sender_report_of_forwarded_layer_only, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_layers_rtt_from_receiver_reports, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_layers_long_round_trip_repair_sent_twice, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests_name("relay/layers", tests, NULL, NULL);
 }

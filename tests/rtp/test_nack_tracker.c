@@ -26,6 +26,34 @@ static void test_nack_tracker_single_loss_held_then_retried(void **state) {
     assert_int_equal(cq_nack_tracker_poll(&t, 500000, 0, out, 16), 0);
 }
 
+/* On a 600 ms round trip the first request goes twice, 40 ms apart, then waits 1.5 round
+ * trips as before; on a 200 ms one it goes once. Switched off, once. */
+static void test_nack_tracker_long_round_trip_asks_twice(void **state) {
+    (void)state;
+    cq_nack_tracker_t t;
+    uint16_t out[16];
+    for (int off = 0; off <= 1; off++) {
+        cq_nack_tracker_init(&t);
+        if (off)
+            t.double_rtt_us = 0;
+        cq_nack_tracker_on_packet(&t, 100, 0);
+        cq_nack_tracker_on_packet(&t, 102, 1000);
+        assert_int_equal(cq_nack_tracker_poll(&t, 11000, 600000, out, 16), 1);
+        assert_int_equal(cq_nack_tracker_poll(&t, 11000 + 39000, 600000, out, 16), 0);
+        assert_int_equal(cq_nack_tracker_poll(&t, 11000 + 40000, 600000, out, 16), off ? 0 : 1);
+        uint64_t again = off ? 11000 : 11000 + 40000;
+        assert_int_equal(cq_nack_tracker_poll(&t, again + 899000, 600000, out, 16), 0);
+        assert_int_equal(cq_nack_tracker_poll(&t, again + 900000, 600000, out, 16), 1);
+        assert_int_equal(out[0], 101);
+    }
+    cq_nack_tracker_init(&t);
+    cq_nack_tracker_on_packet(&t, 100, 0);
+    cq_nack_tracker_on_packet(&t, 102, 1000);
+    assert_int_equal(cq_nack_tracker_poll(&t, 11000, 200000, out, 16), 1);
+    assert_int_equal(cq_nack_tracker_poll(&t, 11000 + 40000, 200000, out, 16), 0);
+    assert_int_equal(cq_nack_tracker_poll(&t, 11000 + 300000, 200000, out, 16), 1);
+}
+
 /* Reordering inside the hold is never asked for. */
 static void test_nack_tracker_reordering_within_hold(void **state) {
     (void)state;
@@ -99,6 +127,7 @@ static void test_nack_tracker_huge_gap_wants_keyframe(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nack_tracker_single_loss_held_then_retried),
+        cmocka_unit_test(test_nack_tracker_long_round_trip_asks_twice),
         cmocka_unit_test(test_nack_tracker_reordering_within_hold),
         cmocka_unit_test(test_nack_tracker_burst_across_wrap_and_cap),
         cmocka_unit_test(test_nack_tracker_gives_up_by_count_and_age),
