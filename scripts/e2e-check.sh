@@ -78,9 +78,8 @@ for sc in "$@"; do
         [ "$(jq length <<<"$bad")" = 0 ] || miss "$sc targets missed: $(jq -c . <<<"$bad")"
         # Measured, not asserted yet (docs/E2E.md, "Issue 6, seventh session"): mouth to
         # ear p95, which 30 s runs put 0-40 ms under its limit and now and then 5 ms over;
-        # and freezes over 1 s: a lost packet is repaired within a round trip (600 ms on
-        # VSAT) nearly always, but when its NACK or its repair is lost as well the picture
-        # waits for a keyframe, 2-2.5 s on VSAT.
+        # and freezes over 1 s, which a lost TL0 frame whose repair failed still causes in
+        # about one 30 s run in ten (the picture waits for a keyframe, 2-2.5 s on VSAT).
         jq -r --argjson limit "$limit" --arg sc "$sc" '.receivers[] |
             select(.audio.latency_ms_p95 > $limit or .video.longest_freeze_ms > 1000) |
             "e2e-check: \($sc): measured, not asserted: \(.name): mouth to ear p95 \(.audio.latency_ms_p95) ms (limit \($limit)), longest freeze \(.video.longest_freeze_ms) ms (limit 1000)"' "$r"
