@@ -292,9 +292,24 @@ bool cq_router_alloc_settled(const struct consumer *c) {
     return d != NULL && d->active && d->settled;
 }
 
+/* Whether the allocator has measured what c's publisher sends (any layer's rate): until
+ * then its choice for c is only its starting point, the lowest option. */
+static bool alloc_measured(const cq_alloc_stream_t *a) {
+    for (unsigned s = 0; s < CQ_ALLOC_SPATIAL; s++)
+        for (unsigned t = 0; t < CQ_ALLOC_TEMPORAL; t++)
+            if (a->rate_bps[s][t] != 0)
+                return true;
+    return false;
+}
+
 int cq_router_alloc_spatial(const struct consumer *c, unsigned *temporal) {
     const struct downlink *d = c->subscriber->down;
-    if (d == NULL || !d->active) {
+    /* No estimate yet, or nothing of the publisher's video measured to share it out: no
+     * limit. A consumer sent to the lowest layer meanwhile (the allocator's starting
+     * point), because a publisher's layers became known in the tenth of a second before
+     * the next allocation, switched down and up again a moment later: two keyframes and
+     * 200-270 ms of frozen picture on a LAN at the start of a session. */
+    if (d == NULL || !d->active || !alloc_measured(&c->alloc)) {
         *temporal = CQ_ALLOC_TEMPORAL;
         return CQ_ALLOC_SPATIAL - 1;
     }

@@ -72,6 +72,7 @@ typedef struct {
 
     /* What A sends next. */
     bool media_on;
+    bool video_off; /* sound alone */
     uint64_t next_audio_us, next_frame_us;
     uint16_t audio_seq, tw;
     uint32_t audio_ts;
@@ -353,7 +354,8 @@ static void run(fixture_t *f, unsigned ms) {
                 f->next_audio_us += AUDIO_US;
             }
             if (now >= f->next_frame_us) {
-                send_frame(f);
+                if (!f->video_off)
+                    send_frame(f);
                 f->next_frame_us += FRAME_US;
             }
         }
@@ -676,9 +678,38 @@ static void test_downlink_ceiling_for_weakest(void **state) {
     assert_int_equal(told_ceiling(f), high);
 }
 
+/* B's downlink is estimated (its feedback on A's sound) before A's video starts: B gets
+ * the top layer from A's first frames, which its start estimate carries, and never the
+ * lowest on the way. The allocator, with no rate of A's video measured yet, has only its
+ * starting point for B (the lowest option): taken as B's share, it sent B down to layer 0
+ * and up again a moment later, two keyframes and a frozen picture. */
+static void test_downlink_video_starting_goes_to_top(void **state) {
+    fixture_t *f = *state;
+    f->mode = REPORT_RECEIVED;
+    f->video_off = true;
+    run(f, 800);
+    cq_relay_participant_stats_t st;
+    participant_stats(f, &st);
+    assert_true(st.downlink_bps > 0);
+    assert_int_equal(f->video, 0);
+    f->video_off = false;
+    run(f, 2000);
+    dump(f, "video starting");
+    cq_relay_consumer_stats_t cs;
+    consumer_stats(f, &cs);
+    assert_int_equal(cs.spatial, LAYERS - 1);
+    assert_true(f->video_layer[LAYERS - 1] > 0);
+    /* The first frame's keyframes, one a layer, climbed as they come (the selector starts
+     * at the first keyframe it sees); then the top layer only. Taking the allocator's
+     * starting point, B got 9 packets of layer 0 over a third of a second, and 5 switches. */
+    assert_true(f->video_layer[0] <= 2 && f->video_layer[1] <= 2);
+    assert_true(cs.switches <= LAYERS);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_downlink_adapts_to_feedback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_downlink_video_starting_goes_to_top, setup, teardown),
         cmocka_unit_test_setup_teardown(test_downlink_paces_video_and_probes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_downlink_ceiling_for_weakest, setup, teardown),
     };
