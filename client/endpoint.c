@@ -704,8 +704,11 @@ static int start(struct cq_endpoint *e, uv_loop_t *loop) {
         e->open_handles++;
     }
     /* Video leaves at half again its own rate: a keyframe of three to five times the
-     * average frame spreads over two or three frame times, and sound never waits. */
-    cq_pacer_init(&e->pacer, (uint64_t)sc.video_kbps * 1500u, 0);
+     * average frame spreads over two or three frame times, and sound never waits. After
+     * a pause one packet goes at once, not three (the default burst of two packets and
+     * the one that overdraws it): on a 384 kbit/s VSAT uplink three packets stood 50 ms
+     * in the modem's queue, and the sound behind them waited as long. */
+    cq_pacer_init(&e->pacer, (uint64_t)sc.video_kbps * 1500u, CQ_PACER_MTU / 2);
     if (e->sender != NULL && sc.video_layers > 0 && e->camera == NULL)
         uv_timer_start(&e->video_timer, on_video_timer, 0, 5);
     if (e->sender != NULL && sc.audio_ssrc != 0 && e->mic == NULL)
