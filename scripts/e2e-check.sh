@@ -72,16 +72,21 @@ for sc in "$@"; do
         p=$([ "$sc" = radio-3 ] && echo rural-radio || echo vsat)
         limit=$((2 * $(delay_of "$p") + 150))
         # Asserted: sound heard (played from packets or rebuilt from FEC or RED: two lossy
-        # links lose 2-4 %) with <= 1 % concealed, and >= 10 fps.
-        bad=$(jq '[.receivers[] | select(.audio.played_pct + .audio.recovered_pct < 99 or
-            .audio.concealed_pct > 1 or .video.fps < 10)]' "$r")
-        [ "$(jq length <<<"$bad")" = 0 ] || miss "$sc targets missed: $(jq -c . <<<"$bad")"
-        # Measured, not asserted yet (docs/E2E.md, "Issue 6, seventh session"): mouth to
-        # ear p95, which 30 s runs put 0-40 ms under its limit and now and then 5 ms over;
-        # and freezes over 1 s, which a lost TL0 frame whose repair failed still causes in
-        # about one 30 s run in ten (the picture waits for a keyframe, 2-2.5 s on VSAT).
+        # links lose 2-4 %) with <= 1 % concealed, and >= 10 fps; on VSAT also mouth to
+        # ear, which release builds keep 20-45 ms under its limit.
+        lat=$([ "$sc" = vsat-3 ] && echo "$limit" || echo 100000)
+        bad=$(jq --argjson lat "$lat" '[.receivers[] | select(
+            .audio.played_pct + .audio.recovered_pct < 99 or .audio.concealed_pct > 1 or
+            .video.fps < 10 or .audio.latency_ms_p95 > $lat)]' "$r")
+        [ "$(jq length <<<"$bad")" = 0 ] ||
+            miss "$sc targets missed (mouth to ear p95 <= $limit ms): $(jq -c . <<<"$bad")"
+        # Measured, not asserted yet (docs/E2E.md, "Issue 6, seventh session"): radio's
+        # mouth to ear, 190-220 ms in release builds against its 230; and freezes over 1 s:
+        # a lost TL0 packet repaired within a VSAT round trip freezes the picture 700-1000
+        # ms, and one whose repair failed still waits for a keyframe now and then.
         jq -r --argjson limit "$limit" --arg sc "$sc" '.receivers[] |
-            select(.audio.latency_ms_p95 > $limit or .video.longest_freeze_ms > 1000) |
+            select((.audio.latency_ms_p95 > $limit and $sc != "vsat-3") or
+                .video.longest_freeze_ms > 1000) |
             "e2e-check: \($sc): measured, not asserted: \(.name): mouth to ear p95 \(.audio.latency_ms_p95) ms (limit \($limit)), longest freeze \(.video.longest_freeze_ms) ms (limit 1000)"' "$r"
         ;;
     outage)
