@@ -32,7 +32,8 @@
     X(ECRYPTO, -6006, "cryptographic library failure")                                             \
     X(EUNSUPPORTED, -6007, "valid but unsupported by chasqui")                                     \
     X(EBADSTATE, -6008, "operation not allowed in the current state")                              \
-    X(EEXPIRED, -6009, "expired")
+    X(EEXPIRED, -6009, "expired")                                                                  \
+    X(ERESOLVE, -6010, "host name could not be resolved")
 
 enum cq_errno {
 #define CQ_ERRNO_ENUM(name, value, msg) CQ_##name = (value),

@@ -91,7 +91,7 @@ static int connect_to(const cq_httpc_url_t *url, int timeout_ms) {
     snprintf(port, sizeof port, "%u", (unsigned)url->port);
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai;
     if (getaddrinfo(url->host, port, &hints, &ai) != 0)
-        return -EHOSTUNREACH;
+        return CQ_ERESOLVE; /* a mistyped name is not a network that is down */
     int err = -ECONNREFUSED;
     for (struct addrinfo *a = ai; a != NULL; a = a->ai_next) {
         int fd = socket(a->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);

@@ -56,10 +56,22 @@ static void test_httpc_response_parse(void **state) {
         assert_int_equal(cq_httpc_response_parse(bad[i], strlen(bad[i]), &r), CQ_EMALFORMED);
 }
 
+/* A host name that resolves to nothing is said to be that, not "no route to host": an
+ * operator who mistyped the server's name must not go looking for a network fault. (A name
+ * with a space is refused by the resolver itself: nothing leaves the machine.) */
+static void test_httpc_unresolvable_host(void **state) {
+    (void)state;
+    cq_httpc_url_t url = {.host = "no such host", .port = 80};
+    cq_httpc_response_t res;
+    assert_int_equal(cq_httpc_request(&url, "GET", "/", NULL, NULL, 1000, &res), CQ_ERESOLVE);
+    assert_string_equal(cq_strerror(CQ_ERESOLVE), "host name could not be resolved");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_httpc_url_parse),
         cmocka_unit_test(test_httpc_response_parse),
+        cmocka_unit_test(test_httpc_unresolvable_host),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
