@@ -8,8 +8,6 @@
  * per RED block its 4-byte header. */
 #define AUDIO_HEADER_BYTES 40
 #define RED_BLOCK_BYTES    4
-/* As client/sender.c: at this loss RED repeats every copy allowed rather than one. */
-#define RED_DEEP_LOSS_PCT 4
 
 /* Frame-rate steps of the top layer on: full, 2/3, 1/2. */
 #define STEPS 3
@@ -112,9 +110,9 @@ static void plan_audio(cq_ratealloc_t *a, const cq_ratealloc_input_t *in, int64_
     double loss = in->loss < 0 ? 0 : in->loss > 1 ? 1 : in->loss;
     unsigned pct = (unsigned)(protect_loss(a, loss, now_us) * 100 + 0.999);
     bool bursty = in->loss_burst >= CQ_RATEALLOC_DEEP_BURST;
-    unsigned copies = a->cfg.audio_red == 0                ? 0
-                      : bursty && pct >= RED_DEEP_LOSS_PCT ? a->cfg.audio_red
-                                                           : 1;
+    unsigned copies = a->cfg.audio_red == 0                         ? 0
+                      : bursty && pct >= CQ_RATEALLOC_DEEP_LOSS_PCT ? a->cfg.audio_red
+                                                                    : 1;
     bool deep = copies > 1;
     double least = deep ? CQ_RATEALLOC_DEEP_MIN_BPS : CQ_RATEALLOC_AUDIO_MIN_BPS;
     double bps = in->target_bps * CQ_RATEALLOC_AUDIO_SHARE;

@@ -74,6 +74,8 @@
  * to every receiver's jitter buffer (radio-3's mouth to ear went from 180 to 340 ms while
  * they were on). */
 #define CQ_RATEALLOC_DEEP_BURST 1.5
+/* ... and the loss averaged to this (per cent) or more: client/sender.c says why. */
+#define CQ_RATEALLOC_DEEP_LOSS_PCT 4
 
 typedef struct {
     unsigned layers;         /* simulcast layers configured, 0..3 (0: no video) */

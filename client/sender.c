@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "client/ratealloc.h"
 #include "codec/opus_codec.h"
 #include "codec/red.h"
 #include "codec/rtx.h"
@@ -322,16 +323,15 @@ static cq_rtpext_audio_level_t audio_level(const int16_t *pcm, size_t n) {
     return (cq_rtpext_audio_level_t){.voice = level < 50, .level = level};
 }
 
-/* Loss (per cent) from which RED repeats every copy allowed rather than one, where the
- * loss comes in bursts (cq_sender_set_audio's bursty): a 3G link loses three packets in a
- * row on average, and each of the two hops, uplink and the receiver's downlink, has its
- * own; copies of the packets just before are lost with them. Deep copies are spread, the
- * second and the fourth packet back, so that a burst of up to three still leaves a copy of
- * each (simulated over two such hops: 4.9 % of packets lost for good with copies 1 and 2
- * back, 2.6 % with 2 and 4). The receiver's jitter buffer waits the span of the copies it
- * sees (client/ajb.h). Under it, or where packets are lost one at a time, one copy of the
- * packet just before: that copy comes soonest. */
-#define RED_DEEP_LOSS_PCT 4
+/* From CQ_RATEALLOC_DEEP_LOSS_PCT of loss (per cent), where the loss comes in bursts
+ * (cq_sender_set_audio's bursty), RED repeats every copy allowed rather than one: a 3G
+ * link loses three packets in a row on average, and each of the two hops, uplink and the
+ * receiver's downlink, has its own; copies of the packets just before are lost with them.
+ * Deep copies are spread, the second and the fourth packet back, so that a burst of up to
+ * three still leaves a copy of each (simulated over two such hops: 4.9 % of packets lost
+ * for good with copies 1 and 2 back, 2.6 % with 2 and 4). The receiver's jitter buffer
+ * waits the span of the copies it sees (client/ajb.h). Under it, or where packets are lost
+ * one at a time, one copy of the packet just before: that copy comes soonest. */
 static const unsigned red_deep[CQ_SENDER_MAX_RED] = {2, 4}; /* packets back */
 
 /* The loss RED is sized on: the larger of the allocator's (an average over 5 s) and the
@@ -356,7 +356,7 @@ static int audio_payload(struct cq_sender *s, uint32_t ts, const uint8_t *opus, 
         memcpy(out, opus, len);
         return (int)len;
     }
-    bool deep = s->loss_bursty && red_loss_pct(s) >= RED_DEEP_LOSS_PCT;
+    bool deep = s->loss_bursty && red_loss_pct(s) >= CQ_RATEALLOC_DEEP_LOSS_PCT;
     unsigned copies = deep ? s->cfg.audio_red : 1;
     cq_red_block_t b[CQ_SENDER_MAX_RED + 1];
     size_t n = 0;
