@@ -505,7 +505,8 @@ static void on_adapt(uv_timer_t *t) {
                                .loss_burst = cs.loss_burst,
                                .used = e->up.layers_used,
                                .used_known = e->up.layers_known,
-                               .low_kbps = e->up.low_kbps};
+                               .low_kbps = e->up.low_kbps,
+                               .stalled = cq_cc_window_full(&e->up.cc, (int64_t)now)};
     cq_ratealloc_update(&e->alloc, &in, (int64_t)now, &e->plan);
     e->planned = true;
     /* Video held below what it is configured for: the estimator probes now and then for
@@ -527,6 +528,7 @@ static void on_adapt(uv_timer_t *t) {
     if (e->cfg.sender.audio_ssrc != 0) {
         cq_sender_set_audio(e->sender, e->plan.audio_bps, e->frame_ms, e->plan.audio_loss_pct,
                             e->plan.audio_bursty);
+        cq_sender_set_red_lean(e->sender, e->plan.audio_red_lean);
         e->frame_ms_next = e->plan.audio_frame_ms; /* at the next packet boundary */
     }
 }

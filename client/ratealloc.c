@@ -110,21 +110,30 @@ static void plan_audio(cq_ratealloc_t *a, const cq_ratealloc_input_t *in, int64_
     double loss = in->loss < 0 ? 0 : in->loss > 1 ? 1 : in->loss;
     unsigned pct = (unsigned)(protect_loss(a, loss, now_us) * 100 + 0.999);
     bool bursty = in->loss_burst >= CQ_RATEALLOC_DEEP_BURST;
+    uint32_t target = in->stalled && in->target_bps > CQ_RATEALLOC_STALLED_BPS
+                          ? CQ_RATEALLOC_STALLED_BPS
+                          : in->target_bps;
+    if (target < CQ_RATEALLOC_RED_MIN_BPS)
+        a->red_lean = true;
+    else if (target >= CQ_RATEALLOC_RED_MIN_BPS * CQ_RATEALLOC_UP_HEADROOM)
+        a->red_lean = false;
     unsigned copies = a->cfg.audio_red == 0                         ? 0
                       : bursty && pct >= CQ_RATEALLOC_DEEP_LOSS_PCT ? a->cfg.audio_red
+                      : a->red_lean                                 ? 0
                                                                     : 1;
     bool deep = copies > 1;
     double least = deep ? CQ_RATEALLOC_DEEP_MIN_BPS : CQ_RATEALLOC_AUDIO_MIN_BPS;
-    double bps = in->target_bps * CQ_RATEALLOC_AUDIO_SHARE;
+    double bps = target * CQ_RATEALLOC_AUDIO_SHARE;
     bps = bps < least ? least : bps > CQ_RATEALLOC_AUDIO_MAX_BPS ? CQ_RATEALLOC_AUDIO_MAX_BPS : bps;
-    choose_frame(a, in->target_bps, deep ? CQ_RATEALLOC_DEEP_FRAME_MS : 20, now_us);
+    choose_frame(a, target, deep ? CQ_RATEALLOC_DEEP_FRAME_MS : 20, now_us);
     out->audio_bps = (unsigned)bps / 2000 * 2000; /* steps of 2 kbit/s: no needless ctl calls */
     out->audio_frame_ms = a->frame_ms;
     out->audio_loss_pct = pct;
     out->audio_bursty = bursty;
+    out->audio_red_lean = a->cfg.audio_red != 0 && copies == 0;
     out->audio_fec = a->cfg.fec && pct > 0;
     unsigned packets = 1000 / a->frame_ms;
-    unsigned header = AUDIO_HEADER_BYTES + (copies ? RED_BLOCK_BYTES * copies + 1 : 0);
+    unsigned header = AUDIO_HEADER_BYTES + (a->cfg.audio_red ? RED_BLOCK_BYTES * copies + 1 : 0);
     out->audio_cost_bps = out->audio_bps * (1 + copies) + packets * header * 8;
 }
 

@@ -8,7 +8,11 @@
  * Audio first: the voice is what keeps a session together, so its whole cost (Opus at 16
  * to 32 kbit/s by budget, the RED copies, the RTP/SRTP headers of every packet) is taken
  * off the top; on a very thin uplink its packets grow to 40 or 60 ms, which halves or
- * thirds the header cost, and so they do while loss calls for two RED copies. Video gets
+ * thirds the header cost, and so they do while loss calls for two RED copies; there the
+ * packet before is not repeated either (CQ_RATEALLOC_RED_MIN_BPS). While feedback has
+ * stopped keeping up (the congestion window is full: a link that collapsed, which the
+ * estimate learns of only a second or more later) sound is planned as for the thinnest
+ * link (CQ_RATEALLOC_STALLED_BPS). Video gets
  * CQ_RATEALLOC_VIDEO_SHARE of what is left (repairs, RTCP and the encoder's own overshoot need the
  * rest), split across the layers lowest first in proportions 1:3:9 (1:3 for two) of the configured
  * maximum.
@@ -76,6 +80,21 @@
 #define CQ_RATEALLOC_DEEP_BURST 1.5
 /* ... and the loss averaged to this (per cent) or more: client/sender.c says why. */
 #define CQ_RATEALLOC_DEEP_LOSS_PCT 4
+/* Under this estimate the packet before is not repeated (lean RED: the primary alone):
+ * the copy costs as much as the voice, and on a link this thin the sound's own bytes are
+ * most of what it carries; Opus's in-band FEC still covers a lost packet, at a fraction
+ * of the cost. Deep RED, where the loss calls for it, is kept. The copy comes back once
+ * the estimate reaches this times CQ_RATEALLOC_UP_HEADROOM. On the collapse profile (1
+ * Mbit/s to 64) the voice with its copy took 45 of the 64 kbit/s: the modem's queue,
+ * filled before feedback showed the collapse, drained at 19 kbit/s and held the sound
+ * back 1.5 s for ten seconds. */
+#define CQ_RATEALLOC_RED_MIN_BPS 100000
+/* While the congestion window is full (cc/estimator.h: feedback stopped keeping up with
+ * what is sent, as when a link collapses, and the estimate does not know it yet) sound is
+ * planned as for an estimate of this at most: Opus at its least, 60 ms packets, lean RED.
+ * The estimate itself learns of a collapse only when feedback that crossed the collapsed
+ * queue arrives, a second or more later. */
+#define CQ_RATEALLOC_STALLED_BPS 40000
 
 typedef struct {
     unsigned layers;         /* simulcast layers configured, 0..3 (0: no video) */
@@ -93,6 +112,7 @@ typedef struct {
     uint8_t used;        /* CQLU: bit i, layer i is used */
     bool used_known;     /* false until a CQLU came: every layer counts as used */
     unsigned low_kbps;   /* CQLU: the most layer 0 may cost, kbit/s; 0: no ceiling */
+    bool stalled;        /* the congestion window is full (CQ_RATEALLOC_STALLED_BPS) */
 } cq_ratealloc_input_t;
 
 typedef struct {
@@ -100,6 +120,7 @@ typedef struct {
     unsigned audio_frame_ms; /* 20, 40 or 60 */
     unsigned audio_loss_pct; /* the loss protected against, rounded up (see below) */
     bool audio_bursty;       /* that loss comes in bursts: deep RED may be used */
+    bool audio_red_lean;     /* no copy of the packet before (CQ_RATEALLOC_RED_MIN_BPS) */
     bool audio_fec;
     unsigned audio_cost_bps; /* what audio takes of the uplink, headers and RED included */
     uint8_t layers_on;       /* bit i: layer i is encoded (bit 0 whenever there is video) */
@@ -118,6 +139,7 @@ typedef struct {
     int64_t up_since_us;    /* a better choice fits with headroom since then; -1: none */
     unsigned frame_ms;      /* audio frame size in force */
     int64_t frame_since_us; /* a shorter frame fits with headroom since then; -1: none */
+    bool red_lean;          /* in force: CQ_RATEALLOC_RED_MIN_BPS */
     double protect_loss;    /* the loss protected against, 0..1 */
     int64_t protect_us;     /* when it was last brought up to date; 0: never */
 } cq_ratealloc_t;

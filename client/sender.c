@@ -90,6 +90,7 @@ struct cq_sender {
     unsigned nred;
     unsigned ext_loss_pct; /* loss the rate allocator protects against (cq_sender_set_audio) */
     bool loss_bursty;      /* and whether it comes in bursts (the same) */
+    bool red_lean;         /* cq_sender_set_red_lean */
     unsigned rr_loss_pct;  /* loss the relay's last report gave for audio */
     double rr_protect_pct; /* the reports' loss, averaged (RR_LOSS_WEIGHT), from none */
     cq_sender_stats_t stats;
@@ -357,7 +358,7 @@ static int audio_payload(struct cq_sender *s, uint32_t ts, const uint8_t *opus, 
         return (int)len;
     }
     bool deep = s->loss_bursty && red_loss_pct(s) >= CQ_RATEALLOC_DEEP_LOSS_PCT;
-    unsigned copies = deep ? s->cfg.audio_red : 1;
+    unsigned copies = deep ? s->cfg.audio_red : s->red_lean ? 0 : 1;
     cq_red_block_t b[CQ_SENDER_MAX_RED + 1];
     size_t n = 0;
     unsigned last_back = 0;
@@ -649,6 +650,10 @@ int cq_sender_set_audio(struct cq_sender *s, unsigned bps, unsigned frame_ms, un
     s->loss_bursty = bursty;
     tell_opus_loss(s);
     return rc;
+}
+
+void cq_sender_set_red_lean(struct cq_sender *s, bool lean) {
+    s->red_lean = lean;
 }
 
 int cq_sender_padding(struct cq_sender *s, size_t size, uint8_t *buf, size_t cap) {

@@ -105,6 +105,11 @@ int cq_sender_set_layers(struct cq_sender *s, uint8_t on, const unsigned *kbps,
 int cq_sender_set_audio(struct cq_sender *s, unsigned bps, unsigned frame_ms, unsigned loss_pct,
                         bool bursty);
 
+/* Lean RED (cq_ratealloc_plan_t.audio_red_lean): the packet before is not repeated; each
+ * RED packet carries its own data alone. Deep copies, where the loss calls for them
+ * (cq_sender_set_audio's bursty), still go. No effect without RED. */
+void cq_sender_set_red_lean(struct cq_sender *s, bool lean);
+
 /*
  * Writes into buf (cap bytes) a padding-only RTX packet of about size bytes (at most 255
  * bytes of padding: RFC 3550 §5.1's count is one byte) on layer 0's RTX SSRC, with the

@@ -425,6 +425,60 @@ static void test_ratealloc_deep_red_cheaper(void **state) {
     assert_int_equal(p.audio_cost_bps, p.audio_bps * 2 + 50 * (40 + 4 + 1) * 8);
 }
 
+/* Under CQ_RATEALLOC_RED_MIN_BPS the packet before is not repeated (lean RED), and the
+ * copy comes back only past that with headroom; deep RED on bursty loss is kept however
+ * thin the link. While the congestion window is full, sound is planned as for
+ * CQ_RATEALLOC_STALLED_BPS at most: Opus at its least, 60 ms, lean, whatever the estimate
+ * still says; once the window opens, the copy comes back at once (the estimate has room)
+ * and shorter packets after the hold. */
+static void test_ratealloc_red_lean_and_stalled(void **state) {
+    (void)state;
+    cq_ratealloc_config_t c = config();
+    cq_ratealloc_t a;
+    cq_ratealloc_init(&a, &c);
+    int64_t t = 0;
+    cq_ratealloc_plan_t p = plan(&a, 300000, t += STEP_US);
+    assert_false(p.audio_red_lean);
+    assert_int_equal(p.audio_cost_bps, p.audio_bps * 2 + 50 * (40 + 4 + 1) * 8);
+    p = plan(&a, 80000, t += STEP_US);
+    assert_true(p.audio_red_lean);
+    assert_int_equal(p.audio_frame_ms, 40);
+    assert_int_equal(p.audio_cost_bps, p.audio_bps + 25 * (40 + 1) * 8);
+    assert_true(plan(&a, 110000, t += STEP_US).audio_red_lean); /* not with headroom yet */
+    assert_false(plan(&a, 130000, t += STEP_US).audio_red_lean);
+
+    cq_ratealloc_init(&a, &c);
+    cq_ratealloc_input_t in = {.target_bps = 560000};
+    p = run_steps(&a, &in, &t, 4);
+    assert_false(p.audio_red_lean);
+    assert_int_equal(p.audio_frame_ms, 20);
+    assert_int_equal(p.audio_bps, CQ_RATEALLOC_AUDIO_MAX_BPS);
+    uint32_t healthy = p.audio_cost_bps;
+    in.stalled = true;
+    p = run_steps(&a, &in, &t, 1);
+    assert_true(p.audio_red_lean);
+    assert_int_equal(p.audio_frame_ms, 60);
+    assert_int_equal(p.audio_bps, CQ_RATEALLOC_AUDIO_MIN_BPS);
+    print_message("sound: %u bit/s healthy, %u stalled\n", healthy, p.audio_cost_bps);
+    assert_true(p.audio_cost_bps * 3 < healthy);
+    assert_true(p.audio_cost_bps < CQ_RATEALLOC_STALLED_BPS);
+    in.stalled = false;
+    p = run_steps(&a, &in, &t, 1);
+    assert_false(p.audio_red_lean);
+    assert_int_equal(p.audio_frame_ms, 60);
+    p = run_steps(&a, &in, &t, (int)(CQ_RATEALLOC_UP_HOLD_US / STEP_US) + 2);
+    assert_int_equal(p.audio_frame_ms, 20);
+
+    /* Bursty heavy loss on a thin link: deep copies all the same. */
+    c.audio_red = 2;
+    cq_ratealloc_init(&a, &c);
+    in = (cq_ratealloc_input_t){.target_bps = 80000, .loss = 0.06, .loss_burst = 3.3};
+    p = run_steps(&a, &in, &t, 120);
+    assert_false(p.audio_red_lean);
+    assert_true(p.audio_bursty);
+    assert_int_equal(p.audio_frame_ms, CQ_RATEALLOC_DEEP_FRAME_MS);
+}
+
 /* No video configured: audio only, nothing else planned. One layer: it never goes. */
 static void test_ratealloc_audio_only_and_one_layer(void **state) {
     (void)state;
@@ -458,6 +512,7 @@ int main(void) {
         cmocka_unit_test(test_ratealloc_loss),
         cmocka_unit_test(test_ratealloc_loss_averaged),
         cmocka_unit_test(test_ratealloc_deep_red_cheaper),
+        cmocka_unit_test(test_ratealloc_red_lean_and_stalled),
         cmocka_unit_test(test_ratealloc_audio_only_and_one_layer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

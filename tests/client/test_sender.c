@@ -703,16 +703,22 @@ static void test_sender_audio_red(void **state) {
     expect_einval(&c);
 }
 
-/* Loss that comes one packet at a time (rural radio's) keeps one copy, of the packet just
- * before, however high the reports say it is: the deep copies would only add their span to
- * every receiver's delay. Told it now comes in bursts, the sender spreads its copies. */
-static void test_sender_audio_red_random_loss(void **state) {
-    (void)state;
+/* A sender of sound with every RED copy allowed, nothing captured yet. */
+static struct cq_sender *make_red_sender(void) {
     memset(&cap, 0, sizeof cap);
     cq_sender_config_t c = config(0, true);
     c.audio_red = CQ_SENDER_MAX_RED;
     struct cq_sender *s;
     assert_int_equal(cq_sender_create(&s, &c), 0);
+    return s;
+}
+
+/* Loss that comes one packet at a time (rural radio's) keeps one copy, of the packet just
+ * before, however high the reports say it is: the deep copies would only add their span to
+ * every receiver's delay. Told it now comes in bursts, the sender spreads its copies. */
+static void test_sender_audio_red_random_loss(void **state) {
+    (void)state;
+    struct cq_sender *s = make_red_sender();
     for (int r = 0; r < 15; r++) /* 10 %, averaged to nearly that */
         report_audio_loss(s, 26, T0 + 80000);
     assert_int_equal(cq_sender_set_audio(s, 24000, 20, 9, false), 0);
@@ -737,6 +743,49 @@ static void test_sender_audio_red_random_loss(void **state) {
             assert_int_equal(b[1].ts_offset, 2 * 960);
         }
     }
+    cq_sender_destroy(s);
+}
+
+/* Lean RED on a thin uplink: each packet carries its own data alone (still as RED, so
+ * the payload type does not change under the receivers); deep copies, where bursty loss
+ * calls for them, still go; and back from lean, the packet before is repeated again. */
+static void test_sender_audio_red_lean(void **state) {
+    (void)state;
+    struct cq_sender *s = make_red_sender();
+    assert_int_equal(cq_sender_set_audio(s, 16000, 20, 0, false), 0);
+    cq_sender_set_red_lean(s, true);
+    enum { LEAN = 6, DEEP = 12, BACK = 16 };
+    uint32_t k = 0;
+    for (; k < LEAN; k++)
+        send_audio(s, k, true);
+    for (int r = 0; r < 15; r++) /* 10 % in bursts: deep, lean or not */
+        report_audio_loss(s, 26, T0 + 80000);
+    assert_int_equal(cq_sender_set_audio(s, 16000, 20, 9, true), 0);
+    for (; k < DEEP; k++)
+        send_audio(s, k, true);
+    assert_int_equal(cq_sender_set_audio(s, 16000, 20, 0, false), 0);
+    for (int r = 0; r < 40; r++) /* the reports' loss averages away */
+        report_audio_loss(s, 0, T0 + 80000);
+    cq_sender_set_red_lean(s, false);
+    for (; k < BACK; k++)
+        send_audio(s, k, true);
+    assert_int_equal(cap.n, BACK);
+    for (size_t i = 0; i < BACK; i++) {
+        cq_rtp_view_t v = rtp_of(i);
+        assert_int_equal(v.payload_type, CQ_SENDER_PT_RED);
+        cq_red_block_t b[CQ_SENDER_MAX_RED + 1];
+        int n = cq_red_parse(v.payload, v.payload_len, b, CQ_SENDER_MAX_RED + 1);
+        if (i < LEAN)
+            assert_int_equal(n, 1); /* this one alone */
+        else if (i >= LEAN + 4 && i < DEEP)
+            assert_int_equal(n, 3); /* the fourth and the second before, and this one */
+        else if (i >= DEEP)
+            assert_int_equal(n, 2); /* the one before, and this one */
+        assert_int_equal(b[n - 1].pt, CQ_SENDER_PT_OPUS);
+    }
+    cq_sender_stats_t st;
+    cq_sender_stats(s, &st);
+    assert_int_equal(st.audio_frames, BACK);
     cq_sender_destroy(s);
 }
 
@@ -1084,6 +1133,7 @@ int main(void) {
         cmocka_unit_test(test_sender_audio_packets_and_dtx),
         cmocka_unit_test(test_sender_audio_red),
         cmocka_unit_test(test_sender_audio_red_random_loss),
+        cmocka_unit_test(test_sender_audio_red_lean),
         cmocka_unit_test(test_sender_rtcp_garbage),
         cmocka_unit_test(test_sender_every_packet_carries_transport_cc),
         cmocka_unit_test(test_sender_set_layers),
