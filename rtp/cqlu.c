@@ -22,6 +22,7 @@ int cq_cqlu_parse(const cq_rtcp_header_t *h, cq_cqlu_t *out) {
     out->sender_ssrc = cq_load_be32(h->body);
     out->layers = h->body[11];
     out->low_kbps = cq_load_be16(h->body + 9);
+    out->sound_kbps = h->body[8];
     return 0;
 }
 
@@ -31,6 +32,6 @@ int cq_cqlu_write(const cq_cqlu_t *m, uint8_t *buf, size_t cap) {
     cq_rtcp_header_write(buf, CQ_CQLU_SUBTYPE, CQ_RTCP_PT_APP, CQ_CQLU_SIZE);
     cq_store_be32(buf + 4, m->sender_ssrc);
     memcpy(buf + 8, name, sizeof name);
-    cq_store_be32(buf + 12, (uint32_t)m->low_kbps << 8 | m->layers);
+    cq_store_be32(buf + 12, (uint32_t)m->sound_kbps << 24 | (uint32_t)m->low_kbps << 8 | m->layers);
     return CQ_CQLU_SIZE;
 }

@@ -13,16 +13,19 @@
  *  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  *  |                    name = 'C' 'Q' 'L' 'U'                     |
  *  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
- *  | reserved (0)  |     lowest layer's ceiling    |  layer mask   |
+ *  | sound's room  |     lowest layer's ceiling    |  layer mask   |
  *  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  *
  * Subtype 0. Bit i of the layer mask (the word's low byte) set: spatial layer i (0 the
  * lowest) is in use. The ceiling (bits 8..23, kbit/s; 0: none) is the most the lowest
  * layer should cost: what the weakest receiver's downlink leaves each stream it receives,
  * so that a lowest layer made for it reaches it whole rather than at a fraction of its
- * frame rate or paused. The reserved bits are written as 0 and ignored when read, and a
- * longer payload is accepted with its tail ignored, so a later version can add fields. A
- * sender of the first version wrote the ceiling's bits as 0: no ceiling.
+ * frame rate or paused. The sound's room (bits 24..31, kbit/s; 0: none) is what the
+ * thinnest receiver's downlink leaves each voice it receives, told only when that is thin:
+ * the publisher plans its sound as for an uplink of that much (Opus, packet size, RED),
+ * since the relay forwards sound as it comes. A longer payload is accepted with its tail
+ * ignored, so a later version can add fields. Senders of earlier versions wrote the
+ * ceiling's and the room's bits as 0: none.
  *
  * Pure: no allocation, no I/O. Parse reads a header view from cq_rtcp_iter_next().
  */
@@ -39,8 +42,9 @@
 
 typedef struct {
     uint32_t sender_ssrc;
-    uint8_t layers;    /* bit i: spatial layer i is in use */
-    uint16_t low_kbps; /* the lowest layer's ceiling; 0: none */
+    uint8_t layers;     /* bit i: spatial layer i is in use */
+    uint16_t low_kbps;  /* the lowest layer's ceiling; 0: none */
+    uint8_t sound_kbps; /* the room for its sound; 0: none */
 } cq_cqlu_t;
 
 /* Parses a CQLU packet. Returns 0; CQ_EINVAL (not an APP packet); CQ_EUNSUPPORTED (an

@@ -53,46 +53,55 @@ static void test_cqlu_parse_fixture(void **state) {
     assert_int_equal(m.sender_ssrc, 0x11223344u);
     assert_int_equal(m.layers, 0x05);
     assert_int_equal(m.low_kbps, 0);
+    assert_int_equal(m.sound_kbps, 0);
     h = walk(fixture_ceiling, sizeof fixture_ceiling);
     assert_int_equal(cq_cqlu_parse(&h, &m), 0);
     assert_int_equal(m.layers, 0x01);
     assert_int_equal(m.low_kbps, 291);
 }
 
-/* Every mask with ceilings from none to the largest: neither field spills into the other. */
+/* Every mask with ceilings and rooms from none to the largest: no field spills into
+ * another. */
 static void test_cqlu_parse_round_trip_every_mask(void **state) {
     (void)state;
     static const uint16_t ceilings[] = {0, 1, 20, 255, 256, 0x8001, 0xffff};
+    static const uint8_t rooms[] = {0, 1, 36, 0x80, 0xff};
     for (unsigned mask = 0; mask < 256; mask++) {
         for (size_t k = 0; k < sizeof ceilings / sizeof ceilings[0]; k++) {
             uint8_t buf[CQ_CQLU_SIZE];
-            cq_cqlu_t w = {
-                .sender_ssrc = 0xdeadbeefu, .layers = (uint8_t)mask, .low_kbps = ceilings[k]};
+            uint8_t room = rooms[(mask + k) % sizeof rooms];
+            cq_cqlu_t w = {.sender_ssrc = 0xdeadbeefu,
+                           .layers = (uint8_t)mask,
+                           .low_kbps = ceilings[k],
+                           .sound_kbps = room};
             assert_int_equal(cq_cqlu_write(&w, buf, sizeof buf), CQ_CQLU_SIZE);
-            assert_int_equal(buf[12], 0); /* reserved */
+            assert_int_equal(buf[12], room);
             cq_rtcp_header_t h = walk(buf, sizeof buf);
             cq_cqlu_t m;
             assert_int_equal(cq_cqlu_parse(&h, &m), 0);
             assert_int_equal(m.layers, mask);
             assert_int_equal(m.low_kbps, ceilings[k]);
+            assert_int_equal(m.sound_kbps, room);
             assert_int_equal(m.sender_ssrc, 0xdeadbeefu);
         }
     }
 }
 
-/* Reserved bits are ignored, and a longer payload (a later version) still parses. */
-static void test_cqlu_parse_reserved_and_longer(void **state) {
+/* The sound's room in the word's high byte; a longer payload (a later version) still
+ * parses, its tail ignored. */
+static void test_cqlu_parse_sound_and_longer(void **state) {
     (void)state;
     uint8_t buf[CQ_CQLU_SIZE + 4];
     memcpy(buf, fixture, sizeof fixture);
     buf[3] = 4; /* length: one more word */
-    buf[12] = 0xff;
+    buf[12] = 36;
     memset(buf + CQ_CQLU_SIZE, 0xaa, 4);
     cq_rtcp_header_t h = walk(buf, sizeof buf);
     cq_cqlu_t m;
     assert_int_equal(cq_cqlu_parse(&h, &m), 0);
     assert_int_equal(m.layers, 0x05);
     assert_int_equal(m.low_kbps, 0);
+    assert_int_equal(m.sound_kbps, 36);
 }
 
 static void test_cqlu_parse_other_app(void **state) {
@@ -140,7 +149,7 @@ int main(void) {
         cmocka_unit_test(test_cqlu_write_short_buffer),
         cmocka_unit_test(test_cqlu_parse_fixture),
         cmocka_unit_test(test_cqlu_parse_round_trip_every_mask),
-        cmocka_unit_test(test_cqlu_parse_reserved_and_longer),
+        cmocka_unit_test(test_cqlu_parse_sound_and_longer),
         cmocka_unit_test(test_cqlu_parse_other_app),
         cmocka_unit_test(test_cqlu_parse_not_app),
         cmocka_unit_test(test_cqlu_parse_short),
