@@ -506,6 +506,7 @@ static void on_adapt(uv_timer_t *t) {
                                .used = e->up.layers_used,
                                .used_known = e->up.layers_known,
                                .low_kbps = e->up.low_kbps,
+                               .sound_kbps = e->up.sound_kbps,
                                .stalled = cq_cc_window_full(&e->up.cc, (int64_t)now)};
     cq_ratealloc_update(&e->alloc, &in, (int64_t)now, &e->plan);
     e->planned = true;
@@ -781,6 +782,7 @@ void cq_endpoint_stats(const struct cq_endpoint *e, cq_endpoint_stats_t *out) {
     out->layers_used = e->up.layers_used;
     out->layers_known = e->up.layers_known;
     out->low_kbps = e->up.low_kbps;
+    out->sound_kbps = e->up.sound_kbps;
     out->probe_packets = e->probe_packets;
     out->planned = e->planned;
     out->plan = e->plan;

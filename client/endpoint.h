@@ -80,7 +80,8 @@ typedef struct {
     uint64_t uplink_feedbacks, probe_packets;
     uint8_t layers_used;
     bool layers_known;
-    unsigned low_kbps; /* the relay's ceiling on the lowest layer; 0: none */
+    unsigned low_kbps;   /* the relay's ceiling on the lowest layer; 0: none */
+    unsigned sound_kbps; /* the room it says our sound has; 0: none */
     bool planned;
     cq_ratealloc_plan_t plan;
     size_t remotes;

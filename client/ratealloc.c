@@ -113,6 +113,8 @@ static void plan_audio(cq_ratealloc_t *a, const cq_ratealloc_input_t *in, int64_
     uint32_t target = in->stalled && in->target_bps > CQ_RATEALLOC_STALLED_BPS
                           ? CQ_RATEALLOC_STALLED_BPS
                           : in->target_bps;
+    if (in->sound_kbps != 0 && in->sound_kbps * 1000u < target)
+        target = in->sound_kbps * 1000u;
     if (target < CQ_RATEALLOC_RED_MIN_BPS)
         a->red_lean = true;
     else if (target >= CQ_RATEALLOC_RED_MIN_BPS * CQ_RATEALLOC_UP_HEADROOM)

@@ -113,6 +113,9 @@ typedef struct {
     bool used_known;     /* false until a CQLU came: every layer counts as used */
     unsigned low_kbps;   /* CQLU: the most layer 0 may cost, kbit/s; 0: no ceiling */
     bool stalled;        /* the congestion window is full (CQ_RATEALLOC_STALLED_BPS) */
+    /* CQLU: the room the thinnest receiver has for our sound, kbit/s (0: none): sound is
+     * planned as for an uplink of that much at most, since the relay cannot thin it. */
+    unsigned sound_kbps;
 } cq_ratealloc_input_t;
 
 typedef struct {

@@ -34,6 +34,7 @@ void cq_uplink_rtcp(cq_uplink_t *u, const uint8_t *pkt, size_t len, int64_t now_
                 continue;
             u->layers_used = m.layers;
             u->low_kbps = m.low_kbps;
+            u->sound_kbps = m.sound_kbps;
             u->layers_known = true;
             u->cqlu_in++;
         }

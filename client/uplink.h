@@ -29,6 +29,7 @@ typedef struct {
     cq_cc_t cc;
     uint8_t layers_used; /* the last CQLU's mask */
     uint16_t low_kbps;   /* its ceiling on the lowest layer; 0: none */
+    uint8_t sound_kbps;  /* the room for our sound at the thinnest receiver; 0: none */
     bool layers_known;   /* a CQLU arrived */
     uint64_t feedbacks, feedback_skipped, cqlu_in;
     cq_twcc_packet_t pkts[CQ_UPLINK_TWCC_MAX]; /* where feedback is parsed */

@@ -154,6 +154,8 @@ typedef struct {
     uint64_t red_stripped; /* sound sent without its redundancy, for want of room */
     /* As a publisher: the ceiling on its lowest layer last told (CQLU), kbit/s; 0: none. */
     uint32_t lowest_layer_ceiling_kbps;
+    /* ... and the room for its sound last told, kbit/s; 0: none. */
+    uint32_t sound_room_kbps;
 } cq_relay_participant_stats_t;
 
 /* Counters of a whole worker: what was dropped before any participant was known. */

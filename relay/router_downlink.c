@@ -33,6 +33,7 @@ int cq_router_downlink_create(struct participant *p) {
     }
     cq_paceq_init(&p->down->q, (uint32_t)(DOWNLINK_START_BPS * PACE_FACTOR), PACE_QUEUE_MIN_BYTES);
     p->down->stream_share_bps = UINT32_MAX; /* nothing allocated yet */
+    p->down->voice_share_bps = UINT32_MAX;
     cq_alloc_steady_init(&p->down->steady);
     return 0;
 }
@@ -281,10 +282,13 @@ static void allocate(struct cq_router *r, struct participant *p, uint64_t now_us
     if (d->alloc.probe_bps != 0)
         cq_cc_want(&d->cc, (uint32_t)(d->alloc.want_bps / ALLOC_SHARE), (int64_t)now_us);
     p->stats.video_budget_bps = budget > d->alloc.audio_bps ? budget - d->alloc.audio_bps : 0;
-    unsigned videos = 0;
-    for (size_t i = 0; i < n; i++)
+    unsigned videos = 0, voices = 0;
+    for (size_t i = 0; i < n; i++) {
         videos += streams[i].layers > 0 && streams[i].max_spatial >= 0;
+        voices += streams[i].audio_bps > 0;
+    }
     d->stream_share_bps = videos ? p->stats.video_budget_bps / videos : UINT32_MAX;
+    d->voice_share_bps = voices ? budget / voices : UINT32_MAX;
 }
 
 bool cq_router_alloc_settled(const struct consumer *c) {

@@ -181,6 +181,9 @@ struct downlink {
     /* What its video budget leaves each video stream it receives (UINT32_MAX: it receives
      * none): what its publishers' lowest layers should fit (router_uplink.c's ceiling). */
     uint32_t stream_share_bps;
+    /* What its budget leaves each voice it receives (UINT32_MAX: it receives none): what
+     * its publishers' sound should be made for where that is thin (the sound's room). */
+    uint32_t voice_share_bps;
     uint64_t feedbacks;
     /* The probe cluster going out: padding at probe_bps until probe_left is 0. */
     int probe_id;
@@ -202,6 +205,8 @@ struct downlink {
 #define UPLINK_CEILING_SECONDS 5
 /* Ceiling changes smaller than this (a fraction of the one told) wait for the next repeat. */
 #define UPLINK_CEILING_STEP 0.1
+/* The sound's room is told only under this (bit/s per voice): above it any sound fits. */
+#define UPLINK_SOUND_THIN_BPS 64000u
 
 /* What the relay tells one publisher of its uplink: transport-wide feedback on the
  * packets it sends (their arrival times; cq_arrivals_init in cq_router_uplink_init), and
@@ -212,6 +217,8 @@ struct uplink {
     bool layers_told;     /* one was sent */
     uint16_t ceiling;     /* the ceiling last sent, kbit/s; 0: none */
     cq_minwin_t ceilings; /* the ceilings of the last UPLINK_CEILING_SECONDS */
+    uint8_t sound;        /* the sound's room last sent, kbit/s; 0: none */
+    cq_minwin_t sounds;   /* the rooms of the last UPLINK_CEILING_SECONDS */
     uint64_t next_layers_us;
     uint64_t feedbacks, layers_sent; /* compounds sent with feedback, with a CQLU */
 };
@@ -381,6 +388,9 @@ uint8_t cq_router_uplink_layers(const struct participant *pub);
 /* The most pub's lowest layer should cost now, kbit/s: from the least share of its
  * settled receivers that want its video; UINT16_MAX: no ceiling. Not smoothed. */
 uint16_t cq_router_uplink_ceiling(const struct participant *pub);
+/* The room for pub's sound, kbit/s: the least share per voice of its settled receivers,
+ * where under UPLINK_SOUND_THIN_BPS; 0: none so thin. Not smoothed. */
+uint8_t cq_router_uplink_sound(const struct participant *pub);
 /* ---- end router_uplink.c -------------------------------------------------------------- */
 
 #endif

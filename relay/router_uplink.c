@@ -31,6 +31,7 @@ _Static_assert(UPLINK_FEEDBACK_MTU <= CQ_UDP_SLOT_SIZE - CQ_SRTP_PROTECT_HEADROO
 void cq_router_uplink_init(struct participant *p) {
     memset(&p->uplink, 0, sizeof p->uplink);
     cq_minwin_init(&p->uplink.ceilings, UPLINK_CEILING_SECONDS);
+    cq_minwin_init(&p->uplink.sounds, UPLINK_CEILING_SECONDS);
     cq_arrivals_init(&p->uplink.arrivals, p->rtcp_ssrc, 0);
 }
 
@@ -117,11 +118,42 @@ uint16_t cq_router_uplink_ceiling(const struct participant *pub) {
     return kbps < 1 ? 1 : kbps >= UINT16_MAX ? UINT16_MAX - 1 : (uint16_t)kbps;
 }
 
+/*
+ * The relay forwards sound as it comes: made for the publisher's own uplink (Opus at 32
+ * kbit/s, 20 ms packets with RED copies on a healthy one: 74 kbit/s), it cannot be made
+ * thinner on the way, and RED's primary alone (the allocator's fallback) still costs 50.
+ * A receiver whose link collapsed to 64 kbit/s then had its modem's queue, filled in the
+ * second before feedback showed the collapse, drain at 14 kbit/s: it heard everyone 1.5 s
+ * late for ten seconds. Where a settled receiver's budget leaves a voice under
+ * UPLINK_SOUND_THIN_BPS, every publisher it hears is told that share, and plans its sound
+ * as for an uplink of that much (client/ratealloc.h): about 21 kbit/s at 36.
+ */
+uint8_t cq_router_uplink_sound(const struct participant *pub) {
+    uint32_t least = UINT32_MAX;
+    for (size_t i = 0; i < pub->nconsumers; i++) {
+        const struct consumer *c = pub->consumers[i];
+        if (!cq_router_alloc_settled(c))
+            continue;
+        uint32_t share = c->subscriber->down->voice_share_bps;
+        least = share < least ? share : least;
+    }
+    if (least >= UPLINK_SOUND_THIN_BPS)
+        return 0;
+    return least < 1000 ? 1 : (uint8_t)(least / 1000);
+}
+
 /* The least ceiling of the last UPLINK_CEILING_SECONDS, this tick's included (0: no
  * ceiling, as CQLU says it). */
 static uint16_t smoothed_ceiling(struct uplink *u, uint16_t now_kbps, uint64_t now_us) {
     double least = cq_minwin_update(&u->ceilings, now_kbps, (int64_t)now_us);
     return least >= UINT16_MAX ? 0 : (uint16_t)least;
+}
+
+/* The least room of the last UPLINK_CEILING_SECONDS, this tick's included (0: none):
+ * quick to narrow, slow to widen, as a receiver's estimate saws. */
+static uint8_t smoothed_sound(struct uplink *u, uint8_t now_kbps, uint64_t now_us) {
+    double least = cq_minwin_update(&u->sounds, now_kbps ? now_kbps : 256, (int64_t)now_us);
+    return least >= 256 ? 0 : (uint8_t)least;
 }
 
 /* A ceiling worth telling at once: one appears or goes, or it moved by a step. */
@@ -156,9 +188,11 @@ void cq_router_uplink_tick(struct cq_router *r, struct participant *p, uint64_t 
         layers = cq_router_uplink_layers(p);
         ceiling = smoothed_ceiling(u, cq_router_uplink_ceiling(p), now_us);
     }
-    bool cqlu =
-        p->video_layers > 0 && (!u->layers_told || layers != u->layers ||
-                                ceiling_moved(u->ceiling, ceiling) || now_us >= u->next_layers_us);
+    uint8_t sound = smoothed_sound(u, cq_router_uplink_sound(p), now_us);
+    /* An audio-only publisher hears of its sound's room alone, while there is one. */
+    bool cqlu = (p->video_layers > 0 || sound != 0 || u->sound != 0) &&
+                (!u->layers_told || layers != u->layers || ceiling_moved(u->ceiling, ceiling) ||
+                 ceiling_moved(u->sound, sound) || now_us >= u->next_layers_us);
     if (!twcc && !cqlu)
         return;
     uint8_t *slot = cq_udp_sendq_slot(&r->sendq);
@@ -166,7 +200,8 @@ void cq_router_uplink_tick(struct cq_router *r, struct participant *p, uint64_t 
     cq_rtcp_compound_init(&cp, slot, UPLINK_FEEDBACK_MTU);
     cq_rtcp_compound_commit(&cp, cq_rtcp_rr_write(p->rtcp_ssrc, NULL, 0, cq_rtcp_compound_tail(&cp),
                                                   cq_rtcp_compound_room(&cp)));
-    cq_cqlu_t m = {.sender_ssrc = p->rtcp_ssrc, .layers = layers, .low_kbps = ceiling};
+    cq_cqlu_t m = {
+        .sender_ssrc = p->rtcp_ssrc, .layers = layers, .low_kbps = ceiling, .sound_kbps = sound};
     if (cqlu)
         cq_rtcp_compound_commit(
             &cp, cq_cqlu_write(&m, cq_rtcp_compound_tail(&cp), cq_rtcp_compound_room(&cp)));
@@ -185,7 +220,9 @@ void cq_router_uplink_tick(struct cq_router *r, struct participant *p, uint64_t 
     if (cqlu) {
         u->layers = layers;
         u->ceiling = ceiling;
+        u->sound = sound;
         p->stats.lowest_layer_ceiling_kbps = ceiling;
+        p->stats.sound_room_kbps = sound;
         u->layers_told = true;
         u->next_layers_us = now_us + UPLINK_LAYERS_REPEAT_US;
         u->layers_sent++;

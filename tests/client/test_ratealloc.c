@@ -479,6 +479,33 @@ static void test_ratealloc_red_lean_and_stalled(void **state) {
     assert_int_equal(p.audio_frame_ms, CQ_RATEALLOC_DEEP_FRAME_MS);
 }
 
+/* The relay says a receiver has 36 kbit/s for our sound (CQLU): sound is planned as for
+ * an uplink of that much (Opus at its least, 60 ms, lean) however fast our own uplink is,
+ * and video gets what that leaves; when the room goes, RED's copy comes back at once and
+ * 20 ms packets after the hold. */
+static void test_ratealloc_sound_room(void **state) {
+    (void)state;
+    cq_ratealloc_config_t c = config();
+    cq_ratealloc_t a;
+    cq_ratealloc_init(&a, &c);
+    int64_t t = 0;
+    cq_ratealloc_input_t in = {.target_bps = 2000000};
+    cq_ratealloc_plan_t healthy = run_steps(&a, &in, &t, 4);
+    in.sound_kbps = 36;
+    cq_ratealloc_plan_t p = run_steps(&a, &in, &t, 1);
+    assert_int_equal(p.audio_bps, CQ_RATEALLOC_AUDIO_MIN_BPS);
+    assert_int_equal(p.audio_frame_ms, 60);
+    assert_true(p.audio_red_lean);
+    assert_true(p.audio_cost_bps < 36000);
+    assert_true(p.video_kbps >= healthy.video_kbps);
+    in.sound_kbps = 0;
+    p = run_steps(&a, &in, &t, 1);
+    assert_false(p.audio_red_lean);
+    p = run_steps(&a, &in, &t, (int)(CQ_RATEALLOC_UP_HOLD_US / STEP_US) + 2);
+    assert_int_equal(p.audio_frame_ms, 20);
+    assert_int_equal(p.audio_bps, healthy.audio_bps);
+}
+
 /* No video configured: audio only, nothing else planned. One layer: it never goes. */
 static void test_ratealloc_audio_only_and_one_layer(void **state) {
     (void)state;
@@ -513,6 +540,7 @@ int main(void) {
         cmocka_unit_test(test_ratealloc_loss_averaged),
         cmocka_unit_test(test_ratealloc_deep_red_cheaper),
         cmocka_unit_test(test_ratealloc_red_lean_and_stalled),
+        cmocka_unit_test(test_ratealloc_sound_room),
         cmocka_unit_test(test_ratealloc_audio_only_and_one_layer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -24,15 +24,18 @@ static cq_uplink_t *make(void) {
     return u;
 }
 
-/* RR, then (if layers >= 0) CQLU with ceiling low_kbps, then the feedback a for what it
- * recorded. */
-static int relay_compound(cq_arrivals_t *a, int layers, uint16_t low_kbps, int64_t now,
-                          uint8_t *buf, size_t cap) {
+/* RR, then (if layers >= 0) CQLU with ceiling low_kbps and the sound's room sound_kbps,
+ * then the feedback a for what it recorded. */
+static int relay_compound(cq_arrivals_t *a, int layers, uint16_t low_kbps, uint8_t sound_kbps,
+                          int64_t now, uint8_t *buf, size_t cap) {
     cq_rtcp_compound_t c;
     cq_rtcp_compound_init(&c, buf, cap);
     cq_rtcp_compound_commit(&c, cq_rtcp_rr_write(0x5eed, NULL, 0, cq_rtcp_compound_tail(&c),
                                                  cq_rtcp_compound_room(&c)));
-    cq_cqlu_t m = {.sender_ssrc = 0x5eed, .layers = (uint8_t)layers, .low_kbps = low_kbps};
+    cq_cqlu_t m = {.sender_ssrc = 0x5eed,
+                   .layers = (uint8_t)layers,
+                   .low_kbps = low_kbps,
+                   .sound_kbps = sound_kbps};
     if (layers >= 0)
         cq_rtcp_compound_commit(
             &c, cq_cqlu_write(&m, cq_rtcp_compound_tail(&c), cq_rtcp_compound_room(&c)));
@@ -60,30 +63,33 @@ static void test_uplink_feedback_and_layers(void **state) {
             cq_arrivals_record(a, (uint16_t)(65520 + k), t + 30000);
     }
     uint8_t buf[1500];
-    int n = relay_compound(a, 0x5, 0, 1500000, buf, sizeof buf);
+    int n = relay_compound(a, 0x5, 0, 0, 1500000, buf, sizeof buf);
     cq_uplink_rtcp(u, buf, (size_t)n, 1500000);
     assert_int_equal(u->feedbacks, 1);
     assert_true(u->layers_known);
     assert_int_equal(u->layers_used, 0x5);
     assert_int_equal(u->low_kbps, 0);
+    assert_int_equal(u->sound_kbps, 0);
     assert_int_equal(u->cqlu_in, 1);
     cq_cc_stats_t st;
     cq_cc_stats(&u->cc, &st);
     assert_int_equal(st.feedbacks, 1);
     assert_int_equal(st.packets_reported, 40);
     assert_int_equal(st.packets_lost, 2);
-    /* A CQLU alone changes the mask and the ceiling; another application's APP packet
-     * does not. */
-    n = relay_compound(NULL, 0x1, 25, 0, buf, sizeof buf);
+    /* A CQLU alone changes the mask, the ceiling and the sound's room; another
+     * application's APP packet does not. */
+    n = relay_compound(NULL, 0x1, 25, 36, 0, buf, sizeof buf);
     cq_uplink_rtcp(u, buf, (size_t)n, 1600000);
     assert_int_equal(u->layers_used, 0x1);
     assert_int_equal(u->low_kbps, 25);
+    assert_int_equal(u->sound_kbps, 36);
     memcpy(buf + 16, "XXXX", 4); /* the CQLU's name, after the 8-byte RR and its SSRC */
     buf[8 + 12 + 3] = 0x7;
     buf[8 + 12 + 2] = 0x40;
     cq_uplink_rtcp(u, buf, (size_t)n, 1700000);
     assert_int_equal(u->layers_used, 0x1);
     assert_int_equal(u->low_kbps, 25);
+    assert_int_equal(u->sound_kbps, 36);
     assert_int_equal(u->cqlu_in, 2);
     free(a);
     free(u);

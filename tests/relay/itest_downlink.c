@@ -85,6 +85,7 @@ typedef struct {
     /* What the relay's CQLUs told A: how many, and the last ceiling on its lowest layer. */
     uint64_t cqlus;
     uint16_t ceiling;
+    uint8_t sound; /* ... and the room for its sound */
 
     /* What B does with what it receives. */
     report_mode_t mode;
@@ -238,6 +239,7 @@ static bool visit_a(const cq_rtcp_header_t *h, void *ctx) {
     if (cq_cqlu_parse(h, &m) == 0) {
         f->cqlus++;
         f->ceiling = m.low_kbps;
+        f->sound = m.sound_kbps;
     }
     if (cq_rtcp_pli_parse(h, &pli) == 0)
         for (int l = 0; l < LAYERS; l++)
@@ -586,16 +588,23 @@ static void test_downlink_paces_video_and_probes(void **state) {
     assert_int_equal(f->unnumbered, 0);
 }
 
-/* The ceiling A was last told, once the relay's own record of it agrees (both bounded). */
-static uint16_t told_ceiling(fixture_t *f) {
+/* Waits (bounded) until the relay's own record of what it last told A (the ceiling and
+ * the sound's room) agrees with what A last read, and checks that it does. */
+static void relay_agrees(fixture_t *f) {
     cq_relay_participant_stats_t st;
     for (int k = 0; k < 20; k++) {
         assert_int_equal(cq_relay_participant_stats(f->relay, f->session, A_ID, &st), 0);
-        if (st.lowest_layer_ceiling_kbps == f->ceiling)
+        if (st.lowest_layer_ceiling_kbps == f->ceiling && st.sound_room_kbps == f->sound)
             break;
         run(f, 50);
     }
     assert_int_equal(st.lowest_layer_ceiling_kbps, f->ceiling);
+    assert_int_equal(st.sound_room_kbps, f->sound);
+}
+
+/* The ceiling A was last told, once the relay's own record of it agrees. */
+static uint16_t told_ceiling(fixture_t *f) {
+    relay_agrees(f);
     return f->ceiling;
 }
 
@@ -678,6 +687,36 @@ static void test_downlink_ceiling_for_weakest(void **state) {
     assert_int_equal(told_ceiling(f), high);
 }
 
+/*
+ * The room for A's sound (CQLU) is told only where B's link is thin: none on a healthy
+ * link; on a 45 kbit/s bottleneck (a collapsed radio link), what B's budget leaves the one
+ * voice it hears, under 64 kbit/s and under the link; and none again once B's link is fast
+ * and the thin seconds have left the 5-s window (bounded at 15 s).
+ */
+static void test_downlink_sound_room_for_thin(void **state) {
+    fixture_t *f = *state;
+    f->mode = REPORT_RECEIVED;
+    run(f, 5000); /* settled on a healthy link */
+    assert_true(f->cqlus >= 1);
+    assert_int_equal(f->sound, 0);
+
+    f->mode = REPORT_CAPPED;
+    f->cap_bps = 45000;
+    f->cap_last_us = 0;
+    for (int k = 0; k < 100 && f->sound == 0; k++)
+        run(f, 100);
+    dump(f, "sound's room on a thin link");
+    assert_true(f->sound >= 1);
+    assert_true(f->sound * 1000u < 45000);
+    relay_agrees(f);
+
+    f->mode = REPORT_RECEIVED;
+    for (int k = 0; k < 150 && f->sound != 0; k++)
+        run(f, 100);
+    dump(f, "sound's room on a fast link");
+    assert_int_equal(f->sound, 0);
+}
+
 /* B's downlink is estimated (its feedback on A's sound) before A's video starts: B gets
  * the top layer from A's first frames, which its start estimate carries, and never the
  * lowest on the way. The allocator, with no rate of A's video measured yet, has only its
@@ -712,6 +751,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_downlink_video_starting_goes_to_top, setup, teardown),
         cmocka_unit_test_setup_teardown(test_downlink_paces_video_and_probes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_downlink_ceiling_for_weakest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_downlink_sound_room_for_thin, setup, teardown),
     };
     return cmocka_run_group_tests_name("relay/downlink", tests, NULL, NULL);
 }
