@@ -152,9 +152,9 @@ static void count_out(struct participant *sub, size_t bytes) {
  * Sends a copy of the plain audio packet pkt (parsed: v) to every subscriber of its
  * publisher, each under the SSRC that subscriber knows it by, protected with that
  * subscriber's key. Audio has one stream: its numbers pass through unchanged. A receiver
- * whose downlink is too narrow for the sound with its redundancy gets the primary block
- * alone (primary: NULL when the packet is not RED). The received slot stays untouched:
- * copies are rewritten in the send queue's scratch slots.
+ * whose downlink is too narrow for the sound with its redundancy, or whose feedback has
+ * stalled, gets the primary block alone (primary: NULL when the packet is not RED). The received
+ * slot stays untouched: copies are rewritten in the send queue's scratch slots.
  */
 static void forward_audio(struct cq_router *r, struct participant *pub, const uint8_t *pkt,
                           const cq_rtp_view_t *v, const cq_red_block_t *primary) {
@@ -167,7 +167,7 @@ static void forward_audio(struct cq_router *r, struct participant *pub, const ui
             continue;
         uint8_t *slot = cq_udp_sendq_slot(&r->sendq);
         size_t n = len, payload = v->payload_len;
-        int lean = primary != NULL && sub->down->lean_audio
+        int lean = primary != NULL && (sub->down->lean_audio || sub->down->stalled)
                        ? cq_red_primary_packet(pkt, v->header_len, primary, slot,
                                                CQ_UDP_SLOT_SIZE - CQ_SRTP_PROTECT_HEADROOM)
                        : 0;
@@ -678,6 +678,7 @@ void cq_router_on_tick(void *ctx, uint64_t now_us) {
         for (struct session *s = r->session_list; s != NULL; s = s->next)
             for (struct participant *p = s->participants; p != NULL; p = p->next)
                 if (p->bound) {
+                    cq_router_downlink_watch(p, now_us);
                     cq_router_send_upstream_nacks(r, p, now_us);
                     review_layers(r, p, now_us);
                     cq_router_uplink_tick(r, p, now_us);

@@ -291,6 +291,17 @@ static void allocate(struct cq_router *r, struct participant *p, uint64_t now_us
     d->voice_share_bps = voices ? budget / voices : UINT32_MAX;
 }
 
+/*
+ * A receiver whose feedback stopped keeping up gets its sound without RED's copies until
+ * it catches up: when its link collapses, its estimate learns of it only from feedback
+ * that crossed the collapse, a second or more later, and meanwhile sound made for a
+ * healthy link (74 kbit/s with its copies) overfilled a 64 kbit/s link by itself.
+ */
+void cq_router_downlink_watch(struct participant *p, uint64_t now_us) {
+    struct downlink *d = p->down;
+    d->stalled = d->active && cq_cc_window_full(&d->cc, (int64_t)now_us);
+}
+
 bool cq_router_alloc_settled(const struct consumer *c) {
     const struct downlink *d = c->subscriber->down;
     return d != NULL && d->active && d->settled;

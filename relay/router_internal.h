@@ -169,9 +169,12 @@ struct consumer {
 struct downlink {
     cq_cc_t cc;
     cq_paceq_t q;
-    bool active;        /* it sends transport-wide feedback: the estimate drives its media */
-    bool backlogged;    /* in the router's list of queues to drain */
-    bool lean_audio;    /* the sound's redundancy does not fit: primaries only */
+    bool active;     /* it sends transport-wide feedback: the estimate drives its media */
+    bool backlogged; /* in the router's list of queues to drain */
+    bool lean_audio; /* the sound's redundancy does not fit: primaries only */
+    /* Its congestion window is full (cq_cc_window_full, as of the last control tick):
+     * feedback stopped keeping up, its link may have collapsed; primaries only meanwhile. */
+    bool stalled;
     bool settled;       /* active for DOWNLINK_SETTLE_US: its share may stop layers upstream */
     uint64_t active_us; /* its first feedback */
     struct participant *next_backlogged;
@@ -358,6 +361,8 @@ void cq_router_update_target(struct cq_router *r, struct consumer *c, uint64_t n
 int cq_router_alloc_spatial(const struct consumer *c, unsigned *temporal);
 /* Whether that choice rests on a settled estimate (DOWNLINK_SETTLE_US). */
 bool cq_router_alloc_settled(const struct consumer *c);
+/* Once a control tick for bound p: whether its congestion window is full (stalled). */
+void cq_router_downlink_watch(struct participant *p, uint64_t now_us);
 
 /* Where the transport-wide number's two bytes sit in the packet v was parsed from (the
  * same in every copy, whose headers keep the original's layout), or -1 when it has none:

@@ -25,6 +25,7 @@
 #include <uv.h>
 
 #include "cc/arrivals.h"
+#include "codec/red.h"
 #include "codec/vp8_desc.h"
 #include "relay/relay.h"
 #include "rtp/bytes.h"
@@ -73,6 +74,10 @@ typedef struct {
     /* What A sends next. */
     bool media_on;
     bool video_off; /* sound alone */
+    bool red_audio; /* sound as RED (PT 63): a copy of the packet before, then its own */
+    bool reports;   /* A sends an SR on its sound every half second (for B's round trip) */
+    uint64_t next_sr_us;
+    uint64_t ntp;
     uint64_t next_audio_us, next_frame_us;
     uint16_t audio_seq, tw;
     uint32_t audio_ts;
@@ -94,8 +99,14 @@ typedef struct {
     cq_arrivals_t arrivals;
     uint64_t feedbacks;
 
+    /* The relay's last SR to B on A's sound, for B's reports to measure the round trip
+     * with (0: none yet), and when it came. */
+    uint32_t sr_lsr;
+    uint64_t sr_at_us;
+
     /* What B saw. */
-    uint64_t received; /* RTP packets, in arrival order */
+    uint64_t received;  /* RTP packets, in arrival order */
+    uint64_t audio_red; /* A's sound as it was sent, RED; audio counts it plain */
     uint64_t audio, video, video_layer[LAYERS], video_tid[4], probes, probes_malformed;
     uint64_t numbered, unnumbered, tseq_breaks;
     uint16_t next_tseq;
@@ -177,9 +188,23 @@ static size_t tag_and_body(uint8_t *p, uint32_t ssrc, uint16_t seq, size_t body)
 static void send_audio(fixture_t *f) {
     uint8_t pkt[256];
     uint16_t seq = f->audio_seq++;
-    size_t len = header(f, pkt, 111, false, seq, f->audio_ts, f->p[A].audio_ssrc);
+    uint8_t pt = f->red_audio ? 63 : 111;
+    size_t len = header(f, pkt, pt, false, seq, f->audio_ts, f->p[A].audio_ssrc);
     f->audio_ts += 960;
-    len += tag_and_body(pkt + len, f->p[A].audio_ssrc, seq, AUDIO_BODY);
+    if (f->red_audio) {
+        /* The copy (filler standing for the packet before) and the primary: the tagged
+         * body, which a receiver given the primary alone reads as plain sound. */
+        static const uint8_t copy[AUDIO_BODY] = {0};
+        uint8_t primary[CQ_TEST_TAG_SIZE + AUDIO_BODY];
+        size_t plen = tag_and_body(primary, f->p[A].audio_ssrc, seq, AUDIO_BODY);
+        cq_red_block_t b[2] = {{.pt = 111, .ts_offset = 960, .len = AUDIO_BODY, .data = copy},
+                               {.pt = 111, .len = plen, .data = primary}};
+        int n = cq_red_write(b, 2, pkt + len, sizeof pkt - len);
+        assert_true(n > 0);
+        len += (size_t)n;
+    } else {
+        len += tag_and_body(pkt + len, f->p[A].audio_ssrc, seq, AUDIO_BODY);
+    }
     assert_int_equal(cq_test_peer_send_rtp(&f->peer[A], pkt, len), 0);
     f->audio_sent++;
 }
@@ -307,7 +332,9 @@ static void b_received(fixture_t *f, const uint8_t *buf, size_t len, int64_t at)
         return;
     }
     cq_test_media_info_t m;
-    if (v.payload_type == 111 && v.ssrc == f->seen.audio) {
+    if (v.payload_type == 63 && v.ssrc == f->seen.audio) {
+        f->audio_red++;
+    } else if (v.payload_type == 111 && v.ssrc == f->seen.audio) {
         assert_int_equal(cq_test_media_read(&v, &m), 0);
         assert_true(m.body_intact);
         f->audio++;
@@ -325,12 +352,31 @@ static void b_received(fixture_t *f, const uint8_t *buf, size_t len, int64_t at)
     }
 }
 
-/* B's feedback when due: an empty RR opening the compound, then transport-wide feedback. */
+/* RTCP B received: the relay's SR on A's sound is kept for B's next report. */
+static void b_rtcp(fixture_t *f, const uint8_t *buf, size_t len) {
+    cq_rtcp_iter_t it;
+    cq_rtcp_header_t h;
+    cq_rtcp_sr_t sr;
+    cq_rtcp_iter_init(&it, buf, len);
+    while (cq_rtcp_iter_next(&it, &h) > 0)
+        if (cq_rtcp_sr_parse(&h, &sr) == 0 && sr.ssrc == f->seen.audio) {
+            f->sr_lsr = cq_rtcp_ntp_short(sr.info.ntp);
+            f->sr_at_us = now_us();
+        }
+}
+
+/* B's feedback when due: an RR opening the compound (with a block on A's sound once the
+ * relay sent an SR on it, so that the relay knows the round trip), then transport-wide
+ * feedback. */
 static void b_feedback(fixture_t *f, int64_t now) {
     if (f->mode == REPORT_NONE || !cq_arrivals_due(&f->arrivals, now))
         return;
     uint8_t buf[1200];
-    int rr = cq_rtcp_rr_write(B_RTCP_SSRC, NULL, 0, buf, sizeof buf);
+    cq_rtcp_report_t block = {.ssrc = f->seen.audio,
+                              .highest_seq = f->audio_seq,
+                              .lsr = f->sr_lsr,
+                              .dlsr = cq_rtcp_dlsr_from_us(now_us() - f->sr_at_us)};
+    int rr = cq_rtcp_rr_write(B_RTCP_SSRC, &block, f->sr_lsr != 0, buf, sizeof buf);
     assert_true(rr > 0);
     int n = cq_arrivals_write(&f->arrivals, now, buf + rr, sizeof buf - (size_t)rr);
     assert_true(n >= 0);
@@ -361,6 +407,14 @@ static void run(fixture_t *f, unsigned ms) {
                 f->next_frame_us += FRAME_US;
             }
         }
+        if (f->reports && now >= f->next_sr_us) {
+            cq_rtcp_sender_info_t info = {.ntp = f->ntp += 1ull << 31, .rtp_ts = f->audio_ts};
+            uint8_t rtcp[64];
+            int n = cq_rtcp_sr_write(f->p[A].audio_ssrc, &info, NULL, 0, rtcp, sizeof rtcp);
+            assert_true(n > 0);
+            assert_int_equal(cq_test_peer_send_rtcp(&f->peer[A], rtcp, (size_t)n), 0);
+            f->next_sr_us = now + 500000u;
+        }
         drain_a(f);
         for (int k = 0; k < 64; k++) {
             uint8_t buf[1600];
@@ -371,6 +425,8 @@ static void run(fixture_t *f, unsigned ms) {
             assert_true(n > 0);
             if (!rtcp)
                 b_received(f, buf, (size_t)n, (int64_t)now_us());
+            else
+                b_rtcp(f, buf, (size_t)n);
         }
         b_feedback(f, (int64_t)now_us());
     }
@@ -717,6 +773,46 @@ static void test_downlink_sound_room_for_thin(void **state) {
     assert_int_equal(f->sound, 0);
 }
 
+/*
+ * A receiver whose feedback stops (its link collapsed, and what it still sends waits in
+ * the collapsed queue) gets RED's primary alone within half a second or so, the window's
+ * time (cq_cc_window_full: the round trip plus 350 ms), before its estimate can know;
+ * once its feedback is back, the copies come back with it. Counted by packets, not
+ * timed: of the 75 packets of sound in the 1.5 s without feedback, most come plain.
+ */
+static void test_downlink_sound_lean_while_stalled(void **state) {
+    fixture_t *f = *state;
+    cq_relay_participant_stats_t st;
+    f->mode = REPORT_RECEIVED;
+    f->red_audio = true;
+    f->reports = true;
+    f->ntp = 0xe1a2b3c4d5e6f708ull;
+    run(f, 3000);
+    participant_stats(f, &st);
+    assert_true(st.rtt_us > 0); /* B's reports carry the round trip */
+    assert_true(f->audio_red > 0);
+    assert_int_equal(f->audio, 0); /* healthy: as sent */
+    assert_int_equal(st.red_stripped, 0);
+
+    f->mode = REPORT_NONE;
+    uint64_t red_before = f->audio_red;
+    run(f, 1500);
+    participant_stats(f, &st);
+    print_message("feedback stopped: %llu plain, %llu RED\n", (unsigned long long)f->audio,
+                  (unsigned long long)(f->audio_red - red_before));
+    assert_true(f->audio >= 25);
+    assert_true(f->audio > f->audio_red - red_before);
+    assert_int_equal(st.red_stripped, f->audio);
+
+    f->mode = REPORT_RECEIVED;
+    run(f, 2000);
+    uint64_t plain = f->audio;
+    red_before = f->audio_red;
+    run(f, 1000);
+    assert_true(f->audio_red - red_before >= 25);
+    assert_int_equal(f->audio, plain);
+}
+
 /* B's downlink is estimated (its feedback on A's sound) before A's video starts: B gets
  * the top layer from A's first frames, which its start estimate carries, and never the
  * lowest on the way. The allocator, with no rate of A's video measured yet, has only its
@@ -752,6 +848,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_downlink_paces_video_and_probes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_downlink_ceiling_for_weakest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_downlink_sound_room_for_thin, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_downlink_sound_lean_while_stalled, setup, teardown),
     };
     return cmocka_run_group_tests_name("relay/downlink", tests, NULL, NULL);
 }
