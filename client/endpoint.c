@@ -29,9 +29,9 @@
  * 1.5 times what the encoders were given (below). libwebrtc paces at 2.5 times; here that
  * sent each burst into a 512 kbit/s radio modem faster than the modem sends it on, and
  * the sound behind it waited there: the uplink's queue stood 23-29 ms at p95 and 50-55 ms
- * at worst. Paced at the estimate it stands 18-20 and 25-30 ms, and radio-3's mouth to ear
- * went from 195-230 to 190-205 ms at p95. A burst takes as long to reach the relay either
- * way: the modem sends no faster than its link. */
+ * at worst. Paced at the estimate it stands 16-23 and 26-30 ms, and radio-3's mouth to ear
+ * went from 185-230 to 180-205 ms at p95 (docs/E2E.md). A burst takes as long to reach the relay
+ * either way: the modem sends no faster than its link. */
 #define PACE_ESTIMATE_FACTOR 1.0
 /* How soon the pacer looks again while the congestion window holds video, and how long
  * video may wait there before it is dropped rather than sent late. */
@@ -506,7 +506,7 @@ static void on_adapt(uv_timer_t *t) {
                                .used = e->up.layers_used,
                                .used_known = e->up.layers_known,
                                .low_kbps = e->up.low_kbps,
-                               .sound_kbps = e->up.sound_kbps,
+                               .sound_kbps = cq_uplink_sound_kbps(&e->up, (int64_t)now),
                                .stalled = cq_cc_window_full(&e->up.cc, (int64_t)now)};
     cq_ratealloc_update(&e->alloc, &in, (int64_t)now, &e->plan);
     e->planned = true;
@@ -782,7 +782,7 @@ void cq_endpoint_stats(const struct cq_endpoint *e, cq_endpoint_stats_t *out) {
     out->layers_used = e->up.layers_used;
     out->layers_known = e->up.layers_known;
     out->low_kbps = e->up.low_kbps;
-    out->sound_kbps = e->up.sound_kbps;
+    out->sound_kbps = cq_uplink_sound_kbps(&e->up, (int64_t)now_us());
     out->probe_packets = e->probe_packets;
     out->planned = e->planned;
     out->plan = e->plan;

@@ -186,7 +186,15 @@ static void plan_video(cq_ratealloc_t *a, const cq_ratealloc_input_t *in, int64_
                        cq_ratealloc_plan_t *out) {
     if (a->cfg.layers == 0)
         return;
-    double spare = (double)in->target_bps - out->audio_cost_bps;
+    /* While stalled, sound is planned lean, and the bits it gives up are not video's: the
+     * window holds video anyway, and encoders given more would only fill the pacer with
+     * frames to drop as late, on a link that may have collapsed. */
+    unsigned audio_cost = out->audio_cost_bps;
+    if (in->stalled && a->open_audio_bps > audio_cost)
+        audio_cost = a->open_audio_bps;
+    else if (!in->stalled)
+        a->open_audio_bps = audio_cost;
+    double spare = (double)in->target_bps - audio_cost;
     double budget = (spare > 0 ? spare : 0) * CQ_RATEALLOC_VIDEO_SHARE / 1000;
     uint8_t all = (uint8_t)((1u << a->cfg.layers) - 1);
     uint8_t used = (uint8_t)(((in->used_known ? in->used : all) & all) | 1u);

@@ -8,8 +8,9 @@
  * Audio first: the voice is what keeps a session together, so its whole cost (Opus at 16
  * to 32 kbit/s by budget, the RED copies, the RTP/SRTP headers of every packet) is taken
  * off the top; on a very thin uplink its packets grow to 40 or 60 ms, which halves or
- * thirds the header cost, and so they do while loss calls for two RED copies; there the
- * packet before is not repeated either (CQ_RATEALLOC_RED_MIN_BPS). While feedback has
+ * thirds the header cost, and so they do while loss calls for two RED copies. On an
+ * uplink that thin the packet before is not repeated either (CQ_RATEALLOC_RED_MIN_BPS),
+ * unless the loss calls for deep copies. While feedback has
  * stopped keeping up (the congestion window is full: a link that collapsed, which the
  * estimate learns of only a second or more later) sound is planned as for the thinnest
  * link (CQ_RATEALLOC_STALLED_BPS). Video gets
@@ -114,7 +115,11 @@ typedef struct {
     unsigned low_kbps;   /* CQLU: the most layer 0 may cost, kbit/s; 0: no ceiling */
     bool stalled;        /* the congestion window is full (CQ_RATEALLOC_STALLED_BPS) */
     /* CQLU: the room the thinnest receiver has for our sound, kbit/s (0: none): sound is
-     * planned as for an uplink of that much at most, since the relay cannot thin it. */
+     * planned as for an uplink of that much at most, since the relay cannot thin it.
+     * Every receiver gets that sound meanwhile: no RED copy (Opus's in-band FEC still
+     * covers a lost packet) and 40 or 60 ms packets, while one telecentre's link is thin;
+     * the relay could strip the copy for that receiver alone, but a voice with its copy
+     * and 20 ms headers would still fill most of a collapsed link. */
     unsigned sound_kbps;
 } cq_ratealloc_input_t;
 
@@ -136,15 +141,16 @@ typedef struct {
 typedef struct {
     cq_ratealloc_config_t cfg;
     bool started;
-    uint8_t used;           /* the layers used when the choice was made */
-    unsigned low_kbps;      /* the ceiling on layer 0 of this update; 0: none */
-    uint8_t on, top_step;   /* the choice in force: layers, frame-rate step of the top one */
-    int64_t up_since_us;    /* a better choice fits with headroom since then; -1: none */
-    unsigned frame_ms;      /* audio frame size in force */
-    int64_t frame_since_us; /* a shorter frame fits with headroom since then; -1: none */
-    bool red_lean;          /* in force: CQ_RATEALLOC_RED_MIN_BPS */
-    double protect_loss;    /* the loss protected against, 0..1 */
-    int64_t protect_us;     /* when it was last brought up to date; 0: never */
+    uint8_t used;            /* the layers used when the choice was made */
+    unsigned low_kbps;       /* the ceiling on layer 0 of this update; 0: none */
+    uint8_t on, top_step;    /* the choice in force: layers, frame-rate step of the top one */
+    int64_t up_since_us;     /* a better choice fits with headroom since then; -1: none */
+    unsigned frame_ms;       /* audio frame size in force */
+    int64_t frame_since_us;  /* a shorter frame fits with headroom since then; -1: none */
+    bool red_lean;           /* in force: CQ_RATEALLOC_RED_MIN_BPS */
+    unsigned open_audio_bps; /* what sound cost in the last plan not stalled */
+    double protect_loss;     /* the loss protected against, 0..1 */
+    int64_t protect_us;      /* when it was last brought up to date; 0: never */
 } cq_ratealloc_t;
 
 void cq_ratealloc_init(cq_ratealloc_t *a, const cq_ratealloc_config_t *cfg);

@@ -557,14 +557,12 @@ static void sync_tick(remote_t *m, uint64_t now_us) {
 static void video_tick(struct cq_receiver *r, remote_t *m, uint64_t now_us) {
     /* A lost packet is worth two round trips of waiting: its NACK and the RTX, and when
      * the relay lost it too, the relay's own NACK to the publisher first, which it sends
-     * as soon as it sees the gap; and on a short round trip, room for a second try when
-     * the first request or its repair was lost too (rural radio loses 2 % each way). Only
-     * a lost TL0 frame waits that long (client/vjb.h), and giving it up costs a keyframe,
-     * more than a round trip again: at 1.5 round trips radio-3 gave up 1-4 TL0 frames a
-     * 30 s run, and froze 1.0-2.0 s now and then. Never less than 50 ms of reordering. */
+     * as soon as it sees the gap; then slack for a repair that comes late behind video in
+     * a queue (a second request goes after 1.5 round trips: its repair fits only on round
+     * trips under about 80 ms). Only a lost TL0 frame waits that long (client/vjb.h), and
+     * giving it up costs a keyframe, more than a round trip again: at 1.5 round trips
+     * radio-3 gave up 1-4 TL0 frames a 30 s run, and froze 1.0-2.0 s now and then. */
     int64_t wait = r->rtt_us ? (int64_t)r->rtt_us * 2 + 50000 : 100000;
-    if (wait < 50000)
-        wait = 50000;
     cq_vp8_frame_info_t info;
     int n;
     while ((n = cq_vjb_pop(m->vjb, (int64_t)now_us, wait, r->frame, sizeof r->frame, &info)) > 0) {

@@ -35,8 +35,15 @@ void cq_uplink_rtcp(cq_uplink_t *u, const uint8_t *pkt, size_t len, int64_t now_
             u->layers_used = m.layers;
             u->low_kbps = m.low_kbps;
             u->sound_kbps = m.sound_kbps;
+            u->sound_us = now_us;
             u->layers_known = true;
             u->cqlu_in++;
         }
     }
+}
+
+unsigned cq_uplink_sound_kbps(const cq_uplink_t *u, int64_t now_us) {
+    if (u->sound_kbps == 0 || now_us - u->sound_us > CQ_UPLINK_SOUND_LAPSE_US)
+        return 0;
+    return u->sound_kbps;
 }

@@ -30,6 +30,7 @@ typedef struct {
     uint8_t layers_used; /* the last CQLU's mask */
     uint16_t low_kbps;   /* its ceiling on the lowest layer; 0: none */
     uint8_t sound_kbps;  /* the room for our sound at the thinnest receiver; 0: none */
+    int64_t sound_us;    /* when the last CQLU came (cq_uplink_sound_kbps) */
     bool layers_known;   /* a CQLU arrived */
     uint64_t feedbacks, feedback_skipped, cqlu_in;
     cq_twcc_packet_t pkts[CQ_UPLINK_TWCC_MAX]; /* where feedback is parsed */
@@ -46,5 +47,12 @@ void cq_uplink_sent(cq_uplink_t *u, uint16_t tseq, size_t bytes, int64_t now_us,
  * everything else is left to the sender and receiver. A compound that does not walk is
  * ignored from where it breaks. */
 void cq_uplink_rtcp(cq_uplink_t *u, const uint8_t *pkt, size_t len, int64_t now_us);
+
+/* The room the relay last gave our sound (kbit/s; 0: none), while CQLU keeps coming: the
+ * relay repeats it every second while there is one, so a room not heard of for
+ * CQ_UPLINK_SOUND_LAPSE_US has gone, whether the CQLU that said so was lost or the thin
+ * receiver left. */
+#define CQ_UPLINK_SOUND_LAPSE_US 2500000
+unsigned cq_uplink_sound_kbps(const cq_uplink_t *u, int64_t now_us);
 
 #endif

@@ -1,12 +1,12 @@
 /*
  * The video jitter buffer: VP8 packets in, as the network delivers them; whole frames out,
  * in order, only when they can be decoded. A missing packet is waited for (its NACK is
- * the caller's, through rtp/nack_tracker.h) for a budget of about one and a half round
- * trips; then the frames that needed it are given up. It is not waited for once a later
- * frame that cannot need it has come whole (the next TL0 frame, a layer-sync frame of the
- * same group) and the gap is older than reordering makes one (CQ_VJB_REORDER_US): a lost
- * TL1 or TL2 frame then costs its own frame time, not a round trip of frozen picture
- * (800 ms on a VSAT path).
+ * the caller's, through rtp/nack_tracker.h) for the caller's budget (client/receiver.c:
+ * two round trips and 50 ms); then the frames that needed it are given up. It is not waited for
+ * once a later frame that cannot need it has come whole (the next TL0 frame, a layer-sync frame of
+ * the same group) and the gap is older than reordering makes one (CQ_VJB_REORDER_US): a lost TL1 or
+ * TL2 frame then costs its own frame time, not a round trip of frozen picture (800 ms on a VSAT
+ * path).
  *
  * Which frames survive a loss follows the temporal layers of the 0-2-1-2 pattern: a TL0
  * frame needs only the TL0 before it; a TL1 or TL2 frame needs its TL0, and, unless it is

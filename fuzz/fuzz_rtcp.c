@@ -216,7 +216,8 @@ static void fuzz_cqlu(const cq_rtcp_header_t *h) {
         return;
     cq_rtcp_header_t h2 = rewalk(cq_cqlu_write(&a, out, sizeof out));
     check(cq_cqlu_parse(&h2, &b) == 0);
-    check(a.sender_ssrc == b.sender_ssrc && a.layers == b.layers && a.low_kbps == b.low_kbps);
+    check(a.sender_ssrc == b.sender_ssrc && a.layers == b.layers && a.low_kbps == b.low_kbps &&
+          a.sound_kbps == b.sound_kbps);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

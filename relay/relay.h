@@ -151,7 +151,8 @@ typedef struct {
     uint64_t paced_packets, paced_dropped;
     uint32_t pace_max_wait_us;
     uint64_t probes;       /* probe clusters sent to find room on its downlink */
-    uint64_t red_stripped; /* sound sent without its redundancy, for want of room */
+    uint64_t red_stripped; /* sound sent without its RED copies, for want of room or while
+                            * its feedback had stalled */
     /* As a publisher: the ceiling on its lowest layer last told (CQLU), kbit/s; 0: none. */
     uint32_t lowest_layer_ceiling_kbps;
     /* ... and the room for its sound last told, kbit/s; 0: none. */

@@ -189,13 +189,14 @@ static void forward_audio(struct cq_router *r, struct participant *pub, const ui
 }
 
 /* The primary block of a RED audio packet, read once for all its receivers; false when
- * the packet is not RED or does not parse (then it is forwarded as it came). */
+ * the packet is not RED, carries no copy to strip (a publisher sending lean RED), or does
+ * not parse: then it is forwarded as it came. */
 static bool red_primary(const uint8_t *pkt, const cq_rtp_view_t *v, cq_red_block_t *primary) {
     cq_red_block_t b[4];
     if (v->payload_type != AUDIO_RED_PAYLOAD_TYPE)
         return false;
     int n = cq_red_parse(pkt + v->header_len, v->payload_len, b, sizeof b / sizeof b[0]);
-    if (n <= 0 || b[n - 1].len == 0)
+    if (n < 2 || b[n - 1].len == 0)
         return false;
     *primary = b[n - 1];
     return true;

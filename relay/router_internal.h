@@ -210,6 +210,7 @@ struct downlink {
 #define UPLINK_CEILING_STEP 0.1
 /* The sound's room is told only under this (bit/s per voice): above it any sound fits. */
 #define UPLINK_SOUND_THIN_BPS 64000u
+_Static_assert(UPLINK_SOUND_THIN_BPS / 1000 <= UINT8_MAX, "the room fits CQLU's byte");
 
 /* What the relay tells one publisher of its uplink: transport-wide feedback on the
  * packets it sends (their arrival times; cq_arrivals_init in cq_router_uplink_init), and

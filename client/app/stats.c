@@ -102,12 +102,12 @@ json_t *app_stats_json(const app_t *app, const cq_endpoint_stats_t *st, double s
             json_array_append_new(kbps, json_integer(st->plan.layer_kbps[i]));
             json_array_append_new(fps, json_integer(st->plan.fps_pct[i]));
         }
-        plan =
-            json_pack("{s:i, s:i, s:i, s:i, s:i, s:o, s:o, s:i}", "audio_bps",
-                      (int)st->plan.audio_bps, "audio_frame_ms", (int)st->plan.audio_frame_ms,
-                      "audio_cost_bps", (int)st->plan.audio_cost_bps, "layers_on",
-                      (int)st->plan.layers_on, "video_kbps", (int)st->plan.video_kbps, "layer_kbps",
-                      kbps, "layer_fps_pct", fps, "audio_loss_pct", (int)st->plan.audio_loss_pct);
+        plan = json_pack("{s:i, s:i, s:i, s:i, s:i, s:o, s:o, s:i, s:b}", "audio_bps",
+                         (int)st->plan.audio_bps, "audio_frame_ms", (int)st->plan.audio_frame_ms,
+                         "audio_cost_bps", (int)st->plan.audio_cost_bps, "layers_on",
+                         (int)st->plan.layers_on, "video_kbps", (int)st->plan.video_kbps,
+                         "layer_kbps", kbps, "layer_fps_pct", fps, "audio_loss_pct",
+                         (int)st->plan.audio_loss_pct, "audio_red_lean", st->plan.audio_red_lean);
     }
     json_object_set_new(
         root, "uplink",

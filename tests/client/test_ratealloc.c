@@ -454,8 +454,10 @@ static void test_ratealloc_red_lean_and_stalled(void **state) {
     assert_int_equal(p.audio_frame_ms, 20);
     assert_int_equal(p.audio_bps, CQ_RATEALLOC_AUDIO_MAX_BPS);
     uint32_t healthy = p.audio_cost_bps;
+    unsigned video = p.video_kbps;
     in.stalled = true;
     p = run_steps(&a, &in, &t, 1);
+    assert_true(p.video_kbps <= video); /* what sound gave up is not video's */
     assert_true(p.audio_red_lean);
     assert_int_equal(p.audio_frame_ms, 60);
     assert_int_equal(p.audio_bps, CQ_RATEALLOC_AUDIO_MIN_BPS);

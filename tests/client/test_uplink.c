@@ -91,6 +91,11 @@ static void test_uplink_feedback_and_layers(void **state) {
     assert_int_equal(u->low_kbps, 25);
     assert_int_equal(u->sound_kbps, 36);
     assert_int_equal(u->cqlu_in, 2);
+    /* The room holds while CQLU keeps coming (the relay repeats it every second), and
+     * lapses once none has come for CQ_UPLINK_SOUND_LAPSE_US: the one that said it went
+     * may have been lost. */
+    assert_int_equal(cq_uplink_sound_kbps(u, 1600000 + CQ_UPLINK_SOUND_LAPSE_US), 36);
+    assert_int_equal(cq_uplink_sound_kbps(u, 1600001 + CQ_UPLINK_SOUND_LAPSE_US), 0);
     free(a);
     free(u);
 }
