@@ -677,5 +677,8 @@ void cq_cc_stats(const cq_cc_t *cc, cq_cc_stats_t *out) {
                            .packets_lost = cc->packets_lost,
                            .loss_runs = cc->loss_runs,
                            .overuses = cc->overuses,
-                           .probes_bunched = cc->probes_bunched};
+                           .probes_bunched = cc->probes_bunched,
+                           .last_cut_us = cc->last_decrease_us > cc->last_loss_decrease_us
+                                              ? cc->last_decrease_us
+                                              : cc->last_loss_decrease_us};
 }

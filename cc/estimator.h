@@ -221,6 +221,9 @@ typedef struct {
     double loss_burst;
     uint64_t feedbacks, packets_reported, packets_lost, loss_runs, overuses;
     uint64_t probes_bunched; /* clusters that arrived much faster than sent: void */
+    /* When the link last cut the estimate (overuse, or heavy loss), on the caller's clock;
+     * 0: never. Long ago, the estimate is what the sender sent, not what the link carries. */
+    int64_t last_cut_us;
 } cq_cc_stats_t;
 
 void cq_cc_stats(const cq_cc_t *cc, cq_cc_stats_t *out);

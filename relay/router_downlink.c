@@ -288,7 +288,10 @@ static void allocate(struct cq_router *r, struct participant *p, uint64_t now_us
         voices += streams[i].audio_bps > 0;
     }
     d->stream_share_bps = videos ? p->stats.video_budget_bps / videos : UINT32_MAX;
-    d->voice_share_bps = voices ? budget / voices : UINT32_MAX;
+    cq_cc_stats_t cc;
+    cq_cc_stats(&d->cc, &cc);
+    bool congested = cc.last_cut_us != 0 && (int64_t)now_us - cc.last_cut_us < UPLINK_SOUND_CUT_US;
+    d->voice_share_bps = voices && congested ? budget / voices : UINT32_MAX;
 }
 
 /*

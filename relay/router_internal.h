@@ -184,8 +184,9 @@ struct downlink {
     /* What its video budget leaves each video stream it receives (UINT32_MAX: it receives
      * none): what its publishers' lowest layers should fit (router_uplink.c's ceiling). */
     uint32_t stream_share_bps;
-    /* What its budget leaves each voice it receives (UINT32_MAX: it receives none): what
-     * its publishers' sound should be made for where that is thin (the sound's room). */
+    /* What its budget leaves each voice it receives (UINT32_MAX: it receives none, or its
+     * link has not cut its estimate lately): what its publishers' sound should be made
+     * for where that is thin (the sound's room). */
     uint32_t voice_share_bps;
     uint64_t feedbacks;
     /* The probe cluster going out: padding at probe_bps until probe_left is 0. */
@@ -208,8 +209,13 @@ struct downlink {
 #define UPLINK_CEILING_SECONDS 5
 /* Ceiling changes smaller than this (a fraction of the one told) wait for the next repeat. */
 #define UPLINK_CEILING_STEP 0.1
-/* The sound's room is told only under this (bit/s per voice): above it any sound fits. */
+/* The sound's room is told only under this (bit/s per voice): above it any sound fits;
+ * and only for a receiver whose estimate the link cut within UPLINK_SOUND_CUT_US. One that
+ * receives sound alone and was never congested has an estimate of what it was sent (the
+ * estimator grows to 1.5 times what arrives): a voice of 40 kbit/s made it 70, and a room
+ * told from that thinned the sound, which lowered the estimate, for good. */
 #define UPLINK_SOUND_THIN_BPS 64000u
+#define UPLINK_SOUND_CUT_US   10000000
 _Static_assert(UPLINK_SOUND_THIN_BPS / 1000 <= UINT8_MAX, "the room fits CQLU's byte");
 
 /* What the relay tells one publisher of its uplink: transport-wide feedback on the

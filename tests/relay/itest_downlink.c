@@ -126,7 +126,8 @@ static uint64_t now_us(void) {
     return uv_hrtime() / 1000u;
 }
 
-static int setup(void **state) {
+/* A session of A (sound, and video in LAYERS layers unless a_layers says fewer) and B. */
+static int setup_with(void **state, unsigned a_layers) {
     static fixture_t f;
     static uint32_t next_session = 500;
     memset(&f, 0, sizeof f);
@@ -136,7 +137,7 @@ static int setup(void **state) {
         t[i] = (cq_test_telecentre_t){.tag = "down",
                                       .id = (uint32_t)(i + 1),
                                       .audio_ssrc = i == A ? 0xa0000001u : 0,
-                                      .video_layers = i == A ? LAYERS : 0,
+                                      .video_layers = i == A ? a_layers : 0,
                                       .video_ssrc = video_ssrc(0),
                                       .rtx_ssrc = 0xe0000000u};
     assert_int_equal(cq_test_relay_open(&f.relay, f.session, t, 2, f.p, f.peer), 0);
@@ -148,9 +149,18 @@ static int setup(void **state) {
         f.key_wanted[l] = true; /* each layer starts with a keyframe */
     }
     f.media_on = true;
+    f.video_off = a_layers == 0;
     f.next_audio_us = f.next_frame_us = now_us();
     *state = &f;
     return 0;
+}
+
+static int setup(void **state) {
+    return setup_with(state, LAYERS);
+}
+
+static int setup_audio_only(void **state) {
+    return setup_with(state, 0);
 }
 
 static int teardown(void **state) {
@@ -774,6 +784,38 @@ static void test_downlink_sound_room_for_thin(void **state) {
 }
 
 /*
+ * An audio-only publisher hears CQLU only about its sound's room (mask 0): none while B's
+ * link is healthy, the room while it is thin, and the room's end once it is fast again
+ * (bounded at 15 and 25 s); then no more, since there is nothing to tell.
+ */
+static void test_downlink_sound_room_audio_only(void **state) {
+    fixture_t *f = *state;
+    f->mode = REPORT_RECEIVED;
+    run(f, 5000);
+    assert_int_equal(f->cqlus, 0);
+    /* A's sound alone (about 40 kbit/s on the wire) overfills a 30 kbit/s link: B's
+     * estimate falls to the relay's least (40 kbit/s), 36 of budget for the one voice. */
+    f->mode = REPORT_CAPPED;
+    f->cap_bps = 30000;
+    f->cap_last_us = 0;
+    for (int k = 0; k < 150 && f->sound == 0; k++)
+        run(f, 100);
+    assert_true(f->sound >= 1);
+    assert_true(f->sound <= 36);
+    relay_agrees(f);
+    /* B's link fast again: its estimate, of sound alone, is what it is sent, and no cut
+     * since says it is the link's: 10 s after the last cut and the 5 s window, no room. */
+    f->mode = REPORT_RECEIVED;
+    for (int k = 0; k < 250 && f->sound != 0; k++)
+        run(f, 100);
+    assert_int_equal(f->sound, 0);
+    relay_agrees(f);
+    uint64_t told = f->cqlus;
+    run(f, 2500);
+    assert_int_equal(f->cqlus, told);
+}
+
+/*
  * A receiver whose feedback stops (its link collapsed, and what it still sends waits in
  * the collapsed queue) gets RED's primary alone within half a second or so, the window's
  * time (cq_cc_window_full: the round trip plus 350 ms), before its estimate can know;
@@ -849,6 +891,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_downlink_ceiling_for_weakest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_downlink_sound_room_for_thin, setup, teardown),
         cmocka_unit_test_setup_teardown(test_downlink_sound_lean_while_stalled, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_downlink_sound_room_audio_only, setup_audio_only,
+                                        teardown),
     };
     return cmocka_run_group_tests_name("relay/downlink", tests, NULL, NULL);
 }
