@@ -142,18 +142,12 @@ uint8_t cq_router_uplink_sound(const struct participant *pub) {
     return least < 1000 ? 1 : (uint8_t)(least / 1000);
 }
 
-/* The least ceiling of the last UPLINK_CEILING_SECONDS, this tick's included (0: no
- * ceiling, as CQLU says it). */
-static uint16_t smoothed_ceiling(struct uplink *u, uint16_t now_kbps, uint64_t now_us) {
-    double least = cq_minwin_update(&u->ceilings, now_kbps, (int64_t)now_us);
-    return least >= UINT16_MAX ? 0 : (uint16_t)least;
-}
-
-/* The least room of the last UPLINK_CEILING_SECONDS, this tick's included (0: none):
- * quick to narrow, slow to widen, as a receiver's estimate saws. */
-static uint8_t smoothed_sound(struct uplink *u, uint8_t now_kbps, uint64_t now_us) {
-    double least = cq_minwin_update(&u->sounds, now_kbps ? now_kbps : 256, (int64_t)now_us);
-    return least >= 256 ? 0 : (uint8_t)least;
+/* The least of the last UPLINK_CEILING_SECONDS of a limit (kbit/s; none: no limit), this
+ * tick's included, as CQLU says it (0: none): quick to narrow, slow to widen, as a
+ * receiver's estimate saws. */
+static unsigned smoothed(cq_minwin_t *w, unsigned kbps, unsigned none, uint64_t now_us) {
+    double least = cq_minwin_update(w, kbps, (int64_t)now_us);
+    return least >= none ? 0 : (unsigned)least;
 }
 
 /* A ceiling worth telling at once: one appears or goes, or it moved by a step. */
@@ -186,9 +180,11 @@ void cq_router_uplink_tick(struct cq_router *r, struct participant *p, uint64_t 
     uint16_t ceiling = 0;
     if (p->video_layers > 0) {
         layers = cq_router_uplink_layers(p);
-        ceiling = smoothed_ceiling(u, cq_router_uplink_ceiling(p), now_us);
+        ceiling = (uint16_t)smoothed(&u->ceilings, cq_router_uplink_ceiling(p), UINT16_MAX, now_us);
     }
-    uint8_t sound = smoothed_sound(u, cq_router_uplink_sound(p), now_us);
+    unsigned room = cq_router_uplink_sound(p);
+    uint8_t sound =
+        (uint8_t)smoothed(&u->sounds, room ? room : UINT8_MAX + 1u, UINT8_MAX + 1u, now_us);
     /* An audio-only publisher hears of its sound's room alone, while there is one. */
     bool cqlu = (p->video_layers > 0 || sound != 0 || u->sound != 0) &&
                 (!u->layers_told || layers != u->layers || ceiling_moved(u->ceiling, ceiling) ||

@@ -753,6 +753,29 @@ static void test_downlink_ceiling_for_weakest(void **state) {
     assert_int_equal(told_ceiling(f), high);
 }
 
+/* B's link narrowed to cap_bps: runs until A is told a room for its sound (bounded at
+ * 100 ms x steps), which the relay's own record agrees with. */
+static void thin_until_room(fixture_t *f, uint32_t cap_bps, int steps) {
+    f->mode = REPORT_CAPPED;
+    f->cap_bps = cap_bps;
+    f->cap_last_us = 0;
+    for (int k = 0; k < steps && f->sound == 0; k++)
+        run(f, 100);
+    dump(f, "sound's room on a thin link");
+    assert_true(f->sound >= 1);
+    relay_agrees(f);
+}
+
+/* B's link fast again: runs until A is told its room is gone (bounded likewise). */
+static void fast_until_no_room(fixture_t *f, int steps) {
+    f->mode = REPORT_RECEIVED;
+    for (int k = 0; k < steps && f->sound != 0; k++)
+        run(f, 100);
+    dump(f, "sound's room on a fast link");
+    assert_int_equal(f->sound, 0);
+    relay_agrees(f);
+}
+
 /*
  * The room for A's sound (CQLU) is told only where B's link is thin: none on a healthy
  * link; on a 45 kbit/s bottleneck (a collapsed radio link), what B's budget leaves the one
@@ -766,21 +789,9 @@ static void test_downlink_sound_room_for_thin(void **state) {
     assert_true(f->cqlus >= 1);
     assert_int_equal(f->sound, 0);
 
-    f->mode = REPORT_CAPPED;
-    f->cap_bps = 45000;
-    f->cap_last_us = 0;
-    for (int k = 0; k < 100 && f->sound == 0; k++)
-        run(f, 100);
-    dump(f, "sound's room on a thin link");
-    assert_true(f->sound >= 1);
+    thin_until_room(f, 45000, 100);
     assert_true(f->sound * 1000u < 45000);
-    relay_agrees(f);
-
-    f->mode = REPORT_RECEIVED;
-    for (int k = 0; k < 150 && f->sound != 0; k++)
-        run(f, 100);
-    dump(f, "sound's room on a fast link");
-    assert_int_equal(f->sound, 0);
+    fast_until_no_room(f, 150);
 }
 
 /*
@@ -795,21 +806,11 @@ static void test_downlink_sound_room_audio_only(void **state) {
     assert_int_equal(f->cqlus, 0);
     /* A's sound alone (about 40 kbit/s on the wire) overfills a 30 kbit/s link: B's
      * estimate falls to the relay's least (40 kbit/s), 36 of budget for the one voice. */
-    f->mode = REPORT_CAPPED;
-    f->cap_bps = 30000;
-    f->cap_last_us = 0;
-    for (int k = 0; k < 150 && f->sound == 0; k++)
-        run(f, 100);
-    assert_true(f->sound >= 1);
+    thin_until_room(f, 30000, 150);
     assert_true(f->sound <= 36);
-    relay_agrees(f);
     /* B's link fast again: its estimate, of sound alone, is what it is sent, and no cut
      * since says it is the link's: 10 s after the last cut and the 5 s window, no room. */
-    f->mode = REPORT_RECEIVED;
-    for (int k = 0; k < 250 && f->sound != 0; k++)
-        run(f, 100);
-    assert_int_equal(f->sound, 0);
-    relay_agrees(f);
+    fast_until_no_room(f, 250);
     uint64_t told = f->cqlus;
     run(f, 2500);
     assert_int_equal(f->cqlus, told);
