@@ -25,6 +25,7 @@
 #define SYNC_EVERY_US     2000000u
 #define MAX_VIDEO_HOLD_MS 400u
 #define SYNC_DEADBAND_US  20000
+#define TL0_WAIT_MIN_US   350000 /* a lost TL0 frame is waited for at least this (video_tick) */
 #define FRAME_MAX         (CQ_VP8_ASM_SLOTS * CQ_VP8_ASM_SLOT)
 
 typedef enum { KIND_AUDIO, KIND_VIDEO, KIND_RTX } kind_t;
@@ -561,8 +562,13 @@ static void video_tick(struct cq_receiver *r, remote_t *m, uint64_t now_us) {
      * a queue (a second request goes after 1.5 round trips: its repair fits only on round
      * trips under about 80 ms). Only a lost TL0 frame waits that long (client/vjb.h), and
      * giving it up costs a keyframe, more than a round trip again: at 1.5 round trips
-     * radio-3 gave up 1-4 TL0 frames a 30 s run, and froze 1.0-2.0 s now and then. */
+     * radio-3 gave up 1-4 TL0 frames a 30 s run, and froze 1.0-2.0 s now and then. On a
+     * short round trip two round trips are still far less than that keyframe (its request,
+     * the encoder's next frame, and 10-15 kB through both links: 600-900 ms on radio), so
+     * the wait is never under TL0_WAIT_MIN_US: a third request fits in it. */
     int64_t wait = r->rtt_us ? (int64_t)r->rtt_us * 2 + 50000 : 100000;
+    if (wait < TL0_WAIT_MIN_US)
+        wait = TL0_WAIT_MIN_US;
     cq_vp8_frame_info_t info;
     int n;
     while ((n = cq_vjb_pop(m->vjb, (int64_t)now_us, wait, r->frame, sizeof r->frame, &info)) > 0) {

@@ -58,6 +58,7 @@ struct cq_sdl_window {
     SDL_Renderer *ren;
     uint32_t id;
     bool quit;
+    unsigned hand_presses; /* H pressed since the last cq_sdl_window_take_hand */
     win_slot_t slot[CQ_SDL_SLOTS];
     uint64_t pictures, textures_created, presents;
 };
@@ -214,8 +215,17 @@ bool cq_sdl_window_poll(struct cq_sdl_window *w) {
         else if (ev.type == SDL_WINDOWEVENT && ev.window.event == SDL_WINDOWEVENT_CLOSE &&
                  ev.window.windowID == w->id)
             w->quit = true;
+        else if (ev.type == SDL_KEYDOWN && !ev.key.repeat && ev.key.windowID == w->id &&
+                 ev.key.keysym.sym == SDLK_h)
+            w->hand_presses++;
     }
     return w->quit;
+}
+
+unsigned cq_sdl_window_take_hand(struct cq_sdl_window *w) {
+    unsigned n = w->hand_presses;
+    w->hand_presses = 0;
+    return n;
 }
 
 uint32_t cq_sdl_window_id(const struct cq_sdl_window *w) {

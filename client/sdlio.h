@@ -84,6 +84,10 @@ int cq_sdl_window_present(struct cq_sdl_window *w);
  * close button). Once asked, it stays asked. */
 bool cq_sdl_window_poll(struct cq_sdl_window *w);
 
+/* How many times the H key ("hand": ask to speak) was pressed in the window since the last
+ * call; key repeats do not count. */
+unsigned cq_sdl_window_take_hand(struct cq_sdl_window *w);
+
 /* SDL's id of the window, for callers (and tests) that look at it through SDL. */
 uint32_t cq_sdl_window_id(const struct cq_sdl_window *w);
 

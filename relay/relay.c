@@ -8,6 +8,7 @@
 #include "relay/events.h"
 #include "signaling/log.h"
 #include "relay/map.h"
+#include "relay/recorder.h"
 #include "relay/router.h"
 #include "relay/worker.h"
 #include "rtp/error.h"
@@ -15,7 +16,8 @@
 struct relay_worker {
     struct cq_worker *worker;
     struct cq_router *router;
-    unsigned sessions; /* placed here, counted on the main thread */
+    struct cq_recorder *recorder; /* its packets' copies, written on a thread of its own */
+    unsigned sessions;            /* placed here, counted on the main thread */
 };
 
 struct cq_relay {
@@ -24,6 +26,7 @@ struct cq_relay {
     cq_map_t session_worker; /* session id -> worker index + 1 */
     bool events_ready;
     cq_relay_events_t events; /* shared by the workers, drained by the owner */
+    char *recording_dir;
 };
 
 static const cq_worker_ops_t router_ops = {cq_router_on_readable, cq_router_on_tick};
@@ -42,13 +45,26 @@ int cq_relay_create(struct cq_relay **out, const cq_relay_config_t *cfg) {
         (err = cq_relay_events_init(&r->events, cfg->events_notify)) != 0)
         goto fail;
     r->events_ready = true;
+    r->recording_dir = strdup(cfg->recording_dir != NULL ? cfg->recording_dir : "var/recordings");
+    if (r->recording_dir == NULL) {
+        err = CQ_ENOMEM;
+        goto fail;
+    }
     for (unsigned i = 0; i < n; i++) {
+        cq_recorder_config_t recc = {.dir = r->recording_dir,
+                                     .min_free_bytes = cfg->recording_min_free,
+                                     .free_bytes = cfg->recording_free_bytes,
+                                     .before_write = cfg->recording_before_write,
+                                     .hook_arg = cfg->recording_hook_arg};
+        if ((err = cq_recorder_create(&r->w[i].recorder, &recc)) != 0)
+            goto fail;
         cq_router_config_t rc = {
             .consent_us = (uint64_t)(cfg->consent_s ? cfg->consent_s : 30) * 1000000u,
             .seed = uv_hrtime() ^ ((uint64_t)i << 48),
             .events = &r->events,
             .stats_log_us = (uint64_t)(cfg->stats_log_ms ? cfg->stats_log_ms : 10000) * 1000u,
             .adapt = !cfg->no_adapt,
+            .recorder = r->w[i].recorder,
         };
         if ((err = cq_router_create(&r->w[i].router, &rc)) != 0)
             goto fail;
@@ -97,6 +113,10 @@ void cq_relay_destroy(struct cq_relay *r) {
            workers == 1 ? "" : "s", sessions, sessions == 1 ? "" : "s");
     for (unsigned i = 0; i < CQ_RELAY_MAX_WORKERS; i++)
         cq_router_destroy(r->w[i].router);
+    /* After the routers: closing a recorded session stops its recording. */
+    for (unsigned i = 0; i < CQ_RELAY_MAX_WORKERS; i++)
+        cq_recorder_destroy(r->w[i].recorder);
+    free(r->recording_dir);
     cq_map_close(&r->session_worker);
     if (r->events_ready)
         cq_relay_events_close(&r->events);
@@ -151,6 +171,11 @@ static int do_participant_remove(void *arg) {
     return cq_router_participant_remove(c->router, c->session, c->a);
 }
 
+static int do_participant_mute(void *arg) {
+    struct call *c = arg;
+    return cq_router_participant_mute(c->router, c->session, c->a, c->b != 0);
+}
+
 static int do_subscribe(void *arg) {
     struct call *c = arg;
     return cq_router_subscribe(c->router, c->session, c->a, c->b);
@@ -190,6 +215,16 @@ static int do_worker_stats(void *arg) {
     struct call *c = arg;
     cq_router_worker_stats(c->router, c->out);
     return 0;
+}
+
+static int do_recording(void *arg) {
+    struct call *c = arg;
+    return cq_router_recording_set(c->router, c->session, c->a != 0);
+}
+
+static int do_recording_status(void *arg) {
+    struct call *c = arg;
+    return cq_router_recording_status(c->router, c->session, c->out);
 }
 
 static int call_session(struct cq_relay *r, uint32_t session_id, int (*fn)(void *),
@@ -243,6 +278,12 @@ int cq_relay_participant_add(struct cq_relay *r, uint32_t session_id,
 int cq_relay_participant_remove(struct cq_relay *r, uint32_t session_id, uint32_t participant_id) {
     struct call c = {.a = participant_id};
     return call_session(r, session_id, do_participant_remove, &c);
+}
+
+int cq_relay_participant_mute(struct cq_relay *r, uint32_t session_id, uint32_t participant_id,
+                              bool muted) {
+    struct call c = {.a = participant_id, .b = muted};
+    return call_session(r, session_id, do_participant_mute, &c);
 }
 
 int cq_relay_subscribe(struct cq_relay *r, uint32_t session_id, uint32_t subscriber,
@@ -318,4 +359,19 @@ int cq_relay_worker_stats(struct cq_relay *r, cq_relay_worker_stats_t *out) {
         out->participants_bound += s.participants_bound;
     }
     return 0;
+}
+
+int cq_relay_recording(struct cq_relay *r, uint32_t session_id, bool on) {
+    struct call c = {.a = on};
+    return call_session(r, session_id, do_recording, &c);
+}
+
+int cq_relay_recording_status(struct cq_relay *r, uint32_t session_id,
+                              cq_relay_recording_status_t *out) {
+    struct call c = {.out = out};
+    return call_session(r, session_id, do_recording_status, &c);
+}
+
+const char *cq_relay_recording_dir(const struct cq_relay *r) {
+    return r->recording_dir;
 }

@@ -29,6 +29,9 @@ typedef enum {
     CQ_RELAY_EVENT_CONSENT_LOST, /* silent past the consent time: unbound */
     CQ_RELAY_EVENT_SPEAKER,      /* the session's active speaker changed (0: nobody) */
     CQ_RELAY_EVENT_LAYER,        /* participant now receives publisher's video at layer */
+    /* The session's recording stopped by itself: the disk went under the free-space floor
+     * or its files could not be written (participant_id is 0). */
+    CQ_RELAY_EVENT_RECORDING_STOPPED,
 } cq_relay_event_type_t;
 
 typedef struct {
@@ -60,6 +63,18 @@ typedef struct {
     /* Woken (uv_async_send) when events are queued, if not NULL: an async handle on the
      * owner's loop, whose callback drains cq_relay_poll_events. It must outlive the relay. */
     uv_async_t *events_notify;
+    /* Recordings go to <recording_dir>/session-<id>/ (NULL: "var/recordings"), and stop
+     * when the disk holding it has less than recording_min_free bytes free (0: 512 MiB). */
+    const char *recording_dir;
+    uint64_t recording_min_free;
+    /* For tests, NULL otherwise: replaces statvfs (0 or a negative errno, *out the free
+     * bytes), so a full disk can be simulated. Called from the workers' and the recorders'
+     * threads. */
+    int (*recording_free_bytes)(void *arg, const char *dir, uint64_t *out);
+    /* For tests, NULL otherwise: runs on a recorder's thread before each packet it writes
+     * (a slow disk is simulated by making it wait). */
+    void (*recording_before_write)(void *arg);
+    void *recording_hook_arg;
 } cq_relay_config_t;
 
 /* What a participant may publish and how it talks to the relay. */
@@ -157,6 +172,7 @@ typedef struct {
     uint32_t lowest_layer_ceiling_kbps;
     /* ... and the room for its sound last told, kbit/s; 0: none. */
     uint32_t sound_room_kbps;
+    uint64_t muted_dropped; /* sound it sent while muted by the operator: not forwarded */
 } cq_relay_participant_stats_t;
 
 /* Counters of a whole worker: what was dropped before any participant was known. */
@@ -203,6 +219,12 @@ int cq_relay_participant_add(struct cq_relay *r, uint32_t session_id,
 /* Removes a participant: nobody receives it any more, and its consumers go. */
 int cq_relay_participant_remove(struct cq_relay *r, uint32_t session_id, uint32_t participant_id);
 
+/* Mutes (or unmutes) a participant's sound: while muted the relay forwards none of it and
+ * it never becomes the active speaker; its video is untouched. A participant starts
+ * unmuted (a re-join makes a new one). Returns 0 or CQ_ENOENT. */
+int cq_relay_participant_mute(struct cq_relay *r, uint32_t session_id, uint32_t participant_id,
+                              bool muted);
+
 /* subscriber starts (or stops) receiving publisher. Subscribing twice is CQ_EEXIST, and
  * unsubscribing what is not subscribed CQ_ENOENT. */
 int cq_relay_subscribe(struct cq_relay *r, uint32_t session_id, uint32_t subscriber,
@@ -233,6 +255,26 @@ int cq_relay_stream_stats(struct cq_relay *r, uint32_t session_id, uint32_t part
 /* What subscriber receives of publisher's video. Returns 0 or CQ_ENOENT (not subscribed). */
 int cq_relay_consumer_stats(struct cq_relay *r, uint32_t session_id, uint32_t subscriber,
                             uint32_t publisher, cq_relay_consumer_stats_t *out);
+
+/* A session's recording, as the relay sees it. */
+typedef struct {
+    bool on;
+    uint64_t drops; /* packets lost to the recording (the recorder's ring was full) */
+    uint64_t stops; /* times the recorder stopped it (disk space, write errors) */
+} cq_relay_recording_status_t;
+
+/* Starts or stops recording every publisher of a session (what arrives, after SRTP, every
+ * simulcast layer into its own file: docs/ARCHITECTURE.md "Recording"). Starting what
+ * records, or stopping what does not, is 0. Returns 0, CQ_ENOENT (no session), CQ_ENOSPC
+ * (the disk is under the floor: nothing starts), CQ_EIO (its free space cannot be read) or
+ * CQ_EAGAIN (the recorder is busy with other starts and stops: try again). */
+int cq_relay_recording(struct cq_relay *r, uint32_t session_id, bool on);
+
+int cq_relay_recording_status(struct cq_relay *r, uint32_t session_id,
+                              cq_relay_recording_status_t *out);
+
+/* The directory recordings go to (the config's, or the default). */
+const char *cq_relay_recording_dir(const struct cq_relay *r);
 
 /* CPU time worker i's thread has used since it started, in nanoseconds (its thread's CPU
  * clock: what forwarding costs, apart from any other thread of the process). Returns 0,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "relay/ice.h"
+#include "relay/recorder.h"
 #include "codec/red.h"
 #include "codec/rtx.h"
 #include "codec/vp8_desc.h"
@@ -332,6 +333,8 @@ static bool describe_video(const struct stream *s, const uint8_t *pkt, const cq_
 static void video_arrived(struct cq_router *r, struct participant *p, struct stream *s,
                           const uint8_t *pkt, const cq_rtp_view_t *v, uint64_t now_us) {
     size_t len = v->header_len + v->payload_len + v->padding_len;
+    if (p->session->recording) /* here, so that repairs from RTX are recorded too */
+        cq_router_record(r, p, s, pkt, len, now_us);
     cq_rtxcache_put(&s->cache, v->seq, pkt, len, now_us);
     cq_nack_tracker_on_packet(s->nack, v->seq, now_us);
     if (s->nack->keyframe_needed) {
@@ -470,7 +473,11 @@ static void handle_media(struct cq_router *r, cq_udp_dgram_t *d, bool rtcp, uint
     p->stats.bytes_in += len;
     if (s->kind == STREAM_VIDEO) {
         video_arrived(r, p, s, d->data, &v, now_us);
+    } else if (p->muted) {
+        p->stats.muted_dropped++; /* counted as received: its uplink is not to blame */
     } else {
+        if (p->session->recording)
+            cq_router_record(r, p, s, d->data, len, now_us);
         feed_speaker(p, &v, now_us);
         cq_red_block_t primary;
         forward_audio(r, p, d->data, &v, red_primary(d->data, &v, &primary) ? &primary : NULL);
@@ -696,6 +703,7 @@ void cq_router_on_tick(void *ctx, uint64_t now_us) {
             cq_relay_events_push(r->cfg.events, &ev);
         }
     }
+    cq_router_record_tick(r, now_us);
     if (r->sendq_ready && now_us >= r->next_report_us) {
         r->next_report_us = now_us + RECEIVER_REPORT_US;
         for (struct session *s = r->session_list; s != NULL; s = s->next)
@@ -915,6 +923,7 @@ int cq_router_participant_add(struct cq_router *r, uint32_t session_id,
         return CQ_ENOMEM;
     p->session = s;
     p->id = params->id;
+    p->epoch = ++r->joins;
     memcpy(p->ufrag, params->ice_ufrag, ufrag_len);
     p->ufrag_len = ufrag_len;
     memcpy(p->pwd, params->ice_pwd, pwd_len);
@@ -981,6 +990,15 @@ fail:
     return err;
 }
 
+int cq_router_participant_mute(struct cq_router *r, uint32_t session_id, uint32_t id, bool muted) {
+    struct session *s = find_session(r, session_id);
+    struct participant *p = s ? find_participant(s, id) : NULL;
+    if (p == NULL)
+        return CQ_ENOENT;
+    p->muted = muted;
+    return 0;
+}
+
 int cq_router_participant_remove(struct cq_router *r, uint32_t session_id, uint32_t id) {
     struct session *s = find_session(r, session_id);
     if (s == NULL)
@@ -992,6 +1010,8 @@ int cq_router_participant_remove(struct cq_router *r, uint32_t session_id, uint3
     if (p == NULL)
         return CQ_ENOENT;
     *link = p->next;
+    if (s->recording)
+        (void)cq_recorder_left(r->cfg.recorder, s->id, p->id, p->epoch);
     cq_speaker_remove(&s->speaker, p->id);
     for (struct participant *q = s->participants; q != NULL; q = q->next)
         remove_consumer(q, p); /* p no longer receives q */
@@ -1007,6 +1027,9 @@ int cq_router_session_close(struct cq_router *r, uint32_t session_id) {
      * ones still there get its BYE. */
     while (s->participants != NULL)
         cq_router_participant_remove(r, session_id, s->participants->id);
+    if (s->recording && cq_router_recording_set(r, session_id, false) != 0)
+        cq_log(CQ_LOG_ERROR, "relay", "session %" PRIu32 ": its recording could not be stopped",
+               session_id); /* its files stay open until the relay stops */
     cq_map_remove(&r->sessions, session_id);
     struct session **link = &r->session_list;
     while (*link != s)

@@ -18,11 +18,12 @@
 struct cq_router;
 
 typedef struct {
-    uint64_t consent_us;       /* unbind a participant silent this long; 0: 30 s */
-    uint64_t seed;             /* for outgoing SSRCs; 0 picks a fixed one (tests) */
-    cq_relay_events_t *events; /* where events go; NULL drops them */
-    uint64_t stats_log_us;     /* a stats line per participant this often; 0: never */
-    bool adapt;                /* pace and allocate each downlink by its estimate */
+    uint64_t consent_us;          /* unbind a participant silent this long; 0: 30 s */
+    uint64_t seed;                /* for outgoing SSRCs; 0 picks a fixed one (tests) */
+    cq_relay_events_t *events;    /* where events go; NULL drops them */
+    uint64_t stats_log_us;        /* a stats line per participant this often; 0: never */
+    bool adapt;                   /* pace and allocate each downlink by its estimate */
+    struct cq_recorder *recorder; /* the worker's (relay/recorder.h); NULL: none */
 } cq_router_config_t;
 
 /* The worker's tick for a router: the pacers' resolution (the control path runs every
@@ -49,6 +50,7 @@ int cq_router_session_close(struct cq_router *r, uint32_t session_id);
 int cq_router_participant_add(struct cq_router *r, uint32_t session_id,
                               const cq_relay_participant_params_t *p);
 int cq_router_participant_remove(struct cq_router *r, uint32_t session_id, uint32_t id);
+int cq_router_participant_mute(struct cq_router *r, uint32_t session_id, uint32_t id, bool muted);
 int cq_router_subscribe(struct cq_router *r, uint32_t session_id, uint32_t subscriber,
                         uint32_t publisher);
 int cq_router_unsubscribe(struct cq_router *r, uint32_t session_id, uint32_t subscriber,
@@ -64,5 +66,8 @@ int cq_router_stream_stats(struct cq_router *r, uint32_t session_id, uint32_t id
 int cq_router_consumer_stats(struct cq_router *r, uint32_t session_id, uint32_t subscriber,
                              uint32_t publisher, cq_relay_consumer_stats_t *out);
 void cq_router_worker_stats(const struct cq_router *r, cq_relay_worker_stats_t *out);
+int cq_router_recording_set(struct cq_router *r, uint32_t session_id, bool on);
+int cq_router_recording_status(struct cq_router *r, uint32_t session_id,
+                               cq_relay_recording_status_t *out);
 
 #endif

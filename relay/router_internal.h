@@ -260,6 +260,7 @@ struct participant {
     uint8_t active_layers;   /* bit i: layer i sent within LAYER_TIMEOUT_US */
     uint64_t video_since_us; /* first video packet; 0: none yet */
     bool subscribe_all;
+    bool muted;                           /* by the operator: its sound goes nowhere */
     bool has_default_prefs;               /* set for every publisher (publisher id 0) */
     cq_relay_layer_prefs_t default_prefs; /* what new subscriptions of it start with */
 
@@ -269,6 +270,7 @@ struct participant {
 
     cq_relay_participant_stats_t stats;
     struct uplink uplink; /* router_uplink.c */
+    uint32_t epoch;       /* tells its stays apart in recordings (cq_recorder_stream_t) */
 };
 
 struct session {
@@ -276,6 +278,14 @@ struct session {
     struct participant *participants;
     struct session *next; /* in the router */
     cq_speaker_t speaker;
+    /* Its publishers' packets are copied to the worker's recorder (router_record.c): the
+     * one test the forwarding path makes per packet for recording. */
+    bool recording;
+    uint64_t record_drops; /* packets the recorder's ring had no room for */
+    uint64_t record_stops; /* recordings the recorder stopped (disk space, write errors) */
+    /* When the recording started, and until when its publishers are asked for keyframes
+     * (router_record.c): its video begins at one. */
+    uint64_t record_since_us, record_keyframes_until_us;
 };
 
 struct cq_router {
@@ -295,6 +305,7 @@ struct cq_router {
     bool sendq_ready;
     uint64_t copies_per_datagram; /* in the last receive batch, at least 1 */
     uint64_t next_control_us;
+    uint32_t joins; /* participants added so far: their epochs */
     /* Pacing: the queues that hold packets now, and the pool their packets live in. */
     struct participant *backlogged;
     cq_paceq_pool_t pool;
@@ -387,6 +398,15 @@ void cq_router_send_receiver_report(struct cq_router *r, struct participant *p, 
 void cq_router_send_upstream_nacks(struct cq_router *r, struct participant *p, uint64_t now_us);
 /* BYE to every subscriber of p, which is leaving. */
 void cq_router_send_bye(struct cq_router *r, const struct participant *p);
+
+/* ---- router_record.c ------------------------------------------------------------------ */
+/* A copy of publisher p's packet [pkt, pkt + len) of stream s, after SRTP, to the
+ * recorder; called only while p's session records. */
+void cq_router_record(struct cq_router *r, struct participant *p, const struct stream *s,
+                      const uint8_t *pkt, size_t len, uint64_t now_us);
+/* Once a control tick: sessions whose recording the recorder stopped. */
+void cq_router_record_tick(struct cq_router *r, uint64_t now_us);
+/* ---- end router_record.c -------------------------------------------------------------- */
 
 /* ---- router_uplink.c ------------------------------------------------------------------ */
 /* Starts p's uplink state empty (control path, once p->rtcp_ssrc is set). */

@@ -172,14 +172,18 @@ static void resend(struct cq_router *r, struct consumer *c, uint16_t out_seq, ui
         sub->stats.nacks_unanswered++;
         return;
     }
-    double rate = (double)s->rate_bps * RTX_SHARE;
     /* Once a round trip; on a long one, each of the two requests a receiver sends
-     * (rtp/nack_tracker.h) is answered. */
-    uint64_t interval = rtt_of(sub) > RESEND_MIN_INTERVAL_US && rtt_of(sub) < CQ_NACK_DOUBLE_RTT_US
-                            ? rtt_of(sub)
-                            : RESEND_MIN_INTERVAL_US;
-    if (!cq_consumer_may_resend(&c->s, e, len + 2, rate > RTX_FLOOR_BPS ? rate : RTX_FLOOR_BPS,
-                                interval, now_us)) {
+     * (rtp/nack_tracker.h) is answered, and the budget is twice as large: counted in
+     * repairs, a receiver that asks twice would otherwise get half, and two packets lost
+     * from one frame would spend it all on the first, leaving the second for a round trip
+     * later (VSAT's 600 ms, past what its jitter buffer waits). */
+    bool twice = rtt_of(sub) >= CQ_NACK_DOUBLE_RTT_US;
+    double rate = (double)s->rate_bps * RTX_SHARE;
+    if (rate < RTX_FLOOR_BPS)
+        rate = RTX_FLOOR_BPS;
+    uint64_t interval =
+        rtt_of(sub) > RESEND_MIN_INTERVAL_US && !twice ? rtt_of(sub) : RESEND_MIN_INTERVAL_US;
+    if (!cq_consumer_may_resend(&c->s, e, len + 2, twice ? 2 * rate : rate, interval, now_us)) {
         sub->stats.nacks_limited++;
         return;
     }

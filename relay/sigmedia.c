@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "relay/recorder.h"
 #include "rtp/error.h"
 
 _Static_assert(CQ_MEDIA_MAX_LAYERS <= CQ_RELAY_MAX_LAYERS, "a join may not ask for more layers");
@@ -41,6 +42,10 @@ static int participant_add(void *ctx, uint32_t session, const cq_media_participa
 
 static int participant_remove(void *ctx, uint32_t session, uint32_t participant) {
     return cq_relay_participant_remove(ctx, session, participant);
+}
+
+static int participant_mute(void *ctx, uint32_t session, uint32_t participant, bool muted) {
+    return cq_relay_participant_mute(ctx, session, participant, muted);
 }
 
 static int totals(void *ctx, cq_media_totals_t *out) {
@@ -119,14 +124,38 @@ static int received_layer(void *ctx, uint32_t session, uint32_t subscriber, uint
     return err;
 }
 
+static int recording(void *ctx, uint32_t session, bool on) {
+    return cq_relay_recording(ctx, session, on);
+}
+
+static int recording_status(void *ctx, uint32_t session, bool *on, uint64_t *drops,
+                            uint64_t *stops) {
+    cq_relay_recording_status_t st;
+    int err = cq_relay_recording_status(ctx, session, &st);
+    if (err == 0) {
+        *on = st.on;
+        *drops = st.drops;
+        *stops = st.stops;
+    }
+    return err;
+}
+
+static int recording_dir(void *ctx, uint32_t session, char *buf, size_t cap) {
+    return cq_recorder_session_dir(cq_relay_recording_dir(ctx), session, buf, cap);
+}
+
 cq_media_ops_t cq_sigmedia_ops(struct cq_relay *r) {
     return (cq_media_ops_t){.ctx = r,
                             .session_open = session_open,
                             .session_close = session_close,
                             .participant_add = participant_add,
                             .participant_remove = participant_remove,
+                            .participant_mute = participant_mute,
                             .totals = totals,
                             .max_layers = max_layers,
                             .participant_stats = participant_stats,
-                            .received_layer = received_layer};
+                            .received_layer = received_layer,
+                            .recording = recording,
+                            .recording_status = recording_status,
+                            .recording_dir = recording_dir};
 }

@@ -24,6 +24,7 @@
     X(ENOTSUP, -ENOTSUP, "operation not supported")                                                \
     X(EIO, -EIO, "input/output or storage failure")                                                \
     X(EACCES, -EACCES, "permission denied")                                                        \
+    X(ENOSPC, -ENOSPC, "no space left on the device")                                              \
     X(ETRUNCATED, -6001, "input is shorter than its format requires")                              \
     X(EMALFORMED, -6002, "input breaks the rules of its format")                                   \
     X(EVERSION, -6003, "unsupported protocol version")                                             \

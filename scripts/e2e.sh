@@ -62,7 +62,7 @@ if [ -n "$without" ]; then
     fi
     [ -z "$ablation_note" ] || echo "e2e: $ablation_note" >&2
 fi
-all=(lan-2 radio-3 vsat-3 weak-3g-3 collapse outage conference-6)
+all=(lan-2 radio-3 vsat-3 weak-3g-3 collapse outage conference-6 broadcast-20)
 [ ${#scenarios[@]} -gt 0 ] || scenarios=("${all[@]}")
 
 # Each scenario: the profile of each telecentre's link, and how long it runs (full, short).
@@ -75,6 +75,9 @@ profiles_of() {
     collapse) echo "collapse lan" ;;
     outage) echo "outage lan" ;;
     conference-6) echo "lan rural-radio vsat 3g-weak rural-radio vsat" ;;
+    # A training from the district town (its link: lan) to twenty centres: five on fibre or
+    # a good LAN, six on radio, six on VSAT, three on weak 3G.
+    broadcast-20) echo "lan $(printf 'lan %.0s' 1 2 3 4 5)$(printf 'rural-radio %.0s' 1 2 3 4 5 6)$(printf 'vsat %.0s' 1 2 3 4 5 6)3g-weak 3g-weak 3g-weak" ;;
     *) return 1 ;;
     esac
 }
@@ -90,7 +93,12 @@ seconds_of() {
     *) echo $((short ? 15 : 60)) ;;
     esac
 }
-names=(Cachicoto Anda Pucayacu Sanchirio Mazamari Ocopa)
+names=(Cachicoto Anda Pucayacu Sanchirio Mazamari Ocopa Satipo Pangoa RioNegro Pichanaqui
+    Perene Llaylla Coviriali PampaHermosa Vizcatan RioTambo Poyeni Cheni Shimabenzo Atalaya
+    PuertoBermudez)
+
+# A broadcast's first telecentre presents; the others are its viewers (they send nothing).
+is_broadcast() { [[ "$1" == broadcast-* ]]; }
 
 # Wall-clock seconds, to put every series of a scenario on one time line.
 epoch() { date +%s.%N; }
@@ -168,8 +176,11 @@ run_scenario() {
         ctl telecentre add "${names[$i]}" --district Monzón >/dev/null
         ids+="${ids:+,}$((i + 1))"
     done
+    local mode=()
+    ! is_broadcast "$sc" || mode=(--mode broadcast --presenters 1)
     ctl session schedule --title "$sc" --start "$(date -u -d '+2 min' +%Y-%m-%dT%H:%M:00Z)" \
-        --end "$(date -u -d '+2 hour' +%Y-%m-%dT%H:%M:00Z)" --telecentres "$ids" >/dev/null
+        --end "$(date -u -d '+2 hour' +%Y-%m-%dT%H:%M:00Z)" --telecentres "$ids" \
+        "${mode[@]}" >/dev/null
 
     # Every series goes on one time line, the scenario's: seconds since the first link's
     # plan started (so collapse's 20-40 s are its own). clock.csv has each program's start.
@@ -186,7 +197,9 @@ run_scenario() {
         pids+=($!)
         line=$(wait_line "$dir/$name.netsim.log" "listening on UDP") || return 1
         nport=$(sed -n 's/.*listening on UDP \([0-9]*\).*/\1/p' <<<"$line")
-        token=$(ctl token issue --session 1 --telecentre $((i + 1)) --role participant | head -1)
+        local role=participant
+        ! is_broadcast "$sc" || role=$([ "$i" = 0 ] && echo presenter || echo viewer)
+        token=$(ctl token issue --session 1 --telecentre $((i + 1)) --role $role | head -1)
         echo "$name,$sim_s,$(since "$t0")" >>"$dir/clock.csv"
         "$bin/chasqui-client" --server "$server" --token "$token" --media-via "127.0.0.1:$nport" \
             --video synth --audio synth --headless --size 320x180 --fps 15 --kbps 180 \

@@ -17,6 +17,9 @@ packages=(
     libsdl2-dev
     # tests
     libcmocka-dev valgrind cppcheck curl
+    # chasqui-rec2webm muxes recordings into WebM with libavformat (only that tool links it,
+    # never the relay); its test reads the result back with ffprobe and ffmpeg
+    libavformat-dev libavcodec-dev libavutil-dev ffmpeg
     # the demo and the client tests read stats files; the e2e suite plots them
     jq gnuplot-nox
 )

@@ -9,6 +9,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <dirent.h>
+#include <sys/stat.h>
+
 #include <jansson.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -34,9 +37,13 @@
 /* A telecentre that joined a media session, and its history row. */
 typedef struct {
     int64_t telecentre_id;
-    cq_role_t role;
+    cq_role_t role; /* its token's */
     int64_t attendance_id;
     int64_t joined_s;
+    /* A viewer the operator made a speaker: it joins (again) as a participant until it is
+     * demoted. Kept here, in memory, for as long as the media session runs: a restart of
+     * the daemon forgets it, and the telecentre joins again as the viewer its token says. */
+    bool promoted;
 } joined_t;
 
 /* A session the media plane runs (open or live), and who joined it. */
@@ -133,6 +140,8 @@ void cq_api_destroy(struct cq_api *a) {
 void cq_api_response_free(cq_api_response_t *res) {
     free(res->body);
     res->body = NULL;
+    free(res->file);
+    res->file = NULL;
 }
 
 /* ---- responses ---------------------------------------------------------------------- */
@@ -318,6 +327,12 @@ static json_t *session_json(struct cq_api *a, const cq_session_t *s) {
     return o;
 }
 
+/* The role a joined telecentre has now: its token's, or a participant's (it sends and
+ * receives) while the operator has promoted it. */
+static cq_role_t role_now(const joined_t *j) {
+    return j->promoted ? CQ_ROLE_PARTICIPANT : j->role;
+}
+
 /* ---- the schedule ------------------------------------------------------------------- */
 
 /* The state the clock gives a session that was neither cancelled nor ended by hand. */
@@ -377,6 +392,13 @@ static media_session_t *find_live(struct cq_api *a, int64_t id) {
     for (size_t i = 0; i < a->nlive; i++)
         if (a->live[i].id == id)
             return &a->live[i];
+    return NULL;
+}
+
+static joined_t *find_joined(const media_session_t *m, int64_t telecentre) {
+    for (size_t i = 0; m != NULL && i < m->njoined; i++)
+        if (m->joined[i].telecentre_id == telecentre)
+            return &m->joined[i];
     return NULL;
 }
 
@@ -846,6 +868,16 @@ static void session_tokens(call_t *c) {
         fail(c->res, 400, "bad_field", b.field, "%s %s", b.field, b.reason);
         return;
     }
+    bool removed = false;
+    if ((err = cq_store_removal_has(c->a->store, s->id, claims.telecentre_id, &removed)) != 0) {
+        storage_failed(c->a, c->res, err);
+        return;
+    }
+    if (removed) { /* its token would be refused at the door */
+        fail(c->res, 409, "removed", "telecentre",
+             "the operator removed telecentre %" PRId64 " from this session", claims.telecentre_id);
+        return;
+    }
     char token[CQ_TOKEN_MAX + 1];
     if ((err = cq_token_issue(c->a->secret, c->a->secret_len, &claims, token, sizeof token)) != 0) {
         fail(c->res, 500, "internal", NULL, "could not make a token: %s", cq_strerror(err));
@@ -896,8 +928,10 @@ static int random_ssrcs(uint32_t *out, size_t n) {
 }
 
 /* Keys and SSRCs for telecentre t in role: presenters and participants send audio and
- * three simulcast layers with RTX; viewers send nothing. */
-static int make_participant(int64_t t, cq_role_t role, cq_media_participant_t *p) {
+ * the simulcast layers they said they make (video_layers, 0-3), each with RTX; viewers
+ * send nothing. */
+static int make_participant(int64_t t, cq_role_t role, unsigned video_layers,
+                            cq_media_participant_t *p) {
     memset(p, 0, sizeof *p);
     p->id = (uint32_t)t;
     p->suite = CQ_SRTP_AEAD_AES_128_GCM; /* the cheaper suite (docs/PERFORMANCE.md) */
@@ -914,8 +948,8 @@ static int make_participant(int64_t t, cq_role_t role, cq_media_participant_t *p
     if ((err = random_ssrcs(ssrcs, sizeof ssrcs / sizeof ssrcs[0])) != 0)
         return err;
     p->audio_ssrc = ssrcs[0];
-    p->video_layers = CQ_MEDIA_MAX_LAYERS;
-    for (unsigned l = 0; l < CQ_MEDIA_MAX_LAYERS; l++) {
+    p->video_layers = video_layers;
+    for (unsigned l = 0; l < video_layers; l++) {
         p->video_ssrc[l] = ssrcs[1 + l];
         p->video_rtx_ssrc[l] = ssrcs[1 + CQ_MEDIA_MAX_LAYERS + l];
     }
@@ -940,7 +974,7 @@ static json_t *others_json(const media_session_t *m, int64_t self) {
         if (m->joined[i].telecentre_id != self)
             json_array_append_new(others, json_pack("{s:I, s:s}", "telecentre",
                                                     (json_int_t)m->joined[i].telecentre_id, "role",
-                                                    cq_token_role_name(m->joined[i].role)));
+                                                    cq_token_role_name(role_now(&m->joined[i]))));
     return others;
 }
 
@@ -973,20 +1007,21 @@ static json_t *join_json(struct cq_api *a, const cq_api_request_t *req, const cq
         "transport_cc", 3, "audio_level", 4, "participants", others);
 }
 
-/* Records that telecentre t (role) is in media session m, replacing an earlier entry,
- * and opens its history row. */
+/* Records that telecentre t (its token's role) is in media session m, replacing an
+ * earlier entry (whose promotion holds), and opens its history row with the role it has. */
 static int note_joined(struct cq_api *a, media_session_t *m, int64_t t, cq_role_t role) {
+    joined_t *earlier = find_joined(m, t);
+    joined_t j = {t, role, 0, now_of(a), earlier != NULL && earlier->promoted};
     cq_attendance_t row = {
-        .session_id = m->id, .telecentre_id = t, .role = (int)role, .joined_s = now_of(a)};
+        .session_id = m->id, .telecentre_id = t, .role = (int)role_now(&j), .joined_s = j.joined_s};
     int err = cq_store_attendance_open(a->store, &row);
     if (err != 0)
         return err;
-    joined_t j = {t, role, row.id, row.joined_s};
-    for (size_t i = 0; i < m->njoined; i++)
-        if (m->joined[i].telecentre_id == t) {
-            m->joined[i] = j;
-            return 0;
-        }
+    j.attendance_id = row.id;
+    if (earlier != NULL) {
+        *earlier = j;
+        return 0;
+    }
     if (m->njoined == m->cap) {
         size_t cap = m->cap ? m->cap * 2 : 8;
         joined_t *grown = realloc(m->joined, cap * sizeof *grown);
@@ -1002,18 +1037,28 @@ static int note_joined(struct cq_api *a, media_session_t *m, int64_t t, cq_role_
 /*
  * The checks a join token passes before it opens session c->id now: 401 for a token that
  * is not genuine or has expired, 403 for a genuine one that does not open this session
- * now (another session, a role no longer allowed, not yet open or over). Returns the
- * session (c->a->scratch) or NULL once the refusal is written.
+ * now (another session, a role no longer allowed, not yet open or over). With
+ * video_layers (a join), the body may also say how many simulcast layers the sender makes
+ * (default 3); 400 for any other field. Returns the session (c->a->scratch) or NULL once
+ * the refusal is written.
  */
-static cq_session_t *admit(call_t *c, cq_token_claims_t *claims) {
+static cq_session_t *admit(call_t *c, cq_token_claims_t *claims, unsigned *video_layers) {
     json_t *o = body_object(c->req, c->res);
     if (o == NULL)
         return NULL;
     bad_field_t b = {{0}, {0}};
+    static const char *const join_fields[] = {"token", "video_layers", NULL};
     static const char *const fields[] = {"token", NULL};
     char token[CQ_TOKEN_MAX + 1];
-    bool ok =
-        only_known(o, fields, &b) && get_string(o, "token", true, false, CQ_TOKEN_MAX, token, &b);
+    bool ok = only_known(o, video_layers ? join_fields : fields, &b) &&
+              get_string(o, "token", true, false, CQ_TOKEN_MAX, token, &b);
+    json_t *layers = video_layers ? json_object_get(o, "video_layers") : NULL;
+    if (ok && layers != NULL &&
+        (!json_is_integer(layers) || json_integer_value(layers) < 0 ||
+         json_integer_value(layers) > CQ_MEDIA_MAX_LAYERS))
+        ok = bad(&b, "video_layers", "must be 0 to 3 (the simulcast layers this sender makes)");
+    if (ok && video_layers)
+        *video_layers = layers ? (unsigned)json_integer_value(layers) : CQ_MEDIA_MAX_LAYERS;
     json_decref(o);
     if (!ok) {
         fail(c->res, 400, "bad_field", b.field, "%s %s", b.field, b.reason);
@@ -1049,6 +1094,17 @@ static cq_session_t *admit(call_t *c, cq_token_claims_t *claims) {
              b.field, b.reason);
         return NULL;
     }
+    bool removed = false;
+    if ((err = cq_store_removal_has(c->a->store, s->id, claims->telecentre_id, &removed)) != 0) {
+        storage_failed(c->a, c->res, err);
+        return NULL;
+    }
+    if (removed) {
+        fail(c->res, 403, "removed", "token",
+             "the operator removed telecentre %" PRId64 " from session %" PRId64,
+             claims->telecentre_id, s->id);
+        return NULL;
+    }
     return s;
 }
 
@@ -1060,14 +1116,12 @@ static cq_session_t *admit(call_t *c, cq_token_claims_t *claims) {
  */
 static void session_attach(call_t *c) {
     cq_token_claims_t claims;
-    cq_session_t *s = admit(c, &claims);
+    cq_session_t *s = admit(c, &claims, NULL);
     if (s == NULL)
         return;
     media_session_t *m = c->a->has_media ? find_live(c->a, s->id) : NULL;
-    bool joined = false;
-    for (size_t i = 0; m != NULL && i < m->njoined; i++)
-        joined |= m->joined[i].telecentre_id == claims.telecentre_id;
-    if (!joined) {
+    const joined_t *j = find_joined(m, claims.telecentre_id);
+    if (j == NULL) {
         fail(c->res, 409, "not_joined", NULL,
              "telecentre %" PRId64 " is not in session %" PRId64 ": join again",
              claims.telecentre_id, s->id);
@@ -1075,18 +1129,20 @@ static void session_attach(call_t *c) {
     }
     respond(c->res, 200,
             json_pack("{s:I, s:I, s:s, s:o}", "session", (json_int_t)s->id, "telecentre",
-                      (json_int_t)claims.telecentre_id, "role", cq_token_role_name(claims.role),
+                      (json_int_t)claims.telecentre_id, "role", cq_token_role_name(role_now(j)),
                       "participants", others_json(m, claims.telecentre_id)));
 }
 
 /*
- * POST /api/sessions/{id}/join {"token"}: no operator key, the token is the credential
- * (admit). A telecentre joining again (its link dropped) gets fresh keys; its old
- * participant is removed first.
+ * POST /api/sessions/{id}/join {"token", "video_layers"?}: no operator key, the token is
+ * the credential (admit). A telecentre joining again (its link dropped) gets fresh keys; its old
+ * participant is removed first. A viewer the operator promoted joins as a participant:
+ * SSRCs for its sound and the layers it makes.
  */
 static void session_join(call_t *c) {
     cq_token_claims_t claims;
-    cq_session_t *s = admit(c, &claims);
+    unsigned layers;
+    cq_session_t *s = admit(c, &claims, &layers);
     if (s == NULL)
         return;
     int err;
@@ -1095,15 +1151,16 @@ static void session_join(call_t *c) {
         fail(c->res, 503, "no_media", NULL, "the media plane is not running this session");
         return;
     }
+    const joined_t *earlier = find_joined(m, claims.telecentre_id);
+    cq_role_t role = earlier != NULL && earlier->promoted ? role_now(earlier) : claims.role;
     cq_media_participant_t p;
-    if ((err = make_participant(claims.telecentre_id, claims.role, &p)) != 0) {
+    if ((err = make_participant(claims.telecentre_id, role, layers, &p)) != 0) {
         fail(c->res, 500, "internal", NULL, "could not make credentials: %s", cq_strerror(err));
         return;
     }
     uint32_t sid = (uint32_t)s->id;
-    for (size_t i = 0; i < m->njoined; i++) /* a rejoin: its time so far goes to history */
-        if (m->joined[i].telecentre_id == claims.telecentre_id)
-            close_attendance(c->a, s->id, &m->joined[i]);
+    if (earlier != NULL) /* a rejoin: its time so far goes to history */
+        close_attendance(c->a, s->id, earlier);
     c->a->media.participant_remove(c->a->media.ctx, sid, p.id); /* and it gets fresh keys */
     if ((err = c->a->media.participant_add(c->a->media.ctx, sid, &p)) != 0 ||
         (err = note_joined(c->a, m, claims.telecentre_id, claims.role)) != 0) {
@@ -1112,9 +1169,14 @@ static void session_join(call_t *c) {
              cq_strerror(err));
         return;
     }
+    /* The relay's new participant starts unmuted; the operator's mute holds over a re-join. */
+    if (c->a->hub != NULL && cq_hub_operator_muted(c->a->hub, s->id, claims.telecentre_id) &&
+        (err = c->a->media.participant_mute(c->a->media.ctx, sid, p.id, true)) != 0)
+        cq_log(CQ_LOG_ERROR, "sig", "session %" PRId64 ": telecentre %" PRId64 " stays unmuted: %s",
+               s->id, claims.telecentre_id, cq_strerror(err));
     cq_log(CQ_LOG_INFO, "sig", "session %" PRId64 ": telecentre %" PRId64 " joined as %s", s->id,
-           claims.telecentre_id, cq_token_role_name(claims.role));
-    respond(c->res, 200, join_json(c->a, c->req, s, m, &p, claims.role));
+           claims.telecentre_id, cq_token_role_name(role));
+    respond(c->res, 200, join_json(c->a, c->req, s, m, &p, role));
     OPENSSL_cleanse(&p, sizeof p);
 }
 
@@ -1178,7 +1240,7 @@ static void session_live(call_t *c) {
         for (size_t k = 0; k < m->njoined; k++) {
             int spatial;
             unsigned temporal;
-            if (k == i || m->joined[k].role == CQ_ROLE_VIEWER ||
+            if (k == i || role_now(&m->joined[k]) == CQ_ROLE_VIEWER ||
                 c->a->media.received_layer(
                     c->a->media.ctx, (uint32_t)s->id, (uint32_t)j->telecentre_id,
                     (uint32_t)m->joined[k].telecentre_id, &spatial, &temporal) != 0)
@@ -1192,7 +1254,7 @@ static void session_live(call_t *c) {
             json_pack("{s:I, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
                       "s:I, s:o}",
                       "telecentre", (json_int_t)j->telecentre_id, "name", named ? t.name : "",
-                      "role", cq_token_role_name(j->role), "bound", st.bound, "seconds",
+                      "role", cq_token_role_name(role_now(j)), "bound", st.bound, "seconds",
                       (json_int_t)(now_of(c->a) - j->joined_s), "bitrate_in_bps",
                       (json_int_t)st.bitrate_in_bps, "packets_in", (json_int_t)st.packets_in,
                       "packets_out", (json_int_t)st.packets_out, "lost", (json_int_t)st.lost,
@@ -1205,6 +1267,230 @@ static void session_live(call_t *c) {
     respond(c->res, 200,
             json_pack("{s:I, s:s, s:o}", "session", (json_int_t)s->id, "state",
                       state_names[s->state], "participants", list));
+}
+
+/* ---- the operator's controls of a running session --------------------------------- */
+
+/* GET /api/sessions/{id}/hands: the raised hands, in the order they went up (the hub
+ * keeps the queue: hands are raised over the telecentres' WebSockets). */
+static void session_hands(call_t *c) {
+    cq_session_t *s = &c->a->scratch;
+    if (!load_session(c, s))
+        return;
+    if (c->a->hub == NULL) {
+        fail(c->res, 503, "no_hub", NULL, "this server has no live connections to telecentres");
+        return;
+    }
+    cq_hub_hand_t hands[CQ_STORE_MAX_MEMBERS];
+    size_t n = cq_hub_hands(c->a->hub, s->id, hands, CQ_STORE_MAX_MEMBERS);
+    if (n > CQ_STORE_MAX_MEMBERS)
+        n = CQ_STORE_MAX_MEMBERS; /* no more can be invited, so none more can raise one */
+    json_t *list = json_array();
+    int64_t now = now_of(c->a);
+    for (size_t i = 0; list != NULL && i < n; i++) {
+        cq_telecentre_t t;
+        bool named = cq_store_telecentre_get(c->a->store, hands[i].telecentre, &t) == 0;
+        json_t *o = json_pack("{s:I, s:s, s:o, s:I}", "telecentre", (json_int_t)hands[i].telecentre,
+                              "name", named ? t.name : "", "since", time_json(hands[i].since_s),
+                              "seconds", (json_int_t)(now - hands[i].since_s));
+        json_array_append_new(list, o);
+    }
+    respond(c->res, 200, json_pack("{s:I, s:o}", "session", (json_int_t)s->id, "hands", list));
+}
+
+/* A telecentre an operator's control names, in the session the path names. */
+typedef struct {
+    cq_session_t *session;
+    media_session_t *media; /* NULL: nobody is in the session's media now */
+    joined_t *joined;       /* NULL: that telecentre is not in it */
+    int64_t telecentre;
+    bool muted; /* what a mute asks for */
+} target_t;
+
+/*
+ * Reads {"telecentre": N} (and {"muted": bool} for a mute) and finds it: 404 for no such
+ * session, 400 for a bad body or a telecentre not invited, and, when it must be in the
+ * media now (joined), 409 not_running (the session's media does not run) or not_joined.
+ * Returns false once the refusal is written.
+ */
+static bool read_target(call_t *c, bool mute, bool joined, target_t *t) {
+    json_t *o = body_object(c->req, c->res);
+    if (o == NULL)
+        return false;
+    static const char *const fields[] = {"telecentre", NULL};
+    static const char *const mute_fields[] = {"telecentre", "muted", NULL};
+    bad_field_t b = {{0}, {0}};
+    json_t *tc = json_object_get(o, "telecentre"), *muted = json_object_get(o, "muted");
+    bool ok = only_known(o, mute ? mute_fields : fields, &b);
+    if (ok && (!json_is_integer(tc) || json_integer_value(tc) <= 0))
+        ok = bad(&b, "telecentre", "must be a telecentre id");
+    if (ok && mute && !json_is_boolean(muted))
+        ok = bad(&b, "muted", "must be true or false");
+    *t = (target_t){.session = &c->a->scratch,
+                    .telecentre = ok ? (int64_t)json_integer_value(tc) : 0,
+                    .muted = json_is_true(muted)};
+    json_decref(o);
+    if (!ok) {
+        fail(c->res, 400, "bad_field", b.field, "%s %s", b.field, b.reason);
+        return false;
+    }
+    if (!load_session(c, t->session))
+        return false;
+    bool invited = false;
+    for (size_t i = 0; i < t->session->nmembers; i++)
+        invited |= t->session->members[i].telecentre_id == t->telecentre;
+    if (!invited) {
+        fail(c->res, 400, "bad_field", "telecentre", "telecentre is not invited to this session");
+        return false;
+    }
+    t->media = c->a->has_media ? find_live(c->a, t->session->id) : NULL;
+    t->joined = find_joined(t->media, t->telecentre);
+    if (joined && t->media == NULL)
+        fail(c->res, 409, "not_running", NULL, "session %" PRId64 " is %s: nobody is in it",
+             t->session->id, state_names[t->session->state]);
+    else if (joined && t->joined == NULL)
+        fail(c->res, 409, "not_joined", "telecentre",
+             "telecentre %" PRId64 " is not in session %" PRId64 " now", t->telecentre,
+             t->session->id);
+    return !joined || t->joined != NULL;
+}
+
+/* What an operator's control answers: the telecentre as it is now. */
+static void target_done(call_t *c, const target_t *t) {
+    json_t *o = json_pack("{s:I, s:I}", "session", (json_int_t)t->session->id, "telecentre",
+                          (json_int_t)t->telecentre);
+    if (o != NULL && t->joined != NULL) {
+        json_object_set_new(o, "role", json_string(cq_token_role_name(role_now(t->joined))));
+        json_object_set_new(o, "promoted", json_boolean(t->joined->promoted));
+    }
+    if (o != NULL && c->a->hub != NULL)
+        json_object_set_new(
+            o, "muted",
+            json_boolean(cq_hub_operator_muted(c->a->hub, t->session->id, t->telecentre)));
+    respond(c->res, 200, o);
+}
+
+/*
+ * POST /api/sessions/{id}/promote and /demote {"telecentre": N}: a joined viewer becomes a
+ * speaker (or goes back to watching). Everyone is told on the hub; the telecentre itself
+ * then joins again with its token, and the join answers as for a participant (or a
+ * viewer). A telecentre whose token makes it a presenter or participant already speaks
+ * and cannot be demoted.
+ */
+static void promote(call_t *c, bool up) {
+    target_t t;
+    if (!read_target(c, false, true, &t))
+        return;
+    joined_t *j = t.joined;
+    if (up && (j->role != CQ_ROLE_VIEWER || j->promoted)) {
+        fail(c->res, 409, "already_speaker", "telecentre",
+             "telecentre %" PRId64 " already speaks (as %s)", t.telecentre,
+             cq_token_role_name(role_now(j)));
+        return;
+    }
+    if (!up && j->role != CQ_ROLE_VIEWER) {
+        fail(c->res, 409, "cannot_demote", "telecentre",
+             "telecentre %" PRId64 " joined as %s: only a promoted viewer can be demoted",
+             t.telecentre, cq_token_role_name(j->role));
+        return;
+    }
+    if (!up && !j->promoted) {
+        fail(c->res, 409, "not_promoted", "telecentre",
+             "telecentre %" PRId64 " is a viewer already", t.telecentre);
+        return;
+    }
+    j->promoted = up;
+    if (c->a->hub != NULL)
+        cq_hub_promoted(c->a->hub, t.session->id, t.telecentre, up);
+    cq_log(CQ_LOG_INFO, "sig", "session %" PRId64 ": telecentre %" PRId64 " %s by the operator",
+           t.session->id, t.telecentre, up ? "promoted to speaker" : "demoted to viewer");
+    target_done(c, &t);
+}
+
+static void session_promote(call_t *c) {
+    promote(c, true);
+}
+
+static void session_demote(call_t *c) {
+    promote(c, false);
+}
+
+/*
+ * POST /api/sessions/{id}/mute {"telecentre": N, "muted": bool}: the relay stops (or
+ * resumes) forwarding that telecentre's sound, and everyone is told, "by": "operator". The
+ * hub keeps the mute (a re-join is muted again, and the telecentre cannot unmute itself).
+ */
+static void session_mute(call_t *c) {
+    target_t t;
+    if (!read_target(c, true, true, &t))
+        return;
+    if (c->a->hub == NULL) {
+        fail(c->res, 503, "no_hub", NULL, "this server has no live connections to telecentres");
+        return;
+    }
+    int err = c->a->media.participant_mute(c->a->media.ctx, (uint32_t)t.session->id,
+                                           (uint32_t)t.telecentre, t.muted);
+    if (err != 0) {
+        fail(c->res, 503, "no_media", NULL, "the media plane refused the mute: %s",
+             cq_strerror(err));
+        return;
+    }
+    if ((err = cq_hub_operator_mute(c->a->hub, t.session->id, t.telecentre, t.muted)) != 0) {
+        /* The hub could not keep it (out of memory): the relay is put back as it was, so
+         * the two never disagree about who is muted. */
+        (void)c->a->media.participant_mute(c->a->media.ctx, (uint32_t)t.session->id,
+                                           (uint32_t)t.telecentre, !t.muted);
+        fail(c->res, 503, "internal", NULL, "the mute could not be kept: %s", cq_strerror(err));
+        return;
+    }
+    cq_log(CQ_LOG_INFO, "sig", "session %" PRId64 ": telecentre %" PRId64 " %s by the operator",
+           t.session->id, t.telecentre, t.muted ? "muted" : "unmuted");
+    target_done(c, &t);
+}
+
+/* Takes telecentre t out of media session m now: its history row closes, the relay drops
+ * it (the others get BYE), and its connection is told and closed. */
+static void drop_joined(struct cq_api *a, media_session_t *m, joined_t *j) {
+    int64_t t = j->telecentre_id;
+    close_attendance(a, m->id, j);
+    a->media.participant_remove(a->media.ctx, (uint32_t)m->id, (uint32_t)t);
+    *j = m->joined[--m->njoined];
+    if (a->hub != NULL)
+        cq_hub_evict(a->hub, m->id, t);
+}
+
+/*
+ * POST /api/sessions/{id}/remove {"telecentre": N}: the telecentre leaves the session and
+ * none of its tokens for it joins again (the store keeps that across restarts). One not in
+ * the media now is kept out all the same.
+ */
+static void session_remove(call_t *c) {
+    target_t t;
+    if (!read_target(c, false, false, &t))
+        return;
+    if (t.session->state == CQ_SESSION_ENDED || t.session->state == CQ_SESSION_CANCELLED) {
+        fail(c->res, 409, "conflict", NULL, "session %" PRId64 " is %s: nobody is in it",
+             t.session->id, state_names[t.session->state]);
+        return;
+    }
+    int err = cq_store_removal_add(c->a->store, t.session->id, t.telecentre, now_of(c->a));
+    if (err == CQ_EEXIST) {
+        fail(c->res, 409, "removed", "telecentre", "telecentre %" PRId64 " was removed already",
+             t.telecentre);
+        return;
+    }
+    if (err != 0) {
+        storage_failed(c->a, c->res, err);
+        return;
+    }
+    if (t.joined != NULL)
+        drop_joined(c->a, t.media, t.joined);
+    cq_log(CQ_LOG_INFO, "sig",
+           "session %" PRId64 ": telecentre %" PRId64 " removed by the operator", t.session->id,
+           t.telecentre);
+    respond(c->res, 200,
+            json_pack("{s:I, s:I, s:b}", "session", (json_int_t)t.session->id, "telecentre",
+                      (json_int_t)t.telecentre, "removed", true));
 }
 
 /* Appends to a growing text buffer; on failure the buffer is dropped and NULL kept. */
@@ -1315,6 +1601,103 @@ static void metrics(call_t *c) {
     c->res->content_type = "text/plain; version=0.0.4";
 }
 
+/* GET and POST /api/sessions/{id}/recording: whether the session records, and its raw
+ * recordings (docs/PROTOCOL.md); POST {"on": true|false} starts or stops it while the
+ * session is live. Self-contained, with its own listing, so that it stays one route. */
+static void session_recording(call_t *c) {
+    cq_session_t *s = &c->a->scratch;
+    if (!load_session(c, s))
+        return;
+    const cq_media_ops_t *m = &c->a->media;
+    if (!c->a->has_media || m->recording == NULL || m->recording_dir == NULL) {
+        fail(c->res, 501, "no_media", NULL, "this server records nothing");
+        return;
+    }
+    bool live = find_live(c->a, s->id) != NULL, on = false;
+    if (strcmp(c->req->method, "POST") == 0) {
+        json_t *body = body_object(c->req, c->res);
+        if (body == NULL)
+            return;
+        json_t *v = json_object_get(body, "on");
+        bool want = json_is_true(v), valid = json_is_boolean(v);
+        json_decref(body);
+        if (!valid) {
+            fail(c->res, 400, "bad_field", "on", "\"on\" must be true or false");
+            return;
+        }
+        if (!live) {
+            fail(c->res, 409, "conflict", NULL, "session %" PRId64 " is %s: nothing to record",
+                 c->id, state_names[s->state]);
+            return;
+        }
+        bool was = false;
+        uint64_t drops, stops;
+        if (m->recording_status != NULL)
+            (void)m->recording_status(m->ctx, (uint32_t)s->id, &was, &drops, &stops);
+        int err = m->recording(m->ctx, (uint32_t)s->id, want);
+        if (err == CQ_ENOSPC) {
+            fail(c->res, 507, "no_space", NULL, "the disk is under the relay's free-space floor");
+            return;
+        }
+        if (err != 0) {
+            fail(c->res, 503, "media", NULL, "the relay could not: %s", cq_strerror(err));
+            return;
+        }
+        if (c->a->hub != NULL && was != want) /* told once, not at every repeated POST */
+            cq_hub_recording(c->a->hub, s->id, want, "operator");
+    }
+    uint64_t drops = 0, stops = 0;
+    if (live && m->recording_status != NULL)
+        (void)m->recording_status(m->ctx, (uint32_t)s->id, &on, &drops, &stops);
+    char dir[1024], path[1400];
+    if (m->recording_dir(m->ctx, (uint32_t)s->id, dir, sizeof dir) < 0) {
+        fail(c->res, 500, "internal", NULL, "recording folder name too long");
+        return;
+    }
+    if (c->req->query != NULL && strcmp(c->req->method, "GET") == 0) {
+        /* ?file=NAME downloads one of the files: a plain name of the folder, no path. */
+        const char *name = strncmp(c->req->query, "file=", 5) == 0 ? c->req->query + 5 : "";
+        size_t n =
+            strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.");
+        struct stat st;
+        if (n < 7 || name[n] != '\0' || name[0] == '.' || strcmp(name + n - 6, ".cqrec") != 0) {
+            fail(c->res, 400, "bad_field", "file", "file=NAME of a .cqrec file listed here");
+            return;
+        }
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+            fail(c->res, 404, "not_found", "file", "no recording %s in session %" PRId64, name,
+                 c->id);
+            return;
+        }
+        if ((c->res->file = strdup(path)) == NULL) {
+            fail(c->res, 500, "internal", NULL, "out of memory");
+            return;
+        }
+        c->res->status = 200;
+        c->res->content_type = "application/octet-stream";
+        return;
+    }
+    json_t *files = json_array();
+    DIR *d = opendir(dir);
+    for (struct dirent *de; d != NULL && (de = readdir(d)) != NULL;) {
+        size_t n = strlen(de->d_name);
+        struct stat st;
+        if (n < 7 || strcmp(de->d_name + n - 6, ".cqrec") != 0 ||
+            snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= (int)sizeof path ||
+            stat(path, &st) != 0)
+            continue;
+        json_array_append_new(
+            files, json_pack("{s:s, s:I}", "name", de->d_name, "bytes", (json_int_t)st.st_size));
+    }
+    if (d != NULL)
+        closedir(d);
+    respond(c->res, 200,
+            json_pack("{s:I, s:b, s:I, s:I, s:s, s:o}", "session", (json_int_t)s->id, "recording",
+                      on, "packets_lost", (json_int_t)drops, "stopped_by_relay", (json_int_t)stops,
+                      "dir", dir, "files", files));
+}
+
 static void healthz(call_t *c) {
     respond(c->res, 200, json_pack("{s:s}", "status", "ok"));
 }
@@ -1342,6 +1725,12 @@ static const route_t routes[] = {
     {"/api/sessions/*/attach", "POST", false, session_attach},
     {"/api/sessions/*/history", "GET", true, session_history},
     {"/api/sessions/*/live", "GET", true, session_live},
+    {"/api/sessions/*/hands", "GET", true, session_hands},
+    {"/api/sessions/*/promote", "POST", true, session_promote},
+    {"/api/sessions/*/demote", "POST", true, session_demote},
+    {"/api/sessions/*/mute", "POST", true, session_mute},
+    {"/api/sessions/*/remove", "POST", true, session_remove},
+    {"/api/sessions/*/recording", "GET, POST", true, session_recording},
 };
 
 /* Whether path matches pattern; the id that "*" stood for goes to *id. Ids are decimal,

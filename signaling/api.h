@@ -46,6 +46,10 @@ typedef struct {
     size_t body_len;
     const char *allow;        /* on 405: the methods the path takes, for the Allow header */
     const char *content_type; /* NULL: application/json */
+    /* Instead of body, a file sent as it is, read a chunk at a time while it goes out (a
+     * recording's hundreds of megabytes never sit in memory): its path, malloc'd, freed
+     * with the response. */
+    char *file;
 } cq_api_response_t;
 
 /* Unix seconds now; tests inject their own to drive the schedule. */

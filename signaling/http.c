@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 #include <libwebsockets.h>
@@ -47,7 +48,9 @@ struct exchange {
     size_t body_len, body_expected;
     cq_api_response_t res;
     bool res_ready;
-    size_t sent; /* of res.body */
+    size_t sent; /* of res.body, or of the file */
+    FILE *file;  /* res.file, open while it is sent */
+    size_t file_len;
 };
 
 static const struct {
@@ -61,6 +64,8 @@ static const struct {
 };
 
 static void exchange_reset(struct exchange *x) {
+    if (x->file != NULL)
+        fclose(x->file);
     free(x->body);
     cq_api_response_free(&x->res);
     memset(x, 0, sizeof *x);
@@ -71,8 +76,16 @@ static int start_response(struct lws *wsi, struct exchange *x) {
     uint8_t buf[LWS_PRE + 1024];
     uint8_t *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
     cq_api_response_t *r = &x->res;
-    if (lws_add_http_common_headers(wsi, (unsigned)r->status, r->body ? "application/json" : NULL,
-                                    (lws_filepos_t)r->body_len, &p, end) != 0)
+    size_t len = r->body_len;
+    if (r->file != NULL) {
+        struct stat st;
+        if ((x->file = fopen(r->file, "rb")) == NULL || fstat(fileno(x->file), &st) != 0)
+            return -1; /* gone since the API looked: the client sees the connection close */
+        x->file_len = len = (size_t)st.st_size;
+    }
+    const char *type = r->content_type ? r->content_type : r->body ? "application/json" : NULL;
+    if (lws_add_http_common_headers(wsi, (unsigned)r->status, type, (lws_filepos_t)len, &p, end) !=
+        0)
         return -1;
     if (r->allow != NULL &&
         lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_ALLOW, (const uint8_t *)r->allow,
@@ -81,7 +94,7 @@ static int start_response(struct lws *wsi, struct exchange *x) {
     if (lws_finalize_write_http_header(wsi, start, &p, end) != 0)
         return -1;
     x->res_ready = true;
-    if (r->body_len == 0)
+    if (len == 0)
         return lws_http_transaction_completed(wsi) ? -1 : 0;
     lws_callback_on_writable(wsi);
     return 0;
@@ -195,12 +208,15 @@ static int on_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
         return x->res_ready ? 0 : answer(wsi, h, x);
     case LWS_CALLBACK_HTTP_WRITEABLE: {
-        if (!x->res_ready || x->res.body == NULL)
+        if (!x->res_ready || (x->res.body == NULL && x->file == NULL))
             return 0;
         uint8_t buf[LWS_PRE + WRITE_CHUNK];
-        size_t left = x->res.body_len - x->sent;
+        size_t left = (x->file ? x->file_len : x->res.body_len) - x->sent;
         size_t n = left < WRITE_CHUNK ? left : WRITE_CHUNK;
-        memcpy(buf + LWS_PRE, x->res.body + x->sent, n);
+        if (x->file == NULL)
+            memcpy(buf + LWS_PRE, x->res.body + x->sent, n);
+        else if (fread(buf + LWS_PRE, 1, n, x->file) != n)
+            return -1; /* shorter than it was: the client sees it cut */
         bool last = n == left;
         if (lws_write(wsi, buf + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) !=
             (int)n)
@@ -279,9 +295,10 @@ static void ws_refuse(struct lws *wsi, int status, const char *error, const char
     cq_http_ws_send(wsi, text, (size_t)n, true, NULL);
 }
 
-/* The first message: {"type":"join","session":N,"token":"..."}, carried to the API's join
- * route, or "attach" (a telecentre whose media carries on, reconnecting) to its attach
- * route; on success the connection enters the hub. */
+/* The first message: {"type":"join","session":N,"token":"..."} (and "video_layers", as
+ * the route takes it), carried to the API's join route, or "attach" (a telecentre whose
+ * media carries on, reconnecting) to its attach route; on success the connection enters
+ * the hub. */
 static void ws_join(struct lws *wsi, struct cq_http *h, const char *text, size_t len) {
     json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
     const char *type = json_string_value(json_object_get(o, "type"));
@@ -299,6 +316,9 @@ static void ws_join(struct lws *wsi, struct cq_http *h, const char *text, size_t
     snprintf(path, sizeof path, "/api/sessions/%" JSON_INTEGER_FORMAT "/%s",
              json_integer_value(session), attach ? "attach" : "join");
     json_t *body = json_pack("{s:O}", "token", token);
+    json_t *layers = json_object_get(o, "video_layers");
+    if (body != NULL && layers != NULL)
+        json_object_set(body, "video_layers", layers); /* the route judges it */
     char *btext = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
     json_decref(o);

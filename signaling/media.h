@@ -8,6 +8,7 @@
 #define CQ_SIGNALING_MEDIA_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "rtp/srtp.h"
@@ -61,6 +62,9 @@ typedef struct {
     /* Adds a participant that receives everyone else and is received by everyone. */
     int (*participant_add)(void *ctx, uint32_t session, const cq_media_participant_t *p);
     int (*participant_remove)(void *ctx, uint32_t session, uint32_t participant);
+    /* The operator's mute: the media plane forwards none of participant's sound while it
+     * holds. A participant added anew (a re-join) starts unmuted. */
+    int (*participant_mute)(void *ctx, uint32_t session, uint32_t participant, bool muted);
     int (*totals)(void *ctx, cq_media_totals_t *out);
     /* The most of every publisher's video a participant wants: spatial layer (-1: no
      * video) and temporal layer (0..3). */
@@ -72,6 +76,18 @@ typedef struct {
      * paused) and temporal. CQ_ENOENT when it does not receive it. */
     int (*received_layer)(void *ctx, uint32_t session, uint32_t subscriber, uint32_t publisher,
                           int *spatial, unsigned *temporal);
+    /* Starts (on) or stops recording every publisher of a session; CQ_ENOSPC when the
+     * disk is under the relay's free-space floor. Recordings stop by themselves when the
+     * disk fills (the relay's event). */
+    int (*recording)(void *ctx, uint32_t session, bool on);
+    /* Whether the session records now; packets its recording lost (the recorder's ring
+     * full: a disk too slow) and times the relay stopped it (disk full, a file it could not
+     * write), since the session opened. */
+    int (*recording_status)(void *ctx, uint32_t session, bool *on, uint64_t *drops,
+                            uint64_t *stops);
+    /* The folder a session's raw recordings go to (it may not exist yet): its length, or
+     * CQ_ENOBUFS. */
+    int (*recording_dir)(void *ctx, uint32_t session, char *buf, size_t cap);
 } cq_media_ops_t;
 
 #endif

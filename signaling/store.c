@@ -9,7 +9,9 @@
 
 /* Bumped with every change to the schema below; a database from a newer chasqui is
  * refused rather than misread. */
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
+#define STR_(x)        #x
+#define STR(x)         STR_(x)
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
@@ -50,7 +52,14 @@ static const char schema[] =
     "  lost INTEGER NOT NULL DEFAULT 0, rtt_ms INTEGER NOT NULL DEFAULT 0,"
     "  jitter_ms INTEGER NOT NULL DEFAULT 0, nacks INTEGER NOT NULL DEFAULT 0,"
     "  rtx INTEGER NOT NULL DEFAULT 0);"
-    "CREATE INDEX IF NOT EXISTS attendance_session ON attendance(session_id, joined_s);";
+    "CREATE INDEX IF NOT EXISTS attendance_session ON attendance(session_id, joined_s);"
+    /* Version 3: telecentres the operator removed from a session, which never join it
+     * again. An older database gains the table as it opens. */
+    "CREATE TABLE IF NOT EXISTS removal("
+    "  session_id INTEGER NOT NULL REFERENCES session(id),"
+    "  telecentre_id INTEGER NOT NULL,"
+    "  removed_s INTEGER NOT NULL,"
+    "  PRIMARY KEY(session_id, telecentre_id));";
 
 enum stmt {
     TC_INSERT,
@@ -71,6 +80,8 @@ enum stmt {
     AT_CLOSE,
     AT_CLOSE_ALL,
     AT_LIST,
+    RM_INSERT,
+    RM_GET,
     TX_BEGIN,
     TX_COMMIT,
     TX_ROLLBACK,
@@ -110,6 +121,8 @@ static const char *const sql[NSTMT] = {
     [AT_LIST] = "SELECT id, session_id, telecentre_id, role, joined_s, left_s, packets_in, "
                 "packets_out, bytes_in, bytes_out, lost, rtt_ms, jitter_ms, nacks, rtx "
                 "FROM attendance WHERE session_id = ? ORDER BY joined_s, id",
+    [RM_INSERT] = "INSERT INTO removal(session_id, telecentre_id, removed_s) VALUES(?, ?, ?)",
+    [RM_GET] = "SELECT count(*) FROM removal WHERE session_id = ? AND telecentre_id = ?",
     [TX_BEGIN] = "BEGIN IMMEDIATE",
     [TX_COMMIT] = "COMMIT",
     [TX_ROLLBACK] = "ROLLBACK",
@@ -192,8 +205,14 @@ int cq_store_open(struct cq_store **out, const char *path) {
         err = CQ_EVERSION;
         goto fail;
     }
-    if (version == 0 && sqlite3_exec(s->db, "INSERT INTO meta(key, value) VALUES('schema', 1)",
-                                     NULL, NULL, NULL) != SQLITE_OK)
+    /* The schema above has just brought an older database up to this version: say so, so
+     * that an older chasqui refuses it rather than misreads it. (Versions 1 and 2 wrote
+     * 1 here whatever they were.) */
+    if (version < SCHEMA_VERSION &&
+        sqlite3_exec(
+            s->db,
+            "INSERT OR REPLACE INTO meta(key, value) VALUES('schema', " STR(SCHEMA_VERSION) ")",
+            NULL, NULL, NULL) != SQLITE_OK)
         goto fail;
     for (int k = 0; k < NSTMT; k++)
         if (sqlite3_prepare_v3(s->db, sql[k], -1, SQLITE_PREPARE_PERSISTENT, &s->st[k], NULL) !=
@@ -527,4 +546,23 @@ int cq_store_attendance_each(struct cq_store *s, int64_t session,
         out = map_rc(rc);
     sqlite3_reset(st);
     return out;
+}
+
+int cq_store_removal_add(struct cq_store *s, int64_t session, int64_t telecentre, int64_t now_s) {
+    sqlite3_stmt *st = stmt(s, RM_INSERT);
+    sqlite3_bind_int64(st, 1, session);
+    sqlite3_bind_int64(st, 2, telecentre);
+    sqlite3_bind_int64(st, 3, now_s);
+    int err = exec(st);
+    return err == CQ_EINVAL ? CQ_ENOENT : err; /* the one reference: the session */
+}
+
+int cq_store_removal_has(struct cq_store *s, int64_t session, int64_t telecentre, bool *removed) {
+    sqlite3_stmt *st = stmt(s, RM_GET);
+    sqlite3_bind_int64(st, 1, session);
+    sqlite3_bind_int64(st, 2, telecentre);
+    int rc = sqlite3_step(st);
+    *removed = rc == SQLITE_ROW && sqlite3_column_int64(st, 0) > 0;
+    sqlite3_reset(st);
+    return map_rc(rc);
 }

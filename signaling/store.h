@@ -114,4 +114,10 @@ int cq_store_attendance_close_all(struct cq_store *s, int64_t left_s, int *n);
 int cq_store_attendance_each(struct cq_store *s, int64_t session,
                              int (*fn)(const cq_attendance_t *, void *), void *ctx);
 
+/* Removals: the operator took a telecentre out of a session, and none of its tokens for
+ * that session may join it again, across restarts. cq_store_removal_add returns 0,
+ * CQ_EEXIST (removed already) or CQ_ENOENT (no such session). */
+int cq_store_removal_add(struct cq_store *s, int64_t session, int64_t telecentre, int64_t now_s);
+int cq_store_removal_has(struct cq_store *s, int64_t session, int64_t telecentre, bool *removed);
+
 #endif

@@ -18,7 +18,9 @@
 #include "client/join.h"
 #include "signaling/httpc.h"
 
-enum { EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_SERVER, EXIT_MEDIA };
+/* Exit statuses (docs/OPERATOR.md "At the telecentre"); EXIT_REMOVED: the operator took
+ * this telecentre out of the session, so trying again is pointless. */
+enum { EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_SERVER, EXIT_MEDIA, EXIT_REMOVED };
 
 typedef struct {
     const char *server, *token, *video, *audio, *out, *stats;
@@ -39,6 +41,11 @@ typedef struct {
     bool ended;                             /* session_ended came */
     bool up;                                /* the control connection is attached now */
     uint64_t reconnects, rejoins;
+    bool muted_by_operator; /* the relay forwards none of this telecentre's sound */
+    uint64_t promotions, demotions;
+    bool hand_raised;      /* asking to speak, as the server last said */
+    bool recorded;         /* the session is being recorded, as the server last said */
+    uint64_t hands_raised; /* times this client raised it */
 } app_control_stats_t;
 
 typedef struct {
@@ -59,7 +66,7 @@ typedef struct app {
     struct cq_sdl_speaker *speaker;
     uv_timer_t present_timer;
     uv_timer_t stop_timer, stats_timer;
-    uv_signal_t sigint, sigterm;
+    uv_signal_t sigint, sigterm, sigusr1; /* SIGUSR1: the hand (headless) */
     uint64_t started_ms;
     int exit_code;
     /* The control connection (control.c). */
@@ -84,6 +91,8 @@ void app_stop(app_t *app, int exit_code);
 /* control.c */
 void app_control_start(app_t *app);
 void app_control_stop(app_t *app);
+/* Raises this telecentre's hand, or lowers it if raised (the operator's queue). */
+void app_control_hand(app_t *app);
 
 /* stats.c: the stats file's JSON (docs/OPERATOR.md "At the telecentre"), and the time
  * series: app_series_start opens the file and samples every second until app_series_stop. */

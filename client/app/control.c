@@ -5,6 +5,17 @@
  * again, the media untouched. Only when the server no longer has this telecentre (the
  * attach is refused as not_joined), or the relay answers the link's checks with 401 for
  * ten seconds, does the client join again, with new keys.
+ *
+ * The operator's controls (docs/PROTOCOL.md "Operator controls"): a promotion or demotion
+ * of this telecentre is carried out by joining again with the same token, the same path
+ * as above, so its media restarts as the role the join answers (a speaker sends its sound
+ * and the layers it makes; a viewer sends nothing); a removal ends the client with its own
+ * exit status; an operator's mute is told to the user.
+ *
+ * The telecentre raises its hand (the window's H key, or SIGUSR1 headless) to ask to speak:
+ * app_control_hand toggles it. The hand is the server's: the client says what it wants
+ * and follows the server's `hand` events about itself; a promotion lowers it, and so does
+ * a dropped connection (the user raises it again once back).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -29,6 +40,49 @@ __attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...) {
 }
 
 static void open_hub(app_t *app);
+static void on_retry(uv_timer_t *t);
+
+/* Joins again now: the control connection closes, and on_retry joins and restarts the
+ * media with the new answer before it attaches again. */
+static void rejoin_now(app_t *app) {
+    app->rejoin_wanted = true;
+    app->backoff_ms = 0;
+    cq_hubconn_close(app->hub);
+    app->hub = NULL;
+    app->control.up = false;
+    uv_timer_start(&app->retry_timer, on_retry, 0, 0);
+}
+
+/* The operator removed this telecentre: nothing will let it back in, so the client stops. */
+static void removed(app_t *app) {
+    app->control.ended = true; /* no reconnects */
+    say("the operator removed this telecentre from the session: leaving");
+    app_stop(app, EXIT_REMOVED);
+}
+
+/* The operator's events that concern this telecentre itself (tc); others' are ignored. */
+static void operator_event(app_t *app, const char *type, long long tc, json_t *o) {
+    app_control_stats_t *c = &app->control;
+    if (tc != (long long)app->join.telecentre)
+        return;
+    if (strcmp(type, "promoted") == 0 || strcmp(type, "demoted") == 0) {
+        bool up = type[0] == 'p';
+        c->promotions += up;
+        c->demotions += !up;
+        c->hand_raised = false; /* the server lowers the hand of one it promotes */
+        say("the operator made this telecentre %s: joining again",
+            up ? "a speaker (it sends its sound, and its picture if the link allows)"
+               : "a viewer again (it stops sending)");
+        rejoin_now(app);
+    } else if (strcmp(type, "hand") == 0) {
+        c->hand_raised = json_is_true(json_object_get(o, "raised"));
+    } else if (strcmp(type, "muted") == 0) {
+        c->muted_by_operator = json_is_true(json_object_get(o, "muted"));
+        say(c->muted_by_operator
+                ? "the operator muted this telecentre: the others do not hear it"
+                : "the operator unmuted this telecentre: the others hear it again");
+    }
+}
 
 static void on_message(void *ctx, const char *text, size_t len) {
     app_t *app = ctx;
@@ -41,9 +95,20 @@ static void on_message(void *ctx, const char *text, size_t len) {
     } else if (strcmp(type, "attached") == 0) {
         c->up = true;
         app->backoff_ms = 0;
-        json_t *others = json_object_get(json_object_get(o, "attach"), "participants");
+        /* A closed connection took this telecentre's hand down (the operator's queue is of
+         * connected telecentres); and whatever the operator decided while it was away
+         * (promoted, demoted) came as an event it could not hear: the role it is attached
+         * as says it. */
+        c->hand_raised = false;
+        json_t *attach = json_object_get(o, "attach");
+        const char *role = json_string_value(json_object_get(attach, "role"));
+        json_t *others = json_object_get(attach, "participants");
         say("in touch with the district server; %zu other telecentre(s) here",
             json_array_size(others));
+        if (role != NULL && strcmp(role, app->join.role) != 0) {
+            say("the operator made this telecentre a %s meanwhile: joining again", role);
+            rejoin_now(app);
+        }
     } else if (strcmp(type, "joined") == 0) {
         c->joined++;
         say("telecentre %lld joined", tc);
@@ -62,6 +127,21 @@ static void on_message(void *ctx, const char *text, size_t len) {
         c->ended = true;
         say("the session has ended");
         app_stop(app, EXIT_OK);
+    } else if (strcmp(type, "promoted") == 0 || strcmp(type, "demoted") == 0 ||
+               strcmp(type, "hand") == 0 ||
+               (strcmp(type, "muted") == 0 &&
+                json_string_value(json_object_get(o, "by")) != NULL)) {
+        operator_event(app, type, tc, o);
+    } else if (strcmp(type, "recording") == 0) {
+        bool on = json_is_true(json_object_get(o, "on"));
+        const char *by = json_string_value(json_object_get(o, "by"));
+        app->control.recorded = on;
+        say(on                                      ? "this session is being recorded"
+            : by != NULL && strcmp(by, "disk") == 0 ? "the recording stopped: the server could not "
+                                                      "go on writing it (disk full or failing)"
+                                                    : "the recording stopped");
+    } else if (strcmp(type, "removed") == 0) {
+        removed(app);
     } else if (strcmp(type, "replaced") == 0) {
         say("this telecentre joined again from elsewhere: leaving");
         app_stop(app, EXIT_REFUSED);
@@ -71,6 +151,8 @@ static void on_message(void *ctx, const char *text, size_t len) {
         if (error != NULL && strcmp(error, "not_joined") == 0)
             app->rejoin_wanted = true;
         say("the server says: %s", reason ? reason : error ? error : "an error");
+        if (error != NULL && strcmp(error, "removed") == 0)
+            removed(app);
     }
     json_decref(o);
 }
@@ -82,7 +164,12 @@ static void on_retry(uv_timer_t *t) {
         app->control.rejoins++;
         cq_endpoint_close(app->ep);
         app->ep = NULL;
-        if (app_join(app) != EXIT_OK || app_start_media(app) != EXIT_OK) {
+        int rc = app_join(app);
+        if (rc == EXIT_REMOVED) {
+            removed(app);
+            return;
+        }
+        if (rc != EXIT_OK || app_start_media(app) != EXIT_OK) {
             /* The server unreachable (the same outage), or refusing: try again later. */
             app->rejoin_wanted = true;
             app->backoff_ms = app->backoff_ms ? app->backoff_ms * 2 : BACKOFF_FIRST_MS;
@@ -156,13 +243,23 @@ static void on_watch(uv_timer_t *t) {
         st.link.check_errors > app->link_errors_at_down) {
         say("the relay no longer knows this telecentre: joining again");
         app->link_down_ms = 0;
-        app->rejoin_wanted = true;
-        app->backoff_ms = 0;
-        cq_hubconn_close(app->hub);
-        app->hub = NULL;
-        app->control.up = false;
-        uv_timer_start(&app->retry_timer, on_retry, 0, 0);
+        rejoin_now(app);
     }
+}
+
+void app_control_hand(app_t *app) {
+    app_control_stats_t *c = &app->control;
+    bool up = !c->hand_raised;
+    char msg[64];
+    snprintf(msg, sizeof msg, "{\"type\":\"raise_hand\",\"raised\":%s}", up ? "true" : "false");
+    if (!c->up || app->hub == NULL || cq_hubconn_send(app->hub, msg) != 0) {
+        say("the district server is not reachable now: the hand was not %s; try again",
+            up ? "raised" : "lowered");
+        return;
+    }
+    c->hand_raised = up; /* until the server's own event says otherwise */
+    c->hands_raised += up;
+    say(up ? "hand raised: the operator sees this telecentre asks to speak" : "hand lowered");
 }
 
 void app_control_start(app_t *app) {

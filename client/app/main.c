@@ -8,7 +8,8 @@
  *                  [--duration S] [--stats FILE.json] [--size WxH] [--fps N] [--kbps N]
  *
  * Exit status: 0 done, 1 the server refused the join, 2 bad command line, 3 server
- * unreachable or its answer unusable, 4 media could not start (a source, the socket).
+ * unreachable or its answer unusable, 4 media could not start (a source, the socket),
+ * 5 the operator removed this telecentre from the session.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -59,7 +60,8 @@ static void usage(FILE *out) {
             "                                ablation)\n"
             "\n"
             "The token comes from the operator (chasqui-ctl token issue). Exit status: 0 done,\n"
-            "1 join refused, 2 bad command line, 3 server unreachable, 4 media could not start.\n");
+            "1 join refused, 2 bad command line, 3 server unreachable, 4 media could not start,\n"
+            "5 the operator removed this telecentre from the session.\n");
 }
 
 static int bad_usage(const char *what) {
@@ -188,7 +190,21 @@ static int parse_options(int argc, char **argv, app_options_t *o) {
     return 0;
 }
 
-/* POSTs the token; on success fills app->join. */
+/* The simulcast layers this telecentre's picture makes: each halves the size, and a size
+ * that does not halve evenly (or would go below 16 pixels) makes fewer layers rather than
+ * none. 0 without a picture. */
+static unsigned video_layers(const app_options_t *o) {
+    if (o->video == NULL)
+        return 0;
+    unsigned n = CQ_SENDER_MAX_LAYERS, div;
+    while (n > 1 && (div = 1u << (n - 1), o->width % (2 * div) != 0 || o->height % (2 * div) != 0 ||
+                                              o->width / div < 16 || o->height / div < 16))
+        n--;
+    return n;
+}
+
+/* POSTs the token, and the layers it will send (the relay must not wait for one that
+ * never comes); on success fills app->join. */
 int app_join(app_t *app) {
     const app_options_t *o = app->opt;
     uint32_t session;
@@ -197,7 +213,7 @@ int app_join(app_t *app) {
     cq_httpc_url_t url = app->url;
     char path[64];
     snprintf(path, sizeof path, "/api/sessions/%u/join", (unsigned)session);
-    json_t *body = json_pack("{s:s}", "token", o->token);
+    json_t *body = json_pack("{s:s, s:i}", "token", o->token, "video_layers", (int)video_layers(o));
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
     cq_httpc_response_t res;
@@ -216,8 +232,10 @@ int app_join(app_t *app) {
         const char *detail = json_string_value(json_object_get(e, "reason"));
         fprintf(stderr, "chasqui-client: the server refused the join (%d %s)%s%s\n", res.status,
                 reason ? reason : "", detail ? ": " : "", detail ? detail : "");
-        json_decref(e);
         rc = res.status >= 500 ? EXIT_SERVER : EXIT_REFUSED;
+        if (res.status == 403 && reason != NULL && strcmp(reason, "removed") == 0)
+            rc = EXIT_REMOVED;
+        json_decref(e);
     } else {
         char why[64];
         if (cq_join_parse(res.body, res.body_len, &app->join, why, sizeof why) != 0) {
@@ -263,6 +281,12 @@ static void on_signal(uv_signal_t *s, int signum) {
     app_stop(s->data, EXIT_OK);
 }
 
+/* SIGUSR1: the hand goes up (or down), for a telecentre without the window. */
+static void on_hand_signal(uv_signal_t *s, int signum) {
+    (void)signum;
+    app_control_hand(s->data);
+}
+
 static int make_dir(const char *dir) {
     if (mkdir(dir, 0755) == 0 || errno == EEXIST)
         return 0;
@@ -304,13 +328,9 @@ int app_start_media(app_t *app) {
                                     .height = o->height,
                                     .fps = o->fps,
                                     .video_kbps = o->kbps};
-    /* Simulcast halves the size per layer: a size that does not halve evenly (or would go
-     * below 16 pixels) sends fewer layers rather than none. */
-    unsigned div;
-    while (c.sender.video_layers > 1 && (div = 1u << (c.sender.video_layers - 1),
-                                         o->width % (2 * div) != 0 || o->height % (2 * div) != 0 ||
-                                             o->width / div < 16 || o->height / div < 16))
-        c.sender.video_layers--;
+    /* The server gives what the join asked for; an older one gives three regardless. */
+    if (c.sender.video_layers > video_layers(o))
+        c.sender.video_layers = video_layers(o);
     memcpy(c.sender.video_ssrc, j->video_ssrc, sizeof j->video_ssrc);
     memcpy(c.sender.rtx_ssrc, j->rtx_ssrc, sizeof j->rtx_ssrc);
     /* --media-via: an IPv4 literal and a port, or [IPv6]:port. */
@@ -351,6 +371,8 @@ static void on_present(uv_timer_t *t) {
     cq_sdl_window_present(app->window);
     if (cq_sdl_window_poll(app->window))
         app_stop(app, EXIT_OK); /* the window was closed: the telecentre leaves */
+    for (unsigned n = cq_sdl_window_take_hand(app->window); n > 0; n--)
+        app_control_hand(app);
 }
 
 /* SDL for the window and speakers (not headless) and for the microphone. */
@@ -401,12 +423,15 @@ static void run(app_t *app) {
     uv_timer_init(app->loop, &app->stats_timer);
     uv_signal_init(app->loop, &app->sigint);
     uv_signal_init(app->loop, &app->sigterm);
+    uv_signal_init(app->loop, &app->sigusr1);
     app->stop_timer.data = app->stats_timer.data = app->sigint.data = app->sigterm.data = app;
+    app->sigusr1.data = app;
     if (o->duration > 0)
         uv_timer_start(&app->stop_timer, on_stop_timer, (uint64_t)(o->duration * 1000), 0);
     uv_timer_start(&app->stats_timer, on_stats_timer, STATS_PERIOD_MS, STATS_PERIOD_MS);
     uv_signal_start(&app->sigint, on_signal, SIGINT);
     uv_signal_start(&app->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&app->sigusr1, on_hand_signal, SIGUSR1);
     app_control_start(app);
     if (app_series_start(app) != 0)
         app->exit_code = EXIT_MEDIA;
@@ -432,6 +457,7 @@ static void run(app_t *app) {
     uv_close((uv_handle_t *)&app->stats_timer, NULL);
     uv_close((uv_handle_t *)&app->sigint, NULL);
     uv_close((uv_handle_t *)&app->sigterm, NULL);
+    uv_close((uv_handle_t *)&app->sigusr1, NULL);
     uv_run(app->loop, UV_RUN_DEFAULT);
 }
 

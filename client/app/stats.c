@@ -127,6 +127,12 @@ json_t *app_stats_json(const app_t *app, const cq_endpoint_stats_t *st, double s
         (json_int_t)c->left, "speaker", (json_int_t)c->speaker, "session_ended", c->ended);
     if (c->ending_in_s >= 0)
         json_object_set_new(control, "ending_in_s", json_integer(c->ending_in_s));
+    json_object_set_new(control, "muted_by_operator", json_boolean(c->muted_by_operator));
+    json_object_set_new(control, "promotions", json_integer((json_int_t)c->promotions));
+    json_object_set_new(control, "hand_raised", json_boolean(c->hand_raised));
+    json_object_set_new(control, "recorded", json_boolean(c->recorded));
+    json_object_set_new(control, "hands_raised", json_integer((json_int_t)c->hands_raised));
+    json_object_set_new(control, "demotions", json_integer((json_int_t)c->demotions));
     json_object_set_new(root, "control", control);
     return root;
 }

@@ -31,6 +31,8 @@
 #define DEFAULT_HTTP_PORT    8080
 #define DEFAULT_DB           "var/chasqui.db"
 #define DEFAULT_OPERATOR_KEY "var/operator.key"
+#define DEFAULT_RECORDINGS   "var/recordings"
+#define DEFAULT_REC_FLOOR_MB 512
 /* The schedule's clock: sessions open, start and end within a second of their time. */
 #define SCHEDULE_TICK_MS 1000
 
@@ -44,6 +46,8 @@ typedef struct {
     const char *db;
     const char *operator_key_file;
     const char *public_ip;
+    const char *recording_dir;
+    long recording_floor_mb;
     cq_log_level_t log_level;
 } options_t;
 
@@ -84,12 +88,18 @@ static void usage(FILE *out) {
             "  --stats-interval S  log each participant's counters every S seconds "
             "(default 10)\n"
             "  --log-level LEVEL   error, warn, info or debug (default info)\n"
+            "  --recording-dir DIR where recordings go, one folder per session\n"
+            "                      (default %s)\n"
+            "  --recording-min-free MB\n"
+            "                      recording stops when the disk holding them has less\n"
+            "                      free (default %d)\n"
             "  --no-adapt          estimate each downlink but neither pace nor choose\n"
             "                      layers by it (to measure what adaptivity does)\n"
             "  --help              this text\n"
             "  --version           the version\n",
             DEFAULT_HTTP_PORT, DEFAULT_MEDIA_PORT, DEFAULT_DB, DEFAULT_HTTP_PORT,
-            DEFAULT_MEDIA_PORT, DEFAULT_DB, DEFAULT_OPERATOR_KEY, CQ_RELAY_MAX_WORKERS);
+            DEFAULT_MEDIA_PORT, DEFAULT_DB, DEFAULT_OPERATOR_KEY, CQ_RELAY_MAX_WORKERS,
+            DEFAULT_RECORDINGS, DEFAULT_REC_FLOOR_MB);
 }
 
 /* A whole decimal number in [min, max], or -1. */
@@ -112,6 +122,8 @@ static int parse_options(int argc, char **argv, options_t *o) {
         {"stats-interval", required_argument, NULL, 's'},
         {"log-level", required_argument, NULL, 'l'},
         {"no-adapt", no_argument, NULL, 'A'},
+        {"recording-dir", required_argument, NULL, 'r'},
+        {"recording-min-free", required_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -122,6 +134,8 @@ static int parse_options(int argc, char **argv, options_t *o) {
                      .stats_s = 10,
                      .db = DEFAULT_DB,
                      .operator_key_file = DEFAULT_OPERATOR_KEY,
+                     .recording_dir = DEFAULT_RECORDINGS,
+                     .recording_floor_mb = DEFAULT_REC_FLOOR_MB,
                      .log_level = CQ_LOG_INFO};
     static const char *const levels[] = {"error", "warn", "info", "debug"};
     int c, li = 0;
@@ -176,6 +190,15 @@ static int parse_options(int argc, char **argv, options_t *o) {
         case 'A':
             o->no_adapt = true;
             break;
+        case 'r':
+            if (*optarg == '\0')
+                goto bad_value;
+            o->recording_dir = optarg;
+            break;
+        case 'F':
+            if ((o->recording_floor_mb = parse_number(optarg, 1, 1L << 30)) < 0)
+                goto bad_value;
+            break;
         case 'h':
             usage(stdout);
             return 1;
@@ -211,6 +234,8 @@ static const char *event_name(cq_relay_event_type_t t) {
         return "active speaker";
     case CQ_RELAY_EVENT_LAYER:
         return "receives another layer";
+    case CQ_RELAY_EVENT_RECORDING_STOPPED:
+        return "recording stopped (disk space or write error)";
     }
     return "unknown event";
 }
@@ -224,6 +249,8 @@ static void on_events(uv_async_t *h) {
         for (size_t i = 0; i < n; i++) {
             if (ev[i].type == CQ_RELAY_EVENT_SPEAKER && d->hub != NULL)
                 cq_hub_speaker(d->hub, ev[i].session_id, ev[i].participant_id);
+            if (ev[i].type == CQ_RELAY_EVENT_RECORDING_STOPPED && d->hub != NULL)
+                cq_hub_recording(d->hub, ev[i].session_id, false, "disk");
             if (ev[i].type == CQ_RELAY_EVENT_LAYER) {
                 if (d->hub != NULL)
                     cq_hub_layer(d->hub, ev[i].session_id, ev[i].participant_id, ev[i].publisher_id,
@@ -290,7 +317,9 @@ static int start(daemon_t *d, const options_t *o) {
                             .workers = (unsigned)o->workers,
                             .stats_log_ms = (unsigned)o->stats_s * 1000u,
                             .no_adapt = o->no_adapt,
-                            .events_notify = &d->events};
+                            .events_notify = &d->events,
+                            .recording_dir = o->recording_dir,
+                            .recording_min_free = (uint64_t)o->recording_floor_mb << 20};
     if ((err = cq_relay_create(&d->relay, &rc)) != 0) {
         cq_log(CQ_LOG_ERROR, "relay", "cannot listen for media on UDP %ld: %s", o->media_port,
                cq_strerror(err));

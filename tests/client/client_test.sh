@@ -3,11 +3,13 @@
 # telecentres and a session and issues tokens; each telecentre joins with its token, sends
 # synthetic video and audio for a few seconds, and records the other. The stats files and
 # the recordings must show that each saw and heard the other. Then the exit codes.
-# Usage: client_test.sh chasqui-relay chasqui-ctl chasqui-client
+# The session is recorded meanwhile, and each telecentre's recording converted to WebM.
+# Usage: client_test.sh chasqui-relay chasqui-ctl chasqui-client chasqui-rec2webm
 set -u
 relay=$(realpath "$1")
 ctl=$(realpath "$2")
 client=$(realpath "$3")
+rec2webm=$(realpath "$4")
 work=$(mktemp -d)
 pid=
 trap '[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$work"' EXIT
@@ -45,6 +47,9 @@ start_client 1
 wait_log "$work/c1.log" "in touch with the district server"
 start_client 2
 wait_log "$work/c1.log" "telecentre 2 joined"
+c session recording 1 on >/dev/null || fail "recording on"
+wait_log "$work/c1.log" "this session is being recorded"
+c session recording 1 on >/dev/null || fail "recording on, again" # no second notice
 sleep 5
 c session end 1 >/dev/null || fail "session end"
 for i in 1 2; do
@@ -54,6 +59,8 @@ for i in 1 2; do
     wait "${!pid_var}" || fail "client $i exited $?"
     grep -q "the session has ended" "$work/c$i.log" || fail "client $i did not hear the end"
 done
+announced=$(grep -c "this session is being recorded" "$work/c1.log")
+[ "$announced" = 1 ] || fail "the recording was announced $announced times"
 
 for i in 1 2; do
     other=$((3 - i))
@@ -79,6 +86,28 @@ for i in 1 2; do
     [ -s "$work/out$i/$other.wav" ] || fail "telecentre $i recorded no audio of $other"
     head -c 9 "$work/out$i/$other.y4m" | grep -q YUV4MPEG || fail "not a Y4M file"
     grep -q "joined session 1 as participant" "$work/c$i.log" || fail "no join line"
+done
+
+# What the relay recorded of each, converted: VP8 (the top layer, 320x180) and Opus
+# (telecentre 2's in 60 ms packets) of about the five seconds recorded, which ffmpeg
+# decodes from end to end without a complaint.
+for i in 1 2; do
+    files=(var/recordings/session-1/*-p$i-*.cqrec)
+    [ ${#files[@]} = 3 ] || fail "recordings of telecentre $i: ${files[*]}"
+    "$rec2webm" -o "$work/p$i.webm" "${files[@]}" >"$work/rec$i.log" 2>&1 ||
+        fail "rec2webm $i: $(cat "$work/rec$i.log")"
+    cat "$work/rec$i.log"
+    ffprobe -v error -show_entries stream=codec_name,width:format=duration -of default=nw=1 \
+        "$work/p$i.webm" >"$work/probe$i" || fail "ffprobe $i"
+    grep -q "^codec_name=vp8$" "$work/probe$i" && grep -q "^width=320$" "$work/probe$i" &&
+        grep -q "^codec_name=opus$" "$work/probe$i" || fail "probe $i: $(cat "$work/probe$i")"
+    d=$(sed -n 's/^duration=//p' "$work/probe$i")
+    awk -v d="$d" 'BEGIN { exit !(d > 3 && d < 9) }' || fail "recording $i lasts $d s"
+    # The pictures keep their capture times, a few ms off 15 a second: ffmpeg's encoder
+    # (here the null one) would round two of them onto one tick of 1/15 s and complain,
+    # so it keeps the file's own time base.
+    ffmpeg -v error -i "$work/p$i.webm" -enc_time_base -1 -f null - >"$work/dec$i" 2>&1
+    [ ! -s "$work/dec$i" ] || fail "decoding $i: $(head -5 "$work/dec$i"; cat "$work/rec$i.log")"
 done
 
 # Exit codes: 1 refused, 2 bad command line, 3 unreachable.

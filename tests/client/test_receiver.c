@@ -415,6 +415,29 @@ static void test_receiver_video_nack_repaired(void **state) {
     teardown();
 }
 
+/* On a short round trip a lost TL0 frame is still waited for TL0_WAIT_MIN_US (350 ms),
+ * not two round trips: a third request fits in that, and giving the frame up costs a
+ * keyframe, far more on a radio link (docs/E2E.md). Its repair never comes here. */
+static void test_receiver_tl0_waited_past_short_rtt(void **state) {
+    (void)state;
+    setup(true, false, "chasqui-1-2");
+    cq_receiver_set_rtt(net.r, 40000); /* two round trips and 50 ms: 130 ms */
+    enum { N = 30 };
+    net.pics_max = N;
+    net.drop_picture = 8; /* TL0 */
+    net.drop_nacks = true;
+    advance(&net, N * PIC_US + 300000u);
+    assert_int_equal(net.dropped, 1);
+    assert_int_equal(net.dropped_desc[0].tid, 0);
+    assert_true(net.nacks >= 3); /* asked again and again while it waited */
+    assert_true(net.plis >= 1);
+    uint64_t waited = net.first_pli_us - net.dropped_at_us;
+    print_message("TL0 waited %llu us before its PLI\n", (unsigned long long)waited);
+    assert_true(waited >= 350000u);
+    assert_true(waited < 350000u + 2 * PIC_US); /* and then given up at once */
+    teardown();
+}
+
 /* A TL0 packet lost for good (its NACKs lost too): the picture stops, the receiver asks
  * for a keyframe, the sender makes one, and pictures come again. */
 static void test_receiver_video_lost_for_good_pli(void **state) {
@@ -949,6 +972,7 @@ int main(void) {
         cmocka_unit_test_teardown(test_receiver_video_lossless, teardown_test),
         cmocka_unit_test_teardown(test_receiver_video_nack_repaired, teardown_test),
         cmocka_unit_test_teardown(test_receiver_video_lost_for_good_pli, teardown_test),
+        cmocka_unit_test_teardown(test_receiver_tl0_waited_past_short_rtt, teardown_test),
         cmocka_unit_test_teardown(test_receiver_cname_groups_audio_named_first, teardown_test),
         cmocka_unit_test_teardown(test_receiver_cname_groups_video_named_first, teardown_test),
         cmocka_unit_test_teardown(test_receiver_cname_join_keeps_rtx, teardown_test),

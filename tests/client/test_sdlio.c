@@ -302,6 +302,35 @@ static void test_sdlio_window_poll_close_button(void **state) {
     cq_sdl_window_close(w);
 }
 
+/* H in the window asks to speak: each press counts once (not its key repeats, not other
+ * keys, not another window's), and taking the count empties it. */
+static void test_sdlio_window_hand_key(void **state) {
+    (void)state;
+    struct cq_sdl_window *w = NULL;
+    assert_int_equal(cq_sdl_window_open(&w, "chasqui test", 320, 240), 0);
+    assert_int_equal(cq_sdl_window_take_hand(w), 0);
+    SDL_Event ev = {.key = {.type = SDL_KEYDOWN, .windowID = cq_sdl_window_id(w)}};
+    ev.key.keysym.sym = SDLK_h;
+    assert_int_equal(SDL_PushEvent(&ev), 1);
+    ev.key.repeat = 1; /* held down */
+    assert_int_equal(SDL_PushEvent(&ev), 1);
+    ev.key.repeat = 0;
+    ev.key.keysym.sym = SDLK_m;
+    assert_int_equal(SDL_PushEvent(&ev), 1);
+    ev.key.keysym.sym = SDLK_h;
+    ev.key.windowID = cq_sdl_window_id(w) + 1;
+    assert_int_equal(SDL_PushEvent(&ev), 1);
+    assert_false(cq_sdl_window_poll(w));
+    assert_int_equal(cq_sdl_window_take_hand(w), 1);
+    assert_int_equal(cq_sdl_window_take_hand(w), 0);
+    ev.key.windowID = cq_sdl_window_id(w);
+    assert_int_equal(SDL_PushEvent(&ev), 1);
+    assert_int_equal(SDL_PushEvent(&ev), 1);
+    assert_false(cq_sdl_window_poll(w));
+    assert_int_equal(cq_sdl_window_take_hand(w), 2);
+    cq_sdl_window_close(w);
+}
+
 /* ---- Speakers ----------------------------------------------------------------------- */
 
 /* Reads the disk driver's output file (after the device closed) into a malloc'd array. */
@@ -623,6 +652,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_sdlio_window_show_present_clear, setup_sdl,
                                         teardown_sdl),
         cmocka_unit_test_setup_teardown(test_sdlio_window_poll_quit, setup_sdl, teardown_sdl),
+        cmocka_unit_test_setup_teardown(test_sdlio_window_hand_key, setup_sdl, teardown_sdl),
         cmocka_unit_test_setup_teardown(test_sdlio_window_poll_close_button, setup_sdl,
                                         teardown_sdl),
         cmocka_unit_test_setup_teardown(test_sdlio_speaker_mixes_saturating, setup_sdl,

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <uv.h>
 
 #include "relay/relay.h"
 #include "relay/sigmedia.h"
@@ -37,6 +38,7 @@ typedef struct {
     struct cq_api *api;
     cq_media_ops_t media;
     int64_t now;
+    char recordings[40]; /* the relay's recording folder, removed at teardown */
 } fixture_t;
 
 static int64_t clock_of(void *ctx) {
@@ -46,7 +48,10 @@ static int64_t clock_of(void *ctx) {
 static int setup(void **state) {
     fixture_t *f = calloc(1, sizeof *f);
     f->now = NOON;
-    cq_relay_config_t rc = {.host = "127.0.0.1", .workers = 1};
+    snprintf(f->recordings, sizeof f->recordings, "/tmp/cq-join-rec-XXXXXX");
+    assert_non_null(mkdtemp(f->recordings));
+    cq_relay_config_t rc = {
+        .host = "127.0.0.1", .workers = 1, .recording_dir = f->recordings, .recording_min_free = 1};
     assert_int_equal(cq_relay_create(&f->relay, &rc), 0);
     assert_int_equal(cq_store_open(&f->store, ":memory:"), 0);
     f->media = cq_sigmedia_ops(f->relay);
@@ -67,6 +72,9 @@ static int teardown(void **state) {
     cq_api_destroy(f->api);
     cq_store_close(f->store);
     cq_relay_destroy(f->relay);
+    char cmd[80];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->recordings);
+    assert_int_equal(system(cmd), 0);
     free(f);
     return 0;
 }
@@ -289,12 +297,83 @@ static void test_join_then_media_flows(void **state) {
     json_decref(jb);
 }
 
+/* Two telecentres a and b, invited to a session open now and to one this evening. */
+static void now_and_later(fixture_t *f, int64_t *a, int64_t *b, int64_t *now, int64_t *later) {
+    *a = add_telecentre(f, "Puerto Ocopa");
+    *b = add_telecentre(f, "Mazamari");
+    *now = schedule(f, "2026-11-23T12:05:00Z", "2026-11-23T13:00:00Z", *a, *b);
+    *later = schedule(f, "2026-11-23T18:00:00Z", "2026-11-23T19:00:00Z", *a, *b);
+}
+
+/* The operator records a live session through the API: POST starts and stops it, GET
+ * lists the raw files, which fill with what the telecentres send. A session that is not
+ * open records nothing; a body that does not say on or off is refused. */
+static void test_join_recording_route(void **state) {
+    fixture_t *f = *state;
+    int64_t a, b, s, later;
+    now_and_later(f, &a, &b, &s, &later);
+    char ta[CQ_TOKEN_MAX + 1], tb[CQ_TOKEN_MAX + 1];
+    token(f, s, a, ta, sizeof ta);
+    token(f, s, b, tb, sizeof tb);
+    json_t *ja, *jb, *o;
+    assert_int_equal(join(f, s, ta, &ja), 200);
+    assert_int_equal(join(f, s, tb, &jb), 200);
+    endpoint_t ea, eb;
+    open_endpoint(ja, &ea);
+    open_endpoint(jb, &eb);
+
+    char path[96], later_path[96];
+    snprintf(path, sizeof path, "/api/sessions/%lld/recording", (long long)s);
+    snprintf(later_path, sizeof later_path, "/api/sessions/%lld/recording", (long long)later);
+    assert_int_equal(call(f, "POST", path, NULL, "{\"on\":true}", NULL), 401);
+    assert_int_equal(call(f, "POST", path, AUTH, "{\"on\":\"yes\"}", &o), 400);
+    json_decref(o);
+    assert_int_equal(call(f, "POST", later_path, AUTH, "{\"on\":true}", &o), 409);
+    json_decref(o);
+    assert_int_equal(call(f, "POST", path, AUTH, "{\"on\":true}", &o), 200);
+    assert_true(json_is_true(json_object_get(o, "recording")));
+    /* What it lost so far, for the operator to see: nothing on a fast disk. */
+    assert_true(json_is_integer(json_object_get(o, "packets_lost")));
+    assert_int_equal(json_integer_value(json_object_get(o, "packets_lost")), 0);
+    assert_int_equal(json_integer_value(json_object_get(o, "stopped_by_relay")), 0);
+    json_decref(o);
+    assert_int_equal(talk(&ea, 1, &eb, 20), 20);
+    assert_int_equal(call(f, "POST", path, AUTH, "{\"on\":false}", &o), 200);
+    assert_true(json_is_false(json_object_get(o, "recording")));
+    json_decref(o);
+    /* The writer closes the file after what came before the stop: its header and 20
+     * records (an arrival time and length, then the packet). */
+    uint8_t pkt[200];
+    json_int_t want = 32 + 20 * (10 + (json_int_t)cq_test_audio_packet(pkt, 1, 1, 0, 0)), bytes = 0;
+    size_t nfiles = 0;
+    for (int i = 0; i < 200 && bytes != want; i++) {
+        /* The file appears once the writer has drained the stop's packets. */
+        assert_int_equal(call(f, "GET", path, AUTH, NULL, &o), 200);
+        json_t *files = json_object_get(o, "files");
+        nfiles = json_array_size(files);
+        json_t *file = json_array_get(files, 0);
+        if (nfiles == 1) {
+            assert_non_null(strstr(json_string_value(json_object_get(file, "name")), "-audio-"));
+            bytes = json_integer_value(json_object_get(file, "bytes"));
+        }
+        json_decref(o);
+        if (bytes != want)
+            uv_sleep(10);
+    }
+    assert_int_equal(nfiles, 1);
+    assert_int_equal(bytes, want);
+    cq_test_peer_close(&ea.peer);
+    cq_test_peer_close(&eb.peer);
+    json_decref(ja);
+    json_decref(jb);
+}
+
 /* Tokens that do not open the session now: each refused with its own status and kind. */
 static void test_join_refusals(void **state) {
     fixture_t *f = *state;
-    int64_t a = add_telecentre(f, "Puerto Ocopa"), b = add_telecentre(f, "Mazamari");
-    int64_t now = schedule(f, "2026-11-23T12:05:00Z", "2026-11-23T13:00:00Z", a, b);
-    int64_t later = schedule(f, "2026-11-23T18:00:00Z", "2026-11-23T19:00:00Z", a, b);
+    int64_t a, b, now, later;
+    now_and_later(f, &a, &b, &now, &later);
+    (void)b;
     char t_now[CQ_TOKEN_MAX + 1], t_later[CQ_TOKEN_MAX + 1];
     token(f, now, a, t_now, sizeof t_now);
     token(f, later, a, t_later, sizeof t_later);
@@ -330,10 +409,59 @@ static void test_join_refusals(void **state) {
     json_decref(o);
 }
 
+/* A sender says how many simulcast layers it makes (a 320x180 camera halves only once):
+ * it gets SSRCs for those alone, so the relay never prices or asks for a layer that will
+ * never come. Without the field it gets three; a count out of range is refused. */
+static void test_join_video_layers(void **state) {
+    fixture_t *f = *state;
+    int64_t a = add_telecentre(f, "Puerto Ocopa"), b = add_telecentre(f, "Mazamari");
+    int64_t s = schedule(f, "2026-11-23T12:05:00Z", "2026-11-23T13:05:00Z", a, b);
+    char ta[CQ_TOKEN_MAX + 1], path[96];
+    token(f, s, a, ta, sizeof ta);
+    snprintf(path, sizeof path, "/api/sessions/%lld/join", (long long)s);
+    static const struct {
+        const char *layers; /* the field's JSON text; NULL: no field */
+        int status;
+        size_t ssrcs;
+    } cases[] = {
+        {NULL, 200, 3}, {"2", 200, 2},  {"1", 200, 1},     {"0", 200, 0},
+        {"4", 400, 0},  {"-1", 400, 0}, {"\"2\"", 400, 0}, {"2.5", 400, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char body[400];
+        if (cases[i].layers)
+            snprintf(body, sizeof body, "{\"token\":\"%s\",\"video_layers\":%s}", ta,
+                     cases[i].layers);
+        else
+            snprintf(body, sizeof body, "{\"token\":\"%s\"}", ta);
+        json_t *o;
+        assert_int_equal(call(f, "POST", path, NULL, body, &o), cases[i].status);
+        if (cases[i].status == 200) {
+            json_t *ssrcs = json_object_get(o, "ssrcs");
+            assert_int_equal(json_array_size(json_object_get(ssrcs, "video")), cases[i].ssrcs);
+            assert_int_equal(json_array_size(json_object_get(ssrcs, "rtx")), cases[i].ssrcs);
+            assert_true(json_integer_value(json_object_get(ssrcs, "audio")) != 0);
+        } else {
+            assert_string_equal(json_string_value(json_object_get(o, "field")), "video_layers");
+        }
+        json_decref(o);
+    }
+    /* Attaching keeps what the join set up: it takes the token alone. */
+    char body[400];
+    snprintf(body, sizeof body, "{\"token\":\"%s\",\"video_layers\":2}", ta);
+    snprintf(path, sizeof path, "/api/sessions/%lld/attach", (long long)s);
+    json_t *o;
+    assert_int_equal(call(f, "POST", path, NULL, body, &o), 400);
+    assert_string_equal(json_string_value(json_object_get(o, "field")), "video_layers");
+    json_decref(o);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_join_then_media_flows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_join_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_join_recording_route, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_join_video_layers, setup, teardown),
     };
     return cmocka_run_group_tests_name("relay/join", tests, NULL, NULL);
 }

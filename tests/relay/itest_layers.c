@@ -469,9 +469,11 @@ static void test_layers_rtt_from_receiver_reports(void **state) {
     assert_true(rtt >= 40000 && rtt < 3000000);
 }
 
-/* How many repairs of the packet B knows as seq come to B within 500 ms of silence. */
-static int repairs_of(fixture_t *f, uint16_t seq) {
-    int got = 0;
+/* Repairs of the packets B knows as first .. first + n - 1 that come to B within 500 ms of
+ * silence, counted into got[0 .. n); a repair of any other packet fails the test. */
+static void repairs_in(fixture_t *f, uint16_t first, int *got, int n) {
+    for (int i = 0; i < n; i++)
+        got[i] = 0;
     for (int k = 0; k < 100; k++) {
         uint8_t buf[1600];
         bool is_rtcp;
@@ -479,11 +481,40 @@ static int repairs_of(fixture_t *f, uint16_t seq) {
         if (len == CQ_EAGAIN)
             break;
         cq_rtp_view_t rv;
-        if (len > 0 && !is_rtcp && cq_rtp_parse(buf, (size_t)len, &rv) >= 0 &&
-            rv.ssrc == f->seen.video_rtx && cq_load_be16(rv.payload) == seq)
-            got++;
+        if (len <= 0 || is_rtcp || cq_rtp_parse(buf, (size_t)len, &rv) < 0 ||
+            rv.ssrc != f->seen.video_rtx)
+            continue;
+        uint16_t at = (uint16_t)(cq_load_be16(rv.payload) - first);
+        assert_true(at < n);
+        got[at]++;
     }
+}
+
+static int repairs_of(fixture_t *f, uint16_t seq) {
+    int got;
+    repairs_in(f, seq, &got, 1);
     return got;
+}
+
+/* A (keyframe or not) then three frames of layer 0, all seen by B: B's last sequence. */
+static uint16_t four_frames(fixture_t *f, bool key) {
+    send_frame(f, 1, key ? 1 : 0);
+    for (int k = 0; k < 3; k++)
+        send_frame(f, 1, 0);
+    video_seen_t v = {0};
+    receive_video(f, 300, &v);
+    assert_int_equal(v.count, 4);
+    return v.last_seq;
+}
+
+/* B asks for pair's packets twice, 40 ms apart, as a receiver on a long round trip does. */
+static void nack_twice(fixture_t *f, cq_rtcp_nack_pair_t pair) {
+    uint8_t rtcp[64];
+    int n = cq_rtcp_nack_write(0x4242, f->seen.video, &pair, 1, rtcp, sizeof rtcp);
+    assert_true(n > 0);
+    assert_int_equal(cq_test_peer_send_rtcp(&f->peer[B], rtcp, (size_t)n), 0);
+    uv_sleep(40);
+    assert_int_equal(cq_test_peer_send_rtcp(&f->peer[B], rtcp, (size_t)n), 0);
 }
 
 /* On a round trip of 300 ms and more a receiver asks for a repair twice, 40 ms apart
@@ -494,26 +525,33 @@ static void test_layers_long_round_trip_repair_sent_twice(void **state) {
     for (int round = 0; round < 2; round++) {
         if (round == 1)
             assert_true(measure_rtt(f, 450) >= CQ_NACK_DOUBLE_RTT_US);
-        send_frame(f, 1, round == 0 ? 1 : 0);
-        for (int k = 0; k < 3; k++)
-            send_frame(f, 1, 0);
-        video_seen_t v = {0};
-        receive_video(f, 300, &v);
-        assert_int_equal(v.count, 4);
-        uint16_t wanted = (uint16_t)(v.last_seq - 1);
-        cq_rtcp_nack_pair_t pair = {wanted, 0};
-        uint8_t rtcp[64];
-        int n = cq_rtcp_nack_write(0x4242, f->seen.video, &pair, 1, rtcp, sizeof rtcp);
-        assert_true(n > 0);
-        assert_int_equal(cq_test_peer_send_rtcp(&f->peer[B], rtcp, (size_t)n), 0);
-        uv_sleep(40);
-        assert_int_equal(cq_test_peer_send_rtcp(&f->peer[B], rtcp, (size_t)n), 0);
+        uint16_t wanted = (uint16_t)(four_frames(f, round == 0) - 1);
+        nack_twice(f, (cq_rtcp_nack_pair_t){wanted, 0});
         assert_int_equal(repairs_of(f, wanted), round == 0 ? 1 : 2);
     }
     cq_relay_participant_stats_t st;
     assert_int_equal(cq_relay_participant_stats(f->relay, f->session, 2, &st), 0);
     assert_int_equal(st.nacks_limited, 1);
     assert_int_equal(st.rtx_sent, 3);
+}
+
+/* Two packets of one frame lost to a receiver on a long round trip, each asked for twice:
+ * all four repairs go. The budget is twice a short round trip's for it; with the same
+ * budget the first request's two repairs spent it and the second request's were refused,
+ * so a repair lost on the way waited another round trip (600 ms on VSAT). */
+static void test_layers_long_round_trip_budget_covers_both_requests(void **state) {
+    fixture_t *f = *state;
+    assert_true(measure_rtt(f, 450) >= CQ_NACK_DOUBLE_RTT_US);
+    uint16_t first = (uint16_t)(four_frames(f, true) - 2);
+    nack_twice(f, (cq_rtcp_nack_pair_t){first, 1u << 0}); /* first and first + 1 */
+    int got[2];
+    repairs_in(f, first, got, 2);
+    assert_int_equal(got[0], 2);
+    assert_int_equal(got[1], 2);
+    cq_relay_participant_stats_t st;
+    assert_int_equal(cq_relay_participant_stats(f->relay, f->session, 2, &st), 0);
+    assert_int_equal(st.nacks_limited, 0);
+    assert_int_equal(st.rtx_sent, 4);
 }
 
 int main(void) {
@@ -531,6 +569,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_layers_rtt_from_receiver_reports, setup, teardown),
         cmocka_unit_test_setup_teardown(test_layers_long_round_trip_repair_sent_twice, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_layers_long_round_trip_budget_covers_both_requests,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests_name("relay/layers", tests, NULL, NULL);
 }

@@ -1,8 +1,10 @@
 /*
  * The WebSocket over loopback, with the whole control plane and a real relay behind it:
  * telecentres join with their tokens over the socket, hear each other come and go, ask
- * for less video, and are told when the session ends and disconnected. The server's loop
- * runs on its own thread; the test speaks WebSocket from plain sockets. Bounded waits.
+ * for less video, and are told when the session ends and disconnected; in a broadcast the
+ * operator answers a raised hand (promote, mute, demote) and removes a telecentre, and the
+ * relay's media follows. The server's loop runs on its own thread; the test speaks
+ * WebSocket from plain sockets and media from test peers. Bounded waits.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,11 +25,13 @@
 #include "relay/relay.h"
 #include "relay/sigmedia.h"
 #include "rtp/error.h"
+#include "rtp/rtp.h"
 #include "signaling/api.h"
 #include "signaling/http.h"
 #include "signaling/hub.h"
 #include "signaling/store.h"
 #include "signaling/token.h"
+#include "support/media.h"
 #include "support/peer.h"
 #include "support/ws_client.h"
 
@@ -45,12 +49,17 @@ typedef struct {
     uv_loop_t loop;
     uv_async_t wake;
     uv_sem_t done;
-    const char *run_path; /* a request the loop thread makes for the test */
+    /* A request the loop thread makes for the test (the API is the loop's alone). */
+    const char *run_method, *run_path, *run_body;
+    json_t *run_answer;
     int run_status;
     bool stop;
     uint16_t port;
-    int64_t session, tc[2];
+    int64_t session, tc[3]; /* the conference of tc[0] and tc[1] */
     char token[2][CQ_TOKEN_MAX + 1];
+    /* A broadcast: tc[0] presents, tc[1] and tc[2] watch. */
+    int64_t broadcast;
+    char btoken[3][CQ_TOKEN_MAX + 1];
 } fixture_t;
 
 static int api(fixture_t *f, const char *method, const char *path, const char *body, json_t **out) {
@@ -75,13 +84,60 @@ static void on_wake(uv_async_t *a) {
         uv_close((uv_handle_t *)a, NULL);
         return;
     }
-    f->run_status = api(f, "POST", f->run_path, NULL, NULL);
+    f->run_status = api(f, f->run_method, f->run_path, f->run_body, &f->run_answer);
     uv_sem_post(&f->done);
 }
 
 static void serve(void *arg) {
     fixture_t *f = arg;
     uv_run(&f->loop, UV_RUN_DEFAULT);
+}
+
+static int64_t add_telecentre(fixture_t *f, int i) {
+    char body[96];
+    snprintf(body, sizeof body, "{\"name\":\"TC %d\",\"district\":\"Río Tambo\"}", i);
+    json_t *o;
+    assert_int_equal(api(f, "POST", "/api/telecentres", body, &o), 201);
+    int64_t id = (int64_t)json_integer_value(json_object_get(o, "id"));
+    json_decref(o);
+    return id;
+}
+
+/* A session of the first n telecentres starting in five minutes (open now), presented by
+ * presenter (0: none); returns its id. */
+static int64_t schedule_now(fixture_t *f, const char *mode, int n, int64_t presenter) {
+    char start[32], end[32], body[400];
+    time_t now = time(NULL);
+    struct tm tm;
+    time_t s = now + 300, e = now + 3600;
+    strftime(start, sizeof start, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&s, &tm));
+    strftime(end, sizeof end, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&e, &tm));
+    int len = snprintf(body, sizeof body,
+                       "{\"title\":\"Yuca\",\"start\":\"%s\",\"end\":\"%s\",\"mode\":\"%s\","
+                       "\"presenters\":[",
+                       start, end, mode);
+    if (presenter > 0)
+        len += snprintf(body + len, sizeof body - (size_t)len, "%lld", (long long)presenter);
+    len += snprintf(body + len, sizeof body - (size_t)len, "],\"telecentres\":[");
+    for (int i = 0; i < n; i++)
+        len += snprintf(body + len, sizeof body - (size_t)len, "%s%lld", i ? "," : "",
+                        (long long)f->tc[i]);
+    snprintf(body + len, sizeof body - (size_t)len, "]}");
+    json_t *o;
+    assert_int_equal(api(f, "POST", "/api/sessions", body, &o), 201);
+    int64_t id = (int64_t)json_integer_value(json_object_get(o, "id"));
+    json_decref(o);
+    return id;
+}
+
+static void issue(fixture_t *f, int64_t session, int64_t tc, const char *role, char *out) {
+    char path[64], body[96];
+    snprintf(path, sizeof path, "/api/sessions/%lld/tokens", (long long)session);
+    snprintf(body, sizeof body, "{\"telecentre\":%lld,\"role\":\"%s\"}", (long long)tc, role);
+    json_t *o;
+    assert_int_equal(api(f, "POST", path, body, &o), 201);
+    snprintf(out, CQ_TOKEN_MAX + 1, "%s", json_string_value(json_object_get(o, "token")));
+    json_decref(o);
 }
 
 static int setup(void **state) {
@@ -99,39 +155,17 @@ static int setup(void **state) {
                           .media = &f->media,
                           .hub = f->hub};
     assert_int_equal(cq_api_create(&f->api, &ac), 0);
-    /* Before the loop thread starts, this thread may use the API: two telecentres, a
-     * session starting in five minutes (open now), their tokens. */
-    json_t *o;
-    for (int i = 0; i < 2; i++) {
-        char body[96];
-        snprintf(body, sizeof body, "{\"name\":\"TC %d\",\"district\":\"Río Tambo\"}", i);
-        assert_int_equal(api(f, "POST", "/api/telecentres", body, &o), 201);
-        f->tc[i] = (int64_t)json_integer_value(json_object_get(o, "id"));
-        json_decref(o);
-    }
-    char start[32], end[32], body[320];
-    time_t now = time(NULL);
-    struct tm tm;
-    time_t s = now + 300, e = now + 3600;
-    strftime(start, sizeof start, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&s, &tm));
-    strftime(end, sizeof end, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&e, &tm));
-    snprintf(body, sizeof body,
-             "{\"title\":\"Yuca\",\"start\":\"%s\",\"end\":\"%s\",\"mode\":\"conference\","
-             "\"telecentres\":[%lld,%lld]}",
-             start, end, (long long)f->tc[0], (long long)f->tc[1]);
-    assert_int_equal(api(f, "POST", "/api/sessions", body, &o), 201);
-    f->session = (int64_t)json_integer_value(json_object_get(o, "id"));
-    json_decref(o);
-    for (int i = 0; i < 2; i++) {
-        char path[64];
-        snprintf(path, sizeof path, "/api/sessions/%lld/tokens", (long long)f->session);
-        snprintf(body, sizeof body, "{\"telecentre\":%lld,\"role\":\"participant\"}",
-                 (long long)f->tc[i]);
-        assert_int_equal(api(f, "POST", path, body, &o), 201);
-        snprintf(f->token[i], sizeof f->token[i], "%s",
-                 json_string_value(json_object_get(o, "token")));
-        json_decref(o);
-    }
+    /* Before the loop thread starts, this thread may use the API: three telecentres, a
+     * conference of two and a broadcast of all three, both starting in five minutes (open
+     * now), their tokens. */
+    for (int i = 0; i < 3; i++)
+        f->tc[i] = add_telecentre(f, i);
+    f->session = schedule_now(f, "conference", 2, 0);
+    for (int i = 0; i < 2; i++)
+        issue(f, f->session, f->tc[i], "participant", f->token[i]);
+    f->broadcast = schedule_now(f, "broadcast", 3, f->tc[0]);
+    for (int i = 0; i < 3; i++)
+        issue(f, f->broadcast, f->tc[i], i == 0 ? "presenter" : "viewer", f->btoken[i]);
     uv_loop_init(&f->loop);
     uv_sem_init(&f->done, 0);
     uv_async_init(&f->loop, &f->wake, on_wake);
@@ -160,12 +194,24 @@ static int teardown(void **state) {
     return closed == 0 ? 0 : -1;
 }
 
-/* Has the loop thread make an operator request; returns its status. */
-static int on_loop(fixture_t *f, const char *path) {
+/* Has the loop thread make an operator request; returns its status and, in *answer if
+ * not NULL, what it said (the caller's to free). */
+static int on_loop_call(fixture_t *f, const char *method, const char *path, const char *body,
+                        json_t **answer) {
+    f->run_method = method;
     f->run_path = path;
+    f->run_body = body;
     uv_async_send(&f->wake);
     uv_sem_wait(&f->done);
+    if (answer != NULL)
+        *answer = f->run_answer;
+    else
+        json_decref(f->run_answer);
     return f->run_status;
+}
+
+static int on_loop(fixture_t *f, const char *path) {
+    return on_loop_call(f, "POST", path, NULL, NULL);
 }
 
 /* Receives messages until one of `type` comes (bounded); returns it, parsed, or NULL. */
@@ -183,12 +229,17 @@ static json_t *expect(cq_test_ws_t *ws, const char *type) {
     return NULL;
 }
 
-static void join(fixture_t *f, cq_test_ws_t *ws, int i) {
+/* Joins as telecentre i; extra: more fields of the join message ("" or ",\"k\":v"). */
+static void join_with(fixture_t *f, cq_test_ws_t *ws, int i, const char *extra) {
     assert_int_equal(cq_test_ws_open(ws, f->port), 0);
     char msg[400];
-    snprintf(msg, sizeof msg, "{\"type\":\"join\",\"session\":%lld,\"token\":\"%s\"}",
-             (long long)f->session, f->token[i]);
+    snprintf(msg, sizeof msg, "{\"type\":\"join\",\"session\":%lld,\"token\":\"%s\"%s}",
+             (long long)f->session, f->token[i], extra);
     assert_int_equal(cq_test_ws_send(ws, msg), 0);
+}
+
+static void join(fixture_t *f, cq_test_ws_t *ws, int i) {
+    join_with(f, ws, i, "");
 }
 
 static void test_ws_join_events_requests_and_end(void **state) {
@@ -201,9 +252,13 @@ static void test_ws_join_events_requests_and_end(void **state) {
     assert_int_equal(json_integer_value(json_object_get(answer, "telecentre")), f->tc[0]);
     assert_true(json_integer_value(json_object_get(json_object_get(answer, "media"), "port")) > 0);
     json_decref(o);
-    join(f, &b, 1);
+    /* B makes one simulcast layer, and says so: it gets SSRCs for one. */
+    join_with(f, &b, 1, ",\"video_layers\":1");
     o = expect(&b, "welcome");
     assert_non_null(o);
+    json_t *ssrcs = json_object_get(json_object_get(o, "join"), "ssrcs");
+    assert_int_equal(json_array_size(json_object_get(ssrcs, "video")), 1);
+    assert_int_equal(json_array_size(json_object_get(ssrcs, "rtx")), 1);
     json_decref(o);
     /* A hears that B came. */
     o = expect(&a, "joined");
@@ -259,6 +314,19 @@ static void first_message(fixture_t *f, cq_test_ws_t *ws, const char *type, int 
     assert_int_equal(cq_test_ws_send(ws, msg), 0);
 }
 
+/* A test endpoint with what a join answer gives, bound to the relay. */
+static void open_peer(cq_test_peer_t *peer, const cq_join_t *j) {
+    cq_test_peer_config_t pc = {.relay_ip = "127.0.0.1",
+                                .relay_port = j->port,
+                                .relay_ufrag = j->ufrag,
+                                .relay_pwd = j->pwd,
+                                .suite = j->suite,
+                                .key_tx = j->key_tx,
+                                .key_rx = j->key_rx};
+    assert_int_equal(cq_test_peer_open(peer, &pc), 0);
+    assert_int_equal(cq_test_peer_bind(peer, true, 2000), 0);
+}
+
 /* A telecentre whose control connection drops while its media carries on attaches again
  * without a join: its credentials in the relay stay valid. Attaching without having
  * joined is refused. */
@@ -293,15 +361,7 @@ static void test_ws_attach_keeps_media(void **state) {
     json_decref(o);
     /* The credentials of the first join still bind: nothing was joined anew. */
     cq_test_peer_t peer;
-    cq_test_peer_config_t pc = {.relay_ip = "127.0.0.1",
-                                .relay_port = j.port,
-                                .relay_ufrag = j.ufrag,
-                                .relay_pwd = j.pwd,
-                                .suite = j.suite,
-                                .key_tx = j.key_tx,
-                                .key_rx = j.key_rx};
-    assert_int_equal(cq_test_peer_open(&peer, &pc), 0);
-    assert_int_equal(cq_test_peer_bind(&peer, true, 2000), 0);
+    open_peer(&peer, &j);
     cq_test_peer_close(&peer);
     /* Events reach the attached connection: B joins, A hears it. */
     cq_test_ws_t b;
@@ -427,6 +487,20 @@ static void test_client_hubconn(void **state) {
     assert_int_equal(uv_loop_close(&s.loop), 0);
 }
 
+/* The first message sent on ws is refused: an error with that status (and kind, unless
+ * NULL), then the server closes the connection, which the test closes too. */
+static void refused(cq_test_ws_t *ws, int status, const char *kind) {
+    json_t *o = expect(ws, "error");
+    assert_non_null(o);
+    assert_int_equal(json_integer_value(json_object_get(o, "status")), status);
+    if (kind != NULL)
+        assert_string_equal(json_string_value(json_object_get(o, "error")), kind);
+    json_decref(o);
+    char msg[256];
+    assert_int_equal(cq_test_ws_recv(ws, msg, sizeof msg, 3000), 0);
+    cq_test_ws_close(ws);
+}
+
 /* A bad first message or a forged token: an error, then the server closes. */
 static void test_ws_refusals(void **state) {
     fixture_t *f = *state;
@@ -444,12 +518,180 @@ static void test_ws_refusals(void **state) {
     snprintf(forged, sizeof forged, "{\"type\":\"join\",\"session\":%lld,\"token\":\"%s0\"}",
              (long long)f->session, f->token[0]);
     assert_int_equal(cq_test_ws_send(&ws, forged), 0);
-    o = expect(&ws, "error");
+    refused(&ws, 401, "bad_token");
+}
+
+/* ---- a broadcast under the operator -------------------------------------------------- */
+
+/* Broadcast telecentre i joins over a new connection, as its client does (also to join
+ * again); the welcome's answer goes to *j. */
+static void join_broadcast(fixture_t *f, cq_test_ws_t *ws, int i, cq_join_t *j) {
+    assert_int_equal(cq_test_ws_open(ws, f->port), 0);
+    char msg[400];
+    snprintf(msg, sizeof msg,
+             "{\"type\":\"join\",\"session\":%lld,\"token\":\"%s\",\"video_layers\":0}",
+             (long long)f->broadcast, f->btoken[i]);
+    assert_int_equal(cq_test_ws_send(ws, msg), 0);
+    json_t *o = expect(ws, "welcome");
     assert_non_null(o);
-    assert_int_equal(json_integer_value(json_object_get(o, "status")), 401);
+    char *text = json_dumps(json_object_get(o, "join"), JSON_COMPACT);
     json_decref(o);
-    assert_int_equal(cq_test_ws_recv(&ws, msg, sizeof msg, 3000), 0);
-    cq_test_ws_close(&ws);
+    char why[64];
+    assert_int_equal(cq_join_parse(text, strlen(text), j, why, sizeof why), 0);
+    free(text);
+}
+
+/* The operator's control of broadcast telecentre i (extra: more fields); its status. */
+static int control(fixture_t *f, const char *action, int i, const char *extra) {
+    char path[64], body[96];
+    snprintf(path, sizeof path, "/api/sessions/%lld/%s", (long long)f->broadcast, action);
+    snprintf(body, sizeof body, "{\"telecentre\":%lld%s}", (long long)f->tc[i], extra);
+    return on_loop_call(f, "POST", path, body, NULL);
+}
+
+/* Waits for an event of type about broadcast telecentre i on ws; returns it. */
+static json_t *event_about(fixture_t *f, cq_test_ws_t *ws, const char *type, int i) {
+    json_t *o = expect(ws, type);
+    assert_non_null(o);
+    assert_int_equal(json_integer_value(json_object_get(o, "telecentre")), f->tc[i]);
+    return o;
+}
+
+/* Sends n audio packets tagged with sender from peer under ssrc, numbered on from *seq. */
+static void speak(cq_test_peer_t *peer, int sender, uint32_t ssrc, uint16_t *seq, int n) {
+    for (int k = 0; k < n; k++, (*seq)++) {
+        uint8_t pkt[200];
+        size_t len = cq_test_audio_packet(pkt, sender, ssrc, *seq, *seq * 960u);
+        assert_int_equal(cq_test_peer_send_rtp(peer, pkt, len), 0);
+    }
+}
+
+/* How many intact audio packets of sender reach peer before 300 ms pass without any
+ * datagram (at most 500 datagrams read). */
+static int heard(cq_test_peer_t *peer, int sender) {
+    int got = 0;
+    for (int k = 0; k < 500; k++) {
+        uint8_t buf[1600];
+        bool rtcp;
+        int len = cq_test_peer_recv(peer, buf, sizeof buf, &rtcp, 300);
+        if (len == CQ_EAGAIN)
+            break;
+        cq_rtp_view_t v;
+        cq_test_media_info_t m;
+        got += len > 0 && !rtcp && cq_rtp_parse(buf, (size_t)len, &v) > 0 &&
+               cq_test_media_read(&v, &m) == 0 && !m.video && m.sender == sender && m.body_intact;
+    }
+    return got;
+}
+
+/*
+ * Issue 9's raise-hand, over the real server and relay: a viewer raises its hand and is
+ * queued; the operator promotes it; it joins again (as its client does) and gets sending
+ * credentials, and its sound reaches the presenter and the other viewer (everyone hears
+ * it); the operator's mute stops that sound
+ * in the relay and the unmute brings it back; a demotion and a join again make it a viewer
+ * whose old credentials carry nothing more.
+ */
+static void test_ws_broadcast_hand_promote_mute_demote(void **state) {
+    fixture_t *f = *state;
+    cq_test_ws_t pws, vws;
+    cq_join_t pj, vj;
+    join_broadcast(f, &pws, 0, &pj);
+    assert_string_equal(pj.role, "presenter");
+    assert_true(pj.audio_ssrc != 0);
+    join_broadcast(f, &vws, 1, &vj);
+    assert_string_equal(vj.role, "viewer");
+    assert_int_equal(vj.audio_ssrc, 0);
+    cq_test_peer_t presenter;
+    open_peer(&presenter, &pj);
+    cq_test_ws_t ows; /* another viewer, who only listens */
+    cq_join_t oj;
+    join_broadcast(f, &ows, 2, &oj);
+    assert_string_equal(oj.role, "viewer");
+    cq_test_peer_t other;
+    open_peer(&other, &oj);
+
+    assert_int_equal(cq_test_ws_send(&vws, "{\"type\":\"raise_hand\",\"raised\":true}"), 0);
+    json_decref(event_about(f, &pws, "hand", 1));
+    char path[64];
+    snprintf(path, sizeof path, "/api/sessions/%lld/hands", (long long)f->broadcast);
+    json_t *o;
+    assert_int_equal(on_loop_call(f, "GET", path, NULL, &o), 200);
+    json_t *hands = json_object_get(o, "hands");
+    assert_int_equal(json_array_size(hands), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(hands, 0), "telecentre")),
+                     f->tc[1]);
+    json_decref(o);
+
+    assert_int_equal(control(f, "promote", 1, ""), 200);
+    json_decref(event_about(f, &vws, "promoted", 1));
+    json_decref(event_about(f, &pws, "promoted", 1));
+    cq_test_ws_close(&vws);
+    join_broadcast(f, &vws, 1, &vj);
+    assert_string_equal(vj.role, "participant");
+    assert_true(vj.audio_ssrc != 0);
+    cq_test_peer_t speaker;
+    open_peer(&speaker, &vj);
+    uint16_t seq = 0;
+    speak(&speaker, 2, vj.audio_ssrc, &seq, 20);
+    assert_int_equal(heard(&presenter, 2), 20);
+    assert_int_equal(heard(&other, 2), 20);
+
+    assert_int_equal(control(f, "mute", 1, ",\"muted\":true"), 200);
+    o = event_about(f, &pws, "muted", 1);
+    assert_string_equal(json_string_value(json_object_get(o, "by")), "operator");
+    json_decref(o);
+    speak(&speaker, 2, vj.audio_ssrc, &seq, 20);
+    assert_int_equal(heard(&presenter, 2), 0);
+    cq_relay_participant_stats_t st;
+    assert_int_equal(
+        cq_relay_participant_stats(f->relay, (uint32_t)f->broadcast, (uint32_t)f->tc[1], &st), 0);
+    assert_int_equal(st.muted_dropped, 20);
+    assert_int_equal(control(f, "mute", 1, ",\"muted\":false"), 200);
+    speak(&speaker, 2, vj.audio_ssrc, &seq, 20);
+    assert_int_equal(heard(&presenter, 2), 20);
+
+    uint32_t spoke_as = vj.audio_ssrc;
+    assert_int_equal(control(f, "demote", 1, ""), 200);
+    json_decref(event_about(f, &vws, "demoted", 1));
+    cq_test_ws_close(&vws);
+    join_broadcast(f, &vws, 1, &vj);
+    assert_string_equal(vj.role, "viewer");
+    assert_int_equal(vj.audio_ssrc, 0);
+    speak(&speaker, 2, spoke_as, &seq, 20); /* its speaker's credentials are gone */
+    assert_int_equal(heard(&presenter, 2), 0);
+    cq_test_peer_close(&speaker);
+    cq_test_peer_close(&other);
+    cq_test_peer_close(&presenter);
+    cq_test_ws_close(&ows);
+    cq_test_ws_close(&vws);
+    cq_test_ws_close(&pws);
+}
+
+/* A removed telecentre is told and disconnected, the others see it leave, and its token
+ * is refused from then on. */
+static void test_ws_broadcast_remove(void **state) {
+    fixture_t *f = *state;
+    cq_test_ws_t pws, vws;
+    cq_join_t pj, vj;
+    join_broadcast(f, &pws, 0, &pj);
+    join_broadcast(f, &vws, 2, &vj);
+    json_decref(event_about(f, &pws, "joined", 2));
+    assert_int_equal(control(f, "remove", 2, ""), 200);
+    json_t *o = expect(&vws, "removed");
+    assert_non_null(o);
+    json_decref(o);
+    char msg[256];
+    assert_int_equal(cq_test_ws_recv(&vws, msg, sizeof msg, 3000), 0); /* closed */
+    cq_test_ws_close(&vws);
+    json_decref(event_about(f, &pws, "left", 2));
+    assert_int_equal(cq_test_ws_open(&vws, f->port), 0);
+    snprintf(msg, sizeof msg, "{\"type\":\"join\",\"session\":%lld,\"token\":\"%s\"}",
+             (long long)f->broadcast, f->btoken[2]);
+    assert_int_equal(cq_test_ws_send(&vws, msg), 0);
+    refused(&vws, 403, "removed");
+    assert_int_equal(control(f, "remove", 2, ""), 409);
+    cq_test_ws_close(&pws);
 }
 
 int main(void) {
@@ -458,6 +700,9 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_ws_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ws_attach_keeps_media, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_hubconn, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ws_broadcast_hand_promote_mute_demote, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_ws_broadcast_remove, setup, teardown),
     };
     return cmocka_run_group_tests_name("relay/ws", tests, NULL, NULL);
 }

@@ -195,22 +195,30 @@ static void test_store_session_each_by_state(void **state) {
     cq_store_close(s);
 }
 
-/* What was committed is there after a reopen; a database from a newer schema is refused. */
-static void test_store_persists_and_checks_version(void **state) {
-    (void)state;
-    char path[] = "/tmp/chasqui-store-XXXXXX";
+/* A fresh database file at path (a template, filled in) holding Cachicoto and Anda (*a,
+ * *b) and a session of both (sess), closed and opened again. */
+static struct cq_store *reopened_file(char *path, int64_t *a, int64_t *b) {
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     close(fd);
     unlink(path);
     struct cq_store *s;
     assert_int_equal(cq_store_open(&s, path), 0);
-    int64_t a = add_telecentre(s, "Cachicoto");
-    int64_t b = add_telecentre(s, "Anda");
-    make_session(a, b);
+    *a = add_telecentre(s, "Cachicoto");
+    *b = add_telecentre(s, "Anda");
+    make_session(*a, *b);
     assert_int_equal(cq_store_session_create(s, &sess, 1), 0);
     cq_store_close(s);
     assert_int_equal(cq_store_open(&s, path), 0);
+    return s;
+}
+
+/* What was committed is there after a reopen; a database from a newer schema is refused. */
+static void test_store_persists_and_checks_version(void **state) {
+    (void)state;
+    char path[] = "/tmp/chasqui-store-XXXXXX";
+    int64_t a, b;
+    struct cq_store *s = reopened_file(path, &a, &b);
     assert_int_equal(cq_store_session_get(s, sess.id, &got), 0);
     assert_int_equal(got.nmembers, 2);
     cq_store_close(s);
@@ -232,6 +240,46 @@ static void test_store_persists_and_checks_version(void **state) {
     unlink(wal);
     unlink(shm);
     assert_int_equal(cq_store_open(&s, path), CQ_EIO);
+    unlink(path);
+}
+
+/* A removal is kept across a reopen, once per session and telecentre, and only for that
+ * session; the database says which schema wrote it. */
+static void test_store_removal_persists(void **state) {
+    (void)state;
+    char path[] = "/tmp/chasqui-store-XXXXXX";
+    int64_t a, b;
+    struct cq_store *s = reopened_file(path, &a, &b);
+    bool removed = true;
+    assert_int_equal(cq_store_removal_has(s, sess.id, b, &removed), 0);
+    assert_false(removed);
+    assert_int_equal(cq_store_removal_add(s, sess.id, b, 5), 0);
+    assert_int_equal(cq_store_removal_add(s, sess.id, b, 6), CQ_EEXIST);
+    assert_int_equal(cq_store_removal_add(s, 9999, b, 6), CQ_ENOENT);
+    cq_store_close(s);
+    assert_int_equal(cq_store_open(&s, path), 0);
+    assert_int_equal(cq_store_removal_has(s, sess.id, b, &removed), 0);
+    assert_true(removed);
+    assert_int_equal(cq_store_removal_has(s, sess.id, a, &removed), 0);
+    assert_false(removed);
+    assert_int_equal(cq_store_removal_has(s, sess.id + 1, b, &removed), 0);
+    assert_false(removed);
+    cq_store_close(s);
+    sqlite3 *db;
+    sqlite3_stmt *v;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema'", -1, &v, NULL),
+        SQLITE_OK);
+    assert_int_equal(sqlite3_step(v), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(v, 0), 3);
+    sqlite3_finalize(v);
+    sqlite3_close(db);
+    char side[64];
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
     unlink(path);
 }
 
@@ -290,6 +338,7 @@ int main(void) {
         cmocka_unit_test(test_store_session_each_by_state),
         cmocka_unit_test(test_store_persists_and_checks_version),
         cmocka_unit_test(test_store_attendance),
+        cmocka_unit_test(test_store_removal_persists),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

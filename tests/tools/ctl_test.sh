@@ -92,6 +92,73 @@ grep -q 'session 2 "Ahora", open until' "$work/out" || fail "status: $(cat "$wor
 grep -q "TELECENTRE" "$work/out" || fail "status table: $(cat "$work/out")"
 c session history 2 >"$work/out" || fail "history"
 [ "$(wc -l <"$work/out")" = 1 ] || fail "history of nobody: $(cat "$work/out")"
+# Recording it: on, shown, off (nobody sends yet: no files); not an open session: refused.
+c session recording 2 on >"$work/out" || fail "recording on: $(cat "$work/out")"
+grep -q "^session 2: recording; files in var/recordings/session-2$" "$work/out" ||
+    fail "recording on said: $(cat "$work/out")"
+c session recording 2 >"$work/out" && grep -q "^session 2: recording;" "$work/out" ||
+    fail "recording shown: $(cat "$work/out")"
+c session recording 2 off >"$work/out" && grep -q "^session 2: not recording;" "$work/out" ||
+    fail "recording off: $(cat "$work/out")"
+c session recording 1 on 2>/dev/null; [ $? = 1 ] || fail "recording a scheduled session"
+# A file in the session's folder (as the recorder leaves them) is listed and downloads
+# byte for byte, streamed by the server; a name that is not one of them is refused.
+head -c 300000 /dev/urandom >"$work/rec.bin"
+mkdir -p var/recordings/session-2
+{ printf 'CQREC\r\n\032'; cat "$work/rec.bin"; } >var/recordings/session-2/x-p1-audio-1.cqrec
+c session recording 2 >"$work/out" && grep -q "^ *300008  x-p1-audio-1.cqrec$" "$work/out" ||
+    fail "recording listed: $(cat "$work/out")"
+[ "$(curl -s -o "$work/got" -w '%{http_code} %{content_type}' -H "Authorization: Bearer $key" \
+    "$server/api/sessions/2/recording?file=x-p1-audio-1.cqrec")" = "200 application/octet-stream" ] ||
+    fail "download: $(head -c 300 "$work/got")"
+cmp -s "$work/got" var/recordings/session-2/x-p1-audio-1.cqrec || fail "download differs"
+for bad in ../../chasqui.db x-p1-audio-1.txt .hidden.cqrec; do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $key" \
+        "$server/api/sessions/2/recording?file=$bad")" = 400 ] || fail "download of $bad"
+done
+[ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $key" \
+    "$server/api/sessions/2/recording?file=none.cqrec")" = 404 ] || fail "download of none"
+c session recording 2 maybe 2>/dev/null; [ $? = 2 ] || fail "recording maybe"
+
+# The operator's controls of a running session. A viewer joins over plain HTTP (no media
+# flows: the controls act on who is in the session), is promoted, demoted, muted and
+# unmuted; then removed, which holds.
+c session hands 2 >"$work/out" || fail "session hands"
+grep -q "no hand is raised in session 2" "$work/out" || fail "hands: $(cat "$work/out")"
+c --json session hands 2 >"$work/out" || fail "session hands --json"
+grep -q '^{"session":2,"hands":\[\]}$' "$work/out" || fail "hands json: $(cat "$work/out")"
+c session promote 2 2 2>"$work/err"; [ $? = 1 ] || fail "promote of one not joined"
+grep -q "409: telecentre 2 is not in session 2" "$work/err" || fail "promote said: $(cat "$work/err")"
+viewer=$(c token issue --session 2 --telecentre 2 --role viewer | head -1)
+[ "$(curl -s -o "$work/out" -w '%{http_code}' -X POST -d "{\"token\":\"$viewer\"}" \
+    "http://127.0.0.1:$port/api/sessions/2/join")" = 200 ] || fail "join: $(cat "$work/out")"
+c session promote 2 2 >"$work/out" || fail "promote"
+grep -q "telecentre 2 in session 2 promoted: it joins again as a speaker" "$work/out" ||
+    fail "promote said: $(cat "$work/out")"
+c session promote 2 2 2>"$work/err"; [ $? = 1 ] || fail "promoted twice"
+c session promote 2 1 2>/dev/null; [ $? = 1 ] || fail "promote of one not joined"
+c session demote 2 2 >"$work/out" || fail "demote"
+grep -q "demoted: it joins again as a viewer" "$work/out" || fail "demote said: $(cat "$work/out")"
+c session mute 2 2 >"$work/out" || fail "mute"
+grep -q "muted: the relay forwards none of its sound" "$work/out" || fail "mute: $(cat "$work/out")"
+c --json session mute 2 2 --off >"$work/out" || fail "unmute"
+grep -q '"muted":false' "$work/out" || fail "unmute json: $(cat "$work/out")"
+c session remove 2 2 >"$work/out" || fail "remove"
+grep -q "removed: it cannot join this session again" "$work/out" || fail "remove: $(cat "$work/out")"
+c session remove 2 2 2>"$work/err"; [ $? = 1 ] || fail "removed twice"
+c token issue --session 2 --telecentre 2 --role viewer 2>"$work/err"; [ $? = 1 ] ||
+    fail "a token for a removed telecentre"
+[ "$(curl -s -o "$work/out" -w '%{http_code}' -X POST -d "{\"token\":\"$viewer\"}" \
+    "http://127.0.0.1:$port/api/sessions/2/join")" = 403 ] || fail "a removed one joined"
+grep -q '"error":"removed"' "$work/out" || fail "join refusal: $(cat "$work/out")"
+for bad in "session hands x" "session promote 2" "session promote 2 x" "session demote 0 2" \
+    "session mute 2 2 --of" "session mute 2 2 --off x" "session remove 2 2 3"; do
+    # shellcheck disable=SC2086
+    c --key-file /nonexistent $bad 2>/dev/null; rc=$?
+    [ "$rc" = 2 ] || fail "'$bad' gave exit status $rc, wanted 2"
+done
+"$ctl" --key-file /nonexistent session --help | grep -q "session mute ID TC \[--off\]" ||
+    fail "session --help lacks the controls"
 c session end 2 >/dev/null || fail "end an open session"
 
 # Cancelled, and a telecentre removed once nothing needs it.

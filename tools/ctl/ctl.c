@@ -41,7 +41,13 @@ static const struct {
                 "                   [--mode conference|broadcast] [--presenters ID,...]\n"
                 "                   [--open-before MINUTES]\n"
                 "  session list [--filter upcoming|running|live|past|all]\n"
-                "  session show ID | session cancel ID | session end ID | session history ID\n"},
+                "  session show ID | session cancel ID | session end ID | session history ID\n"
+                "  session hands ID             raised hands, in the order they went up\n"
+                "  session promote ID TC        a joined viewer becomes a speaker\n"
+                "  session demote ID TC         a promoted viewer goes back to watching\n"
+                "  session mute ID TC [--off]   the relay drops (--off: forwards again) its sound\n"
+                "  session remove ID TC         out of the session for good: it cannot re-join\n"
+                "  session recording ID [on|off]   start or stop recording; its raw files\n"},
     {"token", "  token issue --session ID --telecentre ID --role presenter|participant|viewer\n"
               "              [--expires ISO]\n"},
     {"status", "  status    sessions open or live, and each telecentre's link in them\n"},
@@ -290,9 +296,96 @@ static int session_schedule(ctl_t *c, int argc, char **argv) {
     return rc;
 }
 
+/* session recording ID [on|off]: starts or stops it (when asked), then shows whether the
+ * session records and the raw files it has (docs/OPERATOR.md "Recording a session"). */
+static int session_recording(ctl_t *c, int argc, char **argv) {
+    bool set = argc == 2, on = set && strcmp(argv[1], "on") == 0;
+    if (argc < 1 || argc > 2 || parse_id(argv[0]) < 0 ||
+        (set && !on && strcmp(argv[1], "off") != 0))
+        return bad_usage("session recording ID [on|off]");
+    char path[96];
+    snprintf(path, sizeof path, "/api/sessions/%lld/recording", parse_id(argv[0]));
+    json_t *o = NULL;
+    int rc = call(c, set ? "POST" : "GET", path, set ? json_pack("{s:b}", "on", on) : NULL, &o);
+    if (rc == EXIT_OK && !c->json) {
+        printf("session %lld: %s; files in %s\n", num(o, "session"),
+               json_is_true(json_object_get(o, "recording")) ? "recording" : "not recording",
+               str(o, "dir"));
+        if (num(o, "packets_lost") > 0 || num(o, "stopped_by_relay") > 0)
+            printf("  %lld packets left out (the disk did not keep up); stopped %lld time(s) "
+                   "by the relay (disk full or failing)\n",
+                   num(o, "packets_lost"), num(o, "stopped_by_relay"));
+        size_t i;
+        json_t *f;
+        json_array_foreach(json_object_get(o, "files"), i, f) {
+            printf("%12lld  %s\n", num(f, "bytes"), str(f, "name"));
+        }
+    }
+    json_decref(o);
+    return rc;
+}
+
+/* session hands ID: the queue the operator answers, oldest hand first. */
+static int session_hands(ctl_t *c, long long id) {
+    char path[96];
+    snprintf(path, sizeof path, "/api/sessions/%lld/hands", id);
+    json_t *o;
+    int rc = call(c, "GET", path, NULL, &o);
+    if (rc == EXIT_OK && !c->json) {
+        json_t *list = json_object_get(o, "hands");
+        if (json_array_size(list) == 0)
+            printf("no hand is raised in session %lld\n", id);
+        else
+            printf("%-3s %-6s %-24s %-20s %s\n", "#", "ID", "TELECENTRE", "SINCE", "WAITING");
+        size_t i;
+        json_t *h;
+        json_array_foreach(list, i, h) {
+            printf("%-3zu %-6lld %-24s %-20s %llds\n", i + 1, num(h, "telecentre"), str(h, "name"),
+                   str(h, "since"), num(h, "seconds"));
+        }
+    }
+    json_decref(o);
+    return rc;
+}
+
+/* session promote|demote|mute|remove ID TC [--off]: the operator's controls of a running
+ * session, each a POST of {"telecentre": TC} (and "muted" for mute). */
+static int session_control(ctl_t *c, int argc, char **argv) {
+    static const char *const actions[] = {"promote", "demote", "mute", "remove", NULL};
+    bool mute = strcmp(argv[0], "mute") == 0;
+    bool off = mute && argc == 4 && strcmp(argv[3], "--off") == 0;
+    long long id = argc >= 3 ? parse_id(argv[1]) : -1, tc = argc >= 3 ? parse_id(argv[2]) : -1;
+    if (!one_of(argv[0], actions) || id < 0 || tc < 0 || argc != 3 + off)
+        return bad_usage("session promote|demote|remove ID TC, session mute ID TC [--off]");
+    char path[96];
+    snprintf(path, sizeof path, "/api/sessions/%lld/%s", id, argv[0]);
+    json_t *body = json_pack("{s:I}", "telecentre", (json_int_t)tc);
+    if (mute)
+        json_object_set_new(body, "muted", json_boolean(!off));
+    json_t *o;
+    int rc = call(c, "POST", path, body, &o);
+    if (rc == EXIT_OK && !c->json) {
+        static const char *const said[] = {
+            "promoted: it joins again as a speaker",
+            "demoted: it joins again as a viewer",
+            "muted: the relay forwards none of its sound",
+            "removed: it cannot join this session again",
+        };
+        size_t k = 0;
+        while (strcmp(actions[k], argv[0]) != 0)
+            k++;
+        printf("telecentre %lld in session %lld %s\n", tc, id,
+               off ? "unmuted: the others hear it again" : said[k]);
+    }
+    json_decref(o);
+    return rc;
+}
+
 static int session(ctl_t *c, int argc, char **argv) {
     if (argc >= 1 && strcmp(argv[0], "schedule") == 0)
         return session_schedule(c, argc - 1, argv + 1);
+    if (argc >= 1 && strcmp(argv[0], "recording") == 0)
+        return session_recording(c, argc - 1, argv + 1);
     json_t *o = NULL;
     int rc;
     if (argc >= 1 && strcmp(argv[0], "list") == 0) {
@@ -322,6 +415,11 @@ static int session(ctl_t *c, int argc, char **argv) {
             session_header();
             print_session(o, true);
         }
+    } else if (argc == 2 && parse_id(argv[1]) > 0 && strcmp(argv[0], "hands") == 0) {
+        return session_hands(c, parse_id(argv[1]));
+    } else if (argc >= 1 && (strcmp(argv[0], "promote") == 0 || strcmp(argv[0], "demote") == 0 ||
+                             strcmp(argv[0], "mute") == 0 || strcmp(argv[0], "remove") == 0)) {
+        return session_control(c, argc, argv);
     } else if (argc == 2 && parse_id(argv[1]) > 0 && strcmp(argv[0], "history") == 0) {
         char path[96];
         snprintf(path, sizeof path, "/api/sessions/%lld/history", parse_id(argv[1]));
@@ -337,7 +435,8 @@ static int session(ctl_t *c, int argc, char **argv) {
             }
         }
     } else {
-        return bad_usage("session schedule|list|show|cancel|end|history");
+        return bad_usage("session schedule|list|show|cancel|end|history|hands|promote|demote|"
+                         "mute|remove|recording");
     }
     json_decref(o);
     return rc;
