@@ -534,6 +534,7 @@ static void probe_judge(cq_cc_t *cc, cq_cc_probe_t *p, int64_t now_us) {
             cc->link_us = now_us;
         }
         cc->probe_result_bps = (uint32_t)result;
+        cc->probe_result_us = now_us;
         if (result > cc->delay_bps) {
             cc->delay_bps = result;
             cc->last_increase_us = now_us;
@@ -667,6 +668,7 @@ void cq_cc_stats(const cq_cc_t *cc, cq_cc_stats_t *out) {
                            .loss_bps = (uint32_t)cc->loss_bps,
                            .acked_bps = cc->acked_bps,
                            .probe_bps = cc->probe_result_bps,
+                           .probe_us = cc->probe_result_us,
                            .trend = cc->prev_trend,
                            .threshold_ms = cc->threshold_ms,
                            .usage = cc->usage,

@@ -133,6 +133,7 @@ typedef struct {
     bool initial_probes_sent;
     uint32_t probe_requested_bps; /* asked for, not handed out yet; 0: none */
     uint32_t probe_result_bps;    /* the last one measured; 0: none */
+    int64_t probe_result_us;      /* when it was judged; 0: never */
     uint32_t link_bps;            /* what the last cluster that filled the link got through */
     int64_t link_us;              /* when it was judged */
 
@@ -213,6 +214,7 @@ void cq_cc_want(cq_cc_t *cc, uint32_t demand_bps, int64_t now_us);
 
 typedef struct {
     uint32_t target_bps, delay_bps, loss_bps, acked_bps, probe_bps;
+    int64_t probe_us; /* when probe_bps was judged, on the caller's clock; 0: never */
     double trend, threshold_ms;
     cq_cc_usage_t usage;
     double loss_fraction;

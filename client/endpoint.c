@@ -507,9 +507,13 @@ static void on_adapt(uv_timer_t *t) {
                                .used_known = e->up.layers_known,
                                .low_kbps = e->up.low_kbps,
                                .sound_kbps = cq_uplink_sound_kbps(&e->up, (int64_t)now),
-                               .stalled = cq_cc_window_full(&e->up.cc, (int64_t)now)};
+                               .stalled = cq_cc_window_full(&e->up.cc, (int64_t)now),
+                               .probe_bps = cs.probe_bps,
+                               .probe_us = cs.probe_us};
     cq_ratealloc_update(&e->alloc, &in, (int64_t)now, &e->plan);
     e->planned = true;
+    if (e->plan.probe_bps != 0) /* a step up waits for a probe to prove the link carries it */
+        cq_cc_request_probe(&e->up.cc, e->plan.probe_bps, (int64_t)now);
     /* Video held below what it is configured for: the estimator probes now and then for
      * the room (after a collapse the estimate would creep back at 8 % a second). */
     if (e->cfg.sender.video_layers > 0 && e->plan.video_kbps < e->cfg.sender.video_kbps)

@@ -11,6 +11,9 @@
 
 /* Frame-rate steps of the top layer on: full, 2/3, 1/2. */
 #define STEPS 3
+/* up_since_us when no better choice fits: a time of its own, since a step up among other
+ * layers counts as held from a hold before now, which may be before the clock's zero. */
+#define UP_NONE INT64_MIN
 static const unsigned step_pct[STEPS] = {100, 67, 50};
 
 /* Layer weights lowest first, by layers configured: 1:3:9, 1:3, 1. */
@@ -55,7 +58,7 @@ void cq_ratealloc_init(cq_ratealloc_t *a, const cq_ratealloc_config_t *cfg) {
     if (a->cfg.audio_frame_ms != 40 && a->cfg.audio_frame_ms != 60)
         a->cfg.audio_frame_ms = 20;
     a->frame_ms = a->cfg.audio_frame_ms;
-    a->up_since_us = -1;
+    a->up_since_us = UP_NONE;
     a->frame_since_us = -1;
 }
 
@@ -182,6 +185,43 @@ static unsigned first_fit(const choice_t *c, unsigned n, double budget, double h
     return n - 1;
 }
 
+static unsigned top_layer(uint8_t on) {
+    unsigned top = 0;
+    for (unsigned i = 0; i < CQ_RATEALLOC_MAX_LAYERS; i++)
+        if (on & (1u << i))
+            top = i;
+    return top;
+}
+
+/* Whether choosing ch would raise the video above the choice in force: more layers, a
+ * higher top layer, or the same layers with the top one at a higher frame rate. */
+static bool is_up(const cq_ratealloc_t *a, const choice_t *ch) {
+    unsigned have = (unsigned)__builtin_popcount(a->on),
+             want = (unsigned)__builtin_popcount(ch->on);
+    if (want != have)
+        return want > have;
+    if (ch->on != a->on)
+        return top_layer(ch->on) > top_layer(a->on);
+    return step_pct[ch->step] > step_pct[a->top_step];
+}
+
+/* Whether a probe judged since the better choice began to fit (up_since_us) carried what
+ * ch needs of the uplink; if none did, one is asked for (above the target, or the
+ * estimator takes it for nothing new). One that carried less holds the step again. */
+static bool proven(cq_ratealloc_t *a, const cq_ratealloc_input_t *in, unsigned audio_cost,
+                   const choice_t *ch, int64_t now_us, cq_ratealloc_plan_t *out) {
+    double need_bps = audio_cost + ch->need_kbps * 1000.0 / CQ_RATEALLOC_VIDEO_SHARE;
+    if (in->probe_us != 0 && in->probe_us > a->up_since_us) {
+        if (in->probe_bps >= need_bps * CQ_RATEALLOC_PROOF_MARGIN)
+            return true;
+        a->up_since_us = now_us;
+        return false;
+    }
+    double ask = need_bps * CQ_RATEALLOC_PROOF_ASK, above = in->target_bps * 1.1;
+    out->probe_bps = (uint32_t)(ask > above ? ask : above);
+    return false;
+}
+
 static void plan_video(cq_ratealloc_t *a, const cq_ratealloc_input_t *in, int64_t now_us,
                        cq_ratealloc_plan_t *out) {
     if (a->cfg.layers == 0)
@@ -213,18 +253,26 @@ static void plan_video(cq_ratealloc_t *a, const cq_ratealloc_input_t *in, int64_
     unsigned sure = first_fit(c, n, budget, CQ_RATEALLOC_UP_HEADROOM);
     unsigned pick;
     if (cur == n || fit > cur) {
-        /* The first plan, other layers used, or the one in force no longer fits: at once. */
+        /* The first plan, other layers used, or the one in force no longer fits: at once;
+         * a step up among other layers waits only for its proof, as if it had been held. */
         pick = fit;
-        a->up_since_us = -1;
+        a->up_since_us = cur == n && a->started && is_up(a, &c[fit])
+                             ? now_us - CQ_RATEALLOC_UP_HOLD_US
+                             : UP_NONE;
     } else if (sure < cur) {
-        if (a->up_since_us < 0)
+        if (a->up_since_us == UP_NONE)
             a->up_since_us = now_us;
         pick = now_us - a->up_since_us >= CQ_RATEALLOC_UP_HOLD_US ? sure : cur;
-        if (pick != cur)
-            a->up_since_us = -1;
     } else {
         pick = cur;
-        a->up_since_us = -1;
+        a->up_since_us = UP_NONE;
+    }
+    if (a->started && is_up(a, &c[pick])) {
+        if (proven(a, in, audio_cost, &c[pick], now_us, out))
+            a->up_since_us = UP_NONE;
+        else
+            while (pick + 1 < n && is_up(a, &c[pick]))
+                pick++; /* the best choice that is no step up */
     }
     a->started = true;
     a->used = used;

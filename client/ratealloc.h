@@ -35,6 +35,15 @@
  * and off. The same holds for the audio frame size. A change of the layers used (a CQLU)
  * takes effect at once: the relay does not flap.
  *
+ * Proof: an estimate can run ahead of the link while the sender is held below it (the
+ * estimator lets the target grow to 1.5 times what arrived), so no step up of the video,
+ * held or at once, is taken on the estimate alone: it waits for a probe cluster judged
+ * since the better choice began to fit that carried what that choice needs, and asks for
+ * one meanwhile (plan.probe_bps). A probe that carried less sends the step back to its
+ * hold. On the
+ * collapse profile, a 64 kbit/s uplink whose estimate wandered to 80-90 kbit/s turned the
+ * second layer on 14 s into the collapse, and the link's queue held its frames.
+ *
  * Pure: no I/O, no allocation, no clock (the caller passes the time).
  */
 #ifndef CQ_CLIENT_RATEALLOC_H
@@ -47,6 +56,11 @@
 #define CQ_RATEALLOC_VIDEO_SHARE 0.85
 #define CQ_RATEALLOC_UP_HEADROOM 1.2
 #define CQ_RATEALLOC_UP_HOLD_US  2000000
+/* A probe proves a step up when it carried this times what the step needs (the uplink
+ * rate at which the better choice fits, sound included); it is asked at
+ * CQ_RATEALLOC_PROOF_ASK times that, since it cannot carry more than it was sent at. */
+#define CQ_RATEALLOC_PROOF_MARGIN 1.1
+#define CQ_RATEALLOC_PROOF_ASK    1.25
 /* The least a layer gets at its full frame rate: a share of its maximum, and never below
  * what libvpx is configured with at all. */
 #define CQ_RATEALLOC_MIN_SHARE  0.35
@@ -121,6 +135,10 @@ typedef struct {
      * the relay could strip the copy for that receiver alone, but a voice with its copy
      * and 20 ms headers would still fill most of a collapsed link. */
     unsigned sound_kbps;
+    /* The last probe cluster's result and when it was judged (cc/estimator.h's stats, on
+     * the caller's clock); 0: none yet. */
+    uint32_t probe_bps;
+    int64_t probe_us;
 } cq_ratealloc_input_t;
 
 typedef struct {
@@ -135,6 +153,8 @@ typedef struct {
     unsigned layer_kbps[CQ_RATEALLOC_MAX_LAYERS]; /* of each layer on, 0 for the others */
     unsigned fps_pct[CQ_RATEALLOC_MAX_LAYERS];    /* share of the frame rate: 100, 67, 50 */
     unsigned video_kbps;                          /* the sum */
+    /* A step up waits for proof: ask the estimator for a probe at this rate (0: none). */
+    uint32_t probe_bps;
 } cq_ratealloc_plan_t;
 
 /* All fields private. A plain value the caller owns. */
@@ -144,7 +164,7 @@ typedef struct {
     uint8_t used;            /* the layers used when the choice was made */
     unsigned low_kbps;       /* the ceiling on layer 0 of this update; 0: none */
     uint8_t on, top_step;    /* the choice in force: layers, frame-rate step of the top one */
-    int64_t up_since_us;     /* a better choice fits with headroom since then; -1: none */
+    int64_t up_since_us;     /* a better choice fits with headroom since then */
     unsigned frame_ms;       /* audio frame size in force */
     int64_t frame_since_us;  /* a shorter frame fits with headroom since then; -1: none */
     bool red_lean;           /* in force: CQ_RATEALLOC_RED_MIN_BPS */

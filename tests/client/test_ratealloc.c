@@ -22,8 +22,12 @@ static cq_ratealloc_config_t config(void) {
                                    .fec = true};
 }
 
+/* A wide link: every probe asked for came back having carried plenty (judged now). The
+ * proof a step up waits for has tests of its own below. */
+#define WIDE_PROBE_BPS 100000000u
+
 static cq_ratealloc_plan_t plan(cq_ratealloc_t *a, uint32_t target, int64_t now) {
-    cq_ratealloc_input_t in = {.target_bps = target};
+    cq_ratealloc_input_t in = {.target_bps = target, .probe_bps = WIDE_PROBE_BPS, .probe_us = now};
     cq_ratealloc_plan_t p;
     cq_ratealloc_update(a, &in, now, &p);
     return p;
@@ -163,10 +167,130 @@ static void test_ratealloc_hysteresis(void **state) {
     }
 }
 
+/* One plan with the last probe's result judged at probe_us (0: none yet). */
+static cq_ratealloc_plan_t plan_probed(cq_ratealloc_t *a, uint32_t target, uint32_t probe_bps,
+                                       int64_t probe_us, int64_t now) {
+    cq_ratealloc_input_t in = {.target_bps = target, .probe_bps = probe_bps, .probe_us = probe_us};
+    cq_ratealloc_plan_t p;
+    cq_ratealloc_update(a, &in, now, &p);
+    return p;
+}
+
+/*
+ * A step up waits for a probe that carried what it needs. Down to two layers, the
+ * estimate rises past the three layers' need with headroom: after the 2 s hold the plan
+ * asks for a probe (above the target) and keeps two layers while none is judged; a probe
+ * judged before the rise began proves nothing; one that carried too little sends the step
+ * back to a whole hold, asking nothing meanwhile; one that carried enough takes it.
+ */
+static void test_ratealloc_step_up_waits_for_proof(void **state) {
+    (void)state;
+    cq_ratealloc_config_t c = config();
+    cq_ratealloc_t a;
+    cq_ratealloc_init(&a, &c);
+    int64_t now = 0;
+    assert_int_equal(plan_probed(&a, 1000000, 0, 0, now).layers_on, 0x7); /* first: at once */
+    now += STEP_US;
+    assert_int_equal(plan_probed(&a, 150000, 0, 0, now).layers_on, 0x3); /* down at once */
+    int64_t old_probe = now;
+    int64_t rise = now + STEP_US;
+    cq_ratealloc_plan_t p;
+    for (int i = 0; i < 16; i++) { /* 4 s: the hold, and two seconds asking */
+        now += STEP_US;
+        p = plan_probed(&a, 1000000, WIDE_PROBE_BPS, old_probe, now);
+        assert_int_equal(p.layers_on, 0x3);
+        if (now - rise < CQ_RATEALLOC_UP_HOLD_US)
+            assert_int_equal(p.probe_bps, 0);
+        else
+            assert_true(p.probe_bps > 1000000);
+    }
+    /* Carried 300 kbit/s, well under three layers' need: a new hold, nothing asked. */
+    int64_t denied = now + STEP_US;
+    for (int i = 0; i < 8; i++) {
+        now += STEP_US;
+        p = plan_probed(&a, 1000000, 300000, denied, now);
+        assert_int_equal(p.layers_on, 0x3);
+        assert_int_equal(p.probe_bps, 0);
+    }
+    /* The hold over, asked again; a probe that carried 1.2 Mbit/s takes the step. */
+    now += STEP_US;
+    p = plan_probed(&a, 1000000, 300000, denied, now);
+    assert_int_equal(p.layers_on, 0x3);
+    assert_true(p.probe_bps > 1000000);
+    now += STEP_US;
+    p = plan_probed(&a, 1000000, 1200000, now - 1000, now);
+    assert_int_equal(p.layers_on, 0x7);
+    assert_int_equal(p.probe_bps, 0);
+}
+
+/*
+ * The collapse profile's uplink: 64 kbit/s, over which the estimate wanders to 1.4 times
+ * the link for seconds at a time (the estimator lets it grow to 1.5 times what arrived while the
+ * sender is held below), and each probe comes back with 95 % of the link. Layer 0 alone for 60 s.
+ * On a link that is wide again the probes prove it and the second layer follows.
+ */
+static void test_ratealloc_wandering_estimate_not_taken(void **state) {
+    (void)state;
+    cq_ratealloc_config_t c = config();
+    c.layers = 2;
+    c.max_video_kbps = 180;
+    cq_ratealloc_t a;
+    cq_ratealloc_init(&a, &c);
+    int64_t now = 0, probe_us = 0;
+    assert_int_equal(plan_probed(&a, 1000000, 0, 0, now).layers_on, 0x3);
+    for (int i = 0; i < 240; i++) {
+        now += STEP_US;
+        uint32_t target = i % 32 < 16 ? 50000 : 90000; /* 4 s at each */
+        if (i % 8 == 7)
+            probe_us = now - 1000;
+        cq_ratealloc_plan_t p = plan_probed(&a, target, 61000, probe_us, now);
+        assert_int_equal(p.layers_on, 0x1);
+    }
+    int64_t wide = now;
+    int64_t up_at = -1;
+    for (int i = 0; i < 40 && up_at < 0; i++) {
+        now += STEP_US;
+        if (i % 4 == 3)
+            probe_us = now - 1000;
+        if (plan_probed(&a, 400000, 500000, probe_us, now).layers_on == 0x3)
+            up_at = now;
+    }
+    assert_true(up_at >= 0);
+    assert_true(up_at - wide <= CQ_RATEALLOC_UP_HOLD_US + 2 * STEP_US);
+}
+
+/* A layer the relay newly uses comes without the hold, but not without proof: the probe
+ * asked for at the change, once judged with room, turns it on. */
+static void test_ratealloc_newly_used_layer_waits_for_proof(void **state) {
+    (void)state;
+    cq_ratealloc_config_t c = config();
+    cq_ratealloc_t a;
+    cq_ratealloc_init(&a, &c);
+    cq_ratealloc_input_t in = {.target_bps = 2000000, .used = 0x1, .used_known = true};
+    cq_ratealloc_plan_t p;
+    int64_t now = 0;
+    cq_ratealloc_update(&a, &in, now, &p);
+    assert_int_equal(p.layers_on, 0x1);
+    in.used = 0x7;
+    now += STEP_US;
+    cq_ratealloc_update(&a, &in, now, &p);
+    assert_int_equal(p.layers_on, 0x1);
+    assert_true(p.probe_bps > in.target_bps);
+    now += STEP_US;
+    in.probe_bps = 2500000;
+    in.probe_us = now - 1000;
+    cq_ratealloc_update(&a, &in, now, &p);
+    assert_int_equal(p.layers_on, 0x7);
+}
+
 /* The plan at now for a 2 Mbit/s uplink (room for every layer) when the relay says the
  * layers in used are taken. */
 static cq_ratealloc_plan_t plan_for_used(cq_ratealloc_t *a, uint8_t used, int64_t now) {
-    cq_ratealloc_input_t in = {.target_bps = 2000000, .used = used, .used_known = true};
+    cq_ratealloc_input_t in = {.target_bps = 2000000,
+                               .used = used,
+                               .used_known = true,
+                               .probe_bps = WIDE_PROBE_BPS,
+                               .probe_us = now};
     cq_ratealloc_plan_t p;
     cq_ratealloc_update(a, &in, now, &p);
     return p;
@@ -189,9 +313,11 @@ static void test_ratealloc_unused_layers_off(void **state) {
             assert_int_equal(p.layer_kbps[l] != 0, (cases[i].on >> l) & 1u);
     }
     /* Unknown: all three. */
-    cq_ratealloc_input_t in = {.target_bps = 2000000, .used = 0, .used_known = false};
+    now += STEP_US;
+    cq_ratealloc_input_t in = {
+        .target_bps = 2000000, .used_known = false, .probe_bps = WIDE_PROBE_BPS, .probe_us = now};
     cq_ratealloc_plan_t p;
-    cq_ratealloc_update(&a, &in, now += STEP_US, &p);
+    cq_ratealloc_update(&a, &in, now, &p);
     assert_int_equal(p.layers_on, 0x7);
     /* With every layer at its best, video is the configured maximum, no more. */
     assert_true(p.video_kbps <= c.max_video_kbps);
@@ -544,6 +670,9 @@ int main(void) {
         cmocka_unit_test(test_ratealloc_red_lean_and_stalled),
         cmocka_unit_test(test_ratealloc_sound_room),
         cmocka_unit_test(test_ratealloc_audio_only_and_one_layer),
+        cmocka_unit_test(test_ratealloc_step_up_waits_for_proof),
+        cmocka_unit_test(test_ratealloc_wandering_estimate_not_taken),
+        cmocka_unit_test(test_ratealloc_newly_used_layer_waits_for_proof),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
