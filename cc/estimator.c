@@ -585,9 +585,16 @@ void cq_cc_request_probe(cq_cc_t *cc, uint32_t rate_bps, int64_t now_us) {
 }
 
 void cq_cc_want(cq_cc_t *cc, uint32_t demand_bps, int64_t now_us) {
+    bool found = cc->want_asked_bps != 0 && cc->target_bps >= cc->want_asked_bps * WANT_FOUND;
+    /* The wait after asking was set before the probe was judged, from the one before: once
+     * this one found room, the next follows a second after it, not 4 s (after a collapse
+     * the relay's first probe to find the link again was followed by the next 4 s later,
+     * and receivers came back to the top layer 9 s after the return, 10 allowed). */
+    if (found && cc->next_want_us > cc->want_at_us + WANT_AGAIN_US)
+        cc->next_want_us = cc->want_at_us + WANT_AGAIN_US;
     if (cc->target_bps >= demand_bps || now_us < cc->next_want_us)
         return;
-    if (cc->want_asked_bps != 0 && cc->target_bps >= cc->want_asked_bps * WANT_FOUND)
+    if (found)
         cc->want_interval_us = WANT_AGAIN_US;
     else if (cc->want_asked_bps != 0)
         cc->want_interval_us =
@@ -599,6 +606,7 @@ void cq_cc_want(cq_cc_t *cc, uint32_t demand_bps, int64_t now_us) {
         rate = cap;
     cc->want_asked_bps = (uint32_t)rate;
     cc->next_want_us = now_us + cc->want_interval_us;
+    cc->want_at_us = now_us;
     cq_cc_request_probe(cc, (uint32_t)rate, now_us);
 }
 

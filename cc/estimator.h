@@ -138,7 +138,7 @@ typedef struct {
     int64_t link_us;              /* when it was judged */
 
     /* cq_cc_want: when to probe again for what the sender could use, and what was asked. */
-    int64_t next_want_us, want_interval_us;
+    int64_t next_want_us, want_interval_us, want_at_us;
     uint32_t want_asked_bps;
 
     uint32_t rtt_us;
