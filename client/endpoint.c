@@ -101,6 +101,7 @@ struct cq_endpoint {
         uint64_t start_us;
     } probe;
     uint64_t probe_packets;
+    uint64_t layer_packets_dropped;
     uint8_t probe_pkt[CQ_PACER_MTU];
 };
 
@@ -481,6 +482,18 @@ static void on_probe_timer(uv_timer_t *t) {
     }
 }
 
+/* Layers the plan switched off: their packets still in the pacer (and their repairs) go
+ * too. They wait there while the congestion window is full, when a link has collapsed,
+ * and were let out once feedback caught up, a second late: on collapse the receiver
+ * behind the good link showed top-layer pictures 3 s into the 64 kbit/s phase. */
+static void drop_layers_off(struct cq_endpoint *e, uint8_t off) {
+    for (unsigned i = 0; i < CQ_SENDER_MAX_LAYERS && off != 0; i++)
+        if (off & (1u << i)) {
+            e->layer_packets_dropped += cq_pacer_drop_ssrc(&e->pacer, e->cfg.sender.video_ssrc[i]);
+            e->layer_packets_dropped += cq_pacer_drop_ssrc(&e->pacer, e->cfg.sender.rtx_ssrc[i]);
+        }
+}
+
 /*
  * Every ADAPT_MS: the estimate and the layers used go through the allocator, and the
  * encoders, the pacer and Opus are set to what it plans. A probe cluster goes first when
@@ -510,8 +523,10 @@ static void on_adapt(uv_timer_t *t) {
                                .stalled = cq_cc_window_full(&e->up.cc, (int64_t)now),
                                .probe_bps = cs.probe_bps,
                                .probe_us = cs.probe_us};
+    uint8_t was_on = e->planned ? e->plan.layers_on : 0;
     cq_ratealloc_update(&e->alloc, &in, (int64_t)now, &e->plan);
     e->planned = true;
+    drop_layers_off(e, (uint8_t)(was_on & ~e->plan.layers_on));
     if (e->plan.probe_bps != 0) /* a step up waits for a probe to prove the link carries it */
         cq_cc_request_probe(&e->up.cc, e->plan.probe_bps, (int64_t)now);
     /* Video held below what it is configured for: the estimator probes now and then for
@@ -788,6 +803,7 @@ void cq_endpoint_stats(const struct cq_endpoint *e, cq_endpoint_stats_t *out) {
     out->low_kbps = e->up.low_kbps;
     out->sound_kbps = cq_uplink_sound_kbps(&e->up, (int64_t)now_us());
     out->probe_packets = e->probe_packets;
+    out->layer_packets_dropped = e->layer_packets_dropped;
     out->planned = e->planned;
     out->plan = e->plan;
 }

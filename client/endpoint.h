@@ -78,6 +78,8 @@ typedef struct {
     bool adapt;
     cq_cc_stats_t uplink;
     uint64_t uplink_feedbacks, probe_packets;
+    uint64_t
+        layer_packets_dropped; /* waiting in the pacer when the plan switched their layer off */
     uint8_t layers_used;
     bool layers_known;
     unsigned low_kbps;   /* the relay's ceiling on the lowest layer; 0: none */

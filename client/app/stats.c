@@ -111,12 +111,13 @@ json_t *app_stats_json(const app_t *app, const cq_endpoint_stats_t *st, double s
     }
     json_object_set_new(
         root, "uplink",
-        json_pack("{s:b, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:o, s:i, s:i, s:o}", "adapt",
-                  st->adapt, "estimate_kbps", u->target_bps / 1000.0, "delay_kbps",
+        json_pack("{s:b, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:o, s:i, s:i, s:o}",
+                  "adapt", st->adapt, "estimate_kbps", u->target_bps / 1000.0, "delay_kbps",
                   u->delay_bps / 1000.0, "loss_kbps", u->loss_bps / 1000.0, "acked_kbps",
                   u->acked_bps / 1000.0, "loss_fraction", u->loss_fraction, "feedbacks",
                   (json_int_t)st->uplink_feedbacks, "overuses", (json_int_t)u->overuses,
-                  "probe_packets", (json_int_t)st->probe_packets, "packets_lost",
+                  "probe_packets", (json_int_t)st->probe_packets, "layer_packets_dropped",
+                  (json_int_t)st->layer_packets_dropped, "packets_lost",
                   (json_int_t)u->packets_lost, "layers_used",
                   st->layers_known ? json_integer(st->layers_used) : json_null(), "low_kbps",
                   (int)st->low_kbps, "sound_kbps", (int)st->sound_kbps, "plan", plan));
