@@ -30,6 +30,13 @@ uint32_t cq_alloc_steady_update(cq_alloc_steady_t *st, uint32_t budget_bps, uint
     return (uint32_t)cq_minwin_update(&st->least, budget_bps, (int64_t)now_us);
 }
 
+uint32_t cq_alloc_demand_bps(const cq_alloc_result_t *r) {
+    double want = r->want_bps * CQ_ALLOC_UP_HEADROOM;
+    if (want < r->probe_bps)
+        want = r->probe_bps;
+    return want > UINT32_MAX ? UINT32_MAX : (uint32_t)want;
+}
+
 void cq_alloc_stream_init(cq_alloc_stream_t *s) {
     memset(s, 0, sizeof *s);
     s->max_temporal = CQ_ALLOC_TEMPORAL - 1;

@@ -90,6 +90,16 @@ typedef struct {
     unsigned paused; /* streams with video that got none */
 } cq_alloc_result_t;
 
+/* What a receiver could use, in the allocator's terms: every stream at its top with the
+ * headroom a step up needs (CQ_ALLOC_UP_HEADROOM), and never under the blocked step's
+ * own need (probe_bps); what its estimator is asked to probe for (cq_cc_want, over the
+ * share of the estimate the caller allocates). Without the headroom an estimate that met
+ * the bare cost asked for no more probes while a step, which needs the headroom, still
+ * did not fit, and the estimate cannot grow on its own past 1.5 times what arrives: on
+ * collapse a receiver's estimate sat at 241 kbit/s for the last 5 s of a run, on the
+ * lowest layer. */
+uint32_t cq_alloc_demand_bps(const cq_alloc_result_t *r);
+
 /* The steady budget: the least budget of the last CQ_ALLOC_STEADY_SECONDS, forgotten when
  * the budget jumps by more than CQ_ALLOC_PROBED_JUMP between two runs (only a probe moves
  * the estimate that fast: the link was just measured, and the troughs before it are no

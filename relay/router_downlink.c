@@ -280,7 +280,8 @@ static void allocate(struct cq_router *r, struct participant *p, uint64_t now_us
      * room this receiver could use, rather than wait for the estimate to creep up on what
      * is sent (it paces the probes itself). */
     if (d->alloc.probe_bps != 0)
-        cq_cc_want(&d->cc, (uint32_t)(d->alloc.want_bps / ALLOC_SHARE), (int64_t)now_us);
+        cq_cc_want(&d->cc, (uint32_t)(cq_alloc_demand_bps(&d->alloc) / ALLOC_SHARE),
+                   (int64_t)now_us);
     p->stats.video_budget_bps = budget > d->alloc.audio_bps ? budget - d->alloc.audio_bps : 0;
     unsigned videos = 0, voices = 0;
     for (size_t i = 0; i < n; i++) {

@@ -451,6 +451,18 @@ static void test_alloc_run_up_headroom(void **state) {
     assert_int_equal(s.down_us, 0);
 }
 
+/* What the estimator is asked to probe for: everything at its top with a step's headroom,
+ * or the blocked step's own need where that is more. */
+static void test_alloc_demand_bps(void **state) {
+    (void)state;
+    cq_alloc_result_t r = {.want_bps = 200000, .probe_bps = 150000};
+    assert_int_equal(cq_alloc_demand_bps(&r), (uint32_t)(200000 * CQ_ALLOC_UP_HEADROOM));
+    r.probe_bps = 260000;
+    assert_int_equal(cq_alloc_demand_bps(&r), 260000);
+    r = (cq_alloc_result_t){.want_bps = UINT32_MAX};
+    assert_int_equal(cq_alloc_demand_bps(&r), UINT32_MAX);
+}
+
 /* A larger picture must fit the steady budget (the least of the last seconds) as well as
  * the budget now; frame rate steps and keeping what it has need the budget now only. */
 static void test_alloc_run_larger_picture_needs_steady_budget(void **state) {
@@ -1047,6 +1059,7 @@ int main(void) {
         cmocka_unit_test(test_alloc_run_limits_down_are_not_a_step_down),
         cmocka_unit_test(test_alloc_run_more_streams_than_allocated),
         cmocka_unit_test(test_alloc_run_random_properties),
+        cmocka_unit_test(test_alloc_demand_bps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
