@@ -484,8 +484,8 @@ static void on_probe_timer(uv_timer_t *t) {
 
 /* Layers the plan switched off: their packets still in the pacer (and their repairs) go
  * too. They wait there while the congestion window is full, when a link has collapsed,
- * and were let out once feedback caught up, a second late: on collapse the receiver
- * behind the good link showed top-layer pictures 3 s into the 64 kbit/s phase. */
+ * and would be let out once feedback caught up: pictures a second old, of a layer no
+ * receiver should get any more (on collapse, 20-22 packets at the switch). */
 static void drop_layers_off(struct cq_endpoint *e, uint8_t off) {
     for (unsigned i = 0; i < CQ_SENDER_MAX_LAYERS && off != 0; i++)
         if (off & (1u << i)) {
