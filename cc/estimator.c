@@ -108,6 +108,7 @@ int cq_cc_init(cq_cc_t *cc, const cq_cc_config_t *cfg) {
     cc->threshold_ms = THRESHOLD_START_MS;
     cc->overuse_ms = -1;
     cq_minwin_init(&cc->floor, CQ_CC_FLOOR_SECONDS);
+    cq_minwin_init(&cc->late, CQ_CC_LATE_SECONDS);
     cc->delay_bps = cfg->start_bps;
     cc->target_bps = cfg->start_bps;
     for (int i = 0; i < CQ_CC_PROBES; i++)
@@ -119,6 +120,20 @@ void cq_cc_set_rtt(cq_cc_t *cc, uint32_t rtt_us) {
     cc->rtt_us = rtt_us;
     if (rtt_us != 0 && (cc->rtt_min_us == 0 || rtt_us < cc->rtt_min_us))
         cc->rtt_min_us = rtt_us;
+}
+
+/* How late feedback may come before the window is full (CQ_CC_WINDOW_LATE_MIN_US). */
+static int64_t window_late_us(const cq_cc_t *cc, int64_t now_us) {
+    if (cc->late_at_us == 0 || now_us - cc->late_at_us >= CQ_CC_LATE_SECONDS * 1000000ll)
+        return CQ_CC_WINDOW_LATE_US; /* none lately (an outage): nothing learned holds */
+    /* The window's most, read without adding to it (a copy takes the update; a lateness of
+     * 0 is never the most unless it is all there is). */
+    cq_minwin_t w = cc->late;
+    double most = -cq_minwin_update(&w, 0, now_us);
+    double late = 1.25 * most + 50000;
+    if (late < CQ_CC_WINDOW_LATE_MIN_US)
+        late = CQ_CC_WINDOW_LATE_MIN_US;
+    return late > CQ_CC_WINDOW_LATE_US ? CQ_CC_WINDOW_LATE_US : (int64_t)late;
 }
 
 bool cq_cc_window_full(const cq_cc_t *cc, int64_t now_us) {
@@ -133,7 +148,7 @@ bool cq_cc_window_full(const cq_cc_t *cc, int64_t now_us) {
     const cq_sendhist_entry_t *oldest =
         cq_sendhist_get(&cc->sent, (uint16_t)(cc->reported_tseq + 1));
     return oldest != NULL && oldest->total > cc->reported_bytes &&
-           now_us - oldest->send_us > (int64_t)(cc->rtt_min_us + CQ_CC_WINDOW_LATE_US);
+           now_us - oldest->send_us > (int64_t)cc->rtt_min_us + window_late_us(cc, now_us);
 }
 
 uint32_t cq_cc_target_bps(const cq_cc_t *cc) {
@@ -627,8 +642,24 @@ static void set_target(cq_cc_t *cc) {
     cc->target_bps = (uint32_t)t;
 }
 
+/* A feedback came at now_us: how late, for the oldest packet it found in flight. */
+static void note_lateness(cq_cc_t *cc, int64_t now_us) {
+    const cq_sendhist_entry_t *oldest =
+        cq_sendhist_get(&cc->sent, (uint16_t)(cc->reported_tseq + 1));
+    if (cc->rtt_min_us == 0 || oldest == NULL || oldest->total <= cc->reported_bytes)
+        return;
+    int64_t late = now_us - oldest->send_us - (int64_t)cc->rtt_min_us;
+    if (late < 0)
+        late = 0;
+    if (late > (int64_t)CQ_CC_WINDOW_LATE_US)
+        late = CQ_CC_WINDOW_LATE_US;
+    cq_minwin_update(&cc->late, -(double)late, now_us);
+    cc->late_at_us = now_us;
+}
+
 void cq_cc_on_feedback(cq_cc_t *cc, const cq_twcc_packet_t *pkts, size_t n, int64_t now_us) {
     cc->feedbacks++;
+    note_lateness(cc, now_us);
     bool overuse = false;
     for (size_t i = 0; i < n; i++) {
         cq_sendhist_entry_t *e = cq_sendhist_find(&cc->sent, pkts[i].seq);

@@ -94,6 +94,8 @@ typedef struct {
     /* The least smoothed delay of the last CQ_CC_FLOOR_SECONDS seconds of arrivals: the
      * link's delay with no queue. */
     cq_minwin_t floor;
+    cq_minwin_t late;        /* feedback's lateness, negated: its minimum is the most (window) */
+    int64_t late_at_us;      /* the last lateness taken; 0: none */
     double queue_typical_ms; /* how far above it the delay usually stands */
     /* Overuse detector. */
     double threshold_ms, prev_trend;
@@ -189,7 +191,17 @@ uint32_t cq_cc_target_bps(const cq_cc_t *cc);
  */
 #define CQ_CC_WINDOW_QUEUE_US 250000u
 #define CQ_CC_WINDOW_LATE_US  350000u
-#define CQ_CC_WINDOW_MIN      4000u /* bytes: a few packets always fit */
+/* ... at most: how late feedback may come is learned. Each feedback's lateness (how long
+ * the oldest packet in flight had been out when it came, past the least round trip) is
+ * kept as the most of the last CQ_CC_LATE_SECONDS, and the window's time is 1.25 times
+ * that plus 50 ms, within [CQ_CC_WINDOW_LATE_MIN_US, CQ_CC_WINDOW_LATE_US]. On a link
+ * without queues feedback is 100-150 ms late (it comes every 100 ms), and a collapse is
+ * noticed 0.2 s sooner; a radio link, whose feedback crosses a downlink queue, keeps the
+ * most, as does a slow link whose packets take long to cross it, and any link for
+ * CQ_CC_LATE_SECONDS after a stall. */
+#define CQ_CC_WINDOW_LATE_MIN_US 150000u
+#define CQ_CC_LATE_SECONDS       10
+#define CQ_CC_WINDOW_MIN         4000u /* bytes: a few packets always fit */
 bool cq_cc_window_full(const cq_cc_t *cc, int64_t now_us);
 
 /* A probe the caller should send now, if any: a cluster of *packets packets at *rate_bps,

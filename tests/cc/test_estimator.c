@@ -731,6 +731,57 @@ static void test_cc_window_late_feedback(void **state) {
     assert_true(cq_cc_window_full(&cc, 1500000 + 11 * 40000 + 401000));
 }
 
+/* Runs a path whose feedback reports, every 100 ms, the packets that arrived lag_us
+ * before (a 100-byte packet each 10 ms, one-way 20 ms, round trip 40), for 3 s from t0;
+ * then the feedback stops and packets go on. Returns when, after the last feedback, the
+ * window first became full (searched in 10 ms steps up to 1 s). */
+static int64_t window_full_after_feedback_stops(int64_t lag_us) {
+    cq_cc_t cc;
+    assert_int_equal(cq_cc_init(&cc, &(cq_cc_config_t){300000, 30000, 5000000}), 0);
+    cq_cc_set_rtt(&cc, 40000);
+    const int64_t t0 = 1000000;
+    uint16_t seq = 0;
+    int64_t t = t0, last_fb = 0;
+    for (; t < t0 + 3000000; t += 10000) {
+        cq_cc_on_sent(&cc, seq++, 100, t, CQ_SENDHIST_NO_PROBE);
+        if ((t - t0) % 100000 == 0 && t - t0 >= 100000) {
+            /* Every packet sent up to t - 20 ms - lag has arrived (20 ms after it left). */
+            cq_twcc_packet_t pk[64];
+            size_t n = 0;
+            for (int64_t s = t - 20000 - lag_us - 90000; s <= t - 20000 - lag_us; s += 10000)
+                if (s >= t0 && n < 64)
+                    pk[n++] = (cq_twcc_packet_t){.seq = (uint16_t)((s - t0) / 10000),
+                                                 .received = true,
+                                                 .arrival_us = s + 20000};
+            cq_cc_on_feedback(&cc, pk, n, t);
+            last_fb = t;
+        }
+    }
+    for (int64_t at = last_fb; at < last_fb + 1000000; at += 10000) {
+        if (at > t)
+            cq_cc_on_sent(&cc, seq++, 100, t = at, CQ_SENDHIST_NO_PROBE);
+        if (cq_cc_window_full(&cc, at))
+            return at - last_fb;
+    }
+    return -1;
+}
+
+/* How late feedback may come is learned: on a path without queues, feedback every 100 ms
+ * is about 70 ms late, and a stall fills the window in 200 ms, not the 400 of the fixed
+ * slack (a collapsed link's modem takes 0.2 s less of the old rate); where feedback comes
+ * 300 ms later than that (a downlink queue it crosses), the slack stays at its most. */
+static void test_cc_window_learns_lateness(void **state) {
+    (void)state;
+    int64_t quick = window_full_after_feedback_stops(0);
+    int64_t queued = window_full_after_feedback_stops(300000);
+    print_message("window full %lld ms after the last feedback (no queue), %lld (300 ms late)\n",
+                  (long long)(quick / 1000), (long long)(queued / 1000));
+    assert_true(quick > 0 && quick <= 250000);
+    /* The oldest in flight went out 20 + 300 ms before the last feedback: 40 + 350 later. */
+    assert_true(queued > 0 && queued >= 40000 + 350000 - 320000 - 10000);
+    assert_true(queued <= 40000 + 350000 - 320000 + 20000);
+}
+
 static void test_cc_config_and_unknown_feedback(void **state) {
     (void)state;
     cq_cc_t cc;
@@ -802,6 +853,7 @@ int main(void) {
         cmocka_unit_test(test_cc_config_and_unknown_feedback),
         cmocka_unit_test(test_cc_window),
         cmocka_unit_test(test_cc_window_late_feedback),
+        cmocka_unit_test(test_cc_window_learns_lateness),
         cmocka_unit_test(test_cc_bunched_probe_is_void),
         cmocka_unit_test_teardown(test_cc_converges_to_capped_link, teardown),
         cmocka_unit_test_teardown(test_cc_backs_off_when_link_drops, teardown),
