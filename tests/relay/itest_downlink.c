@@ -790,6 +790,12 @@ static void test_downlink_sound_room_for_thin(void **state) {
     assert_int_equal(f->sound, 0);
 
     thin_until_room(f, 45000, 100);
+    /* The first room told may be a step of the estimate's way down (under 64 but not yet
+     * under the link: seen on a loaded machine, where the test's clock, which paces the
+     * simulated bottleneck, runs late); within 5 s more it is under the link. */
+    for (int k = 0; k < 50 && f->sound * 1000u >= 45000; k++)
+        run(f, 100);
+    print_message("room told on the 45 kbit/s link: %u kbit/s\n", (unsigned)f->sound);
     assert_true(f->sound * 1000u < 45000);
     fast_until_no_room(f, 150);
 }
