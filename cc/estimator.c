@@ -136,6 +136,12 @@ static int64_t window_late_us(const cq_cc_t *cc, int64_t now_us) {
     return late > CQ_CC_WINDOW_LATE_US ? CQ_CC_WINDOW_LATE_US : (int64_t)late;
 }
 
+/* The oldest packet sent and not yet reported by feedback, or NULL. */
+static const cq_sendhist_entry_t *oldest_in_flight(const cq_cc_t *cc) {
+    const cq_sendhist_entry_t *e = cq_sendhist_get(&cc->sent, (uint16_t)(cc->reported_tseq + 1));
+    return e != NULL && e->total > cc->reported_bytes ? e : NULL;
+}
+
 bool cq_cc_window_full(const cq_cc_t *cc, int64_t now_us) {
     if (cc->reported_bytes == 0 || cc->rtt_min_us == 0)
         return false;
@@ -145,9 +151,8 @@ bool cq_cc_window_full(const cq_cc_t *cc, int64_t now_us) {
         window = CQ_CC_WINDOW_MIN;
     if (cc->sent_bytes - cc->reported_bytes > window)
         return true;
-    const cq_sendhist_entry_t *oldest =
-        cq_sendhist_get(&cc->sent, (uint16_t)(cc->reported_tseq + 1));
-    return oldest != NULL && oldest->total > cc->reported_bytes &&
+    const cq_sendhist_entry_t *oldest = oldest_in_flight(cc);
+    return oldest != NULL &&
            now_us - oldest->send_us > (int64_t)cc->rtt_min_us + window_late_us(cc, now_us);
 }
 
@@ -603,8 +608,8 @@ void cq_cc_want(cq_cc_t *cc, uint32_t demand_bps, int64_t now_us) {
     bool found = cc->want_asked_bps != 0 && cc->target_bps >= cc->want_asked_bps * WANT_FOUND;
     /* The wait after asking was set before the probe was judged, from the one before: once
      * this one found room, the next follows a second after it, not 4 s (after a collapse
-     * the relay's first probe to find the link again was followed by the next 4 s later,
-     * and receivers came back to the top layer 9 s after the return, 10 allowed). */
+     * the first probe to find the link again was followed by the next 4 s later, and the
+     * estimate took 7.2 s instead of 4.2 to reach 700 kbit/s: test_estimator.c). */
     if (found && cc->next_want_us > cc->want_at_us + WANT_AGAIN_US)
         cc->next_want_us = cc->want_at_us + WANT_AGAIN_US;
     if (cc->target_bps >= demand_bps || now_us < cc->next_want_us)
@@ -644,9 +649,8 @@ static void set_target(cq_cc_t *cc) {
 
 /* A feedback came at now_us: how late, for the oldest packet it found in flight. */
 static void note_lateness(cq_cc_t *cc, int64_t now_us) {
-    const cq_sendhist_entry_t *oldest =
-        cq_sendhist_get(&cc->sent, (uint16_t)(cc->reported_tseq + 1));
-    if (cc->rtt_min_us == 0 || oldest == NULL || oldest->total <= cc->reported_bytes)
+    const cq_sendhist_entry_t *oldest = oldest_in_flight(cc);
+    if (cc->rtt_min_us == 0 || oldest == NULL)
         return;
     int64_t late = now_us - oldest->send_us - (int64_t)cc->rtt_min_us;
     if (late < 0)
