@@ -53,6 +53,12 @@
 /* How long loss runs are averaged over: long enough that a few random losses next to each
  * other do not make a radio link look bursty, short enough to follow a link that changes. */
 #define LOSS_BURST_US 5000000.0
+/* ... and how many runs the session must have seen before it says anything: at its
+ * start one pair of random losses next to each other is the only run there is, and it
+ * made a rural radio sender repeat its sound two packets deep (a receiver's jitter buffer
+ * waits for the deepest copy: 60 ms more mouth to ear for five seconds, radio-3's p95
+ * past its limit). Three runs of which one is a pair average 1.33: random. */
+#define LOSS_BURST_MIN_RUNS 3
 /* Probes. cq_cc_want: a probe that brought the target to 80 % of its rate found room. */
 #define WANT_FOUND        0.8
 #define WANT_AGAIN_US     1000000
@@ -716,7 +722,9 @@ void cq_cc_stats(const cq_cc_t *cc, cq_cc_stats_t *out) {
                            .threshold_ms = cc->threshold_ms,
                            .usage = cc->usage,
                            .loss_fraction = cc->loss_fraction,
-                           .loss_burst = cc->burst_runs > 0 ? cc->burst_lost / cc->burst_runs : 0,
+                           .loss_burst = cc->loss_runs >= LOSS_BURST_MIN_RUNS && cc->burst_runs > 0
+                                             ? cc->burst_lost / cc->burst_runs
+                                             : 0,
                            .feedbacks = cc->feedbacks,
                            .packets_reported = cc->packets_reported,
                            .packets_lost = cc->packets_lost,

@@ -231,7 +231,8 @@ typedef struct {
     cq_cc_usage_t usage;
     double loss_fraction;
     /* Packets per loss run, averaged over the last seconds: about 1 where loss is random
-     * (rural radio), more where it comes in bursts (a 3G link: 3 or 4); 0 before any. */
+     * (rural radio), more where it comes in bursts (a 3G link: 3 or 4); 0 until a few
+     * runs were seen (too few to tell). */
     double loss_burst;
     uint64_t feedbacks, packets_reported, packets_lost, loss_runs, overuses;
     uint64_t probes_bunched; /* clusters that arrived much faster than sent: void */

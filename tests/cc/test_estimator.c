@@ -782,6 +782,51 @@ static void test_cc_window_learns_lateness(void **state) {
     assert_true(queued <= 40000 + 350000 - 320000 + 20000);
 }
 
+/* Packets 10 ms apart from *seq on, reported every 100 ms, until until_us; those for
+ * which lost() says so are reported lost. */
+static void report_span(cq_cc_t *cc, uint16_t *seq, int64_t *now, int64_t until_us,
+                        bool (*lost)(uint16_t)) {
+    while (*now < until_us) {
+        cq_twcc_packet_t pk[10];
+        for (int i = 0; i < 10; i++, (*seq)++, *now += 10000) {
+            cq_cc_on_sent(cc, *seq, 1000, *now, CQ_SENDHIST_NO_PROBE);
+            pk[i] = (cq_twcc_packet_t){
+                .arrival_us = *now + 40000, .seq = *seq, .received = !lost(*seq)};
+        }
+        cq_cc_on_feedback(cc, pk, 10, *now + 40000);
+    }
+}
+
+static bool lost_one_pair(uint16_t seq) {
+    return seq == 20 || seq == 21;
+}
+
+static bool lost_pair_then_singles(uint16_t seq) {
+    return lost_one_pair(seq) || (seq > 100 && seq % 50 == 0);
+}
+
+/* A session's first loss run alone says nothing of the link: a pair of random losses next
+ * to each other is no burst until more runs show it is what the link does. */
+static void test_cc_loss_runs_need_evidence(void **state) {
+    (void)state;
+    cq_cc_t cc;
+    assert_int_equal(cq_cc_init(&cc, &(cq_cc_config_t){300000, 30000, 5000000}), 0);
+    uint16_t seq = 0;
+    int64_t now = 1000;
+    report_span(&cc, &seq, &now, 1500000, lost_one_pair);
+    cq_cc_stats_t st;
+    cq_cc_stats(&cc, &st);
+    assert_int_equal(st.loss_runs, 1);
+    assert_true(st.loss_burst == 0); /* too few to tell */
+    /* Single losses follow, one every half second: the link loses at random. */
+    report_span(&cc, &seq, &now, 5000000, lost_pair_then_singles);
+    cq_cc_stats(&cc, &st);
+    print_message("loss runs %llu, %.2f packets each\n", (unsigned long long)st.loss_runs,
+                  st.loss_burst);
+    assert_true(st.loss_runs >= 6);
+    assert_true(st.loss_burst >= 1.0 && st.loss_burst < 1.5);
+}
+
 static void test_cc_config_and_unknown_feedback(void **state) {
     (void)state;
     cq_cc_t cc;
@@ -854,6 +899,7 @@ int main(void) {
         cmocka_unit_test(test_cc_window),
         cmocka_unit_test(test_cc_window_late_feedback),
         cmocka_unit_test(test_cc_window_learns_lateness),
+        cmocka_unit_test(test_cc_loss_runs_need_evidence),
         cmocka_unit_test(test_cc_bunched_probe_is_void),
         cmocka_unit_test_teardown(test_cc_converges_to_capped_link, teardown),
         cmocka_unit_test_teardown(test_cc_backs_off_when_link_drops, teardown),
