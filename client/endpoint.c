@@ -91,6 +91,7 @@ struct cq_endpoint {
     cq_ratealloc_t alloc;
     cq_ratealloc_plan_t plan;
     bool planned;
+    uint64_t full_since_us; /* the congestion window has been full since; 0: it is not */
     unsigned frame_ms_next; /* the audio packet size the allocator asked for */
     uv_timer_t adapt_timer, probe_timer;
     struct {
@@ -146,6 +147,17 @@ static void send_rtp(struct cq_endpoint *e, const uint8_t *pkt, size_t len) {
 
 static void on_pace_timer(uv_timer_t *t);
 
+/* Whether the uplink's congestion window is full at now, noting since when it has been:
+ * the sound's plan waits to see it full for a while (client/ratealloc.h). */
+static bool window_full(struct cq_endpoint *e, uint64_t now) {
+    bool full = !e->cfg.no_adapt && cq_cc_window_full(&e->up.cc, (int64_t)now);
+    if (!full)
+        e->full_since_us = 0;
+    else if (e->full_since_us == 0)
+        e->full_since_us = now;
+    return full;
+}
+
 /* Lets out the video packets the pacer allows now, and wakes up for the next. While the
  * congestion window is full (the relay's feedback stopped keeping up: the uplink may have
  * collapsed, and what is sent now would only queue behind the sound) video waits, and
@@ -156,8 +168,7 @@ static void pace(struct cq_endpoint *e) {
     size_t len;
     bool held = false;
     cq_pacer_drop_stale(&e->pacer, now, PACE_MAX_AGE_US);
-    while (!(held = !e->cfg.no_adapt && cq_cc_window_full(&e->up.cc, (int64_t)now)) &&
-           (len = cq_pacer_pop(&e->pacer, now, &pkt)) > 0)
+    while (!(held = window_full(e, now)) && (len = cq_pacer_pop(&e->pacer, now, &pkt)) > 0)
         send_rtp(e, pkt, len);
     if (held && cq_pacer_next(&e->pacer, now, &at))
         uv_timer_start(&e->pace_timer, on_pace_timer, WINDOW_RETRY_MS, 0);
@@ -520,7 +531,8 @@ static void on_adapt(uv_timer_t *t) {
                                .used_known = e->up.layers_known,
                                .low_kbps = e->up.low_kbps,
                                .sound_kbps = cq_uplink_sound_kbps(&e->up, (int64_t)now),
-                               .stalled = cq_cc_window_full(&e->up.cc, (int64_t)now),
+                               .stalled_us =
+                                   window_full(e, now) ? (int64_t)(now - e->full_since_us) : 0,
                                .probe_bps = cs.probe_bps,
                                .probe_us = cs.probe_us};
     uint8_t was_on = e->planned ? e->plan.layers_on : 0;

@@ -110,6 +110,12 @@
  * The estimate itself learns of a collapse only when feedback that crossed the collapsed
  * queue arrives, a second or more later. */
 #define CQ_RATEALLOC_STALLED_BPS 40000
+/* ... once the window has been full this long. One feedback lost on the way (a rural
+ * radio link loses 2 % of them) fills it until the next comes, 100 ms later; planned
+ * lean at once, a healthy radio link's sound went to 60 ms packets for seconds, and every
+ * receiver's jitter buffer waited 60 ms more for the copies that span (radio-3's mouth to
+ * ear p95 at 255 ms against its 230). A collapsed link keeps it full for seconds. */
+#define CQ_RATEALLOC_STALL_US 150000
 
 typedef struct {
     unsigned layers;         /* simulcast layers configured, 0..3 (0: no video) */
@@ -127,7 +133,9 @@ typedef struct {
     uint8_t used;        /* CQLU: bit i, layer i is used */
     bool used_known;     /* false until a CQLU came: every layer counts as used */
     unsigned low_kbps;   /* CQLU: the most layer 0 may cost, kbit/s; 0: no ceiling */
-    bool stalled;        /* the congestion window is full (CQ_RATEALLOC_STALLED_BPS) */
+    /* How long the congestion window has been full, 0: it is not (CQ_RATEALLOC_STALLED_BPS,
+     * from CQ_RATEALLOC_STALL_US). */
+    int64_t stalled_us;
     /* CQLU: the room the thinnest receiver has for our sound, kbit/s (0: none): sound is
      * planned as for an uplink of that much at most, since the relay cannot thin it.
      * Every receiver gets that sound meanwhile: no RED copy (Opus's in-band FEC still

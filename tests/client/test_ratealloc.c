@@ -581,7 +581,15 @@ static void test_ratealloc_red_lean_and_stalled(void **state) {
     assert_int_equal(p.audio_bps, CQ_RATEALLOC_AUDIO_MAX_BPS);
     uint32_t healthy = p.audio_cost_bps;
     unsigned video = p.video_kbps;
-    in.stalled = true;
+    /* Full for a moment (one feedback lost: the next comes 100 ms later): nothing moves. */
+    in.stalled_us = 100000;
+    p = run_steps(&a, &in, &t, 1);
+    assert_false(p.audio_red_lean);
+    assert_int_equal(p.audio_frame_ms, 20);
+    assert_int_equal(p.audio_cost_bps, healthy);
+    in.stalled_us = 0;
+    p = run_steps(&a, &in, &t, 1);
+    in.stalled_us = CQ_RATEALLOC_STALL_US;
     p = run_steps(&a, &in, &t, 1);
     assert_true(p.video_kbps <= video); /* what sound gave up is not video's */
     assert_true(p.audio_red_lean);
@@ -590,7 +598,7 @@ static void test_ratealloc_red_lean_and_stalled(void **state) {
     print_message("sound: %u bit/s healthy, %u stalled\n", healthy, p.audio_cost_bps);
     assert_true(p.audio_cost_bps * 3 < healthy);
     assert_true(p.audio_cost_bps < CQ_RATEALLOC_STALLED_BPS);
-    in.stalled = false;
+    in.stalled_us = 0;
     p = run_steps(&a, &in, &t, 1);
     assert_false(p.audio_red_lean);
     assert_int_equal(p.audio_frame_ms, 60);
