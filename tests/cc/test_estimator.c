@@ -7,6 +7,10 @@
  * it finds a capped link's rate within 10 % in under 5 s, backs off within 1 s when the
  * link drops to a quarter, and holds steady (within +-15 %) on a link losing 5 % at random.
  * Everything runs on simulated time: deterministic, no clock.
+ *
+ * Each scenario is one draw of the link's dice (seed 7). CQ_CC_SEED=N runs them all on
+ * seed N instead, so that scripts/cc-seeds.sh can say on how many draws each one holds:
+ * a change to the estimator is judged on many, not on the one a test keeps.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -83,11 +87,19 @@ typedef struct {
 static sim_t sim;
 static unsigned packet_bytes = PACKET; /* of media packets (probes: PACKET) */
 
+/* The link's seed: 7, or CQ_CC_SEED's. */
+static uint64_t link_seed(void) {
+    const char *env = getenv("CQ_CC_SEED");
+    char *end;
+    unsigned long long seed = env != NULL ? strtoull(env, &end, 10) : 0;
+    return env != NULL && *env != '\0' && *end == '\0' ? (uint64_t)seed : 7;
+}
+
 static void sim_start(const cq_netsim_params_t *p, uint32_t start_bps, uint32_t app_max_bps) {
     memset(&sim, 0, sizeof sim);
     cq_cc_config_t cfg = {.start_bps = start_bps, .min_bps = 30000, .max_bps = 5000000};
     assert_int_equal(cq_cc_init(&sim.cc, &cfg), 0);
-    assert_int_equal(cq_netsim_link_init(&sim.link, p, 7, 4096), 0);
+    assert_int_equal(cq_netsim_link_init(&sim.link, p, link_seed(), 4096), 0);
     sim.app_max_bps = app_max_bps;
     sim.one_way_ms = p->delay_ms;
     sim.now = 1000000;
