@@ -104,6 +104,7 @@ struct cq_endpoint {
     uint64_t probe_packets;
     uint64_t layer_packets_dropped;
     uint8_t probe_pkt[CQ_PACER_MTU];
+    uint64_t last_tick_us, loop_gap_max_us, loop_stalls; /* the event loop's 10 ms tick */
 };
 
 static uint64_t now_us(void) {
@@ -452,7 +453,14 @@ static void on_audio_timer(uv_timer_t *t) {
 
 static void on_tick(uv_timer_t *t) {
     struct cq_endpoint *e = t->data;
-    cq_receiver_tick(e->receiver, now_us());
+    uint64_t now = now_us();
+    if (e->last_tick_us != 0) {
+        uint64_t gap = now - e->last_tick_us;
+        e->loop_gap_max_us = gap > e->loop_gap_max_us ? gap : e->loop_gap_max_us;
+        e->loop_stalls += gap >= CQ_ENDPOINT_STALL_US;
+    }
+    e->last_tick_us = now;
+    cq_receiver_tick(e->receiver, now);
 }
 
 /* ---- the uplink loop ------------------------------------------------------------------ */
@@ -818,4 +826,6 @@ void cq_endpoint_stats(const struct cq_endpoint *e, cq_endpoint_stats_t *out) {
     out->layer_packets_dropped = e->layer_packets_dropped;
     out->planned = e->planned;
     out->plan = e->plan;
+    out->loop_stalls = e->loop_stalls;
+    out->loop_gap_max_us = e->loop_gap_max_us;
 }

@@ -68,6 +68,8 @@ int cq_endpoint_create(struct cq_endpoint **out, uv_loop_t *loop, const cq_endpo
  * the loop). NULL is fine. */
 void cq_endpoint_close(struct cq_endpoint *e);
 
+#define CQ_ENDPOINT_STALL_US 100000u
+
 typedef struct {
     bool up;
     cq_link_stats_t link;
@@ -86,6 +88,11 @@ typedef struct {
     unsigned sound_kbps; /* the room it says our sound has; 0: none */
     bool planned;
     cq_ratealloc_plan_t plan;
+    /* The event loop: how often its 10 ms tick came CQ_ENDPOINT_STALL_US late or later
+     * (the machine did not run this process: everything it sends and plays was held up
+     * that long), and the longest it went without one. */
+    uint64_t loop_stalls;
+    uint64_t loop_gap_max_us;
     size_t remotes;
     cq_receiver_remote_stats_t remote[CQ_RECEIVER_MAX_REMOTES];
 } cq_endpoint_stats_t;

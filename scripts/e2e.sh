@@ -444,16 +444,20 @@ plot_links() {
     done
 }
 
-# Whether this machine stalled a client's own event loop during the scenario: its series
-# timer fires every second on the second, so a row 150 ms late or more means nothing in
-# that client ran for that long (a shared 2-core machine pausing), and a freeze then is
-# the machine's, not the link's. Prints what it found.
+# Whether this machine stalled a client's own event loop during the scenario, so that a
+# freeze or a late word then is the machine's, not the link's. A client counts how often
+# its 10 ms tick came 100 ms late or later (loop_stalls, cumulative: one client held up
+# 0.4 s put a radio-3 run's mouth to ear p95 at 305 ms); and its series timer fires every
+# second on the second, so a row 150 ms late or more says the same of older clients.
+# Prints what it found.
 stalled() {
     local files
     mapfile -t files < <(client_csvs "$1")
     [ ${#files[@]} -gt 0 ] || return 1
-    awk -F, 'FNR > 1 { f = $1 - int($1); if (f >= 0.15 && f < 0.9) {
-            printf "%s %.1f s ", FILENAME, $1; found = 1 } }
+    awk -F, 'FNR == 1 { col = 0; for (i = 1; i <= NF; i++) if ($i == "loop_stalls") col = i; next }
+        { f = $1 - int($1); if (f >= 0.15 && f < 0.9) { printf "%s %.1f s ", FILENAME, $1; found = 1 }
+          if (col && $col + 0 > seen[FILENAME]) { seen[FILENAME] = $col + 0
+              printf "%s %.1f s (loop stalled) ", FILENAME, $1; found = 1 } }
         END { exit !found }' "${files[@]}" 2>/dev/null
 }
 

@@ -135,6 +135,9 @@ json_t *app_stats_json(const app_t *app, const cq_endpoint_stats_t *st, double s
     json_object_set_new(control, "hands_raised", json_integer((json_int_t)c->hands_raised));
     json_object_set_new(control, "demotions", json_integer((json_int_t)c->demotions));
     json_object_set_new(root, "control", control);
+    json_object_set_new(root, "loop",
+                        json_pack("{s:I, s:f}", "stalls", (json_int_t)st->loop_stalls,
+                                  "longest_gap_ms", (double)st->loop_gap_max_us / 1000.0));
     return root;
 }
 
@@ -184,15 +187,16 @@ static void on_series(uv_timer_t *t) {
         /* A re-join starts the counts again: a drop below the last row is a new start. */
         if (bytes < l->bytes || r->frames_shown < l->frames)
             *l = (app_series_last_t){.telecentre = r->telecentre};
-        fprintf(app->series, "%.1f,%u,%.1f,%llu,%u,%llu,%llu,%llu,%llu,%u,%d,%.1f,%d,%.1f,%u,%u\n",
-                secs, (unsigned)r->telecentre, (double)(bytes - l->bytes) * 8 / 1000.0,
-                (unsigned long long)(r->frames_shown - l->frames), r->height,
-                (unsigned long long)(r->frames_dropped - l->dropped),
-                (unsigned long long)(r->audio_played - l->played),
-                (unsigned long long)(r->audio_red + r->audio_fec - l->recovered),
-                (unsigned long long)(r->audio_concealed - l->concealed), r->jitter_buffer_ms,
-                r->av_offset_ms, st.sent.rtt_us / 1000.0, st.up ? 1 : 0,
-                st.uplink.target_bps / 1000.0, video_target_kbps(&st), layers_sent(&st));
+        fprintf(
+            app->series, "%.1f,%u,%.1f,%llu,%u,%llu,%llu,%llu,%llu,%u,%d,%.1f,%d,%.1f,%u,%u,%llu\n",
+            secs, (unsigned)r->telecentre, (double)(bytes - l->bytes) * 8 / 1000.0,
+            (unsigned long long)(r->frames_shown - l->frames), r->height,
+            (unsigned long long)(r->frames_dropped - l->dropped),
+            (unsigned long long)(r->audio_played - l->played),
+            (unsigned long long)(r->audio_red + r->audio_fec - l->recovered),
+            (unsigned long long)(r->audio_concealed - l->concealed), r->jitter_buffer_ms,
+            r->av_offset_ms, st.sent.rtt_us / 1000.0, st.up ? 1 : 0, st.uplink.target_bps / 1000.0,
+            video_target_kbps(&st), layers_sent(&st), (unsigned long long)st.loop_stalls);
         l->bytes = bytes;
         l->frames = r->frames_shown;
         l->dropped = r->frames_dropped;
@@ -212,7 +216,7 @@ int app_series_start(app_t *app) {
     }
     fprintf(app->series, "t_s,telecentre,kbps,frames,height,frames_dropped,audio_played,"
                          "audio_recovered,audio_concealed,jitter_buffer_ms,av_offset_ms,rtt_ms,"
-                         "link_up,uplink_kbps,video_target_kbps,layers_sent\n");
+                         "link_up,uplink_kbps,video_target_kbps,layers_sent,loop_stalls\n");
     uv_timer_init(app->loop, &app->series_timer);
     app->series_timer.data = app;
     uv_timer_start(&app->series_timer, on_series, 1000, 1000);
