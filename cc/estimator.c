@@ -53,7 +53,7 @@
 /* How long loss runs are averaged over: long enough that a few random losses next to each
  * other do not make a radio link look bursty, short enough to follow a link that changes. */
 #define LOSS_BURST_US 5000000.0
-/* ... and how many runs the session must have seen before it says anything: at its
+/* ... and how many runs must have gone into that average before it says anything: at its
  * start one pair of random losses next to each other is the only run there is, and it
  * made a rural radio sender repeat its sound two packets deep (a receiver's jitter buffer
  * waits for the deepest copy: 60 ms more mouth to ear for five seconds, radio-3's p95
@@ -485,6 +485,7 @@ static void loss_control(cq_cc_t *cc, int64_t now_us) {
     double keep = exp(-(double)(now_us - cc->loss_window_start_us) / LOSS_BURST_US);
     cc->burst_lost = cc->burst_lost * keep + cc->lost_window;
     cc->burst_runs = cc->burst_runs * keep + cc->runs_window;
+    cc->burst_seen += cc->runs_window;
     cc->lost_window = cc->reported_window = cc->runs_window = 0;
     cc->loss_window_start_us = now_us;
     double dt_s = cc->last_loss_update_us ? (double)(now_us - cc->last_loss_update_us) / 1e6 : 0;
@@ -722,7 +723,7 @@ void cq_cc_stats(const cq_cc_t *cc, cq_cc_stats_t *out) {
                            .threshold_ms = cc->threshold_ms,
                            .usage = cc->usage,
                            .loss_fraction = cc->loss_fraction,
-                           .loss_burst = cc->loss_runs >= LOSS_BURST_MIN_RUNS && cc->burst_runs > 0
+                           .loss_burst = cc->burst_seen >= LOSS_BURST_MIN_RUNS && cc->burst_runs > 0
                                              ? cc->burst_lost / cc->burst_runs
                                              : 0,
                            .feedbacks = cc->feedbacks,

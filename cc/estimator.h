@@ -128,6 +128,7 @@ typedef struct {
     uint16_t last_lost_tseq;
     bool have_last_lost;
     double burst_lost, burst_runs;
+    uint64_t burst_seen; /* runs that went into the average (loss_runs counts sooner) */
 
     /* Probes. */
     cq_cc_probe_t probe[CQ_CC_PROBES];

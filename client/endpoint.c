@@ -460,6 +460,11 @@ static void on_tick(uv_timer_t *t) {
         e->loop_stalls += gap >= CQ_ENDPOINT_STALL_US;
     }
     e->last_tick_us = now;
+    /* The window is looked at here too, so that since when it has been full is known
+     * when nothing else looks (a sender of sound alone, or of paused video, never paces):
+     * seen only every ADAPT_MS, two fills 250 ms apart read as one long one. */
+    if (e->sender != NULL)
+        (void)window_full(e, now);
     cq_receiver_tick(e->receiver, now);
 }
 

@@ -68,6 +68,8 @@ int cq_endpoint_create(struct cq_endpoint **out, uv_loop_t *loop, const cq_endpo
  * the loop). NULL is fine. */
 void cq_endpoint_close(struct cq_endpoint *e);
 
+/* A gap between the loop's 10 ms ticks this long is a stall: ten ticks missed, far past
+ * what a busy but running loop shows (10-30 ms), and enough to delay sound audibly. */
 #define CQ_ENDPOINT_STALL_US 100000u
 
 typedef struct {
@@ -88,9 +90,9 @@ typedef struct {
     unsigned sound_kbps; /* the room it says our sound has; 0: none */
     bool planned;
     cq_ratealloc_plan_t plan;
-    /* The event loop: how often its 10 ms tick came CQ_ENDPOINT_STALL_US late or later
-     * (the machine did not run this process: everything it sends and plays was held up
-     * that long), and the longest it went without one. */
+    /* The event loop: how often two of its 10 ms ticks came CQ_ENDPOINT_STALL_US or more
+     * apart (the machine did not run this process: everything it sends and plays was held
+     * up that long), and the longest gap between two. */
     uint64_t loop_stalls;
     uint64_t loop_gap_max_us;
     size_t remotes;

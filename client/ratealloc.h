@@ -129,7 +129,7 @@ typedef struct {
 typedef struct {
     uint32_t target_bps; /* the uplink estimate */
     double loss;         /* fraction of the uplink's packets lost, 0..1 */
-    double loss_burst;   /* packets lost in a row, on average (0: none lost yet) */
+    double loss_burst;   /* packets lost in a row, on average (0: too few runs yet) */
     uint8_t used;        /* CQLU: bit i, layer i is used */
     bool used_known;     /* false until a CQLU came: every layer counts as used */
     unsigned low_kbps;   /* CQLU: the most layer 0 may cost, kbit/s; 0: no ceiling */

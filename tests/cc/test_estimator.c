@@ -795,9 +795,11 @@ static void test_cc_window_learns_lateness(void **state) {
 }
 
 /* Packets 10 ms apart from *seq on, reported every 100 ms, until until_us; those for
- * which lost() says so are reported lost. */
-static void report_span(cq_cc_t *cc, uint16_t *seq, int64_t *now, int64_t until_us,
-                        bool (*lost)(uint16_t)) {
+ * which lost() says so are reported lost. Returns the most loss_burst read after any of
+ * the feedbacks. */
+static double report_span(cq_cc_t *cc, uint16_t *seq, int64_t *now, int64_t until_us,
+                          bool (*lost)(uint16_t)) {
+    double most = 0;
     while (*now < until_us) {
         cq_twcc_packet_t pk[10];
         for (int i = 0; i < 10; i++, (*seq)++, *now += 10000) {
@@ -806,7 +808,11 @@ static void report_span(cq_cc_t *cc, uint16_t *seq, int64_t *now, int64_t until_
                 .arrival_us = *now + 40000, .seq = *seq, .received = !lost(*seq)};
         }
         cq_cc_on_feedback(cc, pk, 10, *now + 40000);
+        cq_cc_stats_t st;
+        cq_cc_stats(cc, &st);
+        most = st.loss_burst > most ? st.loss_burst : most;
     }
+    return most;
 }
 
 static bool lost_one_pair(uint16_t seq) {
@@ -817,6 +823,11 @@ static bool lost_pair_then_singles(uint16_t seq) {
     return lost_one_pair(seq) || (seq > 100 && seq % 50 == 0);
 }
 
+/* Two singles soon after the pair, reported before their loss window closes. */
+static bool lost_pair_and_two_soon(uint16_t seq) {
+    return lost_one_pair(seq) || seq == 62 || seq == 66;
+}
+
 /* A session's first loss run alone says nothing of the link: a pair of random losses next
  * to each other is no burst until more runs show it is what the link does. */
 static void test_cc_loss_runs_need_evidence(void **state) {
@@ -825,18 +836,29 @@ static void test_cc_loss_runs_need_evidence(void **state) {
     assert_int_equal(cq_cc_init(&cc, &(cq_cc_config_t){300000, 30000, 5000000}), 0);
     uint16_t seq = 0;
     int64_t now = 1000;
-    report_span(&cc, &seq, &now, 1500000, lost_one_pair);
+    (void)report_span(&cc, &seq, &now, 1500000, lost_one_pair);
     cq_cc_stats_t st;
     cq_cc_stats(&cc, &st);
     assert_int_equal(st.loss_runs, 1);
     assert_true(st.loss_burst == 0); /* too few to tell */
     /* Single losses follow, one every half second: the link loses at random. */
-    report_span(&cc, &seq, &now, 5000000, lost_pair_then_singles);
+    (void)report_span(&cc, &seq, &now, 5000000, lost_pair_then_singles);
     cq_cc_stats(&cc, &st);
     print_message("loss runs %llu, %.2f packets each\n", (unsigned long long)st.loss_runs,
                   st.loss_burst);
     assert_true(st.loss_runs >= 6);
     assert_true(st.loss_burst >= 1.0 && st.loss_burst < 1.5);
+    /* The runs counted are those in the average: a pair and two singles seen before the
+     * singles' window is judged never read as the pair alone (2, bursty). */
+    assert_int_equal(cq_cc_init(&cc, &(cq_cc_config_t){300000, 30000, 5000000}), 0);
+    seq = 0;
+    now = 1000;
+    double most = report_span(&cc, &seq, &now, 3000000, lost_pair_and_two_soon);
+    cq_cc_stats(&cc, &st);
+    print_message("a pair and two singles: %.2f at most, %.2f at the end\n", most, st.loss_burst);
+    assert_int_equal(st.loss_runs, 3);
+    assert_true(most < 1.5);
+    assert_true(st.loss_burst > 1.0 && st.loss_burst < 1.5);
 }
 
 static void test_cc_config_and_unknown_feedback(void **state) {

@@ -587,8 +587,10 @@ static void test_ratealloc_red_lean_and_stalled(void **state) {
     assert_false(p.audio_red_lean);
     assert_int_equal(p.audio_frame_ms, 20);
     assert_int_equal(p.audio_cost_bps, healthy);
-    in.stalled_us = 0;
+    in.stalled_us = 0; /* the next feedback came: the window is open again */
     p = run_steps(&a, &in, &t, 1);
+    assert_int_equal(p.audio_cost_bps, healthy);
+    /* Full for CQ_RATEALLOC_STALL_US: the link may have collapsed. */
     in.stalled_us = CQ_RATEALLOC_STALL_US;
     p = run_steps(&a, &in, &t, 1);
     assert_true(p.video_kbps <= video); /* what sound gave up is not video's */
