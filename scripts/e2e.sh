@@ -90,7 +90,8 @@ seconds_of() {
     # Mouth to ear p95 counts a session's first seconds: the start's probes stand in the
     # links' queues and the jitter buffers hold the next three seconds 40-60 ms deeper.
     # Over 30 s that is a tenth of the sound, and radio-3's p95 read 215-230 ms against
-    # its 230 where whole minutes read 185-210 (docs/E2E.md): a minute, short or not.
+    # its 230 where whole minutes read 185-210 (docs/E2E.md): a minute, short or not, so
+    # the figures are the link's.
     radio-3 | vsat-3) echo 60 ;;
     *) echo $((short ? 15 : 60)) ;;
     esac
