@@ -16,6 +16,7 @@ typedef struct {
     int current; /* index chosen so far in this run; -1: paused */
     bool hold;   /* stepped down lately: no step up yet */
     bool frozen; /* nothing measured: it stays lowest until something is */
+    bool fresh;  /* its first run with a price (cq_alloc_stream_t.priced) */
 } options_t;
 
 void cq_alloc_steady_init(cq_alloc_steady_t *st) {
@@ -81,6 +82,7 @@ static void options_build(const cq_alloc_stream_t *s, uint64_t now_us, options_t
         }
     }
     o->hold = s->down_us != 0 && now_us - s->down_us < CQ_ALLOC_UP_HOLD_US;
+    o->fresh = !s->priced;
     o->frozen = true;
     for (int k = 0; k < o->n; k++)
         if (o->price[k] != 0)
@@ -92,11 +94,25 @@ static void options_build(const cq_alloc_stream_t *s, uint64_t now_us, options_t
 typedef struct {
     uint32_t now;
     int64_t steady;
+    bool larger_ok;        /* the gap since the last larger picture has passed */
+    const void *larger_by; /* the stream that took one in this run; NULL: none */
 } purse_t;
+
+/* Whether option j is a larger picture than the last run's choice. */
+static bool larger_than_before(const options_t *o, int j) {
+    return o->prev < 0 ? o->at[j].spatial > 0 : o->at[j].spatial > o->at[o->prev].spatial;
+}
+
+/* Whether moving to option j brings a keyframe the gap between them is for: a larger
+ * picture than what is forwarded now (until its first price, the caller forwards the top,
+ * and nothing is larger than that). */
+static bool keyframe_step(const options_t *o, int j) {
+    return !o->fresh && larger_than_before(o, j);
+}
 
 /* Whether s may move from its current option to option j with what is left in *left;
  * steps above the last run's choice need headroom, and a step to a larger picture than
- * the last run's must fit the steady budget too. */
+ * the last run's must fit the steady budget too, and be the only one for a while. */
 static bool fits(const options_t *o, int j, const purse_t *left) {
     uint32_t mine = o->current >= 0 ? o->price[o->current] : 0;
     double need = o->price[j];
@@ -104,8 +120,9 @@ static bool fits(const options_t *o, int j, const purse_t *left) {
         need *= CQ_ALLOC_UP_HEADROOM;
     if (need > (double)left->now + mine)
         return false;
-    bool larger = o->prev < 0 ? o->at[j].spatial > 0 : o->at[j].spatial > o->at[o->prev].spatial;
-    return !larger || need <= (double)(left->steady + mine);
+    if (keyframe_step(o, j) && (left->larger_by != NULL ? left->larger_by != o : !left->larger_ok))
+        return false; /* one stream's larger picture at a time (it may climb on in this run) */
+    return !larger_than_before(o, j) || need <= (double)(left->steady + mine);
 }
 
 static void spend(purse_t *left, uint32_t was, uint32_t now) {
@@ -119,6 +136,8 @@ static bool step_up(options_t *o, purse_t *left) {
     if (o->current < 0 || o->frozen || j >= o->n || (j > o->prev && o->hold) || !fits(o, j, left))
         return false;
     spend(left, o->price[o->current], o->price[j]);
+    if (keyframe_step(o, j))
+        left->larger_by = o;
     o->current = j;
     return true;
 }
@@ -137,11 +156,14 @@ static uint32_t probe_for(const options_t *o, uint32_t spent) {
 
 void cq_alloc_run(uint32_t budget_bps, uint32_t steady_bps, cq_alloc_stream_t *s, size_t n,
                   uint64_t now_us, cq_alloc_result_t *out) {
+    uint64_t larger_us = out->larger_us;
     memset(out, 0, sizeof *out);
+    out->larger_us = larger_us;
     for (size_t i = 0; i < n; i++)
         out->audio_bps += s[i].audio_bps;
     purse_t left = {.now = budget_bps > out->audio_bps ? budget_bps - out->audio_bps : 0,
-                    .steady = (int64_t)steady_bps - out->audio_bps};
+                    .steady = (int64_t)steady_bps - out->audio_bps,
+                    .larger_ok = larger_us == 0 || now_us - larger_us >= CQ_ALLOC_LARGER_GAP_US};
 
     /* The order streams are served in: priority first, each group in the caller's order. */
     size_t order[CQ_ALLOC_MAX_STREAMS] = {0};
@@ -184,6 +206,7 @@ void cq_alloc_run(uint32_t budget_bps, uint32_t steady_bps, cq_alloc_stream_t *s
     for (size_t k = 0; k < m; k++) {
         cq_alloc_stream_t *st = &s[order[k]];
         options_t *o = &opts[k];
+        st->priced = o->n > 0 && !o->frozen;
         if (o->n == 0) {
             st->choice = (cq_alloc_choice_t){.spatial = -1};
             st->paused_us = 0;
@@ -207,6 +230,8 @@ void cq_alloc_run(uint32_t budget_bps, uint32_t steady_bps, cq_alloc_stream_t *s
         st->cost_bps = o->price[o->current];
         out->video_bps += st->cost_bps;
     }
+    if (left.larger_by != NULL)
+        out->larger_us = now_us ? now_us : 1;
     uint64_t want = out->audio_bps;
     for (size_t k = 0; k < m; k++)
         if (opts[k].n > 0)

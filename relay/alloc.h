@@ -17,6 +17,9 @@
  *   CQ_ALLOC_STEADY_SECONDS (the troughs of the saw): each spatial switch waits for a
  *   keyframe, which freezes the picture and costs the publisher more than a frame rate
  *   step, so it is taken only where it will hold;
+ * - one stream at a time steps to a larger picture, and the next not before
+ *   CQ_ALLOC_LARGER_GAP_US: each step brings a keyframe, and two at once on a 512 kbit/s
+ *   rural radio link stood 116-126 ms in its queue ahead of every voice it carried;
  * - a stream whose lowest option does not fit is paused (audio only), and resumes only
  *   when the lowest option fits with CQ_ALLOC_RESUME_HEADROOM, and not before
  *   CQ_ALLOC_PAUSE_MIN_US have passed.
@@ -50,6 +53,7 @@
 #define CQ_ALLOC_PAUSE_MIN_US    3000000u
 #define CQ_ALLOC_LAYER_FACTOR    3u
 #define CQ_ALLOC_STEADY_SECONDS  3
+#define CQ_ALLOC_LARGER_GAP_US   1000000u
 
 /* What a stream gets: a spatial layer and the highest temporal layer, or paused. */
 typedef struct {
@@ -73,6 +77,10 @@ typedef struct {
     uint64_t paused_us; /* when it was paused; 0 while not */
     uint64_t down_us;   /* its last step down; 0: none */
     uint32_t cost_bps;  /* what its choice costs, as priced in the last run */
+    /* The last run had a measured price for it, so its choice is what is forwarded (the
+     * caller forwards the top layer until then): a first price places it where it fits,
+     * not one larger picture at a time. */
+    bool priced;
 } cq_alloc_stream_t;
 
 /* A stream never allocated yet: it starts at its lowest option, not paused. */
@@ -88,6 +96,9 @@ typedef struct {
      * cost: the most this receiver could use. */
     uint32_t want_bps;
     unsigned paused; /* streams with video that got none */
+    /* Kept between runs (zero it before the first): when a stream last stepped to a
+     * larger picture; 0: never. */
+    uint64_t larger_us;
 } cq_alloc_result_t;
 
 /* What a receiver could use, in the allocator's terms: every stream at its top with the

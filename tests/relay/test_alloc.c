@@ -122,7 +122,7 @@ static void assert_probe(const cq_alloc_result_t *out, uint32_t expected) {
 static void test_alloc_run_audio_off_the_top(void **state) {
     (void)state;
     cq_alloc_stream_t s[3];
-    cq_alloc_result_t out;
+    cq_alloc_result_t out = {0};
 
     streams_std(s, 3, 32000); /* audio 3 * 32000 = 96000 */
     run(60000, s, 3, T0, &out);
@@ -171,7 +171,7 @@ static void test_alloc_run_audio_off_the_top(void **state) {
 static void test_alloc_run_generous_budget_tops_within_limits(void **state) {
     (void)state;
     cq_alloc_stream_t s[8];
-    cq_alloc_result_t out;
+    cq_alloc_result_t out = {0};
     streams_std(s, 8, 20000);
     /* s[0]: everything open. */
     s[1].layers = 2; /* publishes two layers only */
@@ -215,7 +215,7 @@ static void test_alloc_run_generous_budget_tops_within_limits(void **state) {
 static void test_alloc_run_lowest_options_priority_first(void **state) {
     (void)state;
     cq_alloc_stream_t s[3];
-    cq_alloc_result_t out;
+    cq_alloc_result_t out = {0};
 
     /* 3 * 100000 exactly: all at (0,0), nothing left to climb. The probe is the priority
      * stream's (it is served first): 300000 + 150000 * 1.15 - 100000 = 372500. */
@@ -269,7 +269,7 @@ static void test_alloc_run_lowest_options_priority_first(void **state) {
 static void test_alloc_run_priority_climbs_first(void **state) {
     (void)state;
     cq_alloc_stream_t s[2];
-    cq_alloc_result_t out;
+    cq_alloc_result_t out = {0};
     streams_std(s, 2, 0);
     s[1].priority = true;
     run(700000, s, 2, T0, &out);
@@ -305,7 +305,7 @@ static void test_alloc_run_priority_climbs_first(void **state) {
 static void test_alloc_run_others_climb_together(void **state) {
     (void)state;
     cq_alloc_stream_t s[3];
-    cq_alloc_result_t out;
+    cq_alloc_result_t out = {0};
     streams_std(s, 2, 0);
     run(350000, s, 2, T0, &out);
     assert_choice(&s[0], 0, 1);
@@ -354,8 +354,9 @@ static void test_alloc_run_frame_rate_before_resolution(void **state) {
         {2, 2}, {1, 2}, {0, 2}, {0, 1}, {0, 0}, {-1, 0},
     };
     cq_alloc_stream_t s;
-    cq_alloc_result_t out;
+    cq_alloc_result_t out = {0};
     stream_std(&s, 0);
+    out = (cq_alloc_result_t){0};
     run(PLENTY, &s, 1, T0, &out);
     size_t seen = 0;
     uint64_t now = T0 + S;
@@ -418,7 +419,7 @@ static void test_alloc_run_frame_rate_before_resolution(void **state) {
 static void test_alloc_run_up_headroom(void **state) {
     (void)state;
     cq_alloc_stream_t s;
-    cq_alloc_result_t out;
+    cq_alloc_result_t out = {0};
     stream_std(&s, 0);
     /* Exactly (0,1)'s price: (0,0) fits, (0,1) needs 150000 * 1.15 = 172500. */
     run(150000, &s, 1, T0, &out);
@@ -468,7 +469,7 @@ static void test_alloc_demand_bps(void **state) {
 static void test_alloc_run_larger_picture_needs_steady_budget(void **state) {
     (void)state;
     cq_alloc_stream_t s;
-    cq_alloc_result_t out;
+    cq_alloc_result_t out = {0};
     stream_std(&s, 0);
     /* Frame rate climbs on the budget now, whatever the steady one. */
     run_steady(PLENTY, 0, &s, 1, T0, &out);
@@ -532,8 +533,9 @@ static void test_alloc_steady_budget(void **state) {
 static void test_alloc_run_no_step_up_after_step_down(void **state) {
     (void)state;
     cq_alloc_stream_t s;
-    cq_alloc_result_t out;
+    cq_alloc_result_t out = {0};
     stream_std(&s, 0);
+    out = (cq_alloc_result_t){0};
     run(PLENTY, &s, 1, T0, &out);
     assert_choice(&s, 2, 2);
 
@@ -554,6 +556,7 @@ static void test_alloc_run_no_step_up_after_step_down(void **state) {
     /* Held at layer 0 after a fall from the top, the climb back also waits, and then goes
      * all the way up in one run. */
     stream_std(&s, 0);
+    out = (cq_alloc_result_t){0};
     run(PLENTY, &s, 1, T0, &out);
     run(450000, &s, 1, down, &out); /* (1,2) 500000 does not fit, (0,2) 200000 does */
     assert_choice(&s, 0, 2);
@@ -566,6 +569,7 @@ static void test_alloc_run_no_step_up_after_step_down(void **state) {
 
     /* Two steps down: the hold runs from the second. */
     stream_std(&s, 0);
+    out = (cq_alloc_result_t){0};
     run(PLENTY, &s, 1, T0, &out);
     run(600000, &s, 1, T0 + S / 10, &out);
     assert_choice(&s, 1, 2);
@@ -582,12 +586,59 @@ static void test_alloc_run_no_step_up_after_step_down(void **state) {
     assert_choice(&s, 2, 2);
 }
 
+/* Once their choices are in force, one stream at a time steps to a larger picture, and the
+ * next not before CQ_ALLOC_LARGER_GAP_US: each such step is a keyframe, and two at once
+ * stood 116-126 ms in a 512 kbit/s link's queue ahead of its sound. The stream that steps
+ * may climb on in the same run (one keyframe, of the layer it ends on). */
+static void test_alloc_run_one_larger_picture_at_a_time(void **state) {
+    (void)state;
+    cq_alloc_stream_t s[2];
+    cq_alloc_result_t out = {0};
+    streams_std(s, 2, 0);
+    run(500000, s, 2, T0, &out); /* (0,2) for both; (1,2) needs 575000 */
+    assert_choice(&s[0], 0, 2);
+    assert_choice(&s[1], 0, 2);
+    assert_int_equal(out.larger_us, 0);
+    /* Room for both at (1,2): 1200000 - 400000 leaves 800000, each step 300000 more. */
+    run(1200000, s, 2, T0 + S, &out);
+    assert_choice(&s[0], 1, 2);
+    assert_choice(&s[1], 0, 2);
+    assert_int_equal(out.larger_us, T0 + S);
+    run(1200000, s, 2, T0 + S + S / 2, &out);
+    assert_choice(&s[1], 0, 2);
+    run(1200000, s, 2, T0 + 2 * S - 1, &out);
+    assert_choice(&s[1], 0, 2);
+    run(1200000, s, 2, T0 + 2 * S, &out);
+    assert_choice(&s[0], 1, 2);
+    assert_choice(&s[1], 1, 2);
+    assert_int_equal(out.larger_us, T0 + 2 * S);
+
+    /* All the way up for the first in one run; the second a gap later. */
+    streams_std(s, 2, 0);
+    out = (cq_alloc_result_t){0};
+    run(500000, s, 2, T0, &out);
+    run(PLENTY, s, 2, T0 + S, &out);
+    assert_choice(&s[0], 2, 2);
+    assert_choice(&s[1], 0, 2);
+    run(PLENTY, s, 2, T0 + 2 * S, &out);
+    assert_choice(&s[1], 2, 2);
+
+    /* A first price places both where they fit: the caller forwarded their top until then,
+     * so nothing is larger than what they had. */
+    streams_std(s, 2, 0);
+    out = (cq_alloc_result_t){0};
+    run(PLENTY, s, 2, T0, &out);
+    assert_choice(&s[0], 2, 2);
+    assert_choice(&s[1], 2, 2);
+    assert_int_equal(out.larger_us, 0);
+}
+
 /* A stream whose lowest option does not fit is paused; it resumes no sooner than 3 s later,
  * and only with 1.3 times its lowest price. */
 static void test_alloc_run_pause_and_resume(void **state) {
     (void)state;
     cq_alloc_stream_t s;
-    cq_alloc_result_t out;
+    cq_alloc_result_t out = {0};
     stream_std(&s, 0);
     run(100000, &s, 1, T0 - S, &out);
     assert_choice(&s, 0, 0);
@@ -651,8 +702,9 @@ static void test_alloc_run_pause_and_resume(void **state) {
 static void test_alloc_run_unmeasured_layers(void **state) {
     (void)state;
     cq_alloc_stream_t s;
-    cq_alloc_result_t out;
+    cq_alloc_result_t out = {0};
     stream_std(&s, 0);
+    out = (cq_alloc_result_t){0};
     memset(s.rate_bps[1], 0, sizeof s.rate_bps[1]);
     memset(s.rate_bps[2], 0, sizeof s.rate_bps[2]);
     /* Prices: (1,2) 3 * 200000 = 600000, (2,2) 9 * 200000 = 1800000; with max_temporal 1,
@@ -664,6 +716,7 @@ static void test_alloc_run_unmeasured_layers(void **state) {
     /* 600000: (1,2) needs 690000 (measured at 500000 it would need only 575000): the
      * stream stays at (0,2) and asks for it, 200000 + 690000 - 200000. */
     stream_std(&s, 0);
+    out = (cq_alloc_result_t){0};
     memset(s.rate_bps[1], 0, sizeof s.rate_bps[1]);
     memset(s.rate_bps[2], 0, sizeof s.rate_bps[2]);
     run(600000, &s, 1, T0, &out);
@@ -678,6 +731,7 @@ static void test_alloc_run_unmeasured_layers(void **state) {
     /* The same at max_temporal 1. 600000: (1,1) needs 517500 (fits), (2,1) 1552500 (does
      * not). */
     stream_std(&s, 0);
+    out = (cq_alloc_result_t){0};
     memset(s.rate_bps[1], 0, sizeof s.rate_bps[1]);
     memset(s.rate_bps[2], 0, sizeof s.rate_bps[2]);
     s.max_temporal = 1;
@@ -691,6 +745,7 @@ static void test_alloc_run_unmeasured_layers(void **state) {
 
     /* Only layer 2 off: (2,2) 3 * 500000, and at max_temporal 1 (2,1) 3 * 400000. */
     stream_std(&s, 0);
+    out = (cq_alloc_result_t){0};
     memset(s.rate_bps[2], 0, sizeof s.rate_bps[2]);
     run(PLENTY, &s, 1, T0, &out);
     assert_choice(&s, 2, 2);
@@ -702,6 +757,7 @@ static void test_alloc_run_unmeasured_layers(void **state) {
 
     /* Layer 1 without its t=2: (1,2) costs what (1,1) does. */
     stream_std(&s, 0);
+    out = (cq_alloc_result_t){0};
     s.rate_bps[1][2] = 0;
     s.max_spatial = 1;
     run(PLENTY, &s, 1, T0, &out);
@@ -717,7 +773,7 @@ static void test_alloc_run_unmeasured_layers(void **state) {
 static void test_alloc_run_unmeasured_video_is_not_paused(void **state) {
     (void)state;
     cq_alloc_stream_t s[2];
-    cq_alloc_result_t out;
+    cq_alloc_result_t out = {0};
     stream_std(&s[0], 20000);
     memset(s[0].rate_bps, 0, sizeof s[0].rate_bps);
     s[0].layers = 1;
@@ -746,7 +802,7 @@ static void test_alloc_run_unmeasured_video_is_not_paused(void **state) {
 static void test_alloc_run_unmeasured_video_starts_lowest(void **state) {
     (void)state;
     cq_alloc_stream_t s;
-    cq_alloc_result_t out;
+    cq_alloc_result_t out = {0};
     stream_std(&s, 0);
     memset(s.rate_bps, 0, sizeof s.rate_bps);
     run(200000, &s, 1, T0, &out);
@@ -761,8 +817,9 @@ static void test_alloc_run_unmeasured_video_starts_lowest(void **state) {
 static void test_alloc_run_limits_down_are_not_a_step_down(void **state) {
     (void)state;
     cq_alloc_stream_t s;
-    cq_alloc_result_t out;
+    cq_alloc_result_t out = {0};
     stream_std(&s, 0);
+    out = (cq_alloc_result_t){0};
     run(PLENTY, &s, 1, T0, &out);
     assert_choice(&s, 2, 2);
     s.max_spatial = 0;
@@ -795,7 +852,7 @@ static void test_alloc_run_more_streams_than_allocated(void **state) {
     (void)state;
     enum { N = CQ_ALLOC_MAX_STREAMS + 1 };
     static cq_alloc_stream_t s[N];
-    cq_alloc_result_t out;
+    cq_alloc_result_t out = {0};
     streams_std(s, N, 1000);
     s[N - 1].choice = (cq_alloc_choice_t){.spatial = 1, .temporal = 1};
     s[N - 1].cost_bps = 4321;
@@ -921,11 +978,12 @@ static void test_alloc_run_random_properties(void **state) {
     enum { SETS = 60, RUNS = 40, MAXN = 6 };
     cq_alloc_stream_t s[MAXN], copy[MAXN];
     shadow_t sh[MAXN];
-    unsigned steps_up = 0, resumes = 0, pauses = 0, holds = 0, unsteady = 0;
+    unsigned steps_up = 0, resumes = 0, pauses = 0, holds = 0, unsteady = 0, gated = 0;
     for (int set = 0; set < SETS; set++) {
         size_t n = 1 + rnd(MAXN);
         bool rising = rnd(4) != 0;
         uint64_t now = T0 + rnd(S);
+        cq_alloc_result_t kept = {0}; /* the receiver's, between runs */
         for (size_t i = 0; i < n; i++) {
             cq_alloc_stream_init(&s[i]);
             s[i].audio_bps = rnd(3) == 0 ? 0 : 8000 + rnd(56000);
@@ -945,14 +1003,39 @@ static void test_alloc_run_random_properties(void **state) {
                 if (rnd(4) == 0)
                     draw_rates(&s[i], sh[i].measured, rising);
             cq_alloc_choice_t before[MAXN];
-            for (size_t i = 0; i < n; i++)
+            bool priced[MAXN]; /* its choice was in force: a larger picture is a keyframe */
+            for (size_t i = 0; i < n; i++) {
                 before[i] = s[i].choice;
+                priced[i] = s[i].priced;
+            }
             memcpy(copy, s, sizeof s);
 
-            cq_alloc_result_t out, out2;
+            cq_alloc_result_t out = kept, out2 = kept;
             run_steady(budget, steady, s, n, now, &out);
             cq_alloc_run(budget, steady, copy, n, now, &out2);
             assert_memory_equal(&out, &out2, sizeof out);
+            bool larger_ok = kept.larger_us == 0 || now - kept.larger_us >= CQ_ALLOC_LARGER_GAP_US;
+            kept = out;
+            /* One stream's larger picture at a time, none within the gap of the last. */
+            int larger_by = -1;
+            for (size_t i = 0; i < n; i++) {
+                /* The last run's picture: its choice's spatial layer, or the highest
+                 * option's under it (its limits may have come down), 0 from a pause. */
+                ref_options_t o = {.n = 0};
+                ref_options(&s[i], &o);
+                int prev_sp = 0;
+                for (int k = 0; k < o.n; k++)
+                    if (before[i].spatial > o.at[k].spatial ||
+                        (before[i].spatial == o.at[k].spatial &&
+                         before[i].temporal >= o.at[k].temporal))
+                        prev_sp = o.at[k].spatial;
+                if (priced[i] && s[i].choice.spatial > prev_sp) {
+                    assert_true(larger_ok && larger_by < 0);
+                    larger_by = (int)i;
+                }
+            }
+            if (larger_by >= 0)
+                assert_int_equal(out.larger_us, now);
             assert_memory_equal(s, copy, n * sizeof s[0]);
 
             uint32_t audio = out.audio_bps;
@@ -1009,6 +1092,9 @@ static void test_alloc_run_random_properties(void **state) {
                     bool larger = o.at[j].spatial > prev_sp;
                     if (above && held)
                         holds++;
+                    else if (larger && priced[i] &&
+                             (!larger_ok || (larger_by >= 0 && larger_by != (int)i)))
+                        gated++;
                     else if (larger && need > (double)(steady_left + o.price[is]))
                         unsteady++;
                     else
@@ -1038,6 +1124,7 @@ static void test_alloc_run_random_properties(void **state) {
     assert_true(pauses > 20);
     assert_true(holds > 20);
     assert_true(unsteady > 20);
+    assert_true(gated > 20);
 }
 
 int main(void) {
@@ -1052,6 +1139,7 @@ int main(void) {
         cmocka_unit_test(test_alloc_run_larger_picture_needs_steady_budget),
         cmocka_unit_test(test_alloc_steady_budget),
         cmocka_unit_test(test_alloc_run_no_step_up_after_step_down),
+        cmocka_unit_test(test_alloc_run_one_larger_picture_at_a_time),
         cmocka_unit_test(test_alloc_run_pause_and_resume),
         cmocka_unit_test(test_alloc_run_unmeasured_layers),
         cmocka_unit_test(test_alloc_run_unmeasured_video_is_not_paused),
