@@ -94,8 +94,8 @@ static void options_build(const cq_alloc_stream_t *s, uint64_t now_us, options_t
 typedef struct {
     uint32_t now;
     int64_t steady;
-    bool larger_ok;        /* the gap since the last larger picture has passed */
-    const void *larger_by; /* the stream that took one in this run; NULL: none */
+    bool larger_ok;             /* the gap since the last larger picture has passed */
+    const options_t *larger_by; /* the stream that took one in this run; NULL: none */
 } purse_t;
 
 /* Whether option j is a larger picture than the last run's choice. */
