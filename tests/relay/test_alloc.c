@@ -936,6 +936,17 @@ static void ref_options(const cq_alloc_stream_t *s, ref_options_t *o) {
         }
 }
 
+/* The spatial layer of the last run's choice among o's options: its own, or the highest
+ * option's under it (the limits may have moved since); 0 from a pause. */
+static int ref_prev_spatial(const ref_options_t *o, cq_alloc_choice_t before) {
+    int sp = 0;
+    for (int k = 0; k < o->n; k++)
+        if (before.spatial > o->at[k].spatial ||
+            (before.spatial == o->at[k].spatial && before.temporal >= o->at[k].temporal))
+            sp = o->at[k].spatial;
+    return sp;
+}
+
 static int ref_index(const ref_options_t *o, cq_alloc_choice_t c) {
     if (c.spatial < 0)
         return -1;
@@ -1019,17 +1030,9 @@ static void test_alloc_run_random_properties(void **state) {
             /* One stream's larger picture at a time, none within the gap of the last. */
             int larger_by = -1;
             for (size_t i = 0; i < n; i++) {
-                /* The last run's picture: its choice's spatial layer, or the highest
-                 * option's under it (its limits may have come down), 0 from a pause. */
                 ref_options_t o = {.n = 0};
                 ref_options(&s[i], &o);
-                int prev_sp = 0;
-                for (int k = 0; k < o.n; k++)
-                    if (before[i].spatial > o.at[k].spatial ||
-                        (before[i].spatial == o.at[k].spatial &&
-                         before[i].temporal >= o.at[k].temporal))
-                        prev_sp = o.at[k].spatial;
-                if (priced[i] && s[i].choice.spatial > prev_sp) {
+                if (priced[i] && s[i].choice.spatial > ref_prev_spatial(&o, before[i])) {
                     assert_true(larger_ok && larger_by < 0);
                     larger_by = (int)i;
                 }
@@ -1080,16 +1083,8 @@ static void test_alloc_run_random_properties(void **state) {
                     int j = is + 1;
                     bool above = j > was;
                     double need = o.price[j] * (above ? CQ_ALLOC_UP_HEADROOM : 1.0);
-                    /* A larger picture than the last run's must fit the steady budget;
-                     * the last run's is its option, or the highest one below it (the limits
-                     * may have moved since). */
-                    int prev_sp = 0;
-                    for (int k = 0; k < o.n; k++)
-                        if (before[i].spatial > o.at[k].spatial ||
-                            (before[i].spatial == o.at[k].spatial &&
-                             before[i].temporal >= o.at[k].temporal))
-                            prev_sp = o.at[k].spatial;
-                    bool larger = o.at[j].spatial > prev_sp;
+                    /* A larger picture than the last run's must fit the steady budget. */
+                    bool larger = o.at[j].spatial > ref_prev_spatial(&o, before[i]);
                     if (above && held)
                         holds++;
                     else if (larger && priced[i] &&
