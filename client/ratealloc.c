@@ -106,6 +106,11 @@ static double protect_loss(cq_ratealloc_t *a, double loss, int64_t now_us) {
     return a->protect_loss;
 }
 
+/* Whether the window has been full long enough to plan as for a collapsed link. */
+static bool stalled(const cq_ratealloc_input_t *in) {
+    return in->stalled_us >= CQ_RATEALLOC_STALL_US;
+}
+
 static void plan_audio(cq_ratealloc_t *a, const cq_ratealloc_input_t *in, int64_t now_us,
                        cq_ratealloc_plan_t *out) {
     if (!a->cfg.audio)
@@ -113,8 +118,7 @@ static void plan_audio(cq_ratealloc_t *a, const cq_ratealloc_input_t *in, int64_
     double loss = in->loss < 0 ? 0 : in->loss > 1 ? 1 : in->loss;
     unsigned pct = (unsigned)(protect_loss(a, loss, now_us) * 100 + 0.999);
     bool bursty = in->loss_burst >= CQ_RATEALLOC_DEEP_BURST;
-    bool stalled = in->stalled_us >= CQ_RATEALLOC_STALL_US;
-    uint32_t target = stalled && in->target_bps > CQ_RATEALLOC_STALLED_BPS
+    uint32_t target = stalled(in) && in->target_bps > CQ_RATEALLOC_STALLED_BPS
                           ? CQ_RATEALLOC_STALLED_BPS
                           : in->target_bps;
     if (in->sound_kbps != 0 && in->sound_kbps * 1000u < target)
@@ -231,10 +235,9 @@ static void plan_video(cq_ratealloc_t *a, const cq_ratealloc_input_t *in, int64_
      * window holds video anyway, and encoders given more would only fill the pacer with
      * frames to drop as late, on a link that may have collapsed. */
     unsigned audio_cost = out->audio_cost_bps;
-    bool stalled = in->stalled_us >= CQ_RATEALLOC_STALL_US;
-    if (stalled && a->open_audio_bps > audio_cost)
+    if (stalled(in) && a->open_audio_bps > audio_cost)
         audio_cost = a->open_audio_bps;
-    else if (!stalled)
+    else if (!stalled(in))
         a->open_audio_bps = audio_cost;
     double spare = (double)in->target_bps - audio_cost;
     double budget = (spare > 0 ? spare : 0) * CQ_RATEALLOC_VIDEO_SHARE / 1000;
