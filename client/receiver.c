@@ -463,6 +463,7 @@ static void measure(struct cq_receiver *r, remote_t *m, const cq_i420_t *img, ui
     if (m->st.synth_frames > 0 && (int32_t)(n - m->st.synth_last_frame) < 0)
         m->st.synth_out_of_order++;
     m->st.synth_last_frame = n;
+    m->st.synth_last_capture_ms = capture_ms;
     size_t ysz = (size_t)img->width * img->height;
     if (r->ref_size < ysz * 3 / 2) {
         free(r->ref);

@@ -181,7 +181,11 @@ for sc in "$@"; do
         #    deepen are not losses and not counted, so the frames heard a second (of 50)
         #    are printed beside it;
         #  - layer: every row inside [22, 40] shows no picture or pictures at most the
-        #    lowest layer's height (audio-only, or the lowest layer, within 2 s);
+        #    lowest layer's height (audio-only, or the lowest layer, within 2 s), unless its
+        #    picture was captured before 22 s (the row's time less picture_age_ms): what the
+        #    sender sent before it could know arrives up to the collapsed modem's 3.1 s queue
+        #    later. Such rows are counted and printed as late, not missed; the picture's age
+        #    is the queue's, which mouth to ear and the link's queue figures report;
         #  - recovery: the top is the highest picture in (10, 20]; the first row after
         #    40 s at that height (and the row after it too, when there is one) must end
         #    by 50 s.
@@ -194,7 +198,11 @@ for sc in "$@"; do
                       a[s] += $c["audio_played"] + $c["audio_recovered"] + $c["audio_concealed"]
                       cc[s] += $c["audio_concealed"]; rows[s]++
                       heard[s] += $c["audio_played"] + $c["audio_recovered"] }
-                  if (T - 1 >= 22 && T <= 40 && f > 0 && h > low) { bad[s]++; if (!(s in first)) first[s] = T }
+                  if (T - 1 >= 22 && T <= 40 && f > 0 && h > low) {
+                      cap = T
+                      if ("picture_age_ms" in c && $c["picture_age_ms"] >= 0) cap = T - $c["picture_age_ms"] / 1000
+                      if (cap < 22) late[s]++
+                      else { bad[s]++; if (!(s in first)) first[s] = T } }
                   if (T > 10 && T <= 20 && f > 0 && h > top[s]) top[s] = h }
                 END { for (s in n) {
                     back = -1
@@ -203,12 +211,12 @@ for sc in "$@"; do
                         if (F[s, k] > 0 && H[s, k] >= top[s] &&
                             (k == n[s] || (F[s, k + 1] > 0 && H[s, k + 1] >= top[s]))) { back = TT[s, k] - 40; break }
                     }
-                    printf "%s %.2f %d %.1f %d %.1f %.1f %.1f\n", s, a[s] ? 100 * cc[s] / a[s] : 0, bad[s] + 0,
+                    printf "%s %.2f %d %.1f %d %.1f %.1f %.1f %d\n", s, a[s] ? 100 * cc[s] / a[s] : 0, bad[s] + 0,
                         (s in first) ? first[s] : 0, top[s] + 0, back, TT[s, n[s]],
-                        rows[s] ? heard[s] / rows[s] : 0 }
+                        rows[s] ? heard[s] / rows[s] : 0, late[s] + 0 }
                 }' "$csv")
             who=$(basename "$csv" .csv)
-            while read -r from conc bad first top back end heard; do
+            while read -r from conc bad first top back end heard late; do
                 [ -n "$from" ] || continue
                 # Telecentre k is the k-th client started (clock.csv).
                 from=$(awk -F, -v k="$from" 'NR == k + 1 { n = $1 } END { print (n != "" ? n : k) }' \
@@ -216,7 +224,7 @@ for sc in "$@"; do
                 judge7 "$sc" "$(awk -v x="$conc" 'BEGIN { print (x <= 2) }')" \
                     "$who <- $from: audio in the 64 kbit/s phase $conc % concealed (<= 2 %; $heard frames a second played or recovered, of 50)"
                 judge7 "$sc" "$([ "$bad" = 0 ] && echo 1 || echo 0)" \
-                    "$who <- $from: from 22 s to 40 s, $bad s with pictures above $lowest_height high$([ "$bad" = 0 ] || echo ", the first ending at $first s")"
+                    "$who <- $from: from 22 s to 40 s, $bad s with pictures captured after 22 s above $lowest_height high$([ "$bad" = 0 ] || echo ", the first ending at $first s")$([ "$late" = 0 ] || echo "; $late s showing a larger picture captured before 22 s that the queue let out late")"
                 if [ "$top" = 0 ]; then
                     judge7 "$sc" 0 "$who <- $from: no pictures in 10-20 s to know the top layer by"
                 elif awk -v b="$back" 'BEGIN { exit !(b < 0) }'; then

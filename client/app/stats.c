@@ -159,6 +159,16 @@ static unsigned layers_sent(const cq_endpoint_stats_t *st) {
     return mask;
 }
 
+/* How old the picture on screen is: now less its capture, which a synthetic picture
+ * carries painted in (client/synth.h; the sender's clock, so only a test on one machine
+ * reads it). -1 when no synthetic picture came. The e2e suite judges a layer switch by
+ * when the pictures were captured, not when a deep modem queue let them out. */
+static long picture_age_ms(const cq_receiver_remote_stats_t *r) {
+    if (r->synth_frames == 0)
+        return -1;
+    return (long)(uint32_t)((uint32_t)(uv_hrtime() / 1000000u) - r->synth_last_capture_ms);
+}
+
 /* One CSV row per telecentre received: what the last second brought (rates from the
  * difference with the row before) and the state now. The e2e suite plots these. */
 static void on_series(uv_timer_t *t) {
@@ -187,16 +197,17 @@ static void on_series(uv_timer_t *t) {
         /* A re-join starts the counts again: a drop below the last row is a new start. */
         if (bytes < l->bytes || r->frames_shown < l->frames)
             *l = (app_series_last_t){.telecentre = r->telecentre};
-        fprintf(
-            app->series, "%.1f,%u,%.1f,%llu,%u,%llu,%llu,%llu,%llu,%u,%d,%.1f,%d,%.1f,%u,%u,%llu\n",
-            secs, (unsigned)r->telecentre, (double)(bytes - l->bytes) * 8 / 1000.0,
-            (unsigned long long)(r->frames_shown - l->frames), r->height,
-            (unsigned long long)(r->frames_dropped - l->dropped),
-            (unsigned long long)(r->audio_played - l->played),
-            (unsigned long long)(r->audio_red + r->audio_fec - l->recovered),
-            (unsigned long long)(r->audio_concealed - l->concealed), r->jitter_buffer_ms,
-            r->av_offset_ms, st.sent.rtt_us / 1000.0, st.up ? 1 : 0, st.uplink.target_bps / 1000.0,
-            video_target_kbps(&st), layers_sent(&st), (unsigned long long)st.loop_stalls);
+        fprintf(app->series,
+                "%.1f,%u,%.1f,%llu,%u,%llu,%llu,%llu,%llu,%u,%d,%.1f,%d,%.1f,%u,%u,%llu,%ld\n",
+                secs, (unsigned)r->telecentre, (double)(bytes - l->bytes) * 8 / 1000.0,
+                (unsigned long long)(r->frames_shown - l->frames), r->height,
+                (unsigned long long)(r->frames_dropped - l->dropped),
+                (unsigned long long)(r->audio_played - l->played),
+                (unsigned long long)(r->audio_red + r->audio_fec - l->recovered),
+                (unsigned long long)(r->audio_concealed - l->concealed), r->jitter_buffer_ms,
+                r->av_offset_ms, st.sent.rtt_us / 1000.0, st.up ? 1 : 0,
+                st.uplink.target_bps / 1000.0, video_target_kbps(&st), layers_sent(&st),
+                (unsigned long long)st.loop_stalls, picture_age_ms(r));
         l->bytes = bytes;
         l->frames = r->frames_shown;
         l->dropped = r->frames_dropped;
@@ -214,9 +225,10 @@ int app_series_start(app_t *app) {
         fprintf(stderr, "chasqui-client: cannot write %s: %s\n", app->opt->series, strerror(errno));
         return -1;
     }
-    fprintf(app->series, "t_s,telecentre,kbps,frames,height,frames_dropped,audio_played,"
-                         "audio_recovered,audio_concealed,jitter_buffer_ms,av_offset_ms,rtt_ms,"
-                         "link_up,uplink_kbps,video_target_kbps,layers_sent,loop_stalls\n");
+    fprintf(app->series,
+            "t_s,telecentre,kbps,frames,height,frames_dropped,audio_played,"
+            "audio_recovered,audio_concealed,jitter_buffer_ms,av_offset_ms,rtt_ms,"
+            "link_up,uplink_kbps,video_target_kbps,layers_sent,loop_stalls,picture_age_ms\n");
     uv_timer_init(app->loop, &app->series_timer);
     app->series_timer.data = app;
     uv_timer_start(&app->series_timer, on_series, 1000, 1000);

@@ -142,10 +142,16 @@ grep -q "media could not start: /dev/video7" "$work/err" || fail "camera error: 
 [ $? = 3 ] || fail "unreachable server"
 "$client" --help | grep -q "^usage: chasqui-client" || fail "--help"
 # The time series: a row a second for the other telecentre, pictures and sound in most.
-head -1 "$work/series1.csv" | grep -q "^t_s,telecentre,kbps,frames,.*,loop_stalls$" ||
+head -1 "$work/series1.csv" | grep -q "^t_s,telecentre,kbps,frames,.*,loop_stalls,picture_age_ms$" ||
     fail "series header: $(head -1 "$work/series1.csv")"
 rows=$(awk -F, 'NR > 1 && $2 == 2 && $4 > 5 && $7 > 30' "$work/series1.csv" | wc -l)
 [ "$rows" -ge 3 ] || fail "series: $(cat "$work/series1.csv")"
+# The picture on screen is a loopback's few frames old: its age is read from the capture
+# time the synthetic camera paints in (-1 would mean it was not read).
+rows=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+    $2 == 2 && $4 > 5 && $c["picture_age_ms"] >= 0 && $c["picture_age_ms"] < 1000' \
+    "$work/series1.csv" | wc -l)
+[ "$rows" -ge 3 ] || fail "series' picture age: $(cat "$work/series1.csv")"
 j() { jq -e "$1" "$work/s1.json" >/dev/null || fail "telecentre 1: $1 is not so"; }
 j '.control.joined_events >= 1'
 
