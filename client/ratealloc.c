@@ -1,5 +1,7 @@
 #include "client/ratealloc.h"
 
+#include "codec/vp8_codec.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -106,6 +108,11 @@ static double protect_loss(cq_ratealloc_t *a, double loss, int64_t now_us) {
     return a->protect_loss;
 }
 
+/* The loss measured, as a fraction within [0, 1]. */
+static double measured_loss(const cq_ratealloc_input_t *in) {
+    return in->loss < 0 ? 0 : in->loss > 1 ? 1 : in->loss;
+}
+
 /* Whether the window has been full long enough to plan as for a collapsed link. */
 static bool stalled(const cq_ratealloc_input_t *in) {
     return in->stalled_us >= CQ_RATEALLOC_STALL_US;
@@ -115,8 +122,7 @@ static void plan_audio(cq_ratealloc_t *a, const cq_ratealloc_input_t *in, int64_
                        cq_ratealloc_plan_t *out) {
     if (!a->cfg.audio)
         return;
-    double loss = in->loss < 0 ? 0 : in->loss > 1 ? 1 : in->loss;
-    unsigned pct = (unsigned)(protect_loss(a, loss, now_us) * 100 + 0.999);
+    unsigned pct = (unsigned)(protect_loss(a, measured_loss(in), now_us) * 100 + 0.999);
     bool bursty = in->loss_burst >= CQ_RATEALLOC_DEEP_BURST;
     uint32_t target = stalled(in) && in->target_bps > CQ_RATEALLOC_STALLED_BPS
                           ? CQ_RATEALLOC_STALLED_BPS
@@ -198,6 +204,11 @@ static unsigned top_layer(uint8_t on) {
     return top;
 }
 
+/* What the video costs the uplink per bit the encoders make: with TL0's copies, more. */
+static double video_factor(bool protect) {
+    return protect ? 1.0 + CQ_VP8_TL0_SHARE_PCT / 100.0 : 1.0;
+}
+
 /* Whether choosing ch would raise the video above the choice in force: more layers, a
  * higher top layer, or the same layers with the top one at a higher frame rate. */
 static bool is_up(const cq_ratealloc_t *a, const choice_t *ch) {
@@ -214,8 +225,8 @@ static bool is_up(const cq_ratealloc_t *a, const choice_t *ch) {
  * ch needs of the uplink; if none did, one is asked for (above the target, or the
  * estimator takes it for nothing new). One that carried less holds the step again. */
 static bool proven(cq_ratealloc_t *a, const cq_ratealloc_input_t *in, unsigned audio_cost,
-                   const choice_t *ch, int64_t now_us, cq_ratealloc_plan_t *out) {
-    double need_bps = audio_cost + ch->need_kbps * 1000.0 / CQ_RATEALLOC_VIDEO_SHARE;
+                   const choice_t *ch, double factor, int64_t now_us, cq_ratealloc_plan_t *out) {
+    double need_bps = audio_cost + ch->need_kbps * 1000.0 * factor / CQ_RATEALLOC_VIDEO_SHARE;
     if (in->probe_us != 0 && in->probe_us > a->up_since_us) {
         if (in->probe_bps >= need_bps * CQ_RATEALLOC_PROOF_MARGIN)
             return true;
@@ -227,8 +238,8 @@ static bool proven(cq_ratealloc_t *a, const cq_ratealloc_input_t *in, unsigned a
     return false;
 }
 
-static void plan_video(cq_ratealloc_t *a, const cq_ratealloc_input_t *in, int64_t now_us,
-                       cq_ratealloc_plan_t *out) {
+static void plan_video(cq_ratealloc_t *a, const cq_ratealloc_input_t *in, bool protect,
+                       int64_t now_us, cq_ratealloc_plan_t *out) {
     if (a->cfg.layers == 0)
         return;
     /* While stalled, sound is planned lean, and the bits it gives up are not video's: the
@@ -240,14 +251,16 @@ static void plan_video(cq_ratealloc_t *a, const cq_ratealloc_input_t *in, int64_
     else if (!stalled(in))
         a->open_audio_bps = audio_cost;
     double spare = (double)in->target_bps - audio_cost;
-    double budget = (spare > 0 ? spare : 0) * CQ_RATEALLOC_VIDEO_SHARE / 1000;
+    double budget =
+        (spare > 0 ? spare : 0) * CQ_RATEALLOC_VIDEO_SHARE / 1000 / video_factor(protect);
     uint8_t all = (uint8_t)((1u << a->cfg.layers) - 1);
-    uint8_t used = (uint8_t)(((in->used_known ? in->used : all) & all) | 1u);
+    uint8_t asked = (uint8_t)((in->used_known ? in->used : all) & all);
     /* The relay knows the layers signalling gave this sender, not how many its picture
      * allows (a 320x180 source has two): a layer asked for above this sender's top is
      * its top. Layer 0 alone was sent, and the receivers switched twice instead. */
     if (in->used_known && (in->used & ~all) != 0)
-        used |= (uint8_t)(1u << (a->cfg.layers - 1));
+        asked |= (uint8_t)(1u << (a->cfg.layers - 1));
+    uint8_t used = (uint8_t)(asked | 1u);
     choice_t c[CQ_RATEALLOC_MAX_LAYERS * STEPS];
     unsigned n = list_choices(a, used, c);
     unsigned cur = n;
@@ -273,7 +286,7 @@ static void plan_video(cq_ratealloc_t *a, const cq_ratealloc_input_t *in, int64_
         a->up_since_us = UP_NONE;
     }
     if (a->started && is_up(a, &c[pick])) {
-        if (proven(a, in, audio_cost, &c[pick], now_us, out))
+        if (proven(a, in, audio_cost, &c[pick], video_factor(protect), now_us, out))
             a->up_since_us = UP_NONE;
         else
             while (pick + 1 < n && is_up(a, &c[pick]))
@@ -305,6 +318,7 @@ static void plan_video(cq_ratealloc_t *a, const cq_ratealloc_input_t *in, int64_
         left -= add;
     }
     out->layers_on = a->on;
+    out->protect_tl0 = protect ? (uint8_t)(a->on & asked) : 0;
     for (unsigned i = 0; i < a->cfg.layers; i++)
         out->video_kbps += out->layer_kbps[i];
 }
@@ -314,5 +328,7 @@ void cq_ratealloc_update(cq_ratealloc_t *a, const cq_ratealloc_input_t *in, int6
     memset(out, 0, sizeof *out);
     a->low_kbps = in->low_kbps;
     plan_audio(a, in, now_us, out);
-    plan_video(a, in, now_us, out);
+    bool protect = in->rtt_us >= CQ_RATEALLOC_PROTECT_RTT_US &&
+                   protect_loss(a, measured_loss(in), now_us) >= CQ_RATEALLOC_PROTECT_LOSS;
+    plan_video(a, in, protect, now_us, out);
 }

@@ -116,6 +116,15 @@
  * receiver's jitter buffer waited 60 ms more for the copies that span (radio-3's mouth to
  * ear p95 at 255 ms against its 230). A collapsed link keeps it full for seconds. */
 #define CQ_RATEALLOC_STALL_US 150000
+/* The base layer protected (each TL0 packet of video but keyframes sent twice, the copy
+ * as RTX right behind it: client/sender.h) on an uplink whose round trip is this long and
+ * whose loss protected against is at least CQ_RATEALLOC_PROTECT_LOSS. A lost TL0 packet
+ * stops every receiver's picture until its repair has crossed the uplink and back: on
+ * VSAT 650-870 ms, and past a second when the repair is lost too. The copies cost TL0's
+ * share of the video (CQ_VP8_TL0_SHARE_PCT), which the video's budget gives up as if
+ * every layer's went twice. */
+#define CQ_RATEALLOC_PROTECT_RTT_US 400000
+#define CQ_RATEALLOC_PROTECT_LOSS   0.002
 
 typedef struct {
     unsigned layers;         /* simulcast layers configured, 0..3 (0: no video) */
@@ -147,6 +156,7 @@ typedef struct {
      * the caller's clock); 0: none yet. */
     uint32_t probe_bps;
     int64_t probe_us;
+    uint32_t rtt_us; /* the uplink's round trip (the relay's receiver reports); 0: unknown */
 } cq_ratealloc_input_t;
 
 typedef struct {
@@ -163,6 +173,10 @@ typedef struct {
     unsigned video_kbps;                          /* the sum */
     /* A step up waits for proof: ask the estimator for a probe at this rate (0: none). */
     uint32_t probe_bps;
+    /* Bit i: layer i's TL0 goes twice (CQ_RATEALLOC_PROTECT_RTT_US), for the layers on
+     * that someone uses (a copy of one nobody takes only fills the uplink); video_kbps is
+     * without the copies. */
+    uint8_t protect_tl0;
 } cq_ratealloc_plan_t;
 
 /* All fields private. A plain value the caller owns. */

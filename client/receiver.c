@@ -223,7 +223,9 @@ static void video_packet(struct cq_receiver *r, remote_t *m, const cq_rtp_view_t
         return;
     m->st.video_packets++;
     m->st.video_bytes += v->payload_len;
-    m->st.video_repaired += repair;
+    bool needed = !repair || cq_vjb_wants(m->vjb, v->seq);
+    m->st.video_repaired += repair && needed;
+    m->st.video_repairs_unneeded += repair && !needed;
     cq_feedback_packet(&r->fb, m->video_ssrc, true, v->seq, v->timestamp, v->payload_len, repair,
                        now_us);
     cq_vjb_put(m->vjb, v->seq, v->timestamp, v->marker, v->payload, v->payload_len);

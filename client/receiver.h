@@ -66,6 +66,9 @@ typedef struct {
     bool has_video;
     unsigned width, height;
     uint64_t video_packets, video_repaired, frames_decoded, frames_dropped, keyframes;
+    /* RTX of a packet already here: a copy sent ahead of loss (the relay protects the base
+     * layer on a long round trip), or a repair that crossed its original. */
+    uint64_t video_repairs_unneeded;
     uint64_t video_bytes;  /* RTP payload, repairs included */
     uint64_t frames_shown; /* decoded and handed on (lip sync may still hold a few) */
     uint64_t plis_wanted;  /* times the picture needed a keyframe */

@@ -91,6 +91,7 @@ struct cq_sender {
     unsigned ext_loss_pct; /* loss the rate allocator protects against (cq_sender_set_audio) */
     bool loss_bursty;      /* and whether it comes in bursts (the same) */
     bool red_lean;         /* cq_sender_set_red_lean */
+    uint8_t protect_tl0;   /* cq_sender_set_protect_tl0: bit i, layer i */
     unsigned rr_loss_pct;  /* loss the relay's last report gave for audio */
     double rr_protect_pct; /* the reports' loss, averaged (RR_LOSS_WEIGHT), from none */
     cq_sender_stats_t stats;
@@ -221,7 +222,24 @@ static const uint8_t twcc_placeholder[CQ_RTPEXT_TRANSPORT_CC_SIZE] = {0, 0};
 static const cq_rtp_ext_t twcc_ext = {
     .id = CQ_SENDER_EXT_TRANSPORT_CC, .len = CQ_RTPEXT_TRANSPORT_CC_SIZE, .data = twcc_placeholder};
 
-/* Packetizes one encoded frame of layer l and sends it, keeping each packet for NACK. */
+/* Sends the packet kept in slot again as RTX (RFC 4588) on l's RTX SSRC, through s->pkt;
+ * false when it cannot be wrapped. */
+static bool send_rtx(struct cq_sender *s, layer_t *l, const slot_t *slot) {
+    cq_rtp_view_t v;
+    if (cq_rtp_parse(slot->data, slot->len, &v) < 0)
+        return false;
+    size_t hl = (size_t)(v.payload - slot->data);
+    int n = cq_rtx_wrap(slot->data, hl, v.payload_len, CQ_SENDER_PT_RTX, l->rtx_seq, l->rtx_ssrc,
+                        s->pkt, sizeof s->pkt);
+    if (n < 0)
+        return false;
+    l->rtx_seq++;
+    send_pkt(s, s->pkt, (size_t)n, false);
+    return true;
+}
+
+/* Packetizes one encoded frame of layer l and sends it, keeping each packet for NACK;
+ * with TL0 protected, a TL0 frame but a keyframe goes twice. */
 static int send_frame(struct cq_sender *s, layer_t *l, const cq_vp8_frame_t *f, uint32_t ts,
                       uint64_t capture_us) {
     cq_vp8_desc_t d = {.extended = true,
@@ -234,6 +252,8 @@ static int send_frame(struct cq_sender *s, layer_t *l, const cq_vp8_frame_t *f, 
                        .has_tid = true,
                        .tid = f->tid,
                        .y = f->layer_sync};
+    unsigned index = (unsigned)(l - s->layer);
+    bool protect = ((unsigned)s->protect_tl0 >> index & 1u) && f->tid == 0 && !f->keyframe;
     cq_vp8_packetizer_t pz;
     int rc = cq_vp8_packetizer_init(&pz, f->data, f->len, &d, CQ_SENDER_MAX_PAYLOAD);
     if (rc < 0)
@@ -258,6 +278,8 @@ static int send_frame(struct cq_sender *s, layer_t *l, const cq_vp8_frame_t *f, 
         slot->len = (uint16_t)len;
         memcpy(slot->data, s->pkt, len);
         send_pkt(s, s->pkt, len, false);
+        if (protect && send_rtx(s, l, slot))
+            s->stats.tl0_copies++;
         account(&l->origin, ts, capture_us, (size_t)pl);
         l->stats.packets++;
         l->stats.bytes += len;
@@ -458,17 +480,8 @@ static void resend(struct cq_sender *s, layer_t *l, uint16_t seq, uint64_t now_u
         s->stats.rtx_stale++;
         return;
     }
-    cq_rtp_view_t v;
-    if (cq_rtp_parse(slot->data, slot->len, &v) < 0)
-        return;
-    size_t hl = (size_t)(v.payload - slot->data);
-    int n = cq_rtx_wrap(slot->data, hl, v.payload_len, CQ_SENDER_PT_RTX, l->rtx_seq, l->rtx_ssrc,
-                        s->pkt, sizeof s->pkt);
-    if (n < 0)
-        return;
-    l->rtx_seq++;
-    s->stats.rtx_sent++;
-    send_pkt(s, s->pkt, (size_t)n, false);
+    if (send_rtx(s, l, slot))
+        s->stats.rtx_sent++;
 }
 
 /*
@@ -652,6 +665,10 @@ int cq_sender_set_audio(struct cq_sender *s, unsigned bps, unsigned frame_ms, un
     return rc;
 }
 
+void cq_sender_set_protect_tl0(struct cq_sender *s, uint8_t layers) {
+    s->protect_tl0 = layers;
+}
+
 void cq_sender_set_red_lean(struct cq_sender *s, bool lean) {
     s->red_lean = lean;
 }
@@ -676,6 +693,10 @@ int cq_sender_padding(struct cq_sender *s, size_t size, uint8_t *buf, size_t cap
     l->rtx_seq++;
     s->stats.padding_sent++;
     return n;
+}
+
+uint32_t cq_sender_rtt_us(const struct cq_sender *s) {
+    return s->stats.rtt_us;
 }
 
 void cq_sender_stats(const struct cq_sender *s, cq_sender_stats_t *out) {

@@ -110,6 +110,11 @@ int cq_sender_set_audio(struct cq_sender *s, unsigned bps, unsigned frame_ms, un
  * (cq_sender_set_audio's bursty), still go. No effect without RED. */
 void cq_sender_set_red_lean(struct cq_sender *s, bool lean);
 
+/* Base-layer protection (cq_ratealloc_plan_t.protect_tl0): on the layers whose bit is set
+ * in layers, each packet of a TL0 frame but a keyframe's goes twice, the copy as RTX
+ * right behind it, so a lost one needs no repair across a long round trip. */
+void cq_sender_set_protect_tl0(struct cq_sender *s, uint8_t layers);
+
 /*
  * Writes into buf (cap bytes) a padding-only RTX packet of about size bytes (at most 255
  * bytes of padding: RFC 3550 §5.1's count is one byte) on layer 0's RTX SSRC, with the
@@ -134,6 +139,7 @@ typedef struct {
     uint64_t audio_frames, audio_dtx, audio_bytes;
     uint64_t audio_red_blocks; /* earlier packets repeated (RED) */
     uint64_t plis_in, nacks_in, rtx_sent, rtx_missing;
+    uint64_t tl0_copies;     /* TL0 packets sent twice (cq_sender_set_protect_tl0) */
     uint64_t rtx_stale;      /* asked for after every receiver has given it up (over 1 s old) */
     unsigned loss_percent;   /* the last loss the relay reported on audio */
     unsigned opus_loss_hint; /* what Opus was told of it, to size its FEC */
@@ -143,5 +149,8 @@ typedef struct {
 } cq_sender_stats_t;
 
 void cq_sender_stats(const struct cq_sender *s, cq_sender_stats_t *out);
+
+/* The uplink's round trip as the relay's receiver reports measured it; 0: not yet. */
+uint32_t cq_sender_rtt_us(const struct cq_sender *s);
 
 #endif

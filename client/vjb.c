@@ -11,6 +11,10 @@ void cq_vjb_init(cq_vjb_t *j) {
     j->need_keyframe = true; /* nothing decodes before the first keyframe */
 }
 
+bool cq_vjb_wants(const cq_vjb_t *j, uint16_t seq) {
+    return !(j->started && cq_seq_newer(j->next_seq, seq)) && !cq_vp8_asm_has(&j->asm_, seq);
+}
+
 int cq_vjb_put(cq_vjb_t *j, uint16_t seq, uint32_t ts, bool marker, const uint8_t *payload,
                size_t len) {
     if (j->started && cq_seq_newer(j->next_seq, seq))

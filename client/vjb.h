@@ -53,6 +53,11 @@ void cq_vjb_init(cq_vjb_t *j);
 int cq_vjb_put(cq_vjb_t *j, uint16_t seq, uint32_t ts, bool marker, const uint8_t *payload,
                size_t len);
 
+/* Whether packet seq would be new to the buffer: not held, and its frame neither given
+ * out nor given up. A repair that is not (its original came after all, or a copy sent
+ * ahead of loss) changes nothing. */
+bool cq_vjb_wants(const cq_vjb_t *j, uint16_t seq);
+
 /*
  * The next frame to decode, at now_us, waiting at most wait_us for a missing packet.
  * Returns its length (written to out, with *info) or 0 when none is ready, or

@@ -69,11 +69,12 @@ static vpx_enc_frame_flags_t pattern_flags(unsigned k) {
 }
 
 /* Splits the bitrate across temporal layers, cumulative as libvpx wants it: TL0 gets
- * 40 %, TL0+TL1 60 %, all 100 % (the share libwebrtc gives three layers). */
+ * 40 % (CQ_VP8_TL0_SHARE_PCT), TL0+TL1 60 %, all 100 % (the share libwebrtc gives three
+ * layers). */
 static void set_layer_rates(vpx_codec_enc_cfg_t *cfg, unsigned kbps, unsigned layers) {
     cfg->rc_target_bitrate = kbps;
     if (layers == 3) {
-        cfg->ts_target_bitrate[0] = kbps * 4 / 10;
+        cfg->ts_target_bitrate[0] = kbps * CQ_VP8_TL0_SHARE_PCT / 100;
         cfg->ts_target_bitrate[1] = kbps * 6 / 10;
         cfg->ts_target_bitrate[2] = kbps;
     }

@@ -17,6 +17,10 @@
 struct cq_vp8_enc;
 struct cq_vp8_dec;
 
+/* The share of the bitrate the base temporal layer (TL0) gets with three layers, in per
+ * cent: what sending TL0 twice costs (client/ratealloc.h). */
+#define CQ_VP8_TL0_SHARE_PCT 40
+
 /* An I420 image, borrowed: planes and strides. */
 typedef struct {
     unsigned width, height;

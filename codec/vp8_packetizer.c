@@ -47,6 +47,11 @@ void cq_vp8_asm_init(cq_vp8_assembler_t *a) {
         a->slot[i].used = false;
 }
 
+bool cq_vp8_asm_has(const cq_vp8_assembler_t *a, uint16_t seq) {
+    const cq_vp8_asm_slot_t *s = &a->slot[seq % CQ_VP8_ASM_SLOTS];
+    return s->used && s->seq == seq;
+}
+
 int cq_vp8_asm_insert(cq_vp8_assembler_t *a, uint16_t seq, uint32_t ts, bool marker,
                       const uint8_t *payload, size_t len) {
     cq_vp8_desc_t d;

@@ -76,6 +76,9 @@ void cq_vp8_asm_init(cq_vp8_assembler_t *a);
 int cq_vp8_asm_insert(cq_vp8_assembler_t *a, uint16_t seq, uint32_t ts, bool marker,
                       const uint8_t *payload, size_t len);
 
+/* Whether the packet seq is held (inserted and its frame not taken yet). */
+bool cq_vp8_asm_has(const cq_vp8_assembler_t *a, uint16_t seq);
+
 /*
  * Looks for a complete frame whose last packet is last_seq (the packet with the marker):
  * walks back to the packet with S set, and if every packet is there, writes the frame's

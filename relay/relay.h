@@ -158,6 +158,7 @@ typedef struct {
     uint64_t nacks_sent;       /* packets the relay asked it again for, as a publisher */
     uint64_t rtx_recovered;    /* repairs it sent that restored a missing packet */
     uint64_t rtx_duplicates;   /* repairs of a packet the relay had already: dropped */
+    uint64_t tl0_copies;       /* base-layer packets sent it twice on a long round trip */
     /* Its downlink, as the relay estimates and paces it (0 until it sends transport-wide
      * feedback): the estimate, the pace, what video may use after sound, the publishers
      * whose video it gets none of (audio only), what waited or was dropped in the pacer. */

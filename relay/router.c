@@ -216,6 +216,38 @@ static void rewrite_video(uint8_t *pkt, uint8_t *payload, size_t payload_len,
         cq_vp8_desc_set_tl0picidx(payload, payload_len, desc, out->tl0picidx);
 }
 
+int cq_router_rtx_as_sent(const struct consumer *c, const uint8_t *pkt, const cq_rtp_view_t *v,
+                          const cq_vp8_desc_t *desc, const cq_vsel_out_t *out, uint8_t *slot) {
+    int n = cq_rtx_wrap(pkt, v->header_len, v->payload_len, RTX_PAYLOAD_TYPE, c->s.rtx_seq,
+                        c->s.ssrcs.video_rtx, slot, CQ_UDP_SLOT_SIZE - CQ_SRTP_PROTECT_HEADROOM);
+    if (n <= 0)
+        return n < 0 ? n : CQ_EMALFORMED;
+    /* The wrap keeps the publisher's numbers: OSN, timestamp and descriptor are given the
+     * ones the receiver knows. */
+    uint8_t *osn = slot + v->header_len;
+    cq_store_be16(osn, out->seq);
+    cq_rtp_set_timestamp(slot, out->ts);
+    if (desc->has_picture_id)
+        cq_vp8_desc_set_picture_id(osn + 2, v->payload_len, desc, out->picture_id);
+    if (desc->has_tl0picidx)
+        cq_vp8_desc_set_tl0picidx(osn + 2, v->payload_len, desc, out->tl0picidx);
+    return n;
+}
+
+/* Sends c's subscriber, right behind a base-layer packet it just got, a copy of it as RTX
+ * (the downlink protects TL0: struct downlink). A copy the pacer cannot take is lost like
+ * any packet; its loss costs no more than no copy. */
+static void send_tl0_copy(struct cq_router *r, struct consumer *c, const uint8_t *pkt,
+                          const cq_rtp_view_t *v, const cq_vp8_desc_t *desc,
+                          const cq_vsel_out_t *out, ptrdiff_t tseq_at) {
+    uint8_t *slot = cq_udp_sendq_slot(&r->sendq);
+    int n = cq_router_rtx_as_sent(c, pkt, v, desc, out, slot);
+    if (n <= 0 || cq_router_queue_rtp(r, c->subscriber, slot, (size_t)n, tseq_at, true) == 0)
+        return;
+    c->s.rtx_seq++;
+    c->subscriber->stats.tl0_copies++;
+}
+
 /* Tells the owner that c's subscriber now gets another layer of its publisher (rare: at
  * switches, so an event per packet can never happen). */
 static void layer_changed(struct cq_router *r, const struct consumer *c, uint64_t now_us) {
@@ -262,6 +294,9 @@ static void forward_video(struct cq_router *r, struct participant *pub, const st
                           const cq_vsel_packet_t *vp, uint64_t now_us) {
     size_t len = v->header_len + v->payload_len + v->padding_len;
     ptrdiff_t tseq_at = cq_router_tseq_offset(pkt, v);
+    /* Base-layer frames other than keyframes: every later frame until the next one refers
+     * to them (a keyframe is a burst, asked for again if it does not come whole). */
+    bool tl0 = !vp->keyframe && (!vp->has_tid || vp->tid == 0);
     for (size_t i = 0; i < pub->nconsumers; i++) {
         struct consumer *c = pub->consumers[i];
         struct participant *sub = c->subscriber;
@@ -290,6 +325,8 @@ static void forward_video(struct cq_router *r, struct participant *pub, const st
         cq_consumer_sent_record(&c->s, s->layer, v->seq, &out, c->s.vsel.ts_delta);
         if (vp->keyframe)
             c->keyframe_sent_us = now_us;
+        if (tl0 && sub->down->protect_tl0 && c->s.ssrcs.video_rtx != 0)
+            send_tl0_copy(r, c, pkt, v, desc, &out, tseq_at);
     }
 }
 
@@ -648,18 +685,18 @@ static void log_participant(const struct participant *p) {
     cq_log(CQ_LOG_INFO, "relay",
            "session %" PRIu32 " participant %" PRIu32 " %s: in %" PRIu64 " pkt %" PRIu64
            " kbit/s lost %" PRIu64 " jitter %" PRIu64 " ms; out %" PRIu64 " pkt; rtt %" PRIu32
-           " ms; nack in %" PRIu64 " rtx %" PRIu64 " limited %" PRIu64 "; pli in %" PRIu64
-           " sent %" PRIu64 "; drops auth %" PRIu64 " replay %" PRIu64 " ssrc %" PRIu64
-           "; downlink %" PRIu32 " kbit/s (delay %" PRIu32 " loss %" PRIu32 " acked %" PRIu32
-           " lost %.0f%% probe %" PRIu32 "/%" PRIu64 ") paced %" PRIu64 " dropped %" PRIu64
-           " waited %" PRIu32 " ms paused %" PRIu32 "; layers%s",
+           " ms; nack in %" PRIu64 " rtx %" PRIu64 " limited %" PRIu64 " tl0 copies %" PRIu64
+           "; pli in %" PRIu64 " sent %" PRIu64 "; drops auth %" PRIu64 " replay %" PRIu64
+           " ssrc %" PRIu64 "; downlink %" PRIu32 " kbit/s (delay %" PRIu32 " loss %" PRIu32
+           " acked %" PRIu32 " lost %.0f%% probe %" PRIu32 "/%" PRIu64 ") paced %" PRIu64
+           " dropped %" PRIu64 " waited %" PRIu32 " ms paused %" PRIu32 "; layers%s",
            p->session->id, p->id, p->bound ? "bound" : "unbound", st->packets_in, rate / 1000, lost,
            jitter_ms, st->packets_out, st->rtt_us / 1000, st->nacks_in, st->rtx_sent,
-           st->nacks_limited, st->keyframe_requests_in, st->keyframe_requests_sent, st->drops_auth,
-           st->drops_replay, st->drops_unknown_ssrc, st->downlink_bps / 1000, cc.delay_bps / 1000,
-           cc.loss_bps / 1000, cc.acked_bps / 1000, cc.loss_fraction * 100, cc.probe_bps / 1000,
-           st->probes, st->paced_packets, st->paced_dropped, st->pace_max_wait_us / 1000,
-           st->video_paused, n ? layers : " -");
+           st->nacks_limited, st->tl0_copies, st->keyframe_requests_in, st->keyframe_requests_sent,
+           st->drops_auth, st->drops_replay, st->drops_unknown_ssrc, st->downlink_bps / 1000,
+           cc.delay_bps / 1000, cc.loss_bps / 1000, cc.acked_bps / 1000, cc.loss_fraction * 100,
+           cc.probe_bps / 1000, st->probes, st->paced_packets, st->paced_dropped,
+           st->pace_max_wait_us / 1000, st->video_paused, n ? layers : " -");
 }
 
 void cq_router_on_tick(void *ctx, uint64_t now_us) {

@@ -217,8 +217,10 @@ void cq_router_probe(struct cq_router *r, struct participant *p, uint64_t now_us
     }
 }
 
-/* What consumer c's stream costs, as the allocator prices it. */
+/* What consumer c's stream costs, as the allocator prices it: with its base layer twice
+ * where the subscriber's downlink protects it (PROTECT_RTT_US). */
 static void price_consumer(const struct session *s, struct consumer *c) {
+    bool twice = c->subscriber->down->protect_tl0;
     const struct participant *pub = c->publisher;
     cq_alloc_stream_t *a = &c->alloc;
     a->audio_bps = 0;
@@ -233,7 +235,7 @@ static void price_consumer(const struct session *s, struct consumer *c) {
             /* Cumulative in the temporal layer, keyframes left out (a second of nothing
              * but a keyframe is not measured yet). Without temporal layers every packet
              * counts as TID 0, so each TID costs the whole layer. */
-            uint32_t sum = 0;
+            uint32_t sum = twice ? st->tid_rate_bps[0] : 0;
             for (unsigned t = 0; t < CQ_ALLOC_TEMPORAL; t++) {
                 sum += st->tid_rate_bps[t];
                 a->rate_bps[st->layer][t] = sum;
@@ -304,6 +306,14 @@ static void allocate(struct cq_router *r, struct participant *p, uint64_t now_us
 void cq_router_downlink_watch(struct participant *p, uint64_t now_us) {
     struct downlink *d = p->down;
     d->stalled = d->active && cq_cc_window_full(&d->cc, (int64_t)now_us);
+    cq_cc_stats_t cc;
+    cq_cc_stats(&d->cc, &cc);
+    if (cc.packets_lost > d->lost_seen) {
+        d->lost_seen = cc.packets_lost;
+        d->last_loss_us = now_us;
+    }
+    d->protect_tl0 = d->active && p->stats.rtt_us >= PROTECT_RTT_US && d->last_loss_us != 0 &&
+                     now_us - d->last_loss_us < PROTECT_LOSS_HOLD_US;
 }
 
 bool cq_router_alloc_settled(const struct consumer *c) {

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "cc/arrivals.h"
+#include "codec/vp8_desc.h"
 #include "cc/estimator.h"
 #include "cc/minwin.h"
 #include "relay/alloc.h"
@@ -122,6 +123,14 @@
 #define PROBE_PADDING     255
 #define PROBE_MIN_PACKETS 10
 #define PROBE_CLUSTER_US  30000u
+/* Base-layer protection: on a downlink whose round trip is this long and that lost a
+ * packet within the hold, every TL0 packet of video but keyframes goes twice, the copy
+ * as RTX right behind it. A lost TL0 packet stops the picture until its repair comes (the
+ * frames after it refer to it): a round trip on VSAT, 650-870 ms, two when the repair is
+ * lost too, past the 1 s a farmer sees as a break (docs/E2E.md). Rural radio's round trip
+ * repairs within a few frames and pays nothing. The allocator prices the copies. */
+#define PROTECT_RTT_US       400000u
+#define PROTECT_LOSS_HOLD_US 10000000u
 /* Transport-wide feedback parsed at once: more than a 1200-byte message can report. */
 #define TWCC_MAX_PACKETS 4096
 
@@ -175,7 +184,11 @@ struct downlink {
     /* Its congestion window is full (cq_cc_window_full, as of the last control tick):
      * feedback stopped keeping up, its link may have collapsed; primaries only meanwhile. */
     bool stalled;
-    bool settled;       /* active for DOWNLINK_SETTLE_US: its share may stop layers upstream */
+    bool settled; /* active for DOWNLINK_SETTLE_US: its share may stop layers upstream */
+    /* TL0 goes twice (PROTECT_RTT_US); as of the last control tick. The loss it counts is
+     * its estimator's, of what the relay sent it. */
+    bool protect_tl0;
+    uint64_t lost_seen, last_loss_us;
     uint64_t active_us; /* its first feedback */
     struct participant *next_backlogged;
     uint64_t next_alloc_us;
@@ -386,6 +399,13 @@ void cq_router_downlink_watch(struct participant *p, uint64_t now_us);
  * same in every copy, whose headers keep the original's layout), or -1 when it has none:
  * found once per received packet, written per copy. */
 ptrdiff_t cq_router_tseq_offset(const uint8_t *pkt, const cq_rtp_view_t *v);
+
+/* router.c: writes into slot the RTX (RFC 4588) of the plain video packet pkt (parsed: v,
+ * its descriptor: desc) under the numbers consumer c's subscriber knows it by (out), with
+ * c's RTX SSRC and its next RTX number, which the caller moves on once the copy is
+ * queued. Returns its length, or an error (too large for a slot with the OSN). */
+int cq_router_rtx_as_sent(const struct consumer *c, const uint8_t *pkt, const cq_rtp_view_t *v,
+                          const cq_vp8_desc_t *desc, const cq_vsel_out_t *out, uint8_t *slot);
 
 /* router_rtcp.c: RTCP a participant sent, after SRTCP. */
 void cq_router_handle_rtcp(struct cq_router *r, struct participant *p, const uint8_t *data,

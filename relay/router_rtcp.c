@@ -165,10 +165,15 @@ static void resend(struct cq_router *r, struct consumer *c, uint16_t out_seq, ui
     /* Wrapped before the budget is asked: a packet that cannot be resent (too large for
      * the OSN, say) is unanswered and takes no tokens from the ones that can. */
     uint8_t *slot = cq_udp_sendq_slot(&r->sendq);
-    int n = cq_rtx_wrap(pkt, v.header_len, v.payload_len, RTX_PAYLOAD_TYPE, c->s.rtx_seq,
-                        c->s.ssrcs.video_rtx, slot, CQ_UDP_SLOT_SIZE - CQ_SRTP_PROTECT_HEADROOM);
     cq_vp8_desc_t desc;
-    if (n <= 0 || cq_vp8_desc_parse(pkt + v.header_len, v.payload_len, &desc) < 0) {
+    cq_vsel_out_t as_sent = {.seq = out_seq,
+                             .ts = v.timestamp + e->ts_delta,
+                             .picture_id = e->picture_id,
+                             .tl0picidx = e->tl0picidx};
+    int n = cq_vp8_desc_parse(pkt + v.header_len, v.payload_len, &desc) < 0
+                ? -1
+                : cq_router_rtx_as_sent(c, pkt, &v, &desc, &as_sent, slot);
+    if (n <= 0) {
         sub->stats.nacks_unanswered++;
         return;
     }
@@ -187,15 +192,6 @@ static void resend(struct cq_router *r, struct consumer *c, uint16_t out_seq, ui
         sub->stats.nacks_limited++;
         return;
     }
-    /* The original's numbers as the receiver knows them: OSN, timestamp, descriptor. */
-    uint8_t *osn = slot + v.header_len;
-    osn[0] = (uint8_t)(out_seq >> 8);
-    osn[1] = (uint8_t)out_seq;
-    cq_rtp_set_timestamp(slot, v.timestamp + e->ts_delta);
-    if (desc.has_picture_id)
-        cq_vp8_desc_set_picture_id(osn + 2, v.payload_len, &desc, e->picture_id);
-    if (desc.has_tl0picidx)
-        cq_vp8_desc_set_tl0picidx(osn + 2, v.payload_len, &desc, e->tl0picidx);
     /* The wrap keeps the original's header: its element sits where it did there. */
     if (cq_router_queue_rtp(r, sub, slot, (size_t)n, cq_router_tseq_offset(pkt, &v), true) == 0)
         return;

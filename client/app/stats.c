@@ -30,10 +30,11 @@ json_t *app_stats_json(const app_t *app, const cq_endpoint_stats_t *st, double s
         const cq_receiver_remote_stats_t *r = &st->remote[i];
         double n = r->synth_frames ? (double)r->synth_frames : 1;
         json_t *v = json_pack(
-            "{s:i, s:i, s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "width",
+            "{s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "width",
             (int)r->width, "height", (int)r->height, "packets", (json_int_t)r->video_packets,
-            "repaired", (json_int_t)r->video_repaired, "frames_decoded",
-            (json_int_t)r->frames_decoded, "frames_shown", (json_int_t)r->frames_shown, "fps",
+            "repaired", (json_int_t)r->video_repaired, "repairs_unneeded",
+            (json_int_t)r->video_repairs_unneeded, "frames_decoded", (json_int_t)r->frames_decoded,
+            "frames_shown", (json_int_t)r->frames_shown, "fps",
             seconds > 0 ? (double)r->frames_shown / seconds : 0.0, "frames_dropped",
             (json_int_t)r->frames_dropped, "gaps_passed", (json_int_t)r->gaps_passed, "keyframes",
             (json_int_t)r->keyframes, "keyframes_wanted", (json_int_t)r->plis_wanted, "freezes",
@@ -93,6 +94,9 @@ json_t *app_stats_json(const app_t *app, const cq_endpoint_stats_t *st, double s
     /* Repairs asked for too late, or replaced by a keyframe: not sent (client/sender.c). */
     json_object_set_new(json_object_get(root, "sent"), "rtx_stale",
                         json_integer((json_int_t)st->sent.rtx_stale));
+    /* TL0 packets sent twice on a long, lossy round trip (client/sender.h). */
+    json_object_set_new(json_object_get(root, "sent"), "tl0_copies",
+                        json_integer((json_int_t)st->sent.tl0_copies));
     /* The uplink loop (docs/ARCHITECTURE.md "The client's uplink loop"). */
     const cq_cc_stats_t *u = &st->uplink;
     json_t *plan = json_null();
@@ -102,12 +106,13 @@ json_t *app_stats_json(const app_t *app, const cq_endpoint_stats_t *st, double s
             json_array_append_new(kbps, json_integer(st->plan.layer_kbps[i]));
             json_array_append_new(fps, json_integer(st->plan.fps_pct[i]));
         }
-        plan = json_pack("{s:i, s:i, s:i, s:i, s:i, s:o, s:o, s:i, s:b}", "audio_bps",
+        plan = json_pack("{s:i, s:i, s:i, s:i, s:i, s:o, s:o, s:i, s:b, s:i}", "audio_bps",
                          (int)st->plan.audio_bps, "audio_frame_ms", (int)st->plan.audio_frame_ms,
                          "audio_cost_bps", (int)st->plan.audio_cost_bps, "layers_on",
                          (int)st->plan.layers_on, "video_kbps", (int)st->plan.video_kbps,
                          "layer_kbps", kbps, "layer_fps_pct", fps, "audio_loss_pct",
-                         (int)st->plan.audio_loss_pct, "audio_red_lean", st->plan.audio_red_lean);
+                         (int)st->plan.audio_loss_pct, "audio_red_lean", st->plan.audio_red_lean,
+                         "protect_tl0", (int)st->plan.protect_tl0);
     }
     json_object_set_new(
         root, "uplink",

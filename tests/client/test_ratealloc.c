@@ -465,6 +465,56 @@ static void test_ratealloc_loss(void **state) {
     assert_false(lossy.audio_fec);
 }
 
+/* The base layer goes twice on a long, lossy round trip (VSAT: 600 ms, 1 %), on every
+ * layer on that someone uses, and the video gives up what the copies cost (TL0's 40 %);
+ * not on a short one, nor without loss. On a link wide enough for both, the picture is
+ * what it would be without them. */
+static void test_ratealloc_protect_tl0(void **state) {
+    (void)state;
+    cq_ratealloc_config_t c = config();
+    cq_ratealloc_input_t in[3] = {
+        {.target_bps = 300000, .loss = 0.01, .rtt_us = 600000},
+        {.target_bps = 300000, .loss = 0.01, .rtt_us = 100000},
+        {.target_bps = 300000, .loss = 0, .rtt_us = 600000},
+    };
+    cq_ratealloc_plan_t p[3];
+    for (int k = 0; k < 3; k++) {
+        cq_ratealloc_t a;
+        cq_ratealloc_init(&a, &c);
+        int64_t t = 0;
+        in[k].probe_bps = WIDE_PROBE_BPS;
+        in[k].probe_us = 1; /* judged before any step: each step asks again */
+        p[k] = run_steps(&a, &in[k], &t, 120);
+    }
+    assert_int_equal(p[0].protect_tl0, p[0].layers_on);
+    assert_true(p[0].layers_on & 1u);
+    assert_int_equal(p[1].protect_tl0, 0);
+    assert_int_equal(p[2].protect_tl0, 0);
+    assert_true(p[0].video_kbps < p[1].video_kbps);
+    assert_true(p[0].video_kbps * 1.4 <= p[1].video_kbps + 2);
+    assert_true(p[0].video_kbps * 1.4 >= p[1].video_kbps * 0.9);
+    /* Wide: every layer at its best either way. */
+    for (int k = 0; k < 2; k++) {
+        cq_ratealloc_t a;
+        cq_ratealloc_init(&a, &c);
+        int64_t t = 0;
+        in[k].target_bps = 5000000;
+        p[k] = run_steps(&a, &in[k], &t, 120);
+    }
+    assert_int_equal(p[0].protect_tl0, 7);
+    assert_int_equal(p[0].video_kbps, p[1].video_kbps);
+    assert_int_equal(p[0].layers_on, p[1].layers_on);
+    /* Layer 0 is always encoded; with only layer 2 used, only its TL0 goes twice. */
+    cq_ratealloc_t a;
+    cq_ratealloc_init(&a, &c);
+    int64_t t = 0;
+    in[0].used = 4;
+    in[0].used_known = true;
+    p[0] = run_steps(&a, &in[0], &t, 120);
+    assert_int_equal(p[0].layers_on & 4, 4);
+    assert_int_equal(p[0].protect_tl0, 4);
+}
+
 /* Loss in bursts: one window in four loses 20 %, the others nothing. Protection follows
  * the average (5 %: two RED copies paid for), not each window; one unlucky window of a
  * clean link (10 %, once, after 20 s without) does not make it deep. */
@@ -676,6 +726,7 @@ int main(void) {
         cmocka_unit_test(test_ratealloc_audio_first),
         cmocka_unit_test(test_ratealloc_loss),
         cmocka_unit_test(test_ratealloc_loss_averaged),
+        cmocka_unit_test(test_ratealloc_protect_tl0),
         cmocka_unit_test(test_ratealloc_deep_red_cheaper),
         cmocka_unit_test(test_ratealloc_red_lean_and_stalled),
         cmocka_unit_test(test_ratealloc_sound_room),

@@ -503,6 +503,71 @@ static void test_sender_rtcp_nack_rtx(void **state) {
     cq_sender_destroy(s);
 }
 
+/* With TL0 protected on the layers asked, every packet of a TL0 frame of those layers but
+ * a keyframe's is followed at once by its copy as RTX on its layer's RTX SSRC (OSN,
+ * header and payload as sent); no other packet is, and none once protection is off. */
+static size_t check_tl0_copies(uint8_t layers, size_t *tl0) {
+    size_t copies = 0;
+    *tl0 = 0;
+    bool key[2] = {false, false};
+    for (size_t i = 0; i < cap.n; i++) {
+        cq_rtp_view_t v = rtp_of(i);
+        assert_true(v.payload_type == CQ_SENDER_PT_VP8 || v.payload_type == CQ_SENDER_PT_RTX);
+        if (v.payload_type == CQ_SENDER_PT_RTX)
+            continue; /* checked with the packet before it */
+        int l = v.ssrc == V1;
+        cq_vp8_desc_t d;
+        assert_true(cq_vp8_desc_parse(v.payload, v.payload_len, &d) > 0);
+        if (cq_vp8_desc_starts_frame(&d))
+            key[l] = (v.payload[d.size] & 1) == 0;
+        bool copied = false;
+        if (i + 1 < cap.n) {
+            cq_rtp_view_t x = rtp_of(i + 1);
+            if (x.payload_type == CQ_SENDER_PT_RTX) {
+                assert_int_equal(x.ssrc, l ? R1 : R0);
+                assert_int_equal(cq_load_be16(x.payload), v.seq);
+                assert_int_equal(x.timestamp, v.timestamp);
+                assert_int_equal(x.marker, v.marker);
+                assert_int_equal(x.payload_len, v.payload_len + CQ_RTX_OSN_SIZE);
+                assert_memory_equal(x.payload + CQ_RTX_OSN_SIZE, v.payload, v.payload_len);
+                copied = true;
+            }
+        }
+        bool want = ((unsigned)layers >> l & 1u) && d.tid == 0 && !key[l];
+        assert_int_equal(copied, want);
+        *tl0 += want;
+        copies += copied;
+    }
+    return copies;
+}
+
+static void test_sender_protect_tl0(void **state) {
+    (void)state;
+    struct cq_sender *s = make(2, false);
+    cq_sender_set_protect_tl0(s, 3);
+    send_pictures(s, 0, 12); /* keyframes, then 0-2-1-2: TL0 in pictures 4 and 8 */
+    size_t tl0, copies = check_tl0_copies(3, &tl0);
+    assert_true(tl0 >= 4); /* two TL0 frames of each layer at least */
+    cq_sender_stats_t st;
+    cq_sender_stats(s, &st);
+    assert_int_equal(st.tl0_copies, copies);
+    assert_int_equal(st.rtx_sent, 0); /* repairs are NACKs' answers, counted apart */
+
+    cap.n = 0;
+    cq_sender_set_protect_tl0(s, 2); /* layer 1 alone */
+    send_pictures(s, 12, 8);
+    copies = check_tl0_copies(2, &tl0);
+    assert_true(copies >= 2);
+
+    cap.n = 0;
+    cq_sender_set_protect_tl0(s, 0);
+    send_pictures(s, 12, 8);
+    assert_true(cap.n > 0);
+    for (size_t i = 0; i < cap.n; i++)
+        assert_int_equal(rtp_of(i).payload_type, CQ_SENDER_PT_VP8);
+    cq_sender_destroy(s);
+}
+
 /* ---- audio -------------------------------------------------------------------------- */
 
 static int16_t silence[CQ_SYNTH_AUDIO_FRAME];
@@ -1128,6 +1193,7 @@ int main(void) {
         cmocka_unit_test(test_sender_video_two_layers),
         cmocka_unit_test(test_sender_rtcp_pli_keyframe),
         cmocka_unit_test(test_sender_rtcp_nack_rtx),
+        cmocka_unit_test(test_sender_protect_tl0),
         cmocka_unit_test(test_sender_report_per_stream),
         cmocka_unit_test(test_sender_rtcp_rr_loss_and_rtt),
         cmocka_unit_test(test_sender_audio_packets_and_dtx),

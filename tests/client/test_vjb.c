@@ -327,6 +327,41 @@ static void test_vjb_repair_within_budget(void **state) {
     assert_int_equal(vjb.skipped, 0);
 }
 
+/* What a repair would bring: a packet the buffer holds, or whose frame went out, is not
+ * wanted; one never seen, or seen and lost, is (a copy of it then repairs the frame). */
+static void test_vjb_wants_only_what_is_missing(void **state) {
+    (void)state;
+    make_stream(8, 1000);
+    cq_vjb_init(&vjb);
+    assert_true(cq_vjb_wants(&vjb, pkts[0].seq)); /* nothing yet */
+    static uint8_t frame[4096];
+    cq_vp8_frame_info_t info;
+    for (size_t i = 0; i < 4; i++) /* frames 0 and 1 */
+        assert_int_equal(
+            cq_vjb_put(&vjb, pkts[i].seq, pkts[i].ts, pkts[i].marker, pkts[i].data, pkts[i].len),
+            0);
+    assert_int_equal(cq_vjb_pop(&vjb, 0, 50000, frame, sizeof frame, &info), 120);
+    assert_false(cq_vjb_wants(&vjb, pkts[0].seq)); /* given out */
+    assert_false(cq_vjb_wants(&vjb, pkts[1].seq));
+    assert_false(cq_vjb_wants(&vjb, pkts[2].seq)); /* held, not taken yet */
+    assert_false(cq_vjb_wants(&vjb, pkts[3].seq));
+    assert_true(cq_vjb_wants(&vjb, pkts[4].seq)); /* frame 2: not come */
+    /* Frame 2's second packet comes, its first is lost: only the first is wanted, and a
+     * copy of it completes the frame. */
+    assert_int_equal(
+        cq_vjb_put(&vjb, pkts[5].seq, pkts[5].ts, pkts[5].marker, pkts[5].data, pkts[5].len), 0);
+    assert_true(cq_vjb_wants(&vjb, pkts[4].seq));
+    assert_false(cq_vjb_wants(&vjb, pkts[5].seq));
+    assert_int_equal(
+        cq_vjb_put(&vjb, pkts[4].seq, pkts[4].ts, pkts[4].marker, pkts[4].data, pkts[4].len), 0);
+    assert_false(cq_vjb_wants(&vjb, pkts[4].seq));
+    assert_int_equal(cq_vjb_pop(&vjb, 0, 50000, frame, sizeof frame, &info), 120);
+    assert_int_equal(cq_vjb_pop(&vjb, 0, 50000, frame, sizeof frame, &info), 120);
+    unsigned k;
+    memcpy(&k, frame + 20, sizeof k);
+    assert_int_equal(k, 2);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vjb_in_order_and_whole),
@@ -341,6 +376,7 @@ int main(void) {
         cmocka_unit_test(test_vjb_lost_tl1_not_waited_for),
         cmocka_unit_test(test_vjb_lost_tl0_waited_for),
         cmocka_unit_test(test_vjb_late_packets_waited_for),
+        cmocka_unit_test(test_vjb_wants_only_what_is_missing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,6 +26,7 @@
 
 #include "cc/arrivals.h"
 #include "codec/red.h"
+#include "codec/rtx.h"
 #include "codec/vp8_desc.h"
 #include "relay/relay.h"
 #include "rtp/bytes.h"
@@ -63,6 +64,9 @@ typedef enum {
 
 /* How deep the simulated bottleneck's queue is: a packet that would wait longer is lost. */
 #define CAP_QUEUE_US 400000
+/* The round trip B's reports show when long_rtt: a VSAT link's (the relay protects TL0
+ * from 400 ms). */
+#define LONG_RTT_US 450000
 
 typedef struct {
     struct cq_relay *relay;
@@ -94,6 +98,12 @@ typedef struct {
 
     /* What B does with what it receives. */
     report_mode_t mode;
+    /* B's reports make its round trip look long: the block on A's sound names only an SR
+     * at least LONG_RTT_US old, with no delay since (DLSR 0). */
+    bool long_rtt;
+    /* B reports every packet whose transport-wide number is a multiple of this lost (0:
+     * none): loss on B's downlink as the relay's estimator sees it. */
+    unsigned lose_every;
     uint32_t cap_bps;
     int64_t cap_last_us; /* when the simulated link delivered its last packet */
     cq_arrivals_t arrivals;
@@ -105,7 +115,11 @@ typedef struct {
     uint64_t sr_at_us;
 
     /* What B saw. */
-    uint64_t received;  /* RTP packets, in arrival order */
+    uint64_t received; /* RTP packets, in arrival order */
+    /* A's TL0 video as B got it, by A's number (mod 1024): the number B got it under,
+     * plus one (0: none). The RTX copies of TL0 (long round trip): checked against it. */
+    uint16_t tl0_out[1024];
+    uint64_t tl0_originals, copies_ok, copies_bad;
     uint64_t audio_red; /* A's sound as it was sent, RED; audio counts it plain */
     uint64_t audio, video, video_layer[LAYERS], video_tid[4], probes, probes_malformed;
     uint64_t numbered, unnumbered, tseq_breaks;
@@ -292,6 +306,8 @@ static void drain_a(fixture_t *f) {
 
 /* When B says packet tseq of len bytes arrived, if at all. */
 static void record_arrival(fixture_t *f, uint16_t tseq, size_t len, int64_t at) {
+    if (f->lose_every != 0 && tseq % f->lose_every == 0)
+        return;
     switch (f->mode) {
     case REPORT_NONE:
         return;
@@ -342,6 +358,20 @@ static void b_received(fixture_t *f, const uint8_t *buf, size_t len, int64_t at)
         return;
     }
     cq_test_media_info_t m;
+    if (v.payload_type == 97 && v.ssrc == f->seen.video_rtx) {
+        /* (g) A copy of a TL0 packet B got (not a keyframe's): restored, it is that packet
+         * under the numbers B got it by. */
+        uint8_t copy[1600];
+        memcpy(copy, buf, len);
+        cq_rtp_view_t ov;
+        int n = cq_rtx_unwrap(copy, v.header_len, v.payload_len, 96, f->seen.video);
+        bool ok = n > 0 && cq_rtp_parse(copy, (size_t)n, &ov) > 0 &&
+                  cq_test_media_read(&ov, &m) == 0 && m.body_intact && !m.keyframe &&
+                  m.desc.tid == 0 && f->tl0_out[m.seq % 1024] == (uint16_t)(ov.seq + 1);
+        f->copies_ok += ok;
+        f->copies_bad += !ok;
+        return;
+    }
     if (v.payload_type == 63 && v.ssrc == f->seen.audio) {
         f->audio_red++;
     } else if (v.payload_type == 111 && v.ssrc == f->seen.audio) {
@@ -357,19 +387,25 @@ static void b_received(fixture_t *f, const uint8_t *buf, size_t len, int64_t at)
         for (int l = 0; l < LAYERS; l++)
             f->video_layer[l] += m.ssrc == video_ssrc(l);
         f->video_tid[m.desc.tid & 3]++;
+        if (m.desc.tid == 0 && !m.keyframe) {
+            f->tl0_out[m.seq % 1024] = (uint16_t)(v.seq + 1);
+            f->tl0_originals++;
+        }
         if (f->watching && m.ssrc == f->watch_video_ssrc && m.seq == f->watch_video_seq)
             f->watch_video_at = f->received;
     }
 }
 
-/* RTCP B received: the relay's SR on A's sound is kept for B's next report. */
+/* RTCP B received: the relay's SR on A's sound is kept for B's next reports (with long_rtt
+ * only one a while, so that it is LONG_RTT_US old in some of them). */
 static void b_rtcp(fixture_t *f, const uint8_t *buf, size_t len) {
     cq_rtcp_iter_t it;
     cq_rtcp_header_t h;
     cq_rtcp_sr_t sr;
     cq_rtcp_iter_init(&it, buf, len);
     while (cq_rtcp_iter_next(&it, &h) > 0)
-        if (cq_rtcp_sr_parse(&h, &sr) == 0 && sr.ssrc == f->seen.audio) {
+        if (cq_rtcp_sr_parse(&h, &sr) == 0 && sr.ssrc == f->seen.audio &&
+            (!f->long_rtt || now_us() - f->sr_at_us >= 2 * LONG_RTT_US)) {
             f->sr_lsr = cq_rtcp_ntp_short(sr.info.ntp);
             f->sr_at_us = now_us();
         }
@@ -382,11 +418,13 @@ static void b_feedback(fixture_t *f, int64_t now) {
     if (f->mode == REPORT_NONE || !cq_arrivals_due(&f->arrivals, now))
         return;
     uint8_t buf[1200];
+    uint64_t held = now_us() - f->sr_at_us;
     cq_rtcp_report_t block = {.ssrc = f->seen.audio,
                               .highest_seq = f->audio_seq,
                               .lsr = f->sr_lsr,
-                              .dlsr = cq_rtcp_dlsr_from_us(now_us() - f->sr_at_us)};
-    int rr = cq_rtcp_rr_write(B_RTCP_SSRC, &block, f->sr_lsr != 0, buf, sizeof buf);
+                              .dlsr = cq_rtcp_dlsr_from_us(f->long_rtt ? 0 : held)};
+    bool with_block = f->sr_lsr != 0 && (!f->long_rtt || held >= LONG_RTT_US);
+    int rr = cq_rtcp_rr_write(B_RTCP_SSRC, &block, with_block, buf, sizeof buf);
     assert_true(rr > 0);
     int n = cq_arrivals_write(&f->arrivals, now, buf + rr, sizeof buf - (size_t)rr);
     assert_true(n >= 0);
@@ -895,6 +933,65 @@ static void test_downlink_video_starting_goes_to_top(void **state) {
     assert_true(cs.switches <= LAYERS);
 }
 
+/*
+ * (g) On a long round trip with loss the relay sends B each TL0 packet but keyframes
+ * twice, the copy as RTX under B's numbers; not on a long round trip without loss, nor on
+ * a short one with it. The loss and the round trip are what B's reports say.
+ */
+static void test_downlink_copies_tl0_on_long_lossy_path(void **state) {
+    fixture_t *f = *state;
+    cq_relay_participant_stats_t st;
+    f->reports = true;
+    f->mode = REPORT_RECEIVED;
+    f->long_rtt = true;
+    /* Long, no loss: bounded wait (4 s) for the round trip to show. */
+    for (int k = 0; k < 40; k++) {
+        run(f, 100);
+        participant_stats(f, &st);
+        if (st.rtt_us >= 400000 && k >= 20)
+            break;
+    }
+    dump(f, "g long");
+    assert_true(st.rtt_us >= 400000);
+    assert_true(f->tl0_originals > 0);
+    assert_int_equal(st.tl0_copies, 0);
+    assert_int_equal(f->copies_ok + f->copies_bad, 0);
+
+    /* Long and lossy (4 %), and A makes a keyframe of every layer on the way. */
+    f->lose_every = 25;
+    run(f, 500);
+    for (int l = 0; l < LAYERS; l++)
+        f->key_wanted[l] = true;
+    uint64_t originals = f->tl0_originals;
+    run(f, 2000);
+    dump(f, "g lossy");
+    participant_stats(f, &st);
+    originals = f->tl0_originals - originals;
+    assert_true(originals >= 5);
+    assert_int_equal(f->copies_bad, 0);
+    assert_true(f->copies_ok + 2 >= originals); /* two at most in flight at the edge */
+    assert_int_equal(st.tl0_copies, f->copies_ok);
+
+    /* Short again, still lossy: once the smoothed round trip is under 400 ms (bounded:
+     * 3 s), no more copies. */
+    f->long_rtt = false;
+    for (int k = 0; k < 30; k++) {
+        run(f, 100);
+        participant_stats(f, &st);
+        if (st.rtt_us < 300000)
+            break;
+    }
+    assert_true(st.rtt_us < 300000);
+    run(f, 200);
+    uint64_t copies = f->copies_ok;
+    originals = f->tl0_originals;
+    run(f, 1500);
+    dump(f, "g short");
+    assert_true(f->tl0_originals - originals >= 5);
+    assert_int_equal(f->copies_ok, copies);
+    assert_int_equal(f->copies_bad, 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_downlink_adapts_to_feedback, setup, teardown),
@@ -903,6 +1000,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_downlink_ceiling_for_weakest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_downlink_sound_room_for_thin, setup, teardown),
         cmocka_unit_test_setup_teardown(test_downlink_sound_lean_while_stalled, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_downlink_copies_tl0_on_long_lossy_path, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_downlink_sound_room_audio_only, setup_audio_only,
                                         teardown),
     };
