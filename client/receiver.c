@@ -456,8 +456,9 @@ void cq_receiver_rtcp(struct cq_receiver *r, const uint8_t *pkt, size_t len, uin
 /* What a decoded synthetic picture says: order, latency, PSNR against a fresh paint. */
 static void measure(struct cq_receiver *r, remote_t *m, const cq_i420_t *img, uint64_t now_us) {
     uint32_t n, capture_ms;
-    if (cq_synth_video_read(img->plane[0], img->stride[0], img->width, img->height, &n,
-                            &capture_ms) != 0)
+    m->st.synth_last_read = cq_synth_video_read(img->plane[0], img->stride[0], img->width,
+                                                img->height, &n, &capture_ms) == 0;
+    if (!m->st.synth_last_read)
         return;
     /* The same picture again is not out of order: a switch to another simulcast layer
      * starts at that layer's keyframe, which may carry the instant the old layer's last

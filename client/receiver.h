@@ -78,8 +78,11 @@ typedef struct {
     /* Synthetic video: painted frames read, and how they came. */
     uint64_t synth_frames, synth_out_of_order;
     uint32_t synth_last_frame;
-    uint32_t synth_last_capture_ms; /* the latest picture's capture, ms of uv_hrtime's clock */
-    double psnr_min, psnr_sum;      /* over synth_frames */
+    /* The latest picture shown was read, and was captured then (ms of uv_hrtime's clock);
+     * one not read leaves no capture time to judge it by. */
+    bool synth_last_read;
+    uint32_t synth_last_capture_ms;
+    double psnr_min, psnr_sum; /* over synth_frames */
     double latency_ms_sum, latency_ms_max;
     /* Capture to shown, and mouth to ear (from the sender's reports), as percentiles in
      * 5 ms steps; both assume one clock at both ends (one machine, or synced clocks). */

@@ -295,8 +295,10 @@ static void forward_video(struct cq_router *r, struct participant *pub, const st
     size_t len = v->header_len + v->payload_len + v->padding_len;
     ptrdiff_t tseq_at = cq_router_tseq_offset(pkt, v);
     /* Base-layer frames other than keyframes: every later frame until the next one refers
-     * to them (a keyframe is a burst, asked for again if it does not come whole). */
-    bool tl0 = !vp->keyframe && (!vp->has_tid || vp->tid == 0);
+     * to them (a keyframe is a burst, asked for again if it does not come whole). Only a
+     * keyframe's first packet says it is one: the rest share its timestamp. */
+    bool key = s->has_keyframe_ts && v->timestamp == s->keyframe_ts;
+    bool tl0 = !key && (!vp->has_tid || vp->tid == 0);
     for (size_t i = 0; i < pub->nconsumers; i++) {
         struct consumer *c = pub->consumers[i];
         struct participant *sub = c->subscriber;

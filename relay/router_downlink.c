@@ -220,7 +220,7 @@ void cq_router_probe(struct cq_router *r, struct participant *p, uint64_t now_us
 /* What consumer c's stream costs, as the allocator prices it: with its base layer twice
  * where the subscriber's downlink protects it (PROTECT_RTT_US). */
 static void price_consumer(const struct session *s, struct consumer *c) {
-    bool twice = c->subscriber->down->protect_tl0;
+    bool twice = c->subscriber->down->protect_tl0 && c->s.ssrcs.video_rtx != 0;
     const struct participant *pub = c->publisher;
     cq_alloc_stream_t *a = &c->alloc;
     a->audio_bps = 0;
@@ -301,7 +301,9 @@ static void allocate(struct cq_router *r, struct participant *p, uint64_t now_us
  * A receiver whose feedback stopped keeping up gets its sound without RED's copies until
  * it catches up: when its link collapses, its estimate learns of it only from feedback
  * that crossed the collapse, a second or more later, and meanwhile sound made for a
- * healthy link (74 kbit/s with its copies) overfilled a 64 kbit/s link by itself.
+ * healthy link (74 kbit/s with its copies) overfilled a 64 kbit/s link by itself. Its
+ * base layer goes twice while its round trip is long and its downlink loses
+ * (PROTECT_RTT_US).
  */
 void cq_router_downlink_watch(struct participant *p, uint64_t now_us) {
     struct downlink *d = p->down;

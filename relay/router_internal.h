@@ -12,9 +12,9 @@
 #include <stdint.h>
 
 #include "cc/arrivals.h"
-#include "codec/vp8_desc.h"
 #include "cc/estimator.h"
 #include "cc/minwin.h"
+#include "codec/vp8_desc.h"
 #include "relay/alloc.h"
 #include "relay/consumer.h"
 #include "relay/events.h"

@@ -166,10 +166,10 @@ static unsigned layers_sent(const cq_endpoint_stats_t *st) {
 
 /* How old the picture on screen is: now less its capture, which a synthetic picture
  * carries painted in (client/synth.h; the sender's clock, so only a test on one machine
- * reads it). -1 when no synthetic picture came. The e2e suite judges a layer switch by
- * when the pictures were captured, not when a deep modem queue let them out. */
+ * reads it). -1 when the picture on screen was not read as one. The e2e suite judges a layer switch
+ * by when the pictures were captured, not when a deep modem queue let them out. */
 static long picture_age_ms(const cq_receiver_remote_stats_t *r) {
-    if (r->synth_frames == 0)
+    if (!r->synth_last_read)
         return -1;
     return (long)(uint32_t)((uint32_t)(uv_hrtime() / 1000000u) - r->synth_last_capture_ms);
 }
