@@ -122,7 +122,8 @@
  * stops every receiver's picture until its repair has crossed the uplink and back: on
  * VSAT 650-870 ms, and past a second when the repair is lost too. The copies cost TL0's
  * share of the video (CQ_VP8_TL0_SHARE_PCT), which the video's budget gives up as if
- * every layer's went twice. */
+ * every layer's went twice, and a protected layer's maximum gives up too: with them it
+ * costs no more than the telecentre was set to send. */
 #define CQ_RATEALLOC_PROTECT_RTT_US 400000
 #define CQ_RATEALLOC_PROTECT_LOSS   0.002
 

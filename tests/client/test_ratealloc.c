@@ -467,8 +467,8 @@ static void test_ratealloc_loss(void **state) {
 
 /* The base layer goes twice on a long, lossy round trip (VSAT: 600 ms, 1 %), on every
  * layer on that someone uses, and the video gives up what the copies cost (TL0's 40 %);
- * not on a short one, nor without loss. On a link wide enough for both, the picture is
- * what it would be without them. */
+ * not on a short one, nor without loss. On a link wide enough for both, each protected
+ * layer with its copies costs what it did without them: at most its maximum. */
 static void test_ratealloc_protect_tl0(void **state) {
     (void)state;
     cq_ratealloc_config_t c = config();
@@ -502,8 +502,12 @@ static void test_ratealloc_protect_tl0(void **state) {
         p[k] = run_steps(&a, &in[k], &t, 120);
     }
     assert_int_equal(p[0].protect_tl0, 7);
-    assert_int_equal(p[0].video_kbps, p[1].video_kbps);
     assert_int_equal(p[0].layers_on, p[1].layers_on);
+    for (unsigned i = 0; i < 3; i++) {
+        assert_int_equal(p[1].layer_kbps[i], cq_ratealloc_layer_max_kbps(&c, i));
+        assert_true(p[0].layer_kbps[i] * 1.4 <= p[1].layer_kbps[i] + 1);
+        assert_true(p[0].layer_kbps[i] * 1.4 >= p[1].layer_kbps[i] - 2);
+    }
     /* Layer 0 is always encoded; with only layer 2 used, only its TL0 goes twice. */
     cq_ratealloc_t a;
     cq_ratealloc_init(&a, &c);
@@ -513,6 +517,8 @@ static void test_ratealloc_protect_tl0(void **state) {
     p[0] = run_steps(&a, &in[0], &t, 120);
     assert_int_equal(p[0].layers_on & 4, 4);
     assert_int_equal(p[0].protect_tl0, 4);
+    assert_int_equal(p[0].layer_kbps[0], cq_ratealloc_layer_max_kbps(&c, 0)); /* no copies */
+    assert_true(p[0].layer_kbps[2] * 1.4 <= cq_ratealloc_layer_max_kbps(&c, 2) + 1);
 }
 
 /* Loss in bursts: one window in four loses 20 %, the others nothing. Protection follows
