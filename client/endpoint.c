@@ -547,7 +547,8 @@ static void on_adapt(uv_timer_t *t) {
                                    window_full(e, now) ? (int64_t)(now - e->full_since_us) : 0,
                                .probe_bps = cs.probe_bps,
                                .probe_us = cs.probe_us,
-                               .rtt_us = cq_sender_rtt_us(e->sender)};
+                               /* No round trip, no copies (the ablation). */
+                               .rtt_us = e->cfg.no_copies ? 0 : cq_sender_rtt_us(e->sender)};
     uint8_t was_on = e->planned ? e->plan.layers_on : 0;
     cq_ratealloc_update(&e->alloc, &in, (int64_t)now, &e->plan);
     e->planned = true;

@@ -47,6 +47,7 @@ typedef struct {
     const char *out_dir;
     const char *sink_suffix; /* after the telecentre id in file names ("-2"); NULL: none */
     bool no_nack;            /* the receiver never asks for repairs (an ablation) */
+    bool no_copies;          /* TL0 never goes twice (cq_ratealloc_plan_t.protect_tl0) */
     /* The encoders keep the configured rates and layers whatever the uplink does (an
      * ablation: the uplink is still estimated, for the stats, but nothing follows it). */
     bool no_adapt;

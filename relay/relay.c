@@ -64,6 +64,7 @@ int cq_relay_create(struct cq_relay **out, const cq_relay_config_t *cfg) {
             .events = &r->events,
             .stats_log_us = (uint64_t)(cfg->stats_log_ms ? cfg->stats_log_ms : 10000) * 1000u,
             .adapt = !cfg->no_adapt,
+            .copies = !cfg->no_copies,
             .recorder = r->w[i].recorder,
         };
         if ((err = cq_router_create(&r->w[i].router, &rc)) != 0)

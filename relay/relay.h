@@ -60,6 +60,9 @@ typedef struct {
     unsigned stats_log_ms; /* each participant's counters logged (info) this often; 0: 10 s */
     /* Estimates each downlink but neither paces nor allocates by it (the e2e ablation). */
     bool no_adapt;
+    /* Never sends a base layer twice on a long, lossy round trip (PROTECT_RTT_US: the
+     * e2e ablation of the copies). */
+    bool no_copies;
     /* Woken (uv_async_send) when events are queued, if not NULL: an async handle on the
      * owner's loop, whose callback drains cq_relay_poll_events. It must outlive the relay. */
     uv_async_t *events_notify;

@@ -725,7 +725,7 @@ void cq_router_on_tick(void *ctx, uint64_t now_us) {
         for (struct session *s = r->session_list; s != NULL; s = s->next)
             for (struct participant *p = s->participants; p != NULL; p = p->next)
                 if (p->bound) {
-                    cq_router_downlink_watch(p, now_us);
+                    cq_router_downlink_watch(p, r->cfg.copies, now_us);
                     cq_router_send_upstream_nacks(r, p, now_us);
                     review_layers(r, p, now_us);
                     cq_router_uplink_tick(r, p, now_us);

@@ -23,6 +23,7 @@ typedef struct {
     cq_relay_events_t *events;    /* where events go; NULL drops them */
     uint64_t stats_log_us;        /* a stats line per participant this often; 0: never */
     bool adapt;                   /* pace and allocate each downlink by its estimate */
+    bool copies;                  /* TL0 twice on long, lossy round trips (PROTECT_RTT_US) */
     struct cq_recorder *recorder; /* the worker's (relay/recorder.h); NULL: none */
 } cq_router_config_t;
 

@@ -305,7 +305,7 @@ static void allocate(struct cq_router *r, struct participant *p, uint64_t now_us
  * base layer goes twice while its round trip is long and its downlink loses
  * (PROTECT_RTT_US).
  */
-void cq_router_downlink_watch(struct participant *p, uint64_t now_us) {
+void cq_router_downlink_watch(struct participant *p, bool copies, uint64_t now_us) {
     struct downlink *d = p->down;
     d->stalled = d->active && cq_cc_window_full(&d->cc, (int64_t)now_us);
     cq_cc_stats_t cc;
@@ -314,8 +314,8 @@ void cq_router_downlink_watch(struct participant *p, uint64_t now_us) {
         d->lost_seen = cc.packets_lost;
         d->last_loss_us = now_us;
     }
-    d->protect_tl0 = d->active && p->stats.rtt_us >= PROTECT_RTT_US && d->last_loss_us != 0 &&
-                     now_us - d->last_loss_us < PROTECT_LOSS_HOLD_US;
+    d->protect_tl0 = d->active && copies && p->stats.rtt_us >= PROTECT_RTT_US &&
+                     d->last_loss_us != 0 && now_us - d->last_loss_us < PROTECT_LOSS_HOLD_US;
 }
 
 bool cq_router_alloc_settled(const struct consumer *c) {

@@ -392,8 +392,9 @@ void cq_router_update_target(struct cq_router *r, struct consumer *c, uint64_t n
 int cq_router_alloc_spatial(const struct consumer *c, unsigned *temporal);
 /* Whether that choice rests on a settled estimate (DOWNLINK_SETTLE_US). */
 bool cq_router_alloc_settled(const struct consumer *c);
-/* Once a control tick for bound p: whether its congestion window is full (stalled). */
-void cq_router_downlink_watch(struct participant *p, uint64_t now_us);
+/* Once a control tick for bound p: whether its congestion window is full (stalled), and
+ * whether its base layer goes twice (protect_tl0; never unless copies). */
+void cq_router_downlink_watch(struct participant *p, bool copies, uint64_t now_us);
 
 /* Where the transport-wide number's two bytes sit in the packet v was parsed from (the
  * same in every copy, whose headers keep the original's layout), or -1 when it has none:

@@ -6,13 +6,14 @@
 # estimates polled each second, PNG plots and report.json; build/e2e/report.md sums every
 # scenario up.
 #
-#   scripts/e2e.sh [--short] [--check] [--without nack|fec|red|adapt] [SCENARIO...]
+#   scripts/e2e.sh [--short] [--check] [--without nack|fec|red|adapt|copies] [SCENARIO...]
 #
 # --short runs each scenario for less time (what ./test.sh runs); --check fails when a
 # scenario misses the targets of issues 6 and 7 (docs/E2E.md; issue 7's only where
 # scripts/e2e-check.sh marks them asserted); --without runs the scenarios with one
 # mechanism off (an ablation: SCENARIO-without-nack/), to measure its worth; adapt turns
-# the relay's and the clients' adaptivity off. With no scenario: all of them.
+# the relay's and the clients' adaptivity off, copies their base layer sent twice on
+# long, lossy round trips. With no scenario: all of them.
 # CHASQUI_BIN names the programs' folder (default build/bin), CHASQUI_E2E_OUT the output
 # folder (default build/e2e).
 set -euo pipefail
@@ -34,8 +35,8 @@ while [ $# -gt 0 ]; do
     --without)
         shift
         case "${1:-}" in
-        nack | fec | red | adapt) without=$1 ;;
-        *) echo "e2e: --without takes nack, fec, red or adapt" >&2; exit 2 ;;
+        nack | fec | red | adapt | copies) without=$1 ;;
+        *) echo "e2e: --without takes nack, fec, red, adapt or copies" >&2; exit 2 ;;
         esac
         ;;
     -*) echo "e2e: unknown option $1" >&2; exit 2 ;;
@@ -53,11 +54,11 @@ if [ -n "$without" ]; then
     else
         ablation_note+="chasqui-client has no --no-$without yet: the clients ran whole. "
     fi
-    if [ "$without" = adapt ]; then
-        if "$bin/chasqui-relay" --help 2>&1 | grep -q -- "--no-adapt"; then
-            relay_ablation=(--no-adapt)
+    if [ "$without" = adapt ] || [ "$without" = copies ]; then
+        if "$bin/chasqui-relay" --help 2>&1 | grep -q -- "--no-$without"; then
+            relay_ablation=("--no-$without")
         else
-            ablation_note+="chasqui-relay has no --no-adapt yet: the relay ran whole. "
+            ablation_note+="chasqui-relay has no --no-$without yet: the relay ran whole. "
         fi
     fi
     [ -z "$ablation_note" ] || echo "e2e: $ablation_note" >&2

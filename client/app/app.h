@@ -29,9 +29,9 @@ typedef struct {
     bool headless;
     double duration; /* 0: until a signal */
     unsigned width, height, fps, kbps;
-    unsigned audio_ms;            /* per audio packet: 20, 40 or 60 */
-    bool no_nack, no_fec, no_red; /* ablations for the e2e suite */
-    bool no_adapt;                /* encoders ignore the uplink estimate (an ablation) */
+    unsigned audio_ms;                       /* per audio packet: 20, 40 or 60 */
+    bool no_nack, no_fec, no_red, no_copies; /* ablations for the e2e suite */
+    bool no_adapt;                           /* encoders ignore the uplink estimate (an ablation) */
 } app_options_t;
 
 typedef struct {

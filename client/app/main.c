@@ -51,6 +51,8 @@ static void usage(FILE *out) {
             "  --no-nack, --no-fec, --no-red never ask for video repairs / no Opus FEC / no\n"
             "                                earlier sound repeated in each packet (RED): to\n"
             "                                measure what each is worth (the e2e suite)\n"
+            "  --no-copies                   never send the base layer twice on a long,\n"
+            "                                lossy round trip (the same, for the copies)\n"
             "  --audio-ms 20|40|60           sound per packet (default 20; 60 spends a third\n"
             "                                of the header overhead on a weak link; the\n"
             "                                uplink loop may lengthen it, never shorten it)\n"
@@ -88,6 +90,7 @@ static int parse_options(int argc, char **argv, app_options_t *o) {
         {"no-nack", no_argument, NULL, 'N'},
         {"no-fec", no_argument, NULL, 'F'},
         {"no-red", no_argument, NULL, 'R'},
+        {"no-copies", no_argument, NULL, 'K'},
         {"no-adapt", no_argument, NULL, 'A'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -145,6 +148,9 @@ static int parse_options(int argc, char **argv, app_options_t *o) {
             break;
         case 'F':
             o->no_fec = true;
+            break;
+        case 'K':
+            o->no_copies = true;
             break;
         case 'R':
             o->no_red = true;
@@ -317,6 +323,7 @@ int app_start_media(app_t *app) {
                               .speaker = app->speaker,
                               .sink_suffix = suffix,
                               .no_nack = o->no_nack,
+                              .no_copies = o->no_copies,
                               .no_adapt = o->no_adapt};
     c.sender = (cq_sender_config_t){.audio_ssrc = j->audio_ssrc,
                                     .audio_bps = 24000,

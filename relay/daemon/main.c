@@ -42,7 +42,7 @@ typedef struct {
     long http_port;
     long workers;
     long stats_s;
-    bool no_adapt;
+    bool no_adapt, no_copies;
     const char *db;
     const char *operator_key_file;
     const char *public_ip;
@@ -95,6 +95,8 @@ static void usage(FILE *out) {
             "                      free (default %d)\n"
             "  --no-adapt          estimate each downlink but neither pace nor choose\n"
             "                      layers by it (to measure what adaptivity does)\n"
+            "  --no-copies         never send a receiver's base layer twice on a long,\n"
+            "                      lossy round trip (to measure what the copies do)\n"
             "  --help              this text\n"
             "  --version           the version\n",
             DEFAULT_HTTP_PORT, DEFAULT_MEDIA_PORT, DEFAULT_DB, DEFAULT_HTTP_PORT,
@@ -122,6 +124,7 @@ static int parse_options(int argc, char **argv, options_t *o) {
         {"stats-interval", required_argument, NULL, 's'},
         {"log-level", required_argument, NULL, 'l'},
         {"no-adapt", no_argument, NULL, 'A'},
+        {"no-copies", no_argument, NULL, 'K'},
         {"recording-dir", required_argument, NULL, 'r'},
         {"recording-min-free", required_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},
@@ -189,6 +192,9 @@ static int parse_options(int argc, char **argv, options_t *o) {
         }
         case 'A':
             o->no_adapt = true;
+            break;
+        case 'K':
+            o->no_copies = true;
             break;
         case 'r':
             if (*optarg == '\0')
@@ -317,6 +323,7 @@ static int start(daemon_t *d, const options_t *o) {
                             .workers = (unsigned)o->workers,
                             .stats_log_ms = (unsigned)o->stats_s * 1000u,
                             .no_adapt = o->no_adapt,
+                            .no_copies = o->no_copies,
                             .events_notify = &d->events,
                             .recording_dir = o->recording_dir,
                             .recording_min_free = (uint64_t)o->recording_floor_mb << 20};

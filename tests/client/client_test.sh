@@ -141,6 +141,10 @@ grep -q "media could not start: /dev/video7" "$work/err" || fail "camera error: 
     2>/dev/null
 [ $? = 3 ] || fail "unreachable server"
 "$client" --help | grep -q "^usage: chasqui-client" || fail "--help"
+# scripts/e2e.sh gives an ablation's switch only to a client whose --help lists it.
+for sw in --no-nack --no-fec --no-red --no-adapt --no-copies; do
+    "$client" --help | grep -q -- "$sw" || fail "--help does not list $sw"
+done
 # The time series: a row a second for the other telecentre, pictures and sound in most.
 head -1 "$work/series1.csv" | grep -q "^t_s,telecentre,kbps,frames,.*,loop_stalls,picture_age_ms$" ||
     fail "series header: $(head -1 "$work/series1.csv")"

@@ -99,6 +99,10 @@ grep -q "cannot listen for media on UDP $port" "$work/second.log" || fail "no cl
 # Options.
 "$relay" --help >"$work/help.log" 2>&1 || fail "--help failed"
 grep -q -- "--media-port" "$work/help.log" || fail "--help does not document --media-port"
+# scripts/e2e.sh gives an ablation's switch only to a relay whose --help lists it.
+for sw in --no-adapt --no-copies; do
+    grep -q -- "$sw" "$work/help.log" || fail "--help does not document $sw"
+done
 "$relay" --version | grep -q "^chasqui-relay [0-9]" || fail "--version"
 for bad in "--workers 0" "--workers 99" "--media-port 70000" "--media-port x" "--http-port -1" \
     "--public-ip nowhere" "--log-level loud" "--nonsense" "extra"; do
