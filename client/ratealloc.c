@@ -40,15 +40,25 @@ unsigned cq_ratealloc_layer_min_kbps(const cq_ratealloc_config_t *cfg, unsigned 
 }
 
 /* The same, within the relay's ceiling on layer 0 of this update. */
-static unsigned layer_max(const cq_ratealloc_t *a, unsigned layer) {
+/* What the video costs the uplink per bit the encoders make: with TL0's copies, more. */
+static double video_factor(bool protect) {
+    return protect ? 1.0 + CQ_VP8_TL0_SHARE_PCT / 100.0 : 1.0;
+}
+
+/* The most a layer gets: its share of the configured maximum, less what its TL0's copies
+ * cost when they go (copied), then within the relay's ceiling on layer 0, which is about
+ * what receivers get and the copies never reach them. */
+static unsigned layer_max(const cq_ratealloc_t *a, unsigned layer, bool copied) {
     unsigned k = cq_ratealloc_layer_max_kbps(&a->cfg, layer);
+    if (copied)
+        k = (unsigned)(k / video_factor(true));
     if (layer == 0 && a->low_kbps != 0 && a->low_kbps < k)
         k = a->low_kbps < CQ_RATEALLOC_FLOOR_KBPS ? CQ_RATEALLOC_FLOOR_KBPS : a->low_kbps;
     return k;
 }
 
 static unsigned layer_min(const cq_ratealloc_t *a, unsigned layer) {
-    unsigned min = cq_ratealloc_layer_min_kbps(&a->cfg, layer), max = layer_max(a, layer);
+    unsigned min = cq_ratealloc_layer_min_kbps(&a->cfg, layer), max = layer_max(a, layer, false);
     return min < max ? min : max;
 }
 
@@ -204,11 +214,6 @@ static unsigned top_layer(uint8_t on) {
     return top;
 }
 
-/* What the video costs the uplink per bit the encoders make: with TL0's copies, more. */
-static double video_factor(bool protect) {
-    return protect ? 1.0 + CQ_VP8_TL0_SHARE_PCT / 100.0 : 1.0;
-}
-
 /* Whether choosing ch would raise the video above the choice in force: more layers, a
  * higher top layer, or the same layers with the top one at a higher frame rate. */
 static bool is_up(const cq_ratealloc_t *a, const choice_t *ch) {
@@ -300,9 +305,9 @@ static void plan_video(cq_ratealloc_t *a, const cq_ratealloc_input_t *in, bool p
     /* Each layer on gets its minimum at its frame rate; what is left goes lowest first,
      * each up to its maximum at that rate: a protected layer's copies come out of its
      * maximum too, so that it costs the uplink no more than the telecentre was set to
-     * send. Copies on top of the maximum loaded VSAT's 384 kbit/s uplinks from 275 to 330
-     * kbit/s, whose queue then held the sound 10-30 ms longer (its estimate, above the
-     * link, left the video at its maximum). */
+     * send (unless its minimum is above what is left: a layer is not made below it). Copies on top
+     * of the maximum loaded VSAT's 384 kbit/s uplinks from 275 to 330 kbit/s, whose queue then held
+     * the sound 10-30 ms longer (its estimate, above the link, left the video at its maximum). */
     uint8_t twice = protect ? (uint8_t)(a->on & asked) : 0;
     double left = budget;
     for (unsigned i = 0; i < a->cfg.layers; i++) {
@@ -316,9 +321,7 @@ static void plan_video(cq_ratealloc_t *a, const cq_ratealloc_input_t *in, bool p
     for (unsigned i = 0; i < a->cfg.layers && left > 0; i++) {
         if (!(a->on & (1u << i)))
             continue;
-        unsigned max = layer_max(a, i) * out->fps_pct[i] / 100;
-        if (twice & (1u << i))
-            max = (unsigned)(max / video_factor(true));
+        unsigned max = layer_max(a, i, twice & (1u << i)) * out->fps_pct[i] / 100;
         double room = max > out->layer_kbps[i] ? max - out->layer_kbps[i] : 0;
         double add = room < left ? room : left;
         out->layer_kbps[i] += (unsigned)add;

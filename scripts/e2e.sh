@@ -44,9 +44,9 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-# The switch of each ablation, to the clients (and for adapt to the relay too), given only
-# to a program whose --help lists it: a switch still being built is said and skipped,
-# rather than failing every client.
+# The switch of each ablation, to the clients (and for adapt and copies to the relay too),
+# given only to a program whose --help lists it: a switch still being built is said and
+# skipped, rather than failing every client.
 ablation=() relay_ablation=() ablation_note=
 if [ -n "$without" ]; then
     if "$bin/chasqui-client" --help 2>&1 | grep -q -- "--no-$without"; then

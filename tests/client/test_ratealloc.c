@@ -519,6 +519,18 @@ static void test_ratealloc_protect_tl0(void **state) {
     assert_int_equal(p[0].protect_tl0, 4);
     assert_int_equal(p[0].layer_kbps[0], cq_ratealloc_layer_max_kbps(&c, 0)); /* no copies */
     assert_true(p[0].layer_kbps[2] * 1.4 <= cq_ratealloc_layer_max_kbps(&c, 2) + 1);
+    /* The relay's ceiling on layer 0 is what its receivers get: the copies, which never
+     * reach them, do not cut it (two layers of 200 kbit/s: layer 0's maximum is 50, 35
+     * with its copies, its minimum 20). */
+    c.layers = 2;
+    c.max_video_kbps = 200;
+    cq_ratealloc_init(&a, &c);
+    t = 0;
+    in[0].used = 3;
+    in[0].low_kbps = 30;
+    p[0] = run_steps(&a, &in[0], &t, 120);
+    assert_int_equal(p[0].protect_tl0, 3);
+    assert_int_equal(p[0].layer_kbps[0], 30);
 }
 
 /* Loss in bursts: one window in four loses 20 %, the others nothing. Protection follows
