@@ -327,7 +327,7 @@ static void forward_video(struct cq_router *r, struct participant *pub, const st
         cq_consumer_sent_record(&c->s, s->layer, v->seq, &out, c->s.vsel.ts_delta);
         if (vp->keyframe)
             c->keyframe_sent_us = now_us;
-        if (tl0 && sub->down->protect_tl0 && c->s.ssrcs.video_rtx != 0)
+        if (tl0 && tl0_copied(c))
             send_tl0_copy(r, c, pkt, v, desc, &out, tseq_at);
     }
 }

@@ -220,7 +220,7 @@ void cq_router_probe(struct cq_router *r, struct participant *p, uint64_t now_us
 /* What consumer c's stream costs, as the allocator prices it: with its base layer twice
  * where the subscriber's downlink protects it (PROTECT_RTT_US). */
 static void price_consumer(const struct session *s, struct consumer *c) {
-    bool twice = c->subscriber->down->protect_tl0 && c->s.ssrcs.video_rtx != 0;
+    bool twice = tl0_copied(c);
     const struct participant *pub = c->publisher;
     cq_alloc_stream_t *a = &c->alloc;
     a->audio_bps = 0;
@@ -308,12 +308,6 @@ static void allocate(struct cq_router *r, struct participant *p, uint64_t now_us
 void cq_router_downlink_watch(struct participant *p, bool copies, uint64_t now_us) {
     struct downlink *d = p->down;
     d->stalled = d->active && cq_cc_window_full(&d->cc, (int64_t)now_us);
-    cq_cc_stats_t cc;
-    cq_cc_stats(&d->cc, &cc);
-    if (cc.packets_lost > d->lost_seen) {
-        d->lost_seen = cc.packets_lost;
-        d->last_loss_us = now_us;
-    }
     d->protect_tl0 = d->active && copies && p->stats.rtt_us >= PROTECT_RTT_US &&
                      d->last_loss_us != 0 && now_us - d->last_loss_us < PROTECT_LOSS_HOLD_US;
 }
@@ -359,6 +353,12 @@ void cq_router_on_twcc(struct cq_router *r, struct participant *p, const cq_rtcp
     struct downlink *d = p->down;
     cq_cc_on_feedback(&d->cc, r->twcc, (size_t)n, (int64_t)now_us);
     d->feedbacks++;
+    cq_cc_stats_t cc;
+    cq_cc_stats(&d->cc, &cc);
+    if (cc.packets_lost > d->lost_seen) { /* for protect_tl0's hold */
+        d->lost_seen = cc.packets_lost;
+        d->last_loss_us = now_us;
+    }
     uint32_t target = cq_cc_target_bps(&d->cc);
     p->stats.downlink_bps = target;
     if (!r->cfg.adapt)

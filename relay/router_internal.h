@@ -186,7 +186,8 @@ struct downlink {
     bool stalled;
     bool settled; /* active for DOWNLINK_SETTLE_US: its share may stop layers upstream */
     /* TL0 goes twice (PROTECT_RTT_US); as of the last control tick. The loss it counts is
-     * its estimator's, of what the relay sent it. */
+     * its estimator's, of what the relay sent it: the count at the last feedback, and
+     * when the count last grew. */
     bool protect_tl0;
     uint64_t lost_seen, last_loss_us;
     uint64_t active_us; /* its first feedback */
@@ -356,6 +357,13 @@ static inline struct stream *video_stream(struct participant *p, int layer) {
 /* The round trip to p as its receiver reports measured it, or a guess until they do. */
 static inline uint64_t rtt_of(const struct participant *p) {
     return p->stats.rtt_us ? p->stats.rtt_us : RTT_GUESS_US;
+}
+
+/* Whether consumer c's subscriber gets each TL0 packet of its video twice: its downlink
+ * protects the base layer (PROTECT_RTT_US) and it has an RTX SSRC for the copies. The
+ * forwarding path sends by this rule and the allocator prices by it. */
+static inline bool tl0_copied(const struct consumer *c) {
+    return c->subscriber->down->protect_tl0 && c->s.ssrcs.video_rtx != 0;
 }
 
 /* How long a keyframe request to pub may go unanswered before it is asked again. */
