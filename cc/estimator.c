@@ -431,6 +431,9 @@ static void delay_control(cq_cc_t *cc, bool overuse, int64_t now_us) {
                 now_us - cc->last_decrease_us < (int64_t)response_time_us(cc))
                 return; /* one cut per response time: the spike is already answered */
             from = cc->delay_bps;
+        } else if (cc->acked_bps != 0) {
+            cc->carried_bps = (uint32_t)from; /* a bottleneck: this is what it let through */
+            cc->carried_us = now_us;
         }
         double next = BETA * from;
         if (next > cc->delay_bps)
@@ -559,6 +562,8 @@ static void probe_judge(cq_cc_t *cc, cq_cc_probe_t *p, int64_t now_us) {
             result = PROBE_UTILISATION * recv_bps; /* the link's, not the probe's */
             cc->link_bps = (uint32_t)recv_bps;
             cc->link_us = now_us;
+            cc->carried_bps = cc->link_bps;
+            cc->carried_us = now_us;
         }
         cc->probe_result_bps = (uint32_t)result;
         cc->probe_result_us = now_us;
@@ -734,5 +739,7 @@ void cq_cc_stats(const cq_cc_t *cc, cq_cc_stats_t *out) {
                            .probes_bunched = cc->probes_bunched,
                            .last_cut_us = cc->last_decrease_us > cc->last_loss_decrease_us
                                               ? cc->last_decrease_us
-                                              : cc->last_loss_decrease_us};
+                                              : cc->last_loss_decrease_us,
+                           .carried_bps = cc->carried_bps,
+                           .carried_us = cc->carried_us};
 }

@@ -139,6 +139,8 @@ typedef struct {
     int64_t probe_result_us;      /* when it was judged; 0: never */
     uint32_t link_bps;            /* what the last cluster that filled the link got through */
     int64_t link_us;              /* when it was judged */
+    uint32_t carried_bps;         /* what the link carried when last seen full (stats) */
+    int64_t carried_us;           /* when; 0: never */
 
     /* cq_cc_want: when to probe again for what the sender could use, and what was asked. */
     int64_t next_want_us, want_interval_us, want_at_us;
@@ -240,6 +242,13 @@ typedef struct {
     /* When the link last cut the estimate (overuse, or heavy loss), on the caller's clock;
      * 0: never. Long ago, the estimate is what the sender sent, not what the link carries. */
     int64_t last_cut_us;
+    /* What the link carried when it was last seen full: what arrived when a queue last
+     * built at it (an overuse with a bottleneck behind it), or what the last probe cluster
+     * that filled it got through, whichever came later; carried_us is when (0: never).
+     * The target may grow past it (to 1.5 times what arrives, while the sender does not
+     * fill the link): it is the one figure that is the link's, not the sender's. */
+    uint32_t carried_bps;
+    int64_t carried_us;
 } cq_cc_stats_t;
 
 void cq_cc_stats(const cq_cc_t *cc, cq_cc_stats_t *out);

@@ -241,3 +241,10 @@ void cq_alloc_run(uint32_t budget_bps, uint32_t steady_bps, cq_alloc_stream_t *s
     for (size_t k = 0; k < m && out->probe_bps == 0; k++)
         out->probe_bps = probe_for(&opts[k], spent);
 }
+
+uint32_t cq_alloc_pace_bps(uint32_t target_bps, uint32_t carried_bps) {
+    double pace = target_bps * CQ_ALLOC_PACE_FACTOR;
+    if (carried_bps != 0 && carried_bps < pace)
+        pace = carried_bps > target_bps ? carried_bps : target_bps;
+    return (uint32_t)pace;
+}

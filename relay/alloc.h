@@ -111,6 +111,20 @@ typedef struct {
  * lowest layer. */
 uint32_t cq_alloc_demand_bps(const cq_alloc_result_t *r);
 
+/*
+ * How fast a receiver's video leaves the relay's pacer: CQ_ALLOC_PACE_FACTOR times the
+ * target, so that a keyframe clears the queue within a few frame times while the link's
+ * own queue stays short; but no faster than the link carried when last seen full
+ * (carried_bps, cq_cc_stats_t's; 0: unknown, or too long ago), unless the target itself
+ * is higher. The target may stand above the link while the relay does not fill it (it
+ * grows to 1.5 times what arrives): on radio-3's 512 kbit/s link a step up's keyframe
+ * paced at 1.25 times a target of 572 stood 93-111 ms in the modem's queue, and the
+ * sound's buffers held 140 ms for three seconds. Paced at the target, a keyframe leaves a
+ * fifth slower; a link that has grown since is found by the target, which then paces.
+ */
+#define CQ_ALLOC_PACE_FACTOR 1.25
+uint32_t cq_alloc_pace_bps(uint32_t target_bps, uint32_t carried_bps);
+
 /* The steady budget: the least budget of the last CQ_ALLOC_STEADY_SECONDS, forgotten when
  * the budget jumps by more than CQ_ALLOC_PROBED_JUMP between two runs (only a probe moves
  * the estimate that fast: the link was just measured, and the troughs before it are no

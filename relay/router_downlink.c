@@ -31,7 +31,7 @@ int cq_router_downlink_create(struct participant *p) {
         p->down = NULL;
         return err;
     }
-    cq_paceq_init(&p->down->q, (uint32_t)(DOWNLINK_START_BPS * PACE_FACTOR), PACE_QUEUE_MIN_BYTES);
+    cq_paceq_init(&p->down->q, cq_alloc_pace_bps(DOWNLINK_START_BPS, 0), PACE_QUEUE_MIN_BYTES);
     p->down->stream_share_bps = UINT32_MAX; /* nothing allocated yet */
     p->down->voice_share_bps = UINT32_MAX;
     cq_alloc_steady_init(&p->down->steady);
@@ -368,7 +368,8 @@ void cq_router_on_twcc(struct cq_router *r, struct participant *p, const cq_rtcp
     if (first)
         d->active_us = now_us;
     d->settled = now_us - d->active_us >= DOWNLINK_SETTLE_US;
-    uint32_t pace = (uint32_t)(target * PACE_FACTOR);
+    bool carried = cc.carried_us != 0 && (int64_t)now_us - cc.carried_us <= PACE_CARRIED_US;
+    uint32_t pace = cq_alloc_pace_bps(target, carried ? cc.carried_bps : 0);
     uint64_t max_bytes = (uint64_t)pace / 8u * PACE_QUEUE_US / 1000000u;
     cq_paceq_set_rate(&d->q, pace);
     d->q.max_bytes = max_bytes > PACE_QUEUE_MIN_BYTES ? (uint32_t)max_bytes : PACE_QUEUE_MIN_BYTES;

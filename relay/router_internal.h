@@ -107,9 +107,9 @@
  * forwarded again once the share holds it with this much room (RED roughly doubles the
  * sound: the two thresholds must not meet). */
 #define LEAN_AUDIO_RESUME 1.3
-/* Video leaves a quarter faster than the estimate, so a keyframe clears the queue within
- * a few frame times while the link's own queue stays short. */
-#define PACE_FACTOR 1.25
+/* How long what the link carried when last seen full stands for it: the receiver's video
+ * is paced by it (cq_alloc_pace_bps) for this long after. */
+#define PACE_CARRIED_US 30000000
 /* A receiver's queue holds at most this long at its pace (video older than this is
  * better dropped and repaired), and never less than a keyframe of the lowest layer. */
 #define PACE_QUEUE_US        600000u

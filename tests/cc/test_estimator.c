@@ -324,6 +324,10 @@ static void test_cc_converges_to_capped_link(void **state) {
     cq_cc_stats_t st;
     cq_cc_stats(&sim.cc, &st);
     assert_true(st.probe_bps > 0); /* the initial probes measured the link */
+    /* What the link let through when it was last full is the link's rate. */
+    print_message("carried %u kbit/s\n", st.carried_bps / 1000);
+    assert_true(st.carried_us > 0);
+    assert_true(st.carried_bps >= 0.85 * 512000 && st.carried_bps <= 1.05 * 512000);
     sim_end();
     /* Starting far above the link (a guess of 2 Mbit/s on 1 Mbit/s): down to it as fast. */
     p = capped(1000000, 40);
@@ -445,14 +449,17 @@ static void test_cc_app_limited_then_probe(void **state) {
     uint32_t limited = target_at(20);
     print_message("app-limited at 100 kbit/s: target %u kbit/s\n", limited / 1000);
     assert_true(limited <= 1.5 * 100000 + 10000 + 5000);
+    cq_cc_stats_t st;
+    cq_cc_stats(&sim.cc, &st);
+    assert_int_equal(st.carried_us, 0); /* the link was never full: nothing known of it */
     /* ... until a probe at 600 kbit/s (the allocator wants a layer of that much) proves
      * the room. */
     cq_cc_request_probe(&sim.cc, 600000, sim.now);
     run_until(22);
-    cq_cc_stats_t st;
     cq_cc_stats(&sim.cc, &st);
     print_message("after a probe at 600: probe %u, target %u kbit/s\n", st.probe_bps / 1000,
                   target_at(22) / 1000);
+    assert_int_equal(st.carried_us, 0); /* nor by a probe the link carried whole */
     assert_true(st.probe_bps > 540000);
     assert_true(target_at(21) >= 540000 || target_at(22) >= 540000);
     sim_end();
@@ -679,6 +686,12 @@ static void test_cc_radio_keyframes_and_wants(void **state) {
                   lo / 1000, (unsigned long long)st.overuses, sim.probes);
     assert_true(mean >= 0.8 * 512000);
     assert_true(lo >= 250000); /* never under what is sent */
+    /* The sender never fills the link, but its keyframes and probes do: what got through
+     * then is the link's rate, whatever the estimate stands at (the relay paces by it). */
+    print_message("carried %u kbit/s, %.1f s ago\n", st.carried_bps / 1000,
+                  (double)(sim.now - st.carried_us) / 1e6);
+    assert_true(st.carried_us > 0 && sim.now - st.carried_us < 10000000);
+    assert_true(st.carried_bps >= 0.8 * 512000 && st.carried_bps <= 1.1 * 512000);
     packet_bytes = PACKET;
 }
 

@@ -464,6 +464,18 @@ static void test_alloc_demand_bps(void **state) {
     assert_int_equal(cq_alloc_demand_bps(&r), UINT32_MAX);
 }
 
+/* The pace: a quarter over the target, unless the link was seen to carry less; never
+ * under the target. */
+static void test_alloc_pace_bps(void **state) {
+    (void)state;
+    assert_int_equal(cq_alloc_pace_bps(400000, 0), 500000);      /* nothing known */
+    assert_int_equal(cq_alloc_pace_bps(400000, 900000), 500000); /* the link has room */
+    assert_int_equal(cq_alloc_pace_bps(400000, 470000), 470000); /* what it carried */
+    /* radio-3: a target of 572 kbit/s on a link seen full at 464 */
+    assert_int_equal(cq_alloc_pace_bps(572000, 464000), 572000);
+    assert_int_equal(cq_alloc_pace_bps(0, 464000), 0);
+}
+
 /* A larger picture must fit the steady budget (the least of the last seconds) as well as
  * the budget now; frame rate steps and keeping what it has need the budget now only. */
 static void test_alloc_run_larger_picture_needs_steady_budget(void **state) {
@@ -1143,6 +1155,7 @@ int main(void) {
         cmocka_unit_test(test_alloc_run_more_streams_than_allocated),
         cmocka_unit_test(test_alloc_run_random_properties),
         cmocka_unit_test(test_alloc_demand_bps),
+        cmocka_unit_test(test_alloc_pace_bps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
