@@ -77,6 +77,13 @@ void cq_feedback_sr(cq_feedback_t *f, uint32_t ssrc, uint64_t ntp, uint64_t now_
         cq_rtp_recv_stats_on_sr(&s->rx, ntp, now_us);
 }
 
+const cq_nack_tracker_t *cq_feedback_nacks(const cq_feedback_t *f, uint32_t ssrc) {
+    for (unsigned i = 0; i < CQ_FEEDBACK_STREAMS; i++)
+        if (f->s[i].used && f->s[i].video && f->s[i].ssrc == ssrc)
+            return &f->s[i].nack;
+    return NULL;
+}
+
 void cq_feedback_want_keyframe(cq_feedback_t *f, uint32_t ssrc, bool want) {
     cq_feedback_stream_t *s = find(f, ssrc);
     if (s != NULL)

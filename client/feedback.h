@@ -67,6 +67,9 @@ void cq_feedback_sr(cq_feedback_t *f, uint32_t ssrc, uint64_t ntp, uint64_t now_
 /* The picture of video stream ssrc waits for a keyframe (true), or has one (false). */
 void cq_feedback_want_keyframe(cq_feedback_t *f, uint32_t ssrc, bool want);
 
+/* The NACK tracker of a video stream (its counts), or NULL for a stream not received. */
+const cq_nack_tracker_t *cq_feedback_nacks(const cq_feedback_t *f, uint32_t ssrc);
+
 /* Writes into buf the compound due at now_us (a report, NACKs, PLIs, transport-wide
  * feedback), plain (the caller protects it with SRTCP). Transport-wide feedback takes what
  * room is left within CQ_FEEDBACK_MTU bytes; what does not fit goes in the next compound.

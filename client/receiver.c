@@ -729,6 +729,13 @@ size_t cq_receiver_stats(const struct cq_receiver *r, cq_receiver_remote_stats_t
                     out[n].audio_concealed += m->ajb->late;
                     out[n].audio_dropped = m->ajb->shrunk;
                 }
+                const cq_nack_tracker_t *t = cq_feedback_nacks(&r->fb, m->video_ssrc);
+                if (t != NULL && t->recovered > 0) {
+                    out[n].video_holes_filled = t->recovered;
+                    out[n].video_repair_wait_ms_avg =
+                        (unsigned)(t->recovered_wait_us / t->recovered / 1000);
+                    out[n].video_repair_wait_ms_max = (unsigned)(t->recovered_wait_max_us / 1000);
+                }
                 out[n].audio_latency_ms_p50 = hist_pct(&m->audio_latency, 50);
                 out[n].audio_latency_ms_p95 = hist_pct(&m->audio_latency, 95);
                 out[n].video_latency_ms_p50 = hist_pct(&m->video_latency, 50);

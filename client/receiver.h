@@ -69,6 +69,10 @@ typedef struct {
     /* RTX of a packet already here: a copy sent ahead of loss (the relay protects the base
      * layer on a long round trip), or a repair that crossed its original. */
     uint64_t video_repairs_unneeded;
+    /* Holes in the video filled (repaired, or a late packet), and how long they had been
+     * open: on average and at most. */
+    uint64_t video_holes_filled;
+    unsigned video_repair_wait_ms_avg, video_repair_wait_ms_max;
     uint64_t video_bytes;  /* RTP payload, repairs included */
     uint64_t frames_shown; /* decoded and handed on (lip sync may still hold a few) */
     uint64_t plis_wanted;  /* times the picture needed a keyframe */

@@ -38,6 +38,10 @@ void cq_nack_tracker_on_packet(cq_nack_tracker_t *t, uint16_t seq, uint64_t now_
             e->used = false;
             t->missing--;
             t->recovered++;
+            uint64_t wait = now_us > e->missed_us ? now_us - e->missed_us : 0;
+            t->recovered_wait_us += wait;
+            if (wait > t->recovered_wait_max_us)
+                t->recovered_wait_max_us = wait;
         }
         return;
     }

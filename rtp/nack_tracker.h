@@ -49,6 +49,9 @@ typedef struct {
     unsigned max_retries;
     /* Counters. */
     uint64_t recovered; /* holes filled (by a repair or a late packet) */
+    /* How long those holes had been open when filled, summed, and the longest: what a
+     * repair costs the picture waiting for it, the hold and the round trip included. */
+    uint64_t recovered_wait_us, recovered_wait_max_us;
     uint64_t given_up;
     bool keyframe_needed; /* set by a gap too large to repair; the caller clears it */
     cq_nack_entry_t e[CQ_NACK_TRACKER_SIZE];

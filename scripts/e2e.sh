@@ -285,6 +285,10 @@ report() {
                        longest_freeze_ms: ($r.video.freeze_longest_ms // 0),
                        psnr_db: (($r.video.synth.psnr_avg // 0) * 10 | round / 10),
                        latency_ms_p95: ($r.video.latency_ms_p95 // 0),
+                       # Holes in the video filled (NACK's repairs, late packets), and how
+                       # long the longest had stood open: a round trip and a little more.
+                       holes_filled: ($r.video.holes_filled // 0),
+                       repair_wait_ms_max: ($r.video.repair_wait_ms_max // 0),
                        # Seconds spent receiving each picture height (0: none that second).
                        seconds_at_height: ($series[$r.telecentre | tostring].heights // {})},
                # Media bytes received per second of the run (RTP payloads, both media).

@@ -40,6 +40,9 @@ json_t *app_stats_json(const app_t *app, const cq_endpoint_stats_t *st, double s
             (json_int_t)r->keyframes, "keyframes_wanted", (json_int_t)r->plis_wanted, "freezes",
             (json_int_t)r->freezes, "freeze_longest_ms", (json_int_t)r->freeze_longest_ms,
             "freeze_total_ms", (json_int_t)r->freeze_total_ms);
+        json_object_set_new(v, "holes_filled", json_integer((json_int_t)r->video_holes_filled));
+        json_object_set_new(v, "repair_wait_ms_avg", json_integer(r->video_repair_wait_ms_avg));
+        json_object_set_new(v, "repair_wait_ms_max", json_integer(r->video_repair_wait_ms_max));
         if (r->synth_frames > 0)
             json_object_set_new(v, "synth",
                                 json_pack("{s:I, s:I, s:I, s:f, s:f, s:f, s:f}", "frames",

@@ -23,7 +23,17 @@ static void test_nack_tracker_single_loss_held_then_retried(void **state) {
     cq_nack_tracker_on_packet(&t, 101, 200000); /* the repair */
     assert_int_equal(t.missing, 0);
     assert_int_equal(t.recovered, 1);
+    assert_int_equal(t.recovered_wait_us, 199000); /* open since 102 showed the gap */
+    assert_int_equal(t.recovered_wait_max_us, 199000);
     assert_int_equal(cq_nack_tracker_poll(&t, 500000, 0, out, 16), 0);
+    /* A second hole, filled sooner: summed, and the longest stays. */
+    cq_nack_tracker_on_packet(&t, 104, 600000);
+    cq_nack_tracker_on_packet(&t, 103, 650000);
+    assert_int_equal(t.recovered, 2);
+    assert_int_equal(t.recovered_wait_us, 199000 + 50000);
+    assert_int_equal(t.recovered_wait_max_us, 199000);
+    cq_nack_tracker_on_packet(&t, 103, 900000); /* twice: no hole to fill */
+    assert_int_equal(t.recovered_wait_us, 199000 + 50000);
 }
 
 /* On a 600 ms round trip the first request goes twice, 40 ms apart, then waits 1.5 round
