@@ -199,6 +199,14 @@ static void sender_out(void *ctx, const uint8_t *pkt, size_t len, bool rtcp) {
         send_rtp(e, pkt, len);
 }
 
+/* A repair goes ahead of the video waiting (client/pacer.h); while the link is down it is
+ * dropped there, as all media is. */
+static void sender_repair(void *ctx, const uint8_t *pkt, size_t len) {
+    struct cq_endpoint *e = ctx;
+    if (cq_pacer_push_repair(&e->pacer, pkt, len, now_us()) == 0)
+        pace(e);
+}
+
 static void receiver_out(void *ctx, const uint8_t *pkt, size_t len) {
     struct cq_endpoint *e = ctx;
     cq_link_send_rtcp(e->link, pkt, len);
@@ -705,6 +713,7 @@ static int start(struct cq_endpoint *e, uv_loop_t *loop) {
     if (err != 0)
         return err;
     sc.send = sender_out;
+    sc.send_repair = sender_repair;
     sc.on_keyframe_request = on_keyframe_request;
     sc.ctx = e;
     sc.cname = e->cfg.cname;

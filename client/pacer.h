@@ -8,7 +8,8 @@
  * go straight to the link.
  *
  * A leaky bucket: packets leave when the bytes sent stay within rate * elapsed + burst.
- * A plain value with a ring of packets the caller sizes; nothing allocated per packet.
+ * A plain value with two rings of packets, the video's and the repairs' that go ahead of
+ * it; nothing allocated per packet.
  */
 #ifndef CQ_CLIENT_PACER_H
 #define CQ_CLIENT_PACER_H
@@ -18,7 +19,13 @@
 #include <stdint.h>
 
 #define CQ_PACER_PACKETS 512  /* three keyframes of 640x360 */
+#define CQ_PACER_REPAIRS 32   /* answers to NACKs waiting at once */
 #define CQ_PACER_MTU     1300 /* plain RTP, before SRTP */
+
+/* A FIFO over slots [base, base + size) of the pacer's buffers. */
+typedef struct {
+    uint32_t base, size, head, count;
+} cq_pacer_queue_t;
 
 typedef struct {
     uint64_t rate_bps; /* the pace */
@@ -26,14 +33,18 @@ typedef struct {
     double credit;     /* bytes that may leave now */
     uint64_t last_us;  /* when credit was last brought up to date */
     bool timed;        /* last_us is set */
-    uint32_t head, count;
-    uint16_t len[CQ_PACER_PACKETS];
-    uint8_t data[CQ_PACER_PACKETS][CQ_PACER_MTU];
+    /* Repairs leave before the video queued: a receiver's picture stands still until the
+     * repair comes, and on a thin uplink a keyframe ahead of it is a few hundred ms. */
+    cq_pacer_queue_t repairs, video;
+    uint32_t count; /* in both */
+    uint16_t len[CQ_PACER_PACKETS + CQ_PACER_REPAIRS];
+    uint8_t data[CQ_PACER_PACKETS + CQ_PACER_REPAIRS][CQ_PACER_MTU];
+    uint64_t enqueued_us[CQ_PACER_PACKETS + CQ_PACER_REPAIRS];
     uint64_t queued, sent, dropped; /* dropped: the ring was full */
+    uint64_t repairs_queued;        /* of queued: ahead of the video (cq_pacer_push_repair) */
     uint64_t flushed;               /* dropped for a keyframe (cq_pacer_drop_ssrc) */
     uint64_t stale;                 /* dropped for waiting too long (cq_pacer_drop_stale) */
     uint64_t max_delay_us;          /* the longest a packet waited */
-    uint64_t enqueued_us[CQ_PACER_PACKETS];
 } cq_pacer_t;
 
 /* rate_bps > 0; burst 0 means two full packets. */
@@ -47,6 +58,11 @@ void cq_pacer_set_rate(cq_pacer_t *p, uint64_t rate_bps);
  * grow the queue without end). */
 int cq_pacer_push(cq_pacer_t *p, const uint8_t *pkt, size_t len, uint64_t now_us);
 
+/* Queues a repair (an RTX answering a NACK) ahead of the video queued, behind the repairs
+ * already waiting; it takes the pace's credit as video does. With CQ_PACER_REPAIRS
+ * waiting, it queues as video. Returns as cq_pacer_push. */
+int cq_pacer_push_repair(cq_pacer_t *p, const uint8_t *pkt, size_t len, uint64_t now_us);
+
 /* The next packet that may leave at now_us: its bytes (valid until the next push) and
  * length, or 0 when none may. */
 size_t cq_pacer_pop(cq_pacer_t *p, uint64_t now_us, const uint8_t **pkt);
@@ -55,7 +71,7 @@ size_t cq_pacer_pop(cq_pacer_t *p, uint64_t now_us, const uint8_t **pkt);
  * stream: what waits is history no receiver will use). Returns how many. */
 unsigned cq_pacer_drop_ssrc(cq_pacer_t *p, uint32_t ssrc);
 
-/* Drops the packets at the head queued more than max_age_us before now_us (counted in
+/* Drops the packets at the heads queued more than max_age_us before now_us (counted in
  * `stale`) and returns how many: held that long (the congestion window stopped video), a
  * picture is of no use to a conversation, and sent late it only delays the keyframe the
  * receivers will ask for. */

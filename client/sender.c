@@ -222,9 +222,9 @@ static const uint8_t twcc_placeholder[CQ_RTPEXT_TRANSPORT_CC_SIZE] = {0, 0};
 static const cq_rtp_ext_t twcc_ext = {
     .id = CQ_SENDER_EXT_TRANSPORT_CC, .len = CQ_RTPEXT_TRANSPORT_CC_SIZE, .data = twcc_placeholder};
 
-/* Sends the packet kept in slot again as RTX (RFC 4588) on l's RTX SSRC, through s->pkt;
- * false when it cannot be wrapped. */
-static bool send_rtx(struct cq_sender *s, layer_t *l, const slot_t *slot) {
+/* Sends the packet kept in slot again as RTX (RFC 4588) on l's RTX SSRC, through s->pkt,
+ * as a repair or as a copy sent ahead of loss; false when it cannot be wrapped. */
+static bool send_rtx(struct cq_sender *s, layer_t *l, const slot_t *slot, bool repair) {
     cq_rtp_view_t v;
     if (cq_rtp_parse(slot->data, slot->len, &v) < 0)
         return false;
@@ -234,7 +234,10 @@ static bool send_rtx(struct cq_sender *s, layer_t *l, const slot_t *slot) {
     if (n < 0)
         return false;
     l->rtx_seq++;
-    send_pkt(s, s->pkt, (size_t)n, false);
+    if (repair && s->cfg.send_repair != NULL)
+        s->cfg.send_repair(s->cfg.ctx, s->pkt, (size_t)n);
+    else
+        send_pkt(s, s->pkt, (size_t)n, false);
     return true;
 }
 
@@ -278,7 +281,7 @@ static int send_frame(struct cq_sender *s, layer_t *l, const cq_vp8_frame_t *f, 
         slot->len = (uint16_t)len;
         memcpy(slot->data, s->pkt, len);
         send_pkt(s, s->pkt, len, false);
-        if (protect && send_rtx(s, l, slot))
+        if (protect && send_rtx(s, l, slot, false))
             s->stats.tl0_copies++;
         account(&l->origin, ts, capture_us, (size_t)pl);
         l->stats.packets++;
@@ -480,7 +483,7 @@ static void resend(struct cq_sender *s, layer_t *l, uint16_t seq, uint64_t now_u
         s->stats.rtx_stale++;
         return;
     }
-    if (send_rtx(s, l, slot))
+    if (send_rtx(s, l, slot, true))
         s->stats.rtx_sent++;
 }
 

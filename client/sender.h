@@ -55,6 +55,10 @@ typedef struct {
     const char *cname;   /* for SDES: the receivers pair audio and video by it */
     /* Called for each packet, plain; rtcp says which kind. */
     void (*send)(void *ctx, const uint8_t *pkt, size_t len, bool rtcp);
+    /* Called instead of send for a repair (an RTX answering a NACK; the base layer's
+     * copies are not repairs), so that a pacer can let it go ahead of the video waiting:
+     * a picture stands still at every receiver until it comes. May be NULL: send. */
+    void (*send_repair)(void *ctx, const uint8_t *pkt, size_t len);
     /* A keyframe was asked for on a layer (its video and RTX SSRCs): packets of it still
      * queued by the caller (a pacer) are history. May be NULL. */
     void (*on_keyframe_request)(void *ctx, uint32_t video_ssrc, uint32_t rtx_ssrc);

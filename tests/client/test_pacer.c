@@ -132,6 +132,74 @@ static void test_drop_stale(void **state) {
     assert_int_equal(cq_pacer_drop_stale(&pacer, 9000000u, 1000000u), 0); /* empty */
 }
 
+/* A repair goes ahead of the video waiting, behind the repairs before it, and takes the
+ * pace's credit as video does; a PLI's flush and the age limit reach both queues; with
+ * the repairs' queue full, a repair waits as video. */
+static void test_repairs_first(void **state) {
+    (void)state;
+    cq_pacer_init(&pacer, 100000, 200); /* 100-byte packets: one every 8 ms, two at once */
+    uint8_t pkt[100] = {0x80, 96, 0, 0, 0, 0, 0, 0, 0x11, 0x11, 0x11, 0x11};
+    const uint8_t *out;
+    for (unsigned i = 0; i < 10; i++) {
+        pkt[20] = (uint8_t)i;
+        assert_int_equal(cq_pacer_push(&pacer, pkt, sizeof pkt, 0), 0);
+    }
+    unsigned first = 0;
+    while (cq_pacer_pop(&pacer, 0, &out) > 0)
+        assert_int_equal(out[20], first++);
+    assert_int_equal(first, 2);
+    pkt[1] = 97;
+    pkt[11] = 0x22; /* the RTX stream */
+    for (unsigned i = 0; i < 2; i++) {
+        pkt[20] = (uint8_t)(100 + i);
+        assert_int_equal(cq_pacer_push_repair(&pacer, pkt, sizeof pkt, 0), 0);
+    }
+    assert_int_equal(pacer.count, 10);
+    assert_int_equal(pacer.repairs_queued, 2);
+    uint64_t at;
+    assert_true(cq_pacer_next(&pacer, 0, &at));
+    assert_true(at > 0); /* no credit: the repair waits for the pace, too */
+    assert_int_equal(cq_pacer_pop(&pacer, at, &out), sizeof pkt);
+    assert_int_equal(out[20], 100);
+    assert_true(cq_pacer_next(&pacer, at, &at));
+    assert_int_equal(cq_pacer_pop(&pacer, at, &out), sizeof pkt);
+    assert_int_equal(out[20], 101);
+    assert_true(cq_pacer_next(&pacer, at, &at));
+    assert_int_equal(cq_pacer_pop(&pacer, at, &out), sizeof pkt);
+    assert_int_equal(out[20], 2); /* then the video, where it was */
+
+    /* A flush of the RTX stream reaches the repairs; of the video stream, the video. */
+    pkt[20] = 102;
+    assert_int_equal(cq_pacer_push_repair(&pacer, pkt, sizeof pkt, 2000), 0);
+    assert_int_equal(cq_pacer_drop_ssrc(&pacer, 0x11111122u), 1);
+    assert_int_equal(pacer.repairs.count, 0);
+    assert_int_equal(pacer.count, 7);
+    /* Old repairs are stale as old video is. */
+    assert_int_equal(cq_pacer_push_repair(&pacer, pkt, sizeof pkt, 2000), 0);
+    assert_int_equal(cq_pacer_drop_stale(&pacer, 2000000, 1000000), 8);
+    assert_int_equal(pacer.count, 0);
+
+    /* The repairs' queue full: the next waits behind the video. */
+    for (unsigned i = 0; i < CQ_PACER_REPAIRS; i++)
+        assert_int_equal(cq_pacer_push_repair(&pacer, pkt, sizeof pkt, 3000000), 0);
+    pkt[20] = 7;
+    assert_int_equal(cq_pacer_push(&pacer, pkt, sizeof pkt, 3000000), 0);
+    pkt[20] = 103;
+    assert_int_equal(cq_pacer_push_repair(&pacer, pkt, sizeof pkt, 3000000), 0);
+    assert_int_equal(pacer.video.count, 2);
+    cq_pacer_set_rate(&pacer, 100000000);
+    unsigned n = 0;
+    uint8_t last = 0, before = 0;
+    while (cq_pacer_pop(&pacer, 4000000 + 1000 * n, &out) > 0) {
+        before = last;
+        last = out[20];
+        n++;
+    }
+    assert_int_equal(n, CQ_PACER_REPAIRS + 2);
+    assert_int_equal(before, 7);
+    assert_int_equal(last, 103);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_paced_in_order_at_the_rate),
@@ -139,6 +207,7 @@ int main(void) {
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_drop_ssrc),
         cmocka_unit_test(test_drop_stale),
+        cmocka_unit_test(test_repairs_first),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

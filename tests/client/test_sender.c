@@ -45,7 +45,7 @@
 
 typedef struct {
     size_t len;
-    bool rtcp;
+    bool rtcp, repair; /* repair: through send_repair */
     uint8_t data[PKT_CAP];
 } sent_t;
 
@@ -66,6 +66,12 @@ static void on_send(void *ctx, const uint8_t *pkt, size_t len, bool rtcp) {
     s->len = len;
     s->rtcp = rtcp;
     memcpy(s->data, pkt, len);
+}
+
+static void on_send_repair(void *ctx, const uint8_t *pkt, size_t len) {
+    capture_t *c = ctx;
+    on_send(ctx, pkt, len, false);
+    c->pkt[c->n - 1].repair = true;
 }
 
 static cq_rtp_view_t rtp_of(size_t i) {
@@ -107,6 +113,7 @@ static cq_sender_config_t config(unsigned layers, bool audio) {
                             .video_kbps = 600,
                             .cname = CNAME,
                             .send = on_send,
+                            .send_repair = on_send_repair,
                             .ctx = &cap};
     if (layers == 1) {
         c.video_ssrc[1] = 0;
@@ -429,6 +436,7 @@ static void test_sender_rtcp_nack_rtx(void **state) {
     cap.n = 0;
     feed_nack(s, V1, ov.seq, 0);
     assert_int_equal(cap.n, 1);
+    assert_true(cap.pkt[0].repair); /* a pacer may let it go first */
     cq_rtp_view_t x = rtp_of(0);
     assert_int_equal(x.payload_type, CQ_SENDER_PT_RTX);
     assert_int_equal(x.ssrc, R1);
@@ -501,6 +509,20 @@ static void test_sender_rtcp_nack_rtx(void **state) {
     assert_int_equal(cq_load_be16(x.payload), ov.seq);
     assert_memory_equal(x.payload + CQ_RTX_OSN_SIZE, ov.payload, ov.payload_len);
     cq_sender_destroy(s);
+
+    /* Without send_repair, repairs go through send. */
+    memset(&cap, 0, sizeof cap);
+    cq_sender_config_t c = config(1, false);
+    c.send_repair = NULL;
+    assert_int_equal(cq_sender_create(&s, &c), 0);
+    send_pictures(s, 0, 1);
+    ov = rtp_of(0);
+    cap.n = 0;
+    feed_nack(s, V0, ov.seq, 0);
+    assert_int_equal(cap.n, 1);
+    assert_false(cap.pkt[0].repair);
+    assert_int_equal(rtp_of(0).payload_type, CQ_SENDER_PT_RTX);
+    cq_sender_destroy(s);
 }
 
 /* With TL0 protected on the layers asked, every packet of a TL0 frame of those layers but
@@ -513,6 +535,7 @@ static size_t check_tl0_copies(uint8_t layers, size_t *tl0) {
     for (size_t i = 0; i < cap.n; i++) {
         cq_rtp_view_t v = rtp_of(i);
         assert_true(v.payload_type == CQ_SENDER_PT_VP8 || v.payload_type == CQ_SENDER_PT_RTX);
+        assert_false(cap.pkt[i].repair); /* copies keep their place behind the original */
         if (v.payload_type == CQ_SENDER_PT_RTX)
             continue; /* checked with the packet before it */
         int l = v.ssrc == V1;
