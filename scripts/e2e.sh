@@ -285,7 +285,7 @@ report() {
                        longest_freeze_ms: ($r.video.freeze_longest_ms // 0),
                        psnr_db: (($r.video.synth.psnr_avg // 0) * 10 | round / 10),
                        latency_ms_p95: ($r.video.latency_ms_p95 // 0),
-                       # Holes in the video filled (NACK's repairs, late packets), and how
+                       # Holes in the video filled (repairs by NACK, late packets), and how
                        # long the longest had stood open: a round trip and a little more.
                        holes_filled: ($r.video.holes_filled // 0),
                        repair_wait_ms_max: ($r.video.repair_wait_ms_max // 0),
