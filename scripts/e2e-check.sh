@@ -77,24 +77,22 @@ for sc in "$@"; do
         p=$([ "$sc" = radio-3 ] && echo rural-radio || echo vsat)
         limit=$((2 * $(delay_of "$p") + 150))
         # Asserted: sound heard (played from packets or rebuilt from FEC or RED: two lossy
-        # links lose 2-4 %) with <= 1 % concealed, and >= 10 fps; on VSAT also mouth to
-        # ear, which release builds keep 35-55 ms under its limit.
-        lat=$([ "$sc" = vsat-3 ] && echo "$limit" || echo 100000)
-        bad=$(jq --argjson lat "$lat" '[.receivers[] | select(
+        # links lose 2-4 %) with <= 1 % concealed, >= 10 fps, and mouth to ear, which
+        # release builds keep 35-55 ms under VSAT's limit and 10-50 under radio's (its
+        # relay paces keyframes by what the link carried: docs/E2E.md, "Issue 6,
+        # thirteenth session").
+        bad=$(jq --argjson lat "$limit" '[.receivers[] | select(
             .audio.played_pct + .audio.recovered_pct < 99 or .audio.concealed_pct > 1 or
             .video.fps < 10 or .audio.latency_ms_p95 > $lat)]' "$r")
         [ "$(jq length <<<"$bad")" = 0 ] ||
             miss "$sc targets missed (mouth to ear p95 <= $limit ms): $(jq -c . <<<"$bad")"
-        # Measured, not asserted yet (docs/E2E.md, "Issue 6, twelfth session"): radio's
-        # mouth to ear, 185-210 ms over a minute against its 230 but 235 in one run of
-        # five; and freezes over 1 s. Radio's are 280-830 ms at most in a run, but a
-        # keyframe's wait of 1.7 s came once in the eleventh session. VSAT's base layer
-        # goes twice: most runs' longest are 250-870 ms, but a packet lost with its copy
-        # waits a round trip for its repair, 993 ms once in sixteen runs.
-        jq -r --argjson limit "$limit" --arg sc "$sc" '.receivers[] |
-            select((.audio.latency_ms_p95 > $limit and $sc != "vsat-3") or
-                .video.longest_freeze_ms > 1000) |
-            "e2e-check: \($sc): measured, not asserted: \(.name): mouth to ear p95 \(.audio.latency_ms_p95) ms (limit \($limit)), longest freeze \(.video.longest_freeze_ms) ms (limit 1000)"' "$r"
+        # Measured, not asserted yet: freezes over 1 s. Radio's are 280-940 ms at most in
+        # a run, but a keyframe's wait of 1.7 s came once in the eleventh session. VSAT's
+        # most runs' longest are 250-350 ms, but one or two receivers a run freeze about a
+        # round trip, 640-820 ms, 993 once in sixteen runs: what waits that round trip is
+        # not found yet (docs/E2E.md, "Issue 6, thirteenth session").
+        jq -r --arg sc "$sc" '.receivers[] | select(.video.longest_freeze_ms > 1000) |
+            "e2e-check: \($sc): measured, not asserted: \(.name): longest freeze \(.video.longest_freeze_ms) ms (limit 1000)"' "$r"
         ;;
     outage)
         # Behind the outage link: no re-join, and pictures again within 2 s of the link's
