@@ -338,7 +338,7 @@ void cq_ratealloc_update(cq_ratealloc_t *a, const cq_ratealloc_input_t *in, int6
     memset(out, 0, sizeof *out);
     a->low_kbps = in->low_kbps;
     plan_audio(a, in, now_us, out);
-    bool protect = in->rtt_us >= CQ_RATEALLOC_PROTECT_RTT_US &&
-                   protect_loss(a, measured_loss(in), now_us) >= CQ_RATEALLOC_PROTECT_LOSS;
+    bool protect = in->rtt_us >= CQ_RATEALLOC_PROTECT_RTT_US && in->last_loss_us != 0 &&
+                   now_us - in->last_loss_us < CQ_RATEALLOC_PROTECT_HOLD_US;
     plan_video(a, in, protect, now_us, out);
 }

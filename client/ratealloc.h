@@ -118,14 +118,18 @@
 #define CQ_RATEALLOC_STALL_US 150000
 /* The base layer protected (each TL0 packet of video but keyframes sent twice, the copy
  * as RTX right behind it: client/sender.h) on an uplink whose round trip is this long and
- * whose loss protected against is at least CQ_RATEALLOC_PROTECT_LOSS. A lost TL0 packet
+ * that lost a packet in the last CQ_RATEALLOC_PROTECT_HOLD_US, as the relay decides for
+ * its downlinks. (It followed the loss averaged over 5 s, on from 0.2 %: VSAT's 1 % comes
+ * a packet in a half-second window of fifty, and that average took seconds to reach 0.2 %
+ * and sank under it now and then; a TL0 packet sent bare then and lost froze every
+ * receiver's picture for a round trip, 630-810 ms, in most `vsat-3` runs.) A lost TL0 packet
  * stops every receiver's picture until its repair has crossed the uplink and back: on
  * VSAT 650-870 ms, and past a second when the repair is lost too. The copies cost TL0's
  * share of the video (CQ_VP8_TL0_SHARE_PCT), which the video's budget gives up as if
  * every layer's went twice, and a protected layer's maximum gives up too: with them it
  * costs no more than the telecentre was set to send. */
-#define CQ_RATEALLOC_PROTECT_RTT_US 400000
-#define CQ_RATEALLOC_PROTECT_LOSS   0.002
+#define CQ_RATEALLOC_PROTECT_RTT_US  400000
+#define CQ_RATEALLOC_PROTECT_HOLD_US 10000000
 
 typedef struct {
     unsigned layers;         /* simulcast layers configured, 0..3 (0: no video) */
@@ -157,7 +161,8 @@ typedef struct {
      * the caller's clock); 0: none yet. */
     uint32_t probe_bps;
     int64_t probe_us;
-    uint32_t rtt_us; /* the uplink's round trip (the relay's receiver reports); 0: unknown */
+    uint32_t rtt_us;      /* the uplink's round trip (the relay's receiver reports); 0: unknown */
+    int64_t last_loss_us; /* when the uplink's feedback last reported a loss; 0: never */
 } cq_ratealloc_input_t;
 
 typedef struct {

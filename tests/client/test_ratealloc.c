@@ -430,13 +430,44 @@ static void test_ratealloc_audio_first(void **state) {
     assert_int_equal(plan(&a, 2000000, 0).audio_frame_ms, 40);
 }
 
-/* steps updates STEP_US apart from *t with the same input: the last plan. */
+/* steps updates STEP_US apart from *t with the same input: the last plan. A lossy input
+ * (loss > 0) has its feedback report a loss at every step. */
 static cq_ratealloc_plan_t run_steps(cq_ratealloc_t *a, const cq_ratealloc_input_t *in, int64_t *t,
                                      int steps) {
     cq_ratealloc_plan_t p;
-    for (int i = 0; i < steps; i++)
-        cq_ratealloc_update(a, in, *t += STEP_US, &p);
+    cq_ratealloc_input_t step = *in;
+    for (int i = 0; i < steps; i++) {
+        *t += STEP_US;
+        if (in->loss > 0)
+            step.last_loss_us = *t;
+        cq_ratealloc_update(a, &step, *t, &p);
+    }
     return p;
+}
+
+/* The base layer's copies follow the last loss the uplink's feedback reported: on at the
+ * first on a long round trip, held 10 s after the last (VSAT's 1 % comes a packet in a
+ * window of fifty, and an average of it sank under its threshold now and then), never on a
+ * short round trip. */
+static void test_ratealloc_protect_tl0_follows_last_loss(void **state) {
+    (void)state;
+    cq_ratealloc_config_t c = config();
+    cq_ratealloc_t a;
+    cq_ratealloc_init(&a, &c);
+    int64_t t = 0;
+    cq_ratealloc_input_t in = {.target_bps = 300000, .rtt_us = 600000};
+    assert_int_equal(run_steps(&a, &in, &t, 40).protect_tl0, 0); /* no loss yet */
+    in.last_loss_us = t + STEP_US;
+    assert_int_equal(run_steps(&a, &in, &t, 1).protect_tl0 & 1, 1); /* the first loss */
+    cq_ratealloc_plan_t p =
+        run_steps(&a, &in, &t, (int)(CQ_RATEALLOC_PROTECT_HOLD_US / STEP_US) - 2);
+    assert_int_equal(p.protect_tl0 & 1, 1);                     /* within the hold */
+    assert_int_equal(run_steps(&a, &in, &t, 2).protect_tl0, 0); /* 10 s on */
+    in.last_loss_us = t + STEP_US;
+    in.rtt_us = 100000;
+    assert_int_equal(run_steps(&a, &in, &t, 1).protect_tl0, 0); /* a short round trip */
+    in.rtt_us = 0;
+    assert_int_equal(run_steps(&a, &in, &t, 1).protect_tl0, 0); /* or none known */
 }
 
 /* Loss in bursts: Opus hears of it (FEC on), and RED's extra copy is paid for before
@@ -745,6 +776,7 @@ int main(void) {
         cmocka_unit_test(test_ratealloc_loss),
         cmocka_unit_test(test_ratealloc_loss_averaged),
         cmocka_unit_test(test_ratealloc_protect_tl0),
+        cmocka_unit_test(test_ratealloc_protect_tl0_follows_last_loss),
         cmocka_unit_test(test_ratealloc_deep_red_cheaper),
         cmocka_unit_test(test_ratealloc_red_lean_and_stalled),
         cmocka_unit_test(test_ratealloc_sound_room),
