@@ -243,8 +243,9 @@ typedef struct {
      * 0: never. Long ago, the estimate is what the sender sent, not what the link carries. */
     int64_t last_cut_us;
     /* What the link carried when it was last seen full: what arrived when a queue last
-     * built at it (an overuse with a bottleneck behind it), or what the last probe cluster
-     * that filled it got through, whichever came later; carried_us is when (0: never).
+     * built at it (an overuse with a bottleneck behind it; the recent probe's figure when
+     * the sender sent under it), or what the last probe cluster that filled it got
+     * through, whichever came later; carried_us is when (0: never).
      * The target may grow past it (to 1.5 times what arrives, while the sender does not
      * fill the link): it is the one figure that is the link's, not the sender's. */
     uint32_t carried_bps;

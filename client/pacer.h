@@ -34,7 +34,10 @@ typedef struct {
     uint64_t last_us;  /* when credit was last brought up to date */
     bool timed;        /* last_us is set */
     /* Repairs leave before the video queued: a receiver's picture stands still until the
-     * repair comes, and on a thin uplink a keyframe ahead of it is a few hundred ms. */
+     * repair comes, and on a thin uplink a keyframe ahead of it is a few hundred ms. They
+     * share the RTX stream with TL0's copies, so its numbers may leave out of order: by
+     * the copies queued within the endpoint's 1-s age limit (a dozen or two), far inside
+     * SRTP's replay window of 128. */
     cq_pacer_queue_t repairs, video;
     uint32_t count; /* in both */
     uint16_t len[CQ_PACER_PACKETS + CQ_PACER_REPAIRS];

@@ -122,7 +122,9 @@
  * its downlinks. (It followed the loss averaged over 5 s, on from 0.2 %: VSAT's 1 % comes
  * a packet in a half-second window of fifty, and that average took seconds to reach 0.2 %
  * and sank under it now and then; a TL0 packet sent bare then and lost froze every
- * receiver's picture for a round trip, 630-810 ms, in most `vsat-3` runs.) A lost TL0 packet
+ * receiver's picture for a round trip, 630-810 ms, in most `vsat-3` runs.) A loss the
+ * start's probes cause counts too: on a long round trip the first 10 s may go protected,
+ * which costs picture, not the link. A lost TL0 packet
  * stops every receiver's picture until its repair has crossed the uplink and back: on
  * VSAT 650-870 ms, and past a second when the repair is lost too. The copies cost TL0's
  * share of the video (CQ_VP8_TL0_SHARE_PCT), which the video's budget gives up as if

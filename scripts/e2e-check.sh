@@ -78,7 +78,7 @@ for sc in "$@"; do
         limit=$((2 * $(delay_of "$p") + 150))
         # Asserted: sound heard (played from packets or rebuilt from FEC or RED: two lossy
         # links lose 2-4 %) with <= 1 % concealed, >= 10 fps, and mouth to ear, which
-        # release builds keep 35-55 ms under VSAT's limit and 10-50 under radio's (its
+        # release builds keep 35-55 ms under VSAT's limit and 10-55 under radio's (its
         # relay paces keyframes by what the link carried: docs/E2E.md, "Issue 6,
         # thirteenth session").
         bad=$(jq --argjson lat "$limit" '[.receivers[] | select(

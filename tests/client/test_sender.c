@@ -65,6 +65,7 @@ static void on_send(void *ctx, const uint8_t *pkt, size_t len, bool rtcp) {
     sent_t *s = &c->pkt[c->n++];
     s->len = len;
     s->rtcp = rtcp;
+    s->repair = false;
     memcpy(s->data, pkt, len);
 }
 
