@@ -28,6 +28,7 @@ typedef struct {
     uv_udp_t inner, outer;
     struct sockaddr_storage client, relay;
     bool have_client, blackhole;
+    unsigned drop_checks; /* STUN requests from the client to lose, the next ones */
     uint8_t buf[2048];
 } proxy_t;
 
@@ -81,6 +82,10 @@ static void on_inner(uv_udp_t *u, ssize_t n, const uv_buf_t *buf, const struct s
         return;
     memcpy(&p->client, addr, sizeof(struct sockaddr_in));
     p->have_client = true;
+    if (p->drop_checks > 0 && (buf->base[0] & 0xc0) == 0) { /* STUN, not (S)RTP */
+        p->drop_checks--;
+        return;
+    }
     if (!p->blackhole)
         forward(&p->outer, buf, n, (const struct sockaddr *)&p->relay);
 }
@@ -264,6 +269,27 @@ static void test_binds_and_carries_media(void **state) {
     assert_true(ls.answers >= 1);
 }
 
+/* A lossy path is not an outage: two checks lost in a row (they went 2.5 s apart, and two
+ * lost made 5 s unanswered: down) are sent again a second after each, and the link stays
+ * up; media flows throughout. */
+static void test_lost_checks_are_not_an_outage(void **state) {
+    fixture_t *f = *state;
+    start_links(f);
+    assert_true(run_until(f, both_up, 3000));
+    cq_link_stats_t before, after;
+    cq_link_stats(f->link[0], &before);
+    f->proxy.drop_checks = 2;
+    run_until(f, NULL, 9000);
+    cq_link_stats(f->link[0], &after);
+    assert_int_equal(f->proxy.drop_checks, 0); /* both were sent, and lost */
+    assert_int_equal(f->side[0].downs, 0);
+    assert_true(f->side[0].up);
+    assert_true(after.answers > before.answers);
+    assert_true(after.checks_sent - before.checks_sent >= 4); /* 2 lost, then answered */
+    assert_true(after.checks_sent - before.checks_sent <= 7); /* not every half second */
+    assert_true(a_reaches_b(f, 3));
+}
+
 /* The storm: nothing passes for a while. The link says it is down after about 5 s of
  * unanswered checks, checks every half second meanwhile, and when the path comes back
  * from another port carries media again with the same credentials, no new join. */
@@ -345,6 +371,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_binds_and_carries_media, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outage_and_rebinding, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lost_checks_are_not_an_outage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_credentials, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_config, setup, teardown),
     };
