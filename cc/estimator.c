@@ -692,6 +692,7 @@ void cq_cc_on_feedback(cq_cc_t *cc, const cq_twcc_packet_t *pkts, size_t n, int6
             cc->lost_window++;
             cc->packets_reported++;
             cc->packets_lost++;
+            cc->last_loss_us = now_us;
             if (!cc->have_last_lost || pkts[i].seq != (uint16_t)(cc->last_lost_tseq + 1)) {
                 cc->runs_window++;
                 cc->loss_runs++;
@@ -741,5 +742,6 @@ void cq_cc_stats(const cq_cc_t *cc, cq_cc_stats_t *out) {
                                               ? cc->last_decrease_us
                                               : cc->last_loss_decrease_us,
                            .carried_bps = cc->carried_bps,
-                           .carried_us = cc->carried_us};
+                           .carried_us = cc->carried_us,
+                           .last_loss_us = cc->last_loss_us};
 }

@@ -139,6 +139,7 @@ typedef struct {
     int64_t probe_result_us;      /* when it was judged; 0: never */
     uint32_t link_bps;            /* what the last cluster that filled the link got through */
     int64_t link_us;              /* when it was judged */
+    int64_t last_loss_us;         /* when feedback last reported a packet lost; 0: never */
     uint32_t carried_bps;         /* what the link carried when last seen full (stats) */
     int64_t carried_us;           /* when; 0: never */
 
@@ -250,6 +251,9 @@ typedef struct {
      * fill the link): it is the one figure that is the link's, not the sender's. */
     uint32_t carried_bps;
     int64_t carried_us;
+    /* When feedback last reported a packet lost, on the caller's clock; 0: never. The base
+     * layer's copies (relay and client) are sent for a while after it. */
+    int64_t last_loss_us;
 } cq_cc_stats_t;
 
 void cq_cc_stats(const cq_cc_t *cc, cq_cc_stats_t *out);

@@ -55,8 +55,6 @@ typedef struct {
 struct cq_endpoint {
     uv_loop_t *loop;
     uv_timer_t video_timer, audio_timer, tick_timer, report_timer, pace_timer;
-    /* The uplink's loss count when it last grew, and when (the base layer's copies). */
-    uint64_t lost_seen, last_loss_us;
     cq_pacer_t pacer; /* video only: sound and RTCP go straight out */
     int open_handles;
     struct cq_link *link;
@@ -546,10 +544,6 @@ static void on_adapt(uv_timer_t *t) {
         start_probe(e, rate, packets, id);
     cq_cc_stats_t cs;
     cq_cc_stats(&e->up.cc, &cs);
-    if (cs.packets_lost > e->lost_seen) { /* for the base layer's copies */
-        e->lost_seen = cs.packets_lost;
-        e->last_loss_us = now;
-    }
     cq_ratealloc_input_t in = {.target_bps = cs.target_bps,
                                .loss = cs.loss_fraction,
                                .loss_burst = cs.loss_burst,
@@ -563,7 +557,7 @@ static void on_adapt(uv_timer_t *t) {
                                .probe_us = cs.probe_us,
                                /* No round trip, no copies (the ablation). */
                                .rtt_us = e->cfg.no_copies ? 0 : cq_sender_rtt_us(e->sender),
-                               .last_loss_us = (int64_t)e->last_loss_us};
+                               .last_loss_us = cs.last_loss_us};
     uint8_t was_on = e->planned ? e->plan.layers_on : 0;
     cq_ratealloc_update(&e->alloc, &in, (int64_t)now, &e->plan);
     e->planned = true;

@@ -308,8 +308,9 @@ static void allocate(struct cq_router *r, struct participant *p, uint64_t now_us
 void cq_router_downlink_watch(struct participant *p, bool copies, uint64_t now_us) {
     struct downlink *d = p->down;
     d->stalled = d->active && cq_cc_window_full(&d->cc, (int64_t)now_us);
-    d->protect_tl0 = d->active && copies && p->stats.rtt_us >= PROTECT_RTT_US &&
-                     d->last_loss_us != 0 && now_us - d->last_loss_us < PROTECT_LOSS_HOLD_US;
+    int64_t lost_at = d->cc.last_loss_us;
+    d->protect_tl0 = d->active && copies && p->stats.rtt_us >= PROTECT_RTT_US && lost_at != 0 &&
+                     (int64_t)now_us - lost_at < (int64_t)PROTECT_LOSS_HOLD_US;
 }
 
 bool cq_router_alloc_settled(const struct consumer *c) {
@@ -353,12 +354,6 @@ void cq_router_on_twcc(struct cq_router *r, struct participant *p, const cq_rtcp
     struct downlink *d = p->down;
     cq_cc_on_feedback(&d->cc, r->twcc, (size_t)n, (int64_t)now_us);
     d->feedbacks++;
-    cq_cc_stats_t cc;
-    cq_cc_stats(&d->cc, &cc);
-    if (cc.packets_lost > d->lost_seen) { /* for protect_tl0's hold */
-        d->lost_seen = cc.packets_lost;
-        d->last_loss_us = now_us;
-    }
     uint32_t target = cq_cc_target_bps(&d->cc);
     p->stats.downlink_bps = target;
     if (!r->cfg.adapt)
@@ -368,8 +363,8 @@ void cq_router_on_twcc(struct cq_router *r, struct participant *p, const cq_rtcp
     if (first)
         d->active_us = now_us;
     d->settled = now_us - d->active_us >= DOWNLINK_SETTLE_US;
-    bool carried = cc.carried_us != 0 && (int64_t)now_us - cc.carried_us <= PACE_CARRIED_US;
-    uint32_t pace = cq_alloc_pace_bps(target, carried ? cc.carried_bps : 0);
+    bool carried = d->cc.carried_us != 0 && (int64_t)now_us - d->cc.carried_us <= PACE_CARRIED_US;
+    uint32_t pace = cq_alloc_pace_bps(target, carried ? d->cc.carried_bps : 0);
     uint64_t max_bytes = (uint64_t)pace / 8u * PACE_QUEUE_US / 1000000u;
     cq_paceq_set_rate(&d->q, pace);
     d->q.max_bytes = max_bytes > PACE_QUEUE_MIN_BYTES ? (uint32_t)max_bytes : PACE_QUEUE_MIN_BYTES;

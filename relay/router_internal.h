@@ -185,11 +185,9 @@ struct downlink {
      * feedback stopped keeping up, its link may have collapsed; primaries only meanwhile. */
     bool stalled;
     bool settled; /* active for DOWNLINK_SETTLE_US: its share may stop layers upstream */
-    /* TL0 goes twice (PROTECT_RTT_US); as of the last control tick. The loss it counts is
-     * its estimator's, of what the relay sent it: the count at the last feedback, and
-     * when the count last grew. */
+    /* TL0 goes twice (PROTECT_RTT_US); as of the last control tick, from the loss its
+     * estimator last saw in what the relay sent it. */
     bool protect_tl0;
-    uint64_t lost_seen, last_loss_us;
     uint64_t active_us; /* its first feedback */
     struct participant *next_backlogged;
     uint64_t next_alloc_us;

@@ -451,7 +451,8 @@ static void test_cc_app_limited_then_probe(void **state) {
     assert_true(limited <= 1.5 * 100000 + 10000 + 5000);
     cq_cc_stats_t st;
     cq_cc_stats(&sim.cc, &st);
-    assert_int_equal(st.carried_us, 0); /* the link was never full: nothing known of it */
+    assert_int_equal(st.carried_us, 0);   /* the link was never full: nothing known of it */
+    assert_int_equal(st.last_loss_us, 0); /* nor lost a packet */
     /* ... until a probe at 600 kbit/s (the allocator wants a layer of that much) proves
      * the room. */
     cq_cc_request_probe(&sim.cc, 600000, sim.now);
@@ -487,6 +488,10 @@ static void test_cc_weak_3g(void **state) {
     cq_cc_stats(&sim.cc, &st);
     print_message("loss runs: %.2f packets\n", st.loss_burst);
     assert_true(st.loss_burst > 2.0);
+    /* 5 % loss, a burst every few seconds: the last one reported within the 10 s the
+     * base layer's copies are held for. */
+    print_message("last loss %.1f s before the end\n", (double)(sim.now - st.last_loss_us) / 1e6);
+    assert_true(st.last_loss_us > 0 && sim.now - st.last_loss_us < 10000000);
 }
 
 /* The mean and the lowest target over [from_s, to_s]. */
