@@ -14,13 +14,15 @@
  * groups (a least-squares trend) says whether a queue is building. The trend is compared
  * with a threshold that adapts to it (slowly up, faster down), so a link whose delay
  * jitters does not look congested all the time and a competing flow cannot starve us.
- * Overuse cuts the rate to 85 % of what actually arrived; normal use lets it grow, 8 % a
- * second while far from the last congestion point, by about a packet per round trip near
- * it; underuse holds it (the queue is draining).
+ * Overuse cuts the rate to 85 % of what the link carried (what arrived, and the share the
+ * link's own random loss took); normal use lets it grow, 8 % a second while far from the
+ * last congestion point, by about a packet per round trip near it and a third of that
+ * past it; underuse holds it (the queue is draining).
  *
  * Loss: random loss is what rural radio does all day, and is not a sign of a full queue;
- * only heavy loss (over 10 %) lowers the bound, by half the loss, at most once per round
- * trip. Under 2 % the bound climbs back at 8 % a second, between the two at 2 %.
+ * only heavy loss (over 10 %, in the last half second and over the last 1.5 s) lowers the
+ * bound, by half the loss, at most once per round trip. Under 2 % the bound climbs back at 8 % a
+ * second, between the two at 2 %.
  *
  * Probing: the target cannot grow faster than the media actually sent (at most 1.5 times
  * the throughput that arrived, plus a packet a round trip), so a sender held below the
@@ -48,6 +50,7 @@
 #define CQ_CC_ACKED_MAX     256 /* arrivals the throughput is measured over */
 #define CQ_CC_PROBES        4   /* probe clusters in flight at once */
 #define CQ_CC_FLOOR_SECONDS 10  /* seconds the delay with no queue is the least over */
+#define CQ_CC_LOSS_WINDOWS  3   /* loss windows heavy loss is judged over (estimator.c) */
 
 typedef enum {
     CQ_CC_NORMAL = 0,
@@ -121,13 +124,16 @@ typedef struct {
     uint32_t lost_window, reported_window; /* since window_start_us */
     int64_t loss_window_start_us, last_loss_decrease_us, last_loss_update_us;
     double loss_fraction; /* of the last window judged */
+    uint32_t judged_lost[CQ_CC_LOSS_WINDOWS], judged_reported[CQ_CC_LOSS_WINDOWS];
+    int64_t judged_at_us[CQ_CC_LOSS_WINDOWS];
+    unsigned judged_next;
     /* Loss runs: packets lost in a row (by transport-wide number) count as one. Their
      * lengths, averaged like the loss (over about LOSS_BURST_US), tell a link that loses
      * in bursts from one that loses at random. */
     uint32_t runs_window;
     uint16_t last_lost_tseq;
     bool have_last_lost;
-    double burst_lost, burst_runs;
+    double burst_lost, burst_runs, burst_reported;
     uint64_t burst_seen; /* runs that went into the average (loss_runs counts sooner) */
 
     /* Probes. */

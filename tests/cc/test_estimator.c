@@ -8,9 +8,10 @@
  * link drops to a quarter, and holds steady (within +-15 %) on a link losing 5 % at random.
  * Everything runs on simulated time: deterministic, no clock.
  *
- * Each scenario is one draw of the link's dice (seed 7). CQ_CC_SEED=N runs them all on
- * seed N instead, so that scripts/cc-seeds.sh can say on how many draws each one holds:
- * a change to the estimator is judged on many, not on the one a test keeps.
+ * Each scenario is one draw of the link's dice (seed 7), but the steady lossy link, which
+ * must hold on 18 of 20. CQ_CC_SEED=N runs them all on seed N instead, so that
+ * scripts/cc-seeds.sh can say on how many draws each one holds: a change to the estimator
+ * is judged on many, not on the one a test keeps.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -87,12 +88,21 @@ typedef struct {
 static sim_t sim;
 static unsigned packet_bytes = PACKET; /* of media packets (probes: PACKET) */
 
-/* The link's seed: 7, or CQ_CC_SEED's. */
-static uint64_t link_seed(void) {
+/* CQ_CC_SEED's seed, if it names one; 0 if not. */
+static uint64_t env_seed(void) {
     const char *env = getenv("CQ_CC_SEED");
     char *end;
     unsigned long long seed = env != NULL ? strtoull(env, &end, 10) : 0;
-    return env != NULL && *env != '\0' && *end == '\0' ? (uint64_t)seed : 7;
+    return env != NULL && *env != '\0' && *end == '\0' ? (uint64_t)seed : 0;
+}
+
+static uint64_t seed_now; /* a scenario run over many seeds sets it; 0: not */
+
+/* The link's seed: the one a many-seed scenario runs on, or CQ_CC_SEED's, or 7. */
+static uint64_t link_seed(void) {
+    if (seed_now != 0)
+        return seed_now;
+    return env_seed() != 0 ? env_seed() : 7;
 }
 
 static void sim_start(const cq_netsim_params_t *p, uint32_t start_bps, uint32_t app_max_bps) {
@@ -119,6 +129,7 @@ static void sim_end(void) {
 static int teardown(void **state) {
     (void)state;
     packet_bytes = PACKET;
+    seed_now = 0;
     sim_end();
     return 0;
 }
@@ -249,10 +260,10 @@ static void run_until(double until_s) {
             if (getenv("CC_DEBUG")) { /* the estimator's state, to see why a check failed */
                 cq_cc_stats_t st;
                 cq_cc_stats(&sim.cc, &st);
-                fprintf(stderr, "%.1f t%u d%u l%u a%u u%d thr%.1f tr%.1f\n",
-                        (double)(sim.now - 1000000) / 1e6, st.target_bps / 1000,
-                        st.delay_bps / 1000, st.loss_bps / 1000, st.acked_bps / 1000, st.usage,
-                        st.threshold_ms, st.trend);
+                fprintf(stderr, "%.1f n%u q%u t%u d%u l%u a%u u%d thr%.1f tr%.1f\n",
+                        (double)(sim.now - 1000000) / 1e6, sim.sent_total, sample.queue_ms,
+                        st.target_bps / 1000, st.delay_bps / 1000, st.loss_bps / 1000,
+                        st.acked_bps / 1000, st.usage, st.threshold_ms, st.trend);
             }
         }
     }
@@ -364,21 +375,21 @@ static void test_cc_backs_off_when_link_drops(void **state) {
     sim_end();
 }
 
-/* 5 % random loss on a steady 512 kbit/s link: loss alone is not congestion, so the
- * estimate stays near the link and does not swing wider than +-15 % around its mean. */
-static void test_cc_steady_with_random_loss(void **state) {
-    (void)state;
+/* 5 % random loss on a steady 512 kbit/s link, one draw of its dice: loss alone is not
+ * congestion, so the estimate stays near the link. Returns whether it held within the
+ * swing allowed; the rest is asserted. */
+static bool steady_holds(uint64_t seed) {
     cq_netsim_params_t p = capped(512000, 40);
     p.loss = 0.05;
     p.jitter_ms = 5;
+    seed_now = seed;
     sim_start(&p, 300000, 5000000);
     run_until(40);
-    print_targets("512 kbit/s, 5 % loss", 10, 20);
-    /* GCC saws by construction: each overuse cuts to 85 % of what arrived and the climb
-     * back passes the link a little before the queue shows it, so single samples span
-     * 15 % plus the overshoot. What a sender lives with is the rate over a second (the
-     * allocator's and the encoders' horizon): every 1-second mean stays within +-15 % of
-     * the long-run mean, and no single sample strays past +-20 %. */
+    /* GCC saws by construction: each overuse cuts to 85 % of what the link carried and
+     * the climb back passes the link a little before the queue shows it, so single
+     * samples span 15 % plus the overshoot. What a sender lives with is the rate over a
+     * second (the allocator's and the encoders' horizon): every 1-second mean stays
+     * within +-15 % of the long-run mean, and no single sample strays past +-20 %. */
     double sum = 0;
     unsigned n = 0;
     for (double t = 10; t <= 40; t += 0.1, n++)
@@ -396,19 +407,41 @@ static void test_cc_steady_with_random_loss(void **state) {
         lo1 = m < lo1 ? m : lo1;
         hi1 = m > hi1 ? m : hi1;
     }
-    print_message("mean %.0f kbit/s, from %.0f to %.0f; 1-s means from %.0f to %.0f\n", mean / 1000,
-                  lo / 1000, hi / 1000, lo1 / 1000, hi1 / 1000);
-    assert_true(lo1 >= 0.85 * mean && hi1 <= 1.15 * mean);
-    assert_true(lo >= 0.80 * mean && hi <= 1.20 * mean);
+    bool held = lo1 >= 0.85 * mean && hi1 <= 1.15 * mean && lo >= 0.80 * mean && hi <= 1.20 * mean;
+    print_message("seed %llu: mean %.0f kbit/s, from %.0f to %.0f; 1-s means from %.0f to %.0f%s\n",
+                  (unsigned long long)seed, mean / 1000, lo / 1000, hi / 1000, lo1 / 1000,
+                  hi1 / 1000, held ? "" : " (swung wider)");
     assert_true(mean > 512000 * 0.75); /* and near the link, not timidly under it */
     cq_cc_stats_t st;
     cq_cc_stats(&sim.cc, &st);
-    assert_true(st.loss_fraction > 0.02 && st.loss_fraction < 0.10);
+    /* The loss measured over the run is the link's (one half-second window's is not:
+     * 1 packet of 25 more or less is 4 %). */
+    double lost = (double)st.packets_lost / (double)st.packets_reported;
+    assert_true(lost > 0.035 && lost < 0.065);
     /* Random: lost one packet at a time, bar the odd two in a row. */
-    print_message("loss runs: %.2f packets\n", st.loss_burst);
     assert_true(st.loss_burst >= 1.0 && st.loss_burst < 1.3);
     assert_true(st.loss_runs > 0 && st.loss_runs <= st.packets_lost);
     sim_end();
+    seed_now = 0;
+    return held;
+}
+
+/* The steady lossy link over twenty draws of its dice, not one: the swing holds within
+ * +-15 % on at least 18 of them. A single seed passed before on an estimator that held on
+ * 6 of 40 (docs/E2E.md). With CQ_CC_SEED, on that seed alone (scripts/cc-seeds.sh). */
+#define STEADY_SEEDS      20
+#define STEADY_SEEDS_HELD 18
+static void test_cc_steady_with_random_loss(void **state) {
+    (void)state;
+    if (env_seed() != 0) {
+        assert_true(steady_holds(env_seed()));
+        return;
+    }
+    unsigned held = 0;
+    for (uint64_t seed = 1; seed <= STEADY_SEEDS; seed++)
+        held += steady_holds(seed);
+    print_message("held on %u of %u seeds\n", held, STEADY_SEEDS);
+    assert_true(held >= STEADY_SEEDS_HELD);
 }
 
 /* Heavy loss (20 %, not from a queue) does bring the target down: the loss bound. */
@@ -543,8 +576,10 @@ static void test_cc_collapse_cut_at_once(void **state) {
     uint32_t worst = 0;
     for (double t = 20.5; t <= 35 + 1e-9; t += 0.1)
         worst = queue_at(t) > worst ? queue_at(t) : worst;
+    /* What the window lets in flight at the least: CQ_CC_WINDOW_MIN bytes, three video
+     * packets (150 ms each at 64 kbit/s) and the sound beside them. */
     print_message("longest queue from 5.5 s after the collapse: %u ms\n", worst);
-    assert_true(worst < 450); /* three of its packets, 150 ms each at 64 kbit/s */
+    assert_true(worst <= CQ_CC_WINDOW_MIN * 8 * 1000 / 64000);
     /* Drained, not starved: the link is used again. */
     double mean, lo;
     targets_over(25, 35, &mean, &lo);
