@@ -47,6 +47,22 @@ client_series() {
     return 0
 }
 
+# Every client clock.csv names has its series, with rows: the targets judged from the
+# series would otherwise hold over what is not there (a client that wrote nothing).
+series_present() {
+    local sc=$1 dir="$out/$1" name
+    [ -f "$dir/clock.csv" ] || { miss "$sc: no clock.csv to find the clients' series by"; return 0; }
+    while read -r name; do
+        [ -n "$name" ] || continue
+        if [ ! -f "$dir/$name.csv" ]; then
+            miss "$sc: no series of $name ($name.csv)"
+        elif [ "$(awk 'END { print NR }' "$dir/$name.csv")" -lt 2 ]; then
+            miss "$sc: $name's series has no rows"
+        fi
+    done < <(awk -F, 'NR > 1 { print $1 }' "$dir/clock.csv")
+    return 0
+}
+
 # One-way delay of each profile (docs/NETSIM.md): a path between two telecentres crosses
 # the sender's link up and the receiver's link down.
 delay_of() {
@@ -97,6 +113,7 @@ for sc in "$@"; do
             "e2e-check: \($sc): measured, not asserted: \(.name): longest freeze \(.video.longest_freeze_ms) ms (limit 1000)"' "$r"
         ;;
     outage)
+        series_present "$sc"
         # Behind the outage link: no re-join, and pictures again within 2 s of the link's
         # return (the series has a row a second: at most 2 s of outage + 2 s without frames).
         jq -e '[.receivers[] | select(.rejoins > 0)] | length == 0' "$r" >/dev/null ||
@@ -145,6 +162,7 @@ for sc in "$@"; do
     fi
     case "$sc" in
     weak-3g-3)
+        series_present "$sc"
         # Audio <= 3 % concealed; video >= 5 fps (at whatever layer: the lowest is enough),
         # no freeze over 2 s. Over the whole run, per receiver and sender. The client counts
         # freezes between two pictures only, so the series adds what follows the last one:
@@ -174,6 +192,7 @@ for sc in "$@"; do
             "audio <= 3 % concealed, >= 5 fps, no freeze > 2 s: $figures"
         ;;
     collapse)
+        series_present "$sc"
         # From each receiver's series, on the scenario's time line (the collapsed link's
         # plan: 64 kbit/s from 20 s to 40 s). A row at T covers the second (T - 1, T].
         #  - audio: concealed / (played + recovered + concealed) over the rows inside
@@ -212,7 +231,7 @@ for sc in "$@"; do
                         if (F[s, k] > 0 && H[s, k] >= top[s] &&
                             (k == n[s] || (F[s, k + 1] > 0 && H[s, k + 1] >= top[s]))) { back = TT[s, k] - 40; break }
                     }
-                    printf "%s %.2f %d %.1f %d %.1f %.1f %.1f %d\n", s, a[s] ? 100 * cc[s] / a[s] : 0, bad[s] + 0,
+                    printf "%s %.2f %d %.1f %d %.3f %.1f %.1f %d\n", s, a[s] ? 100 * cc[s] / a[s] : 0, bad[s] + 0,
                         (s in first) ? first[s] : 0, top[s] + 0, back, TT[s, n[s]],
                         rows[s] ? heard[s] / rows[s] : 0, late[s] + 0 }
                 }' "$csv")
