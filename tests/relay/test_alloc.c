@@ -515,14 +515,15 @@ static void test_alloc_run_larger_picture_needs_steady_budget(void **state) {
     assert_choice(&two[1], 0, 2);
 }
 
-/* The steady budget is the least of the last 3 s while the budget creeps or saws; a jump
- * of more than a quarter between two runs (a probe's measure) starts it again. */
+/* The steady budget is the least of the last CQ_ALLOC_STEADY_SECONDS while the budget
+ * creeps or saws; a jump of more than a quarter between two runs (a probe's measure)
+ * starts it again. */
 static void test_alloc_steady_budget(void **state) {
     (void)state;
     cq_alloc_steady_t st;
     cq_alloc_steady_init(&st);
     assert_int_equal(cq_alloc_steady_update(&st, 100000, T0), 100000);
-    /* Creeping up 10 % a run: the trough stays for 3 s. */
+    /* Creeping up 10 % a run: the trough stays (2 s of it here). */
     uint32_t b = 100000;
     for (unsigned k = 1; k <= 20; k++) {
         b = b * 11 / 10;
@@ -532,12 +533,15 @@ static void test_alloc_steady_budget(void **state) {
     /* Sawing under it: the least tooth. */
     assert_int_equal(cq_alloc_steady_update(&st, 90000, T0 + 2 * S + S / 10), 90000);
     assert_int_equal(cq_alloc_steady_update(&st, 95000, T0 + 2 * S + S / 5), 90000);
-    /* Once every second of it is past, the window holds only what came after. */
-    assert_int_equal(cq_alloc_steady_update(&st, 95000, T0 + 6 * S), 95000);
+    /* Still there a second before the window has passed it ... */
+    const uint64_t past = T0 + (2 + CQ_ALLOC_STEADY_SECONDS) * S;
+    assert_int_equal(cq_alloc_steady_update(&st, 95000, past - S / 2), 90000);
+    /* ... and once every second of it is past, the window holds only what came after. */
+    assert_int_equal(cq_alloc_steady_update(&st, 95000, past), 95000);
     /* A jump of more than a quarter: that is the steady budget at once. */
-    assert_int_equal(cq_alloc_steady_update(&st, 118750, T0 + 6 * S + S / 10), 95000);
-    assert_int_equal(cq_alloc_steady_update(&st, 300000, T0 + 6 * S + S / 5), 300000);
-    assert_int_equal(cq_alloc_steady_update(&st, 280000, T0 + 6 * S + S / 2), 280000);
+    assert_int_equal(cq_alloc_steady_update(&st, 118750, past + S / 10), 95000);
+    assert_int_equal(cq_alloc_steady_update(&st, 300000, past + S / 5), 300000);
+    assert_int_equal(cq_alloc_steady_update(&st, 280000, past + S / 2), 280000);
 }
 
 /* After a step down no step up for 2 s, however much room; each step down restarts the 2 s;
