@@ -50,6 +50,9 @@ function longest_overload(d,    k, o, c, run, best) {
     for (k = 1; k <= n[d]; k++) {
         o = offb[d, k] + (k > 1 ? offb[d, k - 1] : 0)
         c = capb[d, k] + (k > 1 ? capb[d, k - 1] : 0)
+        # A half second partly uncapped (netsim writes capacity 0 for a sample that was
+        # uncapped for any of it) allowed any number of bits: not over.
+        if (k > 1 && capb[d, k - 1] == 0) c = o
         if (standing[d, k] && o > c) { run += dt[d, k]; if (run > best) best = run } else run = 0
     }
     return best
