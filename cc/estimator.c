@@ -68,7 +68,8 @@
  * waits for the deepest copy: 60 ms more mouth to ear for five seconds, radio-3's p95
  * past its limit). Three runs of which one is a pair average 1.33: random. */
 #define LOSS_BURST_MIN_RUNS 3
-/* Packets reported over that time before their loss is taken as the link's own. */
+/* Packets reported over that time (LOSS_BURST_US) before their loss is taken as the
+ * link's own: two seconds of a 300 kbit/s sender, enough that one lost packet is 2 %. */
 #define BACKGROUND_MIN_PACKETS 50.0
 /* Probes. cq_cc_want: a probe that brought the target to 80 % of its rate found room. */
 #define WANT_FOUND        0.8
@@ -426,8 +427,12 @@ static double capacity_dev_kbps(const cq_cc_t *cc) {
 }
 
 /* The share of packets the link loses on its own, over the last seconds (LOSS_BURST_US):
- * 0 until BACKGROUND_MIN_PACKETS were reported, and 0 when it is heavy (that is the loss
- * bound's to judge, and a queue that overflows loses that much). */
+ * 0 until BACKGROUND_MIN_PACKETS were reported, and 0 when it is heavy (the loss bound's
+ * to judge). It cannot tell a link's loss from a queue's overflow: a few packets a
+ * keyframe's burst lost at a full queue count as the link's for those seconds, and the
+ * next cut is that much shallower (the loss bound answers heavy overflow; light overflow
+ * comes with the overuse that cuts again). Telling them apart by whether a queue stood
+ * when the loss happened is not done. */
 static double background_loss(const cq_cc_t *cc) {
     if (cc->burst_reported < BACKGROUND_MIN_PACKETS)
         return 0;

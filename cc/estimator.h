@@ -20,9 +20,11 @@
  * past it; underuse holds it (the queue is draining).
  *
  * Loss: random loss is what rural radio does all day, and is not a sign of a full queue;
- * only heavy loss (over 10 %, in the last half second and over the last 1.5 s) lowers the
- * bound, by half the loss, at most once per round trip. Under 2 % the bound climbs back at 8 % a
- * second, between the two at 2 %.
+ * only heavy loss (over 10 %, in the last half second and over the last 1.5 s) lowers
+ * the bound, by half the loss, at most once per round trip. Under 2 % the bound climbs
+ * back at 8 % a second, between the two at 2 %. The light loss of the last seconds is
+ * taken as the link's own when an overuse cuts (above): cut from what arrived alone, a
+ * link losing 5 % sawed 5 % deeper.
  *
  * Probing: the target cannot grow faster than the media actually sent (at most 1.5 times
  * the throughput that arrived, plus a packet a round trip), so a sender held below the

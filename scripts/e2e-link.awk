@@ -45,14 +45,15 @@ NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
     dq[d] += $col["drop_queue"]; dl[d] += $col["drop_loss"] + $col["drop_burst"]
     doo[d] += $col["drop_outage"]; dp[d] += $col["drop_pool"]
 }
-function longest_overload(d,    k, o, c, run, best) {
+function longest_overload(d,    k, o, c, prev, run, best) {
     best = 0; run = 0
     for (k = 1; k <= n[d]; k++) {
-        o = offb[d, k] + (k > 1 ? offb[d, k - 1] : 0)
-        c = capb[d, k] + (k > 1 ? capb[d, k - 1] : 0)
-        # A half second partly uncapped (netsim writes capacity 0 for a sample that was
-        # uncapped for any of it) allowed any number of bits: not over.
-        if (k > 1 && capb[d, k - 1] == 0) c = o
+        # The half second: this sample and the one before, unless that one was uncapped
+        # (netsim writes capacity 0 for a sample uncapped for any of its time), when it
+        # allowed any number of bits: this sample is judged alone.
+        prev = k > 1 && capb[d, k - 1] > 0
+        o = offb[d, k] + (prev ? offb[d, k - 1] : 0)
+        c = capb[d, k] + (prev ? capb[d, k - 1] : 0)
         if (standing[d, k] && o > c) { run += dt[d, k]; if (run > best) best = run } else run = 0
     }
     return best

@@ -88,7 +88,7 @@ typedef struct {
 static sim_t sim;
 static unsigned packet_bytes = PACKET; /* of media packets (probes: PACKET) */
 
-/* CQ_CC_SEED's seed, if it names one; 0 if not. */
+/* CQ_CC_SEED's seed, if it names one; 0 if not (so CQ_CC_SEED=0 is the default seed). */
 static uint64_t env_seed(void) {
     const char *env = getenv("CQ_CC_SEED");
     char *end;
@@ -576,10 +576,8 @@ static void test_cc_collapse_cut_at_once(void **state) {
     uint32_t worst = 0;
     for (double t = 20.5; t <= 35 + 1e-9; t += 0.1)
         worst = queue_at(t) > worst ? queue_at(t) : worst;
-    /* What the window lets in flight at the least: CQ_CC_WINDOW_MIN bytes, three video
-     * packets (150 ms each at 64 kbit/s) and the sound beside them. */
     print_message("longest queue from 5.5 s after the collapse: %u ms\n", worst);
-    assert_true(worst <= CQ_CC_WINDOW_MIN * 8 * 1000 / 64000);
+    assert_true(worst < 450); /* three of its packets, 150 ms each at 64 kbit/s */
     /* Drained, not starved: the link is used again. */
     double mean, lo;
     targets_over(25, 35, &mean, &lo);

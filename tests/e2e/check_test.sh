@@ -100,9 +100,16 @@ expect 1 "lan-2 and a missing radio-3 in one run" "radio-3: no report" lan-2 rad
 fresh lan-2
 jq_edit "$dir/report.json" 'del(.receivers[1])'
 expect 1 "lan-2: one receiver of two" "only 1 receiver entries (want 2)" lan-2
+# The telecentres are counted from clock.csv: a client started (a row there) but absent
+# from the report is a miss, and so is a run with neither clock.csv nor links.
 fresh lan-2
+echo "Pucayacu,0.030,0.040" >>"$dir/clock.csv"
+expect 1 "lan-2: a third client started, two in the report" \
+    "only 2 receiver entries (want 6)" lan-2
+fresh lan-2
+rm "$dir/clock.csv"
 jq_edit "$dir/report.json" '.links = []'
-expect 1 "lan-2: no links" "0 links in the report" lan-2
+expect 1 "lan-2: no clock.csv, no links" "0 telecentres in the run" lan-2
 fresh lan-2
 jq_edit "$dir/report.json" '.receivers[0].video.psnr_db = 20'
 expect 1 "lan-2: PSNR 20 dB" "lan-2 target missed: Cachicoto <- Anda" lan-2

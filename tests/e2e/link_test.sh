@@ -154,6 +154,8 @@ made_up "uncapped link" down 0 0 "1000:0:0:0:0 1000:300:0:5:0"
 # and sample 2 alone under (50 <= 64): not over. (Until the fourteenth session the awk
 # counted the uncapped sample as 0 bits allowed: 75 + 12.5 kbit against 16, over.)
 made_up "uncapped, then capped and under" down 0.25 0 "300:0:0:0:0 50:400"
+# ... but a capped sample over its own capacity (100 > 64) is over, whatever came before.
+made_up "uncapped, then capped and over" down 0.25 0.25 "300:0:0:0:0 100:400"
 # The telecentre-to-relay side is measured the same way.
 made_up "up: 9 samples over" up 2.25 2.25 "$nine 40:0"
 made_up "up: a run broken: the longest, not the sum" up 2.25 1 "$broken"

@@ -533,7 +533,7 @@ static void test_alloc_steady_budget(void **state) {
     /* Sawing under it: the least tooth. */
     assert_int_equal(cq_alloc_steady_update(&st, 90000, T0 + 2 * S + S / 10), 90000);
     assert_int_equal(cq_alloc_steady_update(&st, 95000, T0 + 2 * S + S / 5), 90000);
-    /* Still there a second before the window has passed it ... */
+    /* Still there half a second before the window has passed it ... */
     const uint64_t past = T0 + (2 + CQ_ALLOC_STEADY_SECONDS) * S;
     assert_int_equal(cq_alloc_steady_update(&st, 95000, past - S / 2), 90000);
     /* ... and once every second of it is past, the window holds only what came after. */
