@@ -124,10 +124,20 @@ for sc in "$@"; do
         # return (the series has a row a second: at most 2 s of outage + 2 s without frames).
         jq -e '[.receivers[] | select(.rejoins > 0)] | length == 0' "$r" >/dev/null ||
             miss "outage: a telecentre joined again"
-        jq -e '.up.drop_outage + .down.drop_outage > 0' "$out/$sc/Cachicoto.netsim.json" \
-            >/dev/null || miss "outage: the link never went down"
+        # The link that goes down is the one on the outage profile, whatever it is named.
+        down_link=$(jq -r '[.links[] | select(.profile == "outage") | .name][0] // ""' "$r")
+        if [ -z "$down_link" ]; then
+            miss "outage: no link on the outage profile in the report"
+        else
+            jq -e '.up.drop_outage + .down.drop_outage > 0' "$out/$sc/$down_link.netsim.json" \
+                >/dev/null 2>&1 || miss "outage: the link never went down ($down_link)"
+        fi
+        # Columns by name, and each sender's rows apart: a receiver of two senders has a row
+        # a second for each.
         while read -r csv _; do
-            gap=$(awk -F, 'NR > 1 && $1 > 4 { if ($4 == 0) { g++; if (g > m) m = g } else g = 0 }
+            gap=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+                $c["t_s"] > 4 { s = $c["telecentre"]
+                  if ($c["frames"] == 0) { if (++g[s] > m) m = g[s] } else g[s] = 0 }
                 END { print m + 0 }' "$csv")
             [ "$gap" -le 4 ] || miss "outage: $(basename "$csv"): $gap s without pictures"
         done < <(client_series "$out/$sc")

@@ -169,12 +169,32 @@ expect 1 "outage: a receiver joined again" "outage: a telecentre joined again" o
 fresh outage
 jq_edit "$dir/Cachicoto.netsim.json" '.up.drop_outage = 0 | .down.drop_outage = 0'
 expect 1 "outage: the link never went down" "outage: the link never went down" outage
+# The link is found by its profile, not its name: the other link on the outage profile
+# (its stats without outage drops) is the one judged.
+fresh outage
+jq_edit "$dir/report.json" '.links |= map(.profile = (if .name == "Anda" then "outage" else "lan" end))'
+echo '{"up": {"drop_outage": 0}, "down": {"drop_outage": 0}}' >"$dir/Anda.netsim.json"
+expect 1 "outage: the outage link found by profile" "the link never went down (Anda)" outage
+fresh outage
+jq_edit "$dir/report.json" '.links |= map(.profile = "lan")'
+expect 1 "outage: no link on the outage profile" "no link on the outage profile" outage
 fresh outage
 csv_set "$dir/Anda.csv" frames 0 23 24
 expect 0 "outage: 4 s without pictures, the limit" "" outage
 fresh outage
 csv_set "$dir/Cachicoto.csv" frames 0 23 25
 expect 1 "outage: 5 s without pictures" "outage: Cachicoto.csv: 5 s without pictures" outage
+# Each sender's rows apart: a receiver of two senders (one row a second for each) that
+# gets none of one's pictures for 5 s misses, though the other's keep coming. Anda's
+# series gets a second sender whose rows, interleaved, carry pictures all along.
+# (The stored outage shows none at 21-22 s; 23-25 make it 5.) Read as one sender, the
+# other's rows would break the run and it would pass.
+fresh outage
+csv_set "$dir/Anda.csv" frames 0 23 25
+awk -F, -v OFS=, 'NR == 1 { print; next } { print; $2 = 9; $4 = 15; print }' \
+    "$dir/Anda.csv" >"$dir/Anda.two" && mv "$dir/Anda.two" "$dir/Anda.csv"
+expect 1 "outage: one sender's 5 s without pictures, the other's shown" \
+    "outage: Anda.csv: 5 s without pictures" outage
 # The first 4 s are the call's start, not the outage's: 5 s without pictures from the
 # first row count as 1.
 fresh outage
