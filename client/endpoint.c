@@ -843,6 +843,12 @@ void cq_endpoint_stats(const struct cq_endpoint *e, cq_endpoint_stats_t *out) {
     out->sound_kbps = cq_uplink_sound_kbps(&e->up, (int64_t)now_us());
     out->probe_packets = e->probe_packets;
     out->layer_packets_dropped = e->layer_packets_dropped;
+    out->pacer_queued = e->pacer.queued;
+    out->pacer_sent = e->pacer.sent;
+    out->pacer_full = e->pacer.dropped;
+    out->pacer_flushed = e->pacer.flushed;
+    out->pacer_stale = e->pacer.stale;
+    out->pacer_max_delay_us = e->pacer.max_delay_us;
     out->planned = e->planned;
     out->plan = e->plan;
     out->loop_stalls = e->loop_stalls;

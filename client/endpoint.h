@@ -85,6 +85,10 @@ typedef struct {
     uint64_t uplink_feedbacks, probe_packets;
     uint64_t
         layer_packets_dropped; /* waiting in the pacer when the plan switched their layer off */
+    /* The video pacer's counters (client/pacer.h): a packet it drops never reaches the
+     * link, so the relay sees a hole that no link loss explains. */
+    uint64_t pacer_queued, pacer_sent, pacer_full, pacer_flushed, pacer_stale;
+    uint64_t pacer_max_delay_us;
     uint8_t layers_used;
     bool layers_known;
     unsigned low_kbps;   /* the relay's ceiling on the lowest layer; 0: none */

@@ -143,6 +143,13 @@ json_t *app_stats_json(const app_t *app, const cq_endpoint_stats_t *st, double s
     json_object_set_new(control, "hands_raised", json_integer((json_int_t)c->hands_raised));
     json_object_set_new(control, "demotions", json_integer((json_int_t)c->demotions));
     json_object_set_new(root, "control", control);
+    /* Video the pacer never let out: full, flushed for a keyframe, or held too long. */
+    json_object_set_new(
+        root, "pacer",
+        json_pack("{s:I, s:I, s:I, s:I, s:I, s:f}", "queued", (json_int_t)st->pacer_queued, "sent",
+                  (json_int_t)st->pacer_sent, "full", (json_int_t)st->pacer_full, "flushed",
+                  (json_int_t)st->pacer_flushed, "stale", (json_int_t)st->pacer_stale,
+                  "longest_wait_ms", (double)st->pacer_max_delay_us / 1000.0));
     json_object_set_new(root, "loop",
                         json_pack("{s:I, s:f}", "stalls", (json_int_t)st->loop_stalls,
                                   "longest_gap_ms", (double)st->loop_gap_max_us / 1000.0));
