@@ -111,6 +111,20 @@ static int spared_by_gap(cq_vjb_t *j) {
     return best;
 }
 
+/* Whether the complete frame ending at ends[i], the next one after a gap, needs what the
+ * gap holds: it is of a later group than the last TL0 given out, so that group's TL0 is
+ * missing (or the stream has no layers, and every frame needs the one before). */
+static bool needs_gap(cq_vjb_t *j, int i) {
+    uint16_t first;
+    cq_vp8_desc_t d;
+    bool key;
+    if (j->need_keyframe || !cq_vp8_asm_peek(&j->asm_, j->ends[i], &first, &d, &key) || key)
+        return false;
+    if (!j->have_tl0 || !d.has_tid || !d.has_tl0picidx)
+        return true;
+    return d.tl0picidx != j->last_tl0;
+}
+
 /* Moves on to the frame ending at ends[i]: the frames before it are forgotten. */
 static void skip_to(cq_vjb_t *j, int i) {
     uint16_t first;
@@ -125,6 +139,7 @@ static void skip_to(cq_vjb_t *j, int i) {
     j->broken_since_tl0 = true;
     j->skipped++;
     j->gap_since_us = 0;
+    j->holding = false;
 }
 
 int cq_vjb_pop(cq_vjb_t *j, int64_t now_us, int64_t wait_us, uint8_t *out, size_t cap,
@@ -169,7 +184,9 @@ int cq_vjb_pop(cq_vjb_t *j, int64_t now_us, int64_t wait_us, uint8_t *out, size_
             }
             if (waited < wait_us)
                 return 0;
-            /* Given up: move on to the next complete frame, whatever it needed. */
+            /* Past the budget: move on to the next complete frame, whatever it needed;
+             * unless it needs the gap, which is then asked a keyframe for and waited for
+             * while the hold lasts (above). */
             int next = -1;
             for (unsigned i = 0; i < j->nends; i++) {
                 uint16_t f;
@@ -179,10 +196,20 @@ int cq_vjb_pop(cq_vjb_t *j, int64_t now_us, int64_t wait_us, uint8_t *out, size_
             }
             if (next < 0)
                 return 0;
+            int64_t hold = wait_us > CQ_VJB_HOLD_US ? wait_us : CQ_VJB_HOLD_US;
+            if (needs_gap(j, next) && waited < hold) {
+                if (!j->holding)
+                    j->keyframes_asked++;
+                j->holding = true;
+                return 0;
+            }
+            if (j->holding) /* given up after all: the keyframe was asked for already */
+                j->need_keyframe = true;
             skip_to(j, next);
             continue;
         }
         j->gap_since_us = 0;
+        j->holding = false;
         int n = cq_vp8_asm_take(&j->asm_, end, out, cap, info);
         if (n < 0)
             return n;
@@ -204,5 +231,5 @@ int cq_vjb_pop(cq_vjb_t *j, int64_t now_us, int64_t wait_us, uint8_t *out, size_
 }
 
 bool cq_vjb_wants_keyframe(const cq_vjb_t *j) {
-    return j->need_keyframe;
+    return j->need_keyframe || j->holding;
 }

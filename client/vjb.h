@@ -15,6 +15,13 @@
  * TL1 frame a few, and only a lost TL0 frame stops the picture until a keyframe
  * (cq_vjb_wants_keyframe: the caller sends PLI).
  *
+ * A gap that holds a TL0 frame is asked a keyframe for once the budget is spent, but still
+ * waited for, up to CQ_VJB_HOLD_US: its repair may yet come (a lost request or repair is
+ * asked for again 1.5 round trips later), and on a short round trip that is sooner than
+ * the keyframe, which has its request, the encoder and a burst of packets through both
+ * links to wait for. Whichever comes first moves the picture on: the frames behind the
+ * gap, or the keyframe (a complete keyframe needs nothing missing).
+ *
  * A plain value the caller owns (about 300 KB: keep it off the stack); no allocation.
  */
 #ifndef CQ_CLIENT_VJB_H
@@ -29,6 +36,9 @@
 #define CQ_VJB_FRAMES 128 /* frame ends remembered */
 /* Packets a 3G link's +-40 ms jitter reorders come within this of their place. */
 #define CQ_VJB_REORDER_US 100000
+/* The longest a gap the picture needs is waited for (when the caller's budget is shorter):
+ * repairs are asked for no longer than this (rtp/nack_tracker.h's max age). */
+#define CQ_VJB_HOLD_US 1000000
 
 typedef struct {
     cq_vp8_assembler_t asm_;
@@ -41,6 +51,7 @@ typedef struct {
     uint8_t last_tl0;      /* TL0PICIDX of the last TL0 frame given out */
     bool broken_since_tl0; /* a frame was given up since that TL0 */
     bool need_keyframe;
+    bool holding; /* past the budget, a gap the chain needs still waited for; keyframe asked */
     /* skipped: gaps moved past; passed: of them, those not waited out (a later frame did
      * not need them). */
     uint64_t frames, skipped, passed, undecodable, keyframes_asked;
@@ -59,9 +70,11 @@ int cq_vjb_put(cq_vjb_t *j, uint16_t seq, uint32_t ts, bool marker, const uint8_
 bool cq_vjb_wants(const cq_vjb_t *j, uint16_t seq);
 
 /*
- * The next frame to decode, at now_us, waiting at most wait_us for a missing packet.
- * Returns its length (written to out, with *info) or 0 when none is ready, or
- * CQ_ENOBUFS. Frames that cannot be decoded are dropped here, counted, never returned.
+ * The next frame to decode, at now_us, waiting wait_us for a missing packet before giving
+ * it up (or, when the frames after it need it, asking for a keyframe and waiting on up to
+ * CQ_VJB_HOLD_US). Returns its length (written to out, with *info) or 0 when none is
+ * ready, or CQ_ENOBUFS. Frames that cannot be decoded are dropped here, counted, never
+ * returned.
  */
 int cq_vjb_pop(cq_vjb_t *j, int64_t now_us, int64_t wait_us, uint8_t *out, size_t cap,
                cq_vp8_frame_info_t *info);

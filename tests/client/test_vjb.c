@@ -112,16 +112,21 @@ static int run(const int *lost, size_t nlost, unsigned *out_frames, size_t max) 
     return run_losing(lost, nlost, SIZE_MAX, out_frames, max);
 }
 
-/* A VSAT path's budget (1.2 round trips and 50 ms): frame k of the stream comes out at
- * out_us[k] (-1: never), its last packet having come at in_us[k]. Frames in `lost` never
- * come; packet `late` (unless SIZE_MAX) comes late_us after its place. 10 ms a packet; the
- * feed goes on for a second after the last packet, popping every 10 ms. */
-#define VSAT_WAIT_US 830000
-static int64_t out_us[200], in_us[200];
-static void run_timed(const int *lost, size_t nlost, size_t late, int64_t late_us) {
+/* With a wait budget (VSAT's: 1.2 round trips and 50 ms; radio's: two round trips and
+ * 50 ms): frame k of the stream comes out at out_us[k] (-1: never), its last packet having
+ * come at in_us[k]; a keyframe is wanted from wanted_from_us to wanted_until_us (-1:
+ * never). Frames in `lost` never come; packet `late` (unless SIZE_MAX) comes late_us after
+ * its place. 10 ms a packet; the feed goes on for a second after the last packet, popping
+ * every 10 ms. */
+#define VSAT_WAIT_US  830000
+#define RADIO_WAIT_US 300000
+static int64_t out_us[200], in_us[200], wanted_from_us, wanted_until_us;
+static void run_timed_with(int64_t wait_us, const int *lost, size_t nlost, size_t late,
+                           int64_t late_us) {
     cq_vjb_init(&vjb);
     for (size_t k = 0; k < 200; k++)
         out_us[k] = in_us[k] = -1;
+    wanted_from_us = wanted_until_us = -1;
     int64_t end = (int64_t)npkts * 10000 + 1000000;
     for (int64_t now = 0; now <= end; now += 10000) {
         for (size_t i = 0; i < npkts; i++) {
@@ -139,13 +144,23 @@ static void run_timed(const int *lost, size_t nlost, size_t late, int64_t late_u
         }
         static uint8_t frame[4096];
         cq_vp8_frame_info_t info;
-        while (cq_vjb_pop(&vjb, now, VSAT_WAIT_US, frame, sizeof frame, &info) > 0) {
+        while (cq_vjb_pop(&vjb, now, wait_us, frame, sizeof frame, &info) > 0) {
             unsigned k;
             memcpy(&k, frame + 20, sizeof k);
             assert_true(k < 200);
             out_us[k] = now;
         }
+        /* Only after the first keyframe: the buffer wants one until then. */
+        if (out_us[0] >= 0 && cq_vjb_wants_keyframe(&vjb)) {
+            if (wanted_from_us < 0)
+                wanted_from_us = now;
+            wanted_until_us = now;
+        }
     }
+}
+
+static void run_timed(const int *lost, size_t nlost, size_t late, int64_t late_us) {
+    run_timed_with(VSAT_WAIT_US, lost, nlost, late, late_us);
 }
 
 /* On a long round trip a lost TL2 frame (5) is not waited for: the TL1 sync frame after it
@@ -193,6 +208,59 @@ static void test_vjb_lost_tl0_waited_for(void **state) {
         assert_int_equal(out_us[k], -1);
     assert_int_equal(vjb.passed, 0);
     assert_int_equal(vjb.keyframes_asked, 1);
+}
+
+/* On a short round trip a TL0 packet (frame 8's first) whose repair comes 450 ms late,
+ * past the 300 ms budget: a keyframe is asked for when the budget is spent (the gap was
+ * seen when frame 8's second packet came, at 170 ms), but the gap is still waited for, and
+ * when the repair comes first, frame 8 and all behind it come out: nothing is lost, and
+ * the keyframe is wanted no longer. */
+static void test_vjb_tl0_repair_past_budget_taken(void **state) {
+    (void)state;
+    make_stream(80, 1000);
+    assert_int_equal(pkts[16].frame, 8);
+    run_timed_with(RADIO_WAIT_US, NULL, 0, 16, 450000);
+    for (unsigned k = 0; k < 80; k++)
+        assert_true(out_us[k] >= 0);
+    assert_int_equal(out_us[8], 160000 + 450000);
+    assert_int_equal(in_us[8], 170000);
+    assert_int_equal(wanted_from_us, in_us[8] + RADIO_WAIT_US);
+    assert_int_equal(wanted_until_us, out_us[8] - 10000);
+    assert_int_equal(vjb.skipped, 0);
+    assert_int_equal(vjb.keyframes_asked, 1);
+    assert_false(cq_vjb_wants_keyframe(&vjb));
+}
+
+/* Frame 8 (TL0) lost for good, past the budget: the keyframe asked for then (frame 40, at
+ * 810 ms) ends the wait; frames 9-39 never come out, 40 on do as they come. */
+static void test_vjb_tl0_gap_ended_by_keyframe(void **state) {
+    (void)state;
+    make_stream(80, 40);
+    int lost[] = {8};
+    run_timed_with(RADIO_WAIT_US, lost, 1, SIZE_MAX, 0);
+    for (unsigned k = 8; k < 40; k++)
+        assert_int_equal(out_us[k], -1);
+    for (unsigned k = 40; k < 80; k++)
+        assert_int_equal(out_us[k], in_us[k]);
+    assert_int_equal(wanted_from_us, in_us[9] + RADIO_WAIT_US);
+    assert_int_equal(wanted_until_us, in_us[40] - 10000);
+    assert_int_equal(vjb.keyframes_asked, 1);
+    assert_false(cq_vjb_wants_keyframe(&vjb));
+}
+
+/* The wait past the budget is bounded: frame 8's first packet 1.2 s late, and no keyframe.
+ * The gap is given up CQ_VJB_HOLD_US after it was seen; the repair then is too late, the
+ * keyframe stays wanted, and it was counted once. */
+static void test_vjb_tl0_hold_bounded(void **state) {
+    (void)state;
+    make_stream(160, 1000);
+    run_timed_with(RADIO_WAIT_US, NULL, 0, 16, 1200000);
+    for (unsigned k = 8; k < 160; k++)
+        assert_int_equal(out_us[k], -1);
+    assert_int_equal(wanted_from_us, in_us[8] + RADIO_WAIT_US);
+    assert_true(cq_vjb_wants_keyframe(&vjb));
+    assert_int_equal(vjb.keyframes_asked, 1);
+    assert_true(vjb.skipped >= 1);
 }
 
 /* The repair of a TL0 packet (frame 12's first) 600 ms late, within the budget: frame 12
@@ -376,6 +444,9 @@ int main(void) {
         cmocka_unit_test(test_vjb_lost_tl1_not_waited_for),
         cmocka_unit_test(test_vjb_lost_tl0_waited_for),
         cmocka_unit_test(test_vjb_late_packets_waited_for),
+        cmocka_unit_test(test_vjb_tl0_repair_past_budget_taken),
+        cmocka_unit_test(test_vjb_tl0_gap_ended_by_keyframe),
+        cmocka_unit_test(test_vjb_tl0_hold_bounded),
         cmocka_unit_test(test_vjb_wants_only_what_is_missing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
