@@ -120,6 +120,8 @@ typedef struct {
     uint64_t packets, bytes; /* video sent */
     uint64_t switches;       /* spatial switches made */
     uint64_t drops_paused, drops_waiting, drops_layer, drops_temporal, drops_late;
+    /* packets sent from the cache after a switch at a keyframe whose start came late */
+    uint64_t replayed;
 } cq_relay_consumer_stats_t;
 
 enum { CQ_RELAY_STREAM_AUDIO, CQ_RELAY_STREAM_VIDEO, CQ_RELAY_STREAM_RTX };

@@ -16,6 +16,7 @@
 #include "rtp/error.h"
 #include "rtp/rtp.h"
 #include "rtp/rtpext.h"
+#include "rtp/seq.h"
 #include "rtp/stun.h"
 
 /* ---- lookups ------------------------------------------------------------------------ */
@@ -284,54 +285,6 @@ static void count_drop(cq_relay_consumer_stats_t *st, cq_vsel_verdict_t verdict)
     }
 }
 
-/*
- * Offers a plain video packet of layer s (already parsed: v, and its VP8 descriptor vp) to
- * every subscriber of the publisher. Each one's selector decides whether it goes, and
- * under which numbers; what goes is remembered so the subscriber's NACKs find it.
- */
-static void forward_video(struct cq_router *r, struct participant *pub, const struct stream *s,
-                          const uint8_t *pkt, const cq_rtp_view_t *v, const cq_vp8_desc_t *desc,
-                          const cq_vsel_packet_t *vp, uint64_t now_us) {
-    size_t len = v->header_len + v->payload_len + v->padding_len;
-    ptrdiff_t tseq_at = cq_router_tseq_offset(pkt, v);
-    /* Base-layer frames other than keyframes: every later frame until the next one refers
-     * to them (a keyframe is a burst, asked for again if it does not come whole). Only a
-     * keyframe's first packet says it is one: the rest share its timestamp. */
-    bool key = s->has_keyframe_ts && v->timestamp == s->keyframe_ts;
-    bool tl0 = !key && (!vp->has_tid || vp->tid == 0);
-    for (size_t i = 0; i < pub->nconsumers; i++) {
-        struct consumer *c = pub->consumers[i];
-        struct participant *sub = c->subscriber;
-        if (!sub->bound)
-            continue;
-        cq_vsel_out_t out;
-        int8_t before = c->s.vsel.spatial;
-        cq_vsel_verdict_t verdict = cq_vsel_on_packet(&c->s.vsel, vp, now_us, &out);
-        if (c->s.vsel.spatial != before)
-            layer_changed(r, c, now_us);
-        if (verdict != CQ_VSEL_FORWARD) {
-            count_drop(&c->s.stats, verdict);
-            continue;
-        }
-        uint8_t *slot = cq_udp_sendq_slot(&r->sendq);
-        memcpy(slot, pkt, len);
-        rewrite_video(slot, slot + v->header_len, v->payload_len, desc, c->s.ssrcs.video, &out);
-        size_t sent = cq_router_queue_rtp(r, sub, slot, len, tseq_at, true);
-        if (sent == 0)
-            continue;
-        count_out(sub, sent);
-        c->s.sent_packets[1]++;
-        c->s.sent_octets[1] += (uint32_t)v->payload_len;
-        c->s.stats.packets++;
-        c->s.stats.bytes += sent;
-        cq_consumer_sent_record(&c->s, s->layer, v->seq, &out, c->s.vsel.ts_delta);
-        if (vp->keyframe)
-            c->keyframe_sent_us = now_us;
-        if (tl0 && tl0_copied(c))
-            send_tl0_copy(r, c, pkt, v, desc, &out, tseq_at);
-    }
-}
-
 /* What the selectors need from a video packet, read once for all its consumers. Returns
  * false for a packet without video in it (padding only, a bandwidth probe) or with a
  * descriptor that does not parse: neither can be spliced into anyone's stream. */
@@ -362,6 +315,112 @@ static bool describe_video(const struct stream *s, const uint8_t *pkt, const cq_
         .tl0picidx = desc->tl0picidx,
     };
     return true;
+}
+
+/* A video packet as every consumer's selector is offered it: parsed once. */
+typedef struct {
+    const uint8_t *pkt;
+    const cq_rtp_view_t *v;
+    const cq_vp8_desc_t *desc;
+    const cq_vsel_packet_t *vp;
+    ptrdiff_t tseq_at; /* its transport-wide number's place, or -1 */
+    bool tl0;          /* a base-layer frame's, not a keyframe's: copied where protected */
+} offered_t;
+
+static offered_t offered(const struct stream *s, const uint8_t *pkt, const cq_rtp_view_t *v,
+                         const cq_vp8_desc_t *desc, const cq_vsel_packet_t *vp) {
+    /* Base-layer frames other than keyframes: every later frame until the next one refers
+     * to them (a keyframe is a burst, asked for again if it does not come whole). Only a
+     * keyframe's first packet says it is one: the rest share its timestamp. */
+    bool key = s->has_keyframe_ts && v->timestamp == s->keyframe_ts;
+    return (offered_t){.pkt = pkt,
+                       .v = v,
+                       .desc = desc,
+                       .vp = vp,
+                       .tseq_at = cq_router_tseq_offset(pkt, v),
+                       .tl0 = !key && (!vp->has_tid || vp->tid == 0)};
+}
+
+/* Offers video packet o of layer s to consumer c's selector, which decides whether it
+ * goes, and under which numbers; what goes is remembered so the subscriber's NACKs find
+ * it. Returns whether the selector switched layers on it. */
+static bool offer_video(struct cq_router *r, struct consumer *c, const struct stream *s,
+                        const offered_t *o, uint64_t now_us) {
+    struct participant *sub = c->subscriber;
+    const cq_rtp_view_t *v = o->v;
+    size_t len = v->header_len + v->payload_len + v->padding_len;
+    cq_vsel_out_t out;
+    int8_t before = c->s.vsel.spatial;
+    cq_vsel_verdict_t verdict = cq_vsel_on_packet(&c->s.vsel, o->vp, now_us, &out);
+    bool switched = c->s.vsel.spatial != before;
+    if (switched)
+        layer_changed(r, c, now_us);
+    if (verdict != CQ_VSEL_FORWARD) {
+        count_drop(&c->s.stats, verdict);
+        return switched;
+    }
+    uint8_t *slot = cq_udp_sendq_slot(&r->sendq);
+    memcpy(slot, o->pkt, len);
+    rewrite_video(slot, slot + v->header_len, v->payload_len, o->desc, c->s.ssrcs.video, &out);
+    size_t sent = cq_router_queue_rtp(r, sub, slot, len, o->tseq_at, true);
+    if (sent == 0)
+        return switched;
+    count_out(sub, sent);
+    c->s.sent_packets[1]++;
+    c->s.sent_octets[1] += (uint32_t)v->payload_len;
+    c->s.stats.packets++;
+    c->s.stats.bytes += sent;
+    cq_consumer_sent_record(&c->s, s->layer, v->seq, &out, c->s.vsel.ts_delta);
+    if (o->vp->keyframe)
+        c->keyframe_sent_us = now_us;
+    if (o->tl0 && tl0_copied(c))
+        send_tl0_copy(r, c, o->pkt, v, o->desc, &out, o->tseq_at);
+    return switched;
+}
+
+/*
+ * Consumer c switched to layer s at a keyframe whose first packet, from_seq, came late
+ * (repaired after the packets behind it): those were dropped for c as another layer's,
+ * and its receiver would find a hole the relay never sent it, so cannot repair, and wait
+ * for the next keyframe (on radio-3, 650-850 ms of frozen picture). They are in the
+ * layer's cache: they follow now, in order, through c's selector.
+ */
+static void replay_after_late_keyframe(struct cq_router *r, struct consumer *c, struct stream *s,
+                                       uint16_t from_seq, uint64_t now_us) {
+    int32_t span = cq_seq_diff(s->nack->highest, from_seq);
+    if (span > REPLAY_MAX_PACKETS)
+        span = REPLAY_MAX_PACKETS;
+    for (int32_t k = 1; k <= span; k++) {
+        const uint8_t *pkt;
+        size_t len = cq_rtxcache_get(&s->cache, (uint16_t)(from_seq + k), now_us, &pkt);
+        cq_rtp_view_t v;
+        cq_vp8_desc_t desc;
+        cq_vsel_packet_t vp;
+        if (len == 0 || cq_rtp_parse(pkt, len, &v) < 0 || !describe_video(s, pkt, &v, &desc, &vp))
+            continue; /* still missing: the relay's own NACK brings it, forwarded then */
+        offered_t o = offered(s, pkt, &v, &desc, &vp);
+        c->s.stats.replayed++;
+        (void)offer_video(r, c, s, &o, now_us);
+    }
+}
+
+/*
+ * Offers a plain video packet of layer s (already parsed: v, and its VP8 descriptor vp) to
+ * every subscriber of the publisher; a subscriber that switched layers on it, when it
+ * came late, gets what followed it too.
+ */
+static void forward_video(struct cq_router *r, struct participant *pub, struct stream *s,
+                          const uint8_t *pkt, const cq_rtp_view_t *v, const cq_vp8_desc_t *desc,
+                          const cq_vsel_packet_t *vp, uint64_t now_us) {
+    offered_t o = offered(s, pkt, v, desc, vp);
+    bool late = s->nack->started && cq_seq_newer(s->nack->highest, v->seq);
+    for (size_t i = 0; i < pub->nconsumers; i++) {
+        struct consumer *c = pub->consumers[i];
+        if (!c->subscriber->bound)
+            continue;
+        if (offer_video(r, c, s, &o, now_us) && late && c->s.vsel.spatial >= 0)
+            replay_after_late_keyframe(r, c, s, v->seq, now_us);
+    }
 }
 
 /*

@@ -55,6 +55,10 @@
 #define UPSTREAM_NACK_MAX 64
 #define RTX_CACHE_PACKETS CQ_CONSUMER_HISTORY
 #define RTX_CACHE_AGE_US  1000000u
+/* A switch at a keyframe whose start came late sends on at most this many packets of what
+ * followed it (relay/router.c, replay_after_late_keyframe): a 640x360 keyframe is some 40,
+ * and the start's repair is a round trip behind them. */
+#define REPLAY_MAX_PACKETS 96
 /* A packet is resent to one receiver at most once per round trip, and never more often
  * than this (a NACK repeated sooner means the first repair is still on its way). */
 #define RESEND_MIN_INTERVAL_US 20000u

@@ -140,8 +140,9 @@ static cq_relay_consumer_stats_t consumer_stats(pair_t *pr) {
     return cs;
 }
 
-/* A sends the next frame of one layer (one packet); TL0PICIDX counts its TID 0 frames. */
-static void send_frame(pair_t *pr, int layer, bool key, uint8_t tid, bool sync) {
+/* The next frame of one layer as A would send it (one packet, into pkt): its length.
+ * TL0PICIDX counts the layer's TID 0 frames. */
+static size_t next_frame(pair_t *pr, int layer, bool key, uint8_t tid, bool sync, uint8_t *pkt) {
     if (tid == 0)
         pr->tl0[layer]++;
     cq_test_vp8_frame_t fr = {.seq = pr->seq[layer]++,
@@ -153,9 +154,15 @@ static void send_frame(pair_t *pr, int layer, bool key, uint8_t tid, bool sync) 
                               .keyframe = key};
     pr->ts[layer] += 3000;
     pr->picture_id[layer] = (uint16_t)((pr->picture_id[layer] + 1) & 0x7fff);
-    uint8_t pkt[1200];
     size_t len = cq_test_video_packet(pkt, pr->base, video_ssrc(pr->base, layer), &fr);
     assert_true(len > 0);
+    return len;
+}
+
+/* A sends the next frame of one layer. */
+static void send_frame(pair_t *pr, int layer, bool key, uint8_t tid, bool sync) {
+    uint8_t pkt[1200];
+    size_t len = next_frame(pr, layer, key, tid, sync, pkt);
     assert_int_equal(cq_test_peer_send_rtp(&pr->peer[A], pkt, len), 0);
 }
 
@@ -636,6 +643,58 @@ static void test_simulcast_stopped_layer_moves_subscriber_down(void **state) {
     pair_close(pr);
 }
 
+/*
+ * Layer 1's keyframe reaches the relay after the three frames behind it (its start was
+ * lost on A's uplink and repaired a round trip later). B, waiting to move up, moves at the
+ * keyframe and gets those three right behind it, from the relay's cache: one stream, no
+ * hole B would ask for in vain (the relay never sent it those packets) while its picture
+ * waited for the next keyframe.
+ */
+static void test_simulcast_late_keyframe_followed_by_what_came_before_it(void **state) {
+    pair_t *pr = *state;
+    pair_open(pr, 307, 70);
+    set_prefs(pr, 0, 3);
+    send_both(pr, true, true);
+    for (int k = 1; k < 8; k++)
+        send_both(pr, false, false);
+    seen_t s = {0};
+    receive(pr, 300, &s);
+    assert_int_equal(s.layer[0], 8);
+    /* The request for layer 1's keyframe says the relay took the new target. */
+    set_prefs(pr, 1, 3);
+    assert_true(count_plis(&pr->peer[A], video_ssrc(pr->base, 1), 300) >= 1);
+
+    uint8_t key[1200];
+    uint16_t key_seq = pr->seq[1];
+    size_t key_len = next_frame(pr, 1, true, 0, false, key);
+    send_frame(pr, 0, false, 0, false);
+    for (int k = 0; k < 3; k++)
+        send_frame(pr, 1, false, 0, false);
+    receive(pr, 200, &s);
+    assert_int_equal(s.video, 9); /* layer 0's frame; layer 1's wait for their keyframe */
+    assert_int_equal(cq_test_peer_send_rtp(&pr->peer[A], key, key_len), 0);
+    receive(pr, 300, &s);
+    assert_int_equal(s.video, 13);
+    assert_int_equal(s.layer[1], 4);
+    for (int k = 0; k < 4; k++) {
+        assert_int_equal(s.log[9 + k].layer, 1);
+        assert_int_equal(s.log[9 + k].tag_seq, (uint16_t)(key_seq + k));
+    }
+    assert_true(s.log[9].keyframe);
+    /* Frames after it carry on from the last replayed. */
+    for (int k = 0; k < 3; k++)
+        send_both(pr, false, false);
+    receive(pr, 300, &s);
+    assert_int_equal(s.video, 16);
+    assert_int_equal(s.layer[1], 7);
+    assert_int_equal(s.broken, 0);
+    assert_int_equal(s.foreign, 0);
+    cq_relay_consumer_stats_t cs = consumer_stats(pr);
+    assert_int_equal(cs.spatial, 1);
+    assert_int_equal(cs.replayed, 3);
+    pair_close(pr);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_simulcast_capped_subscriber_switches_up_at_keyframe,
@@ -648,6 +707,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_simulcast_rtt_from_receiver_reports, setup, teardown),
         cmocka_unit_test_setup_teardown(test_simulcast_stopped_layer_moves_subscriber_down, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            test_simulcast_late_keyframe_followed_by_what_came_before_it, setup, teardown),
     };
     return cmocka_run_group_tests_name("relay/simulcast", tests, NULL, NULL);
 }
