@@ -51,7 +51,7 @@
 #define AUDIO_RED_PAYLOAD_TYPE 63
 /* Round-trip time to a participant until its receiver reports measure it: 200 ms, so
  * that NACK retries (every 1.5 RTT) do not fire before a VSAT repair could come back. */
-#define RTT_GUESS_US      200000u
+#define RTT_GUESS_US      CQ_NACK_RTT_GUESS_US
 #define UPSTREAM_NACK_MAX 64
 #define RTX_CACHE_PACKETS CQ_CONSUMER_HISTORY
 #define RTX_CACHE_AGE_US  1000000u

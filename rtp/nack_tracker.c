@@ -67,6 +67,8 @@ size_t cq_nack_tracker_poll(cq_nack_tracker_t *t, uint64_t now_us, uint64_t rtt_
                             size_t cap) {
     if (!t->started || t->missing == 0)
         return 0;
+    if (rtt_us == 0)
+        rtt_us = CQ_NACK_RTT_GUESS_US;
     uint64_t retry_us = rtt_us + rtt_us / 2;
     if (retry_us < t->min_retry_us)
         retry_us = t->min_retry_us;

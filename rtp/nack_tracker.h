@@ -7,7 +7,10 @@
  * - A gap is asked for only after a short hold (10 ms by default): radio links reorder,
  *   and a packet a few milliseconds late needs no repair.
  * - A request unanswered is repeated after the retry interval (the caller's RTT estimate
- *   times 1.5, at least 20 ms: a repair cannot come back sooner than a round trip).
+ *   times 1.5, at least 20 ms: a repair cannot come back sooner than a round trip). Until
+ *   the caller has measured one, CQ_NACK_RTT_GUESS_US stands for it: a client repeated
+ *   its requests every 20 ms in its first seconds, which the relay refuses as too soon
+ *   (it repairs a packet once a round trip).
  * - On a long round trip (double_rtt_us, 300 ms by default: VSAT's is 600) the first
  *   request goes twice, double_gap_us (40 ms) apart, and the answerer answers each: a
  *   repair whose request or answer is lost costs another round trip, and a jitter buffer
@@ -31,6 +34,8 @@
 /* The round trip from which a first request goes twice (above); an answerer that limits
  * its repairs of one packet to one a round trip lets them both through from here on. */
 #define CQ_NACK_DOUBLE_RTT_US 300000
+/* The round trip assumed until one is measured (the relay assumes the same). */
+#define CQ_NACK_RTT_GUESS_US 200000
 
 typedef struct {
     uint16_t seq;
@@ -67,7 +72,8 @@ void cq_nack_tracker_on_packet(cq_nack_tracker_t *t, uint16_t seq, uint64_t now_
 /* Fills out[0 .. cap) with the sequence numbers to request now, oldest first (in RTP
  * order, so cq_rtcp_nack_compact takes them as they are), marks them sent, and drops
  * the holes that must be given up. rtt_us is the caller's round-trip estimate (0 when
- * unknown). Returns how many were written; more may be due at the next call. */
+ * unknown: CQ_NACK_RTT_GUESS_US then). Returns how many were written; more may be due at the next
+ * call. */
 size_t cq_nack_tracker_poll(cq_nack_tracker_t *t, uint64_t now_us, uint64_t rtt_us, uint16_t *out,
                             size_t cap);
 

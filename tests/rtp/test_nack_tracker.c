@@ -64,6 +64,23 @@ static void test_nack_tracker_long_round_trip_asks_twice(void **state) {
     assert_int_equal(cq_nack_tracker_poll(&t, 11000 + 300000, 200000, out, 16), 1);
 }
 
+/* No round trip measured yet: the request is repeated after 1.5 times the guess, not
+ * every 20 ms. */
+static void test_nack_tracker_unknown_round_trip_guessed(void **state) {
+    (void)state;
+    cq_nack_tracker_t t;
+    cq_nack_tracker_init(&t);
+    uint16_t out[4];
+    cq_nack_tracker_on_packet(&t, 100, 0);
+    cq_nack_tracker_on_packet(&t, 102, 0);
+    assert_int_equal(cq_nack_tracker_poll(&t, 10000, 0, out, 4), 1);
+    uint64_t again = 10000 + CQ_NACK_RTT_GUESS_US * 3 / 2;
+    for (uint64_t now = 30000; now < again; now += 20000)
+        assert_int_equal(cq_nack_tracker_poll(&t, now, 0, out, 4), 0);
+    assert_int_equal(cq_nack_tracker_poll(&t, again, 0, out, 4), 1);
+    assert_int_equal(out[0], 101);
+}
+
 /* Reordering inside the hold is never asked for. */
 static void test_nack_tracker_reordering_within_hold(void **state) {
     (void)state;
@@ -108,7 +125,7 @@ static void test_nack_tracker_gives_up_by_count_and_age(void **state) {
     uint64_t now = 0;
     int sent = 0;
     for (int k = 0; k < 10; k++, now += 30000)
-        sent += (int)cq_nack_tracker_poll(&t, now + 20000, 0, out, 4);
+        sent += (int)cq_nack_tracker_poll(&t, now + 20000, 10000, out, 4); /* a LAN's */
     assert_int_equal(sent, 3);
     assert_int_equal(t.given_up, 1);
     assert_int_equal(t.missing, 0);
@@ -138,6 +155,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nack_tracker_single_loss_held_then_retried),
         cmocka_unit_test(test_nack_tracker_long_round_trip_asks_twice),
+        cmocka_unit_test(test_nack_tracker_unknown_round_trip_guessed),
         cmocka_unit_test(test_nack_tracker_reordering_within_hold),
         cmocka_unit_test(test_nack_tracker_burst_across_wrap_and_cap),
         cmocka_unit_test(test_nack_tracker_gives_up_by_count_and_age),
