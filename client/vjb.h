@@ -32,13 +32,14 @@
 #include <stdint.h>
 
 #include "codec/vp8_packetizer.h"
+#include "rtp/nack_tracker.h"
 
 #define CQ_VJB_FRAMES 128 /* frame ends remembered */
 /* Packets a 3G link's +-40 ms jitter reorders come within this of their place. */
 #define CQ_VJB_REORDER_US 100000
 /* The longest a gap the picture needs is waited for (when the caller's budget is shorter):
- * repairs are asked for no longer than this (rtp/nack_tracker.h's max age). */
-#define CQ_VJB_HOLD_US 1000000
+ * its repair is asked for no longer. */
+#define CQ_VJB_HOLD_US CQ_NACK_MAX_AGE_US
 
 typedef struct {
     cq_vp8_assembler_t asm_;

@@ -399,8 +399,9 @@ static void replay_after_late_keyframe(struct cq_router *r, struct consumer *c, 
         if (len == 0 || cq_rtp_parse(pkt, len, &v) < 0 || !describe_video(s, pkt, &v, &desc, &vp))
             continue; /* still missing: the relay's own NACK brings it, forwarded then */
         offered_t o = offered(s, pkt, &v, &desc, &vp);
-        c->s.stats.replayed++;
+        uint64_t sent = c->s.stats.packets;
         (void)offer_video(r, c, s, &o, now_us);
+        c->s.stats.replayed += c->s.stats.packets - sent;
     }
 }
 

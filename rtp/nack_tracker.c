@@ -7,7 +7,7 @@
 void cq_nack_tracker_init(cq_nack_tracker_t *t) {
     memset(t, 0, sizeof *t);
     t->hold_us = 10000;
-    t->max_age_us = 1000000;
+    t->max_age_us = CQ_NACK_MAX_AGE_US;
     t->min_retry_us = 20000;
     t->max_retries = 10;
     t->double_rtt_us = CQ_NACK_DOUBLE_RTT_US;

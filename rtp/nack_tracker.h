@@ -36,6 +36,8 @@
 #define CQ_NACK_DOUBLE_RTT_US 300000
 /* The round trip assumed until one is measured (the relay assumes the same). */
 #define CQ_NACK_RTT_GUESS_US 200000
+/* How long a hole is asked for by default (max_age_us, above). */
+#define CQ_NACK_MAX_AGE_US 1000000
 
 typedef struct {
     uint16_t seq;
@@ -72,8 +74,8 @@ void cq_nack_tracker_on_packet(cq_nack_tracker_t *t, uint16_t seq, uint64_t now_
 /* Fills out[0 .. cap) with the sequence numbers to request now, oldest first (in RTP
  * order, so cq_rtcp_nack_compact takes them as they are), marks them sent, and drops
  * the holes that must be given up. rtt_us is the caller's round-trip estimate (0 when
- * unknown: CQ_NACK_RTT_GUESS_US then). Returns how many were written; more may be due at the next
- * call. */
+ * unknown: CQ_NACK_RTT_GUESS_US then). Returns how many were written; more may be due
+ * at the next call. */
 size_t cq_nack_tracker_poll(cq_nack_tracker_t *t, uint64_t now_us, uint64_t rtt_us, uint16_t *out,
                             size_t cap);
 

@@ -105,7 +105,7 @@ for sc in "$@"; do
         # builds keep 35-55 ms under VSAT's limit and 10-55 under radio's (its relay paces
         # keyframes by what the link carried: docs/E2E.md, "Issue 6, thirteenth session"),
         # and no freeze over 1 s: since the fifteenth session's fixes, longest freezes per
-        # run 396-724 ms on radio and 757-820 ms on VSAT (a round trip: docs/E2E.md).
+        # run 396-741 ms on radio and 297-820 ms on VSAT (a round trip: docs/E2E.md).
         bad=$(jq --argjson lat "$limit" '[.receivers[] | select(
             .audio.played_pct + .audio.recovered_pct < 99 or .audio.concealed_pct > 1 or
             .video.fps < 10 or .audio.latency_ms_p95 > $lat or
