@@ -112,6 +112,7 @@ typedef struct {
     /* Throughput of what arrived, over the last 500 ms of arrivals. */
     cq_cc_acked_t acked[CQ_CC_ACKED_MAX];
     unsigned acked_n, acked_next;
+    int64_t acked_first_us, acked_last_us; /* the first and latest arrival ever acked */
     uint32_t acked_bps;
     uint32_t acked_sent_bps; /* the same packets' rate as they were sent */
 
@@ -162,7 +163,9 @@ typedef struct {
     uint16_t reported_tseq; /* that packet: the one after it is the oldest in flight */
     uint32_t target_bps;
     uint64_t feedbacks, packets_reported, packets_lost, loss_runs, overuses;
-    uint64_t probes_bunched;
+    uint64_t probes_bunched, probes_jittered;
+    double jitter_ms;       /* the mean delay difference between consecutive groups */
+    unsigned jitter_groups; /* groups it is the mean of, up to its gain's */
 } cq_cc_t;
 
 /* Sets up an estimator at cfg->start_bps, to stay within [min_bps, max_bps]. Returns 0 or
@@ -248,6 +251,8 @@ typedef struct {
     double loss_burst;
     uint64_t feedbacks, packets_reported, packets_lost, loss_runs, overuses;
     uint64_t probes_bunched; /* clusters that arrived much faster than sent: void */
+    /* ... and clusters that arrived over a span the link's jitter could squeeze: void */
+    uint64_t probes_jittered;
     /* When the link last cut the estimate (overuse, or heavy loss), on the caller's clock;
      * 0: never. Long ago, the estimate is what the sender sent, not what the link carries. */
     int64_t last_cut_us;

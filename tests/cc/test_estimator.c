@@ -978,6 +978,64 @@ static void test_cc_bunched_probe_is_void(void **state) {
     assert_int_equal(st.probes_bunched, 0);
 }
 
+/* Twenty packets of media 60 ms apart whose delay swings by +-jitter_us from one to the
+ * next (the estimator learns the link's jitter from them), then one probe cluster by hand
+ * whose arrivals are spaced by arrive_gap_us. Returns the target after its report. */
+static uint32_t probe_after_media(cq_cc_t *cc, int64_t jitter_us, int64_t arrive_gap_us,
+                                  cq_cc_stats_t *st) {
+    assert_int_equal(cq_cc_init(cc, &(cq_cc_config_t){200000, 30000, 5000000}), 0);
+    int64_t now = 1000000;
+    cq_twcc_packet_t pk[64];
+    uint16_t seq = 0;
+    for (unsigned i = 0; i < 20; i++, seq++) {
+        cq_cc_on_sent(cc, seq, 300, now + i * 60000, -1);
+        int64_t swing = i % 2 ? jitter_us : -jitter_us;
+        pk[i] = (cq_twcc_packet_t){
+            .arrival_us = now + 50000 + i * 60000 + swing, .seq = seq, .received = true};
+    }
+    now += 20 * 60000;
+    cq_cc_on_feedback(cc, pk, 20, now + 100000);
+    uint32_t rate;
+    unsigned packets;
+    int id;
+    assert_true(cq_cc_probe_next(cc, now, &rate, &packets, &id));
+    int64_t gap = 1200 * 8 * 1000000LL / rate;
+    assert_true(packets <= 64);
+    for (unsigned i = 0; i < packets; i++) {
+        cq_cc_on_sent(cc, (uint16_t)(seq + i), 1200, now + i * gap, id);
+        pk[i] = (cq_twcc_packet_t){.arrival_us = now + 50000 + i * arrive_gap_us,
+                                   .seq = (uint16_t)(seq + i),
+                                   .received = true};
+    }
+    cq_cc_on_feedback(cc, pk, packets, now + 300000);
+    cq_cc_stats(cc, st);
+    return cq_cc_target_bps(cc);
+}
+
+/* A cluster that arrived over a span the link's jitter alone could squeeze says nothing
+ * either: the same six packets of a 600 kbit/s probe, sent over 80 ms and arriving over
+ * 70 ms, are judged on a steady link and void where the delay swings by +-25 ms from one
+ * packet to the next (a jitter of about 50 ms). On weak-3g-3's +-40 ms links such clusters
+ * read the 256 kbit/s links at 320-700 kbit/s, and the relay sent at that into a queue
+ * that stood full for seconds. */
+static void test_cc_jittered_probe_is_void(void **state) {
+    (void)state;
+    cq_cc_t cc;
+    cq_cc_stats_t st;
+    uint32_t steady = probe_after_media(&cc, 0, 14000, &st);
+    assert_true(steady >= 500000);
+    assert_int_equal(st.probes_jittered, 0);
+    uint32_t jittery = probe_after_media(&cc, 25000, 14000, &st);
+    assert_true(jittery < 300000);
+    assert_int_equal(st.probes_jittered, 1);
+    assert_int_equal(st.probes_bunched, 0);
+    /* Spread over long enough for the jitter not to matter (six packets over 240 ms, a
+     * link of about 200 kbit/s): judged, the link's. */
+    probe_after_media(&cc, 25000, 48000, &st);
+    assert_int_equal(st.probes_jittered, 0);
+    assert_true(st.probe_bps > 150000);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cc_config_and_unknown_feedback),
@@ -986,6 +1044,7 @@ int main(void) {
         cmocka_unit_test(test_cc_window_learns_lateness),
         cmocka_unit_test(test_cc_loss_runs_need_evidence),
         cmocka_unit_test(test_cc_bunched_probe_is_void),
+        cmocka_unit_test(test_cc_jittered_probe_is_void),
         cmocka_unit_test_teardown(test_cc_converges_to_capped_link, teardown),
         cmocka_unit_test_teardown(test_cc_backs_off_when_link_drops, teardown),
         cmocka_unit_test_teardown(test_cc_steady_with_random_loss, teardown),
