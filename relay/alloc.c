@@ -178,18 +178,27 @@ void cq_alloc_run(uint32_t budget_bps, uint32_t steady_bps, cq_alloc_stream_t *s
         cq_alloc_stream_t *st = &s[order[k]];
         options_t *o = &opts[k];
         options_build(st, now_us, o);
-        if (o->n == 0)
-            continue; /* no video, or the subscriber wants none of it */
-        if (o->price[0] == 0) {
-            o->current = 0; /* not measured yet: nothing to share, it starts lowest */
-            continue;
+        if (o->n == 0 || o->price[0] == 0) {
+            st->short_us = 0; /* a shortfall before this counts no more */
+            if (o->n > 0)
+                o->current = 0; /* not measured yet: nothing to share, it starts lowest */
+            continue;           /* else no video, or the subscriber wants none of it */
         }
         bool paused = st->paused_us != 0;
         double need = o->price[0] * (paused ? CQ_ALLOC_RESUME_HEADROOM : 1.0);
-        if ((paused && now_us - st->paused_us < CQ_ALLOC_PAUSE_MIN_US) || need > left.now)
-            continue; /* stays (or becomes) audio only */
+        if (paused && (now_us - st->paused_us < CQ_ALLOC_PAUSE_MIN_US || need > left.now))
+            continue; /* stays audio only */
+        if (need <= left.now || st->settling) {
+            st->short_us = 0;
+        } else {
+            if (st->short_us == 0)
+                st->short_us = now_us ? now_us : 1;
+            if (now_us - st->short_us >= CQ_ALLOC_PAUSE_AFTER_US)
+                continue; /* becomes audio only */
+        }
         o->current = 0;
-        spend(&left, 0, o->price[0]);
+        left.steady -= o->price[0];
+        left.now = o->price[0] < left.now ? left.now - o->price[0] : 0; /* may be over, for now */
     }
     /* The speaker's or presenter's picture as large as fits, then the others together. */
     for (size_t k = 0; k < m; k++)

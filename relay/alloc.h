@@ -51,7 +51,16 @@
 #define CQ_ALLOC_RESUME_HEADROOM 1.3
 #define CQ_ALLOC_UP_HOLD_US      2000000u
 #define CQ_ALLOC_PAUSE_MIN_US    3000000u
-#define CQ_ALLOC_LAYER_FACTOR    3u
+/* A stream is paused only once its lowest option has not fit for this long (counted once
+ * its receiver's estimate has settled: cq_alloc_stream_t.settling): meanwhile it
+ * keeps that option, over the budget. A pause lasts CQ_ALLOC_PAUSE_MIN_US and its picture
+ * comes back at a keyframe, so a dip of the estimate shorter than this (the estimator's
+ * cut and climb on a 3G link's jitter, or its start, whose probes fill the queue: 113
+ * kbit/s a second into a 256 kbit/s link) froze a picture for 3.3-3.6 s in half of
+ * weak-3g-3's runs. A link that collapsed is still audio-only within a second of its
+ * estimate knowing it. */
+#define CQ_ALLOC_PAUSE_AFTER_US 1000000u
+#define CQ_ALLOC_LAYER_FACTOR   3u
 /* Longer than the estimate's saw on a link the relay fills: on radio-3's 512 kbit/s
  * links a cut came every 5-12 s, and a window of 3 s, missing the trough, let a receiver
  * step to a larger picture at each peak and back at the next cut: 14-43 spatial switches
@@ -76,10 +85,17 @@ typedef struct {
     int max_spatial;       /* the subscriber's own limit; -1: it wants no video of this one */
     unsigned max_temporal; /* its limit on the temporal layer */
     bool priority;         /* the active speaker or the presenter */
+    /* The receiver's estimate is still finding its link (its first seconds): a lowest
+     * option that does not fit is kept, not paused. A start's probes fill the link's queue
+     * and its first cuts overshoot (a 256 kbit/s 3G link estimated at 110-140 kbit/s 1-2
+     * s in, 180-200 a few seconds later): every pause weak-3g-3 still had came 1.4-3.7 s
+     * after the start. */
+    bool settling;
 
     /* Kept between runs (start with cq_alloc_stream_init). */
     cq_alloc_choice_t choice;
     uint64_t paused_us; /* when it was paused; 0 while not */
+    uint64_t short_us;  /* since when its lowest option has not fit; 0: it fits */
     uint64_t down_us;   /* its last step down; 0: none */
     uint32_t cost_bps;  /* what its choice costs, as priced in the last run */
     /* The last run had a measured price for it, so its choice is what is forwarded (the

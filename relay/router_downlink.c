@@ -245,6 +245,7 @@ static void price_consumer(const struct session *s, struct consumer *c) {
     a->max_spatial = c->s.prefs.max_spatial;
     a->max_temporal = c->s.prefs.max_temporal;
     a->priority = s->speaker.current != 0 && s->speaker.current == pub->id;
+    a->settling = !c->subscriber->down->settled;
 }
 
 /* Shares p's downlink estimate among the publishers it receives and moves each consumer

@@ -65,12 +65,15 @@ static bool has_options(const cq_alloc_stream_t *s) {
 
 /*
  * What every result must satisfy, whatever the inputs: audio is the sum of the sounds;
- * video is the sum of the choices' costs and never more than what audio left; paused counts
- * the streams with options that got none; a paused or video-less stream costs nothing.
+ * video is the sum of the choices' costs; paused counts the streams with options that got
+ * none; a paused or video-less stream costs nothing. Video stays within what audio left,
+ * but for the streams kept at their lowest option over the budget: each may take it over by
+ * at most that option's price (rate_bps[0][0]). Such a stream is one whose clock runs
+ * (short_us, for less than CQ_ALLOC_PAUSE_AFTER_US) or one settling, whose clock does not.
  */
-static void check_result(uint32_t budget, const cq_alloc_stream_t *s, size_t n,
+static void check_result(uint32_t budget, const cq_alloc_stream_t *s, size_t n, uint64_t now_us,
                          const cq_alloc_result_t *out) {
-    uint64_t audio = 0, video = 0;
+    uint64_t audio = 0, video = 0, over = 0;
     unsigned paused = 0;
     for (size_t i = 0; i < n; i++) {
         audio += s[i].audio_bps;
@@ -82,29 +85,71 @@ static void check_result(uint32_t budget, const cq_alloc_stream_t *s, size_t n,
             } else {
                 assert_int_equal(s[i].paused_us, 0);
             }
-        } else {
-            video += s[i].cost_bps;
-            assert_int_equal(s[i].paused_us, 0);
+            continue;
         }
+        video += s[i].cost_bps;
+        assert_int_equal(s[i].paused_us, 0);
+        /* A lowest option priced 0 (not measured) is never short, and a shortfall before
+         * it counts no more. */
+        if (s[i].rate_bps[0][0] == 0) {
+            assert_int_equal(s[i].short_us, 0);
+            continue;
+        }
+        if (s[i].settling)
+            assert_int_equal(s[i].short_us, 0);
+        if (s[i].short_us != 0) {
+            assert_true(s[i].short_us <= now_us);
+            assert_true(now_us - s[i].short_us < CQ_ALLOC_PAUSE_AFTER_US);
+        }
+        if (s[i].short_us != 0 || s[i].settling)
+            over += s[i].rate_bps[0][0];
     }
     assert_int_equal(out->audio_bps, audio);
     assert_int_equal(out->video_bps, video);
     assert_int_equal(out->paused, paused);
     uint64_t room = budget > audio ? budget - audio : 0;
-    assert_true(video <= room);
+    assert_true(video <= room + over);
 }
 
 /* A run on a budget that has held steady: the steady budget is the budget. */
 static void run(uint32_t budget, cq_alloc_stream_t *s, size_t n, uint64_t now_us,
                 cq_alloc_result_t *out) {
     cq_alloc_run(budget, budget, s, n, now_us, out);
-    check_result(budget, s, n, out);
+    check_result(budget, s, n, now_us, out);
 }
 
 static void run_steady(uint32_t budget, uint32_t steady, cq_alloc_stream_t *s, size_t n,
                        uint64_t now_us, cq_alloc_result_t *out) {
     cq_alloc_run(budget, steady, s, n, now_us, out);
-    check_result(budget, s, n, out);
+    check_result(budget, s, n, now_us, out);
+}
+
+/*
+ * A shortfall that lasts: the same budget CQ_ALLOC_PAUSE_AFTER_US before now_us, and at
+ * now_us. A stream whose lowest option does not fit is kept at it, over the budget, by the
+ * first run and paused by the second: the first pauses none that was not paused already,
+ * and every stream the second pauses was kept so by the first, its clock started there.
+ */
+static void run_lasting(uint32_t budget, cq_alloc_stream_t *s, size_t n, uint64_t now_us,
+                        cq_alloc_result_t *out) {
+    const uint64_t began = now_us - CQ_ALLOC_PAUSE_AFTER_US;
+    cq_alloc_stream_t before[8], first[8];
+    assert_true(n <= sizeof first / sizeof first[0]);
+    memcpy(before, s, n * sizeof *s);
+    run(budget, s, n, began, out);
+    memcpy(first, s, n * sizeof *s);
+    run(budget, s, n, now_us, out);
+    for (size_t i = 0; i < n; i++) {
+        if (before[i].paused_us != 0)
+            continue;
+        assert_int_equal(first[i].paused_us, 0);
+        if (s[i].paused_us == 0)
+            continue;
+        assert_int_equal(s[i].paused_us, now_us);
+        assert_int_equal(first[i].choice.spatial, 0);
+        assert_int_equal(first[i].choice.temporal, 0);
+        assert_int_equal(first[i].short_us, began);
+    }
 }
 
 static void assert_choice(const cq_alloc_stream_t *s, int spatial, unsigned temporal) {
@@ -118,13 +163,26 @@ static void assert_probe(const cq_alloc_result_t *out, uint32_t expected) {
 }
 
 /* Audio is taken off the top, whatever it costs: with less budget than sound every video is
- * paused, and the audio is still reported whole. */
+ * paused (once that has lasted CQ_ALLOC_PAUSE_AFTER_US), and the audio is still reported
+ * whole. */
 static void test_alloc_run_audio_off_the_top(void **state) {
     (void)state;
     cq_alloc_stream_t s[3];
     cq_alloc_result_t out = {0};
 
+    /* The shortfall's first run keeps every stream at its lowest, over the budget. */
+    const uint64_t began = T0 - CQ_ALLOC_PAUSE_AFTER_US;
     streams_std(s, 3, 32000); /* audio 3 * 32000 = 96000 */
+    run(60000, s, 3, began, &out);
+    assert_int_equal(out.audio_bps, 96000);
+    assert_int_equal(out.video_bps, 300000);
+    assert_int_equal(out.paused, 0);
+    for (int i = 0; i < 3; i++) {
+        assert_choice(&s[i], 0, 0);
+        assert_int_equal(s[i].short_us, began);
+        assert_int_equal(s[i].paused_us, 0);
+    }
+    /* CQ_ALLOC_PAUSE_AFTER_US later, all paused. */
     run(60000, s, 3, T0, &out);
     assert_int_equal(out.audio_bps, 96000);
     assert_int_equal(out.video_bps, 0);
@@ -138,25 +196,25 @@ static void test_alloc_run_audio_off_the_top(void **state) {
 
     /* No budget at all: the same. */
     streams_std(s, 3, 32000);
-    run(0, s, 3, T0, &out);
+    run_lasting(0, s, 3, T0, &out);
     assert_int_equal(out.audio_bps, 96000);
     assert_int_equal(out.paused, 3);
 
     /* Exactly the audio: nothing left for video. */
     streams_std(s, 3, 32000);
-    run(96000, s, 3, T0, &out);
+    run_lasting(96000, s, 3, T0, &out);
     assert_int_equal(out.paused, 3);
 
     /* One bit/s short of one lowest option after audio: still all paused. */
     streams_std(s, 3, 32000);
-    run(96000 + 99999, s, 3, T0, &out);
+    run_lasting(96000 + 99999, s, 3, T0, &out);
     assert_int_equal(out.paused, 3);
 
     /* Exactly one lowest option (a first lowest option needs no headroom): the first stream
      * gets (0,0), the other two none. Its step to (0,1) is what the probe asks for:
      * 196000 spent + 150000 * 1.15 - 100000 = 268500. */
     streams_std(s, 3, 32000);
-    run(96000 + 100000, s, 3, T0, &out);
+    run_lasting(96000 + 100000, s, 3, T0, &out);
     assert_choice(&s[0], 0, 0);
     assert_int_equal(s[0].cost_bps, 100000);
     assert_choice(&s[1], NO_VIDEO, 0);
@@ -211,7 +269,8 @@ static void test_alloc_run_generous_budget_tops_within_limits(void **state) {
 }
 
 /* When only lowest options fit, every stream gets (0,0); with less, the priority stream is
- * served first, even when the caller lists it last. */
+ * served first, even when the caller lists it last, and the others are the ones paused once
+ * the shortfall has lasted (run_lasting). */
 static void test_alloc_run_lowest_options_priority_first(void **state) {
     (void)state;
     cq_alloc_stream_t s[3];
@@ -233,7 +292,7 @@ static void test_alloc_run_lowest_options_priority_first(void **state) {
      * s[0] cannot climb with (172500 > 149999). */
     streams_std(s, 3, 0);
     s[2].priority = true;
-    run(299999, s, 3, T0, &out);
+    run_lasting(299999, s, 3, T0, &out);
     assert_choice(&s[2], 0, 1);
     assert_choice(&s[0], 0, 0);
     assert_choice(&s[1], NO_VIDEO, 0);
@@ -242,7 +301,7 @@ static void test_alloc_run_lowest_options_priority_first(void **state) {
     /* Room for one: the priority stream's. */
     streams_std(s, 3, 0);
     s[2].priority = true;
-    run(100000, s, 3, T0, &out);
+    run_lasting(100000, s, 3, T0, &out);
     assert_choice(&s[2], 0, 0);
     assert_choice(&s[0], NO_VIDEO, 0);
     assert_choice(&s[1], NO_VIDEO, 0);
@@ -254,7 +313,7 @@ static void test_alloc_run_lowest_options_priority_first(void **state) {
     /* Room for none. */
     streams_std(s, 3, 0);
     s[2].priority = true;
-    run(99999, s, 3, T0, &out);
+    run_lasting(99999, s, 3, T0, &out);
     assert_int_equal(out.paused, 3);
 }
 
@@ -347,7 +406,8 @@ static void test_alloc_run_others_climb_together(void **state) {
 
 /* Frame rate goes before resolution: with a budget shrinking from the top, the choices pass
  * every option in order, and a layer above 0 only ever at the top temporal layer: (1,1) is
- * never offered, so between (1,2) and (0,2) there is nothing. */
+ * never offered, so between (1,2) and (0,2) there is nothing. The last is the pause, once
+ * (0,0) has not fit for CQ_ALLOC_PAUSE_AFTER_US. */
 static void test_alloc_run_frame_rate_before_resolution(void **state) {
     (void)state;
     static const cq_alloc_choice_t expected[] = {
@@ -360,11 +420,17 @@ static void test_alloc_run_frame_rate_before_resolution(void **state) {
     run(PLENTY, &s, 1, T0, &out);
     size_t seen = 0;
     uint64_t now = T0 + S;
-    for (uint32_t budget = 1500000; budget >= 50000; budget -= 5000, now += S / 10) {
+    /* (0,0) stops fitting at 95000; a run every 0.1 s 5000 lower, it is kept over the budget
+     * until the run that comes CQ_ALLOC_PAUSE_AFTER_US later, 45000. */
+    const uint32_t last = 95000 - 5000 * (uint32_t)(CQ_ALLOC_PAUSE_AFTER_US / (S / 10));
+    for (uint32_t budget = 1500000; budget >= last; budget -= 5000, now += S / 10) {
         run(budget, &s, 1, now, &out);
         if (s.choice.spatial > 0)
             assert_int_equal(s.choice.temporal, 2);
-        assert_true(s.cost_bps <= budget);
+        if (s.cost_bps > budget) {
+            assert_choice(&s, 0, 0);
+            assert_true(s.short_us != 0);
+        }
         if (seen == 0 || s.choice.spatial != expected[seen - 1].spatial ||
             (s.choice.spatial >= 0 && s.choice.temporal != expected[seen - 1].temporal)) {
             assert_true(seen < sizeof expected / sizeof expected[0]);
@@ -373,6 +439,7 @@ static void test_alloc_run_frame_rate_before_resolution(void **state) {
         }
     }
     assert_int_equal(seen, sizeof expected / sizeof expected[0]);
+    assert_int_equal(s.paused_us, now - S / 10); /* the loop's last run */
 
     /* Going up with room for (1,1) (460000 with headroom) but not for (1,2): the stream
      * stays at (0,2), the full frame rate, and asks for (1,2): 200000 + 575000 - 200000. */
@@ -649,16 +716,22 @@ static void test_alloc_run_one_larger_picture_at_a_time(void **state) {
     assert_int_equal(out.larger_us, 0);
 }
 
-/* A stream whose lowest option does not fit is paused; it resumes no sooner than 3 s later,
- * and only with 1.3 times its lowest price. */
+/* A stream whose lowest option has not fit for CQ_ALLOC_PAUSE_AFTER_US is paused; it resumes
+ * no sooner than 3 s later, and only with 1.3 times its lowest price. */
 static void test_alloc_run_pause_and_resume(void **state) {
     (void)state;
     cq_alloc_stream_t s;
     cq_alloc_result_t out = {0};
+    const uint64_t began = T0 - CQ_ALLOC_PAUSE_AFTER_US;
     stream_std(&s, 0);
-    run(100000, &s, 1, T0 - S, &out);
+    run(100000, &s, 1, began - S, &out);
     assert_choice(&s, 0, 0);
 
+    /* Short: kept at its lowest, over the budget, until the shortfall has lasted. */
+    run(99999, &s, 1, began, &out);
+    assert_choice(&s, 0, 0);
+    assert_int_equal(s.short_us, began);
+    assert_int_equal(out.paused, 0);
     run(99999, &s, 1, T0, &out);
     assert_choice(&s, NO_VIDEO, 0);
     assert_int_equal(s.paused_us, T0);
@@ -686,7 +759,7 @@ static void test_alloc_run_pause_and_resume(void **state) {
 
     /* A resume with plenty climbs straight to the top: the 2 s hold of the pause is over. */
     stream_std(&s, 0);
-    run(50000, &s, 1, T0, &out);
+    run_lasting(50000, &s, 1, T0, &out);
     assert_choice(&s, NO_VIDEO, 0);
     run(PLENTY, &s, 1, T0 + 3 * S, &out);
     assert_choice(&s, 2, 2);
@@ -695,7 +768,7 @@ static void test_alloc_run_pause_and_resume(void **state) {
      * leaves is 1.3 times its lowest (100000 + 130000). */
     cq_alloc_stream_t two[2];
     streams_std(two, 2, 0);
-    run(150000, two, 2, T0, &out);
+    run_lasting(150000, two, 2, T0, &out);
     assert_choice(&two[0], 0, 0);
     assert_choice(&two[1], NO_VIDEO, 0);
     /* 229999: s[0] takes its 100000, s[1] needs 130000 of the 129999 left. What s[1]
@@ -711,6 +784,175 @@ static void test_alloc_run_pause_and_resume(void **state) {
     assert_choice(&two[0], 0, 0);
     assert_choice(&two[1], 0, 0);
     assert_int_equal(two[0].down_us, T0 + 4 * S);
+}
+
+/* A kept stream: at its lowest, over the budget, its clock started at short_us. */
+static void assert_kept(const cq_alloc_stream_t *s, uint64_t short_us) {
+    assert_choice(s, 0, 0);
+    assert_int_equal(s->cost_bps, s->rate_bps[0][0]);
+    assert_int_equal(s->short_us, short_us);
+    assert_int_equal(s->paused_us, 0);
+}
+
+/*
+ * A dip of the budget shorter than CQ_ALLOC_PAUSE_AFTER_US is not a pause, however deep
+ * (below the audio, or to nothing): the stream keeps its lowest option over the budget, and
+ * its clock is back to 0 once the lowest fits again. A pause would have frozen its picture
+ * for CQ_ALLOC_PAUSE_MIN_US and brought it back at a keyframe; kept, it was never stepped
+ * down, so nothing holds its climb once there is room.
+ */
+static void test_alloc_run_short_dip_is_not_a_pause(void **state) {
+    (void)state;
+    static const struct {
+        uint64_t after_us; /* since the dip began */
+        uint32_t budget;
+    } dip[] = {
+        {0, 110000},      {20000, 60000},  {320000, 0},
+        {500000, 119999}, {800000, 10000}, {900000, 100000},
+    };
+    cq_alloc_stream_t s;
+    cq_alloc_result_t out = {0};
+    stream_std(&s, 20000);
+    run(120000, &s, 1, T0, &out); /* exactly the audio and (0,0) */
+    assert_choice(&s, 0, 0);
+    assert_int_equal(s.short_us, 0);
+
+    const uint64_t began = T0 + S / 10;
+    for (size_t k = 0; k < sizeof dip / sizeof dip[0]; k++) {
+        run(dip[k].budget, &s, 1, began + dip[k].after_us, &out);
+        assert_kept(&s, began);
+        assert_int_equal(out.paused, 0);
+        assert_int_equal(out.video_bps, 100000);
+    }
+    run(120000, &s, 1, began + 950000, &out);
+    assert_choice(&s, 0, 0);
+    assert_int_equal(s.short_us, 0);
+    assert_int_equal(s.paused_us, 0);
+    assert_int_equal(s.down_us, 0);
+    run(PLENTY, &s, 1, began + S, &out);
+    assert_choice(&s, 2, 2);
+}
+
+/* A stream the subscriber hid (or whose video stopped arriving) in the middle of a
+ * shortfall starts it over when it is back: shown again 5 s later on a budget still
+ * short, it is kept for CQ_ALLOC_PAUSE_AFTER_US, not paused at once on the old clock. */
+static void test_alloc_run_hidden_stream_forgets_its_shortfall(void **state) {
+    (void)state;
+    cq_alloc_stream_t s;
+    cq_alloc_result_t out = {0};
+    stream_std(&s, 20000);
+    run(120000, &s, 1, T0 - S, &out);
+    run(60000, &s, 1, T0, &out);
+    assert_kept(&s, T0);
+    s.max_spatial = -1;
+    run(60000, &s, 1, T0 + S / 2, &out);
+    assert_choice(&s, NO_VIDEO, 0);
+    assert_int_equal(s.short_us, 0);
+    s.max_spatial = 2;
+    run(60000, &s, 1, T0 + 5 * S, &out);
+    assert_kept(&s, T0 + 5 * S);
+    assert_int_equal(out.paused, 0);
+    run(60000, &s, 1, T0 + 6 * S, &out);
+    assert_choice(&s, NO_VIDEO, 0);
+    assert_int_equal(s.paused_us, T0 + 6 * S);
+}
+
+/*
+ * A shortfall that lasts pauses the stream exactly when it has lasted
+ * CQ_ALLOC_PAUSE_AFTER_US, and the priority stream is served first: with room for one
+ * lowest option, the priority one (listed last) keeps its own within the budget, and the
+ * other is the one kept over it and then paused.
+ */
+static void test_alloc_run_lasting_shortfall_pauses_at_the_mark(void **state) {
+    (void)state;
+    cq_alloc_stream_t s[2];
+    cq_alloc_result_t out = {0};
+    streams_std(s, 2, 0);
+    s[1].priority = true;
+    run(200000, s, 2, T0 - S, &out);
+    assert_choice(&s[0], 0, 0);
+    assert_choice(&s[1], 0, 0);
+
+    /* 150000: 50000 is left after the priority stream's lowest. */
+    const uint64_t ticks[] = {T0, T0 + S / 2, T0 + CQ_ALLOC_PAUSE_AFTER_US - 1};
+    for (size_t k = 0; k < sizeof ticks / sizeof ticks[0]; k++) {
+        run(150000, s, 2, ticks[k], &out);
+        assert_choice(&s[1], 0, 0);
+        assert_int_equal(s[1].short_us, 0);
+        assert_kept(&s[0], T0);
+        assert_int_equal(out.paused, 0);
+        assert_int_equal(out.video_bps, 200000);
+    }
+    run(150000, s, 2, T0 + CQ_ALLOC_PAUSE_AFTER_US, &out);
+    assert_choice(&s[0], NO_VIDEO, 0);
+    assert_int_equal(s[0].paused_us, T0 + CQ_ALLOC_PAUSE_AFTER_US);
+    assert_choice(&s[1], 0, 0);
+    assert_int_equal(s[1].paused_us, 0);
+    assert_int_equal(out.paused, 1);
+    assert_int_equal(out.video_bps, 100000);
+}
+
+/*
+ * One run where the lowest option fits ends a shortfall: the clock starts again at the next
+ * one, and the pause comes CQ_ALLOC_PAUSE_AFTER_US after that, not after the first. A
+ * stream whose budget saws around its lowest option is not paused by the saw.
+ */
+static void test_alloc_run_interrupted_shortfall_restarts_the_clock(void **state) {
+    (void)state;
+    cq_alloc_stream_t s;
+    cq_alloc_result_t out = {0};
+    stream_std(&s, 0);
+    run(100000, &s, 1, T0 - S, &out);
+    run(99999, &s, 1, T0, &out);
+    assert_kept(&s, T0);
+    run(50000, &s, 1, T0 + 600000, &out);
+    assert_kept(&s, T0);
+    run(100000, &s, 1, T0 + 700000, &out); /* fits */
+    assert_choice(&s, 0, 0);
+    assert_int_equal(s.short_us, 0);
+
+    const uint64_t again = T0 + 800000;
+    run(99999, &s, 1, again, &out);
+    assert_kept(&s, again);
+    /* The first shortfall's mark: a clock that had not restarted would pause here. */
+    run(99999, &s, 1, T0 + CQ_ALLOC_PAUSE_AFTER_US, &out);
+    assert_kept(&s, again);
+    run(99999, &s, 1, again + CQ_ALLOC_PAUSE_AFTER_US - 1, &out);
+    assert_kept(&s, again);
+    run(99999, &s, 1, again + CQ_ALLOC_PAUSE_AFTER_US, &out);
+    assert_choice(&s, NO_VIDEO, 0);
+    assert_int_equal(s.paused_us, again + CQ_ALLOC_PAUSE_AFTER_US);
+    assert_int_equal(out.paused, 1);
+}
+
+/*
+ * While the receiver's estimate is settling, a stream whose lowest option does not fit is
+ * kept and its clock does not run: short for 5 s, it is never paused. Once settled, the
+ * clock starts at the first short run, and the pause comes CQ_ALLOC_PAUSE_AFTER_US later.
+ */
+static void test_alloc_run_settling_is_never_paused(void **state) {
+    (void)state;
+    cq_alloc_stream_t s;
+    cq_alloc_result_t out = {0};
+    stream_std(&s, 0);
+    s.settling = true;
+    for (uint64_t t = 0; t <= 5 * S; t += S / 4) {
+        run(50000, &s, 1, T0 + t, &out);
+        assert_kept(&s, 0);
+        assert_int_equal(out.paused, 0);
+        assert_int_equal(out.video_bps, 100000);
+    }
+
+    s.settling = false;
+    const uint64_t settled = T0 + 5 * S + S / 4;
+    run(50000, &s, 1, settled, &out);
+    assert_kept(&s, settled);
+    run(50000, &s, 1, settled + CQ_ALLOC_PAUSE_AFTER_US - 1, &out);
+    assert_kept(&s, settled);
+    run(50000, &s, 1, settled + CQ_ALLOC_PAUSE_AFTER_US, &out);
+    assert_choice(&s, NO_VIDEO, 0);
+    assert_int_equal(s.paused_us, settled + CQ_ALLOC_PAUSE_AFTER_US);
+    assert_int_equal(out.paused, 1);
 }
 
 /* A layer not arriving is priced from the layer below times 3 (times 9 two layers up), so a
@@ -794,10 +1036,11 @@ static void test_alloc_run_unmeasured_video_is_not_paused(void **state) {
     memset(s[0].rate_bps, 0, sizeof s[0].rate_bps);
     s[0].layers = 1;
     stream_std(&s[1], 20000);
-    run(10000, s, 2, T0, &out); /* less than the audio */
+    run_lasting(10000, s, 2, T0, &out); /* less than the audio */
     assert_int_equal(s[0].choice.spatial, 0);
     assert_int_equal(s[0].cost_bps, 0);
     assert_int_equal(s[0].paused_us, 0);
+    assert_int_equal(s[0].short_us, 0); /* what costs nothing is never short */
     assert_choice(&s[1], NO_VIDEO, 0);
     assert_int_equal(out.paused, 1);
     assert_int_equal(out.video_bps, 0);
@@ -894,18 +1137,26 @@ static void test_alloc_run_more_streams_than_allocated(void **state) {
 /*
  * The randomized property test. Sets of up to 6 streams with random layers, limits, priority
  * and rates live for 40 runs each; each run has a random budget and moves the clock 0 to
- * 1.5 s. Beside the result checks (check_result), each run must hold, per stream:
+ * 1.5 s; in a third of the sets the receiver's estimate is settling for up to their first
+ * 20 runs.
+ * Beside the result checks (check_result), each run must hold, per stream:
  * - a choice is an option of the stream: spatial within its limit and layers, temporal within
  *   its limit, and above layer 0 exactly the top temporal layer its limit allows; its cost is
  *   the option's price;
+ * - which streams are paused, which are kept at their lowest over the budget, and each
+ *   one's clock (short_us) are the reference first pass's (ref_lowest): a pause only once
+ *   the lowest has not fit for 1 s, never while settling; video goes over what audio left by
+ *   exactly what the kept streams took beyond what was left to them, and by no more when
+ *   prices do not rise (a kept stream may then move to a cheaper option);
  * - a step above the last choice happens only 2 s or more after the stream's last step down
- *   or pause, and only with its price * 1.15 within what audio left;
+ *   or pause, and only with its price * 1.15 within what audio left and the kept streams
+ *   took over it;
  * - a resume happens only 3 s or more after the pause, with 1.3 * the lowest price within
  *   what audio left (a stream whose video is unmeasured is exempt: it costs nothing);
  * - when prices rise with the options (set when the rates are drawn so), nothing is left
  *   that a stream could have used: a stream below its top and not held could not afford its
  *   next step, a newly paused stream could not afford its lowest, nor a paused one past its
- *   3 s its resume;
+ *   3 s its resume; a kept stream stays at its lowest;
  * and a second allocator fed the same copy gives the same answer.
  */
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
@@ -997,8 +1248,73 @@ static void draw_rates(cq_alloc_stream_t *s, unsigned measured, bool rising) {
 typedef struct {
     uint64_t down_us;  /* our own record of its last step down or pause; 0: none */
     uint64_t pause_us; /* when it was paused; 0: not paused */
+    uint64_t short_us; /* our own record of since when its lowest has not fit; 0: it fits */
     unsigned measured;
 } shadow_t;
+
+/* What the first pass does with a stream's lowest option. */
+typedef enum {
+    REF_FREE,   /* no options, or a lowest priced 0: nothing to share */
+    REF_FITS,   /* its lowest (or its resume) fits what is left */
+    REF_KEPT,   /* short, kept at its lowest over the budget */
+    REF_PAUSED, /* stays or becomes audio only */
+} ref_lowest_t;
+
+/*
+ * The rule's first pass, written apart from alloc.c: sound off the top, then in service
+ * order (priority first, each group in the caller's order) each stream's lowest option out
+ * of what is left. A paused stream resumes 3 s after its pause with 1.3 times its lowest;
+ * any other whose lowest does not fit is kept at it, and nothing is left for those after
+ * it, until it has been short for CQ_ALLOC_PAUSE_AFTER_US (its clock stands at 0 while
+ * settling). Sets each stream's outcome and moves the shadow's clocks; returns how far the
+ * kept streams took the video over what audio left.
+ */
+static uint64_t ref_lowest(const cq_alloc_stream_t *s, shadow_t *sh, size_t n, uint32_t budget,
+                           uint64_t now, ref_lowest_t *outcome) {
+    uint64_t audio = 0, over = 0;
+    for (size_t i = 0; i < n; i++)
+        audio += s[i].audio_bps;
+    uint64_t left = budget > audio ? budget - audio : 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < n; i++) {
+            if (s[i].priority != (pass == 0))
+                continue;
+            ref_options_t o = {.n = 0};
+            ref_options(&s[i], &o);
+            /* Nothing to share: a shortfall before this counts no more. */
+            if (o.n == 0 || o.price[0] == 0) {
+                outcome[i] = REF_FREE;
+                sh[i].short_us = 0;
+                continue;
+            }
+            uint32_t lowest = o.price[0];
+            if (sh[i].pause_us != 0 && (now - sh[i].pause_us < CQ_ALLOC_PAUSE_MIN_US ||
+                                        lowest * CQ_ALLOC_RESUME_HEADROOM > (double)left)) {
+                outcome[i] = REF_PAUSED;
+                continue;
+            }
+            if (lowest <= left) {
+                outcome[i] = REF_FITS;
+                sh[i].short_us = 0;
+                left -= lowest;
+                continue;
+            }
+            if (s[i].settling) {
+                sh[i].short_us = 0;
+            } else {
+                if (sh[i].short_us == 0)
+                    sh[i].short_us = now;
+                if (now - sh[i].short_us >= CQ_ALLOC_PAUSE_AFTER_US) {
+                    outcome[i] = REF_PAUSED;
+                    continue;
+                }
+            }
+            outcome[i] = REF_KEPT;
+            over += lowest - left;
+            left = 0;
+        }
+    return over;
+}
 
 static void test_alloc_run_random_properties(void **state) {
     (void)state;
@@ -1006,9 +1322,11 @@ static void test_alloc_run_random_properties(void **state) {
     cq_alloc_stream_t s[MAXN], copy[MAXN];
     shadow_t sh[MAXN];
     unsigned steps_up = 0, resumes = 0, pauses = 0, holds = 0, unsteady = 0, gated = 0;
+    unsigned kept_over = 0, settling_over = 0, recovered = 0;
     for (int set = 0; set < SETS; set++) {
         size_t n = 1 + rnd(MAXN);
         bool rising = rnd(4) != 0;
+        int settling_runs = rnd(3) == 0 ? (int)rnd(RUNS / 2) : 0;
         uint64_t now = T0 + rnd(S);
         cq_alloc_result_t kept = {0}; /* the receiver's, between runs */
         for (size_t i = 0; i < n; i++) {
@@ -1026,16 +1344,22 @@ static void test_alloc_run_random_properties(void **state) {
             uint32_t budget = rnd(4) == 0 ? rnd(300000) : rnd(6000000);
             uint32_t steady = rnd(3) == 0 ? rnd(budget + 1) : budget;
             now += rnd(3 * S / 2);
-            for (size_t i = 0; i < n; i++)
+            for (size_t i = 0; i < n; i++) {
                 if (rnd(4) == 0)
                     draw_rates(&s[i], sh[i].measured, rising);
+                s[i].settling = r < settling_runs;
+            }
             cq_alloc_choice_t before[MAXN];
             bool priced[MAXN]; /* its choice was in force: a larger picture is a keyframe */
+            uint64_t short_before[MAXN];
             for (size_t i = 0; i < n; i++) {
                 before[i] = s[i].choice;
                 priced[i] = s[i].priced;
+                short_before[i] = sh[i].short_us;
             }
             memcpy(copy, s, sizeof s);
+            ref_lowest_t lowest[MAXN];
+            const uint64_t over = ref_lowest(s, sh, n, budget, now, lowest);
 
             cq_alloc_result_t out = kept, out2 = kept;
             run_steady(budget, steady, s, n, now, &out);
@@ -1059,13 +1383,20 @@ static void test_alloc_run_random_properties(void **state) {
 
             uint32_t audio = out.audio_bps;
             uint64_t room = budget > audio ? budget - audio : 0;
-            uint64_t left = room - out.video_bps;
+            /* Video goes over what audio left by no more than the kept streams took beyond
+             * what was left to them; with rising prices by exactly that, as nothing is left
+             * after a kept stream and nobody climbs on nothing. */
+            assert_true(out.video_bps <= room + over);
+            if (rising && over != 0)
+                assert_int_equal(out.video_bps, room + over);
+            uint64_t left = room + over - out.video_bps;
             int64_t steady_left = (int64_t)steady - audio - (int64_t)out.video_bps;
             if (out.probe_bps != 0)
                 assert_true(out.probe_bps > audio + out.video_bps);
             for (size_t i = 0; i < n; i++) {
                 ref_options_t o = {.n = 0};
                 ref_options(&s[i], &o);
+                assert_int_equal(s[i].short_us, sh[i].short_us);
                 if (o.n == 0) {
                     assert_int_equal(s[i].choice.spatial, -1);
                     sh[i].pause_us = 0;
@@ -1081,10 +1412,22 @@ static void test_alloc_run_random_properties(void **state) {
                     assert_int_equal(s[i].choice.temporal,
                                      s[i].max_temporal > 2 ? 2 : s[i].max_temporal);
 
+                assert_int_equal(is < 0, lowest[i] == REF_PAUSED);
+                if (lowest[i] == REF_KEPT) {
+                    if (s[i].settling)
+                        settling_over++;
+                    else
+                        kept_over++;
+                    if (rising)
+                        assert_int_equal(is, 0);
+                }
+                if (lowest[i] == REF_FITS && short_before[i] != 0 && was >= 0)
+                    recovered++; /* a shortfall over before it became a pause */
+
                 if (was >= 0 && is > was) {
                     steps_up++;
                     assert_false(held);
-                    assert_true(o.price[is] * CQ_ALLOC_UP_HEADROOM <= (double)room);
+                    assert_true(o.price[is] * CQ_ALLOC_UP_HEADROOM <= (double)(room + over));
                 }
                 if (was < 0 && is >= 0 && o.price[0] != 0) {
                     resumes++;
@@ -1119,6 +1462,10 @@ static void test_alloc_run_random_properties(void **state) {
                 /* Our own record of step downs and pauses, for the next run. */
                 if (is < 0 && was >= 0) {
                     pauses++;
+                    /* Only once short that long, and never while settling. */
+                    assert_false(s[i].settling);
+                    assert_true(short_before[i] != 0);
+                    assert_true(now - short_before[i] >= CQ_ALLOC_PAUSE_AFTER_US);
                     sh[i].pause_us = sh[i].down_us = now;
                     assert_int_equal(s[i].paused_us, now);
                 } else if (is >= 0) {
@@ -1136,6 +1483,9 @@ static void test_alloc_run_random_properties(void **state) {
     assert_true(holds > 20);
     assert_true(unsteady > 20);
     assert_true(gated > 20);
+    assert_true(kept_over > 20);
+    assert_true(settling_over > 20);
+    assert_true(recovered > 20);
 }
 
 int main(void) {
@@ -1152,6 +1502,11 @@ int main(void) {
         cmocka_unit_test(test_alloc_run_no_step_up_after_step_down),
         cmocka_unit_test(test_alloc_run_one_larger_picture_at_a_time),
         cmocka_unit_test(test_alloc_run_pause_and_resume),
+        cmocka_unit_test(test_alloc_run_short_dip_is_not_a_pause),
+        cmocka_unit_test(test_alloc_run_lasting_shortfall_pauses_at_the_mark),
+        cmocka_unit_test(test_alloc_run_interrupted_shortfall_restarts_the_clock),
+        cmocka_unit_test(test_alloc_run_hidden_stream_forgets_its_shortfall),
+        cmocka_unit_test(test_alloc_run_settling_is_never_paused),
         cmocka_unit_test(test_alloc_run_unmeasured_layers),
         cmocka_unit_test(test_alloc_run_unmeasured_video_is_not_paused),
         cmocka_unit_test(test_alloc_run_unmeasured_video_starts_lowest),
