@@ -72,6 +72,7 @@ void cq_ratealloc_init(cq_ratealloc_t *a, const cq_ratealloc_config_t *cfg) {
     a->frame_ms = a->cfg.audio_frame_ms;
     a->up_since_us = UP_NONE;
     a->frame_since_us = -1;
+    cq_minwin_init(&a->rtt_least, CQ_RATEALLOC_PROTECT_RTT_SECONDS);
 }
 
 /* ---- audio ------------------------------------------------------------------------------ */
@@ -137,11 +138,15 @@ static void plan_audio(cq_ratealloc_t *a, const cq_ratealloc_input_t *in, int64_
     uint32_t target = stalled(in) && in->target_bps > CQ_RATEALLOC_STALLED_BPS
                           ? CQ_RATEALLOC_STALLED_BPS
                           : in->target_bps;
-    if (in->sound_kbps != 0 && in->sound_kbps * 1000u < target)
+    uint32_t lean_by = target;
+    if (in->sound_kbps != 0 && in->sound_kbps * 1000u < target) {
         target = in->sound_kbps * 1000u;
-    if (target < CQ_RATEALLOC_RED_MIN_BPS)
+        if (target < CQ_RATEALLOC_ROOM_LEAN_BPS)
+            lean_by = target;
+    }
+    if (lean_by < CQ_RATEALLOC_RED_MIN_BPS)
         a->red_lean = true;
-    else if (target >= CQ_RATEALLOC_RED_MIN_BPS * CQ_RATEALLOC_UP_HEADROOM)
+    else if (lean_by >= CQ_RATEALLOC_RED_MIN_BPS * CQ_RATEALLOC_UP_HEADROOM)
         a->red_lean = false;
     unsigned copies = a->cfg.audio_red == 0                         ? 0
                       : bursty && pct >= CQ_RATEALLOC_DEEP_LOSS_PCT ? a->cfg.audio_red
@@ -338,7 +343,9 @@ void cq_ratealloc_update(cq_ratealloc_t *a, const cq_ratealloc_input_t *in, int6
     memset(out, 0, sizeof *out);
     a->low_kbps = in->low_kbps;
     plan_audio(a, in, now_us, out);
-    bool protect = in->rtt_us >= CQ_RATEALLOC_PROTECT_RTT_US && in->last_loss_us != 0 &&
+    if (in->rtt_us != 0)
+        a->rtt_base_us = (uint32_t)cq_minwin_update(&a->rtt_least, in->rtt_us, now_us);
+    bool protect = a->rtt_base_us >= CQ_RATEALLOC_PROTECT_RTT_US && in->last_loss_us != 0 &&
                    now_us - in->last_loss_us < CQ_RATEALLOC_PROTECT_HOLD_US;
     plan_video(a, in, protect, now_us, out);
 }

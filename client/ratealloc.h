@@ -52,6 +52,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cc/minwin.h"
+
 #define CQ_RATEALLOC_MAX_LAYERS  3
 #define CQ_RATEALLOC_VIDEO_SHARE 0.85
 #define CQ_RATEALLOC_UP_HEADROOM 1.2
@@ -104,6 +106,12 @@
  * filled before feedback showed the collapse, drained at 19 kbit/s and held the sound
  * back 1.5 s for ten seconds. */
 #define CQ_RATEALLOC_RED_MIN_BPS 100000
+/* A room the relay tells for our sound (CQLU) is a receiver's budget for this one voice,
+ * not an uplink that video shares too: under this it also drops RED's copy, as a thin
+ * uplink does; above it the copy the loss calls for still fits the room, and only Opus's
+ * bitrate and the packet size follow it. On weak-3g-3 rooms of 70-115 kbit/s came with
+ * 5 % loss in bursts, where a voice without its copy is heard broken. */
+#define CQ_RATEALLOC_ROOM_LEAN_BPS 64000
 /* While the congestion window is full (cc/estimator.h: feedback stopped keeping up with
  * what is sent, as when a link collapses, and the estimate does not know it yet) sound is
  * planned as for an estimate of this at most: Opus at its least, 60 ms packets, lean RED.
@@ -132,6 +140,11 @@
  * costs no more than the telecentre was set to send. */
 #define CQ_RATEALLOC_PROTECT_RTT_US  400000
 #define CQ_RATEALLOC_PROTECT_HOLD_US 10000000
+/* The round trip judged is the least of the last this many seconds: the path's. The one
+ * the relay reports crosses this telecentre's downlink too, and a 3G link (160 ms there
+ * and back) whose downlink queue stood 300-460 ms read over 400 and sent its base layer
+ * twice, into the queue that made it long. */
+#define CQ_RATEALLOC_PROTECT_RTT_SECONDS 10
 
 typedef struct {
     unsigned layers;         /* simulcast layers configured, 0..3 (0: no video) */
@@ -154,8 +167,9 @@ typedef struct {
     int64_t stalled_us;
     /* CQLU: the room the thinnest receiver has for our sound, kbit/s (0: none): sound is
      * planned as for an uplink of that much at most, since the relay cannot thin it.
-     * Every receiver gets that sound meanwhile: no RED copy (Opus's in-band FEC still
-     * covers a lost packet) and 40 or 60 ms packets, while one telecentre's link is thin;
+     * Every receiver gets that sound meanwhile: Opus at its least, 40 or 60 ms packets and,
+     * under CQ_RATEALLOC_ROOM_LEAN_BPS, no RED copy (Opus's in-band FEC still covers a
+     * lost packet), while one telecentre's link is thin;
      * the relay could strip the copy for that receiver alone, but a voice with its copy
      * and 20 ms headers would still fill most of a collapsed link. */
     unsigned sound_kbps;
@@ -201,6 +215,8 @@ typedef struct {
     unsigned open_audio_bps; /* what sound cost in the last plan not stalled */
     double protect_loss;     /* the loss protected against, 0..1 */
     int64_t protect_us;      /* when it was last brought up to date; 0: never */
+    cq_minwin_t rtt_least;   /* the round trips given, over CQ_RATEALLOC_PROTECT_RTT_SECONDS */
+    uint32_t rtt_base_us;    /* their least; 0: none yet */
 } cq_ratealloc_t;
 
 void cq_ratealloc_init(cq_ratealloc_t *a, const cq_ratealloc_config_t *cfg);

@@ -35,6 +35,7 @@ int cq_router_downlink_create(struct participant *p) {
     p->down->stream_share_bps = UINT32_MAX; /* nothing allocated yet */
     p->down->voice_share_bps = UINT32_MAX;
     cq_alloc_steady_init(&p->down->steady);
+    cq_minwin_init(&p->down->rtt_least, PROTECT_RTT_SECONDS);
     return 0;
 }
 
@@ -303,14 +304,14 @@ static void allocate(struct cq_router *r, struct participant *p, uint64_t now_us
  * it catches up: when its link collapses, its estimate learns of it only from feedback
  * that crossed the collapse, a second or more later, and meanwhile sound made for a
  * healthy link (74 kbit/s with its copies) overfilled a 64 kbit/s link by itself. Its
- * base layer goes twice while its round trip is long and its downlink loses
- * (PROTECT_RTT_US).
+ * base layer goes twice while its round trip, without queues, is long and its downlink
+ * loses (PROTECT_RTT_US).
  */
 void cq_router_downlink_watch(struct participant *p, bool copies, uint64_t now_us) {
     struct downlink *d = p->down;
     d->stalled = d->active && cq_cc_window_full(&d->cc, (int64_t)now_us);
     int64_t lost_at = d->cc.last_loss_us;
-    d->protect_tl0 = d->active && copies && p->stats.rtt_us >= PROTECT_RTT_US && lost_at != 0 &&
+    d->protect_tl0 = d->active && copies && d->rtt_base_us >= PROTECT_RTT_US && lost_at != 0 &&
                      (int64_t)now_us - lost_at < (int64_t)PROTECT_LOSS_HOLD_US;
 }
 

@@ -135,6 +135,10 @@
  * repairs within a few frames and pays nothing. The allocator prices the copies. */
 #define PROTECT_RTT_US       400000u
 #define PROTECT_LOSS_HOLD_US 10000000u
+/* ... the round trip being the least of the last this many seconds: the path's, not a
+ * queue's. A 3G downlink (160 ms there and back) whose queue stood 300-460 ms read 500-600
+ * and had its base layer sent twice, which kept the queue standing. */
+#define PROTECT_RTT_SECONDS 10
 /* Transport-wide feedback parsed at once: more than a 1200-byte message can report. */
 #define TWCC_MAX_PACKETS 4096
 
@@ -192,7 +196,9 @@ struct downlink {
     /* TL0 goes twice (PROTECT_RTT_US); as of the last control tick, from the loss its
      * estimator last saw in what the relay sent it. */
     bool protect_tl0;
-    uint64_t active_us; /* its first feedback */
+    cq_minwin_t rtt_least; /* the round trip's samples, over PROTECT_RTT_SECONDS */
+    uint32_t rtt_base_us;  /* their least; 0: none yet */
+    uint64_t active_us;    /* its first feedback */
     struct participant *next_backlogged;
     uint64_t next_alloc_us;
     cq_alloc_result_t alloc;
@@ -225,12 +231,17 @@ struct downlink {
 #define UPLINK_CEILING_SECONDS 5
 /* Ceiling changes smaller than this (a fraction of the one told) wait for the next repeat. */
 #define UPLINK_CEILING_STEP 0.1
-/* The sound's room is told only under this (bit/s per voice): above it any sound fits;
- * and only for a receiver whose estimate the link cut within UPLINK_SOUND_CUT_US. One that
+/* The sound's room is told only under this (bit/s per voice): above it any sound fits.
+ * Under it a publisher's sound made for its own uplink may not: on weak-3g-3 (256 kbit/s,
+ * two voices, rooms of 70-115 kbit/s) a publisher whose uplink was estimated at 560 sent
+ * Opus at 32 kbit/s with two deep RED copies, 80 kbit/s a voice on the wire, and its
+ * receivers' video was paused for want of what was left (it was 64 kbit/s, under which
+ * a room also drops RED's copy: client/ratealloc.h). Told only for a receiver whose
+ * estimate the link cut within UPLINK_SOUND_CUT_US. One that
  * receives sound alone and was never congested has an estimate of what it was sent (the
  * estimator grows to 1.5 times what arrives): a voice of 40 kbit/s made it 70, and a room
  * told from that thinned the sound, which lowered the estimate, for good. */
-#define UPLINK_SOUND_THIN_BPS 64000u
+#define UPLINK_SOUND_THIN_BPS 128000u
 #define UPLINK_SOUND_CUT_US   10000000
 _Static_assert(UPLINK_SOUND_THIN_BPS / 1000 <= UINT8_MAX, "the room fits CQLU's byte");
 

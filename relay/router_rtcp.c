@@ -255,6 +255,8 @@ static void receiver_report(struct participant *p, const cq_rtcp_reports_t *repo
             p->stats.rtt_us = p->stats.rtt_us ? p->stats.rtt_us - p->stats.rtt_us / 8 + sample / 8
                                               : (sample ? sample : 1);
             cq_cc_set_rtt(&p->down->cc, p->stats.rtt_us);
+            p->down->rtt_base_us =
+                (uint32_t)cq_minwin_update(&p->down->rtt_least, sample, (int64_t)now_us);
             break;
         }
     }

@@ -716,6 +716,54 @@ static void test_ratealloc_red_lean_and_stalled(void **state) {
     assert_int_equal(p.audio_frame_ms, CQ_RATEALLOC_DEEP_FRAME_MS);
 }
 
+/* The round trip that decides the copies is the least of the last seconds: the path's. A
+ * 3G link of 160 ms whose queue makes it read 600 ms for a few seconds does not send its
+ * base layer twice into that queue; a path that stays long (VSAT) does, once its short
+ * round trips are older than the window. */
+static void test_ratealloc_protect_tl0_judges_the_path(void **state) {
+    (void)state;
+    cq_ratealloc_config_t c = config();
+    cq_ratealloc_t a;
+    cq_ratealloc_init(&a, &c);
+    int64_t t = 0;
+    cq_ratealloc_input_t in = {.target_bps = 300000, .rtt_us = 160000};
+    run_steps(&a, &in, &t, 8);
+    in.rtt_us = 600000;
+    in.last_loss_us = t;
+    for (int i = 0; i < (int)(CQ_RATEALLOC_PROTECT_RTT_SECONDS * 1000000 / STEP_US) - 8; i++) {
+        in.last_loss_us = t + STEP_US;
+        assert_int_equal(run_steps(&a, &in, &t, 1).protect_tl0, 0);
+    }
+    in.last_loss_us = t + 12 * STEP_US;
+    assert_int_equal(run_steps(&a, &in, &t, 12).protect_tl0 & 1, 1);
+}
+
+/* A room between CQ_RATEALLOC_ROOM_LEAN_BPS and CQ_RATEALLOC_RED_MIN_BPS is a receiver's
+ * budget for this voice alone: Opus at its least and 40 ms packets, but RED's copy stays
+ * (a 3G link's bursts take a voice without it apart); under it the copy goes too. */
+static void test_ratealloc_sound_room_keeps_copy(void **state) {
+    (void)state;
+    cq_ratealloc_config_t c = config();
+    cq_ratealloc_t a;
+    cq_ratealloc_init(&a, &c);
+    int64_t t = 0;
+    cq_ratealloc_input_t in = {.target_bps = 600000};
+    cq_ratealloc_plan_t healthy = run_steps(&a, &in, &t, 4);
+    assert_true(healthy.audio_bps > CQ_RATEALLOC_AUDIO_MIN_BPS);
+    in.sound_kbps = 90;
+    cq_ratealloc_plan_t p = run_steps(&a, &in, &t, 1);
+    assert_int_equal(p.audio_bps, CQ_RATEALLOC_AUDIO_MIN_BPS);
+    assert_int_equal(p.audio_frame_ms, 40);
+    assert_false(p.audio_red_lean);
+    assert_true(p.audio_cost_bps < 90000);
+    in.sound_kbps = CQ_RATEALLOC_ROOM_LEAN_BPS / 1000 - 1;
+    p = run_steps(&a, &in, &t, 1);
+    assert_true(p.audio_red_lean);
+    in.sound_kbps = 0;
+    p = run_steps(&a, &in, &t, 1);
+    assert_false(p.audio_red_lean);
+}
+
 /* The relay says a receiver has 36 kbit/s for our sound (CQLU): sound is planned as for
  * an uplink of that much (Opus at its least, 60 ms, lean) however fast our own uplink is,
  * and video gets what that leaves; when the room goes, RED's copy comes back at once and
@@ -780,6 +828,8 @@ int main(void) {
         cmocka_unit_test(test_ratealloc_deep_red_cheaper),
         cmocka_unit_test(test_ratealloc_red_lean_and_stalled),
         cmocka_unit_test(test_ratealloc_sound_room),
+        cmocka_unit_test(test_ratealloc_sound_room_keeps_copy),
+        cmocka_unit_test(test_ratealloc_protect_tl0_judges_the_path),
         cmocka_unit_test(test_ratealloc_audio_only_and_one_layer),
         cmocka_unit_test(test_ratealloc_step_up_waits_for_proof),
         cmocka_unit_test(test_ratealloc_wandering_estimate_not_taken),
