@@ -98,6 +98,7 @@
  * ones read 120-280. Rural radio's +-10 ms (about 7) leaves its clusters judged. */
 #define PROBE_JITTER_SPANS 3.0
 #define JITTER_GAIN_GROUPS 16
+#define JITTER_CLIP_MS     100.0
 /* An overuse this soon after a cluster filled the link, while the sender was sending
  * under LINK_APP_LIMITED of what the link was measured to carry, backs off from the link's
  * rate rather than from what happened to arrive. A probe for room fills the link's queue,
@@ -301,7 +302,10 @@ static bool add_delta(cq_cc_t *cc, double d_ms, double send_delta_ms, int64_t ar
     cc->accumulated_ms += d_ms;
     /* A plain mean over the first groups, so that a start's probes are judged with it. */
     cc->jitter_groups += cc->jitter_groups < JITTER_GAIN_GROUPS;
-    cc->jitter_ms += (fabs(d_ms) - cc->jitter_ms) / cc->jitter_groups;
+    /* Clipped: one difference across a queue let go (hundreds of milliseconds) is not the
+     * link's jitter, and unclipped it voided every probe for the next half second. */
+    double jd = fabs(d_ms) < JITTER_CLIP_MS ? fabs(d_ms) : JITTER_CLIP_MS;
+    cc->jitter_ms += (jd - cc->jitter_ms) / cc->jitter_groups;
     /* Smoothing per group, as libwebrtc's, for groups SMOOTHING_GROUP_MS apart or more;
      * denser groups are smoothed as much per unit of time, or sound at 100 packets a
      * second would follow the link's jitter packet by packet. */
@@ -373,8 +377,13 @@ static bool group_packet(cq_cc_t *cc, int64_t send_us, int64_t arrival_us, uint3
 
 static void acked_add(cq_cc_t *cc, int64_t send_us, int64_t arrival_us, uint32_t bytes) {
     cc->acked[cc->acked_next] = (cq_cc_acked_t){send_us, arrival_us, bytes};
-    if (cc->acked_first_us == 0)
+    /* A gap of a window or more (an outage, a long silence), or an arrival clock that went
+     * back, starts the measure over: what arrives next spans less than a window again. */
+    if (cc->acked_first_us == 0 || arrival_us - cc->acked_last_us > ACKED_WINDOW_US ||
+        cc->acked_last_us - arrival_us > ACKED_WINDOW_US) {
         cc->acked_first_us = arrival_us;
+        cc->acked_last_us = arrival_us;
+    }
     cc->acked_last_us = max64(cc->acked_last_us, arrival_us);
     cc->acked_next = (cc->acked_next + 1) % CQ_CC_ACKED_MAX;
     if (cc->acked_n < CQ_CC_ACKED_MAX)
@@ -388,7 +397,8 @@ static void acked_add(cq_cc_t *cc, int64_t send_us, int64_t arrival_us, uint32_t
  * delays each packet by its own +-40 ms (3G) puts those two about 80 ms further apart
  * than the link's rate does, and over half a second a full 256 kbit/s link read 200-210
  * kbit/s. Every overuse backed off from that, and the estimate sat at 150-170 kbit/s
- * while 230-260 arrived. The ring is in feedback order, which is send order. */
+ * while 230-260 arrived. The ring is in feedback order, which is send order but for a
+ * packet first reported lost and then as arrived: a few such move an edge by a packet. */
 static void acked_rates(const cq_cc_t *cc, uint32_t *arrived_bps, uint32_t *sent_bps) {
     int64_t latest = 0;
     for (unsigned i = 0; i < cc->acked_n; i++)

@@ -112,7 +112,7 @@ typedef struct {
     /* Throughput of what arrived, over the last 500 ms of arrivals. */
     cq_cc_acked_t acked[CQ_CC_ACKED_MAX];
     unsigned acked_n, acked_next;
-    int64_t acked_first_us, acked_last_us; /* the first and latest arrival ever acked */
+    int64_t acked_first_us, acked_last_us; /* the first arrival since a gap, the latest */
     uint32_t acked_bps;
     uint32_t acked_sent_bps; /* the same packets' rate as they were sent */
 

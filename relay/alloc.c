@@ -174,6 +174,10 @@ void cq_alloc_run(uint32_t budget_bps, uint32_t steady_bps, cq_alloc_stream_t *s
                 order[m++] = i;
 
     options_t opts[CQ_ALLOC_MAX_STREAMS];
+    /* Whether a stream's lowest option fits is judged on what the streams that fit leave:
+     * one kept over the budget leaves nothing, and the streams after it, which would fit
+     * if it went, would run out their second and be paused in its place. */
+    uint32_t fit_left = left.now;
     for (size_t k = 0; k < m; k++) {
         cq_alloc_stream_t *st = &s[order[k]];
         options_t *o = &opts[k];
@@ -188,12 +192,15 @@ void cq_alloc_run(uint32_t budget_bps, uint32_t steady_bps, cq_alloc_stream_t *s
         double need = o->price[0] * (paused ? CQ_ALLOC_RESUME_HEADROOM : 1.0);
         if (paused && (now_us - st->paused_us < CQ_ALLOC_PAUSE_MIN_US || need > left.now))
             continue; /* stays audio only */
-        if (need <= left.now || st->settling) {
+        if (need <= fit_left) {
+            st->short_us = 0;
+            fit_left -= o->price[0];
+        } else if (st->settling) {
             st->short_us = 0;
         } else {
             if (st->short_us == 0)
                 st->short_us = now_us ? now_us : 1;
-            if (now_us - st->short_us >= CQ_ALLOC_PAUSE_AFTER_US)
+            else if (now_us >= st->short_us && now_us - st->short_us >= CQ_ALLOC_PAUSE_AFTER_US)
                 continue; /* becomes audio only */
         }
         o->current = 0;

@@ -20,9 +20,10 @@
  * - one stream at a time steps to a larger picture, and the next not before
  *   CQ_ALLOC_LARGER_GAP_US: each step brings a keyframe, and two at once on a 512 kbit/s
  *   rural radio link stood 116-126 ms in its queue ahead of every voice it carried;
- * - a stream whose lowest option does not fit is paused (audio only), and resumes only
- *   when the lowest option fits with CQ_ALLOC_RESUME_HEADROOM, and not before
- *   CQ_ALLOC_PAUSE_MIN_US have passed.
+ * - a stream whose lowest option does not fit (in what the streams that fit leave) is
+ *   kept at it for CQ_ALLOC_PAUSE_AFTER_US, over the budget, and then paused (audio
+ *   only); it resumes only when the lowest option fits with CQ_ALLOC_RESUME_HEADROOM, and
+ *   not before CQ_ALLOC_PAUSE_MIN_US have passed.
  *
  * A layer the publisher stopped sending (nobody used it, so its encoder was switched off)
  * has no measured cost: it is priced from the layer below (CQ_ALLOC_LAYER_FACTOR times),
@@ -57,8 +58,9 @@
  * comes back at a keyframe, so a dip of the estimate shorter than this (the estimator's
  * cut and climb on a 3G link's jitter, or its start, whose probes fill the queue: 113
  * kbit/s a second into a 256 kbit/s link) froze a picture for 3.3-3.6 s in half of
- * weak-3g-3's runs. A link that collapsed is still audio-only within a second of its
- * estimate knowing it. */
+ * weak-3g-3's runs. A link that collapses mid-session is still audio-only (or at its
+ * lowest option, which collapse's target allows) within a second of its estimate
+ * knowing it; in a receiver's first 4 s, not before 5. */
 #define CQ_ALLOC_PAUSE_AFTER_US 1000000u
 #define CQ_ALLOC_LAYER_FACTOR   3u
 /* Longer than the estimate's saw on a link the relay fills: on radio-3's 512 kbit/s

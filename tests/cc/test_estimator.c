@@ -1036,6 +1036,48 @@ static void test_cc_jittered_probe_is_void(void **state) {
     assert_true(st.probe_bps > 150000);
 }
 
+/* One burst of 30 packets of 300 bytes 10 ms apart from *seq on, whose delay grows by 4 ms
+ * a packet (a queue building: an overuse), reported at once. Its arrivals span 406 ms,
+ * less than the window what arrived is measured over. Returns the target after it. */
+static uint32_t queue_building_burst(cq_cc_t *cc, int64_t start_us, uint16_t *seq) {
+    cq_twcc_packet_t pk[30];
+    for (unsigned i = 0; i < 30; i++, (*seq)++) {
+        int64_t sent = start_us + i * 10000;
+        cq_cc_on_sent(cc, *seq, 300, sent, -1);
+        pk[i] = (cq_twcc_packet_t){
+            .arrival_us = sent + 50000 + i * 4000, .seq = *seq, .received = true};
+    }
+    cq_cc_on_feedback(cc, pk, 30, start_us + 30 * 10000 + 200000);
+    return cq_cc_target_bps(cc);
+}
+
+/* What arrived is a measure only once arrivals have spanned a whole window: the start's
+ * first overuse, and the first after an outage of a few seconds, back off from the
+ * estimate (to 85 %), not from the 170 kbit/s that arrived over the first 406 ms. Backing
+ * off from that cut a 256 kbit/s 3G link's estimate from 300 to 110 kbit/s at weak-3g-3's
+ * starts, where the overuses after it held it for seconds. */
+static void test_cc_start_backs_off_from_its_estimate(void **state) {
+    (void)state;
+    cq_cc_t cc;
+    assert_int_equal(cq_cc_init(&cc, &(cq_cc_config_t){300000, 30000, 5000000}), 0);
+    uint16_t seq = 0;
+    uint32_t first = queue_building_burst(&cc, 1000000, &seq);
+    cq_cc_stats_t st;
+    cq_cc_stats(&cc, &st);
+    print_message("after the first burst: %u kbit/s (%llu overuses, %u kbit/s arrived)\n",
+                  first / 1000, (unsigned long long)st.overuses, st.acked_bps / 1000);
+    assert_int_equal(st.overuses, 1);
+    assert_true(st.acked_bps < 200000);
+    assert_in_range(first, 250000, 256000);
+    /* Three seconds of nothing, then the same: the measure starts over. */
+    uint32_t again = queue_building_burst(&cc, 4500000, &seq);
+    cq_cc_stats(&cc, &st);
+    print_message("after the outage: %u kbit/s (%llu overuses)\n", again / 1000,
+                  (unsigned long long)st.overuses);
+    assert_int_equal(st.overuses, 2);
+    assert_in_range(again, (uint32_t)(first * 0.85) - 1000, (uint32_t)(first * 0.85) + 1000);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cc_config_and_unknown_feedback),
@@ -1045,6 +1087,7 @@ int main(void) {
         cmocka_unit_test(test_cc_loss_runs_need_evidence),
         cmocka_unit_test(test_cc_bunched_probe_is_void),
         cmocka_unit_test(test_cc_jittered_probe_is_void),
+        cmocka_unit_test(test_cc_start_backs_off_from_its_estimate),
         cmocka_unit_test_teardown(test_cc_converges_to_capped_link, teardown),
         cmocka_unit_test_teardown(test_cc_backs_off_when_link_drops, teardown),
         cmocka_unit_test_teardown(test_cc_steady_with_random_loss, teardown),

@@ -833,6 +833,41 @@ static void test_alloc_run_short_dip_is_not_a_pause(void **state) {
     assert_choice(&s, 2, 2);
 }
 
+/* A stream kept over the budget does not make the ones after it short: whether they fit
+ * is judged on what the streams that fit leave. A (160 kbit/s at its lowest) stops
+ * fitting half a second after B (100) did; on 150 kbit/s B fits if A goes, so A is the
+ * one paused, a second after its own shortfall began, and B's clock stopped when A's
+ * started. Judged on what was left after A, B ran out its second first and was paused in
+ * A's place, and A after it: no video at all on a budget that carries B. */
+static void test_alloc_run_kept_stream_does_not_pause_the_next(void **state) {
+    (void)state;
+    cq_alloc_stream_t s[2];
+    cq_alloc_result_t out = {0};
+    streams_std(s, 2, 0);
+    s[0].rate_bps[0][0] = 160000;
+    s[0].rate_bps[0][1] = 210000;
+    s[0].rate_bps[0][2] = 260000;
+    run(260000, s, 2, T0 - S, &out);
+    assert_choice(&s[0], 0, 0);
+    assert_choice(&s[1], 0, 0);
+    run(200000, s, 2, T0, &out);
+    assert_int_equal(s[0].short_us, 0);
+    assert_kept(&s[1], T0);
+    run(150000, s, 2, T0 + S / 2, &out);
+    assert_kept(&s[0], T0 + S / 2);
+    assert_choice(&s[1], 0, 0);
+    assert_int_equal(s[1].short_us, 0);
+    run(150000, s, 2, T0 + S, &out);
+    assert_choice(&s[1], 0, 0);
+    assert_int_equal(s[1].paused_us, 0);
+    assert_int_equal(out.paused, 0);
+    run(150000, s, 2, T0 + 3 * S / 2, &out);
+    assert_choice(&s[0], NO_VIDEO, 0);
+    assert_int_equal(s[0].paused_us, T0 + 3 * S / 2);
+    assert_choice(&s[1], 0, 0);
+    assert_int_equal(out.video_bps, 100000);
+}
+
 /* A stream the subscriber hid (or whose video stopped arriving) in the middle of a
  * shortfall starts it over when it is back: shown again 5 s later on a budget still
  * short, it is kept for CQ_ALLOC_PAUSE_AFTER_US, not paused at once on the old clock. */
@@ -1275,6 +1310,7 @@ static uint64_t ref_lowest(const cq_alloc_stream_t *s, shadow_t *sh, size_t n, u
     for (size_t i = 0; i < n; i++)
         audio += s[i].audio_bps;
     uint64_t left = budget > audio ? budget - audio : 0;
+    uint64_t fit = left; /* what the streams that fit leave: whether one fits is judged on it */
     for (int pass = 0; pass < 2; pass++)
         for (size_t i = 0; i < n; i++) {
             if (s[i].priority != (pass == 0))
@@ -1293,10 +1329,12 @@ static uint64_t ref_lowest(const cq_alloc_stream_t *s, shadow_t *sh, size_t n, u
                 outcome[i] = REF_PAUSED;
                 continue;
             }
-            if (lowest <= left) {
+            if (lowest <= fit) {
                 outcome[i] = REF_FITS;
                 sh[i].short_us = 0;
-                left -= lowest;
+                fit -= lowest;
+                over += lowest > left ? lowest - left : 0;
+                left = lowest > left ? 0 : left - lowest;
                 continue;
             }
             if (s[i].settling) {
@@ -1310,8 +1348,8 @@ static uint64_t ref_lowest(const cq_alloc_stream_t *s, shadow_t *sh, size_t n, u
                 }
             }
             outcome[i] = REF_KEPT;
-            over += lowest - left;
-            left = 0;
+            over += lowest > left ? lowest - left : 0;
+            left = lowest > left ? 0 : left - lowest;
         }
     return over;
 }
@@ -1506,6 +1544,7 @@ int main(void) {
         cmocka_unit_test(test_alloc_run_lasting_shortfall_pauses_at_the_mark),
         cmocka_unit_test(test_alloc_run_interrupted_shortfall_restarts_the_clock),
         cmocka_unit_test(test_alloc_run_hidden_stream_forgets_its_shortfall),
+        cmocka_unit_test(test_alloc_run_kept_stream_does_not_pause_the_next),
         cmocka_unit_test(test_alloc_run_settling_is_never_paused),
         cmocka_unit_test(test_alloc_run_unmeasured_layers),
         cmocka_unit_test(test_alloc_run_unmeasured_video_is_not_paused),
