@@ -934,26 +934,33 @@ static void test_cc_config_and_unknown_feedback(void **state) {
     assert_int_equal(st.packets_reported, 1);
 }
 
-/* One probe cluster by hand: sent at its rate, its arrivals spaced by arrive_gap_us, then
- * reported. Returns the target after the report. */
-static uint32_t probe_once(cq_cc_t *cc, int64_t arrive_gap_us, cq_cc_stats_t *st) {
-    assert_int_equal(cq_cc_init(cc, &(cq_cc_config_t){200000, 30000, 5000000}), 0);
+/* The probe cluster the estimator hands out at now, sent by hand in 1200-byte packets
+ * numbered from seq at its rate, its arrivals spaced by arrive_gap_us, reported at
+ * now + report_after_us. Returns the target after the report. */
+static uint32_t send_probe(cq_cc_t *cc, int64_t now, uint16_t seq, int64_t arrive_gap_us,
+                           int64_t report_after_us, cq_cc_stats_t *st) {
     uint32_t rate;
     unsigned packets;
     int id;
-    int64_t now = 1000000;
     assert_true(cq_cc_probe_next(cc, now, &rate, &packets, &id));
     int64_t gap = 1200 * 8 * 1000000LL / rate;
     cq_twcc_packet_t pk[64];
     assert_true(packets <= 64);
     for (unsigned i = 0; i < packets; i++) {
-        cq_cc_on_sent(cc, (uint16_t)i, 1200, now + i * gap, id);
-        pk[i] = (cq_twcc_packet_t){
-            .arrival_us = now + 50000 + i * arrive_gap_us, .seq = (uint16_t)i, .received = true};
+        cq_cc_on_sent(cc, (uint16_t)(seq + i), 1200, now + i * gap, id);
+        pk[i] = (cq_twcc_packet_t){.arrival_us = now + 50000 + i * arrive_gap_us,
+                                   .seq = (uint16_t)(seq + i),
+                                   .received = true};
     }
-    cq_cc_on_feedback(cc, pk, packets, now + 200000);
+    cq_cc_on_feedback(cc, pk, packets, now + report_after_us);
     cq_cc_stats(cc, st);
     return cq_cc_target_bps(cc);
+}
+
+/* One probe cluster by hand on a fresh estimator. */
+static uint32_t probe_once(cq_cc_t *cc, int64_t arrive_gap_us, cq_cc_stats_t *st) {
+    assert_int_equal(cq_cc_init(cc, &(cq_cc_config_t){200000, 30000, 5000000}), 0);
+    return send_probe(cc, 1000000, 0, arrive_gap_us, 200000, st);
 }
 
 /* A probe cluster that arrives as it was sent shows the link carries its rate; one that
@@ -985,7 +992,7 @@ static uint32_t probe_after_media(cq_cc_t *cc, int64_t jitter_us, int64_t arrive
                                   cq_cc_stats_t *st) {
     assert_int_equal(cq_cc_init(cc, &(cq_cc_config_t){200000, 30000, 5000000}), 0);
     int64_t now = 1000000;
-    cq_twcc_packet_t pk[64];
+    cq_twcc_packet_t pk[20];
     uint16_t seq = 0;
     for (unsigned i = 0; i < 20; i++, seq++) {
         cq_cc_on_sent(cc, seq, 300, now + i * 60000, -1);
@@ -995,21 +1002,7 @@ static uint32_t probe_after_media(cq_cc_t *cc, int64_t jitter_us, int64_t arrive
     }
     now += 20 * 60000;
     cq_cc_on_feedback(cc, pk, 20, now + 100000);
-    uint32_t rate;
-    unsigned packets;
-    int id;
-    assert_true(cq_cc_probe_next(cc, now, &rate, &packets, &id));
-    int64_t gap = 1200 * 8 * 1000000LL / rate;
-    assert_true(packets <= 64);
-    for (unsigned i = 0; i < packets; i++) {
-        cq_cc_on_sent(cc, (uint16_t)(seq + i), 1200, now + i * gap, id);
-        pk[i] = (cq_twcc_packet_t){.arrival_us = now + 50000 + i * arrive_gap_us,
-                                   .seq = (uint16_t)(seq + i),
-                                   .received = true};
-    }
-    cq_cc_on_feedback(cc, pk, packets, now + 300000);
-    cq_cc_stats(cc, st);
-    return cq_cc_target_bps(cc);
+    return send_probe(cc, now, seq, arrive_gap_us, 300000, st);
 }
 
 /* A cluster that arrived over a span the link's jitter alone could squeeze says nothing
