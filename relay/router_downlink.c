@@ -218,9 +218,32 @@ void cq_router_probe(struct cq_router *r, struct participant *p, uint64_t now_us
     }
 }
 
+/*
+ * What one video layer costs per temporal layer, keyframes left out: its last full
+ * second; before it has one, what its current window holds so far, once that window is
+ * PRICE_EARLY_US old. Without that early price a publisher's first second or two of
+ * video went to every receiver at its top layer whatever the receiver's estimate: two
+ * publishers' top layers into a 256 kbit/s link stood a second in its pacer (weak-3g-3),
+ * past the age at which the relay still holds a packet to repair, and the picture froze
+ * 3-6 s. Returns false when nothing of the layer is measured yet.
+ */
+static bool layer_rates(const struct stream *st, uint64_t now_us, uint32_t out[CQ_ALLOC_TEMPORAL]) {
+    uint64_t sum = 0;
+    for (unsigned t = 0; t < CQ_ALLOC_TEMPORAL; t++)
+        sum += out[t] = st->tid_rate_bps[t];
+    if (sum != 0)
+        return true;
+    uint64_t elapsed = now_us - st->window_start_us;
+    if (st->window_start_us == 0 || now_us < st->window_start_us || elapsed < PRICE_EARLY_US)
+        return false;
+    for (unsigned t = 0; t < CQ_ALLOC_TEMPORAL; t++)
+        sum += out[t] = (uint32_t)(st->tid_window_bytes[t] * 8u * 1000000u / elapsed);
+    return sum != 0;
+}
+
 /* What consumer c's stream costs, as the allocator prices it: with its base layer twice
  * where the subscriber's downlink protects it (PROTECT_RTT_US). */
-static void price_consumer(const struct session *s, struct consumer *c) {
+static void price_consumer(const struct session *s, struct consumer *c, uint64_t now_us) {
     bool twice = tl0_copied(c);
     const struct participant *pub = c->publisher;
     cq_alloc_stream_t *a = &c->alloc;
@@ -232,13 +255,16 @@ static void price_consumer(const struct session *s, struct consumer *c) {
         if (st->kind == STREAM_AUDIO) {
             a->audio_bps = (uint32_t)st->rate_bps;
         } else if (st->kind == STREAM_VIDEO && st->layer < CQ_ALLOC_SPATIAL &&
-                   st->last_packet_us != 0 && st->rate_bps != 0) {
-            /* Cumulative in the temporal layer, keyframes left out (a second of nothing
-             * but a keyframe is not measured yet). Without temporal layers every packet
-             * counts as TID 0, so each TID costs the whole layer. */
-            uint32_t sum = twice ? st->tid_rate_bps[0] : 0;
+                   st->last_packet_us != 0) {
+            /* Cumulative in the temporal layer (a second of nothing but a keyframe is not
+             * measured yet). Without temporal layers every packet counts as TID 0, so each
+             * TID costs the whole layer. */
+            uint32_t rates[CQ_ALLOC_TEMPORAL];
+            if (!layer_rates(st, now_us, rates))
+                continue;
+            uint32_t sum = twice ? rates[0] : 0;
             for (unsigned t = 0; t < CQ_ALLOC_TEMPORAL; t++) {
-                sum += st->tid_rate_bps[t];
+                sum += rates[t];
                 a->rate_bps[st->layer][t] = sum;
             }
         }
@@ -249,9 +275,19 @@ static void price_consumer(const struct session *s, struct consumer *c) {
     a->settling = !c->subscriber->down->settled;
 }
 
+/* Whether the allocator has measured what c's publisher sends (any layer's rate): until
+ * then its choice for c is only its starting point, the lowest option. */
+static bool alloc_measured(const cq_alloc_stream_t *a) {
+    for (unsigned s = 0; s < CQ_ALLOC_SPATIAL; s++)
+        for (unsigned t = 0; t < CQ_ALLOC_TEMPORAL; t++)
+            if (a->rate_bps[s][t] != 0)
+                return true;
+    return false;
+}
+
 /* Shares p's downlink estimate among the publishers it receives and moves each consumer
  * whose share changed. */
-static void allocate(struct cq_router *r, struct participant *p, uint64_t now_us) {
+static void allocate(struct cq_router *r, struct participant *p, bool first, uint64_t now_us) {
     struct downlink *d = p->down;
     struct consumer *cs[CQ_ALLOC_MAX_STREAMS];
     cq_alloc_stream_t streams[CQ_ALLOC_MAX_STREAMS];
@@ -261,7 +297,7 @@ static void allocate(struct cq_router *r, struct participant *p, uint64_t now_us
         struct consumer *c = q == p ? NULL : find_consumer(q, p);
         if (c == NULL)
             continue;
-        price_consumer(p->session, c);
+        price_consumer(p->session, c, now_us);
         cs[n] = c;
         streams[n++] = c->alloc;
     }
@@ -271,9 +307,14 @@ static void allocate(struct cq_router *r, struct participant *p, uint64_t now_us
     for (size_t i = 0; i < n; i++) {
         cq_alloc_choice_t before = cs[i]->alloc.choice;
         cs[i]->alloc = streams[i];
-        if (before.spatial != streams[i].choice.spatial ||
-            before.temporal != streams[i].choice.temporal)
+        /* The choice changed, or what it rests on (the estimate's first figure, the
+         * publisher's first prices: cq_router_alloc_spatial). */
+        bool priced = alloc_measured(&streams[i]);
+        if (first || priced != cs[i]->alloc_priced || before.spatial != streams[i].choice.spatial ||
+            before.temporal != streams[i].choice.temporal) {
+            cs[i]->alloc_priced = priced;
             cq_router_update_target(r, cs[i], now_us);
+        }
     }
     p->stats.video_paused = d->alloc.paused;
     if (!d->lean_audio && budget < d->alloc.audio_bps)
@@ -320,26 +361,24 @@ bool cq_router_alloc_settled(const struct consumer *c) {
     return d != NULL && d->active && d->settled;
 }
 
-/* Whether the allocator has measured what c's publisher sends (any layer's rate): until
- * then its choice for c is only its starting point, the lowest option. */
-static bool alloc_measured(const cq_alloc_stream_t *a) {
-    for (unsigned s = 0; s < CQ_ALLOC_SPATIAL; s++)
-        for (unsigned t = 0; t < CQ_ALLOC_TEMPORAL; t++)
-            if (a->rate_bps[s][t] != 0)
-                return true;
-    return false;
-}
-
 int cq_router_alloc_spatial(const struct consumer *c, unsigned *temporal) {
     const struct downlink *d = c->subscriber->down;
-    /* No estimate yet, or nothing of the publisher's video measured to share it out: no
-     * limit. A consumer sent to the lowest layer meanwhile (the allocator's starting
-     * point), because a publisher's layers became known in the tenth of a second before
-     * the next allocation, switched down and up again a moment later: two keyframes and
-     * 200-270 ms of frozen picture on a LAN at the start of a session. */
-    if (d == NULL || !d->active || !alloc_measured(&c->alloc)) {
+    /* No estimate yet: no limit. */
+    if (d == NULL || !d->active) {
         *temporal = CQ_ALLOC_TEMPORAL;
         return CQ_ALLOC_SPATIAL - 1;
+    }
+    /* Nothing of the publisher's video measured to share out yet (layer_rates): the top
+     * layer where the estimate has room for any layer, the lowest where it does not.
+     * Taking the lowest on a LAN, because a publisher's layers became known in the tenth
+     * of a second before the next allocation, switched a receiver down and up again a
+     * moment later: two keyframes and 200-270 ms of frozen picture at the start of a
+     * session. Taking the top on a 256 kbit/s link, two publishers' first keyframes and
+     * top layers stood a second in its pacer, and the repairs of what its link lost there
+     * came too late to mend anything (weak-3g-3: 2.4-6 s frozen). */
+    if (!alloc_measured(&c->alloc)) {
+        *temporal = CQ_ALLOC_TEMPORAL;
+        return cq_cc_target_bps(&d->cc) >= UNPRICED_TOP_BPS ? CQ_ALLOC_SPATIAL - 1 : 0;
     }
     *temporal = c->alloc.choice.temporal;
     return c->alloc.choice.spatial;
@@ -373,6 +412,6 @@ void cq_router_on_twcc(struct cq_router *r, struct participant *p, const cq_rtcp
     p->stats.pace_bps = pace;
     if (first || now_us >= d->next_alloc_us) {
         d->next_alloc_us = now_us + ALLOC_INTERVAL_US;
-        allocate(r, p, now_us);
+        allocate(r, p, first, now_us);
     }
 }

@@ -54,7 +54,11 @@
 #define RTT_GUESS_US      CQ_NACK_RTT_GUESS_US
 #define UPSTREAM_NACK_MAX 64
 #define RTX_CACHE_PACKETS CQ_CONSUMER_HISTORY
-#define RTX_CACHE_AGE_US  1000000u
+/* A packet is repaired for as long as a receiver may ask for it: it may wait in the
+ * receiver's pacer up to PACE_MAX_AGE_US, and the receiver asks for up to
+ * CQ_NACK_MAX_AGE_US after it found it missing. Counted from its arrival at the relay,
+ * a second left unanswered every request for what stood 0.6-1 s in a pacer. */
+#define RTX_CACHE_AGE_US (PACE_MAX_AGE_US + CQ_NACK_MAX_AGE_US)
 /* A switch at a keyframe whose start came late sends on at most this many packets of what
  * followed it (relay/router.c, replay_after_late_keyframe): a 640x360 keyframe is some 40,
  * and the start's repair is a round trip behind them. */
@@ -120,6 +124,12 @@
 #define PACE_QUEUE_MIN_BYTES 24000u
 /* Packet buffers shared by every receiver's queue on a worker (6 MiB). */
 #define PACE_POOL_PACKETS 4096
+/* A video layer is priced from what its first window holds once the window is this old
+ * (router_downlink.c: layer_rates): three or four frames at the rates chasqui sends. */
+#define PRICE_EARLY_US 400000u
+/* Until then a receiver whose estimate is under this gets the lowest layer, from this
+ * the top: twice the start rate, which only a probe finds (router_downlink.c). */
+#define UNPRICED_TOP_BPS (2u * DOWNLINK_START_BPS)
 /* Layers are re-allocated at most this often (feedback comes every 100 ms). */
 #define ALLOC_INTERVAL_US 100000u
 /* Probes: padding-only RTX packets (RFC 4588 lets a receiver drop them unread) of at most
@@ -160,7 +170,7 @@ struct stream {
     uint64_t keyframes;
     uint64_t last_packet_us; /* 0: nothing yet */
     cq_rtp_recv_stats_t rx;  /* what the relay received: its receiver reports */
-    cq_rtxcache_t cache;     /* video: the last second, for receivers' NACKs */
+    cq_rtxcache_t cache;     /* video: the last two seconds, for receivers' NACKs */
     cq_nack_tracker_t *nack; /* video: gaps in what the publisher sent */
     /* Bitrate over the last full second, for the RTX budget of its consumers; and of
      * video, per temporal layer and without its keyframes, for the allocator: a keyframe
@@ -178,6 +188,7 @@ struct consumer {
     struct participant *subscriber;
     struct participant *publisher;
     cq_alloc_stream_t alloc; /* its share of the subscriber's downlink */
+    bool alloc_priced;       /* the publisher's video was priced when its target was set */
     cq_consumer_t s;
     uint64_t keyframe_sent_us; /* when the last keyframe started out to the subscriber */
 };

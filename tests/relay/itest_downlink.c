@@ -956,6 +956,34 @@ static void test_downlink_video_starting_goes_to_top(void **state) {
     assert_true(cs.switches <= LAYERS);
 }
 
+/* B's downlink is estimated at about 100 kbit/s before A's video starts: too little for
+ * A's top layer beside its sound at any price. Until A's video is priced, B gets A's
+ * lowest layer; once it is, what fits. Never the top: the relay that sent an unpriced
+ * publisher's top layer to everyone gave B A's top layer for the first second, which on
+ * a 256 kbit/s link with two publishers stood a second in B's pacer. */
+static void test_downlink_video_starting_on_slow_link_goes_low(void **state) {
+    fixture_t *f = *state;
+    f->mode = REPORT_CAPPED;
+    f->cap_bps = 100000;
+    f->video_off = true;
+    run(f, 1000);
+    cq_relay_participant_stats_t st;
+    participant_stats(f, &st);
+    assert_true(st.downlink_bps > 0 && st.downlink_bps < 200000);
+    assert_int_equal(f->video, 0);
+    f->video_off = false;
+    run(f, 300); /* less than the relay waits to price a layer from its first frames */
+    dump(f, "video starting, unpriced");
+    assert_true(f->video_layer[0] > 0);
+    assert_int_equal(f->video_layer[1] + f->video_layer[2], 0);
+    run(f, 1700);
+    dump(f, "video starting, priced");
+    cq_relay_consumer_stats_t cs;
+    consumer_stats(f, &cs);
+    assert_true(cs.spatial >= 0 && cs.spatial < LAYERS - 1);
+    assert_int_equal(f->video_layer[LAYERS - 1], 0);
+}
+
 /*
  * (g) On a long round trip with loss the relay sends B each TL0 packet but keyframes
  * twice, the copy as RTX under B's numbers; not on a long round trip without loss, nor on
@@ -1021,6 +1049,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_downlink_adapts_to_feedback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_downlink_video_starting_goes_to_top, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_downlink_video_starting_on_slow_link_goes_low, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_downlink_paces_video_and_probes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_downlink_ceiling_for_weakest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_downlink_sound_room_for_thin, setup, teardown),

@@ -696,6 +696,21 @@ static bool next_rtx(cq_test_peer_t *p, uint32_t rtx_ssrc, uint8_t buf[1600], cq
     return false;
 }
 
+/* A session of two (pair_session), in which the first has sent packets 0 .. count-1 of
+ * its video and the second has received them; *seen: how the second knows that video. */
+static void video_forwarded(fixture_t *f, uint32_t session, int base, uint16_t count,
+                            cq_relay_participant_params_t p[2], cq_test_peer_t peer[2],
+                            cq_relay_consumer_ssrcs_t *seen) {
+    pair_session(f, session, base, p, peer);
+    uint8_t pkt[1200];
+    for (uint16_t k = 0; k < count; k++) {
+        size_t len = media_packet(pkt, base, video_ssrc(base, 0), k, true);
+        assert_int_equal(cq_test_peer_send_rtp(&peer[0], pkt, len), 0);
+    }
+    drain(&peer[1]);
+    assert_int_equal(cq_relay_consumer_ssrcs(f->relay, session, p[1].id, p[0].id, seen), 0);
+}
+
 /* A receiver's NACK is answered from the relay's cache as RTX: on the RTX SSRC it was
  * given, payload type 97, the original sequence number first, the original payload after;
  * a NACK repeated at once is not answered twice; a packet never sent cannot be. */
@@ -703,16 +718,8 @@ static void test_forwarding_answers_nacks_with_rtx(void **state) {
     fixture_t *f = *state;
     cq_relay_participant_params_t p[2];
     cq_test_peer_t peer[2];
-    pair_session(f, 46, 60, p, peer);
-    uint8_t pkt[1200];
-    for (uint16_t k = 0; k < 20; k++) {
-        size_t len = media_packet(pkt, 60, video_ssrc(60, 0), k, true);
-        assert_int_equal(cq_test_peer_send_rtp(&peer[0], pkt, len), 0);
-    }
-    drain(&peer[1]); /* the 20 forwarded packets */
-
     cq_relay_consumer_ssrcs_t seen;
-    assert_int_equal(cq_relay_consumer_ssrcs(f->relay, 46, p[1].id, p[0].id, &seen), 0);
+    video_forwarded(f, 46, 60, 20, p, peer, &seen);
     cq_rtcp_nack_pair_t pair = {5, 1u << 1}; /* 5 and 7 */
     uint8_t rtcp[64];
     int n = cq_rtcp_nack_write(0x55, seen.video, &pair, 1, rtcp, sizeof rtcp);
@@ -743,6 +750,38 @@ static void test_forwarding_answers_nacks_with_rtx(void **state) {
     expect_nack_counts(f, 46, p[1].id,
                        (nack_counts_t){.in = 5, .rtx = 2, .limited = 2, .unanswered = 1});
     assert_int_equal(cq_relay_session_close(f->relay, 46), 0);
+    for (int i = 0; i < 2; i++)
+        cq_test_peer_close(&peer[i]);
+}
+
+/* A packet is repaired for two seconds after it reached the relay: it may have waited up
+ * to a second in a slow receiver's pacer, and its receiver asks for up to a second after
+ * it found it missing. The relay that kept its packets for one second left unanswered
+ * every request for what its pacer had held, and a 3G receiver's picture froze for want
+ * of repairs it asked for in time. */
+static void test_forwarding_answers_nacks_for_two_seconds(void **state) {
+    fixture_t *f = *state;
+    cq_relay_participant_params_t p[2];
+    cq_test_peer_t peer[2];
+    cq_relay_consumer_ssrcs_t seen;
+    video_forwarded(f, 49, 63, 10, p, peer, &seen);
+    uint8_t rtcp[64], buf[1600];
+    cq_rtp_view_t v;
+    const unsigned waits_ms[2] = {1500, 1000}; /* 1.5 s after they came, then 2.5 s */
+    const uint16_t asked[2] = {3, 6};
+    for (int i = 0; i < 2; i++) {
+        uv_sleep(waits_ms[i]);
+        cq_rtcp_nack_pair_t pair = {asked[i], 0};
+        int n = cq_rtcp_nack_write(0x55, seen.video, &pair, 1, rtcp, sizeof rtcp);
+        assert_true(n > 0);
+        assert_int_equal(cq_test_peer_send_rtcp(&peer[1], rtcp, (size_t)n), 0);
+        bool answered = next_rtx(&peer[1], seen.video_rtx, buf, &v);
+        assert_int_equal(answered, i == 0);
+        if (answered)
+            assert_int_equal(cq_load_be16(v.payload), asked[0]);
+    }
+    expect_nack_counts(f, 49, p[1].id, (nack_counts_t){.in = 2, .rtx = 1, .unanswered = 1});
+    assert_int_equal(cq_relay_session_close(f->relay, 49), 0);
     for (int i = 0; i < 2; i++)
         cq_test_peer_close(&peer[i]);
 }
@@ -933,6 +972,7 @@ int main(void) {
         cmocka_unit_test(test_forwarding_coalesces_keyframe_requests),
         cmocka_unit_test(test_forwarding_sends_receiver_reports_to_publishers),
         cmocka_unit_test(test_forwarding_answers_nacks_with_rtx),
+        cmocka_unit_test(test_forwarding_answers_nacks_for_two_seconds),
         cmocka_unit_test(test_forwarding_unsendable_repair_costs_nothing),
         cmocka_unit_test(test_forwarding_recovers_publisher_losses),
         cmocka_unit_test(test_relay_api_rejects_bad_requests),
