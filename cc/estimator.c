@@ -98,7 +98,13 @@
  * ones read 120-280. Rural radio's +-10 ms (about 7) leaves its clusters judged. */
 #define PROBE_JITTER_SPANS 3.0
 #define JITTER_GAIN_GROUPS 16
-#define JITTER_CLIP_MS     100.0
+/* A cluster is judged only once the jitter is the mean of this many groups (or the
+ * cluster times out): a start's clusters went out with the first packets, were judged
+ * with the jitter of none, and a 3G link squeezed by +-40 ms read 370 kbit/s for 256
+ * (weak-3g-3), sending its receiver two top layers into a standing queue. Media's groups
+ * come every 10-20 ms: the judgment waits a tenth of a second or so. */
+#define JITTER_MIN_GROUPS 8
+#define JITTER_CLIP_MS    100.0
 /* An overuse this soon after a cluster filled the link, while the sender was sending
  * under LINK_APP_LIMITED of what the link was measured to carry, backs off from the link's
  * rate rather than from what happened to arrive. A probe for room fills the link's queue,
@@ -670,7 +676,8 @@ static unsigned probe_packets(uint32_t rate_bps) {
 static void probe_judge(cq_cc_t *cc, cq_cc_probe_t *p, int64_t now_us) {
     unsigned planned = probe_packets(p->rate_bps);
     bool complete = p->packets_sent >= planned && p->packets_acked * 5 >= planned * 4;
-    if (!complete && now_us - p->started_us < PROBE_TIMEOUT_US)
+    bool timed_out = now_us - p->started_us >= PROBE_TIMEOUT_US;
+    if ((!complete || cc->jitter_groups < JITTER_MIN_GROUPS) && !timed_out)
         return;
     int64_t send_span = p->last_send_us - p->first_send_us;
     int64_t recv_span = p->last_arrival_us - p->first_arrival_us;
