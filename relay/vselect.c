@@ -29,10 +29,20 @@ static bool switch_helps(const cq_vsel_t *s, int layer) {
     return false;
 }
 
+/* The highest TID forwarded of the current layer: the target's, but only the base frames
+ * of a layer being left for a lower one. Until the lower layer's keyframe comes (a round
+ * trip to the publisher and its uplink away, a second or more on 3G) the relay goes on
+ * sending what the receiver's estimate no longer carries: at the start of weak-3g-3, a
+ * receiver switched down from two publishers' layer 1 stood 300-400 ms in its link's queue
+ * for 2-4 s. The picture keeps moving at the base frame rate meanwhile. */
+static uint8_t temporal_cap(const cq_vsel_t *s) {
+    return s->spatial_target >= 0 && s->spatial > s->spatial_target ? 0 : s->temporal_target;
+}
+
 /* Starts a run of p's layer at keyframe p: every number continues from what was sent. */
 static void switch_to(cq_vsel_t *s, const cq_vsel_packet_t *p, uint64_t now_us) {
     s->spatial = (int8_t)p->layer;
-    s->temporal = s->temporal_target;
+    s->temporal = temporal_cap(s);
     s->switches++;
     cq_seqmap_restart(&s->seq, p->seq, 16);
     if (p->has_picture_id)
@@ -56,9 +66,10 @@ static bool temporal_keeps(cq_vsel_t *s, const cq_vsel_packet_t *p) {
     if (!p->has_tid)
         return true;
     if (p->frame_start) {
-        if (s->temporal_target < s->temporal)
-            s->temporal = s->temporal_target;
-        else if (p->tid > s->temporal && p->tid <= s->temporal_target && p->layer_sync)
+        uint8_t cap = temporal_cap(s);
+        if (cap < s->temporal)
+            s->temporal = cap;
+        else if (p->tid > s->temporal && p->tid <= cap && p->layer_sync)
             s->temporal = p->tid;
     }
     return p->tid <= s->temporal;
@@ -73,7 +84,7 @@ cq_vsel_verdict_t cq_vsel_on_packet(cq_vsel_t *s, const cq_vsel_packet_t *p, uin
     if (p->keyframe && p->layer != s->spatial && switch_helps(s, p->layer))
         switch_to(s, p, now_us);
     else if (p->keyframe && p->layer == s->spatial)
-        s->temporal = s->temporal_target; /* a keyframe references nothing */
+        s->temporal = temporal_cap(s); /* a keyframe references nothing */
     if (s->spatial < 0)
         return CQ_VSEL_DROP_WAITING;
     if (p->layer != s->spatial)

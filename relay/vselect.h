@@ -5,7 +5,8 @@
  *
  * Spatial layers (simulcast streams) are independent encodings: the selector moves to a
  * new one only at a keyframe of that layer, and keeps forwarding the old one until that
- * keyframe comes (the caller asks the publisher for it: cq_vsel_wanted_layer). On the way
+ * keyframe comes (the caller asks the publisher for it: cq_vsel_wanted_layer); a layer
+ * left for a lower one goes at its base frame rate (TID 0) meanwhile. On the way
  * it takes any keyframe that brings it closer to the target without passing it. Temporal
  * layers are thinned by the TID of the VP8 descriptor: down at once at a frame boundary,
  * up at a layer-sync frame (Y bit) or a keyframe, as RFC 7741 §4.2 allows.
