@@ -68,6 +68,10 @@ typedef struct {
      * 100, so 67 % takes two in three and 50 % one in two). */
     bool off;
     unsigned kbps, fps_pct, fps_acc;
+    /* A layer above was switched off: a keyframe is due CQ_SENDER_DROP_KEY_US after the
+     * next picture (key_at_us: when; 0 until that picture sets it). */
+    bool key_for_drop;
+    uint64_t key_at_us;
     cq_sender_layer_stats_t stats;
 } layer_t;
 
@@ -301,6 +305,14 @@ int cq_sender_video(struct cq_sender *s, const cq_i420_t *img, uint64_t capture_
         layer_t *l = &s->layer[i];
         if (l->off)
             continue;
+        if (l->key_for_drop) {
+            if (l->key_at_us == 0) {
+                l->key_at_us = capture_us + CQ_SENDER_DROP_KEY_US;
+            } else if (capture_us >= l->key_at_us) {
+                cq_vp8_enc_request_keyframe(l->enc);
+                l->key_for_drop = false;
+            }
+        }
         l->fps_acc += l->fps_pct;
         if (l->fps_acc < 100) {
             l->stats.decimated++;
@@ -621,6 +633,15 @@ int cq_sender_set_layers(struct cq_sender *s, uint8_t on, const unsigned *kbps,
         layer_t *l = &s->layer[i];
         bool want = (on & (1u << i)) != 0;
         if (!want) {
+            if (!l->off) {
+                /* Its receivers go to the highest layer below still on, at a keyframe. */
+                for (unsigned j = i; j-- > 0;)
+                    if (on & (1u << j)) {
+                        s->layer[j].key_for_drop = true;
+                        s->layer[j].key_at_us = 0;
+                        break;
+                    }
+            }
             l->off = true;
             l->stats.on = false;
             continue;

@@ -20,6 +20,11 @@
 
 #define CQ_SENDER_MAX_LAYERS 3
 #define CQ_SENDER_MAX_RED    2
+/* A layer switched off while a lower one stays on: the lower one makes a keyframe this
+ * long after (cq_sender_set_layers), for the receivers the relay moves to it. Later than
+ * the silence from which the relay takes such a keyframe as the sign (relay/router.c:
+ * 300 ms), with room for the jitter of a 3G uplink. */
+#define CQ_SENDER_DROP_KEY_US 500000u
 
 /* The payload types and extension ids of the join answer (docs/PROTOCOL.md). */
 #define CQ_SENDER_PT_OPUS         111
@@ -91,8 +96,10 @@ int cq_sender_set_video_kbps(struct cq_sender *s, unsigned kbps);
  * What the uplink allows each layer (client/ratealloc.h decides it): bit i of on says
  * whether layer i is encoded, kbps[i] its bitrate (clamped to libvpx's 20..4000) and
  * fps_pct[i] its share of the configured frame rate (1..100; 67 encodes two pictures in
- * three). A layer switched off is simply not encoded (its sequence numbers pause); one
- * switched on again starts with a keyframe. kbps and fps_pct have CQ_SENDER_MAX_LAYERS
+ * three). A layer switched off is simply not encoded (its sequence numbers pause), and
+ * the highest layer below it still on makes a keyframe CQ_SENDER_DROP_KEY_US later, the
+ * one the relay moves the dropped layer's receivers at; one switched on again starts with
+ * a keyframe. kbps and fps_pct have CQ_SENDER_MAX_LAYERS
  * entries; those of layers off are ignored. Returns 0 or the encoder's error.
  */
 int cq_sender_set_layers(struct cq_sender *s, uint8_t on, const unsigned *kbps,

@@ -424,6 +424,20 @@ static void forward_video(struct cq_router *r, struct participant *pub, struct s
     }
 }
 
+static void review_active_layers(struct cq_router *r, struct participant *pub, uint64_t now_us);
+
+/* Whether a layer of pub's video above `layer`, counted as sent, has been silent for
+ * LAYER_QUIET_US. */
+static bool upper_layer_quiet(const struct participant *pub, int layer, uint64_t now_us) {
+    for (unsigned i = 0; i < pub->nstreams; i++) {
+        const struct stream *s = &pub->streams[i];
+        if (s->kind == STREAM_VIDEO && s->layer > layer && (pub->active_layers >> s->layer & 1u) &&
+            s->last_packet_us != 0 && now_us - s->last_packet_us >= LAYER_QUIET_US)
+            return true;
+    }
+    return false;
+}
+
 /*
  * A video packet from publisher p on stream s, received or restored from its RTX: kept for
  * receivers' NACKs, its gaps tracked for the relay's own NACKs, then offered to every
@@ -453,6 +467,10 @@ static void video_arrived(struct cq_router *r, struct participant *p, struct str
         s->last_keyframe_us = now_us;
         s->keyframe_ts = v->timestamp;
         s->has_keyframe_ts = true;
+        /* A layer above it that fell silent may have been dropped: its receivers are moved
+         * before this keyframe is offered, so that they switch at it (layer_sending). */
+        if (upper_layer_quiet(p, s->layer, now_us))
+            review_active_layers(r, p, now_us);
     }
     if (!s->has_keyframe_ts || v->timestamp != s->keyframe_ts)
         s->tid_window_bytes[vp.has_tid && vp.tid < CQ_ALLOC_TEMPORAL ? vp.tid : 0] += len;
@@ -646,11 +664,30 @@ void cq_router_on_readable(void *ctx, cq_udp_t *udp, uint64_t now_us) {
 
 /* Whether pub's layer is arriving: only then is a keyframe request for it any use (a
  * layer's first frame after a pause is a keyframe anyway). */
+/* Whether a lower layer than `layer` of pub's video started a keyframe after since_us. */
+static bool lower_keyframe_since(const struct participant *pub, int layer, uint64_t since_us) {
+    for (unsigned i = 0; i < pub->nstreams; i++) {
+        const struct stream *s = &pub->streams[i];
+        if (s->kind == STREAM_VIDEO && s->layer < layer && s->last_keyframe_us > since_us)
+            return true;
+    }
+    return false;
+}
+
+/* Whether pub still sends a video layer: it was heard from within LAYER_TIMEOUT_US, and
+ * it is not a layer silent for LAYER_QUIET_US since which a lower one started a keyframe
+ * (a publisher that drops a layer for its uplink makes that keyframe for the receivers it
+ * had: client/sender.c). Waiting out the timeout, and then for a keyframe asked for,
+ * those receivers' pictures stood 2.5 s on weak-3g-3. */
 static bool layer_sending(const struct participant *pub, int layer, uint64_t now_us) {
     for (unsigned i = 0; i < pub->nstreams; i++) {
         const struct stream *s = &pub->streams[i];
-        if (s->kind == STREAM_VIDEO && s->layer == layer)
-            return s->last_packet_us != 0 && now_us - s->last_packet_us < LAYER_TIMEOUT_US;
+        if (s->kind != STREAM_VIDEO || s->layer != layer)
+            continue;
+        if (s->last_packet_us == 0 || now_us - s->last_packet_us >= LAYER_TIMEOUT_US)
+            return false;
+        return now_us - s->last_packet_us < LAYER_QUIET_US ||
+               !lower_keyframe_since(pub, layer, s->last_packet_us);
     }
     return false;
 }
@@ -679,7 +716,10 @@ void cq_router_update_target(struct cq_router *r, struct consumer *c, uint64_t n
     }
     cq_vsel_set_target(&c->s.vsel, target, temporal);
     int want = cq_vsel_wanted_layer(&c->s.vsel);
-    if (want >= 0 && layer_sending(pub, want, now_us))
+    /* Not when a keyframe of that layer started in this very batch: it is being offered
+     * (the consumer was moved for it: video_arrived). */
+    const struct stream *ws = want >= 0 ? video_stream(c->publisher, want) : NULL;
+    if (ws != NULL && layer_sending(pub, want, now_us) && ws->last_keyframe_us != now_us)
         cq_router_request_keyframe(r, c->publisher, want, now_us);
 }
 
@@ -688,7 +728,7 @@ void cq_router_update_target(struct cq_router *r, struct consumer *c, uint64_t n
  * moves their subscribers, and asks again for a keyframe somebody still waits for (the
  * PLI or the keyframe was lost on the way, or the subscriber was not bound when it came).
  */
-static void review_layers(struct cq_router *r, struct participant *pub, uint64_t now_us) {
+static void review_active_layers(struct cq_router *r, struct participant *pub, uint64_t now_us) {
     /* For a second after video starts, a layer not seen yet counts as coming: an encoder
      * starts its layers together, and the first tick must not settle on the first one. */
     bool starting = pub->video_since_us != 0 && now_us - pub->video_since_us < LAYER_TIMEOUT_US;
@@ -704,6 +744,10 @@ static void review_layers(struct cq_router *r, struct participant *pub, uint64_t
         for (size_t i = 0; i < pub->nconsumers; i++)
             cq_router_update_target(r, pub->consumers[i], now_us);
     }
+}
+
+static void review_layers(struct cq_router *r, struct participant *pub, uint64_t now_us) {
+    review_active_layers(r, pub, now_us);
     uint64_t retry = keyframe_retry_us(pub);
     for (size_t i = 0; i < pub->nconsumers; i++) {
         if (!pub->consumers[i]->subscriber->bound)

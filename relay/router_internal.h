@@ -83,6 +83,9 @@
  * for its uplink): its subscribers move to another layer. Long enough for 5 frames/s video
  * across a burst of loss. */
 #define LAYER_TIMEOUT_US 1000000u
+/* ... or silent this long when a lower layer's keyframe comes after its last packet: a
+ * publisher dropping a layer makes one for its receivers CQ_SENDER_DROP_KEY_US later. */
+#define LAYER_QUIET_US 300000u
 /* Receiver reports to publishers: once a second. RFC 3550 §6.2 would allow less for a
  * few streams, but a publisher on a weak uplink adapts on these loss figures (and RTT),
  * and a second is what browsers' own reports settle at. */

@@ -1166,6 +1166,33 @@ static void test_sender_set_layers(void **state) {
     cq_sender_destroy(s);
 }
 
+/* Layer 1 switched off while layer 0 stays on: layer 0 makes a keyframe, not at once but
+ * CQ_SENDER_DROP_KEY_US on (the relay moves layer 1's receivers down at it once layer 1
+ * has been silent a while: relay/router.c); and only one. A sender that made none left
+ * those receivers to wait out the relay's second of silence and a keyframe asked for
+ * after it. */
+static void test_sender_dropped_layer_keyframe_below(void **state) {
+    (void)state;
+    struct cq_sender *s = make(2, false);
+    unsigned kbps[CQ_SENDER_MAX_LAYERS] = {100, 300, 0};
+    unsigned pct[CQ_SENDER_MAX_LAYERS] = {100, 100, 100};
+    assert_int_equal(cq_sender_set_layers(s, 0x3, kbps, pct), 0);
+    send_pictures(s, 0, 6);
+    cq_sender_stats_t st;
+    cq_sender_stats(s, &st);
+    assert_int_equal(st.layer[0].keyframes, 1);
+    assert_int_equal(cq_sender_set_layers(s, 0x1, kbps, pct), 0);
+    uint32_t early = (uint32_t)(CQ_SENDER_DROP_KEY_US / PIC_US); /* the picture before it */
+    send_pictures(s, 6, early);
+    cq_sender_stats(s, &st);
+    assert_int_equal(st.layer[0].keyframes, 1);
+    send_pictures(s, 6 + early, 12);
+    cq_sender_stats(s, &st);
+    assert_int_equal(st.layer[0].keyframes, 2);
+    assert_int_equal(st.layer[1].keyframes, 1);
+    cq_sender_destroy(s);
+}
+
 /* A probe packet: padding only, on layer 0's RTX SSRC, with the transport-wide element. */
 static void test_sender_padding(void **state) {
     (void)state;
@@ -1227,6 +1254,7 @@ int main(void) {
         cmocka_unit_test(test_sender_rtcp_garbage),
         cmocka_unit_test(test_sender_every_packet_carries_transport_cc),
         cmocka_unit_test(test_sender_set_layers),
+        cmocka_unit_test(test_sender_dropped_layer_keyframe_below),
         cmocka_unit_test(test_sender_padding),
         cmocka_unit_test(test_sender_set_audio),
     };

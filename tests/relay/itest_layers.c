@@ -345,15 +345,32 @@ static void test_layers_pause_and_resume(void **state) {
     assert_int_equal(cs.drops_waiting, 1);
 }
 
+/* A sends both layers' keyframes and a frame more: B gets layer 1. */
+static void b_on_layer_1(fixture_t *f, video_seen_t *v) {
+    send_frame(f, 3, 3);
+    send_frame(f, 3, 0);
+    receive_video(f, 300, v);
+    assert_int_equal(v->last_layer, 1);
+}
+
+/* A sends a keyframe of layer 0 and a frame more: B gets both, on layer 0, its stream
+ * unbroken. */
+static void layer_0_keyframe_reaches_b(fixture_t *f, video_seen_t *v) {
+    int before = v->count;
+    send_frame(f, 1, 1);
+    send_frame(f, 1, 0);
+    receive_video(f, 300, v);
+    assert_int_equal(v->count, before + 2);
+    assert_int_equal(v->last_layer, 0);
+    assert_int_equal(v->broken, 0);
+}
+
 /* A layer that stops arriving (A's encoder dropped it for its uplink) moves B down: after
  * about a second the relay asks for layer 0's keyframe and switches at it. */
 static void test_layers_stopped_layer_moves_subscriber_down(void **state) {
     fixture_t *f = *state;
-    send_frame(f, 3, 3);
-    send_frame(f, 3, 0);
     video_seen_t v = {0};
-    receive_video(f, 300, &v);
-    assert_int_equal(v.last_layer, 1);
+    b_on_layer_1(f, &v);
     /* Only layer 0 from now on, a frame every 50 ms, until the relay asks (bounded). */
     int plis = 0;
     for (int k = 0; k < 60 && plis == 0; k++) {
@@ -362,13 +379,23 @@ static void test_layers_stopped_layer_moves_subscriber_down(void **state) {
     }
     assert_int_equal(plis, 1);
     receive_video(f, 100, &v);
-    int before = v.count;
-    send_frame(f, 1, 1);
-    send_frame(f, 1, 0);
-    receive_video(f, 300, &v);
-    assert_int_equal(v.count, before + 2);
-    assert_int_equal(v.last_layer, 0);
-    assert_int_equal(v.broken, 0);
+    layer_0_keyframe_reaches_b(f, &v);
+}
+
+/* A layer that falls silent and is followed, 400 ms on, by a keyframe of the layer below
+ * (what a publisher dropping a layer for its uplink sends: client/sender.c) has been
+ * dropped: B moves down at that keyframe, without the second of silence and the keyframe
+ * asked for after it (2.5 s of frozen picture on weak-3g-3), and A is asked for none. */
+static void test_layers_dropped_layer_moves_subscriber_at_its_keyframe(void **state) {
+    fixture_t *f = *state;
+    video_seen_t v = {0};
+    b_on_layer_1(f, &v);
+    for (int k = 0; k < 4; k++) { /* layer 0's inter frames go on, layer 1 is silent */
+        send_frame(f, 1, 0);
+        uv_sleep(100);
+    }
+    layer_0_keyframe_reaches_b(f, &v);
+    assert_int_equal(plis_at_a(f, video_ssrc(0), 100), 0);
 }
 
 /* A's sender reports for each layer: only the forwarded layer's reaches B, its RTP time
@@ -564,6 +591,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_layers_pause_and_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_layers_stopped_layer_moves_subscriber_down, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_layers_dropped_layer_moves_subscriber_at_its_keyframe,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_layers_sender_report_of_forwarded_layer_only, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_layers_rtt_from_receiver_reports, setup, teardown),
