@@ -307,12 +307,15 @@ static void allocate(struct cq_router *r, struct participant *p, bool first, uin
     for (size_t i = 0; i < n; i++) {
         cq_alloc_choice_t before = cs[i]->alloc.choice;
         cs[i]->alloc = streams[i];
-        /* The choice changed, or what it rests on (the estimate's first figure, the
-         * publisher's first prices: cq_router_alloc_spatial). */
-        bool priced = alloc_measured(&streams[i]);
-        if (first || priced != cs[i]->alloc_priced || before.spatial != streams[i].choice.spatial ||
+        /* The choice changed, or what the layer rests on before it (the estimate's first
+         * measure, the publisher's first prices: cq_router_alloc_spatial). */
+        unsigned temporal;
+        int spatial = cq_router_alloc_spatial(cs[i], &temporal);
+        if (first || spatial != cs[i]->alloc_spatial || temporal != cs[i]->alloc_temporal ||
+            before.spatial != streams[i].choice.spatial ||
             before.temporal != streams[i].choice.temporal) {
-            cs[i]->alloc_priced = priced;
+            cs[i]->alloc_spatial = (int8_t)spatial;
+            cs[i]->alloc_temporal = (uint8_t)temporal;
             cq_router_update_target(r, cs[i], now_us);
         }
     }
@@ -363,22 +366,15 @@ bool cq_router_alloc_settled(const struct consumer *c) {
 
 int cq_router_alloc_spatial(const struct consumer *c, unsigned *temporal) {
     const struct downlink *d = c->subscriber->down;
-    /* No estimate yet: no limit. */
-    if (d == NULL || !d->active) {
+    /* No estimate yet, or nothing of the publisher's video measured to share out yet
+     * (layer_rates, from its first 400 ms): no limit. A consumer sent to the lowest layer meanwhile
+     * (the allocator's starting point) switched down and up again a moment later on a LAN: two
+     * keyframes and 200-270 ms of frozen picture at the start of a session. Sent there
+     * while the estimate was under 600 kbit/s, lan-2 still froze 230-245 ms in three runs
+     * of four: its first allocation comes before the start's probes are judged. */
+    if (d == NULL || !d->active || !alloc_measured(&c->alloc)) {
         *temporal = CQ_ALLOC_TEMPORAL;
         return CQ_ALLOC_SPATIAL - 1;
-    }
-    /* Nothing of the publisher's video measured to share out yet (layer_rates): the top
-     * layer where the estimate has room for any layer, the lowest where it does not.
-     * Taking the lowest on a LAN, because a publisher's layers became known in the tenth
-     * of a second before the next allocation, switched a receiver down and up again a
-     * moment later: two keyframes and 200-270 ms of frozen picture at the start of a
-     * session. Taking the top on a 256 kbit/s link, two publishers' first keyframes and
-     * top layers stood a second in its pacer, and the repairs of what its link lost there
-     * came too late to mend anything (weak-3g-3: 2.4-6 s frozen). */
-    if (!alloc_measured(&c->alloc)) {
-        *temporal = CQ_ALLOC_TEMPORAL;
-        return cq_cc_target_bps(&d->cc) >= UNPRICED_TOP_BPS ? CQ_ALLOC_SPATIAL - 1 : 0;
     }
     *temporal = c->alloc.choice.temporal;
     return c->alloc.choice.spatial;

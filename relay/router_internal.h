@@ -130,9 +130,6 @@
 /* A video layer is priced from what its first window holds once the window is this old
  * (router_downlink.c: layer_rates): three or four frames at the rates chasqui sends. */
 #define PRICE_EARLY_US 400000u
-/* Until then a receiver whose estimate is under this gets the lowest layer, from this
- * the top: twice the start rate, which only a probe finds (router_downlink.c). */
-#define UNPRICED_TOP_BPS (2u * DOWNLINK_START_BPS)
 /* Layers are re-allocated at most this often (feedback comes every 100 ms). */
 #define ALLOC_INTERVAL_US 100000u
 /* Probes: padding-only RTX packets (RFC 4588 lets a receiver drop them unread) of at most
@@ -191,7 +188,9 @@ struct consumer {
     struct participant *subscriber;
     struct participant *publisher;
     cq_alloc_stream_t alloc; /* its share of the subscriber's downlink */
-    bool alloc_priced;       /* the publisher's video was priced when its target was set */
+    /* What cq_router_alloc_spatial said when its target was last set. */
+    int8_t alloc_spatial;
+    uint8_t alloc_temporal;
     cq_consumer_t s;
     uint64_t keyframe_sent_us; /* when the last keyframe started out to the subscriber */
 };
