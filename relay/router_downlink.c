@@ -364,17 +364,35 @@ bool cq_router_alloc_settled(const struct consumer *c) {
     return d != NULL && d->active && d->settled;
 }
 
+/* Whether d's estimate rests on something its link did (a probe cluster judged, or a cut
+ * on delay or loss) rather than on the start's guess. */
+static bool estimate_measured(const struct downlink *d) {
+    cq_cc_stats_t st;
+    cq_cc_stats(&d->cc, &st);
+    return st.probe_us != 0 || st.last_cut_us != 0;
+}
+
 int cq_router_alloc_spatial(const struct consumer *c, unsigned *temporal) {
     const struct downlink *d = c->subscriber->down;
-    /* No estimate yet, or nothing of the publisher's video measured to share out yet
-     * (layer_rates, from its first 400 ms): no limit. A consumer sent to the lowest layer meanwhile
-     * (the allocator's starting point) switched down and up again a moment later on a LAN: two
-     * keyframes and 200-270 ms of frozen picture at the start of a session. Sent there
-     * while the estimate was under 600 kbit/s, lan-2 still froze 230-245 ms in three runs
-     * of four: its first allocation comes before the start's probes are judged. */
-    if (d == NULL || !d->active || !alloc_measured(&c->alloc)) {
+    /* No estimate yet: no limit. */
+    if (d == NULL || !d->active) {
         *temporal = CQ_ALLOC_TEMPORAL;
         return CQ_ALLOC_SPATIAL - 1;
+    }
+    /* Nothing of the publisher's video measured to share out yet (layer_rates, from its
+     * first 400 ms): the lowest layer where the link was measured (a probe judged, or a
+     * cut) under UNPRICED_TOP_BPS, the top otherwise. On a 256 kbit/s link the top layer
+     * and two publishers' first keyframes stood a second in the pacer, and the repairs of
+     * what the link lost there came too late to mend anything (weak-3g-3: 2.4-6 s frozen).
+     * The start's guess is under UNPRICED_TOP_BPS on any link: a LAN receiver sent low on
+     * it, its video already flowing, went down and up again a moment later (lan-2: 230-245
+     * ms frozen in three runs of four); one sent low before its first picture recorded
+     * the session at the lowest layer's size (client/endpoint.c sizes a file by its first
+     * picture). */
+    if (!alloc_measured(&c->alloc)) {
+        *temporal = CQ_ALLOC_TEMPORAL;
+        bool slow = estimate_measured(d) && cq_cc_target_bps(&d->cc) < UNPRICED_TOP_BPS;
+        return slow ? 0 : CQ_ALLOC_SPATIAL - 1;
     }
     *temporal = c->alloc.choice.temporal;
     return c->alloc.choice.spatial;

@@ -130,6 +130,9 @@
 /* A video layer is priced from what its first window holds once the window is this old
  * (router_downlink.c: layer_rates): three or four frames at the rates chasqui sends. */
 #define PRICE_EARLY_US 400000u
+/* Until then a receiver whose estimate was measured under this gets the lowest layer, the
+ * top otherwise: twice the start rate, which only a probe finds (router_downlink.c). */
+#define UNPRICED_TOP_BPS (2u * DOWNLINK_START_BPS)
 /* Layers are re-allocated at most this often (feedback comes every 100 ms). */
 #define ALLOC_INTERVAL_US 100000u
 /* Probes: padding-only RTX packets (RFC 4588 lets a receiver drop them unread) of at most
