@@ -3,7 +3,8 @@
  * ICE-lite checks (client/ice_check.h), keeps consent with a check every 2.5 s, protects
  * and sends RTP and RTCP with SRTP, and hands back what it receives, decrypted. Outages
  * are the normal case on these links: a check unanswered after a second goes again, and
- * when checks go unanswered for 5 s the link says it is down, keeps checking (every half
+ * when checks go unanswered for 5 s (the last one for a second) the link says it is down,
+ * keeps checking (every half
  * second, then every 2.5 s again once answered) and carries on when the path returns,
  * without joining again. A lossy path is not an outage: it takes three checks lost in a
  * row, not two, to call the link down. A new source port from a NAT
