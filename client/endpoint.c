@@ -570,6 +570,7 @@ static void on_adapt(uv_timer_t *t) {
         cq_cc_want(&e->up.cc, e->cfg.sender.video_kbps * 1000u + e->plan.audio_cost_bps,
                    (int64_t)now);
     if (e->cfg.sender.video_layers > 0) {
+        cq_sender_set_used(e->sender, e->up.layers_known ? e->up.layers_used : 0xff);
         cq_sender_set_layers(e->sender, e->plan.layers_on, e->plan.layer_kbps, e->plan.fps_pct);
         cq_sender_set_protect_tl0(e->sender, e->plan.protect_tl0);
         /* Video leaves at half again its rate, as at the start, or faster where the

@@ -96,6 +96,7 @@ struct cq_sender {
     bool loss_bursty;      /* and whether it comes in bursts (the same) */
     bool red_lean;         /* cq_sender_set_red_lean */
     uint8_t protect_tl0;   /* cq_sender_set_protect_tl0: bit i, layer i */
+    uint8_t used;          /* cq_sender_set_used: bit i, layer i */
     unsigned rr_loss_pct;  /* loss the relay's last report gave for audio */
     double rr_protect_pct; /* the reports' loss, averaged (RR_LOSS_WEIGHT), from none */
     cq_sender_stats_t stats;
@@ -137,6 +138,26 @@ static int config_ok(const cq_sender_config_t *c) {
     return 0;
 }
 
+/* The frame rate an encoder plans for at pct of the configured one (at least 1). */
+static unsigned scaled_fps(unsigned fps, unsigned pct) {
+    unsigned f = (fps * pct + 50) / 100;
+    return f ? f : 1;
+}
+
+/* The share of the frame rate layer l goes at, at kbps and pct asked: the lowest layer of
+ * several comes down where each picture would have too few bits (CQ_SENDER_THIN_BITS_PER_PIXEL,
+ * measured on the small picture it is; a larger one needs fewer a pixel, and a layer alone
+ * follows the uplink through client/ratealloc.h's frame-rate steps). */
+static unsigned layer_pct(const struct cq_sender *s, const layer_t *l, unsigned kbps,
+                          unsigned pct) {
+    if (l != &s->layer[0] || s->cfg.video_layers < 2)
+        return pct;
+    double bits_per_picture = CQ_SENDER_THIN_BITS_PER_PIXEL * l->width * l->height;
+    double fit = 100.0 * kbps * 1000.0 / (bits_per_picture * s->cfg.fps);
+    unsigned thin = fit < CQ_SENDER_THIN_MIN_PCT ? CQ_SENDER_THIN_MIN_PCT : (unsigned)fit;
+    return thin < pct ? thin : pct;
+}
+
 static int layer_init(struct cq_sender *s, unsigned i) {
     layer_t *l = &s->layer[i];
     unsigned div = 1u << (s->cfg.video_layers - 1 - i);
@@ -149,10 +170,10 @@ static int layer_init(struct cq_sender *s, unsigned i) {
     l->stats.width = l->width;
     l->stats.height = l->height;
     l->kbps = layer_kbps(s->cfg.video_kbps, s->cfg.video_layers, i);
-    l->fps_pct = 100;
+    l->fps_pct = layer_pct(s, l, l->kbps, 100);
     l->stats.on = true;
     l->stats.kbps = l->kbps;
-    l->stats.fps_pct = 100;
+    l->stats.fps_pct = l->fps_pct;
     if ((l->history = calloc(HISTORY, sizeof *l->history)) == NULL)
         return CQ_ENOMEM;
     if (div > 1 && (l->planes = malloc((size_t)l->width * l->height * 3 / 2)) == NULL)
@@ -160,7 +181,7 @@ static int layer_init(struct cq_sender *s, unsigned i) {
     cq_vp8_enc_config_t ec = {.width = l->width,
                               .height = l->height,
                               .bitrate_kbps = l->kbps,
-                              .fps = s->cfg.fps,
+                              .fps = scaled_fps(s->cfg.fps, l->fps_pct),
                               .temporal_layers = 3};
     return cq_vp8_enc_create(&l->enc, &ec);
 }
@@ -174,6 +195,7 @@ int cq_sender_create(struct cq_sender **out, const cq_sender_config_t *cfg) {
     if (s == NULL)
         return CQ_ENOMEM;
     s->cfg = *cfg;
+    s->used = 0xff; /* every layer, until the relay says */
     snprintf(s->cname, sizeof s->cname, "%s", cfg->cname ? cfg->cname : "chasqui-client");
     s->cfg.cname = s->cname;
     s->video_ts_offset = random32();
@@ -621,10 +643,13 @@ int cq_sender_set_video_kbps(struct cq_sender *s, unsigned kbps) {
     return cq_sender_set_layers(s, on, k, pct);
 }
 
-/* The frame rate an encoder plans for at pct of the configured one (at least 1). */
-static unsigned scaled_fps(unsigned fps, unsigned pct) {
-    unsigned f = (fps * pct + 50) / 100;
-    return f ? f : 1;
+void cq_sender_set_used(struct cq_sender *s, uint8_t used) {
+    /* A layer above this sender's top (the relay knows what signalling gave it, not what
+     * its picture allows: client/ratealloc.c) is its top. */
+    unsigned layers = s->cfg.video_layers;
+    if (layers > 0 && (used >> layers) != 0)
+        used |= (uint8_t)(1u << (layers - 1));
+    s->used = used;
 }
 
 int cq_sender_set_layers(struct cq_sender *s, uint8_t on, const unsigned *kbps,
@@ -633,7 +658,7 @@ int cq_sender_set_layers(struct cq_sender *s, uint8_t on, const unsigned *kbps,
         layer_t *l = &s->layer[i];
         bool want = (on & (1u << i)) != 0;
         if (!want) {
-            if (!l->off) {
+            if (!l->off && (s->used & (1u << i))) {
                 /* Its receivers go to the highest layer below still on, at a keyframe. */
                 for (unsigned j = i; j-- > 0;)
                     if (on & (1u << j)) {
@@ -647,7 +672,7 @@ int cq_sender_set_layers(struct cq_sender *s, uint8_t on, const unsigned *kbps,
             continue;
         }
         unsigned k = kbps[i] < 20 ? 20 : kbps[i] > 4000 ? 4000 : kbps[i];
-        unsigned pct = fps_pct[i] == 0 || fps_pct[i] > 100 ? 100 : fps_pct[i];
+        unsigned pct = layer_pct(s, l, k, fps_pct[i] == 0 || fps_pct[i] > 100 ? 100 : fps_pct[i]);
         if (l->off) {
             /* Back on after a pause: its receivers' decoders lost track of it, and the
              * relay can only switch anyone to it at a keyframe. */

@@ -25,6 +25,16 @@
  * the silence from which the relay takes such a keyframe as the sign (relay/router.c:
  * 300 ms), with room for the jitter of a 3G uplink. */
 #define CQ_SENDER_DROP_KEY_US 500000u
+/* The lowest layer of several goes at a lower frame rate (down to CQ_SENDER_THIN_MIN_PCT of it)
+ * where its bitrate would give a picture fewer bits a pixel than this at the rate asked. libvpx
+ * keeps to a thin bitrate by skipping pictures, and after a keyframe it skips many in a
+ * row: at 160x90, 15 pictures a second and 20 kbit/s (the floor, where the relay's ceiling
+ * for a 3G receiver holds layer 0) it skipped 42 % of them with a keyframe every 3 s, up
+ * to 10 in a row (0.7 s); planned for 10 a second, the same bits gave as many pictures and
+ * never skipped two in a row. A picture lost in such a gap is found lost only when the
+ * next comes: on weak-3g-3 a publisher's picture stopped for 2 s at every receiver. */
+#define CQ_SENDER_THIN_BITS_PER_PIXEL 0.14
+#define CQ_SENDER_THIN_MIN_PCT        50u
 
 /* The payload types and extension ids of the join answer (docs/PROTOCOL.md). */
 #define CQ_SENDER_PT_OPUS         111
@@ -96,14 +106,26 @@ int cq_sender_set_video_kbps(struct cq_sender *s, unsigned kbps);
  * What the uplink allows each layer (client/ratealloc.h decides it): bit i of on says
  * whether layer i is encoded, kbps[i] its bitrate (clamped to libvpx's 20..4000) and
  * fps_pct[i] its share of the configured frame rate (1..100; 67 encodes two pictures in
- * three). A layer switched off is simply not encoded (its sequence numbers pause), and
- * the highest layer below it still on makes a keyframe CQ_SENDER_DROP_KEY_US later, the
- * one the relay moves the dropped layer's receivers at; one switched on again starts with
- * a keyframe. kbps and fps_pct have CQ_SENDER_MAX_LAYERS
- * entries; those of layers off are ignored. Returns 0 or the encoder's error.
+ * three; less for layer 0 when its bitrate is thin: CQ_SENDER_THIN_BITS_PER_PIXEL, the
+ * share taken in its stats). A layer switched off is simply not encoded (its sequence
+ * numbers pause), and when a receiver still used it (cq_sender_set_used) the highest layer
+ * below it still on makes a keyframe CQ_SENDER_DROP_KEY_US later, the one the relay moves
+ * the dropped layer's receivers at; one switched on again starts with a keyframe. kbps
+ * and fps_pct have CQ_SENDER_MAX_LAYERS entries; those of layers off are ignored. Returns
+ * 0 or the encoder's error.
  */
 int cq_sender_set_layers(struct cq_sender *s, uint8_t on, const unsigned *kbps,
                          const unsigned *fps_pct);
+
+/*
+ * The layers the relay says a receiver uses (bit i: layer i; CQLU, rtp/cqlu.h), every
+ * layer until told. A layer the relay stopped asking for has no receiver left on it (its
+ * mask keeps a layer while anyone is on it or waits for it), and those that left asked
+ * for their keyframe when they did: the keyframe below it is not made again. Made each
+ * time the uplink's plan saw-toothed around a layer, it cost a 160x90 layer at 20 kbit/s
+ * 0.6 s of pictures for nothing (weak-3g-3: 5-12 a minute).
+ */
+void cq_sender_set_used(struct cq_sender *s, uint8_t used);
 
 /*
  * Opus as the uplink allows: bitrate (6000..32000), frame size (20, 40 or 60 ms: from the

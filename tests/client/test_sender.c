@@ -1166,6 +1166,63 @@ static void test_sender_set_layers(void **state) {
     cq_sender_destroy(s);
 }
 
+/* Layer 0 (160x90 here) at a bitrate that gives a picture fewer than
+ * CQ_SENDER_THIN_BITS_PER_PIXEL goes at the frame rate that gives it that many (20 kbit/s:
+ * 9.9 pictures of 15, 66 %), never under CQ_SENDER_THIN_MIN_PCT, nor above what was asked;
+ * layer 1 keeps the rate asked at any bitrate. Planned for 15 a second at 20 kbit/s, libvpx
+ * skipped pictures up to 10 in a row after a keyframe. */
+static void test_sender_thin_lowest_layer_fewer_pictures(void **state) {
+    (void)state;
+    struct cq_sender *s = make(2, false);
+    unsigned kbps[CQ_SENDER_MAX_LAYERS] = {20, 20, 0};
+    unsigned pct[CQ_SENDER_MAX_LAYERS] = {100, 100, 100};
+    assert_int_equal(cq_sender_set_layers(s, 0x3, kbps, pct), 0);
+    cq_sender_stats_t st;
+    cq_sender_stats(s, &st);
+    assert_int_equal(st.layer[0].fps_pct, 66);
+    assert_int_equal(st.layer[0].kbps, 20);
+    assert_int_equal(st.layer[1].fps_pct, 100);
+    uint64_t before[2], after[2];
+    layer_frames(s, before);
+    send_pictures(s, 0, 12);
+    layer_frames(s, after);
+    assert_int_equal(after[0] - before[0], 7); /* 12 x 0.66, the share adding up from 0 */
+    assert_int_equal(after[1] - before[1], 12);
+    /* Asked for less than the bits need: what was asked. With room: the whole rate. */
+    pct[0] = 50;
+    assert_int_equal(cq_sender_set_layers(s, 0x3, kbps, pct), 0);
+    cq_sender_stats(s, &st);
+    assert_int_equal(st.layer[0].fps_pct, 50);
+    pct[0] = 100;
+    kbps[0] = 31;
+    assert_int_equal(cq_sender_set_layers(s, 0x3, kbps, pct), 0);
+    cq_sender_stats(s, &st);
+    assert_int_equal(st.layer[0].fps_pct, 100);
+    cq_sender_destroy(s);
+
+    /* A 320x180 layer 0 at 30 kbit/s (100 over two layers when made), then at 31: the
+     * least share, from the start. */
+    cq_sender_config_t c = config(2, false);
+    c.width = 2 * W;
+    c.height = 2 * H;
+    c.video_kbps = 100;
+    assert_int_equal(cq_sender_create(&s, &c), 0);
+    cq_sender_stats(s, &st);
+    assert_int_equal(st.layer[0].fps_pct, CQ_SENDER_THIN_MIN_PCT);
+    assert_int_equal(cq_sender_set_layers(s, 0x3, kbps, pct), 0);
+    cq_sender_stats(s, &st);
+    assert_int_equal(st.layer[0].fps_pct, CQ_SENDER_THIN_MIN_PCT);
+    cq_sender_destroy(s);
+
+    /* A layer alone keeps the rate asked: ratealloc's steps are its. */
+    s = make(1, false);
+    kbps[0] = 20;
+    assert_int_equal(cq_sender_set_layers(s, 0x1, kbps, pct), 0);
+    cq_sender_stats(s, &st);
+    assert_int_equal(st.layer[0].fps_pct, 100);
+    cq_sender_destroy(s);
+}
+
 /* Layer 1 switched off while layer 0 stays on: layer 0 makes a keyframe, not at once but
  * CQ_SENDER_DROP_KEY_US on (the relay moves layer 1's receivers down at it once layer 1
  * has been silent a while: relay/router.c); and only one. A sender that made none left
@@ -1190,6 +1247,36 @@ static void test_sender_dropped_layer_keyframe_below(void **state) {
     cq_sender_stats(s, &st);
     assert_int_equal(st.layer[0].keyframes, 2);
     assert_int_equal(st.layer[1].keyframes, 1);
+    cq_sender_destroy(s);
+}
+
+/* Layer 1 switched off after the relay stopped asking for it (nobody is on it, and those
+ * who left asked for their keyframe): layer 0 makes none. Switched off while still asked
+ * for (the uplink's plan dropped it), or asked for under a number above the sender's top
+ * (its top): one. */
+static void test_sender_unused_layer_dropped_no_keyframe(void **state) {
+    (void)state;
+    struct cq_sender *s = make(2, false);
+    unsigned kbps[CQ_SENDER_MAX_LAYERS] = {100, 300, 0};
+    unsigned pct[CQ_SENDER_MAX_LAYERS] = {100, 100, 100};
+    uint32_t after = (uint32_t)(CQ_SENDER_DROP_KEY_US / PIC_US) + 3;
+    assert_int_equal(cq_sender_set_layers(s, 0x3, kbps, pct), 0);
+    send_pictures(s, 0, 3);
+    cq_sender_set_used(s, 0x1);
+    assert_int_equal(cq_sender_set_layers(s, 0x1, kbps, pct), 0);
+    send_pictures(s, 3, after);
+    cq_sender_stats_t st;
+    cq_sender_stats(s, &st);
+    assert_int_equal(st.layer[0].keyframes, 1);
+    /* Back on (with its keyframe), asked for as layer 2, then dropped by the plan. */
+    cq_sender_set_used(s, 0x5);
+    assert_int_equal(cq_sender_set_layers(s, 0x3, kbps, pct), 0);
+    send_pictures(s, 3 + after, 3);
+    assert_int_equal(cq_sender_set_layers(s, 0x1, kbps, pct), 0);
+    send_pictures(s, 6 + after, after);
+    cq_sender_stats(s, &st);
+    assert_int_equal(st.layer[1].keyframes, 2);
+    assert_int_equal(st.layer[0].keyframes, 2);
     cq_sender_destroy(s);
 }
 
@@ -1254,7 +1341,9 @@ int main(void) {
         cmocka_unit_test(test_sender_rtcp_garbage),
         cmocka_unit_test(test_sender_every_packet_carries_transport_cc),
         cmocka_unit_test(test_sender_set_layers),
+        cmocka_unit_test(test_sender_thin_lowest_layer_fewer_pictures),
         cmocka_unit_test(test_sender_dropped_layer_keyframe_below),
+        cmocka_unit_test(test_sender_unused_layer_dropped_no_keyframe),
         cmocka_unit_test(test_sender_padding),
         cmocka_unit_test(test_sender_set_audio),
     };
