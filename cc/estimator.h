@@ -143,6 +143,7 @@ typedef struct {
     cq_cc_probe_t probe[CQ_CC_PROBES];
     int next_probe_id;
     bool initial_probes_sent;
+    int initial_probe_id;         /* the first initial cluster, until judged; -1: none */
     uint32_t probe_requested_bps; /* asked for, not handed out yet; 0: none */
     uint32_t probe_result_bps;    /* the last one measured; 0: none */
     int64_t probe_result_us;      /* when it was judged; 0: never */
@@ -220,7 +221,8 @@ uint32_t cq_cc_target_bps(const cq_cc_t *cc);
 bool cq_cc_window_full(const cq_cc_t *cc, int64_t now_us);
 
 /* A probe the caller should send now, if any: a cluster of *packets packets at *rate_bps,
- * each passed to cq_cc_on_sent with *id. The initial probes come first; later ones when
+ * each passed to cq_cc_on_sent with *id. The initial probes come first (three times the
+ * start rate, and six times once the first came through whole); later ones when
  * cq_cc_request_probe asked. Returns false when there is nothing to probe. */
 bool cq_cc_probe_next(cq_cc_t *cc, int64_t now_us, uint32_t *rate_bps, unsigned *packets, int *id);
 

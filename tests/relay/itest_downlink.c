@@ -963,17 +963,18 @@ static void test_downlink_video_starting_goes_to_top(void **state) {
     assert_true(cs.switches <= LAYERS);
 }
 
-/* B's downlink is measured at about 100 kbit/s before A's video starts: too little for
- * A's top layer beside its sound at any price. Until A's layers are priced (their first
- * 400 ms) B gets the lowest; then the layer that fits, still below the top 700 ms after A's
- * first frame. Given the top layer until priced, and priced only once a layer had a whole
- * second (keyframes left out), two publishers' top layers into a 256 kbit/s link stood a
- * second in its pacer, and what the link lost there was repaired too late. */
+/* B's downlink (100 kbit/s) is measured before A's video starts: its start probe judged,
+ * the queue that probe stood in cut the estimate under the start rate (sound alone shows
+ * no more of the link), too little for A's top layer beside its sound at any price. Until A's
+ * layers are priced (their first 400 ms) B gets the lowest; then the layer that fits, still below
+ * the top 700 ms after A's first frame. Given the top layer until priced, and priced only once a
+ * layer had a whole second (keyframes left out), two publishers' top layers into a 256 kbit/s link
+ * stood a second in its pacer, and what the link lost there was repaired too late. */
 static void test_downlink_video_starting_on_slow_link_goes_low(void **state) {
     fixture_t *f = *state;
     f->mode = REPORT_CAPPED;
     f->cap_bps = 100000;
-    assert_true(video_after_estimate(f, 1000) < 200000);
+    assert_true(video_after_estimate(f, 1000) < 300000);
     run(f, 250);
     dump(f, "video starting");
     cq_relay_consumer_stats_t cs;
