@@ -81,11 +81,12 @@
 #define PROBE_MIN_PACKETS 6     /* ... and has at least this many packets */
 #define PROBE_BYTES       1200  /* the packet size a cluster is planned with */
 #define PROBE_TIMEOUT_US  1500000
-/* The start's probes, times the start rate. The second goes only once the first arrived
- * as fast as it left: sent together, the two stood 105-125 ms deep in a 512 kbit/s radio
- * link's queue (both together are 2.5 times what it carries in their 60 ms), and the
- * receivers' jitter buffers, deepened by it, held the sound 30 ms later for the next
- * three seconds of every run (radio-3's mouth to ear p95, limit 230 ms, missed at 235). */
+/* The start's probes, times the start rate. The second goes only once the first was
+ * judged, and not where it found the link under its rate: sent together, the two stood
+ * 105-125 ms deep in a 512 kbit/s radio link's queue (both together are 2.5 times what it
+ * carries in their 60 ms), and the receivers' jitter buffers, deepened by it, held the
+ * sound 30 ms later for the next three seconds of every run (radio-3's mouth to ear p95,
+ * limit 230 ms, missed at 235). */
 #define INITIAL_PROBE_FIRST  3u
 #define INITIAL_PROBE_SECOND 6u
 #define PROBE_SATURATED      0.9 /* arrived under this fraction of the send rate: the link's */
@@ -680,31 +681,31 @@ static unsigned probe_packets(uint32_t rate_bps) {
 }
 
 /* What a cluster that came in full says: whether the link carries its rate, and if not,
- * what it does carry. Nothing where its arrivals were bunched or squeezed by jitter. */
-static void probe_read(cq_cc_t *cc, const cq_cc_probe_t *p, int64_t now_us) {
+ * what it does carry. Nothing where its arrivals were bunched or squeezed by jitter.
+ * Returns whether it found the link under its rate. */
+static bool probe_read(cq_cc_t *cc, const cq_cc_probe_t *p, int64_t now_us) {
     int64_t send_span = p->last_send_us - p->first_send_us;
     int64_t recv_span = p->last_arrival_us - p->first_arrival_us;
     if (send_span <= 0 || recv_span <= 0 || p->packets_acked < 2)
-        return;
+        return false;
     double send_bps = (double)(p->bytes_sent - p->last_sent_bytes) * 8e6 / (double)send_span;
     double recv_bps = (double)(p->bytes_acked - p->first_acked_bytes) * 8e6 / (double)recv_span;
     double result = send_bps < recv_bps ? send_bps : recv_bps;
     if (recv_bps > PROBE_BUNCHED * send_bps) {
         cc->probes_bunched++;
-        return;
+        return false;
     }
     if ((double)recv_span < PROBE_JITTER_SPANS * cc->jitter_ms * 1000.0) {
         cc->probes_jittered++;
-        return;
+        return false;
     }
-    if (recv_bps < PROBE_SATURATED * send_bps) {
+    bool under = recv_bps < PROBE_SATURATED * send_bps;
+    if (under) {
         result = PROBE_UTILISATION * recv_bps; /* the link's, not the probe's */
         cc->link_bps = (uint32_t)recv_bps;
         cc->link_us = now_us;
         cc->carried_bps = cc->link_bps;
         cc->carried_us = now_us;
-    } else if (p->id == cc->initial_probe_id) {
-        cc->probe_requested_bps = cc->cfg.start_bps * INITIAL_PROBE_SECOND;
     }
     cc->probe_result_bps = (uint32_t)result;
     cc->probe_result_us = now_us;
@@ -714,6 +715,7 @@ static void probe_read(cq_cc_t *cc, const cq_cc_probe_t *p, int64_t now_us) {
         if (cc->loss_bps > 0 && cc->loss_bps < result && cc->loss_fraction <= LOSS_HIGH)
             cc->loss_bps = 0;
     }
+    return under;
 }
 
 /* A cluster enough of which has arrived (or that waited too long): the rate it went out
@@ -724,10 +726,15 @@ static void probe_judge(cq_cc_t *cc, cq_cc_probe_t *p, int64_t now_us) {
     bool timed_out = now_us - p->started_us >= PROBE_TIMEOUT_US;
     if ((!complete || cc->jitter_groups < JITTER_MIN_GROUPS) && !timed_out)
         return;
-    if (complete)
-        probe_read(cc, p, now_us);
-    if (p->id == cc->initial_probe_id)
+    bool under = complete && probe_read(cc, p, now_us);
+    /* The second goes unless the first showed the link under it. One void (bunched or
+     * squeezed by a VSAT link's jitter) or cut short said nothing, and a VSAT viewer left
+     * on the start's guess crept up from it for 8 s, then was cut to the lowest layer. */
+    if (p->id == cc->initial_probe_id) {
+        if (!under)
+            cc->probe_requested_bps = cc->cfg.start_bps * INITIAL_PROBE_SECOND;
         cc->initial_probe_id = -1;
+    }
     p->id = -1; /* judged, or lost for good */
 }
 
@@ -737,7 +744,7 @@ bool cq_cc_probe_next(cq_cc_t *cc, int64_t now_us, uint32_t *rate_bps, unsigned 
         return false;
     uint32_t rate = 0;
     if (!cc->initial_probes_sent) {
-        /* 3x the start, then 6x once the first came through whole (probe_judge): a link
+        /* 3x the start, then 6x unless the first found the link under it (probe_judge): a link
          * several times the guess is found in two round trips rather than in the tens of
          * seconds that 8 % a second would take. */
         rate = cc->cfg.start_bps * INITIAL_PROBE_FIRST;

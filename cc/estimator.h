@@ -222,7 +222,7 @@ bool cq_cc_window_full(const cq_cc_t *cc, int64_t now_us);
 
 /* A probe the caller should send now, if any: a cluster of *packets packets at *rate_bps,
  * each passed to cq_cc_on_sent with *id. The initial probes come first (three times the
- * start rate, and six times once the first came through whole); later ones when
+ * start rate, then six times unless the first found the link under its rate); later ones when
  * cq_cc_request_probe asked. Returns false when there is nothing to probe. */
 bool cq_cc_probe_next(cq_cc_t *cc, int64_t now_us, uint32_t *rate_bps, unsigned *packets, int *id);
 
