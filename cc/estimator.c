@@ -730,12 +730,13 @@ static void probe_judge(cq_cc_t *cc, cq_cc_probe_t *p, int64_t now_us) {
     /* The second goes unless the first showed the link under it. One void (bunched or
      * squeezed by a VSAT link's jitter) or cut short said nothing, and a VSAT viewer left
      * on the start's guess crept up from it for 8 s, then was cut to the lowest layer. */
-    if (p->id == cc->initial_probe_id) {
-        if (!under)
-            cc->probe_requested_bps = cc->cfg.start_bps * INITIAL_PROBE_SECOND;
-        cc->initial_probe_id = -1;
-    }
+    bool initial = p->id == cc->initial_probe_id;
     p->id = -1; /* judged, or lost for good */
+    if (initial) {
+        cc->initial_probe_id = -1;
+        if (!under)
+            cq_cc_request_probe(cc, cc->cfg.start_bps * INITIAL_PROBE_SECOND, now_us);
+    }
 }
 
 bool cq_cc_probe_next(cq_cc_t *cc, int64_t now_us, uint32_t *rate_bps, unsigned *packets, int *id) {
