@@ -152,10 +152,12 @@ typedef struct {
     int64_t last_loss_us;         /* when feedback last reported a packet lost; 0: never */
     uint32_t carried_bps;         /* what the link carried when last seen full (stats) */
     int64_t carried_us;           /* when; 0: never */
+    int64_t probe_void_us;        /* when the last came in whole and said nothing; 0: never */
 
     /* cq_cc_want: when to probe again for what the sender could use, and what was asked. */
     int64_t next_want_us, want_interval_us, want_at_us;
     uint32_t want_asked_bps;
+    bool want_reasked; /* the last ask repeated one whose cluster said nothing */
 
     uint32_t rtt_us;
     uint32_t rtt_min_us; /* the least seen: the path's own round trip, without queues */
@@ -236,8 +238,10 @@ void cq_cc_request_probe(cq_cc_t *cc, uint32_t rate_bps, int64_t now_us);
  * the demand it asks for a probe at twice the target (at most 1.2x the demand): after a
  * collapse or an outage the estimate would otherwise creep back at 8 % a second, and
  * media held low never shows the room. A probe that found room is followed by the next
- * a second later; while they find none they back off from 2 s to 4 s (a recovered link
- * is found within seconds; the caller keeps clusters small on a slow link).
+ * as soon as it is judged (a quarter of a second), one that came in whole but said nothing
+ * (bunched, or squeezed by jitter) once by another a second later; while they find none
+ * they back off from 2 s to 4 s (a recovered link is found within seconds; the caller
+ * keeps clusters small on a slow link).
  */
 void cq_cc_want(cq_cc_t *cc, uint32_t demand_bps, int64_t now_us);
 

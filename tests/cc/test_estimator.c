@@ -719,31 +719,52 @@ static void test_cc_host_stall_is_one_cut(void **state) {
 
 /*
  * collapse: 64 kbit/s for 20 s, then 1 Mbit/s again, the sender able to use 800. With
- * cq_cc_want the estimate finds the room within 6 s of the return (without, 8 % a second
- * from 64 takes half a minute); while the link stays at 64, the probes back off, and
- * once one finds room the next follows a second later, not at the backed-off 4 s (7.2 s
- * to 700 kbit/s when it did).
+ * cq_cc_want the estimate finds the room within seconds of the return (without, 8 % a
+ * second from 64 takes half a minute); while the link stays at 64, the probes back off
+ * to one every 4 s. How long the return takes to find depends on where in those 4 s it
+ * falls, so it returns at each tenth of a second of them:
+ *  - once one cluster finds room, the next follows as soon as it is judged (each a
+ *    second after the last: 4.3 s on average, 6.2 s at worst; 3.0 and 4.9 with this);
+ *  - a cluster sent as the link returns comes in bunched (the queue of the 64 kbit/s
+ *    link let out at 1 Mbit/s) and says nothing: it is asked again a second later, not
+ *    4 s (with both, 2.8 and 4.6).
+ * What is left at worst is a return just after a cluster the 64 kbit/s link held back.
  */
-static void test_cc_want_finds_room_after_collapse(void **state) {
-    (void)state;
+static double collapse_found_s(double return_s, unsigned *probes_during) {
     cq_netsim_params_t p = capped(64000, 20);
     sim_start(&p, 300000, 800000);
     sim.want_bps = 800000;
-    run_until(20);
-    print_targets("64 kbit/s", 0, 20);
-    assert_true(target_at(19.5) < 100000);
-    unsigned during = sim.probes;
-    print_message("%u probe clusters in 20 s at 64 kbit/s\n", during);
-    assert_true(during <= 2 + 6); /* the two initial ones, then 2 and 4 s apart */
+    run_until(return_s);
+    assert_true(target_at(return_s - 0.5) < 100000);
+    *probes_during = sim.probes;
     p = capped(1000000, 20);
     assert_int_equal(cq_netsim_link_set(&sim.link, &p), 0);
-    run_until(32);
-    print_targets("back at 1 Mbit/s", 20, 32);
-    double t = 20;
-    while (t < 32 && target_at(t) < 700000)
+    run_until(return_s + 12);
+    double t = return_s;
+    while (t < return_s + 12 && target_at(t) < 700000)
         t += 0.1;
-    print_message("700 kbit/s reached %.1f s after the return\n", t - 20);
-    assert_true(t - 20 <= 6.0);
+    sim_end();
+    return t - return_s;
+}
+
+static void test_cc_want_finds_room_after_collapse(void **state) {
+    (void)state;
+    double worst = 0, sum = 0;
+    unsigned most = 0;
+    for (int k = 0; k < 40; k++) {
+        unsigned during;
+        double found = collapse_found_s(20 + k * 0.1, &during);
+        sum += found;
+        if (found > worst)
+            worst = found;
+        if (during > most)
+            most = during;
+    }
+    print_message("700 kbit/s reached %.1f s after the return on average, %.1f s at worst; "
+                  "up to %u probe clusters in the 20-24 s at 64 kbit/s\n",
+                  sum / 40, worst, most);
+    assert_true(worst <= 5.0);
+    assert_true(most <= 2 + 7); /* the two initial ones, then 2 and 4 s apart, a retry */
 }
 
 /*
@@ -754,17 +775,21 @@ static void test_cc_want_finds_room_after_collapse(void **state) {
  * 300 kbit/s (mean 345 over the run) and held the receiver a layer down. Backing off from
  * what the probe measured keeps the estimate near the link.
  */
-static void test_cc_radio_keyframes_and_wants(void **state) {
-    (void)state;
-    cq_netsim_params_t radio = {
-        .rate_bps = 512000, .queue_ms = 250, .delay_ms = 40, .jitter_ms = 10, .loss = 0.02};
-    packet_bytes = 1000;
-    sim_start(&radio, 300000, 250000);
+static void radio_with_wants(const cq_netsim_params_t *radio) {
+    sim_start(radio, 300000, 250000);
     sim.burst_period_us = 2000000;
     sim.burst_packets = 8;
     sim.next_burst_us = sim.now + 500000;
     sim.want_bps = 600000;
     run_until(30);
+}
+
+static void test_cc_radio_keyframes_and_wants(void **state) {
+    (void)state;
+    cq_netsim_params_t radio = {
+        .rate_bps = 512000, .queue_ms = 250, .delay_ms = 40, .jitter_ms = 10, .loss = 0.02};
+    packet_bytes = 1000;
+    radio_with_wants(&radio);
     print_targets("radio, 250 kbit/s, keyframes, want 600", 0, 30);
     double mean, lo;
     targets_over(5, 30, &mean, &lo);
@@ -775,11 +800,25 @@ static void test_cc_radio_keyframes_and_wants(void **state) {
     assert_true(mean >= 0.8 * 512000);
     assert_true(lo >= 250000); /* never under what is sent */
     /* The sender never fills the link, but its keyframes and probes do: what got through
-     * then is the link's rate, whatever the estimate stands at (the relay paces by it). */
-    print_message("carried %u kbit/s, %.1f s ago\n", st.carried_bps / 1000,
-                  (double)(sim.now - st.carried_us) / 1e6);
-    assert_true(st.carried_us > 0 && sim.now - st.carried_us < 10000000);
-    assert_true(st.carried_bps >= 0.8 * 512000 && st.carried_bps <= 1.1 * 512000);
+     * then is the link's rate, whatever the estimate stands at (the relay paces by it).
+     * It is one reading, of one keyframe's overuse or one cluster 10 ms of jitter spreads:
+     * over 40 draws 0.78-1.17 of the link, and one draw could not hold 0.8-1.1 (14 and 15
+     * draws of 40 missed, before and after the wants climbed sooner). So over ten draws:
+     * each within 0.75-1.2, their mean within 10 %. */
+    double carried = 0;
+    for (uint64_t seed = 1; seed <= 10; seed++) {
+        sim_end();
+        seed_now = seed;
+        radio_with_wants(&radio);
+        cq_cc_stats(&sim.cc, &st);
+        print_message("seed %u: carried %u kbit/s, %.1f s ago\n", (unsigned)link_seed(),
+                      st.carried_bps / 1000, (double)(sim.now - st.carried_us) / 1e6);
+        assert_true(st.carried_us > 0 && sim.now - st.carried_us < 10000000);
+        assert_true(st.carried_bps >= 0.75 * 512000 && st.carried_bps <= 1.2 * 512000);
+        carried += st.carried_bps / 10.0;
+    }
+    print_message("carried %.0f kbit/s over ten draws\n", carried / 1000);
+    assert_true(carried >= 0.9 * 512000 && carried <= 1.1 * 512000);
     packet_bytes = PACKET;
 }
 
