@@ -160,6 +160,7 @@ typedef struct {
     uint64_t rtx_sent;                    /* repairs sent to it from the relay's cache */
     uint64_t nacks_limited;    /* not resent: asked again too soon, or over its RTX budget */
     uint64_t nacks_unanswered; /* not in the cache (too old, never received) */
+    uint64_t nacks_unsent;     /* of those, numbers never sent it (lost on the way in) */
     uint64_t nacks_sent;       /* packets the relay asked it again for, as a publisher */
     uint64_t rtx_recovered;    /* repairs it sent that restored a missing packet */
     uint64_t rtx_duplicates;   /* repairs of a packet the relay had already: dropped */

@@ -154,7 +154,16 @@ static struct consumer *consumer_of_video(const struct participant *sub, uint32_
 static void resend(struct cq_router *r, struct consumer *c, uint16_t out_seq, uint64_t now_us) {
     struct participant *sub = c->subscriber;
     cq_consumer_sent_t *e = cq_consumer_sent_find(&c->s, out_seq);
-    struct stream *s = e ? video_stream(c->publisher, e->layer) : NULL;
+    if (e == NULL) {
+        /* A number the relay never sent it: the publisher's packet was lost on its uplink
+         * (the relay's own request there repairs it, and the repair goes out under this
+         * number), or it is older than the history. Counted apart, so that an operator
+         * tells a lossy uplink from repairs the relay could not give. */
+        sub->stats.nacks_unanswered++;
+        sub->stats.nacks_unsent++;
+        return;
+    }
+    struct stream *s = video_stream(c->publisher, e->layer);
     const uint8_t *pkt;
     size_t len = s ? cq_rtxcache_get(&s->cache, e->in_seq, now_us, &pkt) : 0;
     cq_rtp_view_t v;

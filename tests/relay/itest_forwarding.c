@@ -666,7 +666,7 @@ static void test_forwarding_sends_receiver_reports_to_publishers(void **state) {
 
 /* What a subscriber's NACKs came to, as its participant counters say. */
 typedef struct {
-    uint64_t in, rtx, limited, unanswered;
+    uint64_t in, rtx, limited, unanswered, unsent;
 } nack_counts_t;
 
 static void expect_nack_counts(fixture_t *f, uint32_t session, uint32_t id, nack_counts_t want) {
@@ -676,6 +676,7 @@ static void expect_nack_counts(fixture_t *f, uint32_t session, uint32_t id, nack
     assert_int_equal(st.rtx_sent, want.rtx);
     assert_int_equal(st.nacks_limited, want.limited);
     assert_int_equal(st.nacks_unanswered, want.unanswered);
+    assert_int_equal(st.nacks_unsent, want.unsent);
 }
 
 /* The next RTX packet p receives (RTCP skipped), checked for the RTX SSRC and payload
@@ -747,8 +748,9 @@ static void test_forwarding_answers_nacks_with_rtx(void **state) {
     assert_int_equal(rtx, 2);
     assert_int_equal(osn[0], 5);
     assert_int_equal(osn[1], 7);
-    expect_nack_counts(f, 46, p[1].id,
-                       (nack_counts_t){.in = 5, .rtx = 2, .limited = 2, .unanswered = 1});
+    expect_nack_counts(
+        f, 46, p[1].id,
+        (nack_counts_t){.in = 5, .rtx = 2, .limited = 2, .unanswered = 1, .unsent = 1});
     assert_int_equal(cq_relay_session_close(f->relay, 46), 0);
     for (int i = 0; i < 2; i++)
         cq_test_peer_close(&peer[i]);
