@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "rtp/error.h"
@@ -79,14 +80,25 @@ int cq_httpc_response_parse(const char *data, size_t len, cq_httpc_response_t *r
     return 0;
 }
 
-/* Waits for fd to be ready for events, at most timeout_ms. */
-static int wait_for(int fd, short events, int timeout_ms) {
+static int64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits for fd to be ready for events, until deadline_ms (now_ms's clock). The deadline is
+ * the whole request's: a wait per step let a server that sent a byte a second hold a
+ * request, and the operator at chasqui-ctl, for as long as it liked. */
+static int wait_for(int fd, short events, int64_t deadline_ms) {
+    int64_t left = deadline_ms - now_ms();
+    if (left <= 0)
+        return -ETIMEDOUT;
     struct pollfd p = {fd, events, 0};
-    int n = poll(&p, 1, timeout_ms);
+    int n = poll(&p, 1, left > INT32_MAX ? INT32_MAX : (int)left);
     return n > 0 ? 0 : n == 0 ? -ETIMEDOUT : -errno;
 }
 
-static int connect_to(const cq_httpc_url_t *url, int timeout_ms) {
+static int connect_to(const cq_httpc_url_t *url, int64_t deadline_ms) {
     char port[8];
     snprintf(port, sizeof port, "%u", (unsigned)url->port);
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai;
@@ -98,7 +110,7 @@ static int connect_to(const cq_httpc_url_t *url, int timeout_ms) {
         if (fd < 0)
             continue;
         if (connect(fd, a->ai_addr, a->ai_addrlen) == 0 ||
-            (errno == EINPROGRESS && (err = wait_for(fd, POLLOUT, timeout_ms)) == 0)) {
+            (errno == EINPROGRESS && (err = wait_for(fd, POLLOUT, deadline_ms)) == 0)) {
             int so = 0;
             socklen_t sl = sizeof so;
             getsockopt(fd, SOL_SOCKET, SO_ERROR, &so, &sl);
@@ -119,7 +131,8 @@ static int connect_to(const cq_httpc_url_t *url, int timeout_ms) {
 int cq_httpc_request(const cq_httpc_url_t *url, const char *method, const char *path,
                      const char *authorization, const char *body, int timeout_ms,
                      cq_httpc_response_t *res) {
-    int fd = connect_to(url, timeout_ms);
+    int64_t deadline = now_ms() + timeout_ms;
+    int fd = connect_to(url, deadline);
     if (fd < 0)
         return fd;
     size_t blen = body ? strlen(body) : 0;
@@ -136,7 +149,7 @@ int cq_httpc_request(const cq_httpc_url_t *url, const char *method, const char *
     size_t lens[2] = {(size_t)(n > 0 ? n : 0), blen};
     for (int k = 0; k < 2 && err == 0; k++)
         for (size_t off = 0; off < lens[k] && err == 0;) {
-            if ((err = wait_for(fd, POLLOUT, timeout_ms)) != 0)
+            if ((err = wait_for(fd, POLLOUT, deadline)) != 0)
                 break;
             ssize_t w = send(fd, parts[k] + off, lens[k] - off, MSG_NOSIGNAL);
             if (w < 0 && errno != EAGAIN)
@@ -156,7 +169,7 @@ int cq_httpc_request(const cq_httpc_url_t *url, const char *method, const char *
             }
             buf = grown;
         }
-        if ((err = wait_for(fd, POLLIN, timeout_ms)) != 0)
+        if ((err = wait_for(fd, POLLIN, deadline)) != 0)
             break;
         ssize_t r = recv(fd, buf + have, cap - have, 0);
         if (r == 0)

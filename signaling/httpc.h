@@ -32,7 +32,8 @@ typedef struct {
 int cq_httpc_response_parse(const char *data, size_t len, cq_httpc_response_t *res);
 
 /* Sends method path with the given headers' values (authorization may be NULL; body may be
- * NULL) and reads the response, waiting at most timeout_ms for each step. Returns 0 and
+ * NULL) and reads the response, in at most timeout_ms from connecting to the server's
+ * close. Returns 0 and
  * *res, CQ_ERESOLVE (the host name resolves to nothing), a negated errno (-ECONNREFUSED,
  * -ETIMEDOUT, ...) or CQ_EMALFORMED. */
 int cq_httpc_request(const cq_httpc_url_t *url, const char *method, const char *path,
