@@ -167,6 +167,32 @@ grep -q cancelled "$work/out" || fail "cancel said: $(cat "$work/out")"
 c telecentre rm 3 >"$work/out" || fail "rm: $(cat "$work/out")"
 [ "$(c telecentre list | grep -c Monzón)" = 2 ] || fail "rm did not remove"
 
+# A list of ids is read whole, however long: a bad id past the first kilobyte is refused,
+# not cut off with the rest; an empty one between commas is refused too.
+for list in "$(seq -s, 1 400),x" "1,,2"; do
+    c --key-file /nonexistent session schedule --title t --start "$start" --end "$end" \
+        --telecentres "$list" 2>/dev/null; rc=$?
+    [ "$rc" = 2 ] || fail "--telecentres '${list: -12}' gave exit status $rc, wanted 2"
+done
+
+# Something else on the server's port (perl-base is in every Debian): an answer that is
+# not JSON is said to be that, exit 3, not printed as a table of empty fields.
+perl -MIO::Socket::INET -e '
+    my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => 0, Listen => 1)
+        or die "listen: $!";
+    $| = 1; print $s->sockport, "\n";
+    my $c = $s->accept or die "accept: $!";
+    while (<$c>) { last if /^\r?$/ }
+    print $c "HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\n<html></html>";
+    close $c;' >"$work/fake.port" &
+fake=$!
+for _ in $(seq 50); do [ -s "$work/fake.port" ] && break; sleep 0.1; done
+"$ctl" --server "http://127.0.0.1:$(cat "$work/fake.port")" telecentre list >"$work/out" \
+    2>"$work/err"; rc=$?
+wait "$fake"
+[ "$rc" = 3 ] || fail "a page that is not JSON gave exit status $rc, wanted 3: $(cat "$work/out")"
+grep -q "something other than JSON" "$work/err" || fail "not-JSON said: $(cat "$work/err")"
+
 kill -TERM "$pid"; wait "$pid"; rc=$?; pid=
 [ "$rc" = 0 ] || fail "daemon exit status $rc"
 echo "chasqui-ctl: ok"

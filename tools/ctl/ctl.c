@@ -132,7 +132,15 @@ static int call(ctl_t *c, const char *method, const char *path, json_t *body, js
         return EXIT_SERVER;
     }
     json_t *o = res.body_len ? json_loads(res.body, 0, NULL) : NULL;
-    if (res.status >= 400) {
+    if (res.status < 400 && res.body_len && o == NULL) {
+        /* Not the API's answer (a proxy's page, another service on that port): its
+         * fields would print empty, as if the server had nothing. */
+        fprintf(stderr,
+                "chasqui-ctl: %s answered %d with something other than JSON: is it "
+                "the chasqui server?\n",
+                c->server, res.status);
+        rc = EXIT_SERVER;
+    } else if (res.status >= 400) {
         const char *reason = json_string_value(json_object_get(o, "reason"));
         const char *field = json_string_value(json_object_get(o, "field"));
         fprintf(stderr, "chasqui-ctl: the server says %d: %s%s%s%s\n", res.status,
@@ -156,20 +164,23 @@ static long long parse_id(const char *s) {
     return *s != '\0' && *end == '\0' && v > 0 ? v : -1;
 }
 
-/* "1,2,3" as a JSON array of ids, or NULL. */
+/* "1,2,3" as a JSON array of ids, or NULL (an id that is no positive number, an empty one
+ * between commas). Read in place, whatever its length: a copy into a fixed buffer cut a
+ * long list short without a word, an id in half at the cut. */
 static json_t *parse_ids(const char *s) {
     json_t *a = json_array();
-    char copy[1024];
-    snprintf(copy, sizeof copy, "%s", s);
-    for (char *save = NULL, *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        long long id = parse_id(t);
-        if (id < 0) {
+    for (const char *p = s;;) {
+        char *end;
+        long long id = strtoll(p, &end, 10);
+        if (a == NULL || end == p || id <= 0 || (*end != ',' && *end != '\0')) {
             json_decref(a);
             return NULL;
         }
         json_array_append_new(a, json_integer(id));
+        if (*end == '\0')
+            return a;
+        p = end + 1;
     }
-    return a;
 }
 
 static const char *str(json_t *o, const char *k) {
