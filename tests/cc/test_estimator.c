@@ -1095,6 +1095,38 @@ static void test_cc_bunched_probe_is_void(void **state) {
     assert_int_equal(st.probes_bunched, 0);
 }
 
+/* A want probe whose cluster came in bunched said nothing of the link: it is asked again
+ * a second after it was judged, not at the backed-off wait (a cluster sent as a collapse
+ * ends comes in so); once only, so a link that bunches every cluster is not probed every
+ * second: the next goes at the wait the first was asked with. */
+static void test_cc_void_want_probe_asked_again_once(void **state) {
+    (void)state;
+    cq_cc_t cc;
+    cq_cc_stats_t st;
+    uint32_t rate;
+    unsigned packets;
+    int id;
+    assert_int_equal(cq_cc_init(&cc, &(cq_cc_config_t){200000, 30000, 5000000}), 0);
+    cc.initial_probes_sent = true; /* the wants' probes alone */
+    int64_t t0 = jittery_media(&cc, 1000000, 0, 0);
+    cq_cc_want(&cc, 2000000, t0);
+    send_probe(&cc, t0, 20, 250, 300000, &st); /* judged void at t0 + 0.3 s */
+    assert_int_equal(st.probes_bunched, 1);
+    cq_cc_want(&cc, 2000000, t0 + 1200000);
+    assert_false(cq_cc_probe_next(&cc, t0 + 1200000, &rate, &packets, &id));
+    int64_t t1 = t0 + 1310000; /* a second after it was judged; the wait was 2 s */
+    cq_cc_want(&cc, 2000000, t1);
+    send_probe(&cc, t1, 60, 250, 300000, &st);
+    assert_int_equal(st.probes_bunched, 2);
+    /* Void again: no second retry a second later, but the next at the 2 s wait. */
+    cq_cc_want(&cc, 2000000, t1 + 1400000);
+    assert_false(cq_cc_probe_next(&cc, t1 + 1400000, &rate, &packets, &id));
+    cq_cc_want(&cc, 2000000, t1 + 1990000);
+    assert_false(cq_cc_probe_next(&cc, t1 + 1990000, &rate, &packets, &id));
+    cq_cc_want(&cc, 2000000, t1 + 2000000);
+    assert_true(cq_cc_probe_next(&cc, t1 + 2000000, &rate, &packets, &id));
+}
+
 /* Whether the start's second probe (6x) follows the first (3x), once that is judged: not
  * where the first found the link under its rate, but where it came through whole and
  * where it said nothing (bunched). Left out after a void one too, a VSAT viewer of
@@ -1229,6 +1261,7 @@ int main(void) {
         cmocka_unit_test_teardown(test_cc_dense_small_packets, teardown),
         cmocka_unit_test_teardown(test_cc_host_stall_is_one_cut, teardown),
         cmocka_unit_test_teardown(test_cc_want_finds_room_after_collapse, teardown),
+        cmocka_unit_test_teardown(test_cc_void_want_probe_asked_again_once, teardown),
         cmocka_unit_test_teardown(test_cc_collapse_cut_at_once, teardown),
         cmocka_unit_test_teardown(test_cc_radio_keyframes_and_wants, teardown),
     };
