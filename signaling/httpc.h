@@ -33,9 +33,8 @@ int cq_httpc_response_parse(const char *data, size_t len, cq_httpc_response_t *r
 
 /* Sends method path with the given headers' values (authorization may be NULL; body may be
  * NULL) and reads the response, in at most timeout_ms from connecting to the server's
- * close. Returns 0 and
- * *res, CQ_ERESOLVE (the host name resolves to nothing), a negated errno (-ECONNREFUSED,
- * -ETIMEDOUT, ...) or CQ_EMALFORMED. */
+ * close. Returns 0 and *res, CQ_ERESOLVE (the host name resolves to nothing), a negated
+ * errno (-ECONNREFUSED, -ETIMEDOUT, ...) or CQ_EMALFORMED. */
 int cq_httpc_request(const cq_httpc_url_t *url, const char *method, const char *path,
                      const char *authorization, const char *body, int timeout_ms,
                      cq_httpc_response_t *res);
