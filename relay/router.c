@@ -467,9 +467,13 @@ static void video_arrived(struct cq_router *r, struct participant *p, struct str
         s->last_keyframe_us = now_us;
         s->keyframe_ts = v->timestamp;
         s->has_keyframe_ts = true;
-        /* A layer above it that fell silent may have been dropped: its receivers are moved
-         * before this keyframe is offered, so that they switch at it (layer_sending). */
-        if (upper_layer_quiet(p, s->layer, now_us))
+        /* A layer above it that fell silent may have been dropped, or this layer is
+         * coming back (its publisher's uplink has room again): the receivers are moved
+         * before this keyframe is offered, so that they switch at it (layer_sending).
+         * Moved at the next tick, they had let it pass and asked for another, 2-4 kB
+         * more on the publisher's uplink each time (weak-3g-3). */
+        if (upper_layer_quiet(p, s->layer, now_us) ||
+            !((unsigned)p->active_layers >> s->layer & 1u))
             review_active_layers(r, p, now_us);
     }
     if (!s->has_keyframe_ts || v->timestamp != s->keyframe_ts)
@@ -568,6 +572,13 @@ static void handle_media(struct cq_router *r, cq_udp_dgram_t *d, bool rtcp, uint
     if (s->kind == STREAM_RTX) {
         recover_from_rtx(r, p, s, d->data, &v, now_us);
         return;
+    }
+    if (s->last_packet_us != 0 && now_us - s->last_packet_us >= RATE_SILENCE_US) {
+        /* Back from a silence: the rates stay those it was sent at, measured again from
+         * this packet on. */
+        s->window_start_us = now_us;
+        s->window_bytes = 0;
+        memset(s->tid_window_bytes, 0, sizeof s->tid_window_bytes);
     }
     s->last_packet_us = now_us;
     if (p->video_since_us == 0 && s->kind == STREAM_VIDEO)

@@ -398,6 +398,73 @@ static void test_layers_dropped_layer_moves_subscriber_at_its_keyframe(void **st
     assert_int_equal(plis_at_a(f, video_ssrc(0), 100), 0);
 }
 
+/* A layer that comes back (A's uplink has room again) starts with a keyframe: B, moved
+ * down when it stopped, goes up at that very keyframe, and A is asked for no other. Moved
+ * only at the relay's next tick, B let it pass and the relay asked A for a second one. */
+static void test_layers_restarted_layer_taken_at_its_keyframe(void **state) {
+    fixture_t *f = *state;
+    video_seen_t v = {0};
+    b_on_layer_1(f, &v);
+    for (int k = 0; k < 4; k++) { /* A drops layer 1, as in the test above */
+        send_frame(f, 1, 0);
+        uv_sleep(100);
+    }
+    layer_0_keyframe_reaches_b(f, &v);
+    int before = v.layer[1];
+    send_frame(f, 3, 2); /* layer 1 again, from its keyframe */
+    send_frame(f, 3, 0);
+    receive_video(f, 300, &v);
+    assert_int_equal(v.layer[1], before + 2);
+    assert_int_equal(v.last_layer, 1);
+    assert_int_equal(v.broken, 0);
+    assert_int_equal(plis_at_a(f, video_ssrc(1), 100), 0);
+}
+
+/* The bitrate the relay knows of A's layer 0, once it has counted `packets` of it
+ * (bounded: the stats reach the worker by another path than A's packets). */
+static uint64_t layer_0_bitrate(fixture_t *f, uint64_t packets) {
+    for (int k = 0; k < 100; k++) {
+        cq_relay_stream_stats_t st[CQ_RELAY_MAX_STREAMS];
+        size_t n = 0;
+        assert_int_equal(cq_relay_stream_stats(f->relay, f->session, 1, st, &n), 0);
+        for (size_t i = 0; i < n; i++)
+            if (st[i].ssrc == video_ssrc(0) && st[i].packets >= packets)
+                return st[i].bitrate_bps;
+        uv_sleep(10);
+    }
+    fail_msg("the relay never counted %llu packets of layer 0", (unsigned long long)packets);
+    return 0;
+}
+
+/* A layer's rate is what it costs while it is sent: a layer that comes back after a
+ * silence is priced at its old rate until it has been measured again, not at its last
+ * window's bytes spread over the silence (which made a layer that came back after 1.3 s
+ * look six times cheaper, and every receiver went up to it and back down). */
+static void test_layers_rate_kept_across_a_silence(void **state) {
+    fixture_t *f = *state;
+    uint64_t sent = 0;
+    for (int k = 0; k < 26; k++, sent++) { /* 1.3 s at 20 frames a second: one window */
+        send_frame(f, 1, k == 0);
+        uv_sleep(50);
+    }
+    uint64_t sending = layer_0_bitrate(f, sent);
+    assert_true(sending > 0);
+    uv_sleep(1300); /* layer 0 silent */
+    send_frame(f, 1, 0);
+    sent++;
+    assert_int_equal(layer_0_bitrate(f, sent), sending);
+    /* Measured again from the packet after the silence: twice the frames, twice the rate. */
+    for (int k = 0; k < 24; k++, sent += 2) {
+        send_frame(f, 1, 0);
+        send_frame(f, 1, 0);
+        uv_sleep(50);
+    }
+    uint64_t again = layer_0_bitrate(f, sent);
+    print_message("layer 0: %llu bit/s sent, %llu after the silence at twice the frames\n",
+                  (unsigned long long)sending, (unsigned long long)again);
+    assert_true(again > sending * 3 / 2 && again < sending * 5 / 2);
+}
+
 /* A's sender reports for each layer: only the forwarded layer's reaches B, its RTP time
  * moved by the offset B's timestamps were given at the switch, so lip sync holds. */
 static void test_layers_sender_report_of_forwarded_layer_only(void **state) {
@@ -593,6 +660,9 @@ int main(void) {
                                         teardown),
         cmocka_unit_test_setup_teardown(test_layers_dropped_layer_moves_subscriber_at_its_keyframe,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_layers_restarted_layer_taken_at_its_keyframe, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_layers_rate_kept_across_a_silence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_layers_sender_report_of_forwarded_layer_only, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_layers_rtt_from_receiver_reports, setup, teardown),
