@@ -12,11 +12,12 @@ typedef struct {
     cq_alloc_choice_t at[MAX_OPTIONS];
     uint32_t price[MAX_OPTIONS];
     int n;
-    int prev;    /* index of the last run's choice; -1: paused or none */
-    int current; /* index chosen so far in this run; -1: paused */
-    bool hold;   /* stepped down lately: no step up yet */
-    bool frozen; /* nothing measured: it stays lowest until something is */
-    bool fresh;  /* its first run with a price (cq_alloc_stream_t.priced) */
+    int prev;         /* index of the last run's choice; -1: paused or none */
+    int current;      /* index chosen so far in this run; -1: paused */
+    bool hold;        /* stepped down lately: no step up yet */
+    bool larger_hold; /* stepped down to a smaller picture lately: no larger one yet */
+    bool frozen;      /* nothing measured: it stays lowest until something is */
+    bool fresh;       /* its first run with a price (cq_alloc_stream_t.priced) */
 } options_t;
 
 void cq_alloc_steady_init(cq_alloc_steady_t *st) {
@@ -36,6 +37,10 @@ uint32_t cq_alloc_demand_bps(const cq_alloc_result_t *r) {
     if (want < r->probe_bps)
         want = r->probe_bps;
     return want > UINT32_MAX ? UINT32_MAX : (uint32_t)want;
+}
+
+uint32_t cq_alloc_larger_hold_us(const cq_alloc_stream_t *s) {
+    return s->larger_hold_us ? s->larger_hold_us : CQ_ALLOC_UP_HOLD_US;
 }
 
 void cq_alloc_stream_init(cq_alloc_stream_t *s) {
@@ -82,6 +87,7 @@ static void options_build(const cq_alloc_stream_t *s, uint64_t now_us, options_t
         }
     }
     o->hold = s->down_us != 0 && now_us - s->down_us < CQ_ALLOC_UP_HOLD_US;
+    o->larger_hold = s->down_us != 0 && now_us - s->down_us < cq_alloc_larger_hold_us(s);
     o->fresh = !s->priced;
     o->frozen = true;
     for (int k = 0; k < o->n; k++)
@@ -133,7 +139,8 @@ static void spend(purse_t *left, uint32_t was, uint32_t now) {
 /* One step up for s if it fits: updates *left. */
 static bool step_up(options_t *o, purse_t *left) {
     int j = o->current + 1;
-    if (o->current < 0 || o->frozen || j >= o->n || (j > o->prev && o->hold) || !fits(o, j, left))
+    if (o->current < 0 || o->frozen || j >= o->n || (j > o->prev && o->hold) ||
+        (o->larger_hold && larger_than_before(o, j)) || !fits(o, j, left))
         return false;
     spend(left, o->price[o->current], o->price[j]);
     if (keyframe_step(o, j))
@@ -148,7 +155,8 @@ static uint32_t probe_for(const options_t *o, uint32_t spent) {
         return spent + (uint32_t)(o->price[0] * CQ_ALLOC_RESUME_HEADROOM); /* to resume */
     int j = o->current + 1;
     /* Nothing to ask for while held, or in the very run that stepped down. */
-    if (o->current < 0 || o->frozen || j >= o->n || o->hold || o->current < o->prev)
+    if (o->current < 0 || o->frozen || j >= o->n || o->hold || o->current < o->prev ||
+        (o->larger_hold && larger_than_before(o, j)))
         return 0;
     double extra = o->price[j] * CQ_ALLOC_UP_HEADROOM - o->price[o->current];
     return extra > 0 ? spent + (uint32_t)extra : 0;
@@ -241,6 +249,16 @@ void cq_alloc_run(uint32_t budget_bps, uint32_t steady_bps, cq_alloc_stream_t *s
         }
         if (o->current < o->prev)
             st->down_us = now_us ? now_us : 1;
+        if (o->prev >= 0 && o->at[o->current].spatial < o->at[o->prev].spatial) {
+            bool lasted = st->larger_us == 0 || now_us - st->larger_us >= CQ_ALLOC_LASTED_US;
+            uint64_t twice = 2u * (uint64_t)cq_alloc_larger_hold_us(st);
+            st->larger_hold_us = lasted ? CQ_ALLOC_UP_HOLD_US
+                                 : twice < CQ_ALLOC_LARGER_HOLD_MAX_US
+                                     ? (uint32_t)twice
+                                     : CQ_ALLOC_LARGER_HOLD_MAX_US;
+        } else if (o->prev >= 0 && o->at[o->current].spatial > o->at[o->prev].spatial) {
+            st->larger_us = now_us ? now_us : 1;
+        }
         st->paused_us = 0;
         st->choice = o->at[o->current];
         st->cost_bps = o->price[o->current];

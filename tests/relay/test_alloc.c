@@ -622,7 +622,8 @@ static void test_alloc_run_no_step_up_after_step_down(void **state) {
     run(PLENTY, &s, 1, T0, &out);
     assert_choice(&s, 2, 2);
 
-    const uint64_t down = T0 + S / 10;
+    /* (Each top picture lasted: a larger picture waits 2 s too, test below.) */
+    const uint64_t down = T0 + CQ_ALLOC_LASTED_US;
     run(600000, &s, 1, down, &out); /* (1,2) 500000 fits, (2,2) 1500000 does not */
     assert_choice(&s, 1, 2);
     assert_int_equal(s.down_us, down);
@@ -654,18 +655,60 @@ static void test_alloc_run_no_step_up_after_step_down(void **state) {
     stream_std(&s, 0);
     out = (cq_alloc_result_t){0};
     run(PLENTY, &s, 1, T0, &out);
-    run(600000, &s, 1, T0 + S / 10, &out);
+    run(600000, &s, 1, down, &out);
     assert_choice(&s, 1, 2);
     /* Held, but exactly (1,2)'s price keeps (1,2). */
-    run(500000, &s, 1, T0 + S / 2, &out);
+    run(500000, &s, 1, down + S / 2, &out);
     assert_choice(&s, 1, 2);
-    const uint64_t down2 = T0 + S + S / 10;
+    const uint64_t down2 = down + S;
     run(250000, &s, 1, down2, &out); /* (0,2) 200000 fits, (1,2) 500000 does not */
     assert_choice(&s, 0, 2);
     assert_int_equal(s.down_us, down2);
-    run(PLENTY, &s, 1, T0 + 2 * S + S / 2, &out); /* 2.4 s after the first, 1.4 s after */
+    run(PLENTY, &s, 1, down + 2 * S + S / 2, &out); /* 2.5 s after the first, 1.5 s after */
     assert_choice(&s, 0, 2);
     run(PLENTY, &s, 1, down2 + 2 * S, &out);
+    assert_choice(&s, 2, 2);
+}
+
+/* A larger picture that steps down to a smaller one within CQ_ALLOC_LASTED_US doubles the
+ * wait for the next larger one (2, 4, 8, 16 s at most); one that lasted brings it back to
+ * 2 s. Steps within the smaller picture's own layer are not held by it. */
+static void test_alloc_run_larger_picture_backs_off(void **state) {
+    (void)state;
+    cq_alloc_stream_t s;
+    cq_alloc_result_t out = {0};
+    stream_std(&s, 0);
+    run(PLENTY, &s, 1, T0, &out);
+    assert_choice(&s, 2, 2);
+    assert_int_equal(s.larger_us, T0);
+
+    uint64_t now = T0 + S / 10;
+    const uint32_t waits[] = {4 * S, 8 * S, 16 * S, 16 * S};
+    for (unsigned k = 0; k < sizeof waits / sizeof waits[0]; k++) {
+        run(450000, &s, 1, now, &out); /* (1,2) 500000 does not fit, (0,2) 200000 does */
+        assert_choice(&s, 0, 2);
+        assert_int_equal(s.larger_hold_us, waits[k]);
+        /* A step down within layer 0 restarts the wait, as it does any step up's. */
+        const uint64_t dip = now + S / 2;
+        run(100000, &s, 1, dip, &out); /* (0,1) 150000 does not fit either */
+        assert_choice(&s, 0, 0);
+        run(PLENTY, &s, 1, dip + CQ_ALLOC_UP_HOLD_US, &out); /* (0,2) again, within layer 0 */
+        assert_choice(&s, 0, 2);
+        run(PLENTY, &s, 1, dip + waits[k] - 1, &out);
+        assert_choice(&s, 0, 2);
+        assert_int_equal(out.probe_bps, 0); /* held: no probe for it */
+        now = dip + waits[k];
+        run(PLENTY, &s, 1, now, &out);
+        assert_choice(&s, 2, 2);
+        assert_int_equal(s.larger_us, now);
+        now += CQ_ALLOC_LASTED_US - 1; /* it did not last */
+    }
+    /* One that lasted: back to the base wait. */
+    now += 1;
+    run(450000, &s, 1, now, &out);
+    assert_choice(&s, 0, 2);
+    assert_int_equal(s.larger_hold_us, CQ_ALLOC_UP_HOLD_US);
+    run(PLENTY, &s, 1, now + CQ_ALLOC_UP_HOLD_US, &out);
     assert_choice(&s, 2, 2);
 }
 
@@ -1249,6 +1292,17 @@ static int ref_prev_spatial(const ref_options_t *o, cq_alloc_choice_t before) {
     return sp;
 }
 
+/* The spatial layer of the last run's choice as an option (the highest option not above
+ * it), or -1 when there is none (paused, or nothing). */
+static int ref_prev_layer(const ref_options_t *o, cq_alloc_choice_t before) {
+    int sp = -1;
+    for (int k = 0; k < o->n; k++)
+        if (before.spatial > o->at[k].spatial ||
+            (before.spatial == o->at[k].spatial && before.temporal >= o->at[k].temporal))
+            sp = o->at[k].spatial;
+    return sp;
+}
+
 static int ref_index(const ref_options_t *o, cq_alloc_choice_t c) {
     if (c.spatial < 0)
         return -1;
@@ -1281,9 +1335,11 @@ static void draw_rates(cq_alloc_stream_t *s, unsigned measured, bool rising) {
 }
 
 typedef struct {
-    uint64_t down_us;  /* our own record of its last step down or pause; 0: none */
-    uint64_t pause_us; /* when it was paused; 0: not paused */
-    uint64_t short_us; /* our own record of since when its lowest has not fit; 0: it fits */
+    uint64_t down_us;        /* our own record of its last step down or pause; 0: none */
+    uint64_t larger_us;      /* ... of its last step to a larger picture; 0: none */
+    uint32_t larger_hold_us; /* ... of the wait for a larger one after a step down; 0: base */
+    uint64_t pause_us;       /* when it was paused; 0: not paused */
+    uint64_t short_us;       /* our own record of since when its lowest has not fit; 0: it fits */
     unsigned measured;
 } shadow_t;
 
@@ -1360,6 +1416,7 @@ static void test_alloc_run_random_properties(void **state) {
     cq_alloc_stream_t s[MAXN], copy[MAXN];
     shadow_t sh[MAXN];
     unsigned steps_up = 0, resumes = 0, pauses = 0, holds = 0, unsteady = 0, gated = 0;
+    unsigned backed_off = 0, doubled = 0;
     unsigned kept_over = 0, settling_over = 0, recovered = 0;
     for (int set = 0; set < SETS; set++) {
         size_t n = 1 + rnd(MAXN);
@@ -1444,6 +1501,9 @@ static void test_alloc_run_random_properties(void **state) {
                 /* A first run starts from init's (0,0), which is an option. */
                 int is = ref_index(&o, s[i].choice);
                 bool held = sh[i].down_us != 0 && now - sh[i].down_us < CQ_ALLOC_UP_HOLD_US;
+                uint32_t larger_wait =
+                    sh[i].larger_hold_us ? sh[i].larger_hold_us : CQ_ALLOC_UP_HOLD_US;
+                bool larger_held = sh[i].down_us != 0 && now - sh[i].down_us < larger_wait;
                 if (is >= 0)
                     assert_int_equal(s[i].cost_bps, o.price[is]);
                 if (s[i].choice.spatial > 0)
@@ -1465,6 +1525,8 @@ static void test_alloc_run_random_properties(void **state) {
                 if (was >= 0 && is > was) {
                     steps_up++;
                     assert_false(held);
+                    if (s[i].choice.spatial > ref_prev_spatial(&o, before[i]))
+                        assert_false(larger_held);
                     assert_true(o.price[is] * CQ_ALLOC_UP_HEADROOM <= (double)(room + over));
                 }
                 if (was < 0 && is >= 0 && o.price[0] != 0) {
@@ -1484,6 +1546,8 @@ static void test_alloc_run_random_properties(void **state) {
                     bool larger = o.at[j].spatial > ref_prev_spatial(&o, before[i]);
                     if (above && held)
                         holds++;
+                    else if (larger && larger_held)
+                        backed_off++;
                     else if (larger && priced[i] &&
                              (!larger_ok || (larger_by >= 0 && larger_by != (int)i)))
                         gated++;
@@ -1510,7 +1574,22 @@ static void test_alloc_run_random_properties(void **state) {
                     sh[i].pause_us = 0;
                     if (is < was)
                         sh[i].down_us = now;
+                    /* A smaller picture: the next larger one waits twice as long as the
+                     * last if that one lasted under CQ_ALLOC_LASTED_US, else the base. */
+                    int prev = ref_prev_layer(&o, before[i]);
+                    if (prev >= 0 && s[i].choice.spatial < prev) {
+                        bool lasted =
+                            sh[i].larger_us == 0 || now - sh[i].larger_us >= CQ_ALLOC_LASTED_US;
+                        uint32_t next = lasted ? CQ_ALLOC_UP_HOLD_US : 2 * larger_wait;
+                        doubled += !lasted;
+                        sh[i].larger_hold_us =
+                            next < CQ_ALLOC_LARGER_HOLD_MAX_US ? next : CQ_ALLOC_LARGER_HOLD_MAX_US;
+                    } else if (prev >= 0 && s[i].choice.spatial > prev) {
+                        sh[i].larger_us = now;
+                    }
                 }
+                assert_int_equal(s[i].larger_us, sh[i].larger_us);
+                assert_int_equal(s[i].larger_hold_us, sh[i].larger_hold_us);
             }
         }
     }
@@ -1519,6 +1598,10 @@ static void test_alloc_run_random_properties(void **state) {
     assert_true(resumes > 20);
     assert_true(pauses > 20);
     assert_true(holds > 20);
+    print_message("larger pictures held back %u times, waits doubled %u times\n", backed_off,
+                  doubled);
+    assert_true(backed_off > 20);
+    assert_true(doubled > 20);
     assert_true(unsteady > 20);
     assert_true(gated > 20);
     assert_true(kept_over > 20);
@@ -1538,6 +1621,7 @@ int main(void) {
         cmocka_unit_test(test_alloc_run_larger_picture_needs_steady_budget),
         cmocka_unit_test(test_alloc_steady_budget),
         cmocka_unit_test(test_alloc_run_no_step_up_after_step_down),
+        cmocka_unit_test(test_alloc_run_larger_picture_backs_off),
         cmocka_unit_test(test_alloc_run_one_larger_picture_at_a_time),
         cmocka_unit_test(test_alloc_run_pause_and_resume),
         cmocka_unit_test(test_alloc_run_short_dip_is_not_a_pause),
