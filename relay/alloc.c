@@ -15,7 +15,8 @@ typedef struct {
     int prev;         /* index of the last run's choice; -1: paused or none */
     int current;      /* index chosen so far in this run; -1: paused */
     bool hold;        /* stepped down lately: no step up yet */
-    bool larger_hold; /* stepped down to a smaller picture lately: no larger one yet */
+    bool larger_hold; /* stepped down to a smaller picture lately: no larger one yet
+                         (CQ_ALLOC_LASTED_US) */
     bool frozen;      /* nothing measured: it stays lowest until something is */
     bool fresh;       /* its first run with a price (cq_alloc_stream_t.priced) */
 } options_t;
@@ -39,7 +40,7 @@ uint32_t cq_alloc_demand_bps(const cq_alloc_result_t *r) {
     return want > UINT32_MAX ? UINT32_MAX : (uint32_t)want;
 }
 
-uint32_t cq_alloc_larger_hold_us(const cq_alloc_stream_t *s) {
+static uint32_t larger_wait_us(const cq_alloc_stream_t *s) {
     return s->larger_hold_us ? s->larger_hold_us : CQ_ALLOC_UP_HOLD_US;
 }
 
@@ -87,7 +88,7 @@ static void options_build(const cq_alloc_stream_t *s, uint64_t now_us, options_t
         }
     }
     o->hold = s->down_us != 0 && now_us - s->down_us < CQ_ALLOC_UP_HOLD_US;
-    o->larger_hold = s->down_us != 0 && now_us - s->down_us < cq_alloc_larger_hold_us(s);
+    o->larger_hold = s->smaller_us != 0 && now_us - s->smaller_us < larger_wait_us(s);
     o->fresh = !s->priced;
     o->frozen = true;
     for (int k = 0; k < o->n; k++)
@@ -241,6 +242,8 @@ void cq_alloc_run(uint32_t budget_bps, uint32_t steady_bps, cq_alloc_stream_t *s
             if (st->paused_us == 0) {
                 st->paused_us = now_us ? now_us : 1;
                 st->down_us = st->paused_us;
+                st->smaller_us = st->paused_us;
+                st->larger_hold_us = CQ_ALLOC_UP_HOLD_US;
             }
             st->choice = (cq_alloc_choice_t){.spatial = -1};
             st->cost_bps = 0;
@@ -250,14 +253,18 @@ void cq_alloc_run(uint32_t budget_bps, uint32_t steady_bps, cq_alloc_stream_t *s
         if (o->current < o->prev)
             st->down_us = now_us ? now_us : 1;
         if (o->prev >= 0 && o->at[o->current].spatial < o->at[o->prev].spatial) {
-            bool lasted = st->larger_us == 0 || now_us - st->larger_us >= CQ_ALLOC_LASTED_US;
-            uint64_t twice = 2u * (uint64_t)cq_alloc_larger_hold_us(st);
-            st->larger_hold_us = lasted ? CQ_ALLOC_UP_HOLD_US
-                                 : twice < CQ_ALLOC_LARGER_HOLD_MAX_US
-                                     ? (uint32_t)twice
-                                     : CQ_ALLOC_LARGER_HOLD_MAX_US;
-        } else if (o->prev >= 0 && o->at[o->current].spatial > o->at[o->prev].spatial) {
-            st->larger_us = now_us ? now_us : 1;
+            /* The larger picture before it is judged at the descent's first step. */
+            if (st->smaller_us <= st->larger_us) {
+                bool lasted = st->larger_us == 0 || now_us - st->larger_us >= CQ_ALLOC_LASTED_US;
+                uint64_t twice = 2u * (uint64_t)larger_wait_us(st);
+                st->larger_hold_us = lasted ? CQ_ALLOC_UP_HOLD_US
+                                     : twice < CQ_ALLOC_LARGER_HOLD_MAX_US
+                                         ? (uint32_t)twice
+                                         : CQ_ALLOC_LARGER_HOLD_MAX_US;
+            }
+            st->smaller_us = now_us ? now_us : 1;
+        } else if (larger_than_before(o, o->current)) {
+            st->larger_us = now_us ? now_us : 1; /* a resume to a larger picture too */
         }
         st->paused_us = 0;
         st->choice = o->at[o->current];

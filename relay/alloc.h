@@ -55,11 +55,15 @@
 /* A larger picture that did not last CQ_ALLOC_LASTED_US before its stream stepped down to
  * a smaller one doubles how long the next larger picture waits after that step down
  * (CQ_ALLOC_UP_HOLD_US at first), up to CQ_ALLOC_LARGER_HOLD_MAX_US; one that lasted
- * brings the wait back to CQ_ALLOC_UP_HOLD_US. An estimate that saws wider than the
- * headroom (a 3G link's, 130-270 kbit/s on 256) took each receiver's pictures up at
- * every peak and down at the next cut: 22-37 spatial switches a minute over six streams
- * on weak-3g-3, each a keyframe asked of a publisher on a thin uplink, its 2-4 kB held up
- * in that uplink's queue with the frames behind it. */
+ * brings the wait back to CQ_ALLOC_UP_HOLD_US, and so does a pause (a link that
+ * collapsed, not an estimate that saws). Each larger picture is judged once, at the
+ * first step down after it however many steps that descent takes, and the wait runs
+ * from that step: steps within the smaller picture's own layer hold only their own 2 s.
+ * An estimate that saws wider than the headroom (a 3G link's, 130-270 kbit/s on 256)
+ * took each receiver's pictures up at every peak and down at the next cut: 22-37
+ * spatial switches a minute over six streams on weak-3g-3, each a keyframe asked of a
+ * publisher on a thin uplink, its 2-4 kB held up in that uplink's queue with the frames
+ * behind it. */
 #define CQ_ALLOC_LASTED_US          10000000u
 #define CQ_ALLOC_LARGER_HOLD_MAX_US 16000000u
 /* A stream is paused only once its lowest option has not fit for this long (counted once
@@ -106,12 +110,13 @@ typedef struct {
 
     /* Kept between runs (start with cq_alloc_stream_init). */
     cq_alloc_choice_t choice;
-    uint64_t paused_us; /* when it was paused; 0 while not */
-    uint64_t short_us;  /* since when its lowest option has not fit; 0: it fits */
-    uint64_t down_us;   /* its last step down; 0: none */
-    uint64_t larger_us; /* its last step to a larger picture; 0: none */
-    /* How long after a step down to a smaller picture a larger one waits (0: the
-     * CQ_ALLOC_UP_HOLD_US any step up waits; CQ_ALLOC_LASTED_US says when it grows). */
+    uint64_t paused_us;  /* when it was paused; 0 while not */
+    uint64_t short_us;   /* since when its lowest option has not fit; 0: it fits */
+    uint64_t down_us;    /* its last step down; 0: none */
+    uint64_t larger_us;  /* its last step to a larger picture (a resume too); 0: none */
+    uint64_t smaller_us; /* its last step down to a smaller picture, or pause; 0: none */
+    /* How long after smaller_us a larger picture waits (0: CQ_ALLOC_UP_HOLD_US; it grows
+     * as CQ_ALLOC_LASTED_US says). */
     uint32_t larger_hold_us;
     uint32_t cost_bps; /* what its choice costs, as priced in the last run */
     /* The last run had a measured price for it, so its choice is what is forwarded (the
@@ -122,10 +127,6 @@ typedef struct {
 
 /* A stream never allocated yet: it starts at its lowest option, not paused. */
 void cq_alloc_stream_init(cq_alloc_stream_t *s);
-
-/* How long after its last step down s waits before a larger picture
- * (CQ_ALLOC_LASTED_US). */
-uint32_t cq_alloc_larger_hold_us(const cq_alloc_stream_t *s);
 
 typedef struct {
     uint32_t audio_bps; /* taken off the top */

@@ -136,7 +136,7 @@ typedef struct {
     uint64_t packets, bytes;
     int64_t lost;         /* expected - received (RFC 3550 A.3) */
     uint32_t jitter_us;   /* interarrival jitter */
-    uint64_t bitrate_bps; /* over the last full second */
+    uint64_t bitrate_bps; /* over the last full second it was sent */
     uint64_t keyframes;   /* video: keyframes received */
 } cq_relay_stream_stats_t;
 

@@ -426,6 +426,14 @@ static void forward_video(struct cq_router *r, struct participant *pub, struct s
 
 static void review_active_layers(struct cq_router *r, struct participant *pub, uint64_t now_us);
 
+/* A new rate window for s from now_us: its bytes counted from zero, the rates of the last
+ * one kept until this one closes. */
+static void rate_window_restart(struct stream *s, uint64_t now_us) {
+    s->window_start_us = now_us;
+    s->window_bytes = 0;
+    memset(s->tid_window_bytes, 0, sizeof s->tid_window_bytes);
+}
+
 /* Whether a layer of pub's video above `layer`, counted as sent, has been silent for
  * LAYER_QUIET_US. */
 static bool upper_layer_quiet(const struct participant *pub, int layer, uint64_t now_us) {
@@ -471,9 +479,11 @@ static void video_arrived(struct cq_router *r, struct participant *p, struct str
          * coming back (its publisher's uplink has room again): the receivers are moved
          * before this keyframe is offered, so that they switch at it (layer_sending).
          * Moved at the next tick, they had let it pass and asked for another, 2-4 kB
-         * more on the publisher's uplink each time (weak-3g-3). */
+         * more on the publisher's uplink each time (weak-3g-3). Not when no layer was
+         * being sent (a camera back, an outage over): the first layer's keyframe would
+         * move everyone to it before the others' come; the tick's review waits for them. */
         if (upper_layer_quiet(p, s->layer, now_us) ||
-            !((unsigned)p->active_layers >> s->layer & 1u))
+            (p->active_layers != 0 && !((unsigned)p->active_layers >> s->layer & 1u)))
             review_active_layers(r, p, now_us);
     }
     if (!s->has_keyframe_ts || v->timestamp != s->keyframe_ts)
@@ -573,13 +583,9 @@ static void handle_media(struct cq_router *r, cq_udp_dgram_t *d, bool rtcp, uint
         recover_from_rtx(r, p, s, d->data, &v, now_us);
         return;
     }
-    if (s->last_packet_us != 0 && now_us - s->last_packet_us >= RATE_SILENCE_US) {
-        /* Back from a silence: the rates stay those it was sent at, measured again from
-         * this packet on. */
-        s->window_start_us = now_us;
-        s->window_bytes = 0;
-        memset(s->tid_window_bytes, 0, sizeof s->tid_window_bytes);
-    }
+    if (s->kind == STREAM_VIDEO && s->last_packet_us != 0 &&
+        now_us - s->last_packet_us >= RATE_SILENCE_US)
+        rate_window_restart(s, now_us); /* the rates stay those it was sent at */
     s->last_packet_us = now_us;
     if (p->video_since_us == 0 && s->kind == STREAM_VIDEO)
         p->video_since_us = now_us;
@@ -587,14 +593,11 @@ static void handle_media(struct cq_router *r, cq_udp_dgram_t *d, bool rtcp, uint
     if (now_us - s->window_start_us >= 1000000u) {
         uint64_t elapsed = now_us - s->window_start_us;
         s->rate_bps = s->window_start_us ? s->window_bytes * 8u * 1000000u / elapsed : 0;
-        for (unsigned t = 0; t < CQ_ALLOC_TEMPORAL; t++) {
+        for (unsigned t = 0; t < CQ_ALLOC_TEMPORAL; t++)
             s->tid_rate_bps[t] = s->window_start_us
                                      ? (uint32_t)(s->tid_window_bytes[t] * 8u * 1000000u / elapsed)
                                      : 0;
-            s->tid_window_bytes[t] = 0;
-        }
-        s->window_start_us = now_us;
-        s->window_bytes = 0;
+        rate_window_restart(s, now_us);
     }
     s->window_bytes += len;
     p->stats.packets_in++;

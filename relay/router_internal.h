@@ -127,11 +127,12 @@
 #define PACE_QUEUE_MIN_BYTES 24000u
 /* Packet buffers shared by every receiver's queue on a worker (6 MiB). */
 #define PACE_POOL_PACKETS 4096
-/* A stream silent this long stopped (a layer its publisher dropped, an outage): the
- * window it stopped in is not its rate. Priced over its silence, a layer that came back
- * after 1.3 s cost 9 kbit/s instead of 56 for its first second, and every receiver was
- * moved up to it, and back down once it was measured, a keyframe each way, every 3 s
- * (weak-3g-3). Longer than a 5 frames/s layer's gap between two frames. */
+/* A video layer silent this long stopped (its publisher dropped it, an outage): the
+ * window it stopped in is not its rate. (Sound is left to its windows: with DTX an Opus
+ * stream sends a frame every 400 ms while nobody speaks, and its rate is what it costs.) Priced
+ * over its silence, a layer that came back after 1.3 s cost 9 kbit/s instead of 56 for its first
+ * second, and every receiver was moved up to it, and back down once it was measured, a keyframe
+ * each way, every 3 s (weak-3g-3). Longer than a 5 frames/s layer's gap between two frames. */
 #define RATE_SILENCE_US 500000u
 /* A video layer is priced from what its first window holds once the window is this old
  * (router_downlink.c: layer_rates): three or four frames at the rates chasqui sends. */
@@ -185,7 +186,7 @@ struct stream {
      * consumers; and of video, per temporal layer and without its keyframes, for the
      * allocator: a keyframe (often one a receiver just asked for) is a burst the pacing
      * queue absorbs, and priced as a rate it would pause the very stream it was asked
-     * for. A window the stream fell silent in (RATE_SILENCE_US) measures nothing. */
+     * for. A window a video layer fell silent in (RATE_SILENCE_US) measures nothing. */
     uint64_t window_start_us, window_bytes, rate_bps;
     uint64_t tid_window_bytes[CQ_ALLOC_TEMPORAL];
     uint32_t tid_rate_bps[CQ_ALLOC_TEMPORAL];

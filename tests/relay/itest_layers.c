@@ -420,6 +420,25 @@ static void test_layers_restarted_layer_taken_at_its_keyframe(void **state) {
     assert_int_equal(plis_at_a(f, video_ssrc(1), 100), 0);
 }
 
+/* Every layer silent past the layer timeout (A's camera off and on, an outage) and then
+ * back, layer 0's keyframe first: B stays on layer 1 and takes its keyframe. Moved at
+ * layer 0's, as when only layer 1 had been silent, B went down to it and up again, a
+ * keyframe each way. */
+static void test_layers_all_silent_then_back_keeps_its_layer(void **state) {
+    fixture_t *f = *state;
+    video_seen_t v = {0};
+    b_on_layer_1(f, &v);
+    uv_sleep(1500);
+    int before[2] = {v.layer[0], v.layer[1]};
+    send_frame(f, 3, 3); /* both keyframes, layer 0's first */
+    send_frame(f, 3, 0);
+    receive_video(f, 300, &v);
+    assert_int_equal(v.layer[0], before[0]);
+    assert_int_equal(v.layer[1], before[1] + 2);
+    assert_int_equal(v.last_layer, 1);
+    assert_int_equal(v.broken, 0);
+}
+
 /* The bitrate the relay knows of A's layer 0, once it has counted `packets` of it
  * (bounded: the stats reach the worker by another path than A's packets). */
 static uint64_t layer_0_bitrate(fixture_t *f, uint64_t packets) {
@@ -663,6 +682,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_layers_restarted_layer_taken_at_its_keyframe, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_layers_rate_kept_across_a_silence, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_layers_all_silent_then_back_keeps_its_layer, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_layers_sender_report_of_forwarded_layer_only, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_layers_rtt_from_receiver_reports, setup, teardown),

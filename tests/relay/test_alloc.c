@@ -671,8 +671,9 @@ static void test_alloc_run_no_step_up_after_step_down(void **state) {
 }
 
 /* A larger picture that steps down to a smaller one within CQ_ALLOC_LASTED_US doubles the
- * wait for the next larger one (2, 4, 8, 16 s at most); one that lasted brings it back to
- * 2 s. Steps within the smaller picture's own layer are not held by it. */
+ * wait for the next larger one (2, 4, 8, 16 s at most), counted from that step down; one
+ * that lasted brings it back to 2 s. Steps within the smaller picture's own layer hold
+ * only their own 2 s. */
 static void test_alloc_run_larger_picture_backs_off(void **state) {
     (void)state;
     cq_alloc_stream_t s;
@@ -688,16 +689,17 @@ static void test_alloc_run_larger_picture_backs_off(void **state) {
         run(450000, &s, 1, now, &out); /* (1,2) 500000 does not fit, (0,2) 200000 does */
         assert_choice(&s, 0, 2);
         assert_int_equal(s.larger_hold_us, waits[k]);
-        /* A step down within layer 0 restarts the wait, as it does any step up's. */
-        const uint64_t dip = now + S / 2;
-        run(100000, &s, 1, dip, &out); /* (0,1) 150000 does not fit either */
+        const uint64_t down = now;
+        /* A step within layer 0 holds its own climb 2 s, not the larger picture's. */
+        run(100000, &s, 1, down + S / 2, &out); /* (0,1) 150000 does not fit either */
         assert_choice(&s, 0, 0);
-        run(PLENTY, &s, 1, dip + CQ_ALLOC_UP_HOLD_US, &out); /* (0,2) again, within layer 0 */
+        run(PLENTY, &s, 1, down + S / 2 + CQ_ALLOC_UP_HOLD_US, &out);
         assert_choice(&s, 0, 2);
-        run(PLENTY, &s, 1, dip + waits[k] - 1, &out);
+        run(PLENTY, &s, 1, down + waits[k] - 1, &out);
         assert_choice(&s, 0, 2);
         assert_int_equal(out.probe_bps, 0); /* held: no probe for it */
-        now = dip + waits[k];
+        assert_int_equal(s.larger_hold_us, waits[k]);
+        now = down + waits[k];
         run(PLENTY, &s, 1, now, &out);
         assert_choice(&s, 2, 2);
         assert_int_equal(s.larger_us, now);
@@ -710,6 +712,41 @@ static void test_alloc_run_larger_picture_backs_off(void **state) {
     assert_int_equal(s.larger_hold_us, CQ_ALLOC_UP_HOLD_US);
     run(PLENTY, &s, 1, now + CQ_ALLOC_UP_HOLD_US, &out);
     assert_choice(&s, 2, 2);
+
+    /* A descent in two steps judges the larger picture once: 2 -> 1 -> 0 waits 4 s. */
+    stream_std(&s, 0);
+    run(PLENTY, &s, 1, T0, &out);
+    run(600000, &s, 1, T0 + S, &out); /* (1,2) 500000 fits, (2,2) does not */
+    assert_choice(&s, 1, 2);
+    assert_int_equal(s.larger_hold_us, 4 * S);
+    run(250000, &s, 1, T0 + S + S / 10, &out);
+    assert_choice(&s, 0, 2);
+    assert_int_equal(s.larger_hold_us, 4 * S);
+    run(PLENTY, &s, 1, T0 + S + S / 10 + 4 * S - 1, &out);
+    assert_choice(&s, 0, 2);
+    run(PLENTY, &s, 1, T0 + S + S / 10 + 4 * S, &out);
+    assert_choice(&s, 2, 2);
+
+    /* A pause brings the wait back to the base (a collapse is not the estimate's saw),
+     * and a resume straight to a larger picture is one: stepping down soon after it
+     * doubles the wait again. */
+    stream_std(&s, 0);
+    run(PLENTY, &s, 1, T0, &out);
+    const uint64_t t = T0 + S / 10;
+    run(450000, &s, 1, t, &out);
+    assert_choice(&s, 0, 2);
+    assert_int_equal(s.larger_hold_us, 4 * S);
+    run(50000, &s, 1, t + S / 10, &out); /* nothing fits: short, kept */
+    run(50000, &s, 1, t + S / 10 + CQ_ALLOC_PAUSE_AFTER_US, &out);
+    assert_choice(&s, NO_VIDEO, 0);
+    assert_int_equal(s.larger_hold_us, CQ_ALLOC_UP_HOLD_US);
+    const uint64_t resume = t + S / 10 + CQ_ALLOC_PAUSE_AFTER_US + CQ_ALLOC_PAUSE_MIN_US;
+    run(PLENTY, &s, 1, resume, &out);
+    assert_choice(&s, 2, 2);
+    assert_int_equal(s.larger_us, resume);
+    run(450000, &s, 1, resume + S, &out);
+    assert_choice(&s, 0, 2);
+    assert_int_equal(s.larger_hold_us, 4 * S);
 }
 
 /* Once their choices are in force, one stream at a time steps to a larger picture, and the
@@ -1337,6 +1374,7 @@ static void draw_rates(cq_alloc_stream_t *s, unsigned measured, bool rising) {
 typedef struct {
     uint64_t down_us;        /* our own record of its last step down or pause; 0: none */
     uint64_t larger_us;      /* ... of its last step to a larger picture; 0: none */
+    uint64_t smaller_us;     /* ... of its last step down to a smaller one, or pause */
     uint32_t larger_hold_us; /* ... of the wait for a larger one after a step down; 0: base */
     uint64_t pause_us;       /* when it was paused; 0: not paused */
     uint64_t short_us;       /* our own record of since when its lowest has not fit; 0: it fits */
@@ -1503,7 +1541,7 @@ static void test_alloc_run_random_properties(void **state) {
                 bool held = sh[i].down_us != 0 && now - sh[i].down_us < CQ_ALLOC_UP_HOLD_US;
                 uint32_t larger_wait =
                     sh[i].larger_hold_us ? sh[i].larger_hold_us : CQ_ALLOC_UP_HOLD_US;
-                bool larger_held = sh[i].down_us != 0 && now - sh[i].down_us < larger_wait;
+                bool larger_held = sh[i].smaller_us != 0 && now - sh[i].smaller_us < larger_wait;
                 if (is >= 0)
                     assert_int_equal(s[i].cost_bps, o.price[is]);
                 if (s[i].choice.spatial > 0)
@@ -1531,6 +1569,8 @@ static void test_alloc_run_random_properties(void **state) {
                 }
                 if (was < 0 && is >= 0 && o.price[0] != 0) {
                     resumes++;
+                    if (s[i].choice.spatial > 0)
+                        assert_false(larger_held);
                     assert_true(now - sh[i].pause_us >= CQ_ALLOC_PAUSE_MIN_US);
                     assert_true(o.price[0] * CQ_ALLOC_RESUME_HEADROOM <= (double)room);
                 }
@@ -1568,24 +1608,30 @@ static void test_alloc_run_random_properties(void **state) {
                     assert_false(s[i].settling);
                     assert_true(short_before[i] != 0);
                     assert_true(now - short_before[i] >= CQ_ALLOC_PAUSE_AFTER_US);
-                    sh[i].pause_us = sh[i].down_us = now;
+                    sh[i].pause_us = sh[i].down_us = sh[i].smaller_us = now;
+                    sh[i].larger_hold_us = CQ_ALLOC_UP_HOLD_US; /* a pause: the base */
                     assert_int_equal(s[i].paused_us, now);
                 } else if (is >= 0) {
                     sh[i].pause_us = 0;
                     if (is < was)
                         sh[i].down_us = now;
-                    /* A smaller picture: the next larger one waits twice as long as the
-                     * last if that one lasted under CQ_ALLOC_LASTED_US, else the base. */
+                    /* A smaller picture: the larger one before it, judged at the first
+                     * step down after it, doubles the wait if it lasted under
+                     * CQ_ALLOC_LASTED_US, else brings it back to the base. */
                     int prev = ref_prev_layer(&o, before[i]);
                     if (prev >= 0 && s[i].choice.spatial < prev) {
-                        bool lasted =
-                            sh[i].larger_us == 0 || now - sh[i].larger_us >= CQ_ALLOC_LASTED_US;
-                        uint32_t next = lasted ? CQ_ALLOC_UP_HOLD_US : 2 * larger_wait;
-                        doubled += !lasted;
-                        sh[i].larger_hold_us =
-                            next < CQ_ALLOC_LARGER_HOLD_MAX_US ? next : CQ_ALLOC_LARGER_HOLD_MAX_US;
-                    } else if (prev >= 0 && s[i].choice.spatial > prev) {
-                        sh[i].larger_us = now;
+                        if (sh[i].smaller_us <= sh[i].larger_us) {
+                            bool lasted =
+                                sh[i].larger_us == 0 || now - sh[i].larger_us >= CQ_ALLOC_LASTED_US;
+                            uint32_t next = lasted ? CQ_ALLOC_UP_HOLD_US : 2 * larger_wait;
+                            doubled += !lasted;
+                            sh[i].larger_hold_us = next < CQ_ALLOC_LARGER_HOLD_MAX_US
+                                                       ? next
+                                                       : CQ_ALLOC_LARGER_HOLD_MAX_US;
+                        }
+                        sh[i].smaller_us = now;
+                    } else if (s[i].choice.spatial > ref_prev_spatial(&o, before[i])) {
+                        sh[i].larger_us = now; /* a resume to a larger picture too */
                     }
                 }
                 assert_int_equal(s[i].larger_us, sh[i].larger_us);
