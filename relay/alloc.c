@@ -150,6 +150,30 @@ static bool step_up(options_t *o, purse_t *left) {
     return true;
 }
 
+typedef enum {
+    CLIMB_FLOOR,  /* every stream, within layer 0 up to CQ_ALLOC_FLOOR_TEMPORAL */
+    CLIMB_OTHERS, /* the streams without priority, as far as they fit */
+} climb_t;
+
+/* Steps streams up one at a time, in service order, round after round while any moves:
+ * equal streams climb together rather than the first served taking it all. */
+static void climb_in_turns(options_t *opts, const cq_alloc_stream_t *s, const size_t *order,
+                           size_t m, climb_t which, purse_t *left) {
+    for (bool moved = true; moved;) {
+        moved = false;
+        for (size_t k = 0; k < m; k++) {
+            options_t *o = &opts[k];
+            int j = o->current + 1;
+            bool may = which == CLIMB_FLOOR
+                           ? o->current >= 0 && j < o->n && o->at[j].spatial == 0 &&
+                                 o->at[j].temporal <= CQ_ALLOC_FLOOR_TEMPORAL
+                           : !s[order[k]].priority;
+            if (may && step_up(o, left))
+                moved = true;
+        }
+    }
+}
+
 /* The budget a step up of o would need: what is spent plus its extra with headroom. */
 static uint32_t probe_for(const options_t *o, uint32_t spent) {
     if (o->n > 0 && o->current < 0 && o->price[0] > 0)
@@ -216,17 +240,15 @@ void cq_alloc_run(uint32_t budget_bps, uint32_t steady_bps, cq_alloc_stream_t *s
         left.steady -= o->price[0];
         left.now = o->price[0] < left.now ? left.now - o->price[0] : 0; /* may be over, for now */
     }
-    /* The speaker's or presenter's picture as large as fits, then the others together. */
+    /* Every picture that moves first (layer 0 up to CQ_ALLOC_FLOOR_TEMPORAL), all streams
+     * in turns; then the speaker's or presenter's as large as fits, then the others in
+     * turns. */
+    climb_in_turns(opts, s, order, m, CLIMB_FLOOR, &left);
     for (size_t k = 0; k < m; k++)
         if (s[order[k]].priority)
             while (step_up(&opts[k], &left))
                 ;
-    for (bool moved = true; moved;) {
-        moved = false;
-        for (size_t k = 0; k < m; k++)
-            if (!s[order[k]].priority && step_up(&opts[k], &left))
-                moved = true;
-    }
+    climb_in_turns(opts, s, order, m, CLIMB_OTHERS, &left);
 
     for (size_t k = 0; k < m; k++) {
         cq_alloc_stream_t *st = &s[order[k]];

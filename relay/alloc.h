@@ -5,8 +5,10 @@
  * publisher's sound is taken off the top, whatever it costs, because a session that keeps
  * talking is a session that works. What is left goes to video in two passes: first every
  * stream gets its lowest option (layer 0 at its lowest frame rate), the active speaker's
- * or presenter's first, so that as many faces as fit stay on screen; then the priority
- * streams climb as far as they fit, then the others climb together one step at a time.
+ * or presenter's first, so that as many faces as fit stay on screen; then every stream
+ * climbs layer 0's frame rates together up to CQ_ALLOC_FLOOR_TEMPORAL, so that they move;
+ * then the priority streams climb as far as they fit, then the others climb together one
+ * step at a time.
  * An option is a (spatial, temporal) pair; its cost is what the publisher's packets of
  * that layer up to that temporal layer measured over the last second.
  *
@@ -84,6 +86,14 @@
  * third fewer keyframes, and as many seconds at the larger picture. */
 #define CQ_ALLOC_STEADY_SECONDS 8
 #define CQ_ALLOC_LARGER_GAP_US  1000000u
+/* Layer 0's temporal layers every stream takes, where they fit, before any takes a larger
+ * picture: the base temporal layer alone is a quarter of the frame rate (2.5-4 pictures a
+ * second), under the 5 issue 7 asks of the lowest layer, and one frame lost at it holds the
+ * picture a second or more. On weak-3g-3's 256 kbit/s links a speaker's larger picture
+ * beside another publisher's base temporal layer froze that one 1.6-2.0 s, two misses in
+ * twelve minute runs; its next temporal layer costs a fraction of layer 0, itself a tenth
+ * of the budget there. */
+#define CQ_ALLOC_FLOOR_TEMPORAL 1
 
 /* What a stream gets: a spatial layer and the highest temporal layer, or paused. */
 typedef struct {

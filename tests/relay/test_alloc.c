@@ -318,12 +318,11 @@ static void test_alloc_run_lowest_options_priority_first(void **state) {
 }
 
 /*
- * The priority stream climbs as far as it fits before the others take a step. Two streams,
- * 700000: after both lowest options 500000 is left, so the room each step of s[1] sees is
- * 500000 + its current price = 600000 throughout. It climbs (0,1) 172500, (0,2) 230000,
- * (1,2) 575000 (all <= 600000) and stops before (2,2) 1725000, leaving
- * 700000 - 100000 - 500000 = 100000. Then s[0]: room 200000 takes (0,1) at 172500 (leaves
- * 50000) but not (0,2) at 230000.
+ * The priority stream climbs as far as it fits before the others take a step beyond layer
+ * 0's floor (CQ_ALLOC_FLOOR_TEMPORAL). Two streams, 725000: after both lowest options 525000
+ * is left. The floor: s[1] (0,1) 172500 <= 625000 leaves 475000, s[0] (0,1) 172500 <= 575000
+ * leaves 425000. Then s[1]: (0,2) 230000 <= 575000 leaves 375000, (1,2) 575000 <= 575000
+ * leaves 75000, and it stops before (2,2) 1725000. Then s[0]: (0,2) 230000 > 225000.
  */
 static void test_alloc_run_priority_climbs_first(void **state) {
     (void)state;
@@ -331,7 +330,7 @@ static void test_alloc_run_priority_climbs_first(void **state) {
     cq_alloc_result_t out = {0};
     streams_std(s, 2, 0);
     s[1].priority = true;
-    run(700000, s, 2, T0, &out);
+    run(725000, s, 2, T0, &out);
     assert_choice(&s[1], 1, 2);
     assert_choice(&s[0], 0, 1);
     assert_int_equal(out.video_bps, 650000);
@@ -352,6 +351,45 @@ static void test_alloc_run_priority_climbs_first(void **state) {
     assert_int_equal(out.video_bps, 400000);
     /* s[0] is served first: 400000 + 500000 * 1.15 - 200000 = 775000. */
     assert_probe(&out, 775000);
+}
+
+/*
+ * Every picture moves before any is larger: layer 0 up to CQ_ALLOC_FLOOR_TEMPORAL for all,
+ * then the priority stream's larger picture. Two publishers whose layer 0 costs 10000,
+ * 20000, 25000 up its temporal layers and layer 1 60000; 79000 for both. Before the floor,
+ * the priority stream took (1,2) (69000 <= 79000 - 10000 - 25000 + 25000) and left the
+ * other at its base layer alone (its next step, 23000, over the 9000 left and its own
+ * 10000): a quarter of the frame rate. With it: both (0,1) (23000 <= 69000, then <= 59000),
+ * both (0,2) (28750 <= 59000, then <= 54000), and (1,2) fits neither (69000 > 59000, >
+ * 54000). With room for one floor step only (40000: 20000 left after both lowest), the
+ * priority stream's comes first (23000 <= 30000), the other's does not fit what is left
+ * (23000 > 20000), and the priority stream climbs on with it ((0,2): 28750 <= 30000).
+ */
+static void test_alloc_run_every_picture_moves_first(void **state) {
+    (void)state;
+    static const uint32_t thin[CQ_ALLOC_SPATIAL][CQ_ALLOC_TEMPORAL] = {
+        {10000, 20000, 25000}, {60000, 60000, 60000}, {0, 0, 0}};
+    cq_alloc_stream_t s[2];
+    cq_alloc_result_t out = {0};
+    for (int pass = 0; pass < 2; pass++) {
+        streams_std(s, 2, 0);
+        for (int i = 0; i < 2; i++) {
+            memcpy(s[i].rate_bps, thin, sizeof thin);
+            s[i].layers = 2;
+        }
+        s[1].priority = true;
+        if (pass == 0) {
+            run(79000, s, 2, T0, &out);
+            assert_choice(&s[1], 0, 2);
+            assert_choice(&s[0], 0, 2);
+            assert_int_equal(out.video_bps, 50000);
+        } else {
+            run(40000, s, 2, T0, &out);
+            assert_choice(&s[1], 0, 2);
+            assert_choice(&s[0], 0, 0);
+            assert_int_equal(out.video_bps, 35000);
+        }
+    }
 }
 
 /*
@@ -1661,6 +1699,7 @@ int main(void) {
         cmocka_unit_test(test_alloc_run_generous_budget_tops_within_limits),
         cmocka_unit_test(test_alloc_run_lowest_options_priority_first),
         cmocka_unit_test(test_alloc_run_priority_climbs_first),
+        cmocka_unit_test(test_alloc_run_every_picture_moves_first),
         cmocka_unit_test(test_alloc_run_others_climb_together),
         cmocka_unit_test(test_alloc_run_frame_rate_before_resolution),
         cmocka_unit_test(test_alloc_run_up_headroom),
