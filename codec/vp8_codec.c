@@ -25,7 +25,20 @@ struct cq_vp8_enc {
     uint32_t last_pts;
     uint8_t *buf;
     size_t cap;
+    uint32_t out_pts; /* of the last frame that came out, if any_out */
+    bool any_out;
 };
+
+#define DROP_THRESHOLD 30 /* rc_dropframe_thresh while skipping is allowed */
+
+/* Lets rate control skip frames (DROP_THRESHOLD) or not (0). */
+static int set_skipping(struct cq_vp8_enc *e, bool allowed) {
+    unsigned want = allowed ? DROP_THRESHOLD : 0;
+    if (e->cfg.rc_dropframe_thresh == want)
+        return 0;
+    e->cfg.rc_dropframe_thresh = want;
+    return vpx_codec_enc_config_set(&e->ctx, &e->cfg) == VPX_CODEC_OK ? 0 : CQ_EIO;
+}
 
 struct cq_vp8_dec {
     vpx_codec_ctx_t ctx;
@@ -100,7 +113,8 @@ int cq_vp8_enc_create(struct cq_vp8_enc **out, const cq_vp8_enc_config_t *c) {
      * pattern_flags): the temporal layers rely on it. */
     cfg->g_error_resilient = VPX_ERROR_RESILIENT_DEFAULT | VPX_ERROR_RESILIENT_PARTITIONS;
     cfg->rc_end_usage = VPX_CBR;
-    cfg->rc_dropframe_thresh = 30; /* skip a frame rather than overshoot a thin link */
+    cfg->rc_dropframe_thresh = DROP_THRESHOLD; /* skip a frame rather than overshoot a thin
+                                                  link (within CQ_VP8_MAX_GAP_TICKS) */
     cfg->rc_min_quantizer = 2;
     cfg->rc_max_quantizer = 63; /* coarse pictures that move over sharp ones that stop */
     cfg->rc_undershoot_pct = 100;
@@ -175,6 +189,9 @@ int cq_vp8_enc_encode(struct cq_vp8_enc *e, const cq_i420_t *img, uint32_t pts,
         flags |= key ? 0 : pattern_flags(k);
         vpx_codec_control(&e->ctx, VP8E_SET_TEMPORAL_LAYER_ID, pattern_tid[k]);
     }
+    bool overdue = e->any_out && (uint32_t)(pts - e->out_pts) >= CQ_VP8_MAX_GAP_TICKS;
+    if (set_skipping(e, !overdue) != 0)
+        return CQ_EIO;
     unsigned long duration = e->any ? (unsigned long)(uint32_t)(pts - e->last_pts) : 3000;
     if (duration == 0 || duration > CLOCK)
         duration = 3000;
@@ -205,6 +222,8 @@ int cq_vp8_enc_encode(struct cq_vp8_enc *e, const cq_i420_t *img, uint32_t pts,
     }
     if (len == 0)
         return CQ_EAGAIN; /* dropped by rate control: the pattern does not advance */
+    e->out_pts = pts;
+    e->any_out = true;
     e->force_key = false;
     uint8_t tid = e->layers == 3 ? pattern_tid[k] : 0;
     if (is_key)

@@ -21,6 +21,16 @@ struct cq_vp8_dec;
  * cent: what sending TL0 twice costs (client/ratealloc.h). */
 #define CQ_VP8_TL0_SHARE_PCT 40
 
+/* Rate control skips a frame rather than overshoot a thin link, but the picture never
+ * stands longer than this (90 kHz ticks, 0.4 s): the frame after is encoded whatever the
+ * encoder's buffer says, at the coarsest quantizer it needs. A keyframe on a layer of
+ * 20-25 kbit/s costs most of a second of its bits, and libvpx then skipped 13 frames in a
+ * row (2 s) while its buffer refilled: every receiver of that layer froze (weak-3g-3's base
+ * layers). What it costs, with a keyframe every second at 20 kbit/s (the worst case;
+ * tests/codec/test_vp8_codec.c): a moving scene 24 kbit/s instead of 20.5, with its longest
+ * gap 0.4 s instead of 0.73; one whose every frame changes everywhere 38 instead of 21. */
+#define CQ_VP8_MAX_GAP_TICKS 36000u
+
 /* An I420 image, borrowed: planes and strides. */
 typedef struct {
     unsigned width, height;
@@ -59,8 +69,9 @@ void cq_vp8_enc_request_keyframe(struct cq_vp8_enc *e);
 
 /*
  * Encodes img (its size must be the encoder's) captured at pts (90 kHz). Returns 0 and
- * *out, CQ_EAGAIN when rate control skipped the frame (nothing to send), CQ_EINVAL for an
- * image of the wrong size, CQ_EIO when libvpx fails.
+ * *out, CQ_EAGAIN when rate control skipped the frame (nothing to send; never
+ * for CQ_VP8_MAX_GAP_TICKS after the last frame out), CQ_EINVAL for an image of the wrong size,
+ * CQ_EIO when libvpx fails.
  */
 int cq_vp8_enc_encode(struct cq_vp8_enc *e, const cq_i420_t *img, uint32_t pts,
                       cq_vp8_frame_t *out);
