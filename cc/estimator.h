@@ -15,7 +15,9 @@
  * with a threshold that adapts to it (slowly up, faster down), so a link whose delay
  * jitters does not look congested all the time and a competing flow cannot starve us.
  * Overuse cuts the rate to 85 % of what the link carried (what arrived, and the share the
- * link's own random loss took); normal use lets it grow, 8 % a second while far from the
+ * link's own random loss took; for a sender under its estimate most of whose packets
+ * arrived, the most that arrived over the last seconds, since its own bursts queue at a link
+ * it does not fill); normal use lets it grow, 8 % a second while far from the
  * last congestion point, by about a packet per round trip near it and a third of that
  * past it; underuse holds it (the queue is draining).
  *
@@ -53,6 +55,7 @@
 #define CQ_CC_PROBES        4   /* probe clusters in flight at once */
 #define CQ_CC_FLOOR_SECONDS 10  /* seconds the delay with no queue is the least over */
 #define CQ_CC_LOSS_WINDOWS  3   /* loss windows heavy loss is judged over (estimator.c) */
+#define CQ_CC_MOST_SECONDS  2   /* seconds what arrived at most is kept (estimator.c) */
 
 typedef enum {
     CQ_CC_NORMAL = 0,
@@ -115,6 +118,7 @@ typedef struct {
     int64_t acked_first_us, acked_last_us; /* the first arrival since a gap, the latest */
     uint32_t acked_bps;
     uint32_t acked_sent_bps; /* the same packets' rate as they were sent */
+    cq_minwin_t acked_most;  /* acked_bps, negated: its minimum is the most lately (window) */
 
     /* AIMD on the delay signal. */
     double delay_bps;

@@ -822,6 +822,82 @@ static void test_cc_radio_keyframes_and_wants(void **state) {
     packet_bytes = PACKET;
 }
 
+/* A sender fed by hand: 1000-byte packets every gap_us until until_us, each arriving 80 ms
+ * later, plus stretch times the time spent since stretch_from_us up to stretch_to_us, less
+ * as much again for the time since (a queue that builds at the link, then drains as fast),
+ * with feedback every 100 ms of what arrived. */
+typedef struct {
+    cq_cc_t cc;
+    int64_t now, next_feedback;
+    uint16_t seq, reported;
+    int64_t arrival[512];
+} hand_t;
+
+static void hand_run(hand_t *h, int64_t until_us, int64_t gap_us, double stretch,
+                     int64_t stretch_from_us, int64_t stretch_to_us) {
+    for (; h->now < until_us; h->now += gap_us) {
+        cq_cc_on_sent(&h->cc, h->seq, 1000, h->now, CQ_SENDHIST_NO_PROBE);
+        int64_t held = (h->now < stretch_to_us ? h->now : stretch_to_us) - stretch_from_us;
+        int64_t drained = h->now > stretch_to_us ? h->now - stretch_to_us : 0;
+        double lag = held > 0 ? stretch * (double)(held - drained) : 0;
+        h->arrival[h->seq % 512] = h->now + 80000 + (lag > 0 ? (int64_t)lag : 0);
+        h->seq++;
+        while (h->now >= h->next_feedback) {
+            cq_twcc_packet_t pkts[64];
+            size_t n = 0;
+            while (h->reported != h->seq && n < 64 && h->arrival[h->reported % 512] <= h->now) {
+                pkts[n++] = (cq_twcc_packet_t){
+                    .seq = h->reported, .received = 1, .arrival_us = h->arrival[h->reported % 512]};
+                h->reported++;
+            }
+            if (n > 0)
+                cq_cc_on_feedback(&h->cc, pkts, n, h->now);
+            h->next_feedback += 100000;
+        }
+    }
+}
+
+/*
+ * A sender under its estimate, its packets at 150 kbit/s: 2.5 s of a link that carries them
+ * all, then half a second in which they arrive 1.4 times slower than they left (its own
+ * burst queued at the link), then the queue drains. Most of what it sent arrived: it backs
+ * off from the most that got through lately (150 kbit/s), not to 85 % of the last half
+ * second's arrivals (94 kbit/s from 300: on weak-3g-3 such cuts went under a receiver's
+ * lowest layers). Where under half got through (arrivals 2.5 times slower: a bottleneck),
+ * the cut is from what arrived, at once.
+ */
+static void test_cc_own_bursts_back_off_from_what_got_through(void **state) {
+    (void)state;
+    const int64_t gap = INT64_C(1000) * 8 * 1000000 / 150000; /* 53 ms: 150 kbit/s */
+    const double stretch[2] = {0.4, 1.5};
+    for (int k = 0; k < 2; k++) {
+        static hand_t h;
+        memset(&h, 0, sizeof h);
+        assert_int_equal(cq_cc_init(&h.cc, &(cq_cc_config_t){300000, 30000, 5000000}), 0);
+        h.cc.initial_probes_sent = true; /* what media alone says */
+        cq_cc_set_rtt(&h.cc, 160000);
+        h.now = h.next_feedback = 1000000;
+        hand_run(&h, 3500000, gap, 0, 0, 0);
+        uint32_t before = cq_cc_target_bps(&h.cc), lowest = before;
+        assert_true(before >= 200000); /* under it the sender is not application-limited */
+        for (int64_t t = 3600000; t <= 5000000; t += 100000) {
+            hand_run(&h, t, gap, stretch[k], 3500000, 4000000);
+            lowest = cq_cc_target_bps(&h.cc) < lowest ? cq_cc_target_bps(&h.cc) : lowest;
+        }
+        cq_cc_stats_t st;
+        cq_cc_stats(&h.cc, &st);
+        print_message("arrivals %.1fx slower: %u kbit/s, cut to %u (%llu overuses, %u of %u "
+                      "arrived at the end)\n",
+                      1 + stretch[k], before / 1000, lowest / 1000, (unsigned long long)st.overuses,
+                      st.acked_bps / 1000, h.cc.acked_sent_bps / 1000);
+        assert_true(st.overuses >= 1);
+        if (k == 0)
+            assert_true(lowest >= 0.85 * 150000 * 0.95 && lowest <= 0.85 * 150000 * 1.05);
+        else
+            assert_true(lowest <= 0.85 * 150000 / 2.5 * 1.1);
+    }
+}
+
 /* The window: never before feedback and a round trip; then full when more is in flight
  * than the target carries in the least round trip plus CQ_CC_WINDOW_QUEUE_US; a packet
  * reported lost counts as no longer in flight, as does everything sent before it. */
@@ -1251,6 +1327,7 @@ int main(void) {
         cmocka_unit_test(test_cc_jittered_probe_is_void),
         cmocka_unit_test(test_cc_start_probe_waits_for_jitter),
         cmocka_unit_test(test_cc_start_backs_off_from_its_estimate),
+        cmocka_unit_test(test_cc_own_bursts_back_off_from_what_got_through),
         cmocka_unit_test_teardown(test_cc_converges_to_capped_link, teardown),
         cmocka_unit_test_teardown(test_cc_start_probes_fit_the_link, teardown),
         cmocka_unit_test_teardown(test_cc_backs_off_when_link_drops, teardown),
