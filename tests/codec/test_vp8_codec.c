@@ -169,6 +169,13 @@ static cq_i420_t busy_scene(unsigned n) {
     return img;
 }
 
+/* Frame n of a stream at 15 a second (90 kHz), a keyframe asked for every second. */
+static int encode_keyed(struct cq_vp8_enc *e, cq_i420_t img, unsigned n, cq_vp8_frame_t *f) {
+    if (n % 15 == 0)
+        cq_vp8_enc_request_keyframe(e);
+    return cq_vp8_enc_encode(e, &img, n * 6000u, f);
+}
+
 /* A thin layer: at 20-80 kbit/s each keyframe (asked for every second) costs more than the
  * rate allows, so rate control skips the frames after it. Every frame that comes out must
  * still decode and show the scene, for a receiver of all temporal layers and one of TL0
@@ -192,11 +199,8 @@ static void test_vp8_codec_skipped_frames_keep_the_stream_decodable(void **state
             size_t bytes = 0;
             double worst = 99;
             for (unsigned n = 0; n < 150; n++) {
-                if (n % 15 == 0)
-                    cq_vp8_enc_request_keyframe(e);
-                cq_i420_t img = busy_scene(n);
                 cq_vp8_frame_t f;
-                int rc = cq_vp8_enc_encode(e, &img, n * 6000u, &f);
+                int rc = encode_keyed(e, busy_scene(n), n, &f);
                 if (rc == CQ_EAGAIN) {
                     skipped++;
                     in_row++;
@@ -247,11 +251,8 @@ static void test_vp8_codec_thin_layer_keyframes_keep_moving(void **state) {
     uint32_t last_out = 0, longest = 0;
     size_t bytes = 0;
     for (unsigned n = 0; n < 150; n++) {
-        if (n % 15 == 0)
-            cq_vp8_enc_request_keyframe(e);
-        cq_i420_t img = scene(n);
         cq_vp8_frame_t f;
-        int rc = cq_vp8_enc_encode(e, &img, n * 6000u, &f);
+        int rc = encode_keyed(e, scene(n), n, &f);
         assert_true(rc == 0 || rc == CQ_EAGAIN);
         if (rc == CQ_EAGAIN)
             continue;
