@@ -18,14 +18,18 @@
 #define CQ_MINWIN_MAX_SECONDS 10
 
 typedef struct {
-    double least[CQ_MINWIN_MAX_SECONDS]; /* per second; the newest at sec % seconds */
-    unsigned seconds;
-    int64_t sec;
+    double least[CQ_MINWIN_MAX_SECONDS]; /* per slot; the newest at sec % seconds */
+    unsigned seconds;                    /* slots */
+    int64_t slot_us;                     /* how long each is: a second unless set */
+    int64_t sec;                         /* the newest slot's number */
     bool started;
 } cq_minwin_t;
 
 /* A window of seconds (1..CQ_MINWIN_MAX_SECONDS; out of range is brought into it). */
 void cq_minwin_init(cq_minwin_t *w, unsigned seconds);
+/* A window of `slots` slots (brought into the same range) of slot_us each (at least 1): a
+ * longer span at a coarser grain, the newest slot filling as the others do. */
+void cq_minwin_init_slots(cq_minwin_t *w, unsigned slots, int64_t slot_us);
 
 /* Takes v at now_us (microseconds) and returns the least value of the window, v included. */
 double cq_minwin_update(cq_minwin_t *w, double v, int64_t now_us);

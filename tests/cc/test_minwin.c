@@ -63,11 +63,31 @@ static void test_minwin_bounds(void **state) {
     assert_true(cq_minwin_update(&w, 9, CQ_MINWIN_MAX_SECONDS * (int64_t)S) == 9);
 }
 
+/* Slots of six seconds: ten of them span a minute, and a value stays until its slot
+ * leaves (the one of 0-6 s, at 60 s). A slot of zero is brought to a microsecond. */
+static void test_minwin_coarse_slots(void **state) {
+    (void)state;
+    cq_minwin_t w;
+    cq_minwin_init_slots(&w, 10, 6 * S);
+    assert_true(cq_minwin_update(&w, 20, 5 * S) == 20);
+    assert_true(cq_minwin_update(&w, 60, 30 * S) == 20);
+    assert_true(cq_minwin_update(&w, 70, 59 * S) == 20);
+    assert_true(cq_minwin_update(&w, 70, 60 * S) == 60);
+    assert_true(cq_minwin_update(&w, 80, 89 * S) == 60); /* 30 s's slot (30-36 s) is in */
+    assert_true(cq_minwin_update(&w, 80, 90 * S) == 70); /* and gone */
+    cq_minwin_init_slots(&w, 2, 0);
+    assert_true(w.slot_us == 1);
+    cq_minwin_update(&w, 5, 0);
+    assert_true(cq_minwin_update(&w, 9, 1) == 5);
+    assert_true(cq_minwin_update(&w, 9, 2) == 9);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_minwin_least_until_its_second_leaves),
         cmocka_unit_test(test_minwin_skipped_seconds),
         cmocka_unit_test(test_minwin_time_back),
+        cmocka_unit_test(test_minwin_coarse_slots),
         cmocka_unit_test(test_minwin_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
