@@ -49,13 +49,15 @@
 #include "cc/sendhist.h"
 #include "rtp/twcc.h"
 
-#define CQ_CC_TREND_WINDOW  20  /* groups the delay trend is fitted over, at least ... */
-#define CQ_CC_TREND_MAX     128 /* ... and at most, when they are dense (estimator.c) */
-#define CQ_CC_ACKED_MAX     256 /* arrivals the throughput is measured over */
-#define CQ_CC_PROBES        4   /* probe clusters in flight at once */
-#define CQ_CC_FLOOR_SECONDS 10  /* seconds the delay with no queue is the least over */
-#define CQ_CC_LOSS_WINDOWS  3   /* loss windows heavy loss is judged over (estimator.c) */
-#define CQ_CC_MOST_SECONDS  2   /* seconds what arrived at most is kept (estimator.c) */
+#define CQ_CC_TREND_WINDOW  20      /* groups the delay trend is fitted over, at least ... */
+#define CQ_CC_TREND_MAX     128     /* ... and at most, when they are dense (estimator.c) */
+#define CQ_CC_ACKED_MAX     256     /* arrivals the throughput is measured over */
+#define CQ_CC_PROBES        4       /* probe clusters in flight at once */
+#define CQ_CC_FLOOR_SECONDS 10      /* seconds the delay with no queue is the least over */
+#define CQ_CC_BASE_SLOTS    10      /* ... and for the loss judgment, over slots of ... */
+#define CQ_CC_BASE_SLOT_US  6000000 /* ... 6 s: a minute */
+#define CQ_CC_LOSS_WINDOWS  3       /* loss windows heavy loss is judged over (estimator.c) */
+#define CQ_CC_MOST_SECONDS  2       /* seconds what arrived at most is kept (estimator.c) */
 
 typedef enum {
     CQ_CC_NORMAL = 0,
@@ -102,6 +104,10 @@ typedef struct {
     /* The least smoothed delay of the last CQ_CC_FLOOR_SECONDS seconds of arrivals: the
      * link's delay with no queue. */
     cq_minwin_t floor;
+    /* The least accumulated delay over CQ_CC_BASE_SLOTS slots of CQ_CC_BASE_SLOT_US (a
+     * minute): what the loss judgment measures a queue from, one that a queue standing
+     * longer than the floor's seconds does not raise. */
+    cq_minwin_t base;
     cq_minwin_t late;        /* feedback's lateness, negated: its minimum is the most (window) */
     int64_t late_at_us;      /* the last lateness taken; 0: none */
     double queue_typical_ms; /* how far above it the delay usually stands */
@@ -138,6 +144,8 @@ typedef struct {
      * lengths, averaged like the loss (over about LOSS_BURST_US), tell a link that loses
      * in bursts from one that loses at random. */
     uint32_t runs_window;
+    double least_held_ms; /* the least an arrival of the window stood above the base */
+    uint64_t loss_bursts_passed;
     uint16_t last_lost_tseq;
     bool have_last_lost;
     double burst_lost, burst_runs, burst_reported;
@@ -263,6 +271,9 @@ typedef struct {
     uint64_t probes_bunched; /* clusters that arrived much faster than sent: void */
     /* ... and clusters that arrived over a span the link's jitter could squeeze: void */
     uint64_t probes_jittered;
+    /* Windows of heavy loss that did not cut the loss bound: the link's own bursts, lost
+     * in runs with no queue standing (estimator.c, LOSS_LINK_RUN). */
+    uint64_t loss_bursts_passed;
     /* When the link last cut the estimate (overuse, or heavy loss), on the caller's clock;
      * 0: never. Long ago, the estimate is what the sender sent, not what the link carries. */
     int64_t last_cut_us;
