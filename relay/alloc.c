@@ -73,6 +73,9 @@ static void options_build(const cq_alloc_stream_t *s, uint64_t now_us, options_t
     int top = s->max_spatial < (int)s->layers - 1 ? s->max_spatial : (int)s->layers - 1;
     if (top > CQ_ALLOC_SPATIAL - 1)
         top = CQ_ALLOC_SPATIAL - 1; /* rate_bps has no room for more, whatever layers says */
+    for (int sp = 1; sp <= top; sp++)
+        if ((unsigned)s->slow >> sp & 1u)
+            top = sp - 1;
     unsigned tmax =
         s->max_temporal < CQ_ALLOC_TEMPORAL - 1 ? s->max_temporal : CQ_ALLOC_TEMPORAL - 1;
     for (int sp = 0; sp <= top; sp++) {

@@ -431,7 +431,23 @@ static void review_active_layers(struct cq_router *r, struct participant *pub, u
 static void rate_window_restart(struct stream *s, uint64_t now_us) {
     s->window_start_us = now_us;
     s->window_bytes = 0;
+    s->window_frames = 0;
     memset(s->tid_window_bytes, 0, sizeof s->tid_window_bytes);
+}
+
+/* A window of video layer s closed after elapsed_us: its pictures a second, and whether
+ * it is too slow to offer beside layer 0 (CQ_ALLOC_MIN_FPS): in SLOW_WINDOWS windows in a
+ * row, so that a layer's first second (its keyframe, the encoder's rate control catching
+ * up after it) does not hold it back for the whole hold. */
+static void frame_rate_update(struct participant *p, struct stream *s, uint64_t elapsed_us,
+                              uint64_t now_us) {
+    s->fps = (uint32_t)((s->window_frames * 1000000ull + elapsed_us / 2) / elapsed_us);
+    const struct stream *base = video_stream(p, 0);
+    bool slow = s->layer != 0 && s->fps < CQ_ALLOC_MIN_FPS && base != NULL && base->fps > s->fps &&
+                base->last_packet_us != 0 && now_us - base->last_packet_us < 1000000u;
+    s->slow_windows = slow ? s->slow_windows + 1 : 0;
+    if (s->slow_windows >= SLOW_WINDOWS)
+        s->slow_until_us = now_us + CQ_ALLOC_SLOW_HOLD_US;
 }
 
 /* Whether a layer of pub's video above `layer`, counted as sent, has been silent for
@@ -488,6 +504,11 @@ static void video_arrived(struct cq_router *r, struct participant *p, struct str
     }
     if (!s->has_keyframe_ts || v->timestamp != s->keyframe_ts)
         s->tid_window_bytes[vp.has_tid && vp.tid < CQ_ALLOC_TEMPORAL ? vp.tid : 0] += len;
+    if (!s->has_frame_ts || (int32_t)(v->timestamp - s->frame_ts) > 0) {
+        s->window_frames++;
+        s->frame_ts = v->timestamp;
+        s->has_frame_ts = true;
+    }
     forward_video(r, p, s, pkt, v, &desc, &vp, now_us);
 }
 
@@ -584,8 +605,10 @@ static void handle_media(struct cq_router *r, cq_udp_dgram_t *d, bool rtcp, uint
         return;
     }
     if (s->kind == STREAM_VIDEO && s->last_packet_us != 0 &&
-        now_us - s->last_packet_us >= RATE_SILENCE_US)
+        now_us - s->last_packet_us >= RATE_SILENCE_US) {
         rate_window_restart(s, now_us); /* the rates stay those it was sent at */
+        s->slow_windows = 0;            /* the layer starts again */
+    }
     s->last_packet_us = now_us;
     if (p->video_since_us == 0 && s->kind == STREAM_VIDEO)
         p->video_since_us = now_us;
@@ -597,6 +620,8 @@ static void handle_media(struct cq_router *r, cq_udp_dgram_t *d, bool rtcp, uint
             s->tid_rate_bps[t] = s->window_start_us
                                      ? (uint32_t)(s->tid_window_bytes[t] * 8u * 1000000u / elapsed)
                                      : 0;
+        if (s->kind == STREAM_VIDEO && s->window_start_us != 0)
+            frame_rate_update(p, s, elapsed, now_us);
         rate_window_restart(s, now_us);
     }
     s->window_bytes += len;

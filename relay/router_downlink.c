@@ -250,8 +250,11 @@ static void price_consumer(const struct session *s, struct consumer *c, uint64_t
     a->audio_bps = 0;
     a->layers = pub->video_layers;
     memset(a->rate_bps, 0, sizeof a->rate_bps);
+    a->slow = 0;
     for (unsigned i = 0; i < pub->nstreams; i++) {
         const struct stream *st = &pub->streams[i];
+        if (st->kind == STREAM_VIDEO && st->layer < CQ_ALLOC_SPATIAL && st->slow_until_us > now_us)
+            a->slow |= (uint8_t)(1u << st->layer);
         if (st->kind == STREAM_AUDIO) {
             a->audio_bps = (uint32_t)st->rate_bps;
         } else if (st->kind == STREAM_VIDEO && st->layer < CQ_ALLOC_SPATIAL &&

@@ -134,6 +134,7 @@
  * second, and every receiver was moved up to it, and back down once it was measured, a keyframe
  * each way, every 3 s (weak-3g-3). Longer than a 5 frames/s layer's gap between two frames. */
 #define RATE_SILENCE_US 500000u
+#define SLOW_WINDOWS    2u /* router.c: frame_rate_update */
 /* A video layer is priced from what its first window holds once the window is this old
  * (router_downlink.c: layer_rates): three or four frames at the rates chasqui sends. */
 #define PRICE_EARLY_US 400000u
@@ -192,6 +193,14 @@ struct stream {
     uint32_t tid_rate_bps[CQ_ALLOC_TEMPORAL];
     uint32_t keyframe_ts; /* RTP timestamp of the last keyframe: its packets share it */
     bool has_keyframe_ts;
+    /* Video: pictures (RTP timestamps, each counted once, repairs of older ones not) in
+     * the rate window, and the last window's pictures a second; a layer above 0 that came
+     * slower than CQ_ALLOC_MIN_FPS while layer 0 came faster is not offered until
+     * slow_until_us (relay/alloc.h). */
+    uint32_t window_frames, frame_ts, fps;
+    bool has_frame_ts;
+    unsigned slow_windows; /* windows in a row it was slow in */
+    uint64_t slow_until_us;
 };
 
 /* One subscriber receiving one publisher (relay/consumer.h holds what it was sent). */

@@ -105,6 +105,7 @@ typedef struct {
     /* B reports every packet whose transport-wide number is a multiple of this lost (0:
      * none): loss on B's downlink as the relay's estimator sees it. */
     unsigned lose_every;
+    unsigned top_every; /* > 1: A's top layer sends only every top_every-th frame */
     uint32_t cap_bps;
     int64_t cap_last_us; /* when the simulated link delivered its last packet */
     cq_arrivals_t arrivals;
@@ -272,6 +273,11 @@ static void send_video_packet(fixture_t *f, int l, uint8_t tid, bool sync, bool 
 static void send_frame(fixture_t *f) {
     static const uint8_t pattern[4] = {0, 2, 1, 2};
     for (int l = 0; l < LAYERS; l++) {
+        if (l == LAYERS - 1 && f->top_every > 1 && f->frame % f->top_every != 0 &&
+            !f->key_wanted[l]) {
+            f->ts[l] += 3600; /* a frame its encoder skipped */
+            continue;
+        }
         bool key = f->key_wanted[l];
         f->key_wanted[l] = false;
         uint8_t tid = key ? 0 : pattern[f->frame % 4];
@@ -963,6 +969,28 @@ static void test_downlink_video_starting_goes_to_top(void **state) {
     assert_true(cs.switches <= LAYERS);
 }
 
+/* As above, but A's top layer comes at 3 pictures a second (every 8th frame; its layer 0
+ * at 25): once two seconds of it are measured, B is moved to layer 1 and kept there
+ * (CQ_ALLOC_MIN_FPS), though its link carries the top layer. */
+static void test_downlink_slow_top_layer_not_offered(void **state) {
+    fixture_t *f = *state;
+    f->mode = REPORT_RECEIVED;
+    f->top_every = 8;
+    (void)video_after_estimate(f, 800);
+    run(f, 3000);
+    dump(f, "slow top layer");
+    cq_relay_consumer_stats_t cs;
+    consumer_stats(f, &cs);
+    assert_int_equal(cs.spatial_target, LAYERS - 2);
+    assert_int_equal(cs.spatial, LAYERS - 2);
+    uint64_t top = f->video_layer[LAYERS - 1];
+    run(f, 1500);
+    consumer_stats(f, &cs);
+    assert_int_equal(cs.spatial, LAYERS - 2);
+    assert_int_equal(f->video_layer[LAYERS - 1], top); /* none of it since */
+    assert_true(f->video_layer[LAYERS - 2] > 0);
+}
+
 /* B's downlink (100 kbit/s) is measured before A's video starts: its start probe judged,
  * the queue that probe stood in cut the estimate under the start rate (sound alone shows
  * no more of the link), too little for A's top layer beside its sound at any price. Until A's
@@ -1084,6 +1112,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_downlink_adapts_to_feedback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_downlink_video_starting_goes_to_top, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_downlink_slow_top_layer_not_offered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_downlink_video_starting_on_slow_link_goes_low, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_downlink_flowing_video_kept_until_measured, setup,

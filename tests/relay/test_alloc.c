@@ -392,6 +392,36 @@ static void test_alloc_run_every_picture_moves_first(void **state) {
     }
 }
 
+/* A layer marked slow (CQ_ALLOC_MIN_FPS) is not offered, nor any above it, whatever the
+ * budget; a stream on it steps down to the best option under it, and climbs back once the
+ * mark is gone. With every layer marked but 0 the choice is layer 0's top, as with a
+ * subscriber limited to it. */
+static void test_alloc_run_slow_layer_not_offered(void **state) {
+    (void)state;
+    cq_alloc_stream_t s[3];
+    cq_alloc_result_t out = {0};
+    streams_std(s, 3, 0);
+    s[0].slow = 1u << 1; /* layer 1, and so 2 */
+    s[1].slow = 1u << 2;
+    s[2].slow = 1u << 0; /* layer 0 is always offered */
+    run(PLENTY, s, 3, T0, &out);
+    assert_choice(&s[0], 0, 2);
+    assert_choice(&s[1], 1, 2);
+    assert_choice(&s[2], 2, 2);
+    assert_int_equal(out.probe_bps, 0); /* nothing above is wanted */
+    /* On the top layer when it is found slow: down at once. */
+    s[2].slow = 1u << 2;
+    run(PLENTY, s, 3, T0 + 10 * S, &out);
+    assert_choice(&s[2], 1, 2);
+    /* The marks gone: back up, one larger picture at a time. */
+    s[0].slow = 0;
+    s[2].slow = 0;
+    run(PLENTY, s, 3, T0 + 20 * S, &out);
+    run(PLENTY, s, 3, T0 + 22 * S, &out);
+    assert_choice(&s[0], 2, 2);
+    assert_choice(&s[2], 2, 2);
+}
+
 /*
  * Equal streams climb together: with room for each to take one step but not for one to take
  * two, both end one step up. 350000 for two: 150000 left after lowest options. s0 (0,1) needs
@@ -1700,6 +1730,7 @@ int main(void) {
         cmocka_unit_test(test_alloc_run_lowest_options_priority_first),
         cmocka_unit_test(test_alloc_run_priority_climbs_first),
         cmocka_unit_test(test_alloc_run_every_picture_moves_first),
+        cmocka_unit_test(test_alloc_run_slow_layer_not_offered),
         cmocka_unit_test(test_alloc_run_others_climb_together),
         cmocka_unit_test(test_alloc_run_frame_rate_before_resolution),
         cmocka_unit_test(test_alloc_run_up_headroom),
