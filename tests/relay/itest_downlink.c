@@ -947,6 +947,17 @@ static uint32_t video_after_estimate(fixture_t *f, unsigned estimate_ms) {
     return (uint32_t)st.downlink_bps;
 }
 
+/* B reports every arrival; its downlink is estimated on A's sound, then A's video runs
+ * for run_ms: what B's consumer of A says then. */
+static void video_on_good_link(fixture_t *f, unsigned run_ms, const char *what,
+                               cq_relay_consumer_stats_t *cs) {
+    f->mode = REPORT_RECEIVED;
+    (void)video_after_estimate(f, 800);
+    run(f, run_ms);
+    dump(f, what);
+    consumer_stats(f, cs);
+}
+
 /* B's downlink is estimated (its feedback on A's sound) before A's video starts: B gets
  * the top layer from A's first frames, which its start estimate carries, and never the
  * lowest on the way. The allocator, with no rate of A's video measured yet, has only its
@@ -954,12 +965,8 @@ static uint32_t video_after_estimate(fixture_t *f, unsigned estimate_ms) {
  * and up again a moment later, two keyframes and a frozen picture. */
 static void test_downlink_video_starting_goes_to_top(void **state) {
     fixture_t *f = *state;
-    f->mode = REPORT_RECEIVED;
-    (void)video_after_estimate(f, 800);
-    run(f, 2000);
-    dump(f, "video starting");
     cq_relay_consumer_stats_t cs;
-    consumer_stats(f, &cs);
+    video_on_good_link(f, 2000, "video starting", &cs);
     assert_int_equal(cs.spatial, LAYERS - 1);
     assert_true(f->video_layer[LAYERS - 1] > 0);
     /* The first frame's keyframes, one a layer, climbed as they come (the selector starts
@@ -974,13 +981,9 @@ static void test_downlink_video_starting_goes_to_top(void **state) {
  * (CQ_ALLOC_MIN_FPS), though its link carries the top layer. */
 static void test_downlink_slow_top_layer_not_offered(void **state) {
     fixture_t *f = *state;
-    f->mode = REPORT_RECEIVED;
     f->top_every = 8;
-    (void)video_after_estimate(f, 800);
-    run(f, 3000);
-    dump(f, "slow top layer");
     cq_relay_consumer_stats_t cs;
-    consumer_stats(f, &cs);
+    video_on_good_link(f, 3000, "slow top layer", &cs);
     assert_int_equal(cs.spatial_target, LAYERS - 2);
     assert_int_equal(cs.spatial, LAYERS - 2);
     uint64_t top = f->video_layer[LAYERS - 1];
