@@ -937,6 +937,35 @@ static void test_cc_own_bursts_back_off_from_what_got_through(void **state) {
     }
 }
 
+/*
+ * The same sender and burst (arrivals 1.4 times slower than sent), just after a probe
+ * cluster read the link at 400 kbit/s (a cluster a 3G link's jitter squeezed: a 256
+ * kbit/s link read as 392). The cut follows the arrivals that lag the sends, not the
+ * cluster's reading: backing off from 400 took 2 s of overuses to 333 each, over a link
+ * whose queue overflowed meanwhile.
+ */
+static void test_cc_lagging_arrivals_outweigh_a_link_reading(void **state) {
+    (void)state;
+    const int64_t gap = INT64_C(1000) * 8 * 1000000 / 150000;
+    static hand_t h;
+    memset(&h, 0, sizeof h);
+    assert_int_equal(cq_cc_init(&h.cc, &(cq_cc_config_t){300000, 30000, 5000000}), 0);
+    h.cc.initial_probes_sent = true;
+    cq_cc_set_rtt(&h.cc, 160000);
+    h.now = h.next_feedback = 1000000;
+    hand_run(&h, 3500000, gap, 0, 0, 0);
+    uint32_t before = cq_cc_target_bps(&h.cc), lowest = before;
+    assert_true(before >= 200000);
+    h.cc.link_bps = 400000; /* what the cluster said, as probe_read records it */
+    h.cc.link_us = h.now;
+    for (int64_t t = 3600000; t <= 5000000; t += 100000) {
+        hand_run(&h, t, gap, 0.4, 3500000, 4000000);
+        lowest = cq_cc_target_bps(&h.cc) < lowest ? cq_cc_target_bps(&h.cc) : lowest;
+    }
+    print_message("link read at 400: %u kbit/s, cut to %u\n", before / 1000, lowest / 1000);
+    assert_true(lowest <= 0.85 * 150000 * 1.05);
+}
+
 /* The window: never before feedback and a round trip; then full when more is in flight
  * than the target carries in the least round trip plus CQ_CC_WINDOW_QUEUE_US; a packet
  * reported lost counts as no longer in flight, as does everything sent before it. */
@@ -1367,6 +1396,7 @@ int main(void) {
         cmocka_unit_test(test_cc_start_probe_waits_for_jitter),
         cmocka_unit_test(test_cc_start_backs_off_from_its_estimate),
         cmocka_unit_test(test_cc_own_bursts_back_off_from_what_got_through),
+        cmocka_unit_test(test_cc_lagging_arrivals_outweigh_a_link_reading),
         cmocka_unit_test_teardown(test_cc_converges_to_capped_link, teardown),
         cmocka_unit_test_teardown(test_cc_start_probes_fit_the_link, teardown),
         cmocka_unit_test_teardown(test_cc_backs_off_when_link_drops, teardown),
