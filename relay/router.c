@@ -607,7 +607,8 @@ static void handle_media(struct cq_router *r, cq_udp_dgram_t *d, bool rtcp, uint
     if (s->kind == STREAM_VIDEO && s->last_packet_us != 0 &&
         now_us - s->last_packet_us >= RATE_SILENCE_US) {
         rate_window_restart(s, now_us); /* the rates stay those it was sent at */
-        s->slow_windows = 0;            /* the layer starts again */
+        s->slow_windows = 0;            /* the layer starts again, its clock perhaps anew */
+        s->has_frame_ts = false;
     }
     s->last_packet_us = now_us;
     if (p->video_since_us == 0 && s->kind == STREAM_VIDEO)
