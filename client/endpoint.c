@@ -240,7 +240,10 @@ static void link_rtcp(void *ctx, uint8_t *pkt, size_t len) {
             cq_receiver_set_rtt(e->receiver, st.rtt_us);
             cq_cc_set_rtt(&e->up.cc, st.rtt_us);
         }
+        uint64_t feedbacks = e->up.feedbacks;
         cq_uplink_rtcp(&e->up, pkt, len, (int64_t)now);
+        if (e->up.feedbacks != feedbacks)
+            cq_link_heard(e->link);
     }
     cq_receiver_rtcp(e->receiver, pkt, len, now);
 }

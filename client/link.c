@@ -39,6 +39,7 @@ struct cq_link {
     bool srtp_tx, srtp_rx;
     bool up, ever_up;
     uint64_t last_answer_ms, created_ms;
+    uint64_t last_heard_ms; /* feedback showed the relay hearing us (cq_link_heard) */
     uint64_t last_check_ms; /* when the last check went out; 0: none yet */
     cq_link_config_t cfg;
     cq_link_stats_t stats;
@@ -88,9 +89,11 @@ static void send_check(struct cq_link *l) {
 static void on_timer(uv_timer_t *t) {
     struct cq_link *l = t->data;
     uint64_t now = uv_now(l->loop);
-    uint64_t since = now - (l->ever_up ? l->last_answer_ms : l->created_ms);
+    uint64_t last = l->last_heard_ms > l->last_answer_ms ? l->last_heard_ms : l->last_answer_ms;
+    uint64_t since = now - (l->ever_up ? last : l->created_ms);
     uint64_t since_check = now - l->last_check_ms;
-    /* Down when nothing was answered for DOWN_AFTER_MS and the last check, too, has had
+    /* Down when nothing was answered, nor feedback heard, for DOWN_AFTER_MS and the last
+     * check, too, has had
      * RECHECK_MS to be: the third check after the last answer goes 4.5 s after it, and
      * its answer, on a path whose queues had just grown by half a second (a 3G link's
      * do), came after the fifth second: two checks lost on weak-3g-3 stopped a
@@ -294,6 +297,11 @@ void cq_link_close(struct cq_link *l) {
     l->cfg.on_state = NULL;
     uv_close((uv_handle_t *)&l->udp, on_closed);
     uv_close((uv_handle_t *)&l->timer, on_closed);
+}
+
+void cq_link_heard(struct cq_link *l) {
+    if (l->up)
+        l->last_heard_ms = uv_now(l->loop);
 }
 
 bool cq_link_up(const struct cq_link *l) {
