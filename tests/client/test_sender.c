@@ -375,6 +375,68 @@ static void feed_nack(struct cq_sender *s, uint32_t media_ssrc, uint16_t pid, ui
     assert_int_equal(cq_sender_rtcp(s, buf, (size_t)n, T0), 0);
 }
 
+static void feed_nack_at(struct cq_sender *s, uint32_t media_ssrc, uint16_t seq, uint64_t now_us) {
+    uint8_t buf[64];
+    cq_rtcp_nack_pair_t pair = {.pid = seq, .blp = 0};
+    int n = cq_rtcp_nack_write(RELAY_SSRC, media_ssrc, &pair, 1, buf, sizeof buf);
+    assert_true(n > 0);
+    assert_int_equal(cq_sender_rtcp(s, buf, (size_t)n, now_us), 0);
+}
+
+/* The newest keyframe's packets are repaired for 3 s, the rest for 1 s: a keyframe's last
+ * packet lost is seen only when the layer's next comes, which on a thin layer can be most
+ * of a second later. A newer keyframe makes the older one history. */
+static void test_sender_rtcp_keyframe_repaired_late(void **state) {
+    (void)state;
+    struct cq_sender *s = make(2, false);
+    send_pictures(s, 0, 3);
+    /* Layer 1's first picture is its keyframe: its last packet, and the packet after. */
+    uint32_t key_ts = 0;
+    uint16_t key_last = 0, after = 0;
+    bool have_key = false, have_after = false;
+    for (size_t i = 0; i < cap.n; i++) {
+        cq_rtp_view_t v = rtp_of(i);
+        if (v.ssrc != V1)
+            continue;
+        if (!have_key) {
+            key_ts = v.timestamp;
+            have_key = true;
+        }
+        if (v.timestamp == key_ts)
+            key_last = v.seq;
+        else if (!have_after) {
+            after = v.seq;
+            have_after = true;
+        }
+    }
+    assert_true(have_key && have_after);
+
+    cap.n = 0;
+    feed_nack_at(s, V1, key_last, T0 + 2500000u);
+    assert_int_equal(cap.n, 1);
+    cq_rtp_view_t x = rtp_of(0);
+    assert_int_equal(x.ssrc, R1);
+    assert_int_equal(cq_load_be16(x.payload), key_last);
+    feed_nack_at(s, V1, after, T0 + PIC_US + 1500000u); /* a delta frame: 1 s is its limit */
+    assert_int_equal(cap.n, 1);
+    cq_sender_stats_t st;
+    cq_sender_stats(s, &st);
+    assert_int_equal(st.rtx_stale, 1);
+    feed_nack_at(s, V1, key_last, T0 + 3100000u); /* past 3 s: nobody waits for it now */
+    assert_int_equal(cap.n, 1);
+
+    /* A new keyframe, asked for and sent: the first one is history. */
+    feed_pli(s, V1, T0 + 3 * PIC_US);
+    send_pictures(s, 3, 1);
+    cap.n = 0;
+    feed_nack_at(s, V1, key_last, T0 + 4 * PIC_US);
+    assert_int_equal(cap.n, 0);
+    cq_sender_stats(s, &st);
+    assert_int_equal(st.rtx_stale, 3);
+    assert_int_equal(st.rtx_sent, 1);
+    cq_sender_destroy(s);
+}
+
 /* A PLI for layer 0 makes a keyframe there and nowhere else. */
 static void test_sender_rtcp_pli_keyframe(void **state) {
     (void)state;
@@ -1331,6 +1393,7 @@ int main(void) {
         cmocka_unit_test(test_sender_video_two_layers),
         cmocka_unit_test(test_sender_rtcp_pli_keyframe),
         cmocka_unit_test(test_sender_rtcp_nack_rtx),
+        cmocka_unit_test(test_sender_rtcp_keyframe_repaired_late),
         cmocka_unit_test(test_sender_protect_tl0),
         cmocka_unit_test(test_sender_report_per_stream),
         cmocka_unit_test(test_sender_rtcp_rr_loss_and_rtt),
