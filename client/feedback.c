@@ -49,8 +49,8 @@ static cq_feedback_stream_t *find(cq_feedback_t *f, uint32_t ssrc) {
     return NULL;
 }
 
-int cq_feedback_packet(cq_feedback_t *f, uint32_t ssrc, bool video, uint16_t seq, uint32_t ts,
-                       size_t bytes, bool repair, uint64_t now_us) {
+int cq_feedback_packet(cq_feedback_t *f, uint32_t ssrc, bool video, uint16_t seq, bool frame_end,
+                       uint32_t ts, size_t bytes, bool repair, uint64_t now_us) {
     cq_feedback_stream_t *s = find(f, ssrc);
     if (s == NULL) {
         for (unsigned i = 0; i < CQ_FEEDBACK_STREAMS && s == NULL; i++)
@@ -67,7 +67,7 @@ int cq_feedback_packet(cq_feedback_t *f, uint32_t ssrc, bool video, uint16_t seq
     }
     cq_rtp_recv_stats_update(&s->rx, seq, ts, now_us, bytes, repair);
     if (s->video)
-        cq_nack_tracker_on_packet(&s->nack, seq, now_us);
+        cq_nack_tracker_on_frame_packet(&s->nack, seq, frame_end, now_us);
     return 0;
 }
 
@@ -113,7 +113,7 @@ int cq_feedback_build(cq_feedback_t *f, uint64_t now_us, uint8_t *buf, size_t ca
         if (!s->used || !s->video)
             continue;
         uint16_t seqs[NACKS_PER_CALL];
-        size_t ns = s->nack.missing
+        size_t ns = cq_nack_tracker_pending(&s->nack)
                         ? cq_nack_tracker_poll(&s->nack, now_us, f->rtt_us, seqs, NACKS_PER_CALL)
                         : 0;
         cq_rtcp_nack_pair_t pairs[NACKS_PER_CALL];

@@ -52,10 +52,11 @@ typedef struct {
 
 void cq_feedback_init(cq_feedback_t *f, uint32_t own_ssrc);
 
-/* A media packet arrived (repair: it came as RTX). Returns 0, or CQ_ENOBUFS when the
- * stream is new and every slot is taken (it is then not reported). */
-int cq_feedback_packet(cq_feedback_t *f, uint32_t ssrc, bool video, uint16_t seq, uint32_t ts,
-                       size_t bytes, bool repair, uint64_t now_us);
+/* A media packet arrived (repair: it came as RTX; frame_end: a video packet's marker, the
+ * last of its frame, rtp/nack_tracker.h). Returns 0, or CQ_ENOBUFS when the stream is new
+ * and every slot is taken (it is then not reported). */
+int cq_feedback_packet(cq_feedback_t *f, uint32_t ssrc, bool video, uint16_t seq, bool frame_end,
+                       uint32_t ts, size_t bytes, bool repair, uint64_t now_us);
 
 /* An RTP packet (of any stream, repairs and probes included) carrying transport-wide
  * sequence number tseq arrived at now_us. */

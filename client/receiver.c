@@ -226,8 +226,8 @@ static void video_packet(struct cq_receiver *r, remote_t *m, const cq_rtp_view_t
     bool needed = !repair || cq_vjb_wants(m->vjb, v->seq);
     m->st.video_repaired += repair && needed;
     m->st.video_repairs_unneeded += repair && !needed;
-    cq_feedback_packet(&r->fb, m->video_ssrc, true, v->seq, v->timestamp, v->payload_len, repair,
-                       now_us);
+    cq_feedback_packet(&r->fb, m->video_ssrc, true, v->seq, v->marker, v->timestamp, v->payload_len,
+                       repair, now_us);
     cq_vjb_put(m->vjb, v->seq, v->timestamp, v->marker, v->payload, v->payload_len);
 }
 
@@ -289,7 +289,8 @@ void cq_receiver_rtp(struct cq_receiver *r, uint8_t *pkt, size_t len, uint64_t n
             return;
         m->st.audio_packets++;
         m->st.audio_bytes += v.payload_len;
-        cq_feedback_packet(&r->fb, v.ssrc, false, v.seq, v.timestamp, v.payload_len, false, now_us);
+        cq_feedback_packet(&r->fb, v.ssrc, false, v.seq, false, v.timestamp, v.payload_len, false,
+                           now_us);
         audio_packet(m, &v, now_us);
     } else if (s->kind == KIND_VIDEO) {
         video_packet(r, m, &v, now_us, false);

@@ -473,7 +473,7 @@ static void video_arrived(struct cq_router *r, struct participant *p, struct str
     if (p->session->recording) /* here, so that repairs from RTX are recorded too */
         cq_router_record(r, p, s, pkt, len, now_us);
     cq_rtxcache_put(&s->cache, v->seq, pkt, len, now_us);
-    cq_nack_tracker_on_packet(s->nack, v->seq, now_us);
+    cq_nack_tracker_on_frame_packet(s->nack, v->seq, v->marker, now_us);
     if (s->nack->keyframe_needed) {
         /* A gap too large to repair: a keyframe is the faster way back. */
         s->nack->keyframe_needed = false;

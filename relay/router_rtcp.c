@@ -331,7 +331,7 @@ void cq_router_send_receiver_report(struct cq_router *r, struct participant *p, 
 void cq_router_send_upstream_nacks(struct cq_router *r, struct participant *p, uint64_t now_us) {
     for (unsigned i = 0; i < p->nstreams; i++) {
         struct stream *s = &p->streams[i];
-        if (s->nack == NULL || s->nack->missing == 0)
+        if (s->nack == NULL || !cq_nack_tracker_pending(s->nack))
             continue;
         uint16_t seqs[UPSTREAM_NACK_MAX];
         size_t n = cq_nack_tracker_poll(s->nack, now_us, rtt_of(p), seqs, UPSTREAM_NACK_MAX);

@@ -19,6 +19,15 @@
  *   in thirty. Twice, it is one in a thousand or so, for a few packets more per loss.
  * - A hole is given up after max_retries requests or when older than max_age (default
  *   1 s: older repairs are useless to a jitter buffer); given-up holes are counted.
+ * - A frame's last packets lost leave no gap until the stream's next packet comes, and
+ *   after a keyframe of a thin layer the encoder skips pictures for up to 0.4 s: lose
+ *   the next one too and a keyframe's last packet was asked for most of a second late, by
+ *   when its publisher no longer repaired it. So the caller says which packets end a frame
+ *   (cq_nack_tracker_on_frame_packet); when the newest packet does not, and nothing
+ *   follows it for tail_us (150 ms by default: a frame's packets leave back to back, and
+ *   a 3G link's jitter is 40 ms), the packet after it is taken as lost. If it was only
+ *   late, it fills that hole when it comes; if it was never sent, its sender has nothing
+ *   to repeat.
  * - A gap too large to track (more than half the ring) clears everything and sets
  *   keyframe_needed: recovering hundreds of packets over a weak link is slower than a new
  *   keyframe, so video receivers ask for one instead.
@@ -38,6 +47,8 @@
 #define CQ_NACK_RTT_GUESS_US 200000
 /* How long a hole is asked for by default (max_age_us, above). */
 #define CQ_NACK_MAX_AGE_US 1000000
+/* How long an unfinished frame waits for its next packet by default (tail_us, above). */
+#define CQ_NACK_TAIL_US 150000
 
 typedef struct {
     uint16_t seq;
@@ -53,23 +64,35 @@ typedef struct {
     unsigned missing; /* holes being tracked */
     uint64_t hold_us, max_age_us, min_retry_us;
     uint64_t double_rtt_us, double_gap_us; /* 0: never twice */
+    uint64_t tail_us;
     unsigned max_retries;
+    /* The newest packet did not end its frame (cq_nack_tracker_on_frame_packet): since. */
+    bool open;
+    uint64_t open_us;
     /* Counters. */
     uint64_t recovered; /* holes filled (by a repair or a late packet) */
     /* How long those holes had been open when filled, summed, and the longest: what a
      * repair costs the picture waiting for it, the hold and the round trip included. */
     uint64_t recovered_wait_us, recovered_wait_max_us;
     uint64_t given_up;
+    uint64_t tails;       /* frames' ends taken as lost for lack of a next packet */
     bool keyframe_needed; /* set by a gap too large to repair; the caller clears it */
     cq_nack_entry_t e[CQ_NACK_TRACKER_SIZE];
 } cq_nack_tracker_t;
 
 /* Resets *t with the defaults above (hold 10 ms, max age 1 s, 10 retries, twice from a
- * 300 ms round trip, 40 ms apart). */
+ * 300 ms round trip, 40 ms apart, a frame's tail after 150 ms). */
 void cq_nack_tracker_init(cq_nack_tracker_t *t);
 
 /* A packet with sequence number seq arrived (first transmission or repair). */
 void cq_nack_tracker_on_packet(cq_nack_tracker_t *t, uint16_t seq, uint64_t now_us);
+
+/* The same, for a stream of frames: end says whether the packet ends its frame (the RTP
+ * marker of video), so that a lost tail is asked for (above). */
+void cq_nack_tracker_on_frame_packet(cq_nack_tracker_t *t, uint16_t seq, bool end, uint64_t now_us);
+
+/* Whether cq_nack_tracker_poll may have anything to ask for: holes, or a frame open. */
+bool cq_nack_tracker_pending(const cq_nack_tracker_t *t);
 
 /* Fills out[0 .. cap) with the sequence numbers to request now, oldest first (in RTP
  * order, so cq_rtcp_nack_compact takes them as they are), marks them sent, and drops

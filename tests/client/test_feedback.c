@@ -56,11 +56,12 @@ static void test_feedback_reports_and_nacks(void **state) {
     cq_feedback_init(&fb, OWN);
     uint64_t t = 1000000;
     for (uint16_t k = 0; k < 20; k++) {
-        assert_int_equal(cq_feedback_packet(&fb, AUDIO, false, k, k * 960u, 80, false, t), 0);
+        assert_int_equal(cq_feedback_packet(&fb, AUDIO, false, k, false, k * 960u, 80, false, t),
+                         0);
         if (k != 5 && k != 6)
-            assert_int_equal(
-                cq_feedback_packet(&fb, VIDEO, true, (uint16_t)(100 + k), k * 3000u, 900, false, t),
-                0);
+            assert_int_equal(cq_feedback_packet(&fb, VIDEO, true, (uint16_t)(100 + k), true,
+                                                k * 3000u, 900, false, t),
+                             0);
     }
     uint8_t buf[1200];
     seen_t s;
@@ -80,8 +81,8 @@ static void test_feedback_reports_and_nacks(void **state) {
     /* Nothing more is due until a retry or the next report. */
     assert_int_equal(cq_feedback_build(&fb, t + 25000, buf, sizeof buf), 0);
     /* The repair arrives: no more NACKs for it; the next report a second after the first. */
-    cq_feedback_packet(&fb, VIDEO, true, 105, 5 * 3000u, 900, true, t + 30000);
-    cq_feedback_packet(&fb, VIDEO, true, 106, 6 * 3000u, 900, true, t + 30000);
+    cq_feedback_packet(&fb, VIDEO, true, 105, true, 5 * 3000u, 900, true, t + 30000);
+    cq_feedback_packet(&fb, VIDEO, true, 106, true, 6 * 3000u, 900, true, t + 30000);
     assert_int_equal(cq_feedback_build(&fb, t + 500000, buf, sizeof buf), 0);
     read_compound(buf, cq_feedback_build(&fb, t + 1005000, buf, sizeof buf), &s);
     assert_int_equal(s.blocks, 2);
@@ -96,9 +97,9 @@ static void test_feedback_nack_off(void **state) {
     uint64_t t = 1000000;
     for (uint16_t k = 0; k < 20; k++)
         if (k != 5)
-            assert_int_equal(
-                cq_feedback_packet(&fb, VIDEO, true, (uint16_t)(100 + k), k * 3000u, 900, false, t),
-                0);
+            assert_int_equal(cq_feedback_packet(&fb, VIDEO, true, (uint16_t)(100 + k), true,
+                                                k * 3000u, 900, false, t),
+                             0);
     uint8_t buf[1200];
     seen_t s;
     read_compound(buf, cq_feedback_build(&fb, t + 5000, buf, sizeof buf), &s);
@@ -118,7 +119,7 @@ static void test_feedback_pli_spacing(void **state) {
     (void)state;
     cq_feedback_init(&fb, OWN);
     uint64_t t = 1000000;
-    cq_feedback_packet(&fb, VIDEO, true, 1, 0, 900, false, t);
+    cq_feedback_packet(&fb, VIDEO, true, 1, true, 0, 900, false, t);
     uint8_t buf[1200];
     seen_t s;
     read_compound(buf, cq_feedback_build(&fb, t, buf, sizeof buf), &s); /* the first report */
@@ -142,8 +143,8 @@ static void test_feedback_full(void **state) {
     (void)state;
     cq_feedback_init(&fb, OWN);
     for (uint32_t i = 0; i < CQ_FEEDBACK_STREAMS; i++)
-        assert_int_equal(cq_feedback_packet(&fb, 1000 + i, false, 1, 0, 80, false, 1), 0);
-    assert_int_equal(cq_feedback_packet(&fb, 9999, false, 1, 0, 80, false, 1), CQ_ENOBUFS);
+        assert_int_equal(cq_feedback_packet(&fb, 1000 + i, false, 1, false, 0, 80, false, 1), 0);
+    assert_int_equal(cq_feedback_packet(&fb, 9999, false, 1, false, 0, 80, false, 1), CQ_ENOBUFS);
     uint8_t small[8];
     assert_int_equal(cq_feedback_build(&fb, 2, small, sizeof small), CQ_ENOBUFS);
 }

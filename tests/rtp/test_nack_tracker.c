@@ -138,6 +138,54 @@ static void test_nack_tracker_gives_up_by_count_and_age(void **state) {
 }
 
 /* A gap too large to repair asks for a keyframe instead. */
+/* A frame whose last packets were lost shows no gap until the next packet: told which
+ * packets end their frames, the tracker asks for the packet after an unfinished frame's
+ * newest once tail_us passed without it, and again for the one after that when the repair
+ * does not end the frame either. A frame that ends, or goes on in time, asks nothing. */
+static void test_nack_tracker_frame_tail(void **state) {
+    (void)state;
+    cq_nack_tracker_t t;
+    cq_nack_tracker_init(&t);
+    uint16_t out[16];
+    cq_nack_tracker_on_frame_packet(&t, 100, true, 0);
+    cq_nack_tracker_on_frame_packet(&t, 101, false, 1000000); /* a keyframe's first part */
+    assert_true(cq_nack_tracker_pending(&t));
+    assert_int_equal(t.missing, 0);
+    assert_int_equal(cq_nack_tracker_poll(&t, 1000000 + CQ_NACK_TAIL_US - 1, 0, out, 16), 0);
+    assert_int_equal(cq_nack_tracker_poll(&t, 1000000 + CQ_NACK_TAIL_US, 0, out, 16), 1);
+    assert_int_equal(out[0], 102);
+    assert_int_equal(t.tails, 1);
+    assert_int_equal(t.missing, 1);
+    /* Its repair does not end the frame: 103 is asked for in turn. */
+    cq_nack_tracker_on_frame_packet(&t, 102, false, 1300000);
+    assert_int_equal(t.missing, 0);
+    assert_int_equal(t.recovered, 1);
+    assert_int_equal(cq_nack_tracker_poll(&t, 1300000 + CQ_NACK_TAIL_US / 2, 0, out, 16), 0);
+    assert_int_equal(cq_nack_tracker_poll(&t, 1300000 + CQ_NACK_TAIL_US, 0, out, 16), 1);
+    assert_int_equal(out[0], 103);
+    /* Only late: it fills the hole when it comes, ending the frame. */
+    cq_nack_tracker_on_frame_packet(&t, 103, true, 1500000);
+    assert_false(cq_nack_tracker_pending(&t));
+    assert_int_equal(t.recovered, 2);
+    assert_int_equal(cq_nack_tracker_poll(&t, 3000000, 0, out, 16), 0);
+    /* A frame that goes on in time, then ends. */
+    cq_nack_tracker_on_frame_packet(&t, 104, false, 4000000);
+    cq_nack_tracker_on_frame_packet(&t, 105, false, 4000000 + CQ_NACK_TAIL_US - 1000);
+    assert_int_equal(cq_nack_tracker_poll(&t, 4000000 + CQ_NACK_TAIL_US + 1000, 0, out, 16), 0);
+    cq_nack_tracker_on_frame_packet(&t, 106, true, 4000000 + CQ_NACK_TAIL_US + 2000);
+    assert_int_equal(cq_nack_tracker_poll(&t, 5000000, 0, out, 16), 0);
+    /* An older packet without its marker (reordered) opens nothing. */
+    cq_nack_tracker_on_frame_packet(&t, 108, true, 6000000);
+    cq_nack_tracker_on_frame_packet(&t, 107, false, 6000000);
+    assert_int_equal(cq_nack_tracker_poll(&t, 7000000, 0, out, 16), 0);
+    assert_int_equal(t.tails, 2);
+    assert_int_equal(t.given_up, 0);
+    /* Switched off (tail_us 0), an unfinished frame waits for a gap. */
+    t.tail_us = 0;
+    cq_nack_tracker_on_frame_packet(&t, 109, false, 8000000);
+    assert_int_equal(cq_nack_tracker_poll(&t, 9000000, 0, out, 16), 0);
+}
+
 static void test_nack_tracker_huge_gap_wants_keyframe(void **state) {
     (void)state;
     cq_nack_tracker_t t;
@@ -159,6 +207,7 @@ int main(void) {
         cmocka_unit_test(test_nack_tracker_reordering_within_hold),
         cmocka_unit_test(test_nack_tracker_burst_across_wrap_and_cap),
         cmocka_unit_test(test_nack_tracker_gives_up_by_count_and_age),
+        cmocka_unit_test(test_nack_tracker_frame_tail),
         cmocka_unit_test(test_nack_tracker_huge_gap_wants_keyframe),
     };
     return cmocka_run_group_tests_name("rtp/nack_tracker", tests, NULL, NULL);
