@@ -93,11 +93,11 @@ static void on_timer(uv_timer_t *t) {
     uint64_t since = now - (l->ever_up ? last : l->created_ms);
     uint64_t since_check = now - l->last_check_ms;
     /* Down when nothing was answered, nor feedback heard, for DOWN_AFTER_MS and the last
-     * check, too, has had
-     * RECHECK_MS to be: the third check after the last answer goes 4.5 s after it, and
-     * its answer, on a path whose queues had just grown by half a second (a 3G link's
-     * do), came after the fifth second: two checks lost on weak-3g-3 stopped a
-     * telecentre's media for 3-5 s (once down, only checks go, every half second). */
+     * check, too, has had RECHECK_MS to be: the third check after the last answer goes
+     * 4.5 s after it, and its answer, on a path whose queues had just grown by half a
+     * second (a 3G link's do), came after the fifth second: two checks lost on weak-3g-3
+     * stopped a telecentre's media for 3-5 s (once down, only checks go, every half
+     * second). */
     if (l->up && since >= DOWN_AFTER_MS && since_check >= RECHECK_MS)
         set_up(l, false);
     /* The timer ticks every CHECK_FAST_MS; once up, a check goes every CHECK_CONSENT_MS,
