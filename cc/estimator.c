@@ -590,9 +590,7 @@ static void delay_control(cq_cc_t *cc, bool overuse, int64_t now_us) {
             base < LINK_APP_LIMITED * cc->link_bps && as_sent)
             from = cc->link_bps;
         bool loss_bound = cc->loss_bps > 0 && cc->loss_bps < cc->delay_bps;
-        if (!loss_bound && cc->acked_bps != 0 && cc->acked_sent_bps != 0 &&
-            cc->acked_bps >= DELIVERED_ALL * cc->acked_sent_bps &&
-            from < LINK_APP_LIMITED * cc->delay_bps) {
+        if (!loss_bound && as_sent && from < LINK_APP_LIMITED * cc->delay_bps) {
             if (cc->last_decrease_us != 0 &&
                 now_us - cc->last_decrease_us < (int64_t)response_time_us(cc))
                 return; /* one cut per response time: the spike is already answered */

@@ -504,7 +504,7 @@ static void video_arrived(struct cq_router *r, struct participant *p, struct str
     }
     if (!s->has_keyframe_ts || v->timestamp != s->keyframe_ts)
         s->tid_window_bytes[vp.has_tid && vp.tid < CQ_ALLOC_TEMPORAL ? vp.tid : 0] += len;
-    if (!s->has_frame_ts || (int32_t)(v->timestamp - s->frame_ts) > 0) {
+    if (!s->has_frame_ts || cq_ts_newer(v->timestamp, s->frame_ts)) {
         s->window_frames++;
         s->frame_ts = v->timestamp;
         s->has_frame_ts = true;
