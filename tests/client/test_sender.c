@@ -367,20 +367,17 @@ static void feed_pli(struct cq_sender *s, uint32_t media_ssrc, uint64_t now_us) 
     assert_int_equal(cq_sender_rtcp(s, buf, sizeof buf, now_us), 0);
 }
 
-static void feed_nack(struct cq_sender *s, uint32_t media_ssrc, uint16_t pid, uint16_t blp) {
+static void feed_nack_at(struct cq_sender *s, uint32_t media_ssrc, uint16_t pid, uint16_t blp,
+                         uint64_t now_us) {
     uint8_t buf[64];
     cq_rtcp_nack_pair_t pair = {.pid = pid, .blp = blp};
     int n = cq_rtcp_nack_write(RELAY_SSRC, media_ssrc, &pair, 1, buf, sizeof buf);
     assert_true(n > 0);
-    assert_int_equal(cq_sender_rtcp(s, buf, (size_t)n, T0), 0);
+    assert_int_equal(cq_sender_rtcp(s, buf, (size_t)n, now_us), 0);
 }
 
-static void feed_nack_at(struct cq_sender *s, uint32_t media_ssrc, uint16_t seq, uint64_t now_us) {
-    uint8_t buf[64];
-    cq_rtcp_nack_pair_t pair = {.pid = seq, .blp = 0};
-    int n = cq_rtcp_nack_write(RELAY_SSRC, media_ssrc, &pair, 1, buf, sizeof buf);
-    assert_true(n > 0);
-    assert_int_equal(cq_sender_rtcp(s, buf, (size_t)n, now_us), 0);
+static void feed_nack(struct cq_sender *s, uint32_t media_ssrc, uint16_t pid, uint16_t blp) {
+    feed_nack_at(s, media_ssrc, pid, blp, T0);
 }
 
 /* The newest keyframe's packets are repaired for 3 s, the rest for 1 s: a keyframe's last
@@ -412,24 +409,24 @@ static void test_sender_rtcp_keyframe_repaired_late(void **state) {
     assert_true(have_key && have_after);
 
     cap.n = 0;
-    feed_nack_at(s, V1, key_last, T0 + 2500000u);
+    feed_nack_at(s, V1, key_last, 0, T0 + 2500000u);
     assert_int_equal(cap.n, 1);
     cq_rtp_view_t x = rtp_of(0);
     assert_int_equal(x.ssrc, R1);
     assert_int_equal(cq_load_be16(x.payload), key_last);
-    feed_nack_at(s, V1, after, T0 + PIC_US + 1500000u); /* a delta frame: 1 s is its limit */
+    feed_nack_at(s, V1, after, 0, T0 + PIC_US + 1500000u); /* a delta frame: 1 s is its limit */
     assert_int_equal(cap.n, 1);
     cq_sender_stats_t st;
     cq_sender_stats(s, &st);
     assert_int_equal(st.rtx_stale, 1);
-    feed_nack_at(s, V1, key_last, T0 + 3100000u); /* past 3 s: nobody waits for it now */
+    feed_nack_at(s, V1, key_last, 0, T0 + 3100000u); /* past 3 s: nobody waits for it now */
     assert_int_equal(cap.n, 1);
 
     /* A new keyframe, asked for and sent: the first one is history. */
     feed_pli(s, V1, T0 + 3 * PIC_US);
     send_pictures(s, 3, 1);
     cap.n = 0;
-    feed_nack_at(s, V1, key_last, T0 + 4 * PIC_US);
+    feed_nack_at(s, V1, key_last, 0, T0 + 4 * PIC_US);
     assert_int_equal(cap.n, 0);
     cq_sender_stats(s, &st);
     assert_int_equal(st.rtx_stale, 3);
@@ -536,11 +533,7 @@ static void test_sender_rtcp_nack_rtx(void **state) {
 
     /* Asked for three seconds on (an outage's backlog): every receiver has given it up,
      * so it is not sent, and counted stale. */
-    uint8_t late[64];
-    cq_rtcp_nack_pair_t pair = {.pid = last_seq, .blp = 0};
-    int ln = cq_rtcp_nack_write(RELAY_SSRC, V1, &pair, 1, late, sizeof late);
-    assert_true(ln > 0);
-    assert_int_equal(cq_sender_rtcp(s, late, (size_t)ln, T0 + 3000000u), 0);
+    feed_nack_at(s, V1, last_seq, 0, T0 + 3000000u);
     assert_int_equal(cap.n, 0);
     cq_sender_stats(s, &st);
     assert_int_equal(st.rtx_stale, 1);
