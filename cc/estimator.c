@@ -90,15 +90,18 @@
  * link's own: two seconds of a 300 kbit/s sender, enough that one lost packet is 2 %. */
 #define BACKGROUND_MIN_PACKETS 50.0
 /* Probes. cq_cc_want: a probe that brought the target to 80 % of its rate found room. */
-#define WANT_FOUND        0.8
-#define WANT_CLIMB_US     250000 /* after one that found room */
-#define WANT_AGAIN_US     1000000
-#define WANT_FIRST_US     2000000
-#define WANT_MAX_US       4000000
-#define PROBE_US          30000 /* a cluster lasts this long at its rate ... */
-#define PROBE_MIN_PACKETS 6     /* ... and has at least this many packets */
-#define PROBE_BYTES       1200  /* the packet size a cluster is planned with */
-#define PROBE_TIMEOUT_US  1500000
+#define WANT_FOUND    0.8
+#define WANT_CLIMB_US 250000 /* after one that found room */
+#define WANT_AGAIN_US 1000000
+#define WANT_FIRST_US 2000000
+#define WANT_MAX_US   4000000
+/* A cluster lasts this long at its rate, or (PROBE_JITTER_SPANS + 1) times the link's
+ * jitter, at most PROBE_MAX_US. The relay's clusters at VSAT's start rates (0.9 and 1.8
+ * Mbit/s) lasted 25 and 13 ms, under three times its jitter: a third of broadcast-20's
+ * VSAT viewers had both start probes void and stayed on the start's guess. */
+#define PROBE_US         30000
+#define PROBE_MAX_US     100000
+#define PROBE_TIMEOUT_US 1500000
 /* The start's probes, times the start rate. The second goes only once the first was
  * judged, and not where it found the link under its rate: sent together, the two stood
  * 105-125 ms deep in a 512 kbit/s radio link's queue (both together are 2.5 times what it
@@ -742,9 +745,15 @@ static void probe_arrived(cq_cc_t *cc, const cq_sendhist_entry_t *e, int64_t arr
     p->bytes_acked += e->bytes;
 }
 
-static unsigned probe_packets(uint32_t rate_bps) {
-    unsigned n = (unsigned)((double)rate_bps * PROBE_US / 1e6 / 8 / PROBE_BYTES);
-    return n < PROBE_MIN_PACKETS ? PROBE_MIN_PACKETS : n;
+/* What a cluster at rate_bps carries to last long enough to be read (PROBE_US). */
+static uint32_t cluster_bytes(const cq_cc_t *cc, uint32_t rate_bps) {
+    double us = PROBE_US;
+    if (cc->jitter_groups >= JITTER_MIN_GROUPS &&
+        (PROBE_JITTER_SPANS + 1) * cc->jitter_ms * 1000.0 > us)
+        us = (PROBE_JITTER_SPANS + 1) * cc->jitter_ms * 1000.0;
+    if (us > PROBE_MAX_US)
+        us = PROBE_MAX_US;
+    return (uint32_t)((double)rate_bps * us / 8e6);
 }
 
 /* What a cluster that came in full says: whether the link carries its rate, and if not,
@@ -790,8 +799,11 @@ static bool probe_read(cq_cc_t *cc, const cq_cc_probe_t *p, int64_t now_us) {
 /* A cluster enough of which has arrived (or that waited too long): the rate it went out
  * at and the rate it came in at say whether the link carries that much. */
 static void probe_judge(cq_cc_t *cc, cq_cc_probe_t *p, int64_t now_us) {
-    unsigned planned = probe_packets(p->rate_bps);
-    bool complete = p->packets_sent >= planned && p->packets_acked * 5 >= planned * 4;
+    /* Sent whole, and most of what was planned reported arrived. */
+    bool complete = p->packets_sent >= CQ_CC_PROBE_MIN_PACKETS &&
+                    (uint64_t)p->bytes_sent * 10 >= (uint64_t)p->bytes_planned * 9 &&
+                    p->packets_acked * 5 >= CQ_CC_PROBE_MIN_PACKETS * 4 &&
+                    (uint64_t)p->bytes_acked * 5 >= (uint64_t)p->bytes_planned * 4;
     bool timed_out = now_us - p->started_us >= PROBE_TIMEOUT_US;
     if ((!complete || cc->jitter_groups < JITTER_MIN_GROUPS) && !timed_out)
         return;
@@ -808,7 +820,7 @@ static void probe_judge(cq_cc_t *cc, cq_cc_probe_t *p, int64_t now_us) {
     }
 }
 
-bool cq_cc_probe_next(cq_cc_t *cc, int64_t now_us, uint32_t *rate_bps, unsigned *packets, int *id) {
+bool cq_cc_probe_next(cq_cc_t *cc, int64_t now_us, cq_cc_cluster_t *out) {
     cq_cc_probe_t *slot = probe_of(cc, -1);
     if (slot == NULL)
         return false;
@@ -829,11 +841,12 @@ bool cq_cc_probe_next(cq_cc_t *cc, int64_t now_us, uint32_t *rate_bps, unsigned 
         return false;
     if (rate > cc->cfg.max_bps)
         rate = cc->cfg.max_bps;
-    *slot = (cq_cc_probe_t){.id = cc->next_probe_id, .rate_bps = rate, .started_us = now_us};
+    *slot = (cq_cc_probe_t){.id = cc->next_probe_id,
+                            .rate_bps = rate,
+                            .bytes_planned = cluster_bytes(cc, rate),
+                            .started_us = now_us};
     cc->next_probe_id = (cc->next_probe_id + 1) % 32768;
-    *rate_bps = rate;
-    *packets = probe_packets(rate);
-    *id = slot->id;
+    *out = (cq_cc_cluster_t){.rate_bps = rate, .bytes = slot->bytes_planned, .id = slot->id};
     return true;
 }
 

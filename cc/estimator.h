@@ -82,9 +82,10 @@ typedef struct {
 } cq_cc_acked_t;
 
 typedef struct {
-    int id;                /* cluster id, as given to cq_cc_on_sent; -1: slot free */
-    uint32_t rate_bps;     /* asked for */
-    unsigned packets_sent; /* as the caller sent them */
+    int id;                 /* cluster id, as given to cq_cc_on_sent; -1: slot free */
+    uint32_t rate_bps;      /* asked for */
+    uint32_t bytes_planned; /* its rate for as long as it should last */
+    unsigned packets_sent;  /* as the caller sent them */
     unsigned packets_acked;
     int64_t first_send_us, last_send_us, first_arrival_us, last_arrival_us;
     uint32_t bytes_sent, bytes_acked, first_acked_bytes, last_sent_bytes;
@@ -234,11 +235,22 @@ uint32_t cq_cc_target_bps(const cq_cc_t *cc);
 #define CQ_CC_WINDOW_MIN         4000u /* bytes: a few packets always fit */
 bool cq_cc_window_full(const cq_cc_t *cc, int64_t now_us);
 
-/* A probe the caller should send now, if any: a cluster of *packets packets at *rate_bps,
- * each passed to cq_cc_on_sent with *id. The initial probes come first (three times the
- * start rate, then six times unless the first found the link under its rate); later ones when
- * cq_cc_request_probe asked. Returns false when there is nothing to probe. */
-bool cq_cc_probe_next(cq_cc_t *cc, int64_t now_us, uint32_t *rate_bps, unsigned *packets, int *id);
+/* A probe cluster to send: bytes at rate_bps, in at least CQ_CC_PROBE_MIN_PACKETS packets
+ * (of whatever size the caller sends; each passed to cq_cc_on_sent with id). The bytes make
+ * it last long enough to be read: 30 ms, or four times the link's jitter once that is known
+ * (a cluster that arrives over less than three times the jitter is void). */
+#define CQ_CC_PROBE_MIN_PACKETS 6
+typedef struct {
+    uint32_t rate_bps;
+    uint32_t bytes;
+    int id;
+} cq_cc_cluster_t;
+
+/* The cluster the caller should send now, if any. The initial probes come first (three
+ * times the start rate, then six times unless the first found the link under its rate);
+ * later ones when cq_cc_request_probe asked. Returns false when there is nothing to
+ * probe. */
+bool cq_cc_probe_next(cq_cc_t *cc, int64_t now_us, cq_cc_cluster_t *out);
 
 /* Asks for a probe at rate_bps (the allocator wants to switch a layer up and needs to
  * know the link carries it). Ignored while one is in flight or at or below the target. */

@@ -37,9 +37,8 @@
  * video may wait there before it is dropped rather than sent late. */
 #define WINDOW_RETRY_MS 10
 #define PACE_MAX_AGE_US 1000000u
-/* Probe packets: padding-only RTX of this size, each cluster at least PROBE_MS long. */
+/* Probe packets: padding-only RTX of this size, as many as a cluster's bytes take. */
 #define PROBE_PACKET_BYTES 280
-#define PROBE_MS           30
 
 /* A remote telecentre's files, opened at its first picture or sound. */
 typedef struct {
@@ -482,14 +481,14 @@ static void on_tick(uv_timer_t *t) {
 
 static void on_probe_timer(uv_timer_t *t);
 
-/* A probe cluster: padding packets at the rate asked for, for at least PROBE_MS and as
- * many packets as the estimator planned, spaced by the probe timer (1 ms). */
-static void start_probe(struct cq_endpoint *e, uint32_t rate_bps, unsigned packets, int id) {
-    unsigned n = (unsigned)((uint64_t)rate_bps * PROBE_MS / 1000 / 8 / PROBE_PACKET_BYTES);
+/* A probe cluster: padding packets at the rate asked for, as many as its bytes take (it
+ * lasts as long as the estimator planned), spaced by the probe timer (1 ms). */
+static void start_probe(struct cq_endpoint *e, const cq_cc_cluster_t *cl) {
+    unsigned n = (cl->bytes + PROBE_PACKET_BYTES - 1) / PROBE_PACKET_BYTES;
     e->probe.active = true;
-    e->probe.id = id;
-    e->probe.rate_bps = rate_bps;
-    e->probe.packets = n > packets ? n : packets;
+    e->probe.id = cl->id;
+    e->probe.rate_bps = cl->rate_bps;
+    e->probe.packets = n > CQ_CC_PROBE_MIN_PACKETS ? n : CQ_CC_PROBE_MIN_PACKETS;
     e->probe.sent = 0;
     e->probe.start_us = now_us();
     uv_timer_start(&e->probe_timer, on_probe_timer, 0, 1);
@@ -510,7 +509,10 @@ static void on_probe_timer(uv_timer_t *t) {
         e->probe.sent++;
         e->probe_packets++;
     }
-    if (e->probe.sent >= e->probe.packets || elapsed > 10u * PROBE_MS * 1000u) {
+    /* A loop held up for ten times the cluster's length: what is left would not be one. */
+    uint64_t planned_us =
+        (uint64_t)e->probe.packets * PROBE_PACKET_BYTES * 8000000u / e->probe.rate_bps;
+    if (e->probe.sent >= e->probe.packets || elapsed > 10u * planned_us) {
         e->probe.active = false;
         uv_timer_stop(&e->probe_timer);
     }
@@ -539,12 +541,10 @@ static void on_adapt(uv_timer_t *t) {
     uint64_t now = now_us();
     if (e->sender == NULL || e->cfg.no_adapt)
         return;
-    uint32_t rate;
-    unsigned packets;
-    int id;
+    cq_cc_cluster_t cl;
     if (!e->probe.active && e->cfg.sender.video_layers > 0 && cq_link_up(e->link) &&
-        cq_cc_probe_next(&e->up.cc, (int64_t)now, &rate, &packets, &id))
-        start_probe(e, rate, packets, id);
+        cq_cc_probe_next(&e->up.cc, (int64_t)now, &cl))
+        start_probe(e, &cl);
     cq_cc_stats_t cs;
     cq_cc_stats(&e->up.cc, &cs);
     cq_ratealloc_input_t in = {.target_bps = cs.target_bps,

@@ -835,17 +835,18 @@ static void log_participant(const struct participant *p) {
            " limited %" PRIu64 " unanswered %" PRIu64 " (unsent %" PRIu64 ") tl0 copies %" PRIu64
            "; pli in %" PRIu64 " sent %" PRIu64 "; drops auth %" PRIu64 " replay %" PRIu64
            " ssrc %" PRIu64 "; downlink %" PRIu32 " kbit/s (delay %" PRIu32 " loss %" PRIu32
-           " acked %" PRIu32 " lost %.0f%% probe %" PRIu32 "/%" PRIu64 " carried %" PRIu32
-           ") paced %" PRIu64 " dropped %" PRIu64 " waited %" PRIu32 " ms paused %" PRIu32
-           "; layers%s",
+           " acked %" PRIu32 " lost %.0f%% probe %" PRIu32 "/%" PRIu64 " void %" PRIu64 "+%" PRIu64
+           " carried %" PRIu32 ") paced %" PRIu64 " dropped %" PRIu64 " waited %" PRIu32
+           " ms paused %" PRIu32 "; layers%s",
            p->session->id, p->id, p->bound ? "bound" : "unbound", st->packets_in, rate / 1000, lost,
            st->nacks_sent, st->rtx_recovered, jitter_ms, st->packets_out, st->rtt_us / 1000,
            st->nacks_in, st->rtx_sent, st->nacks_limited, st->nacks_unanswered, st->nacks_unsent,
            st->tl0_copies, st->keyframe_requests_in, st->keyframe_requests_sent, st->drops_auth,
            st->drops_replay, st->drops_unknown_ssrc, st->downlink_bps / 1000, cc.delay_bps / 1000,
            cc.loss_bps / 1000, cc.acked_bps / 1000, cc.loss_fraction * 100, cc.probe_bps / 1000,
-           st->probes, cc.carried_bps / 1000, st->paced_packets, st->paced_dropped,
-           st->pace_max_wait_us / 1000, st->video_paused, n ? layers : " -");
+           st->probes, cc.probes_bunched, cc.probes_jittered, cc.carried_bps / 1000,
+           st->paced_packets, st->paced_dropped, st->pace_max_wait_us / 1000, st->video_paused,
+           n ? layers : " -");
 }
 
 void cq_router_on_tick(void *ctx, uint64_t now_us) {

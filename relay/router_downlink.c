@@ -180,24 +180,29 @@ static size_t write_probe(uint8_t *slot, struct consumer *c, uint8_t padding, pt
     return len;
 }
 
+_Static_assert(PROBE_MIN_PACKETS >= CQ_CC_PROBE_MIN_PACKETS, "a cluster the estimator can read");
+
 void cq_router_probe(struct cq_router *r, struct participant *p, uint64_t now_us) {
     struct downlink *d = p->down;
     if (!d->active || !p->bound || cq_cc_window_full(&d->cc, (int64_t)now_us))
         return;
     if (d->probe_left == 0) {
-        uint32_t rate;
-        unsigned packets;
-        int id;
-        if (!cq_cc_probe_next(&d->cc, (int64_t)now_us, &rate, &packets, &id))
+        cq_cc_cluster_t cl;
+        if (!cq_cc_probe_next(&d->cc, (int64_t)now_us, &cl))
             return;
-        /* At least PROBE_MIN_PACKETS for the arrival rate to be measured, each of the
-         * padding that makes the cluster last PROBE_CLUSTER_US at its rate: on a slow link
-         * a cluster of full packets held sound back hundreds of milliseconds. */
-        d->probe_left = packets > PROBE_MIN_PACKETS ? packets : PROBE_MIN_PACKETS;
-        uint64_t pad = (uint64_t)rate / 8u * PROBE_CLUSTER_US / 1000000u / d->probe_left;
+        /* At least PROBE_MIN_PACKETS for the arrival rate to be measured, and as many as
+         * the cluster's bytes take, so that it lasts as long as planned: ten packets of
+         * the most padding were 13 ms at 1.8 Mbit/s, squeezed void by a VSAT link's
+         * jitter. Padding rather than full packets: on a slow link a cluster of full
+         * packets held sound back hundreds of milliseconds. */
+        uint32_t most = PROBE_PADDING + PROBE_HEADER_BYTES;
+        uint32_t n = (cl.bytes + most - 1) / most;
+        n = n > PROBE_MIN_PACKETS ? n : PROBE_MIN_PACKETS;
+        uint32_t pad = cl.bytes / n > PROBE_HEADER_BYTES ? cl.bytes / n - PROBE_HEADER_BYTES : 0;
+        d->probe_left = n;
         d->probe_padding = (uint8_t)(pad < 20 ? 20 : pad > PROBE_PADDING ? PROBE_PADDING : pad);
-        d->probe_id = id;
-        d->probe_bps = rate;
+        d->probe_id = cl.id;
+        d->probe_bps = cl.rate_bps;
         d->probe_next_us = now_us;
         p->stats.probes++;
     }

@@ -144,10 +144,11 @@
 /* Layers are re-allocated at most this often (feedback comes every 100 ms). */
 #define ALLOC_INTERVAL_US 100000u
 /* Probes: padding-only RTX packets (RFC 4588 lets a receiver drop them unread) of at most
- * this much padding, at least this many in a cluster, a cluster lasting about this long. */
-#define PROBE_PADDING     255
-#define PROBE_MIN_PACKETS 10
-#define PROBE_CLUSTER_US  30000u
+ * this much padding behind PROBE_HEADER_BYTES (header, transport-wide number, SRTP's tag),
+ * at least this many in a cluster, as many as the bytes the estimator plans take. */
+#define PROBE_PADDING      255
+#define PROBE_HEADER_BYTES 30
+#define PROBE_MIN_PACKETS  10
 /* Base-layer protection: on a downlink whose round trip is this long and that lost a
  * packet within the hold, every TL0 packet of video but keyframes goes twice, the copy
  * as RTX right behind it. A lost TL0 packet stops the picture until its repair comes (the

@@ -152,18 +152,23 @@ static void send_packet(int probe) {
     send_sized(probe, probe == CQ_SENDHIST_NO_PROBE ? packet_bytes : PACKET);
 }
 
+/* The packets of PACKET bytes a cluster takes. */
+static unsigned cluster_packets(const cq_cc_cluster_t *cl) {
+    unsigned n = (cl->bytes + PACKET - 1) / PACKET;
+    return n > CQ_CC_PROBE_MIN_PACKETS ? n : CQ_CC_PROBE_MIN_PACKETS;
+}
+
 static void sender_step(void) {
-    uint32_t rate, packets;
-    int id;
+    cq_cc_cluster_t cl;
     if (sim.want_bps != 0 && sim.now >= sim.next_want_us) {
         cq_cc_want(&sim.cc, sim.want_bps, sim.now);
         sim.next_want_us = sim.now + 100000;
     }
-    if (sim.probe_left == 0 && cq_cc_probe_next(&sim.cc, sim.now, &rate, &packets, &id)) {
-        sim.probe_left = packets;
+    if (sim.probe_left == 0 && cq_cc_probe_next(&sim.cc, sim.now, &cl)) {
+        sim.probe_left = cluster_packets(&cl);
         sim.probes++;
-        sim.probe_id = id;
-        sim.probe_rate = rate;
+        sim.probe_id = cl.id;
+        sim.probe_rate = cl.rate_bps;
         sim.next_probe_us = sim.now;
     }
     if (sim.probe_left > 0 && sim.now >= sim.next_probe_us) {
@@ -1172,15 +1177,14 @@ static void test_cc_config_and_unknown_feedback(void **state) {
  * now + report_after_us. Returns the target after the report. */
 static uint32_t send_probe(cq_cc_t *cc, int64_t now, uint16_t seq, int64_t arrive_gap_us,
                            int64_t report_after_us, cq_cc_stats_t *st) {
-    uint32_t rate;
-    unsigned packets;
-    int id;
-    assert_true(cq_cc_probe_next(cc, now, &rate, &packets, &id));
-    int64_t gap = 1200 * 8 * 1000000LL / rate;
+    cq_cc_cluster_t cl;
+    assert_true(cq_cc_probe_next(cc, now, &cl));
+    int64_t gap = 1200 * 8 * 1000000LL / cl.rate_bps;
+    unsigned packets = cluster_packets(&cl);
     cq_twcc_packet_t pk[64];
     assert_true(packets <= 64);
     for (unsigned i = 0; i < packets; i++) {
-        cq_cc_on_sent(cc, (uint16_t)(seq + i), 1200, now + i * gap, id);
+        cq_cc_on_sent(cc, (uint16_t)(seq + i), 1200, now + i * gap, cl.id);
         pk[i] = (cq_twcc_packet_t){.arrival_us = now + 50000 + i * arrive_gap_us,
                                    .seq = (uint16_t)(seq + i),
                                    .received = true};
@@ -1247,9 +1251,7 @@ static void test_cc_void_want_probe_asked_again_once(void **state) {
     (void)state;
     cq_cc_t cc;
     cq_cc_stats_t st;
-    uint32_t rate;
-    unsigned packets;
-    int id;
+    cq_cc_cluster_t cl;
     assert_int_equal(cq_cc_init(&cc, &(cq_cc_config_t){200000, 30000, 5000000}), 0);
     cc.initial_probes_sent = true; /* the wants' probes alone */
     int64_t t0 = jittery_media(&cc, 1000000, 0, 0);
@@ -1257,18 +1259,18 @@ static void test_cc_void_want_probe_asked_again_once(void **state) {
     send_probe(&cc, t0, 20, 250, 300000, &st); /* judged void at t0 + 0.3 s */
     assert_int_equal(st.probes_bunched, 1);
     cq_cc_want(&cc, 2000000, t0 + 1200000);
-    assert_false(cq_cc_probe_next(&cc, t0 + 1200000, &rate, &packets, &id));
+    assert_false(cq_cc_probe_next(&cc, t0 + 1200000, &cl));
     int64_t t1 = t0 + 1310000; /* a second after it was judged; the wait was 2 s */
     cq_cc_want(&cc, 2000000, t1);
     send_probe(&cc, t1, 60, 250, 300000, &st);
     assert_int_equal(st.probes_bunched, 2);
     /* Void again: no second retry a second later, but the next at the 2 s wait. */
     cq_cc_want(&cc, 2000000, t1 + 1400000);
-    assert_false(cq_cc_probe_next(&cc, t1 + 1400000, &rate, &packets, &id));
+    assert_false(cq_cc_probe_next(&cc, t1 + 1400000, &cl));
     cq_cc_want(&cc, 2000000, t1 + 1990000);
-    assert_false(cq_cc_probe_next(&cc, t1 + 1990000, &rate, &packets, &id));
+    assert_false(cq_cc_probe_next(&cc, t1 + 1990000, &cl));
     cq_cc_want(&cc, 2000000, t1 + 2000000);
-    assert_true(cq_cc_probe_next(&cc, t1 + 2000000, &rate, &packets, &id));
+    assert_true(cq_cc_probe_next(&cc, t1 + 2000000, &cl));
 }
 
 /* Whether the start's second probe (6x) follows the first (3x), once that is judged: not
@@ -1279,21 +1281,19 @@ static void test_cc_second_start_probe_unless_link_under(void **state) {
     (void)state;
     cq_cc_t cc;
     cq_cc_stats_t st;
-    uint32_t rate;
-    unsigned packets;
-    int id;
+    cq_cc_cluster_t cl;
     struct {
         int64_t arrive_gap_us;
         bool second;
     } cases[] = {{16000, true}, {250, true}, {40000, false}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         (void)probe_after_media(&cc, 0, cases[i].arrive_gap_us, &st);
-        bool next = cq_cc_probe_next(&cc, 3000000, &rate, &packets, &id);
+        bool next = cq_cc_probe_next(&cc, 3000000, &cl);
         print_message("first probe's packets %lld us apart: second %s\n",
                       (long long)cases[i].arrive_gap_us, next ? "sent" : "not sent");
         assert_int_equal(next, cases[i].second);
         if (next)
-            assert_int_equal(rate, 6 * 200000);
+            assert_int_equal(cl.rate_bps, 6 * 200000);
     }
 }
 
@@ -1319,6 +1319,34 @@ static void test_cc_jittered_probe_is_void(void **state) {
     probe_after_media(&cc, 25000, 48000, &st);
     assert_int_equal(st.probes_jittered, 0);
     assert_true(st.probe_bps > 150000);
+}
+
+/* A cluster lasts long enough at its rate to be read on its link: 30 ms before the link's
+ * jitter is known (the start's first) and on a steady link, four times the jitter where
+ * that is longer, at most 100 ms. The relay's clusters at a VSAT viewer's start rates
+ * lasted 13-25 ms, under three times the link's jitter, and came in void. */
+static void test_cc_cluster_lasts_for_the_jitter(void **state) {
+    (void)state;
+    cq_cc_t cc;
+    cq_cc_cluster_t cl;
+    assert_int_equal(cq_cc_init(&cc, &(cq_cc_config_t){200000, 30000, 5000000}), 0);
+    assert_true(cq_cc_probe_next(&cc, 1000000, &cl));
+    assert_int_equal(cl.rate_bps, 600000);
+    assert_int_equal(cl.bytes, 600000 / 8 * 30 / 1000); /* no jitter known yet: 30 ms */
+    struct {
+        int64_t swing_us;      /* each packet's delay this far above or below the last's */
+        uint32_t lo_ms, hi_ms; /* how long the cluster lasts at its rate */
+    } cases[] = {{0, 30, 30}, {3000, 30, 30}, {5000, 36, 44}, {25000, 100, 100}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_int_equal(cq_cc_init(&cc, &(cq_cc_config_t){200000, 30000, 5000000}), 0);
+        cc.initial_probes_sent = true; /* the wants' probes alone */
+        int64_t now = jittery_media(&cc, 1000000, 0, cases[i].swing_us);
+        cq_cc_request_probe(&cc, 1000000, now);
+        assert_true(cq_cc_probe_next(&cc, now, &cl));
+        uint32_t ms = cl.bytes * 8 / 1000; /* at 1 Mbit/s, a byte is 8 us */
+        print_message("jitter %.1f ms: the cluster lasts %u ms\n", cc.jitter_ms, ms);
+        assert_in_range(ms, cases[i].lo_ms, cases[i].hi_ms);
+    }
 }
 
 /* A start's cluster goes out with the first packets: its report may come before the
@@ -1394,6 +1422,7 @@ int main(void) {
         cmocka_unit_test(test_cc_second_start_probe_unless_link_under),
         cmocka_unit_test(test_cc_jittered_probe_is_void),
         cmocka_unit_test(test_cc_start_probe_waits_for_jitter),
+        cmocka_unit_test(test_cc_cluster_lasts_for_the_jitter),
         cmocka_unit_test(test_cc_start_backs_off_from_its_estimate),
         cmocka_unit_test(test_cc_own_bursts_back_off_from_what_got_through),
         cmocka_unit_test(test_cc_lagging_arrivals_outweigh_a_link_reading),
