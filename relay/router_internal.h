@@ -72,10 +72,14 @@
 #define RTX_FLOOR_BPS 64000.0
 /* Keyframe requests from many receivers reach a publisher stream at most this often: a
  * keyframe costs a weak uplink several times a normal frame (issue 3: ~300 ms). A request
- * that brought no keyframe is repeated, no sooner than this or two round trips: the PLI
- * or the keyframe may have been lost on the way. */
+ * that brought no keyframe is repeated once two round trips and KEYFRAME_TURN_US have
+ * passed: the PLI or the keyframe may have been lost on the way. Two, for the keyframe
+ * waits behind what the publisher's uplink holds, on a VSAT modem about as long again as
+ * the round trip (one round trip and 300 ms asked VSAT publishers again for keyframes on
+ * their way: 3-5 a minute for 2). Repeated after a second at least, a PLI lost on a weak
+ * 3G link cost its receivers 1.2 s more of a frozen picture, past 2 s (weak-3g-3). */
 #define KEYFRAME_REQUEST_INTERVAL_US 300000u
-#define KEYFRAME_RETRY_US            1000000u
+#define KEYFRAME_TURN_US             100000u
 /* A receiver's request that reached the relay within its round trip and this much of the
  * keyframe the relay sent it crossed that keyframe on the way: the keyframe answers it. */
 #define KEYFRAME_CROSSED_US 100000u
@@ -415,7 +419,8 @@ static inline bool tl0_copied(const struct consumer *c) {
 
 /* How long a keyframe request to pub may go unanswered before it is asked again. */
 static inline uint64_t keyframe_retry_us(const struct participant *pub) {
-    return 2 * rtt_of(pub) > KEYFRAME_RETRY_US ? 2 * rtt_of(pub) : KEYFRAME_RETRY_US;
+    uint64_t retry = 2 * rtt_of(pub) + KEYFRAME_TURN_US;
+    return retry > KEYFRAME_REQUEST_INTERVAL_US ? retry : KEYFRAME_REQUEST_INTERVAL_US;
 }
 
 /*

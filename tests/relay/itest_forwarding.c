@@ -534,9 +534,10 @@ static int count_plis(cq_test_peer_t *p, uint32_t media_ssrc, int quiet_ms) {
 
 /* Keyframe requests: a receiver's PLI (for the SSRC it knows the video by) reaches the
  * publisher as a PLI for its own SSRC; a burst is coalesced into one per ~300 ms; while
- * the keyframe asked for has not come (for up to a second) repeats are coalesced too; a
- * request that crossed the keyframe the relay just sent that receiver is answered by it;
- * a FIR counts as a request. */
+ * the keyframe asked for has not come (for two round trips and 100 ms) repeats are coalesced
+ * too, and asked again after that (the PLI or the keyframe was lost); a request that
+ * crossed the keyframe the relay just sent that receiver is answered by it; a FIR counts
+ * as a request. */
 static void test_forwarding_coalesces_keyframe_requests(void **state) {
     fixture_t *f = *state;
     cq_relay_participant_params_t p[2];
@@ -562,8 +563,9 @@ static void test_forwarding_coalesces_keyframe_requests(void **state) {
         assert_int_equal(cq_test_peer_send_rtcp(&peer[1], rtcp, (size_t)n), 0);
     assert_int_equal(count_plis(&peer[0], video_ssrc(40, 0), 150), 1);
 
-    /* Past the 300 ms interval, but no keyframe has come: B's repeat (a FIR) waits for it. */
-    uv_sleep(350);
+    /* No keyframe has come, and less than two round trips (the relay's guess, 200 ms)
+     * and 100 ms have passed: B's repeat (a FIR) waits for it. */
+    uv_sleep(150);
     uint8_t fir[64] = {0x84, 206, 0, 4}; /* PSFB FMT 4, length 4 words: FIR with one entry */
     cq_store_be32(fir + 4, 0x1234);
     cq_store_be32(fir + 8, 0);
@@ -571,21 +573,26 @@ static void test_forwarding_coalesces_keyframe_requests(void **state) {
     fir[16] = 1; /* command sequence number */
     assert_int_equal(cq_test_peer_send_rtcp(&peer[1], fir, 20), 0);
     assert_int_equal(count_plis(&peer[0], video_ssrc(40, 0), 150), 0);
+    /* Past them, still no keyframe: the request or the keyframe was lost, asked again. */
+    uv_sleep(150);
+    fir[16] = 2;
+    assert_int_equal(cq_test_peer_send_rtcp(&peer[1], fir, 20), 0);
+    assert_int_equal(count_plis(&peer[0], video_ssrc(40, 0), 150), 1);
 
     /* The keyframe comes; once B has had it, a new loss is a new request. */
     len = media_packet(pkt, 40, video_ssrc(40, 0), 100, true);
     assert_int_equal(cq_test_peer_send_rtp(&peer[0], pkt, len), 0);
     drain(&peer[1]);
     uv_sleep(350);
-    fir[16] = 2;
+    fir[16] = 3;
     assert_int_equal(cq_test_peer_send_rtcp(&peer[1], fir, 20), 0);
     assert_int_equal(count_plis(&peer[0], video_ssrc(40, 0), 150), 1);
 
     cq_relay_participant_stats_t st;
     assert_int_equal(cq_relay_participant_stats(f->relay, 44, p[1].id, &st), 0);
-    assert_int_equal(st.keyframe_requests_in, 8);
+    assert_int_equal(st.keyframe_requests_in, 9);
     assert_int_equal(cq_relay_participant_stats(f->relay, 44, p[0].id, &st), 0);
-    assert_int_equal(st.keyframe_requests_sent, 2);
+    assert_int_equal(st.keyframe_requests_sent, 3);
     assert_int_equal(st.keyframe_requests_coalesced, 6);
     assert_int_equal(cq_relay_session_close(f->relay, 44), 0);
     for (int i = 0; i < 2; i++)

@@ -205,7 +205,7 @@ static void test_layers_capped_subscriber_switched_up_at_keyframe(void **state) 
     assert_int_equal(plis_at_a(f, video_ssrc(1), 100), 0);
 
     set_prefs(f, 1, 3);
-    assert_true(plis_at_a(f, video_ssrc(1), 300) >= 1); /* (a retry may follow a second on) */
+    assert_true(plis_at_a(f, video_ssrc(1), 300) >= 1); /* (a retry may follow half a second on) */
     for (int k = 0; k < 3; k++)
         send_frame(f, 3, 0);
     receive_video(f, 300, &v);
@@ -332,7 +332,7 @@ static void test_layers_pause_and_resume(void **state) {
     assert_int_equal(v.count, 2);
     assert_int_equal(plis_at_a(f, video_ssrc(0), 100), 0);
     set_prefs(f, 0, 3);
-    assert_true(plis_at_a(f, video_ssrc(0), 300) >= 1); /* (a retry may follow a second on) */
+    assert_true(plis_at_a(f, video_ssrc(0), 300) >= 1); /* (a retry may follow half a second on) */
     send_frame(f, 1, 0);                                /* not a keyframe: still nothing */
     send_frame(f, 1, 1);
     send_frame(f, 1, 0);
