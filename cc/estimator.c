@@ -747,10 +747,8 @@ static void probe_arrived(cq_cc_t *cc, const cq_sendhist_entry_t *e, int64_t arr
 
 /* What a cluster at rate_bps carries to last long enough to be read (PROBE_US). */
 static uint32_t cluster_bytes(const cq_cc_t *cc, uint32_t rate_bps) {
-    double us = PROBE_US;
-    if (cc->jitter_groups >= JITTER_MIN_GROUPS &&
-        (PROBE_JITTER_SPANS + 1) * cc->jitter_ms * 1000.0 > us)
-        us = (PROBE_JITTER_SPANS + 1) * cc->jitter_ms * 1000.0;
+    double read_us = (PROBE_JITTER_SPANS + 1) * cc->jitter_ms * 1000.0;
+    double us = cc->jitter_groups >= JITTER_MIN_GROUPS && read_us > PROBE_US ? read_us : PROBE_US;
     if (us > PROBE_MAX_US)
         us = PROBE_MAX_US;
     return (uint32_t)((double)rate_bps * us / 8e6);
