@@ -848,6 +848,11 @@ bool cq_cc_probe_next(cq_cc_t *cc, int64_t now_us, cq_cc_cluster_t *out) {
     return true;
 }
 
+unsigned cq_cc_cluster_packets(const cq_cc_cluster_t *cl, unsigned packet_bytes) {
+    unsigned n = packet_bytes ? (unsigned)((cl->bytes + packet_bytes - 1) / packet_bytes) : 0;
+    return n > CQ_CC_PROBE_MIN_PACKETS ? n : CQ_CC_PROBE_MIN_PACKETS;
+}
+
 void cq_cc_request_probe(cq_cc_t *cc, uint32_t rate_bps, int64_t now_us) {
     (void)now_us;
     if (rate_bps <= cc->target_bps)

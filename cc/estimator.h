@@ -252,6 +252,10 @@ typedef struct {
  * probe. */
 bool cq_cc_probe_next(cq_cc_t *cc, int64_t now_us, cq_cc_cluster_t *out);
 
+/* How many packets of packet_bytes cluster cl takes: its bytes, and never fewer than
+ * CQ_CC_PROBE_MIN_PACKETS. */
+unsigned cq_cc_cluster_packets(const cq_cc_cluster_t *cl, unsigned packet_bytes);
+
 /* Asks for a probe at rate_bps (the allocator wants to switch a layer up and needs to
  * know the link carries it). Ignored while one is in flight or at or below the target. */
 void cq_cc_request_probe(cq_cc_t *cc, uint32_t rate_bps, int64_t now_us);

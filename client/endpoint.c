@@ -98,7 +98,7 @@ struct cq_endpoint {
         int id;
         uint32_t rate_bps;
         unsigned packets, sent;
-        uint64_t start_us;
+        uint64_t start_us, give_up_us; /* give_up_us: ten times its length */
     } probe;
     uint64_t probe_packets;
     uint64_t layer_packets_dropped;
@@ -484,13 +484,15 @@ static void on_probe_timer(uv_timer_t *t);
 /* A probe cluster: padding packets at the rate asked for, as many as its bytes take (it
  * lasts as long as the estimator planned), spaced by the probe timer (1 ms). */
 static void start_probe(struct cq_endpoint *e, const cq_cc_cluster_t *cl) {
-    unsigned n = (cl->bytes + PROBE_PACKET_BYTES - 1) / PROBE_PACKET_BYTES;
     e->probe.active = true;
     e->probe.id = cl->id;
     e->probe.rate_bps = cl->rate_bps;
-    e->probe.packets = n > CQ_CC_PROBE_MIN_PACKETS ? n : CQ_CC_PROBE_MIN_PACKETS;
+    e->probe.packets = cq_cc_cluster_packets(cl, PROBE_PACKET_BYTES);
     e->probe.sent = 0;
     e->probe.start_us = now_us();
+    /* A loop held up for ten times the cluster's length: what is left would not be one. */
+    e->probe.give_up_us =
+        10u * (uint64_t)e->probe.packets * PROBE_PACKET_BYTES * 8000000u / cl->rate_bps;
     uv_timer_start(&e->probe_timer, on_probe_timer, 0, 1);
 }
 
@@ -509,10 +511,7 @@ static void on_probe_timer(uv_timer_t *t) {
         e->probe.sent++;
         e->probe_packets++;
     }
-    /* A loop held up for ten times the cluster's length: what is left would not be one. */
-    uint64_t planned_us =
-        (uint64_t)e->probe.packets * PROBE_PACKET_BYTES * 8000000u / e->probe.rate_bps;
-    if (e->probe.sent >= e->probe.packets || elapsed > 10u * planned_us) {
+    if (e->probe.sent >= e->probe.packets || elapsed > e->probe.give_up_us) {
         e->probe.active = false;
         uv_timer_stop(&e->probe_timer);
     }

@@ -6,9 +6,9 @@
  * when checks go unanswered for 5 s (the last one for a second), and no feedback showed
  * the relay hearing us meanwhile (cq_link_heard), the link says it is down, keeps
  * checking (every half second, then every 2.5 s again once answered) and carries on when
- * the path returns, without joining again. A lossy path is not an outage: it takes three checks
- * lost in a row, not two, to call the link down. A new source port from a NAT rebinding is followed
- * by the relay because every check nominates.
+ * the path returns, without joining again. A lossy path is not an outage: it takes three
+ * checks lost in a row, not two, to call the link down. A new source port from a NAT
+ * rebinding is followed by the relay because every check nominates.
  *
  * Owned by its loop's thread. Everything it is given is copied.
  */

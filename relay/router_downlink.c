@@ -195,8 +195,7 @@ void cq_router_probe(struct cq_router *r, struct participant *p, uint64_t now_us
          * the most padding were 13 ms at 1.8 Mbit/s, squeezed void by a VSAT link's
          * jitter. Padding rather than full packets: on a slow link a cluster of full
          * packets held sound back hundreds of milliseconds. */
-        uint32_t most = PROBE_PADDING + PROBE_HEADER_BYTES;
-        uint32_t n = (cl.bytes + most - 1) / most;
+        unsigned n = cq_cc_cluster_packets(&cl, PROBE_PADDING + PROBE_HEADER_BYTES);
         n = n > PROBE_MIN_PACKETS ? n : PROBE_MIN_PACKETS;
         uint32_t pad = cl.bytes / n > PROBE_HEADER_BYTES ? cl.bytes / n - PROBE_HEADER_BYTES : 0;
         d->probe_left = n;

@@ -152,12 +152,6 @@ static void send_packet(int probe) {
     send_sized(probe, probe == CQ_SENDHIST_NO_PROBE ? packet_bytes : PACKET);
 }
 
-/* The packets of PACKET bytes a cluster takes. */
-static unsigned cluster_packets(const cq_cc_cluster_t *cl) {
-    unsigned n = (cl->bytes + PACKET - 1) / PACKET;
-    return n > CQ_CC_PROBE_MIN_PACKETS ? n : CQ_CC_PROBE_MIN_PACKETS;
-}
-
 static void sender_step(void) {
     cq_cc_cluster_t cl;
     if (sim.want_bps != 0 && sim.now >= sim.next_want_us) {
@@ -165,7 +159,7 @@ static void sender_step(void) {
         sim.next_want_us = sim.now + 100000;
     }
     if (sim.probe_left == 0 && cq_cc_probe_next(&sim.cc, sim.now, &cl)) {
-        sim.probe_left = cluster_packets(&cl);
+        sim.probe_left = cq_cc_cluster_packets(&cl, PACKET);
         sim.probes++;
         sim.probe_id = cl.id;
         sim.probe_rate = cl.rate_bps;
@@ -1180,7 +1174,7 @@ static uint32_t send_probe(cq_cc_t *cc, int64_t now, uint16_t seq, int64_t arriv
     cq_cc_cluster_t cl;
     assert_true(cq_cc_probe_next(cc, now, &cl));
     int64_t gap = 1200 * 8 * 1000000LL / cl.rate_bps;
-    unsigned packets = cluster_packets(&cl);
+    unsigned packets = cq_cc_cluster_packets(&cl, PACKET);
     cq_twcc_packet_t pk[64];
     assert_true(packets <= 64);
     for (unsigned i = 0; i < packets; i++) {
