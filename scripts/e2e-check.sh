@@ -10,8 +10,9 @@ shift
 missed=0
 miss() { echo "e2e-check: $*"; missed=1; }
 
-# Which scenarios issue 7's targets are asserted for: the one place that says so. The rest
-# are measured. ./test.sh checks lan-2, outage, radio-3, vsat-3, collapse, weak-3g-3 and
+# Which scenarios issue 7's own targets (sound, pictures, recovery) are asserted for: the
+# one place that says so. The rest are measured. Its capacity target holds for every
+# scenario and is asserted in all (judge7_all). ./test.sh checks lan-2, outage, radio-3, vsat-3, collapse, weak-3g-3 and
 # broadcast-20 (tests/CMakeLists.txt); weak-3g-3 since the twenty-sixth session, once it
 # met every target in a batch of minute runs long enough to say so (docs/E2E.md).
 issue7_asserted=" weak-3g-3 collapse "
@@ -20,12 +21,19 @@ issue7_asserted=" weak-3g-3 collapse "
 lowest_height=90
 top_height=180
 
-# A verdict on one of issue 7's targets: a miss where asserted, a line of figures where not.
-judge7() { # scenario ok(0/1) text
+# A verdict on one of issue 7's targets that holds for every scenario: met, or a miss.
+judge7_all() { # scenario ok(0/1) text
     if [ "$2" = 1 ]; then
         echo "e2e-check: $1: issue 7: met: $3"
-    elif [[ "$issue7_asserted" == *" $1 "* ]]; then
+    else
         miss "$1 issue 7 target missed: $3"
+    fi
+}
+
+# A verdict on one of issue 7's targets: a miss where asserted, a line of figures where not.
+judge7() { # scenario ok(0/1) text
+    if [ "$2" = 1 ] || [[ "$issue7_asserted" == *" $1 "* ]]; then
+        judge7_all "$@"
     else
         echo "e2e-check: $1: issue 7 (measured, not asserted): missed: $3"
     fi
@@ -157,8 +165,9 @@ for sc in "$@"; do
     esac
 
     # ---- issue 7 ----------------------------------------------------------------------
-    # Every scenario: the relay never sends a receiver more than its link's capacity for
-    # longer than 2 s. overload_s of the relay-to-telecentre side of each link is the
+    # Every scenario, asserted in all (since the twenty-sixth session: no scenario's
+    # downlink went over for more than 0.5 s in over a hundred runs, docs/E2E.md): the
+    # relay never sends a receiver more than its link's capacity for longer than 2 s. overload_s of the relay-to-telecentre side of each link is the
     # longest run of 250 ms samples in which the link's queue stood (delay >= 250 ms, or
     # half its limit if less, or overflowing) and the half second up to it had been offered
     # more bits than the capacity allowed (scripts/e2e-link.awk, docs/E2E.md).
@@ -166,10 +175,10 @@ for sc in "$@"; do
         over=$(jq -r '[.links[] | select(.down.overload_s > 2) |
             "\(.name) \(.down.overload_s) s"] | join(", ")' "$r")
         figures=$(jq -r '[.links[] | "\(.name) \(.down.overload_s) s (queue max \(.down.queue_ms_max) ms, \(.down.drop_queue) dropped at the queue)"] | join(", ")' "$r")
-        judge7 "$sc" "$([ -z "$over" ] && echo 1 || echo 0)" \
+        judge7_all "$sc" "$([ -z "$over" ] && echo 1 || echo 0)" \
             "relay to telecentre over capacity at most 2 s: $figures"
     else
-        judge7 "$sc" 0 "no link series (netsim --series) to judge the relay's sending by"
+        judge7_all "$sc" 0 "no link series (netsim --series) to judge the relay's sending by"
     fi
     case "$sc" in
     weak-3g-3)

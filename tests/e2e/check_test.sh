@@ -154,11 +154,14 @@ for sc in radio-3 vsat-3; do
     fresh "$sc"
     jq_edit "$dir/report.json" '.receivers[5].video.longest_freeze_ms = 1000'
     expect 0 "$sc: a freeze of 1000 ms, the limit" "" "$sc"
-    # Issue 7's capacity target is asserted for collapse and weak-3g-3 only.
+    # Issue 7's capacity target is asserted for every scenario.
     fresh "$sc"
     jq_edit "$dir/report.json" '.links[1].down.overload_s = 3'
-    expect 0 "$sc: 3 s over capacity (measured, not asserted)" \
-        "$sc: issue 7 (measured, not asserted): missed: relay to telecentre over capacity" "$sc"
+    expect 1 "$sc: 3 s over capacity" \
+        "$sc issue 7 target missed: relay to telecentre over capacity" "$sc"
+    fresh "$sc"
+    jq_edit "$dir/report.json" '.links[1].down.overload_s = 2'
+    expect 0 "$sc: 2 s over capacity, the limit" "" "$sc"
 done
 
 # ---- outage: no re-join, pictures again within 2 s of the link's return ---------------
