@@ -12,9 +12,10 @@ miss() { echo "e2e-check: $*"; missed=1; }
 
 # Which scenarios issue 7's own targets (sound, pictures, recovery) are asserted for: the
 # one place that says so. The rest are measured. Its capacity target holds for every
-# scenario and is asserted in all (judge7_all). ./test.sh checks lan-2, outage, radio-3, vsat-3, collapse, weak-3g-3 and
-# broadcast-20 (tests/CMakeLists.txt); weak-3g-3 since the twenty-sixth session, once it
-# met every target in a batch of minute runs long enough to say so (docs/E2E.md).
+# scenario and is asserted in all (judge7_all). ./test.sh checks lan-2, outage, radio-3,
+# vsat-3, collapse, weak-3g-3 and broadcast-20 (tests/CMakeLists.txt); weak-3g-3 since
+# the twenty-sixth session, once it met every target in a batch of minute runs long
+# enough to say so (docs/E2E.md).
 issue7_asserted=" weak-3g-3 collapse "
 
 # The suite sends 320x180 in two simulcast layers (scripts/e2e.sh): the lowest is 90 high.
@@ -167,10 +168,11 @@ for sc in "$@"; do
     # ---- issue 7 ----------------------------------------------------------------------
     # Every scenario, asserted in all (since the twenty-sixth session: no scenario's
     # downlink went over for more than 0.5 s in over a hundred runs, docs/E2E.md): the
-    # relay never sends a receiver more than its link's capacity for longer than 2 s. overload_s of the relay-to-telecentre side of each link is the
-    # longest run of 250 ms samples in which the link's queue stood (delay >= 250 ms, or
-    # half its limit if less, or overflowing) and the half second up to it had been offered
-    # more bits than the capacity allowed (scripts/e2e-link.awk, docs/E2E.md).
+    # relay never sends a receiver more than its link's capacity for longer than 2 s.
+    # overload_s of the relay-to-telecentre side of each link is the longest run of 250 ms
+    # samples in which the link's queue stood (delay >= 250 ms, or half its limit if less,
+    # or overflowing) and the half second up to it had been offered more bits than the
+    # capacity allowed (scripts/e2e-link.awk, docs/E2E.md).
     if jq -e '(.links // []) | length > 0' "$r" >/dev/null; then
         over=$(jq -r '[.links[] | select(.down.overload_s > 2) |
             "\(.name) \(.down.overload_s) s"] | join(", ")' "$r")
