@@ -13,9 +13,9 @@ miss() { echo "e2e-check: $*"; missed=1; }
 # Which scenarios issue 7's own targets (sound, pictures, recovery) are asserted for: the
 # one place that says so. The rest are measured. Its capacity target holds for every
 # scenario and is asserted in all (judge7_all). ./test.sh checks lan-2, outage, radio-3,
-# vsat-3, collapse, weak-3g-3 and broadcast-20 (tests/CMakeLists.txt); weak-3g-3 since
-# the twenty-sixth session, once it met every target in a batch of minute runs long
-# enough to say so (docs/E2E.md).
+# vsat-3, collapse and broadcast-20 (tests/CMakeLists.txt); weak-3g-3 still misses about
+# one minute run in twenty (docs/E2E.md), so it is not run there, and
+# `scripts/e2e.sh --check weak-3g-3` is how its targets are read meanwhile.
 issue7_asserted=" weak-3g-3 collapse "
 
 # The suite sends 320x180 in two simulcast layers (scripts/e2e.sh): the lowest is 90 high.
